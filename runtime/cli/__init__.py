@@ -1,0 +1,63 @@
+"""`moor`: the engine's command line, with Docker's verbs, flags and output shapes.
+
+Each module in this package registers a group of verbs (`register(subparsers)`); a verb is one
+small function `(args) -> int` that calls the engine API and prints. Imports are lazy: a
+command line that starts in a few milliseconds is part of the product.
+"""
+
+import argparse
+import os
+import sys
+
+from runtime.errors import MoorError
+
+# Verb groups, in the order `moor --help` lists them.
+GROUPS = ("containers", "images", "network", "system")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with Docker's error shape: one line on stderr, exit status 125 for bad flags
+    (what `docker run` returns when the command line itself is wrong)."""
+
+    def error(self, message):
+        sys.stderr.write(f"moor: {message}\nSee 'moor --help'.\n")
+        sys.exit(125)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="moor",
+        description="Moorage's container engine: run, inspect and manage containers and images.",
+        epilog="Run 'moor COMMAND --help' for more information on a command.",
+    )
+    parser.add_argument(
+        "--root", default=os.environ.get("MOORAGE_ROOT"),
+        help="engine state directory (default: $MOORAGE_ROOT or /var/lib/moorage)")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND",
+                                       parser_class=Parser)
+    import importlib
+    for group in GROUPS:
+        module = importlib.import_module(f"runtime.cli.{group}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        status = args.func(args)
+    except MoorError as error:
+        sys.stderr.write(f"Error: {error.message}\n")
+        return error.status
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `moor logs | head`: the reader went away; that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return status or 0
