@@ -1,2 +1,19 @@
-"""Shared test configuration. Fixtures for the engine live in tests/runtime/conftest.py,
-fixtures for the console (Redis, a Celery worker, daphne, the browser) in tests/console/."""
+"""Shared test configuration. Fixtures for the engine live in tests/runtime/conftest.py; the
+console's personas and fake engine in tests/console/conftest.py; the real stack (Redis, a host
+worker, daphne on free ports) in tests/stack.py, used by tests/e2e and tests/browser."""
+import os
+
+import pytest
+
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                         "test-artifacts")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that need root skip, saying why, when not run as root."""
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="needs root (real containers)")
+    for item in items:
+        if "privileged" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,190 @@
+"""What a user can do to containers. Views and the API call these; these alone make jobs.
+
+Each action, in one transaction: checks the permission (a denied attempt is audited and
+nothing is queued), changes the rows, writes the audit entry, and registers the job's dispatch
+for after the commit.
+"""
+import re
+import secrets
+import time
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from console import audit
+from console.containers.models import Container
+from console.containers.options import InvalidRequest, RunRequest
+from console.containers.status import ACTION_STATES, Status
+from console.jobs import dispatch
+from console.jobs.models import Job
+from console.streams import publish
+
+VERBS = ("start", "stop", "kill", "restart", "remove", "commit")
+COMMIT_INSTRUCTIONS = ("CMD", "ENV", "WORKDIR", "EXPOSE", "LABEL", "ENTRYPOINT", "USER")
+REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+SIGNAL_PATTERN = re.compile(r"^(SIG)?[A-Z0-9]{2,10}$|^\d{1,2}$")
+
+
+class Conflict(Exception):
+    """The request does not fit the container's or host's current state (HTTP 409)."""
+
+
+def new_engine_id() -> str:
+    return secrets.token_hex(32)
+
+
+def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
+    """Request a new container (`req` comes from `options.validate_run`)."""
+    kind = Job.Kind.RUN if req.start else Job.Kind.CREATE
+    try:
+        with transaction.atomic():
+            container = Container.objects.create(
+                engine_id=new_engine_id(), name=req.name, host=req.host, team=req.team,
+                image=req.image, image_ref=req.image_ref, command=req.command, env=req.env,
+                options=req.options, state=Status.PENDING, created_by=user)
+            job = Job.objects.create(
+                kind=kind, host=req.host, team=req.team, container=container,
+                target_id=container.engine_id, target_name=req.name, requested_by=user)
+            audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
+                         target=container, host=req.host, params=req.audit_params(),
+                         result="requested", job=job)
+            dispatch.enqueue_on_commit(job)
+            transaction.on_commit(lambda: (publish.container_changed(container),
+                                           publish.job_changed(job)))
+    except IntegrityError:
+        raise InvalidRequest({"name": [f"The name {req.name!r} is already in use on host "
+                                       f"{req.host.name}."]})
+    return container, job
+
+
+def act(user, container: Container, verb: str, *, request=None, params=None) -> Job:
+    """start, stop, kill, restart, remove or commit one container."""
+    if verb not in VERBS:
+        raise ValueError(f"unknown container action {verb!r}")
+    params = clean_params(verb, params or {}, user)
+    if not Container.objects.restrict(user, verb).filter(pk=container.pk).exists():
+        deny(user, container, verb, request=request)
+    host = container.host
+    if not host.is_online:
+        raise Conflict(f"Host {host.name} is offline: the container cannot be reached.")
+    if container.state not in ACTION_STATES[verb]:
+        raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
+                       f"{container.state}.")
+    with transaction.atomic():
+        locked = Container.objects.select_for_update().get(pk=container.pk)
+        if locked.state not in ACTION_STATES[verb]:
+            raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
+                           f"{locked.state}.")
+        if verb == "remove":
+            locked.transition(Status.REMOVING)
+            locked.save(update_fields=["state", "updated_at"])
+            container.state = locked.state
+        job = Job.objects.create(
+            kind=verb, host=host, team=container.team, container=container,
+            target_id=container.engine_id, target_name=container.name, requested_by=user,
+            params=params)
+        audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
+                     target=container, host=host, params=params, result="requested", job=job)
+        dispatch.enqueue_on_commit(job)
+        transaction.on_commit(lambda: (publish.container_changed(container),
+                                       publish.job_changed(job)))
+    return job
+
+
+def deny(user, container: Container, verb: str, *, request=None):
+    """Audit a refused attempt, then refuse (403)."""
+    audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
+                 target=container, host=container.host, result="denied",
+                 error=f"{getattr(user, 'username', 'anonymous')} may not {verb} this container")
+    raise PermissionDenied(f"You may not {verb} container {container.display_name}.")
+
+
+def clean_params(verb: str, params: dict, user) -> dict:
+    """The parameters each action accepts; anything else is refused."""
+    allowed = {"stop": {"timeout"}, "restart": {"timeout"}, "kill": {"signal"},
+               "remove": {"force"}, "start": set(),
+               "commit": {"repository", "tag", "message", "changes", "pause"}}[verb]
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise InvalidRequest({name: [f"Unknown parameter {name!r} for {verb}."]
+                              for name in unknown})
+    clean = {}
+    if params.get("timeout") not in (None, ""):
+        try:
+            clean["timeout"] = int(params["timeout"])
+            if not 0 <= clean["timeout"] <= 3600:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise InvalidRequest({"timeout": ["The timeout is a number of seconds (0-3600)."]})
+    if params.get("signal") not in (None, ""):
+        signal = str(params["signal"]).upper()
+        if not SIGNAL_PATTERN.match(signal):
+            raise InvalidRequest({"signal": [f"Invalid signal {params['signal']!r}."]})
+        clean["signal"] = signal
+    if "force" in params:
+        clean["force"] = params["force"] in (True, "1", "true", "on", 1)
+    if verb == "commit":
+        clean.update(clean_commit(params, user))
+    return clean
+
+
+def clean_commit(params: dict, user) -> dict:
+    errors = {}
+    repository = str(params.get("repository") or "").strip()
+    tag = str(params.get("tag") or "").strip()
+    if repository and not REPOSITORY_PATTERN.match(repository):
+        errors["repository"] = ["Invalid repository: lowercase letters, digits and . _ - /"]
+    if tag and not TAG_PATTERN.match(tag):
+        errors["tag"] = ["Invalid tag: letters, digits, '_', '.', '-' (at most 128)."]
+    if tag and not repository:
+        errors["repository"] = ["A tag needs a repository."]
+    changes = params.get("changes") or []
+    if isinstance(changes, str):
+        changes = [line.strip() for line in changes.splitlines() if line.strip()]
+    if not isinstance(changes, list):
+        errors["changes"] = ["Changes are a list of instructions."]
+        changes = []
+    for change in changes:
+        word = str(change).split(None, 1)[0].upper() if str(change).strip() else ""
+        if word not in COMMIT_INSTRUCTIONS:
+            errors.setdefault("changes", []).append(
+                f"{str(change)[:40]!r}: only {', '.join(COMMIT_INSTRUCTIONS)} may be changed.")
+    if errors:
+        raise InvalidRequest(errors)
+    author = user.get_full_name() or user.username
+    if user.email:
+        author = f"{author} <{user.email}>"
+    return {"repository": repository, "tag": tag, "message": str(params.get("message") or "")[:5000],
+            "changes": [str(c) for c in changes], "author": author,
+            "pause": params.get("pause", True) not in (False, "0", "false")}
+
+
+def sync(user, host, *, request=None) -> Job:
+    """Ask a host to reconcile now (superusers)."""
+    if not user.is_superuser:
+        audit.record("host.sync", actor=user, request=request, target=host, host=host,
+                     result="denied")
+        raise PermissionDenied("Only a superuser may sync a host.")
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.SYNC, host=host, requested_by=user,
+                                 target_id=str(host.pk), target_name=host.name)
+        audit.record("host.sync", actor=user, request=request, target=host, host=host,
+                     result="requested", job=job)
+        dispatch.enqueue_on_commit(job)
+    return job
+
+
+def wait(job: Job, timeout: float | None = None) -> Job:
+    """Poll until `job` is final or `timeout` passes (for `?wait=1`)."""
+    deadline = time.monotonic() + (timeout or settings.JOB_WAIT_SECONDS)
+    delay = 0.005
+    while time.monotonic() < deadline:
+        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
+        if state in Job.FINAL_STATES:
+            break
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.05)
+    job.refresh_from_db()
+    return job

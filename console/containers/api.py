@@ -1,0 +1,208 @@
+"""`/api/containers/`: list, run, inspect, act on and remove containers.
+
+A container is addressed by its 64-hex engine ID, a unique prefix of it, or its name. Actions
+answer with the job (202), or with the finished job (200) when `?wait=1`.
+"""
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.response import Response
+
+from console import audit
+from console.containers import actions
+from console.containers.models import Container
+from console.containers.options import InvalidRequest, validate_run
+from console.jobs.api import JobSerializer
+
+
+class ConflictError(APIException):
+    status_code = 409
+    default_code = "conflict"
+
+
+class ContainerSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="engine_id", read_only=True)
+    host = serializers.CharField(source="host.name", read_only=True)
+    team = serializers.SerializerMethodField()
+    image = serializers.CharField(source="image_ref", read_only=True)
+    image_id = serializers.SerializerMethodField()
+    cmd = serializers.JSONField(source="command", read_only=True)
+    env = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Container
+        fields = ["id", "name", "host", "image", "image_id", "team", "state", "exit_code",
+                  "cmd", "env", "options", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    def get_team(self, obj) -> str | None:
+        return obj.team.name if obj.team_id else None
+
+    def get_image_id(self, obj) -> str | None:
+        return obj.image.image_id if obj.image_id else None
+
+    def get_env(self, obj) -> list[str]:
+        # Names only: values may be secrets, and viewers see this too.
+        return [item.split("=", 1)[0] for item in obj.env]
+
+
+class RunSerializer(serializers.Serializer):
+    """The documented body of `POST /api/containers/` (checked by `options.validate_run`)."""
+
+    image = serializers.CharField()
+    host = serializers.CharField()
+    name = serializers.CharField(required=False)
+    cmd = serializers.ListField(child=serializers.CharField(), required=False)
+    team = serializers.CharField(required=False)
+    env = serializers.ListField(child=serializers.CharField(), required=False)
+    memory = serializers.CharField(required=False, help_text="bytes, or e.g. 64m")
+    cpus = serializers.FloatField(required=False)
+    pids_limit = serializers.IntegerField(required=False)
+    tty = serializers.BooleanField(required=False)
+    ports = serializers.ListField(child=serializers.CharField(), required=False)
+    network = serializers.CharField(required=False)
+    restart = serializers.CharField(required=False)
+    start = serializers.BooleanField(required=False, default=True,
+                                     help_text="false: create only")
+
+
+class ActionSerializer(serializers.Serializer):
+    timeout = serializers.IntegerField(required=False)
+    signal = serializers.CharField(required=False)
+    repository = serializers.CharField(required=False)
+    tag = serializers.CharField(required=False)
+    message = serializers.CharField(required=False)
+    changes = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+WAIT = OpenApiParameter("wait", bool, description="wait for the job to finish")
+
+
+def invalid(error: InvalidRequest):
+    if error.forbidden:
+        from rest_framework.exceptions import PermissionDenied as Forbidden
+
+        raise Forbidden(error.errors)
+    raise ValidationError(error.errors)
+
+
+def wants_wait(request) -> bool:
+    return request.query_params.get("wait", "") in ("1", "true", "yes")
+
+
+def job_response(request, job):
+    if wants_wait(request):
+        job = actions.wait(job)
+        return Response(JobSerializer(job).data, status=status.HTTP_200_OK)
+    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ContainerViewSet(viewsets.GenericViewSet):
+    serializer_class = ContainerSerializer
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        queryset = (Container.objects.restrict(self.request.user, "view")
+                    .select_related("host", "team", "image"))
+        params = self.request.query_params
+        if params.get("host"):
+            queryset = queryset.filter(host__name=params["host"])
+        if params.get("state"):
+            queryset = queryset.filter(state__in=params["state"].split(","))
+        if params.get("name"):
+            queryset = queryset.filter(name__icontains=params["name"])
+        if params.get("team"):
+            queryset = queryset.filter(team__name=params["team"])
+        return queryset
+
+    def get_object(self, verb: str = "view"):
+        ref = self.kwargs["pk"]
+        matches = list(self.get_queryset().resolve(ref)[:2])
+        if not matches:
+            if verb != "view":
+                # Someone acting on a container they cannot see: record the attempt.
+                existing = Container.objects.resolve(ref).select_related("host", "team").first()
+                if existing is not None:
+                    audit.record(f"container.{verb}", request=self.request, team=existing.team,
+                                 target=existing, host=existing.host, result="denied",
+                                 error="not visible to the requester")
+            raise NotFound(f"No such container: {ref}")
+        if len(matches) > 1:
+            raise NotFound(f"{ref} matches several containers: give more of the ID.")
+        return matches[0]
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ContainerSerializer(page, many=True).data)
+
+    @extend_schema(request=RunSerializer, responses={202: JobSerializer},
+                   description="Run (or with start=false, create) a container; returns the job.")
+    def create(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"detail": "Send a JSON object."})
+        try:
+            req = validate_run(request.user, dict(request.data))
+            container, job = actions.run(request.user, req, request=request)
+        except InvalidRequest as error:
+            invalid(error)
+        response = job_response(request, job)
+        response.data["container"] = container.engine_id
+        return response
+
+    def retrieve(self, request, pk=None):
+        return Response(ContainerSerializer(self.get_object()).data)
+
+    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT])
+    def destroy(self, request, pk=None):
+        return self._act(request, "remove",
+                         {"force": request.query_params.get("force") in ("1", "true")})
+
+    @extend_schema(responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def inspect(self, request, pk=None):
+        return Response(self.get_object().inspect_data)
+
+    def _act(self, request, verb, params=None):
+        container = self.get_object(verb)
+        if params is None:
+            if not isinstance(request.data, dict):
+                raise ValidationError({"detail": "Send a JSON object."})
+            params = dict(request.data)
+        try:
+            job = actions.act(request.user, container, verb, request=request, params=params)
+        except InvalidRequest as error:
+            invalid(error)
+        except actions.Conflict as error:
+            raise ConflictError(str(error))
+        except PermissionDenied as error:
+            from rest_framework.exceptions import PermissionDenied as Forbidden
+
+            raise Forbidden(str(error))
+        return job_response(request, job)
+
+    @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
+    @action(detail=True, methods=["post"])
+    def start(self, request, pk=None):
+        return self._act(request, "start")
+
+    @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        return self._act(request, "stop")
+
+    @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
+    @action(detail=True, methods=["post"])
+    def kill(self, request, pk=None):
+        return self._act(request, "kill")
+
+    @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
+    @action(detail=True, methods=["post"])
+    def restart(self, request, pk=None):
+        return self._act(request, "restart")
+
+    @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
+    @action(detail=True, methods=["post"])
+    def commit(self, request, pk=None):
+        return self._act(request, "commit")

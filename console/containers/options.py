@@ -1,0 +1,316 @@
+"""Checking a request to run a container, the same way for the run form and the API.
+
+`validate_run(user, data)` takes the fields of `POST /api/containers/` and returns a
+`RunRequest`, or raises `InvalidRequest` with one clear message per field. Unknown fields are
+refused, so an option cannot slip in under another name; options that hand a container the
+host (bind mounts, privileged, host network or PID namespace, extra capabilities, devices) are
+for superusers only, and a request carrying them from anyone else is forbidden (403).
+"""
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from console.containers.models import Container
+from console.hosts.models import Host
+from console.images.models import Image
+from console.teams.models import Team
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PORT_PATTERN = re.compile(
+    r"^(?:(?:\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
+MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?\s*$", re.IGNORECASE)
+MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+MIN_MEMORY = 6 * 1024 ** 2
+RESTART_PATTERN = re.compile(r"^(no|always|unless-stopped|on-failure(?::\d{1,4})?)$")
+NETWORK_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
+
+# The fields anyone with the run action may send.
+FIELDS = {"image", "name", "cmd", "host", "team", "env", "memory", "cpus", "pids_limit", "tty",
+          "ports", "network", "restart", "start", "workdir", "user", "entrypoint"}
+# The fields that hand the container part of the host: superusers only.
+HOST_FIELDS = {"binds", "privileged", "cap_add", "devices", "pid"}
+
+
+class InvalidRequest(Exception):
+    def __init__(self, errors: dict[str, list[str]], forbidden: bool = False):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+        self.forbidden = forbidden
+
+
+@dataclass
+class RunRequest:
+    host: Host
+    team: Team | None
+    image: Image
+    image_ref: str
+    name: str = ""
+    command: list[str] = field(default_factory=list)
+    env: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    start: bool = True
+
+    def audit_params(self) -> dict:
+        return {"image": self.image_ref, "name": self.name, "cmd": self.command,
+                "env": self.env, **self.options, "start": self.start}
+
+
+class Errors(dict):
+    def add(self, name: str, message: str) -> None:
+        self.setdefault(name, []).append(message)
+
+
+def parse_memory(value) -> int | None:
+    """Bytes from `134217728`, `"64m"`, `"1.5g"`, `"512k"`; None for empty."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError
+        return value
+    match = MEMORY_PATTERN.match(str(value))
+    if not match:
+        raise ValueError
+    number, unit = match.groups()
+    return int(float(number) * MEMORY_UNITS[unit.lower()])
+
+
+def parse_command(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return shlex.split(value)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise ValueError
+
+
+def parse_env(value) -> list[str]:
+    if value in (None, "", [], {}):
+        return []
+    if isinstance(value, dict):
+        value = [f"{k}={v}" for k, v in value.items()]
+    if isinstance(value, str):
+        value = [line.strip() for line in value.splitlines() if line.strip()]
+    if not isinstance(value, list):
+        raise ValueError("use a list of NAME=value")
+    for item in value:
+        if not isinstance(item, str) or not ENV_NAME_PATTERN.match(item.split("=", 1)[0]):
+            raise ValueError(f"{str(item)[:40]!r} is not NAME=value")
+    return value
+
+
+def validate_run(user, data: dict) -> RunRequest:
+    errors = Errors()
+    unknown = sorted(set(data) - FIELDS - HOST_FIELDS)
+    for name in unknown:
+        errors.add(name, f"Unknown field {name!r}.")
+    forbidden = False
+    if not user.is_superuser:
+        handed = sorted(name for name in HOST_FIELDS if data.get(name) not in (None, "", [], False))
+        if data.get("network") == "host":
+            handed.append("network")
+        for name in handed:
+            errors.add(name, f"Only a superuser may set {name!r}: it gives the container "
+                             "access to the host.")
+            forbidden = True
+    if forbidden:
+        raise InvalidRequest(errors, forbidden=True)
+
+    team = choose_team(user, data.get("team"), errors)
+    host = choose_host(user, team, data.get("host"), errors)
+    image = None
+    image_ref = str(data.get("image") or "").strip()
+    if not image_ref:
+        errors.add("image", "This field is required.")
+    elif host is not None:
+        image = choose_image(user, host, team, image_ref, errors)
+
+    name = str(data.get("name") or "").strip()
+    if name and not NAME_PATTERN.match(name):
+        errors.add("name", "Invalid name: use letters, digits, '_', '.' and '-', starting "
+                           "with a letter or digit (at most 128).")
+    elif name and host is not None and Container.objects.filter(host=host, name=name).exists():
+        errors.add("name", f"The name {name!r} is already in use on host {host.name}.")
+
+    try:
+        command = parse_command(data.get("cmd"))
+    except ValueError:
+        errors.add("cmd", "Give the command as a list of strings or one line.")
+        command = []
+    try:
+        env = parse_env(data.get("env"))
+    except ValueError as error:
+        errors.add("env", f"Invalid environment: {error}.")
+        env = []
+
+    options = {}
+    try:
+        memory = parse_memory(data.get("memory"))
+        if memory is not None and memory < MIN_MEMORY:
+            errors.add("memory", "The memory limit must be at least 6m.")
+        elif memory is not None:
+            options["memory"] = memory
+    except ValueError:
+        errors.add("memory", f"Invalid memory {data.get('memory')!r}: use a number of bytes "
+                             "or a number with a unit (k, m, g), e.g. 64m.")
+    cpus = data.get("cpus")
+    if cpus not in (None, ""):
+        try:
+            cpus = float(cpus)
+            if isinstance(data.get("cpus"), bool) or not cpus > 0:
+                raise ValueError
+            if host is not None and host.cpus and cpus > host.cpus:
+                errors.add("cpus", f"Host {host.name} has only {host.cpus} CPUs.")
+            else:
+                options["cpus"] = cpus
+        except (TypeError, ValueError):
+            errors.add("cpus", "CPUs must be a positive number, e.g. 0.5 or 2.")
+    pids = data.get("pids_limit")
+    if pids not in (None, ""):
+        try:
+            pids = int(pids)
+            if isinstance(data.get("pids_limit"), bool) or (pids < 1 and pids != -1):
+                raise ValueError
+            options["pids_limit"] = pids
+        except (TypeError, ValueError):
+            errors.add("pids_limit", "The PIDs limit must be a whole number of at least 1 "
+                                     "(or -1 for no limit).")
+    restart = data.get("restart")
+    if restart not in (None, ""):
+        if not isinstance(restart, str) or not RESTART_PATTERN.match(restart):
+            errors.add("restart", "Restart policy must be no, always, unless-stopped or "
+                                  "on-failure[:N].")
+        else:
+            options["restart"] = restart
+    for flag in ("tty", "privileged"):
+        if data.get(flag) not in (None, ""):
+            if not isinstance(data[flag], bool):
+                errors.add(flag, "Must be true or false.")
+            elif data[flag]:
+                options[flag] = True
+    ports = data.get("ports") or []
+    if isinstance(ports, str):
+        ports = [p for p in re.split(r"[\s,]+", ports) if p]
+    if not isinstance(ports, list) or not all(isinstance(p, str) and PORT_PATTERN.match(p)
+                                              for p in ports):
+        errors.add("ports", "Ports are [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp], e.g. 8080:80.")
+    elif ports:
+        options["ports"] = ports
+    network = data.get("network")
+    if network not in (None, ""):
+        validate_network(user, host, network, errors, options)
+    for key in ("workdir", "user"):
+        if data.get(key) not in (None, ""):
+            if not isinstance(data[key], str) or len(data[key]) > 255:
+                errors.add(key, "Must be a string.")
+            else:
+                options[key] = data[key]
+    if data.get("entrypoint") not in (None, ""):
+        try:
+            options["entrypoint"] = parse_command(data["entrypoint"])
+        except ValueError:
+            errors.add("entrypoint", "Give the entrypoint as a list of strings or one line.")
+    if user.is_superuser:
+        validate_host_fields(data, errors, options)
+    start = data.get("start", True)
+    if not isinstance(start, bool):
+        errors.add("start", "Must be true or false.")
+
+    if errors:
+        raise InvalidRequest(errors)
+    return RunRequest(host=host, team=team, image=image, image_ref=image_ref, name=name,
+                      command=command, env=env, options=options, start=start)
+
+
+def choose_team(user, value, errors) -> Team | None:
+    teams = Team.objects.restrict(user, "run")
+    if value in (None, ""):
+        if user.is_superuser:
+            return None
+        choices = list(teams[:2])
+        if len(choices) == 1:
+            return choices[0]
+        if not choices:
+            errors.add("team", "You are in no team that may run containers.")
+        else:
+            errors.add("team", "You are in several teams: choose one.")
+        return None
+    lookup = {"pk": value} if str(value).isdigit() else {"name": value}
+    team = teams.filter(**lookup).first()
+    if team is None:
+        errors.add("team", f"No team {value!r} in which you may run containers.")
+    return team
+
+
+def choose_host(user, team, value, errors) -> Host | None:
+    if value in (None, ""):
+        errors.add("host", "This field is required.")
+        return None
+    lookup = {"pk": value} if str(value).isdigit() else {"name": value}
+    host = Host.objects.restrict(user, "view").filter(**lookup).first()
+    if host is None:
+        errors.add("host", f"No such host: {value}.")
+        return None
+    if team is not None and not host.grants.filter(team=team).exists():
+        errors.add("host", f"Host {host.name} is not granted to team {team.name}.")
+        return None
+    if not host.is_online:
+        when = f"last seen {host.last_seen:%Y-%m-%d %H:%M:%S} UTC" if host.last_seen else \
+            "never seen"
+        errors.add("host", f"Host {host.name} is offline ({when}).")
+        return None
+    return host
+
+
+def choose_image(user, host, team, reference, errors) -> Image | None:
+    candidates = Image.objects.restrict(user, "run").filter(host=host)
+    if not user.is_superuser:
+        candidates = candidates.filter(team__isnull=True) | candidates.filter(team=team)
+    matches = [image for image in candidates if image.matches(reference)]
+    if not matches:
+        errors.add("image", f"No such image: {reference} (on host {host.name}).")
+        return None
+    if len({m.image_id for m in matches}) > 1:
+        errors.add("image", f"{reference} matches several images: give more of the ID.")
+        return None
+    return matches[0]
+
+
+def validate_network(user, host, network, errors, options) -> None:
+    if not isinstance(network, str):
+        errors.add("network", "Must be a string.")
+        return
+    if network.startswith("container:"):
+        other = network.split(":", 1)[1]
+        found = Container.objects.restrict(user, "run").resolve(other)
+        if host is not None:
+            found = found.filter(host=host)
+        if found.count() != 1:
+            errors.add("network", f"No such container on this host: {other}.")
+            return
+        options["network"] = f"container:{found.get().engine_id}"
+        return
+    if network != "host" and not NETWORK_PATTERN.match(network):
+        errors.add("network", "Network is none, bridge, a network name or container:NAME.")
+        return
+    options["network"] = network
+
+
+def validate_host_fields(data, errors, options) -> None:
+    for key in ("binds", "cap_add", "devices"):
+        value = data.get(key)
+        if value in (None, "", []):
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors.add(key, "Must be a list of strings.")
+        else:
+            options[key] = value
+    if data.get("pid") not in (None, ""):
+        if data["pid"] != "host":
+            errors.add("pid", "The only PID namespace option is 'host'.")
+        else:
+            options["pid"] = "host"

@@ -1,0 +1,165 @@
+"""Container pages: the list across hosts, the run form, the detail page and its buttons.
+
+Views check, validate and call `containers.actions`; they never make jobs themselves.
+"""
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from console import audit
+from console.containers import actions
+from console.containers.forms import RunForm
+from console.containers.models import Container
+from console.containers.options import InvalidRequest
+from console.containers.status import ACTION_STATES, Status
+from console.core.permissions import user_may
+from console.hosts.models import Host
+from console.jobs.models import Job
+
+PAGE_SIZE = 100
+
+
+def container_for(request, ref: str, verb: str = "view") -> Container:
+    """The container `ref` names, if the user may see it (else 404; an attempt to act on one
+    they cannot see is audited). Acting on it is checked again by the action itself."""
+    queryset = Container.objects.select_related("host", "team", "image")
+    matches = list(queryset.restrict(request.user, "view").resolve(ref)[:2])
+    if len(matches) != 1:
+        if verb != "view" and not matches:
+            existing = queryset.resolve(ref).first()
+            if existing is not None:
+                audit.record(f"container.{verb}", request=request, team=existing.team,
+                             target=existing, host=existing.host, result="denied",
+                             error="not visible to the requester")
+        raise Http404("No such container.")
+    return matches[0]
+
+
+@login_required
+def container_list(request):
+    containers = (Container.objects.restrict(request.user, "view")
+                  .select_related("host", "team"))
+    host, state, name = (request.GET.get(key, "").strip() for key in ("host", "state", "name"))
+    if host:
+        containers = containers.filter(host__name=host)
+    if state:
+        containers = containers.filter(state=state)
+    if name:
+        containers = containers.filter(name__icontains=name)
+    page = Paginator(containers, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "containers/list.html", {
+        "page": page,
+        "hosts": Host.objects.restrict(request.user, "view"),
+        "states": Status.values,
+        "filters": {"host": host, "state": state, "name": name},
+        "may_run": request.user.is_superuser or user_may_run_somewhere(request.user),
+    })
+
+
+def user_may_run_somewhere(user) -> bool:
+    from console.teams.models import Team
+
+    return Team.objects.restrict(user, "run").exists()
+
+
+@login_required
+@require_POST
+def bulk_action(request):
+    verb = request.POST.get("action")
+    if verb not in ("stop", "remove"):
+        messages.error(request, "Choose stop or remove.")
+        return redirect("container-list")
+    refs = request.POST.getlist("containers")
+    done, skipped = 0, []
+    for ref in refs:
+        try:
+            container = container_for(request, ref, verb)
+            if container.state not in ACTION_STATES[verb]:
+                skipped.append(f"{container.display_name} is {container.state}")
+                continue
+            actions.act(request.user, container, verb, request=request,
+                        params={"force": True} if verb == "remove" else {})
+            done += 1
+        except (Http404, PermissionDenied, actions.Conflict, InvalidRequest) as error:
+            skipped.append(f"{ref[:12]}: {error or 'not found'}")
+    if done:
+        messages.success(request, f"{verb.capitalize()} requested for {done} container(s).")
+    for reason in skipped:
+        messages.warning(request, f"Skipped {reason}.")
+    return redirect(request.POST.get("next") or "container-list")
+
+
+@login_required
+def run_container(request):
+    form = RunForm(request.user, request.POST or None,
+                   initial={"host": request.GET.get("host"), "image": request.GET.get("image")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            container, job = actions.run(request.user, form.run_request, request=request)
+        except InvalidRequest as error:
+            for name, problems in error.errors.items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+        else:
+            messages.success(request, f"Run requested (job {job.pk}).")
+            return redirect("container-detail", ref=container.engine_id)
+    return render(request, "containers/run.html", {"form": form,
+                                                   "images_by_host": form.images_by_host()})
+
+
+@login_required
+def container_detail(request, ref):
+    container = container_for(request, ref)
+    user = request.user
+    allowed = {verb: (user.is_superuser or Container.objects.restrict(user, verb)
+                      .filter(pk=container.pk).exists())
+               for verb in actions.VERBS}
+    jobs = (Job.objects.restrict(user, "view").filter(container=container)
+            .select_related("requested_by")[:10])
+    return render(request, "containers/detail.html", {
+        "container": container,
+        "allowed": allowed,
+        "action_states": {verb: sorted(states) for verb, states in ACTION_STATES.items()},
+        "jobs": jobs,
+        "inspect_json": json.dumps(redacted_inspect(container.inspect_data), indent=2,
+                                   sort_keys=True),
+        "env_names": [item.split("=", 1)[0] for item in container.env],
+        "may_see_env": user_may(user, "run", container.team),
+    })
+
+
+def redacted_inspect(data: dict) -> dict:
+    """Inspect output with environment values hidden (viewers see the page too)."""
+    if not data:
+        return {}
+    clean = json.loads(json.dumps(data))
+    config = clean.get("Config") or {}
+    if isinstance(config.get("Env"), list):
+        config["Env"] = [f"{item.split('=', 1)[0]}=…" for item in config["Env"]]
+    return clean
+
+
+@login_required
+@require_POST
+def container_action(request, ref, verb):
+    if verb not in actions.VERBS or verb == "commit":
+        raise Http404("No such action.")
+    container = container_for(request, ref, verb)
+    params = {}
+    if verb == "remove":
+        params["force"] = request.POST.get("force") == "1"
+    try:
+        job = actions.act(request.user, container, verb, request=request, params=params)
+    except (actions.Conflict, InvalidRequest) as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{verb.capitalize()} requested (job {job.pk}).")
+        if verb == "remove":
+            return redirect("container-list")
+    return redirect("container-detail", ref=container.engine_id)

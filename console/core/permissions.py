@@ -1,0 +1,71 @@
+"""The one permission mechanism: `restrict(user, action)` on querysets.
+
+Every user-facing query goes through it. A model's queryset says, in `permission_filter`, which
+rows a (non-superuser) user may do `action` on; `restrict` applies it, gives superusers
+everything and anonymous or inactive users nothing.
+
+`get_for_user_or_404` turns that into the HTTP answers: an object the user may not even see is a
+404 (its existence does not leak), one they see but may not act on is a 403.
+"""
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+from django.http import Http404
+
+from console.core.roles import roles_allowing
+
+
+class RestrictedQuerySet(models.QuerySet):
+    def restrict(self, user, action: str = "view"):
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(self.permission_filter(user, action))
+
+    def permission_filter(self, user, action: str) -> Q:
+        raise NotImplementedError(f"{self.model.__name__} does not say who may {action} it")
+
+
+def team_ids_allowing(user, action: str):
+    """A subquery of the ids of the teams in which `user`'s role allows `action`."""
+    from console.teams.models import Membership
+
+    return Membership.objects.filter(user=user, role__in=roles_allowing(action)).values("team_id")
+
+
+def host_ids_granted_to(team_ids):
+    """A subquery of the ids of the hosts granted to the teams in `team_ids`."""
+    from console.hosts.models import HostGrant
+
+    return HostGrant.objects.filter(team_id__in=team_ids).values("host_id")
+
+
+def user_may(user, action: str, team) -> bool:
+    """Whether `user` may do `action` in `team` by their role (superusers always may)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if team is None:
+        return False
+    from console.teams.models import Membership
+
+    return Membership.objects.filter(
+        user=user, team=team, role__in=roles_allowing(action)).exists()
+
+
+def get_for_user_or_404(queryset, user, action: str = "view", *, denied=None, **lookup):
+    """The object matching `lookup` if `user` may do `action` on it.
+
+    Not visible to the user: Http404. Visible but the action is not allowed: PermissionDenied,
+    after calling `denied(obj)` (used to audit the denied attempt).
+    """
+    obj = queryset.restrict(user, "view").filter(**lookup).first()
+    if obj is None:
+        raise Http404("No such object.")
+    if action != "view" and not queryset.restrict(user, action).filter(pk=obj.pk).exists():
+        if denied is not None:
+            denied(obj)
+        raise PermissionDenied(f"You may not {action} this.")
+    return obj

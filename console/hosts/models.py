@@ -1,0 +1,78 @@
+"""Hosts: machines with an engine root and a worker consuming `host.<name>`."""
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
+                                      team_ids_allowing)
+
+HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class HostQuerySet(RestrictedQuerySet):
+    def permission_filter(self, user, action):
+        # A host is visible to members of the teams it is granted to; running on it needs a
+        # role with "run" in such a team. Managing hosts is for superusers.
+        wanted = {"view": "view", "run": "run"}.get(action)
+        if wanted is None:
+            return Q(pk__in=[])
+        return Q(pk__in=host_ids_granted_to(team_ids_allowing(user, wanted)))
+
+    def online(self):
+        return self.filter(last_seen__gte=timezone.now() - offline_after())
+
+
+def offline_after() -> timedelta:
+    return timedelta(seconds=settings.HOST_OFFLINE_AFTER_SECONDS)
+
+
+class Host(models.Model):
+    class State(models.TextChoices):
+        ONLINE = "online"
+        OFFLINE = "offline"
+
+    name = models.CharField(max_length=63, unique=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OFFLINE)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=200, blank=True,
+                              help_text="identity of the worker process serving the host")
+    engine_root = models.CharField(max_length=500, blank=True)
+    runtime_version = models.CharField(max_length=100, blank=True)
+    kernel_version = models.CharField(max_length=100, blank=True)
+    cpus = models.PositiveIntegerField(default=0)
+    memory = models.BigIntegerField(default=0, help_text="bytes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = HostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def queue(self) -> str:
+        return f"host.{self.name}"
+
+    @property
+    def is_online(self) -> bool:
+        """Online means a heartbeat within the offline window, whatever `state` last said."""
+        return (self.state == self.State.ONLINE and self.last_seen is not None
+                and self.last_seen >= timezone.now() - offline_after())
+
+
+class HostGrant(models.Model):
+    """Team `team` may run containers on `host`."""
+
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="host_grants")
+    host = models.ForeignKey(Host, on_delete=models.CASCADE, related_name="grants")
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "host"], name="one_grant_per_host")]

@@ -1,0 +1,99 @@
+"""Images as each host's engine reports them, and the commits that made some of them."""
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
+                                      team_ids_allowing)
+
+
+class ImageQuerySet(RestrictedQuerySet):
+    def permission_filter(self, user, action):
+        owned = Q(team_id__in=team_ids_allowing(user, action))
+        if action in ("view", "run", "create", "inspect"):
+            # Images without a team are the host's base images (the bootstrapped busybox,
+            # images made with `moor` on the host): every team granted the host may see and
+            # run them; only superusers change them.
+            base = "view" if action in ("view", "inspect") else "run"
+            owned |= Q(team__isnull=True,
+                       host_id__in=host_ids_granted_to(team_ids_allowing(user, base)))
+        return owned
+
+
+class Image(models.Model):
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="images")
+    image_id = models.CharField(max_length=71, help_text="sha256:<64 hex>")
+    tags = models.JSONField(default=list, blank=True)
+    parent_id = models.CharField(max_length=71, blank=True)
+    size = models.BigIntegerField(default=0)
+    created = models.DateTimeField(null=True, blank=True)
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="images")
+
+    objects = ImageQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["host", "image_id"],
+                                               name="one_image_row_per_host")]
+        ordering = ["host__name", "-created"]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def short_id(self) -> str:
+        return self.image_id.removeprefix("sha256:")[:12]
+
+    @property
+    def reference(self) -> str:
+        """The first tag, or the short ID for an untagged image."""
+        return self.tags[0] if self.tags else self.short_id
+
+    def matches(self, reference: str) -> bool:
+        """Whether `reference` names this image: a tag (`latest` implied), ID or ID prefix."""
+        ref = reference.strip()
+        if not ref:
+            return False
+        bare = ref.removeprefix("sha256:")
+        hex_id = self.image_id.removeprefix("sha256:")
+        if len(bare) >= 4 and all(c in "0123456789abcdef" for c in bare) and hex_id.startswith(bare):
+            return True
+        name = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
+        return name in self.tags
+
+
+class CommitQuerySet(RestrictedQuerySet):
+    def permission_filter(self, user, action):
+        return Q(team_id__in=team_ids_allowing(user, action))
+
+
+class Commit(models.Model):
+    """A container committed into an image: who, from what, into what, and the file changes."""
+
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="commits")
+    new_image_id = models.CharField(max_length=71, help_text="the image the commit made")
+    parent_image_id = models.CharField(max_length=71, blank=True)
+    host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="commits")
+    team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="commits")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="commits")
+    author_name = models.CharField(max_length=150)
+    container_engine_id = models.CharField(max_length=64)
+    container_name = models.CharField(max_length=200, blank=True)
+    repository = models.CharField(max_length=255, blank=True)
+    tag = models.CharField(max_length=128, blank=True)
+    message = models.TextField(blank=True)
+    changes = models.JSONField(default=list, blank=True)
+    file_changes = models.JSONField(default=list, blank=True,
+                                    help_text='[{"kind": "A|C|D", "path": ..., "size": ...}]')
+    layer_size = models.BigIntegerField(default=0)
+    job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="commit")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CommitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]

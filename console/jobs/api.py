@@ -1,0 +1,42 @@
+"""`/api/jobs/`: read jobs (what was asked, of which host, and how it ended)."""
+from rest_framework import mixins, serializers, viewsets
+
+from console.jobs.models import Job
+from console.jobs.reaper import reap_stale_throttled
+
+
+class JobSerializer(serializers.ModelSerializer):
+    host = serializers.CharField(source="host.name", read_only=True)
+    team = serializers.SerializerMethodField()
+    container = serializers.CharField(source="target_id", read_only=True)
+    requested_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "state", "error", "host", "team", "container", "target_name",
+                  "requested_by", "params", "result", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
+
+    def get_team(self, obj) -> str | None:
+        return obj.team.name if obj.team_id else None
+
+    def get_requested_by(self, obj) -> str | None:
+        return obj.requested_by.username if obj.requested_by_id else None
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = JobSerializer
+
+    def get_queryset(self):
+        reap_stale_throttled()
+        queryset = (Job.objects.restrict(self.request.user, "view")
+                    .select_related("host", "team", "requested_by"))
+        params = self.request.query_params
+        for name in ("state", "kind"):
+            if params.get(name):
+                queryset = queryset.filter(**{f"{name}__in": params[name].split(",")})
+        if params.get("host"):
+            queryset = queryset.filter(host__name=params["host"])
+        if params.get("container"):
+            queryset = queryset.filter(target_id__startswith=params["container"])
+        return queryset

@@ -1,0 +1,189 @@
+"""The tasks a host's worker runs. Each takes a job id, claims the job (a redelivered message
+finds it taken and returns), calls the engine, records the result and publishes the change.
+
+One small handler per job kind; an engine error (`MoorError`) fails the job with the engine's
+own one-line message.
+"""
+import logging
+import os
+import socket
+
+from celery import shared_task
+from celery.signals import task_failure
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from console.containers.models import Container
+from console.images.models import Commit
+from console.jobs import reconcile, specs
+from console.jobs.engine import engine_error_types, error_message, get_engine
+from console.jobs.models import Job
+from console.streams import publish
+
+log = logging.getLogger(__name__)
+
+
+def worker_identity() -> str:
+    """`<host name>@<machine>:<pid of the worker's main process>`: a restarted worker is a new
+    identity, which is how the reaper tells its own jobs from a dead predecessor's."""
+    from django.conf import settings
+
+    main_pid = os.getppid() if os.environ.get("MOORAGE_WORKER_CHILD") else os.getpid()
+    return f"{settings.MOORAGE_HOST or '?'}@{socket.gethostname()}:{main_pid}"
+
+
+@shared_task(name="console.jobs.execute", acks_late=True, ignore_result=True)
+def execute_job(job_id: int) -> str:
+    close_old_connections()
+    if not Job.objects.claim(job_id, worker_identity()):
+        return "already claimed"
+    job = Job.objects.select_related("host", "team", "container", "requested_by").get(pk=job_id)
+    publish.job_changed(job)
+    try:
+        result = HANDLERS[job.kind](job, get_engine())
+    except engine_error_types() as error:
+        finish(job, Job.State.FAILED, error=error_message(error))
+    except Exception as error:  # a bug of ours: still never leave the job running
+        log.exception("job %s (%s) failed", job.pk, job.kind)
+        finish(job, Job.State.FAILED, error=f"internal error: {type(error).__name__}: {error}")
+    else:
+        finish(job, Job.State.SUCCEEDED, result=result or {})
+    return job.state
+
+
+@shared_task(name="console.jobs.sync", ignore_result=True)
+def sync_host(host_name: str) -> None:
+    """The periodic reconcile a worker asks of itself (no job row)."""
+    from console.hosts.models import Host
+
+    close_old_connections()
+    host = Host.objects.filter(name=host_name).first()
+    if host is not None:
+        reconcile.sync_host(host, get_engine())
+
+
+@task_failure.connect
+def fail_job_of_lost_worker(sender=None, task_id=None, exception=None, args=None, **kwargs):
+    """A pool process killed mid-task (OOM, SIGKILL) never reaches `finish`: fail its job."""
+    if getattr(sender, "name", None) != "console.jobs.execute" or not args:
+        return
+    job = Job.objects.filter(pk=args[0], state=Job.State.RUNNING).first()
+    if job is not None:
+        finish(job, Job.State.FAILED, error=f"the worker process died running the job "
+                                            f"({type(exception).__name__})")
+
+
+def finish(job: Job, state: str, *, error: str = "", result: dict | None = None) -> None:
+    job.state = state
+    job.error = error
+    job.result = result or {}
+    job.finished_at = timezone.now()
+    job.save(update_fields=["state", "error", "result", "finished_at"])
+    publish.job_changed(job)
+
+
+# -- handlers: (job, engine) -> result dict ------------------------------------------------
+
+def run(job, engine):
+    """create + start; the engine removes a container whose start failed, and so do we."""
+    container = job.container
+    try:
+        engine.run(specs.create_options(container))
+    except engine_error_types():
+        remove_row(container)
+        raise
+    reconcile.refresh(container, engine)
+    return {"state": container.state}
+
+
+def create(job, engine):
+    container = job.container
+    try:
+        engine.create(specs.create_options(container))
+    except engine_error_types():
+        remove_row(container)
+        raise
+    reconcile.refresh(container, engine)
+    return {"state": container.state}
+
+
+def lifecycle(verb):
+    def handler(job, engine):
+        container = job.container
+        try:
+            if verb == "stop":
+                engine.stop(container.engine_id, timeout=job.params.get("timeout"))
+            elif verb == "kill":
+                engine.kill(container.engine_id, signal=job.params.get("signal") or "KILL")
+            elif verb == "restart":
+                engine.restart(container.engine_id, timeout=job.params.get("timeout"))
+            else:
+                engine.start(container.engine_id)
+        finally:
+            reconcile.refresh(container, engine)
+        return {"state": container.state, "exit_code": container.exit_code}
+    handler.__name__ = verb
+    return handler
+
+
+def remove(job, engine):
+    container = job.container
+    try:
+        engine.remove(container.engine_id, force=bool(job.params.get("force")))
+    except engine_error_types():
+        reconcile.refresh(container, engine)
+        raise
+    remove_row(container)
+    return {"removed": job.target_id}
+
+
+def commit(job, engine):
+    container = job.container
+    params = job.params
+    changes = [f"{c}" for c in params.get("changes", [])]
+    file_changes = [{"kind": kind, "path": path} for kind, path in engine.diff(container.engine_id)]
+    repository = params.get("repository") or None
+    tag = params.get("tag") or ""
+    reference = f"{repository}:{tag or 'latest'}" if repository else None
+    image_id = engine.commit(container.engine_id, repository=reference,
+                             message=params.get("message") or None,
+                             author=params.get("author") or None, changes=changes,
+                             pause=params.get("pause", True))
+    data = engine.image_inspect(image_id)
+    with transaction.atomic():
+        image = reconcile.upsert_image(job.host, data, team=container.team)
+        Commit.objects.create(
+            image=image, new_image_id=image.image_id, parent_image_id=image.parent_id,
+            host=job.host, team=container.team, author=job.requested_by,
+            author_name=params.get("author") or "", container_engine_id=container.engine_id,
+            container_name=container.name, repository=repository or "", tag=tag,
+            message=params.get("message") or "", changes=changes, file_changes=file_changes,
+            layer_size=image.size, job=job)
+    reconcile.refresh(container, engine)
+    return {"image_id": image.image_id, "reference": reference, "files_changed": len(file_changes)}
+
+
+def sync(job, engine):
+    return reconcile.sync_host(job.host, engine)
+
+
+def remove_row(container: Container) -> None:
+    grantees = list(container.grants.values_list("user_id", flat=True))
+    Container.objects.filter(pk=container.pk).delete()
+    publish.container_changed(container, removed=True, grantee_ids=grantees)
+
+
+HANDLERS = {
+    Job.Kind.RUN: run,
+    Job.Kind.CREATE: create,
+    Job.Kind.START: lifecycle("start"),
+    Job.Kind.STOP: lifecycle("stop"),
+    Job.Kind.KILL: lifecycle("kill"),
+    Job.Kind.RESTART: lifecycle("restart"),
+    Job.Kind.REMOVE: remove,
+    Job.Kind.COMMIT: commit,
+    Job.Kind.SYNC: sync,
+}
+
+# Imported for its signal handlers (heartbeat, reaper at start-up): it runs in the worker.
+from console.jobs import worker  # noqa: E402,F401

@@ -1,0 +1,65 @@
+"""Jobs never stay `running` (or `queued`) forever.
+
+- When a host's worker starts, the jobs its dead predecessor was running are failed.
+- When a host stops sending heartbeats, it is marked offline and its running jobs are failed;
+  jobs queued longer than the queued timeout are failed too (no worker is taking them).
+
+The check runs in every worker's heartbeat loop and, throttled, in the web process when jobs
+are read, so it happens even when the only worker of a single-host console is gone.
+"""
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from console.hosts.models import Host, offline_after
+from console.jobs.models import Job
+from console.streams import publish
+
+
+def fail(jobs, error: str) -> int:
+    count = 0
+    for job in jobs.select_related("host", "container"):
+        updated = Job.objects.filter(pk=job.pk, state=job.state).update(
+            state=Job.State.FAILED, error=error, finished_at=timezone.now())
+        if updated:
+            count += 1
+            job.refresh_from_db()
+            publish.job_changed(job)
+    return count
+
+
+def reap_after_restart(host: Host, worker: str) -> int:
+    """At worker start-up: this host's running jobs belong to a worker that is gone."""
+    return fail(Job.objects.filter(host=host, state=Job.State.RUNNING).exclude(worker=worker),
+                "the host's worker stopped while running the job (it was restarted)")
+
+
+def reap_stale() -> int:
+    now = timezone.now()
+    count = 0
+    stale_hosts = Host.objects.filter(state=Host.State.ONLINE, last_seen__lt=now - offline_after())
+    for host in stale_hosts:
+        Host.objects.filter(pk=host.pk).update(state=Host.State.OFFLINE)
+        host.state = Host.State.OFFLINE
+        publish.host_changed(host)
+    offline = Host.objects.exclude(last_seen__gte=now - offline_after())
+    count += fail(Job.objects.filter(host__in=offline, state=Job.State.RUNNING),
+                  "the host's worker stopped responding while running the job")
+    count += fail(Job.objects.filter(
+        state=Job.State.QUEUED,
+        created_at__lt=now - timedelta(seconds=settings.JOB_QUEUED_TIMEOUT_SECONDS)),
+        "no worker of the host took the job in time (is the host's worker running?)")
+    return count
+
+
+def reap_stale_throttled(every_seconds: float = 10) -> None:
+    """`reap_stale`, at most once per `every_seconds` per cache (the web process's entry)."""
+    key = "moorage.reaper.last"
+    last = cache.get(key)
+    if last is not None and time.time() - last < every_seconds:
+        return
+    cache.set(key, time.time(), timeout=3600)
+    reap_stale()

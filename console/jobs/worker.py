@@ -1,0 +1,95 @@
+"""What makes a Celery worker a host: on start it registers its host (by `MOORAGE_HOST`),
+fails the jobs a dead predecessor left running, then a heartbeat thread keeps the host online,
+asks for a periodic sync and runs the reaper. Nothing here kills or touches containers: they
+belong to their monitors, and outlive any worker.
+"""
+import logging
+import os
+import threading
+import time
+
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+log = logging.getLogger(__name__)
+_stop = threading.Event()
+
+
+@worker_process_init.connect
+def mark_pool_process(**kwargs):
+    os.environ["MOORAGE_WORKER_CHILD"] = "1"
+
+
+@worker_ready.connect
+def become_host(sender=None, **kwargs):
+    if not settings.MOORAGE_HOST:
+        log.warning("MOORAGE_HOST is not set: this worker serves no host")
+        return
+    from console.hosts.models import Host
+    from console.jobs import reaper
+    from console.jobs.host_tasks import worker_identity
+
+    identity = worker_identity()
+    host, _ = Host.objects.get_or_create(name=settings.MOORAGE_HOST)
+    beat(host, identity)
+    reaped = reaper.reap_after_restart(host, identity)
+    if reaped:
+        log.warning("failed %d job(s) left running by the previous worker of %s", reaped, host)
+    from console.jobs import dispatch
+
+    dispatch.request_sync(host)
+    connection.close()
+    thread = threading.Thread(target=heartbeat_loop, args=(host.name, identity),
+                              name="moorage-heartbeat", daemon=True)
+    thread.start()
+
+
+@worker_shutdown.connect
+def stop_heartbeat(**kwargs):
+    _stop.set()
+
+
+def host_facts() -> dict:
+    facts = {"kernel_version": os.uname().release, "cpus": os.cpu_count() or 0,
+             "engine_root": settings.MOORAGE_ROOT or "/var/lib/moorage"}
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    facts["memory"] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+
+        facts["runtime_version"] = f"moorage {version('moorage')}"
+    except Exception:
+        facts["runtime_version"] = "moorage"
+    return facts
+
+
+def beat(host, identity: str) -> None:
+    from console.jobs.reconcile import mark_seen
+
+    mark_seen(host, worker=identity, facts=host_facts())
+
+
+def heartbeat_loop(host_name: str, identity: str) -> None:
+    from console.hosts.models import Host
+    from console.jobs import dispatch, reaper
+
+    last_sync = 0.0
+    while not _stop.wait(settings.HOST_HEARTBEAT_SECONDS):
+        try:
+            close_old_connections()
+            host = Host.objects.get(name=host_name)
+            beat(host, identity)
+            reaper.reap_stale()
+            if time.monotonic() - last_sync >= settings.HOST_SYNC_SECONDS:
+                dispatch.request_sync(host)
+                last_sync = time.monotonic()
+        except Exception:
+            log.exception("heartbeat of %s failed", host_name)
+        finally:
+            connection.close()

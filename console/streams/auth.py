@@ -1,0 +1,52 @@
+"""Websocket authentication: the session cookie (browsers, via Channels' AuthMiddleware) or an
+`Authorization: Token <key>` header (scripts). A token in the query string is never read."""
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+
+from console.accounts.authentication import key_from_header
+
+
+@database_sync_to_async
+def user_for_token(key: str):
+    from console.accounts.models import ApiToken
+
+    token = ApiToken.user_for_key(key)
+    return token.user if token is not None else AnonymousUser()
+
+
+class TokenHeaderMiddleware:
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers") or [])
+        header = headers.get(b"authorization", b"").decode("latin-1")
+        if header:
+            key = key_from_header(header)
+            scope = dict(scope, user=await user_for_token(key) if key else AnonymousUser(),
+                         auth_by="token")
+        return await self.inner(scope, receive, send)
+
+
+def auth_stack(inner):
+    """Session auth first; a token header, when present, decides instead."""
+    return AuthMiddlewareStack(TokenHeaderMiddleware(inner))
+
+
+class OriginCheck:
+    """Channels' AllowedHostsOriginValidator, except for a script that authenticates with a
+    token header and sends no Origin: a browser page cannot set that header on a websocket,
+    so such a request carries no ambient (cookie) authority to hijack."""
+
+    def __init__(self, inner):
+        from channels.security.websocket import AllowedHostsOriginValidator
+
+        self.inner = inner
+        self.checked = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers") or [])
+        if b"authorization" in headers and b"origin" not in headers:
+            return await self.inner(scope, receive, send)
+        return await self.checked(scope, receive, send)

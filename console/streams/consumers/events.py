@@ -1,0 +1,83 @@
+"""`/ws/events/`: container, job and host state changes, pushed to the pages that show them.
+
+Refused before `accept()` when anonymous (4401). On connect the socket joins the groups of
+what its user may see: every team in which they have a role, their own user group (grants, their
+jobs, permission changes), their login session's group (closed on logout) and, for superusers,
+the group of everything. When a user's permissions change, their sockets re-join.
+
+Server → browser messages are JSON: `{"type": "container", "container": {...}}`,
+`{"type": "job", "job": {...}}`, `{"type": "host", "host": {...}}`. The browser sends nothing.
+"""
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from console.streams import groups
+
+
+@database_sync_to_async
+def visible_groups(user) -> set[str]:
+    from django.contrib.auth import get_user_model
+
+    from console.teams.models import Membership
+
+    fresh = get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+    if fresh is None:
+        return set()
+    if fresh.is_superuser:
+        return {groups.EVERYTHING, groups.user_group(fresh.pk)}
+    teams = Membership.objects.filter(user=fresh).values_list("team_id", flat=True)
+    return {groups.user_group(fresh.pk)} | {groups.team_group(team) for team in teams}
+
+
+class EventsConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.joined = set()
+        if not await self.rejoin():
+            await self.close(code=4403)
+            return
+        session = self.scope.get("session")
+        if session is not None and session.session_key and self.scope.get("auth_by") != "token":
+            self.session_group = groups.session_group(session.session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
+        await self.accept()
+
+    async def rejoin(self) -> bool:
+        wanted = await visible_groups(self.scope["user"])
+        for name in self.joined - wanted:
+            await self.channel_layer.group_discard(name, self.channel_name)
+        for name in wanted - self.joined:
+            await self.channel_layer.group_add(name, self.channel_name)
+        self.joined = wanted
+        return bool(wanted)
+
+    async def disconnect(self, code):
+        for name in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(name, self.channel_name)
+        if getattr(self, "session_group", None):
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        """Nothing to receive: the stream is one-way."""
+        await self.send_json({"type": "error", "error": "this socket only sends"})
+
+    # -- group messages (handlers only forward) --
+
+    async def container_event(self, event):
+        await self.send_json({"type": "container", "container": event["container"]})
+
+    async def job_event(self, event):
+        await self.send_json({"type": "job", "job": event["job"]})
+
+    async def host_event(self, event):
+        await self.send_json({"type": "host", "host": event["host"]})
+
+    async def permissions_changed(self, event):
+        if not await self.rejoin():
+            await self.close(code=4403)
+
+    async def session_ended(self, event):
+        await self.close(code=4401)

@@ -1,0 +1,27 @@
+"""Every Channels group name, built here and nowhere else.
+
+Channels allows ASCII letters, digits, `-`, `_` and `.` in names under 100 characters.
+"""
+import hashlib
+
+EVERYTHING = "moorage.all"          # superusers: every event
+
+
+def team_group(team_id) -> str:
+    """Events about a team's containers and jobs; `team.none` for rows without a team."""
+    return f"moorage.team.{team_id if team_id is not None else 'none'}"
+
+
+def user_group(user_id) -> str:
+    """Events for one user: their grants' containers, their jobs, permission changes."""
+    return f"moorage.user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    """One login session, so logging out closes that session's sockets."""
+    return "moorage.session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def container_group(engine_id: str) -> str:
+    """Per-container streams (logs, terminal) added by the consumers of those streams."""
+    return f"moorage.container.{engine_id}"

@@ -1,0 +1,92 @@
+"""The admin site, for superusers: users, teams with members and host grants, hosts. Every
+change made here is audited explicitly, like the same change made through the API."""
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+
+from console import audit
+from console.hosts.models import Host, HostGrant
+from console.streams import publish
+from console.teams.models import Membership, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    fields = ["user", "role"]
+
+
+class HostGrantInline(admin.TabularInline):
+    model = HostGrant
+    extra = 0
+    fields = ["host"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "created_at"]
+    inlines = [MembershipInline, HostGrantInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record("team.change" if change else "team.create", request=request, team=obj,
+                     target=obj, params={"fields": form.changed_data})
+
+    def delete_model(self, request, obj):
+        audit.record("team.delete", request=request, target=obj)
+        super().delete_model(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        instances = formset.save(commit=False)
+        team = form.instance
+        for removed in formset.deleted_objects:
+            if isinstance(removed, Membership):
+                audit.record("team.member.remove", request=request, team=team,
+                             target=removed.user)
+                publish.permissions_changed(removed.user_id)
+            else:
+                audit.record("team.host.revoke", request=request, team=team,
+                             target=removed.host, host=removed.host)
+            removed.delete()
+        for instance in instances:
+            made = instance.pk is None
+            if isinstance(instance, HostGrant):
+                instance.granted_by = request.user
+                instance.save()
+                audit.record("team.host.grant", request=request, team=team,
+                             target=instance.host, host=instance.host)
+            else:
+                instance.save()
+                audit.record("team.member.add" if made else "team.member.role", request=request,
+                             team=team, target=instance.user, params={"role": instance.role})
+                publish.permissions_changed(instance.user_id)
+        formset.save_m2m()
+
+
+@admin.register(Host)
+class HostAdmin(admin.ModelAdmin):
+    list_display = ["name", "state", "last_seen", "runtime_version", "kernel_version"]
+    readonly_fields = ["state", "last_seen", "worker", "engine_root", "runtime_version",
+                       "kernel_version", "cpus", "memory"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit.record("host.change" if change else "host.create", request=request, target=obj,
+                     host=obj)
+
+
+User = get_user_model()
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AuditedUserAdmin(UserAdmin):
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = [name for name in form.changed_data if "password" not in name]
+        audit.record("user.change" if change else "user.create", request=request, target=obj,
+                     params={"fields": changed})
+
+    def delete_model(self, request, obj):
+        audit.record("user.delete", request=request, target=obj)
+        super().delete_model(request, obj)

@@ -1,0 +1,105 @@
+"""`/api/teams/`: teams, their members and roles, and the hosts granted to them."""
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from console.accounts import actions
+from console.core.roles import Role
+from console.hosts.models import Host
+from console.teams.models import Membership, Team
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    hosts = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "description", "hosts", "created_at"]
+        read_only_fields = ["id", "hosts", "created_at"]
+
+    def get_hosts(self, obj) -> list[str]:
+        return [grant.host.name for grant in obj.host_grants.select_related("host")]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role", "created_at"]
+        read_only_fields = ["created_at"]
+
+
+class HostGrantSerializer(serializers.Serializer):
+    host = serializers.CharField()
+
+
+def run_action(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except actions.Invalid as error:
+        raise exceptions.ValidationError(error.errors)
+    except PermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error))
+
+
+class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                  viewsets.GenericViewSet):
+    serializer_class = TeamSerializer
+
+    def get_queryset(self):
+        return Team.objects.restrict(self.request.user, "view")
+
+    def create(self, request):
+        serializer = TeamSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        team = run_action(actions.create_team, request.user, request=request,
+                          **serializer.validated_data)
+        return Response(TeamSerializer(team).data, status=201)
+
+    @extend_schema(request=MemberSerializer, responses=MemberSerializer(many=True))
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request, pk=None):
+        team = self.get_object()
+        if request.method == "POST":
+            serializer = MemberSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            user = self._user(serializer.validated_data["user"]["username"])
+            membership = run_action(actions.set_member, request.user, team, user,
+                                    serializer.validated_data["role"], request=request)
+            return Response(MemberSerializer(membership).data, status=201)
+        members = team.memberships.select_related("user")
+        return Response(MemberSerializer(members, many=True).data)
+
+    @action(detail=True, methods=["delete"], url_path="members/(?P<username>[^/]+)")
+    def remove_member(self, request, pk=None, username=None):
+        team = self.get_object()
+        run_action(actions.remove_member, request.user, team, self._user(username),
+                   request=request)
+        return Response(status=204)
+
+    @extend_schema(request=HostGrantSerializer, responses=TeamSerializer)
+    @action(detail=True, methods=["post"])
+    def hosts(self, request, pk=None):
+        team = self.get_object()
+        serializer = HostGrantSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        value = serializer.validated_data["host"]
+        if not request.user.is_superuser:
+            run_action(actions.grant_host, request.user, team, None, request=request)
+        lookup = {"pk": value} if value.isdigit() else {"name": value}
+        host = Host.objects.filter(**lookup).first()
+        if host is None:
+            raise exceptions.ValidationError({"host": [f"No such host: {value}."]})
+        run_action(actions.grant_host, request.user, team, host, request=request)
+        return Response(TeamSerializer(team).data, status=201)
+
+    def _user(self, username):
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise exceptions.ValidationError({"user": [f"No such user: {username}."]})
+        return user

@@ -1,0 +1,56 @@
+"""The URL map: pages, the REST API under /api/, the OpenAPI schema and the admin."""
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from console.accounts import api as accounts_api
+from console.accounts import views as accounts_views
+from console.audit.api import AuditViewSet
+from console.containers import views as container_views
+from console.containers.api import ContainerViewSet
+from console.core import views as core_views
+from console.hosts import views as host_views
+from console.hosts.api import HostViewSet
+from console.images import views as image_views
+from console.images.api import ImageViewSet
+from console.jobs import views as job_views
+from console.jobs.api import JobViewSet
+from console.teams.api import TeamViewSet
+
+router = DefaultRouter()
+router.register("containers", ContainerViewSet, basename="container")
+router.register("images", ImageViewSet, basename="image")
+router.register("hosts", HostViewSet, basename="host")
+router.register("jobs", JobViewSet, basename="job")
+router.register("teams", TeamViewSet, basename="team")
+router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("grants", accounts_api.GrantViewSet, basename="grant")
+router.register("tokens", accounts_api.TokenViewSet, basename="token")
+router.register("audit", AuditViewSet, basename="audit")
+
+api_patterns = [
+    path("auth/token/", accounts_api.obtain_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", host_views.dashboard, name="dashboard"),
+    path("login/", accounts_views.login_view, name="login"),
+    path("logout/", accounts_views.logout_view, name="logout"),
+    path("containers/", container_views.container_list, name="container-list"),
+    path("containers/run/", container_views.run_container, name="container-run"),
+    path("containers/bulk/", container_views.bulk_action, name="container-bulk"),
+    path("containers/<str:ref>/", container_views.container_detail, name="container-detail"),
+    path("containers/<str:ref>/<str:verb>/", container_views.container_action,
+         name="container-action"),
+    path("images/", image_views.image_list, name="image-list"),
+    path("jobs/", job_views.job_list, name="job-list"),
+    path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
+    path("account/tokens/", accounts_views.token_list, name="token-list"),
+    path("account/tokens/<int:pk>/revoke/", accounts_views.token_revoke, name="token-revoke"),
+    path("api/docs/", core_views.api_docs, name="api-docs"),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+]

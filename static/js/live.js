@@ -1,0 +1,121 @@
+// Live updates: one websocket to /ws/events/, state changes applied to whatever the page shows.
+// Other scripts listen to the "moorage:container" and "moorage:job" DOM events.
+(function () {
+  "use strict";
+  var dot = document.getElementById("live-status");
+  var delay = 500;
+
+  function setStatus(state) {
+    if (!dot) return;
+    dot.className = "live-dot " + (state === "open" ? "on" : "off");
+    dot.title = "live updates: " + (state === "open" ? "connected" : "reconnecting");
+  }
+
+  function fmtTime(iso) {
+    if (!iso) return "—";
+    return iso.replace("T", " ").slice(0, 19);
+  }
+
+  function setBadge(el, prefix, value) {
+    el.textContent = value;
+    el.className = el.className.replace(new RegExp("\\b" + prefix + "-\\S+", "g"), "").trim() + " " + prefix + "-" + value;
+  }
+
+  function applyContainer(c) {
+    var rows = document.querySelectorAll('[data-container="' + c.id + '"]');
+    rows.forEach(function (row) {
+      row.querySelectorAll(".c-state").forEach(function (b) { setBadge(b, "s", c.removed ? "removed" : c.state); });
+      row.querySelectorAll(".c-exit").forEach(function (e) { e.textContent = c.exit_code === null ? "" : c.exit_code; });
+      row.querySelectorAll(".c-name").forEach(function (e) { if (c.name) e.textContent = c.name; });
+      if (row.tagName === "TR") { row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash"); }
+      if (c.removed && row.tagName === "TR") { setTimeout(function () { row.remove(); }, 1200); }
+    });
+    // Fields that live outside the row (detail page).
+    if (document.getElementById("container-head") && rows.length) {
+      document.querySelectorAll(".c-state").forEach(function (b) { setBadge(b, "s", c.removed ? "removed" : c.state); });
+      document.querySelectorAll(".c-exit").forEach(function (e) { e.textContent = c.exit_code === null ? "—" : c.exit_code; });
+      document.querySelectorAll(".c-started").forEach(function (e) { e.textContent = fmtTime(c.started_at); });
+      document.querySelectorAll(".c-finished").forEach(function (e) { e.textContent = fmtTime(c.finished_at); });
+    }
+    var table = document.querySelector('[data-live-list="containers"]');
+    if (table && !rows.length && !c.removed && matchesFilters(table, c)) insertRow(table, c);
+    document.dispatchEvent(new CustomEvent("moorage:container", { detail: c }));
+  }
+
+  function matchesFilters(table, c) {
+    var host = table.dataset.filterHost, state = table.dataset.filterState, name = table.dataset.filterName;
+    if (host && c.host !== host) return false;
+    if (state && c.state !== state) return false;
+    if (name && (c.name || "").toLowerCase().indexOf(name.toLowerCase()) < 0) return false;
+    return true;
+  }
+
+  function cell(text, cls) {
+    var td = document.createElement("td");
+    if (cls) td.className = cls;
+    if (text !== undefined && text !== null) td.textContent = text;
+    return td;
+  }
+
+  function insertRow(table, c) {
+    var body = table.tBodies[0];
+    var empty = body.querySelector(".empty-row");
+    if (empty) empty.remove();
+    var tr = document.createElement("tr");
+    tr.dataset.container = c.id;
+    var check = cell(null, "check");
+    var box = document.createElement("input");
+    box.type = "checkbox"; box.name = "containers"; box.value = c.id;
+    check.appendChild(box);
+    var nameCell = cell(null);
+    var link = document.createElement("a");
+    link.href = "/containers/" + c.id + "/"; link.className = "c-name";
+    link.textContent = c.name || c.id.slice(0, 12);
+    nameCell.appendChild(link);
+    var stateCell = cell(null);
+    var badge = document.createElement("span");
+    badge.className = "badge c-state s-" + c.state; badge.textContent = c.state;
+    stateCell.appendChild(badge);
+    [check, nameCell, stateCell, cell(c.host), cell(c.image, "mono"), cell(c.team || "—"),
+     cell(fmtTime(c.created_at), "muted"), cell(c.exit_code === null ? "" : c.exit_code, "c-exit"),
+     cell(c.id.slice(0, 12), "mono muted")].forEach(function (td) { tr.appendChild(td); });
+    body.insertBefore(tr, body.firstChild);
+    tr.classList.add("flash");
+    document.dispatchEvent(new CustomEvent("moorage:rows-changed"));
+  }
+
+  function applyJob(j) {
+    document.querySelectorAll('[data-job="' + j.id + '"]').forEach(function (row) {
+      row.querySelectorAll(".job-state").forEach(function (b) { setBadge(b, "j", j.state); });
+      row.querySelectorAll(".job-error").forEach(function (e) { e.textContent = j.error || ""; });
+    });
+    document.dispatchEvent(new CustomEvent("moorage:job", { detail: j }));
+  }
+
+  function applyHost(h) {
+    document.querySelectorAll('[data-host="' + h.name + '"] .host-state').forEach(function (b) {
+      b.textContent = h.online ? "online" : "offline";
+      b.className = "badge host-state " + (h.online ? "s-running" : "s-dead");
+    });
+  }
+
+  function connect() {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + location.host + "/ws/events/");
+    socket.onopen = function () { delay = 500; setStatus("open"); };
+    socket.onmessage = function (message) {
+      var data = JSON.parse(message.data);
+      if (data.type === "container") applyContainer(data.container);
+      else if (data.type === "job") applyJob(data.job);
+      else if (data.type === "host") applyHost(data.host);
+    };
+    socket.onclose = function (event) {
+      setStatus("closed");
+      if (event.code === 4401) { return; }   // logged out: nothing more to show
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 10000);
+    };
+  }
+  window.moorage = { applyJob: applyJob, applyContainer: applyContainer };
+  connect();
+})();
