@@ -1,0 +1,65 @@
+"""The engine's network driver: Docker's networking model on a bridge, veth pairs, netfilter.
+
+Modes: `bridge` (the root's default network), a user-defined network's name, `none` (a new
+namespace with only `lo`), `host` (the host's namespace), `container:<id>` (another
+container's namespace). Links, addresses, routes and namespaces are made through rtnetlink
+(pyroute2's messages, `netlink.py`); isolation, masquerade and published ports are iptables
+rules (`firewall.py`). State lives under `<root>/networks/` (`store.py`).
+
+The lifecycle calls, in this order:
+- `parse_ports(specs)` when a container is created, to refuse a bad `-p` early;
+- `attach(paths, request)` when it starts, before the OCI runtime creates the container:
+  the returned `netns` goes into the spec's network namespace `path` (no network namespace at
+  all when `share_host`), and `<container_dir>/hosts` and `resolv.conf` are written for every
+  mode, to be bind-mounted at /etc/hosts and /etc/resolv.conf;
+- `detach(paths, container_id)` when it stops or exits: idempotent, safe after a crash;
+- `network_settings(paths, container_id)` for `inspect` (it changes with connect/disconnect);
+- `gc(paths, running_container_ids)` from `system gc` and when the engine starts.
+
+Importing this package is cheap (standard library only); pyroute2 is loaded by the functions
+that touch the kernel.
+"""
+
+from dataclasses import dataclass, field
+
+from runtime.network.attachment import attach, connect, detach, disconnect, network_settings
+from runtime.network.cleanup import gc, teardown
+from runtime.network.networks import (create_network, inspect_network, list_networks,
+                                      remove_network)
+from runtime.network.ports import PortSpec, describe_ports, parse_ports
+
+# The mode of a container created without --network.
+DEFAULT_MODE = "none"
+
+__all__ = [
+    "DEFAULT_MODE", "NetworkRequest", "NetworkAttachment", "PortSpec",
+    "parse_ports", "describe_ports",
+    "attach", "detach", "network_settings", "gc", "teardown",
+    "create_network", "list_networks", "inspect_network", "remove_network",
+    "connect", "disconnect",
+]
+
+
+@dataclass
+class NetworkRequest:
+    """What the lifecycle asks for when a container starts."""
+
+    container_id: str          # 64 hex
+    name: str                  # container name (no leading slash)
+    hostname: str
+    mode: str                  # "none" | "host" | "bridge" | "<user network>" | "container:<id>"
+    ports: list[str] = field(default_factory=list)     # -p specs as typed
+    publish_all: bool = False  # -P
+    exposed: list[str] = field(default_factory=list)   # ExposedPorts keys, e.g. ["80/tcp"]
+    container_dir: str = ""    # <root>/containers/<id>: "hosts" and "resolv.conf" go here
+    peer_netns: str | None = None   # for "container:<id>": the peer's /proc/<pid>/ns/net
+
+
+@dataclass
+class NetworkAttachment:
+    """What the lifecycle puts into the OCI spec and stores for `inspect`."""
+
+    netns: str | None          # a namespace path for the OCI runtime to join; None with
+                               # share_host False: the runtime makes a new one (only lo, up)
+    share_host: bool           # --network host: no network namespace at all
+    settings: dict             # Docker's NetworkSettings

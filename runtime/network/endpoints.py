@@ -1,0 +1,62 @@
+"""What each container is attached to: `<root>/networks/endpoints/<container id>.json`.
+
+A record is written before `attach` makes anything on the host, and deleted only after
+`detach` has removed everything, so a crash at any point leaves a record that says what to
+clean. Its fields:
+
+    id, name, hostname, mode         from the NetworkRequest ("bridge", "none", "host",
+                                     "container:<id>" or a user network's name)
+    container_dir                    where the container's hosts and resolv.conf live
+    netns                            the namespace file Moorage pinned, or None
+    share_host                       --network host
+    peer                             for container:<id>, that container's id
+    endpoints                        one per network, in attachment order (see `endpoint`)
+    ports                            published ports (PortSpec.to_json), host ports chosen
+    exposed                          the image's and config's ExposedPorts keys
+"""
+
+import os
+
+from runtime.network.store import endpoints_dir, read_json, write_json
+from runtime.paths import Paths
+
+
+def _path(paths: Paths, container_id: str) -> str:
+    return os.path.join(endpoints_dir(paths), f"{container_id}.json")
+
+
+def load(paths: Paths, container_id: str) -> dict | None:
+    return read_json(_path(paths, container_id))
+
+
+def save(paths: Paths, record: dict):
+    write_json(_path(paths, record["id"]), record)
+
+
+def remove(paths: Paths, container_id: str):
+    try:
+        os.unlink(_path(paths, container_id))
+    except FileNotFoundError:
+        pass
+
+
+def all_records(paths: Paths) -> dict[str, dict]:
+    """{container id: record} of every attached container."""
+    try:
+        names = os.listdir(endpoints_dir(paths))
+    except FileNotFoundError:
+        return {}
+    records = {}
+    for name in names:
+        if name.endswith(".json"):
+            record = read_json(os.path.join(endpoints_dir(paths), name))
+            if record:
+                records[record["id"]] = record
+    return records
+
+
+def endpoint(record: dict, network_id: str) -> dict | None:
+    for candidate in record["endpoints"]:
+        if candidate["network_id"] == network_id:
+            return candidate
+    return None
