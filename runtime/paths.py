@@ -21,6 +21,9 @@ class Paths:
         self.root = os.path.abspath(root)
         digest = hashlib.sha256(self.root.encode()).hexdigest()[:12]
         self.run = os.path.join(RUN_BASE, digest)
+        # The cgroup every container of this root lives under, per controller:
+        # /sys/fs/cgroup/<controller>/<cgroup_parent>/<container id>.
+        self.cgroup_parent = f"moorage-{digest}"
 
     # durable state
     @property

@@ -1,5 +1,117 @@
-"""`moor` verbs: system."""
+"""`moor` verbs about the engine itself: info, version, system gc, system boot, and the exit
+command conmon runs when a container's program ends."""
+
+import argparse
+import json
+import os
+import platform
+
+from runtime.cli.output import engine_for, write
+
+VERSION = "0.1.0"
 
 
 def register(subparsers):
-    """Add this group's verbs to the `moor` parser."""
+    info = subparsers.add_parser("info", help="engine-wide information")
+    info.add_argument("--format", default=None, help="'json'")
+    info.set_defaults(func=cmd_info)
+
+    version = subparsers.add_parser("version", help="show the version")
+    version.set_defaults(func=cmd_version)
+
+    system = subparsers.add_parser("system", help="manage the engine (gc, boot)")
+    from runtime.cli import Parser
+    verbs = system.add_subparsers(title="system commands", metavar="COMMAND",
+                                  parser_class=Parser)
+    gc = verbs.add_parser("gc", help="find and remove what crashed containers left behind "
+                                     "(mounts, cgroups, runtime state, network devices)")
+    gc.add_argument("-n", "--dry-run", action="store_true", help="only list the leftovers")
+    gc.set_defaults(func=cmd_gc)
+    boot = verbs.add_parser("boot", help="after a reboot or an engine restart: record what "
+                                         "ended, clean up, and start containers whose "
+                                         "restart policy asks for it")
+    boot.set_defaults(func=cmd_boot)
+    exited = verbs.add_parser("container-exited", help=argparse.SUPPRESS)
+    exited.add_argument("container_id")
+    exited.set_defaults(func=cmd_container_exited)
+
+
+def cmd_container_exited(args) -> int:
+    engine_for(args).container_exited(args.container_id)
+    return 0
+
+
+def cmd_gc(args) -> int:
+    from runtime import housekeeping
+    engine = engine_for(args)
+    found = housekeeping.gc(engine, dry_run=args.dry_run)
+    write("".join(line + "\n" for line in found) or "nothing to clean up\n")
+    return 0
+
+
+def cmd_boot(args) -> int:
+    from runtime import housekeeping
+    engine = engine_for(args)
+    for line in housekeeping.boot(engine):
+        write(line + "\n")
+    return 0
+
+
+def cmd_version(args) -> int:
+    from runtime.container.oci import find_binary
+    write(f"moor version {VERSION}\n")
+    for name in ("crun", "runc", "conmon"):
+        path = find_binary(name)
+        if path:
+            import subprocess
+            first = subprocess.run([path, "--version"], capture_output=True,
+                                   text=True).stdout.splitlines()
+            write(f"{name}: {first[0] if first else 'unknown'}\n")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from runtime.container import seccomp
+    from runtime.container.oci import KNOWN, default_name, find_binary, \
+        hybrid_cgroup2_owns_controllers
+    engine = engine_for(args)
+    containers = engine.containers(all=True)
+    states = [c["State"] for c in containers]
+    data = {
+        "Containers": len(containers),
+        "ContainersRunning": states.count("running"),
+        "ContainersPaused": states.count("paused"),
+        "ContainersStopped": len(states) - states.count("running") - states.count("paused"),
+        "Images": len(engine.store.image_ids()),
+        "Driver": "overlay",
+        "RootDir": engine.paths.root,
+        "Runtimes": [name for name in KNOWN if find_binary(name)],
+        "DefaultRuntime": default_name(),
+        "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+        "CgroupHybridShadow": hybrid_cgroup2_owns_controllers(),
+        "SeccompProfile": seccomp.DISTRIBUTION_PROFILE if seccomp.available() else None,
+        "KernelVersion": platform.release(),
+        "OperatingSystem": _os_name(),
+        "Architecture": platform.machine(),
+        "NCPU": os.cpu_count(),
+        "MemTotal": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+        "Name": platform.node(),
+        "ServerVersion": VERSION,
+    }
+    if args.format == "json":
+        write(json.dumps(data) + "\n")
+        return 0
+    for key, value in data.items():
+        write(f" {key}: {value}\n")
+    return 0
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.system()

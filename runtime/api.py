@@ -1,0 +1,186 @@
+"""The engine's API: what the `moor` command line and the console's host workers call.
+
+`Engine(root)` works on one engine root (one host's state). Methods raise
+`runtime.errors.MoorError` with a one-line message on failure and leave nothing behind.
+Containers are addressed by full ID, unique ID prefix or name; images by ID, ID prefix or
+`name[:tag]`.
+"""
+
+import os
+
+from runtime.container import lifecycle
+from runtime.container.state import RUNNING, PAUSED, RESTARTING
+from runtime.errors import Conflict, MoorError, NotFound
+from runtime.image.store import ImageStore
+from runtime.paths import Paths
+
+
+class Engine:
+    def __init__(self, root: str | None = None):
+        self.paths = Paths(root)
+        self.store = ImageStore(self.paths)
+
+    # -- containers ----------------------------------------------------------------------
+
+    def container(self, ref: str):
+        return lifecycle.find(self, ref)
+
+    def create(self, options: dict) -> str:
+        self.paths.ensure()
+        return lifecycle.create(self, options).id
+
+    def start(self, ref: str) -> None:
+        lifecycle.start(self, self.container(ref))
+
+    def run(self, options: dict, before_start=None, owner_pid: int | None = None) -> str:
+        """create + start; when the start fails the container is removed again, so a failed
+        run leaves nothing behind (the error carries 125, 126 or 127)."""
+        container = lifecycle.create(self, options)
+        try:
+            lifecycle.start(self, container, before_start=before_start, owner_pid=owner_pid)
+        except BaseException as error:
+            try:
+                lifecycle.remove(self, container, force=True)
+            except MoorError:
+                pass
+            if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
+                raise lifecycle.StartFailed(error.message, 125) from None
+            raise
+        return container.id
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        lifecycle.stop(self, self.container(ref), timeout)
+
+    def kill(self, ref: str, signal="KILL") -> None:
+        lifecycle.kill(self, self.container(ref), signal)
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        lifecycle.restart(self, self.container(ref), timeout)
+
+    def pause(self, ref: str) -> None:
+        lifecycle.pause(self, self.container(ref))
+
+    def unpause(self, ref: str) -> None:
+        lifecycle.unpause(self, self.container(ref))
+
+    def remove(self, ref: str, force: bool = False) -> None:
+        lifecycle.remove(self, self.container(ref), force)
+
+    def rename(self, ref: str, new_name: str) -> None:
+        lifecycle.rename(self, self.container(ref), new_name)
+
+    def wait(self, ref: str) -> int:
+        container = self.container(ref)
+        lifecycle.wait_for_exit(container)
+        fresh = lifecycle.find(self, container.id)
+        fresh.refresh()
+        return fresh.state.get("ExitCode", 0)
+
+    def containers(self, all: bool = False) -> list[dict]:
+        from runtime.container import inspect
+        result = []
+        for container in lifecycle.all_containers(self):
+            container.refresh()
+            if all or container.status in (RUNNING, PAUSED, RESTARTING):
+                result.append(inspect.summary(self, container))
+        result.sort(key=lambda c: c["Created"], reverse=True)
+        return result
+
+    def inspect(self, ref: str) -> dict:
+        from runtime.container import inspect
+        container = self.container(ref)
+        container.refresh()
+        return inspect.full(self, container)
+
+    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
+             since: str | None = None, after_offset: int | None = None):
+        from runtime.container import logs
+        container = self.container(ref)
+        return logs.read(container, follow=follow, tail=tail, since=since,
+                         after_offset=after_offset)
+
+    def container_exited(self, container_id: str) -> None:
+        lifecycle.container_exited(self, container_id)
+
+    # -- images --------------------------------------------------------------------------
+
+    def image_id(self, ref: str) -> str:
+        return self.store.resolve(ref)
+
+    def images(self, all: bool = False) -> list[dict]:
+        from runtime.image import listing
+        return listing.images(self, all)
+
+    def image_inspect(self, ref: str) -> dict:
+        from runtime.image import listing
+        return listing.inspect(self, self.store.resolve(ref))
+
+    def history(self, ref: str) -> list[dict]:
+        from runtime.image import listing
+        return listing.history(self, self.store.resolve(ref))
+
+    def tag(self, ref: str, target: str) -> str:
+        image_id = self.store.resolve(ref)
+        with self.store.lock():
+            return self.store.tag(image_id, target)
+
+    def remove_image(self, ref: str, force: bool = False) -> list[dict]:
+        """Docker's `rmi`: naming one of several tags only removes that tag; otherwise the
+        image is untagged and deleted, with the layers nothing else uses. Refused while a
+        container uses the image (with force, only while a running one does)."""
+        from runtime.image import reference
+        image_id = self.store.resolve(ref)
+        with self.store.lock():
+            tags = self.store.tags_of(image_id)
+            try:
+                named = str(reference.parse(ref))
+            except MoorError:
+                named = None
+            if named in tags and len(tags) > 1:
+                self.store.untag(named)
+                return [{"Untagged": named}]
+            short = image_id[7:19]
+            if len(tags) > 1 and not force:
+                raise Conflict(f"conflict: unable to delete {short} (must be forced) - image "
+                               "is referenced in multiple repositories")
+            users = [c for c in lifecycle.all_containers(self) if c.config["Image"] == image_id]
+            for container in users:
+                container.refresh()
+                if container.status in (RUNNING, PAUSED, RESTARTING):
+                    raise Conflict(f"conflict: unable to delete {short} (cannot be forced) - "
+                                   f"image is being used by running container "
+                                   f"{container.id[:12]}")
+            if users and not force:
+                raise Conflict(f"conflict: unable to remove repository reference {ref!r} "
+                               f"(must force) - container {users[0].id[:12]} is using its "
+                               f"referenced image {short}")
+            events = []
+            for tag in tags:
+                self.store.untag(tag)
+                events.append({"Untagged": tag})
+            in_use = set()
+            for container in lifecycle.all_containers(self):
+                in_use.update(container.config.get("Layers") or [])
+            removed = self.store.remove_image(image_id, in_use)
+            events.append({"Deleted": image_id})
+            events.extend({"Deleted": chain} for chain in removed)
+        return events
+
+    def bootstrap_busybox(self, reference: str = "busybox:latest") -> str:
+        from runtime.image import bootstrap, layers
+        self.paths.ensure()
+        with self.store.staging_dir("bootstrap-") as staging:
+            rootfs = os.path.join(staging, "rootfs")
+            os.mkdir(rootfs)
+            description = bootstrap.build_rootfs(rootfs)
+            from runtime.container.state import rfc3339_ns
+            created = rfc3339_ns(int(os.stat(bootstrap.BUSYBOX).st_mtime) * 1_000_000_000)
+            with self.store.lock():
+                diff_id, chain_id = layers.add_directory(self.store, rootfs, parent_chain=None)
+                config = bootstrap.image_config(diff_id, description, created)
+                image_id = self.store.add_image(config)
+                self.store.tag(image_id, reference)
+        return image_id
+
+
+__all__ = ["Engine", "MoorError", "NotFound", "Conflict"]

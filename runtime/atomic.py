@@ -1,0 +1,33 @@
+"""Atomic writes: a reader sees the old file or the new one, never half of either."""
+
+import json
+import os
+import tempfile
+
+
+def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json(path: str, value, mode: int = 0o600) -> None:
+    write_bytes(path, json.dumps(value, indent=1, sort_keys=True).encode(), mode)
+
+
+def read_json(path: str, default=None):
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        return default

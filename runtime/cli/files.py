@@ -1,0 +1,177 @@
+"""`moor` verbs that move files and images: cp, diff, commit, export, import, save, load."""
+
+import sys
+
+from runtime.cli.output import engine_for, write
+
+
+def register(subparsers):
+    cp = subparsers.add_parser(
+        "cp", help="copy files between a container and the host",
+        description="moor cp CONTAINER:SRC_PATH DEST_PATH | moor cp SRC_PATH CONTAINER:DEST_PATH")
+    cp.add_argument("-a", "--archive", action="store_true",
+                    help="keep the owners (uid:gid) of the copied files")
+    cp.add_argument("source", metavar="SRC")
+    cp.add_argument("destination", metavar="DEST")
+    cp.set_defaults(func=cmd_cp)
+
+    diff = subparsers.add_parser("diff", help="files changed in a container's file system")
+    diff.add_argument("container", metavar="CONTAINER")
+    diff.set_defaults(func=cmd_diff)
+
+    commit = subparsers.add_parser("commit", help="create a new image from a container")
+    commit.add_argument("-m", "--message", help="commit message")
+    commit.add_argument("-a", "--author", help='author (e.g. "Jane <jane@example.com>")')
+    commit.add_argument("-c", "--change", action="append", default=[],
+                        help="apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, "
+                             "LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")
+    commit.add_argument("-p", "--pause", default="true", choices=("true", "false"),
+                        help="pause the container while committing (default true)")
+    commit.add_argument("container", metavar="CONTAINER")
+    commit.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
+    commit.set_defaults(func=cmd_commit)
+
+    export = subparsers.add_parser("export", help="a container's file system as a tar archive")
+    export.add_argument("-o", "--output", help="write to a file instead of standard output")
+    export.add_argument("container", metavar="CONTAINER")
+    export.set_defaults(func=cmd_export)
+
+    import_ = subparsers.add_parser("import", help="create an image from a file system tar")
+    import_.add_argument("-c", "--change", action="append", default=[],
+                         help="apply a Dockerfile instruction to the image")
+    import_.add_argument("-m", "--message", help="commit message for the image")
+    import_.add_argument("file", metavar="FILE|-")
+    import_.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
+    import_.set_defaults(func=cmd_import)
+
+    save = subparsers.add_parser("save", help="save images to a tar archive")
+    save.add_argument("-o", "--output", help="write to a file instead of standard output")
+    save.add_argument("images", nargs="+", metavar="IMAGE")
+    save.set_defaults(func=cmd_save)
+
+    load = subparsers.add_parser("load", help="load images from a tar archive")
+    load.add_argument("-i", "--input", help="read from a file instead of standard input")
+    load.add_argument("-q", "--quiet", action="store_true")
+    load.set_defaults(func=cmd_load)
+
+
+def cmd_cp(args) -> int:
+    from runtime.container import copy
+    from runtime.errors import InvalidArgument
+    engine = engine_for(args)
+    source_container, source = copy.split_target(args.source)
+    target_container, target = copy.split_target(args.destination)
+    if source == "-" or target == "-":
+        raise InvalidArgument("copying a tar stream through standard input or output is not "
+                              "supported: name a file or directory")
+    if bool(source_container) == bool(target_container):
+        raise InvalidArgument("copying between containers or between two host paths is not "
+                              "supported: one side must be CONTAINER:PATH")
+    if source_container:
+        copy.copy_from_container(engine, engine.container(source_container), source, target)
+    else:
+        copy.copy_to_container(engine, engine.container(target_container), source, target,
+                               archive=args.archive)
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from runtime.image import commit
+    engine = engine_for(args)
+    container = engine.container(args.container)
+    write("".join(f"{kind} {path}\n" for kind, path, _ in commit.diff(engine, container)))
+    return 0
+
+
+def cmd_commit(args) -> int:
+    from runtime.image import commit
+    engine = engine_for(args)
+    container = engine.container(args.container)
+    image_id = commit.commit(engine, container, args.repository, message=args.message,
+                             author=args.author, changes=args.change,
+                             pause=args.pause == "true")
+    write(image_id + "\n")
+    return 0
+
+
+def _output(path):
+    if path:
+        return open(path, "wb")
+    if sys.stdout.isatty():
+        from runtime.errors import InvalidArgument
+        raise InvalidArgument("refusing to write a tar archive to a terminal: redirect "
+                              "standard output or use -o FILE")
+    return sys.stdout.buffer
+
+
+def cmd_export(args) -> int:
+    from runtime.image import archive
+    engine = engine_for(args)
+    container = engine.container(args.container)
+    out = _output(args.output)
+    try:
+        archive.export(engine, container, out)
+        out.flush()
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+def cmd_import(args) -> int:
+    from runtime.errors import InvalidArgument
+    from runtime.image import archive
+    engine = engine_for(args)
+    if args.file == "-":
+        stream = sys.stdin.buffer
+    else:
+        try:
+            stream = open(args.file, "rb")
+        except OSError as error:
+            raise InvalidArgument(f"cannot open {args.file}: {error.strerror}") from None
+    try:
+        image_id = archive.import_tar(engine, stream, args.repository, args.message,
+                                      args.change)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    write(image_id + "\n")
+    return 0
+
+
+def cmd_save(args) -> int:
+    from runtime.image import archive
+    engine = engine_for(args)
+    for ref in args.images:
+        engine.image_id(ref)  # fail before writing anything
+    out = _output(args.output)
+    try:
+        archive.save(engine, args.images, out)
+        out.flush()
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+def cmd_load(args) -> int:
+    from runtime.errors import InvalidArgument
+    from runtime.image import archive
+    engine = engine_for(args)
+    if args.input:
+        try:
+            stream = open(args.input, "rb")
+        except OSError as error:
+            raise InvalidArgument(f"cannot open {args.input}: {error.strerror}") from None
+    else:
+        if sys.stdin.isatty():
+            raise InvalidArgument("requested load from stdin, but stdin is empty")
+        stream = sys.stdin.buffer
+    try:
+        lines = archive.load(engine, stream)
+    finally:
+        if args.input:
+            stream.close()
+    if not args.quiet:
+        write("".join(line + "\n" for line in lines))
+    return 0

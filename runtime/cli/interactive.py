@@ -1,0 +1,137 @@
+"""`moor` verbs that connect your terminal to a container: attached `run`, `start -a`,
+`attach` and `exec`."""
+
+import os
+import signal
+import sys
+
+from runtime.cli.output import engine_for
+
+
+def register(subparsers):
+    attach = subparsers.add_parser("attach", help="attach your terminal to a running "
+                                                  "container's main process")
+    attach.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    attach.add_argument("--sig-proxy", default="true", choices=("true", "false"),
+                        help="forward signals to the container (non-tty only)")
+    attach.add_argument("container", metavar="CONTAINER")
+    attach.set_defaults(func=cmd_attach)
+
+    exec_ = subparsers.add_parser("exec", help="run a command in a running container")
+    exec_.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
+    exec_.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
+    exec_.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    exec_.add_argument("-u", "--user", help="user: name|uid[:group|gid]")
+    exec_.add_argument("-w", "--workdir", help="working directory inside the container")
+    exec_.add_argument("-e", "--env", action="append", default=[], help="set variables")
+    exec_.add_argument("--privileged", action="store_true",
+                       help="give the process every capability")
+    exec_.add_argument("container", metavar="CONTAINER")
+    exec_.add_argument("command", nargs="...", metavar="COMMAND")
+    exec_.set_defaults(func=cmd_exec)
+
+
+def _proxy_signals(engine, container_id):
+    """Forward SIGINT/SIGTERM/SIGHUP... to the container, as `docker run --sig-proxy`."""
+    def forward(signum, frame):
+        try:
+            engine.kill(container_id, signum)
+        except Exception:
+            pass
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT,
+                   signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(signum, forward)
+
+
+def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> int:
+    from runtime.container import attach, monitor
+    from runtime.errors import MoorError
+    connection = {}
+
+    def connect(container):
+        connection["sock"] = monitor.connect_attach(container.dir)
+        connection["dir"] = container.dir
+
+    try:
+        container_id = engine.run(options, before_start=connect, owner_pid=os.getpid())
+    except MoorError:
+        sock = connection.get("sock")
+        if sock:
+            sock.close()
+        raise
+    tty = bool(options.get("tty"))
+    if sig_proxy and not tty:
+        _proxy_signals(engine, container_id)
+    outcome = attach.relay(connection["sock"], connection["dir"], tty=tty, stdin=interactive)
+    connection["sock"].close()
+    if outcome == attach.DETACHED:
+        attach.detach_message()
+        return 0
+    code = engine.wait(container_id)
+    if options.get("auto_remove"):
+        try:
+            engine.remove(container_id, force=True)
+        except MoorError:
+            pass
+    return code
+
+
+def start_attached(engine, ref: str, interactive: bool) -> int:
+    from runtime.container import attach, lifecycle, monitor
+    container = engine.container(ref)
+    connection = {}
+
+    def connect(started):
+        connection["sock"] = monitor.connect_attach(started.dir)
+
+    lifecycle.start(engine, container, before_start=connect, owner_pid=os.getpid())
+    if "sock" not in connection:  # it was already running
+        connection["sock"] = monitor.connect_attach(container.dir)
+    tty = container.tty
+    if not tty:
+        _proxy_signals(engine, container.id)
+    stdin = interactive and bool(container.config["Config"].get("OpenStdin"))
+    outcome = attach.relay(connection["sock"], container.dir, tty=tty, stdin=stdin)
+    connection["sock"].close()
+    if outcome == attach.DETACHED:
+        attach.detach_message()
+        return 0
+    return engine.wait(container.id)
+
+
+def cmd_attach(args) -> int:
+    from runtime.container import attach, monitor
+    from runtime.errors import Conflict
+    engine = engine_for(args)
+    container = engine.container(args.container)
+    container.refresh()
+    if container.status not in ("running", "paused"):
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    if container.tty and not args.no_stdin and not os.isatty(0):
+        sys.stderr.write("the input device is not a TTY\n")
+        return 1
+    sock = monitor.connect_attach(container.dir)
+    if args.sig_proxy == "true" and not container.tty:
+        _proxy_signals(engine, container.id)
+    stdin = not args.no_stdin and bool(container.config["Config"].get("OpenStdin"))
+    outcome = attach.relay(sock, container.dir, tty=container.tty, stdin=stdin)
+    sock.close()
+    if outcome == attach.DETACHED:
+        attach.detach_message()
+        return 0
+    return engine.wait(container.id)
+
+
+def cmd_exec(args) -> int:
+    from runtime.container import execute
+    from runtime.errors import InvalidArgument
+    if not args.command:
+        raise InvalidArgument("exec needs a command to run")
+    if args.tty and not args.detach and not os.isatty(0):
+        sys.stderr.write("the input device is not a TTY\n")
+        return 1
+    engine = engine_for(args)
+    container = engine.container(args.container)
+    return execute.run(engine, container, list(args.command), tty=args.tty,
+                       interactive=args.interactive, detach=args.detach, user=args.user,
+                       workdir=args.workdir, env=args.env, privileged=args.privileged)

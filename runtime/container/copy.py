@@ -1,0 +1,272 @@
+"""`cp` between a container and the host, files and directories, running or stopped.
+
+The container side is opened through `openat2(RESOLVE_IN_ROOT)` on the container's own root
+(`/proc/<pid>/root` while it runs, so bind mounts and tmpfs are seen as the program sees them;
+the overlay mount when it is stopped): symlinks in the container, `..` and absolute links
+included, resolve inside it and never reach the host. Below the starting points every step is
+relative to an open directory and never follows a symlink, on both sides, so neither a link
+planted in the container nor one left on the host by an earlier copy can redirect a write
+(the `docker cp` CVEs, research/security.md §2).
+"""
+
+import contextlib
+import errno
+import os
+import stat
+
+from runtime.container import rootfs
+from runtime.container.rootpath import Root
+from runtime.container.state import PAUSED, RUNNING, process_alive
+from runtime.errors import InvalidArgument, NotFound
+
+NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+CHUNK = 1 << 20
+
+
+@contextlib.contextmanager
+def container_root(engine, container):
+    """A Root for the container's file system as its program sees it."""
+    container.refresh()
+    state = container.state
+    if container.status in (RUNNING, PAUSED) and process_alive(state.get("Pid"),
+                                                               state.get("PidStartTime")):
+        with Root(f"/proc/{state['Pid']}/root") as root:
+            yield root
+        return
+    links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
+    with rootfs.mounted(engine.paths.root, container.dir, links) as merged:
+        with Root(merged) as root:
+            yield root
+
+
+def split_target(text: str) -> tuple[str | None, str]:
+    """`CONTAINER:PATH` -> (container, path); a host path -> (None, path)."""
+    if ":" in text and not text.startswith(("/", ".")):
+        name, _, path = text.partition(":")
+        if name and path:
+            return name, path
+        raise InvalidArgument(f"invalid copy target {text!r}: CONTAINER:PATH expected")
+    return None, text
+
+
+# -- tree copying between two open directories -------------------------------------------
+
+def _copy_entry(src_dir: int, name: str, dst_dir: int, dst_name: str, owner) -> None:
+    """Copy one entry (recursively). `owner`: None leaves new files to the copying user,
+    "source" keeps the source's owners, (uid, gid) sets those."""
+    st = os.lstat(name, dir_fd=src_dir)
+    ids = (st.st_uid, st.st_gid) if owner == "source" else owner
+    mode = stat.S_IMODE(st.st_mode)
+    if stat.S_ISDIR(st.st_mode):
+        existing = _lstat(dst_name, dst_dir)
+        if existing is not None and not stat.S_ISDIR(existing.st_mode):
+            os.unlink(dst_name, dir_fd=dst_dir)
+            existing = None
+        if existing is None:
+            os.mkdir(dst_name, 0o700, dir_fd=dst_dir)
+        source = os.open(name, NOFOLLOW_DIR, dir_fd=src_dir)
+        try:
+            target = os.open(dst_name, NOFOLLOW_DIR, dir_fd=dst_dir)
+            try:
+                for child in sorted(os.listdir(source)):
+                    _copy_entry(source, child, target, child, owner)
+                if ids:
+                    os.fchown(target, *ids)
+                os.fchmod(target, mode)
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+            finally:
+                os.close(target)
+        finally:
+            os.close(source)
+        return
+    _remove_existing(dst_dir, dst_name)
+    if stat.S_ISREG(st.st_mode):
+        source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src_dir)
+        try:
+            target = os.open(dst_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
+                             os.O_CLOEXEC, 0o600, dir_fd=dst_dir)
+            try:
+                _copy_data(source, target)
+                if ids:
+                    os.fchown(target, *ids)
+                os.fchmod(target, mode)
+                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+            finally:
+                os.close(target)
+        finally:
+            os.close(source)
+    elif stat.S_ISLNK(st.st_mode):
+        os.symlink(os.readlink(name, dir_fd=src_dir), dst_name, dir_fd=dst_dir)
+        if ids:
+            os.chown(dst_name, *ids, dir_fd=dst_dir, follow_symlinks=False)
+    elif stat.S_ISFIFO(st.st_mode):
+        os.mkfifo(dst_name, mode, dir_fd=dst_dir)
+        if ids:
+            os.chown(dst_name, *ids, dir_fd=dst_dir, follow_symlinks=False)
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        os.mknod(dst_name, st.st_mode, st.st_rdev, dir_fd=dst_dir)
+    # sockets are not copied (Docker skips them too)
+
+
+def _copy_data(source: int, target: int) -> None:
+    while True:
+        try:
+            copied = os.copy_file_range(source, target, CHUNK)
+        except OSError as error:
+            if error.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                raise
+            break
+        if copied == 0:
+            return
+    while True:
+        data = os.read(source, CHUNK)
+        if not data:
+            return
+        view = memoryview(data)
+        while view:
+            view = view[os.write(target, view):]
+
+
+def _lstat(name: str, dir_fd: int):
+    try:
+        return os.lstat(name, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return None
+
+
+def _remove_existing(dir_fd: int, name: str) -> None:
+    existing = _lstat(name, dir_fd)
+    if existing is None:
+        return
+    if stat.S_ISDIR(existing.st_mode):
+        raise InvalidArgument(f"cannot overwrite directory {name!r} with a non-directory")
+    os.unlink(name, dir_fd=dir_fd)
+
+
+# -- the two directions ----------------------------------------------------------------------
+
+def _source_in_container(root: Root, path: str) -> tuple[int, str, bool]:
+    """(fd of the confined parent, name, contents_only) for a container source path."""
+    contents_only = path.endswith("/.") or path == "."
+    clean = os.path.normpath("/" + path)
+    parent_fd, name = root.parent_and_name(clean)
+    if name == ".":
+        return parent_fd, ".", True
+    if _lstat(name, parent_fd) is None:
+        os.close(parent_fd)
+        raise NotFound(f"Could not find the file {path} in container")
+    return parent_fd, name, contents_only
+
+
+def copy_from_container(engine, container, source: str, destination: str) -> None:
+    """`moor cp CONTAINER:SRC DEST`."""
+    with container_root(engine, container) as root:
+        src_dir, name, contents_only = _source_in_container(root, source)
+        try:
+            _copy_to_host(src_dir, name, contents_only, destination)
+        finally:
+            os.close(src_dir)
+
+
+def _copy_to_host(src_dir: int, name: str, contents_only: bool, destination: str) -> None:
+    st = os.stat(name, dir_fd=src_dir, follow_symlinks=False) if name != "." else \
+        os.fstat(src_dir)
+    destination = os.path.abspath(destination)
+    exists = os.path.lexists(destination)
+    dest_is_dir = os.path.isdir(destination)
+    if stat.S_ISDIR(st.st_mode):
+        if exists and not dest_is_dir:
+            raise InvalidArgument(f"cannot copy a directory to a file: {destination}")
+        if contents_only or not exists:
+            if not exists:
+                os.mkdir(destination, 0o755)
+            source = os.open(name, NOFOLLOW_DIR, dir_fd=src_dir)
+            target = os.open(destination, NOFOLLOW_DIR)
+            try:
+                for child in sorted(os.listdir(source)):
+                    _copy_entry(source, child, target, child, None)
+            finally:
+                os.close(source)
+                os.close(target)
+            return
+        target = os.open(destination, NOFOLLOW_DIR)
+        try:
+            _copy_entry(src_dir, name, target, name, None)
+        finally:
+            os.close(target)
+        return
+    if contents_only:
+        raise InvalidArgument("the source is not a directory")
+    if dest_is_dir:
+        parent, target_name = destination, name
+    else:
+        parent, target_name = os.path.split(destination)
+        if destination.endswith("/"):
+            raise InvalidArgument(f"destination directory {destination} does not exist")
+        if not os.path.isdir(parent):
+            raise InvalidArgument(f"destination directory {parent} does not exist")
+    target = os.open(parent, NOFOLLOW_DIR)
+    try:
+        _copy_entry(src_dir, name, target, target_name, None)
+    finally:
+        os.close(target)
+
+
+def copy_to_container(engine, container, source: str, destination: str,
+                      archive: bool = False) -> None:
+    """`moor cp SRC CONTAINER:DEST`. New files belong to the container's root user unless
+    `archive` (-a) keeps the host owners."""
+    source = os.path.abspath(source) + ("/." if source.endswith("/.") else "")
+    contents_only = source.endswith("/.")
+    host_path = source[:-2] if contents_only else source
+    if not os.path.lexists(host_path):
+        raise NotFound(f"no such file or directory: {host_path}")
+    src_parent, src_name = os.path.split(host_path)
+    with container_root(engine, container) as root:
+        src_dir = os.open(src_parent or "/", NOFOLLOW_DIR)
+        try:
+            st = os.lstat(src_name, dir_fd=src_dir) if src_name else os.fstat(src_dir)
+            is_dir = stat.S_ISDIR(st.st_mode)
+            try:
+                dest_fd = root.open(destination, os.O_PATH | os.O_DIRECTORY)
+                dest_is_dir = True
+            except OSError:
+                dest_fd, dest_is_dir = None, False
+            try:
+                if dest_is_dir and not (is_dir and contents_only):
+                    _copy_in(src_dir, src_name, dest_fd, src_name, archive)
+                elif dest_is_dir:
+                    source_fd = os.open(src_name, NOFOLLOW_DIR, dir_fd=src_dir)
+                    try:
+                        for child in sorted(os.listdir(source_fd)):
+                            _copy_in(source_fd, child, dest_fd, child, archive)
+                    finally:
+                        os.close(source_fd)
+                else:
+                    if destination.endswith("/"):
+                        raise InvalidArgument(
+                            f"destination directory {destination} does not exist in the "
+                            "container")
+                    try:
+                        parent_fd, name = root.parent_and_name(destination)
+                    except OSError:
+                        raise InvalidArgument(f"destination directory of {destination} does "
+                                              "not exist in the container") from None
+                    try:
+                        _copy_in(src_dir, src_name, parent_fd, name, archive)
+                    finally:
+                        os.close(parent_fd)
+            finally:
+                if dest_fd is not None:
+                    os.close(dest_fd)
+        finally:
+            os.close(src_dir)
+
+
+def _copy_in(src_dir: int, name: str, dst_dir: int, dst_name: str, archive: bool) -> None:
+    # An O_PATH descriptor of a directory cannot be written through; reopen it.
+    target_dir = os.open(".", NOFOLLOW_DIR, dir_fd=dst_dir)
+    try:
+        _copy_entry(src_dir, name, target_dir, dst_name, "source" if archive else (0, 0))
+    finally:
+        os.close(target_dir)

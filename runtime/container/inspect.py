@@ -1,0 +1,186 @@
+"""Docker-shaped views of a container: the `ps` summary and the `inspect` document."""
+
+import datetime
+import os
+import time
+
+from runtime.container.state import PAUSED, RESTARTING, RUNNING, ZERO_TIME, Container
+
+
+def parse_time(text: str | None) -> float | None:
+    if not text or text.startswith("0001-"):
+        return None
+    try:
+        base, _, fraction = text.rstrip("Z").partition(".")
+        seconds = datetime.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        return seconds + (float("0." + fraction) if fraction else 0.0)
+    except ValueError:
+        return None
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's go-units HumanDuration."""
+    if seconds < 1:
+        return "Less than a second"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = seconds / 60
+    if int(minutes) == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{int(minutes)} minutes"
+    hours = minutes / 60
+    if int(round(hours)) == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{int(hours)} hours"
+    if hours < 24 * 7 * 2:
+        return f"{int(hours / 24)} days"
+    if hours < 24 * 30 * 2:
+        return f"{int(hours / 24 / 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{int(hours / 24 / 30)} months"
+    return f"{int(hours / 24 / 365)} years"
+
+
+def status_text(container: Container, now: float | None = None) -> str:
+    now = now or time.time()
+    state = container.state
+    status = state["Status"]
+    if status in (RUNNING, PAUSED):
+        started = parse_time(state.get("StartedAt")) or now
+        text = f"Up {human_duration(now - started)}"
+        return text + " (Paused)" if status == PAUSED else text
+    if status == RESTARTING:
+        finished = parse_time(state.get("FinishedAt")) or now
+        return f"Restarting ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
+    if status == "exited":
+        finished = parse_time(state.get("FinishedAt")) or now
+        return f"Exited ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
+    if status == "dead":
+        return "Dead"
+    if status == "removing":
+        return "Removal In Progress"
+    return "Created"
+
+
+def command_text(container: Container) -> str:
+    config = container.config["Config"]
+    argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+    return " ".join(argv)
+
+
+def ports_list(container: Container) -> list[dict]:
+    """Docker's `Ports` list: published ports of a running container, else the exposed ones."""
+    settings = container.state.get("NetworkSettings") or {}
+    ports = []
+    running = container.status in (RUNNING, PAUSED)
+    for key, bindings in sorted((settings.get("Ports") or {}).items()):
+        number, _, proto = key.partition("/")
+        if running and bindings:
+            for binding in bindings:
+                ports.append({"IP": binding.get("HostIp") or "0.0.0.0",
+                              "PrivatePort": int(number),
+                              "PublicPort": int(binding.get("HostPort") or 0),
+                              "Type": proto or "tcp"})
+        else:
+            ports.append({"PrivatePort": int(number), "Type": proto or "tcp"})
+    return ports
+
+
+def summary(engine, container: Container) -> dict:
+    created = parse_time(container.config.get("Created")) or 0
+    return {
+        "Id": container.id,
+        "Names": ["/" + container.name],
+        "Image": container.config.get("ImageRef") or container.config["Image"],
+        "ImageID": container.config["Image"],
+        "Command": command_text(container),
+        "Created": int(created),
+        "State": container.status,
+        "Status": status_text(container),
+        "ExitCode": container.state.get("ExitCode", 0),
+        "Ports": ports_list(container),
+        "Labels": container.config["Config"].get("Labels") or {},
+        "HostConfig": {"NetworkMode": container.host_config.get("NetworkMode") or "none"},
+    }
+
+
+def full(engine, container: Container) -> dict:
+    config = container.config
+    state = container.state
+    status = state["Status"]
+    argv = list(config["Config"].get("Entrypoint") or []) + list(config["Config"].get("Cmd")
+                                                                   or [])
+    lower = []
+    for chain in reversed(config.get("Layers") or []):
+        try:
+            lower.append(engine.store.layer_diff(chain))
+        except Exception:
+            pass
+    host = dict(config["HostConfig"])
+    host.pop("PortSpecs", None)
+    mounts = []
+    from runtime.container.spec import parse_bind
+    for bind in host.get("Binds") or []:
+        source, destination, mode = parse_bind(bind)
+        mounts.append({"Type": "bind", "Source": source, "Destination": destination,
+                       "Mode": mode if mode == "ro" else "", "RW": mode != "ro",
+                       "Propagation": "rprivate"})
+    settings = state.get("NetworkSettings") or {}
+    if status not in (RUNNING, PAUSED) and settings:
+        settings = {**settings, "IPAddress": "", "Ports": {}}
+    return {
+        "Id": container.id,
+        "Created": config.get("Created"),
+        "Path": argv[0] if argv else "",
+        "Args": argv[1:],
+        "State": {
+            "Status": status,
+            "Running": status in (RUNNING, PAUSED),
+            "Paused": status == PAUSED,
+            "Restarting": status == RESTARTING,
+            "OOMKilled": bool(state.get("OOMKilled")),
+            "Dead": status == "dead",
+            "Pid": state.get("Pid", 0) if status in (RUNNING, PAUSED) else 0,
+            "ExitCode": state.get("ExitCode", 0),
+            "Error": state.get("Error", ""),
+            "StartedAt": state.get("StartedAt") or ZERO_TIME,
+            "FinishedAt": state.get("FinishedAt") or ZERO_TIME,
+        },
+        "Image": config["Image"],
+        "ResolvConfPath": container.path("resolv.conf"),
+        "HostnamePath": container.path("hostname"),
+        "HostsPath": container.path("hosts"),
+        "LogPath": container.path("ctr.log"),
+        "Name": "/" + container.name,
+        "RestartCount": state.get("RestartCount", 0),
+        "Driver": "overlay",
+        "Platform": "linux",
+        "HostConfig": host,
+        "GraphDriver": {"Name": "overlay", "Data": {
+            "LowerDir": ":".join([container.path("init")] + lower),
+            "MergedDir": container.path("merged"),
+            "UpperDir": container.path("upper"),
+            "WorkDir": container.path("work"),
+        }},
+        "Mounts": mounts,
+        "Config": config["Config"],
+        "NetworkSettings": settings or {"Networks": {}, "Ports": {}, "IPAddress": "",
+                                        "Gateway": "", "MacAddress": ""},
+        "SizeRootFs": None,
+    }
+
+
+def upper_size(container: Container) -> int:
+    total = 0
+    for directory, _, files in os.walk(container.path("upper")):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(directory, name)).st_size
+            except OSError:
+                pass
+    return total

@@ -1,0 +1,265 @@
+"""Validate `create` options and turn them into Docker's `Config` and `HostConfig` shapes.
+
+Everything a user can type wrong is checked here, before anything is made on disk, with
+Docker's wording where Docker has one.
+"""
+
+import os
+import re
+
+from runtime.errors import InvalidArgument
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+MIN_MEMORY = 6 * 1024 * 1024
+SIGNALS = {
+    "HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "BUS": 7, "FPE": 8,
+    "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
+    "STKFLT": 16, "CHLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22,
+    "URG": 23, "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29,
+    "PWR": 30, "SYS": 31,
+}
+
+
+def parse_size(value, what: str = "memory") -> int:
+    """`64m`, `1g`, `1048576`, 1048576 -> bytes."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, bool):
+        raise InvalidArgument(f"invalid {what} size: {value!r}")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise InvalidArgument(f"invalid {what} size: {value!r}")
+        return int(value)
+    match = _SIZE.match(str(value))
+    if not match:
+        raise InvalidArgument(f"invalid {what} size: {value!r} (use a number with an optional "
+                              "unit b, k, m or g, like 64m)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * _UNITS[unit])
+
+
+def parse_memory(value) -> int:
+    size = parse_size(value)
+    if 0 < size < MIN_MEMORY:
+        raise InvalidArgument("Minimum memory limit allowed is 6MB")
+    return size
+
+
+def parse_cpus(value) -> int:
+    """CPUs as a float -> NanoCpus."""
+    if value is None or value == "":
+        return 0
+    try:
+        cpus = float(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"invalid value for cpus: {value!r} (a number like 0.5)") from None
+    if cpus != cpus or cpus < 0:
+        raise InvalidArgument(f"invalid value for cpus: {value!r}: must not be negative")
+    available = os.cpu_count() or 1
+    if cpus > available:
+        raise InvalidArgument(f"range of CPUs is from 0.01 to {available:.2f}, as there are "
+                              f"only {available} CPUs available")
+    if 0 < cpus < 0.01:
+        raise InvalidArgument("range of CPUs is from 0.01 to the number of CPUs available")
+    return int(cpus * 1e9)
+
+
+def parse_pids_limit(value) -> int:
+    if value is None or value == "":
+        return 0
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"invalid value for pids limit: {value!r}") from None
+    return limit if limit > 0 else 0
+
+
+def parse_restart(value) -> dict:
+    """`no`, `always`, `unless-stopped`, `on-failure[:N]` -> RestartPolicy."""
+    text = (value or "no").strip()
+    name, _, count = text.partition(":")
+    if name not in ("no", "always", "unless-stopped", "on-failure"):
+        raise InvalidArgument(f"invalid restart policy {text!r}: use no, always, "
+                              "unless-stopped or on-failure[:max-retries]")
+    retries = 0
+    if count:
+        if name != "on-failure":
+            raise InvalidArgument(f"maximum retry count cannot be used with restart policy "
+                                  f"'{name}'")
+        if not count.isdigit():
+            raise InvalidArgument(f"invalid restart policy {text!r}: bad retry count")
+        retries = int(count)
+    return {"Name": "" if name == "no" else name, "MaximumRetryCount": retries}
+
+
+def parse_env(items) -> list[str]:
+    env = []
+    for item in items or []:
+        if not isinstance(item, str):
+            raise InvalidArgument(f"invalid environment variable: {item!r}")
+        if "\0" in item:
+            raise InvalidArgument("invalid environment variable: contains a NUL byte")
+        key = item.split("=", 1)[0]
+        if not key:
+            raise InvalidArgument(f"invalid environment variable: {item!r}")
+        if "=" not in item:
+            # Docker takes `-e NAME` from the caller's environment.
+            if key in os.environ:
+                item = f"{key}={os.environ[key]}"
+            else:
+                continue
+        env.append(item)
+    return env
+
+
+def merge_env(*lists: list[str]) -> list[str]:
+    """Later lists win per key; order of first appearance is kept."""
+    merged: dict[str, str] = {}
+    for items in lists:
+        for item in items or []:
+            key, _, value = item.partition("=")
+            merged.pop(key, None)
+            merged[key] = value
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def parse_signal(value) -> int:
+    if isinstance(value, int):
+        signal = value
+    else:
+        text = str(value).strip().upper()
+        if text.isdigit():
+            signal = int(text)
+        else:
+            text = text[3:] if text.startswith("SIG") else text
+            if text not in SIGNALS:
+                raise InvalidArgument(f"invalid signal: {value}")
+            signal = SIGNALS[text]
+    if not 1 <= signal <= 64:
+        raise InvalidArgument(f"invalid signal: {value}")
+    return signal
+
+
+def string_list(value, what: str) -> list[str] | None:
+    """A command given as a list, or as one string split like a shell would."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        import shlex
+        try:
+            return shlex.split(value)
+        except ValueError as error:
+            raise InvalidArgument(f"invalid {what}: {error}") from None
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InvalidArgument(f"invalid {what}: {value!r} (expected a list of strings)")
+
+
+def parse_labels(value) -> dict:
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    labels = {}
+    for item in value:
+        key, _, val = str(item).partition("=")
+        labels[key] = val
+    return labels
+
+
+def build(options: dict, image_config: dict) -> tuple[dict, dict]:
+    """(Config, HostConfig) for a new container from API options and the image's config."""
+    known = {"image", "name", "cmd", "entrypoint", "env", "workdir", "user", "hostname",
+             "domainname", "tty", "stdin_open", "stdin_once", "memory", "memory_swap", "cpus",
+             "pids_limit", "restart", "auto_remove", "binds", "network", "ports",
+             "publish_all", "runtime", "labels", "privileged", "cap_add", "cap_drop", "id",
+             "stop_signal", "stop_timeout", "shm_size", "read_only", "expose"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InvalidArgument(f"unknown option(s): {', '.join(unknown)}")
+    image = image_config.get("config") or {}
+    cmd = string_list(options.get("cmd"), "command")
+    entrypoint = string_list(options.get("entrypoint"), "entrypoint")
+    if entrypoint is not None:
+        # Docker: a new entrypoint drops the image's CMD.
+        final_entrypoint = entrypoint
+        final_cmd = cmd or []
+    else:
+        final_entrypoint = image.get("Entrypoint") or []
+        final_cmd = cmd if cmd else (image.get("Cmd") or [])
+    if not final_entrypoint and not final_cmd:
+        raise InvalidArgument("no command specified")
+
+    memory = parse_memory(options.get("memory"))
+    swap = parse_size(options.get("memory_swap"), "memory-swap") if options.get(
+        "memory_swap") not in (None, "", -1, "-1") else 0
+    if swap and memory and swap < memory:
+        raise InvalidArgument("Minimum memoryswap limit should be larger than memory limit, "
+                              "see usage")
+    if swap and not memory:
+        raise InvalidArgument("You should always set the Memory limit when using "
+                              "Memoryswap limit, see usage")
+    restart = parse_restart(options.get("restart"))
+    auto_remove = bool(options.get("auto_remove"))
+    if auto_remove and restart["Name"]:
+        raise InvalidArgument("Conflicting options: --restart and --rm")
+    from runtime.container.spec import normalize_capability, parse_bind
+    binds = list(options.get("binds") or [])
+    for bind in binds:
+        parse_bind(bind)
+    for cap in list(options.get("cap_add") or []) + list(options.get("cap_drop") or []):
+        normalize_capability(cap)
+    network = options.get("network") or None
+    ports = list(options.get("ports") or [])
+    exposed = dict(image.get("ExposedPorts") or {})
+    for port in options.get("expose") or []:
+        exposed[port if "/" in str(port) else f"{port}/tcp"] = {}
+    hostname = options.get("hostname") or ""
+    if hostname and not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$", hostname):
+        raise InvalidArgument(f"invalid hostname: {hostname!r}")
+    stop_signal = options.get("stop_signal") or image.get("StopSignal") or "SIGTERM"
+    parse_signal(stop_signal)
+
+    config = {
+        "Hostname": hostname,
+        "Domainname": options.get("domainname") or "",
+        "User": options.get("user") if options.get("user") is not None else image.get("User", ""),
+        "Env": merge_env(image.get("Env") or [], parse_env(options.get("env"))),
+        "Cmd": final_cmd,
+        "Entrypoint": final_entrypoint or None,
+        "WorkingDir": options.get("workdir") or image.get("WorkingDir") or "",
+        "Tty": bool(options.get("tty")),
+        "OpenStdin": bool(options.get("stdin_open")),
+        "StdinOnce": bool(options.get("stdin_once")),
+        "AttachStdin": bool(options.get("stdin_open")),
+        "Labels": {**(image.get("Labels") or {}), **parse_labels(options.get("labels"))},
+        "ExposedPorts": exposed,
+        "Volumes": image.get("Volumes") or None,
+        "StopSignal": stop_signal,
+        "StopTimeout": int(options["stop_timeout"]) if options.get("stop_timeout") is not None
+        else None,
+    }
+    if config["WorkingDir"] and not config["WorkingDir"].startswith("/"):
+        raise InvalidArgument(f"the working directory '{config['WorkingDir']}' is invalid, "
+                              "it needs to be an absolute path")
+    host_config = {
+        "Binds": binds,
+        "Memory": memory,
+        "MemorySwap": swap,
+        "NanoCpus": parse_cpus(options.get("cpus")),
+        "PidsLimit": parse_pids_limit(options.get("pids_limit")),
+        "RestartPolicy": restart,
+        "AutoRemove": auto_remove,
+        "NetworkMode": network,
+        "PortSpecs": ports,
+        "PortBindings": {},
+        "PublishAllPorts": bool(options.get("publish_all")),
+        "Runtime": options.get("runtime") or None,
+        "Privileged": bool(options.get("privileged")),
+        "CapAdd": list(options.get("cap_add") or []),
+        "CapDrop": list(options.get("cap_drop") or []),
+        "ShmSize": parse_size(options.get("shm_size"), "shm") or 64 << 20,
+        "ReadonlyRootfs": bool(options.get("read_only")),
+    }
+    return config, host_config

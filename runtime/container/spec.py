@@ -1,0 +1,219 @@
+"""The OCI bundle's config.json, with what Docker's defaults give a container.
+
+Sources for every default: research/runtime.md §1-§3 (moby daemon/pkg/oci/defaults.go,
+oci_linux.go, runc's specconv).
+"""
+
+import os
+
+from runtime.container import seccomp
+
+OCI_VERSION = "1.0.2"
+
+# Docker's default capability set: exactly these 14 (CapEff 00000000a80425fb for root).
+DEFAULT_CAPABILITIES = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]
+
+ALL_CAPABILITIES = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+]
+
+MASKED_PATHS = [
+    "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+]
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# The device cgroup: deny everything, then allow the usual nodes (moby defaults.go).
+DEVICE_RULES = [
+    {"allow": False, "access": "rwm"},
+    {"allow": True, "type": "c", "access": "m"},
+    {"allow": True, "type": "b", "access": "m"},
+    {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},   # null
+    {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},   # zero
+    {"allow": True, "type": "c", "major": 1, "minor": 7, "access": "rwm"},   # full
+    {"allow": True, "type": "c", "major": 1, "minor": 8, "access": "rwm"},   # random
+    {"allow": True, "type": "c", "major": 1, "minor": 9, "access": "rwm"},   # urandom
+    {"allow": True, "type": "c", "major": 5, "minor": 0, "access": "rwm"},   # tty
+    {"allow": True, "type": "c", "major": 5, "minor": 1, "access": "rwm"},   # console
+    {"allow": True, "type": "c", "major": 5, "minor": 2, "access": "rwm"},   # ptmx
+    {"allow": True, "type": "c", "major": 136, "access": "rwm"},             # pts
+    {"allow": True, "type": "c", "major": 10, "minor": 200, "access": "rwm"},  # tun
+]
+
+def existing_masked_paths() -> list[str]:
+    """Docker's masked paths, plus each CPU's thermal_throttle directory, as far as this kernel
+    has them (masking a path that does not exist is an error for some runtimes)."""
+    paths = [p for p in MASKED_PATHS if os.path.exists(p)]
+    cpu_dir = "/sys/devices/system/cpu"
+    try:
+        for entry in sorted(os.listdir(cpu_dir)):
+            throttle = os.path.join(cpu_dir, entry, "thermal_throttle")
+            if entry.startswith("cpu") and os.path.isdir(throttle):
+                paths.append(throttle)
+    except OSError:
+        pass
+    return paths
+
+
+def capabilities(host_config: dict) -> list[str]:
+    if host_config.get("Privileged"):
+        return list(ALL_CAPABILITIES)
+    caps = list(DEFAULT_CAPABILITIES)
+    adds = [normalize_capability(c) for c in host_config.get("CapAdd") or []]
+    drops = [normalize_capability(c) for c in host_config.get("CapDrop") or []]
+    if "ALL" in drops:
+        caps = []
+    caps = [c for c in caps if c not in drops]
+    if "ALL" in adds:
+        caps = list(ALL_CAPABILITIES)
+    for cap in adds:
+        if cap != "ALL" and cap not in caps:
+            caps.append(cap)
+    return caps
+
+
+def normalize_capability(name: str) -> str:
+    from runtime.errors import InvalidArgument
+    upper = name.upper()
+    if upper == "ALL":
+        return "ALL"
+    if not upper.startswith("CAP_"):
+        upper = "CAP_" + upper
+    if upper not in ALL_CAPABILITIES:
+        raise InvalidArgument(f"unknown capability: {name!r}")
+    return upper
+
+
+def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: str,
+          network_namespace: str | None, share_host_network: bool,
+          memory_swap_supported: bool, cgroup_parent: str) -> dict:
+    """Return the OCI config for `container` (a runtime.container.state.Container)."""
+    config = container.config["Config"]
+    host = container.host_config
+    caps = capabilities(host)
+    privileged = bool(host.get("Privileged"))
+
+    process = {
+        "terminal": bool(config.get("Tty")),
+        "user": {"uid": user.uid, "gid": user.gid},
+        "args": argv,
+        "env": env,
+        "cwd": cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps,
+                         "inheritable": [], "ambient": []},
+        "noNewPrivileges": bool(host.get("NoNewPrivileges")),
+    }
+    if user.additional_gids:
+        process["user"]["additionalGids"] = user.additional_gids
+
+    mounts = [
+        {"destination": "/proc", "type": "proc", "source": "proc",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs",
+         "options": ["nosuid", "noexec", "nodev", "ro"]},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["ro", "nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+         "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777",
+                     f"size={int(host.get('ShmSize') or 64 << 20)}"]},
+    ]
+    if share_host_network:
+        # A host-network container must not get a private /sys (the kernel refuses sysfs in a
+        # network namespace it does not own); bind the host's read-only like Docker.
+        mounts[3] = {"destination": "/sys", "type": "bind", "source": "/sys",
+                     "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}
+    for name in ("resolv.conf", "hostname", "hosts"):
+        mounts.append({"destination": f"/etc/{name}", "type": "bind",
+                       "source": container.path(name), "options": ["rbind", "rprivate"]})
+    for bind in host.get("Binds") or []:
+        source, destination, mode = parse_bind(bind)
+        options = ["rbind", "rprivate"] + (["ro"] if mode == "ro" else [])
+        mounts.append({"destination": destination, "type": "bind", "source": source,
+                       "options": options})
+
+    namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+    if not share_host_network:
+        network = {"type": "network"}
+        if network_namespace:
+            network["path"] = network_namespace
+        namespaces.append(network)
+
+    resources = {"devices": [{"allow": True, "access": "rwm"}] if privileged else DEVICE_RULES}
+    memory = int(host.get("Memory") or 0)
+    if memory > 0:
+        resources["memory"] = {"limit": memory}
+        if memory_swap_supported:
+            swap = int(host.get("MemorySwap") or 0)
+            resources["memory"]["swap"] = swap if swap > 0 else memory
+    nano_cpus = int(host.get("NanoCpus") or 0)
+    if nano_cpus > 0:
+        period = 100000
+        resources["cpu"] = {"period": period, "quota": nano_cpus * period // 1_000_000_000}
+    pids = int(host.get("PidsLimit") or 0)
+    if pids > 0:
+        resources["pids"] = {"limit": pids}
+
+    linux = {
+        "namespaces": namespaces,
+        "resources": resources,
+        "cgroupsPath": f"/{cgroup_parent}/{container.id}",
+    }
+    if not privileged:
+        linux["maskedPaths"] = existing_masked_paths()
+        linux["readonlyPaths"] = list(READONLY_PATHS)
+        profile = seccomp.default_profile(caps)
+        if profile and host.get("SeccompProfile") != "unconfined":
+            linux["seccomp"] = profile
+
+    spec = {
+        "ociVersion": OCI_VERSION,
+        "process": process,
+        "root": {"path": rootfs, "readonly": bool(host.get("ReadonlyRootfs"))},
+        "hostname": config.get("Hostname") or container.id[:12],
+        "mounts": mounts,
+        "linux": linux,
+    }
+    if config.get("Domainname"):
+        spec["domainname"] = config["Domainname"]
+    return spec
+
+
+def parse_bind(text: str) -> tuple[str, str, str]:
+    """`HOST:CTR[:ro|rw]` -> (host path, container path, mode)."""
+    from runtime.errors import InvalidArgument
+    parts = text.split(":")
+    if len(parts) == 2:
+        source, destination, mode = parts[0], parts[1], "rw"
+    elif len(parts) == 3 and parts[2] in ("ro", "rw"):
+        source, destination, mode = parts
+    else:
+        raise InvalidArgument(f"invalid volume specification: {text!r}")
+    if not source.startswith("/"):
+        raise InvalidArgument(
+            f"invalid volume specification: {text!r}: the host path must be absolute "
+            "(named volumes are not supported)")
+    if not destination.startswith("/") or os.path.normpath(destination) == "/":
+        raise InvalidArgument(f"invalid volume specification: {text!r}: "
+                              "the container path must be absolute and not '/'")
+    return os.path.normpath(source), os.path.normpath(destination), mode

@@ -1,0 +1,191 @@
+"""A container's record on disk and the one table of its status transitions.
+
+`<root>/containers/<id>/container.json` holds what was asked at create (Docker's `Config` and
+`HostConfig` shapes plus the engine's own fields); `state.json` holds what happened (Docker's
+`State`). conmon writes `exit` (and `oom`) next to them when the program ends, so the truth
+about a running container is state.json corrected by those files — see `refresh()`.
+"""
+
+import contextlib
+import os
+import time
+
+from runtime import atomic
+from runtime.errors import Conflict
+
+CREATED, RUNNING, PAUSED, RESTARTING, EXITED, DEAD, REMOVING = (
+    "created", "running", "paused", "restarting", "exited", "dead", "removing")
+
+# status -> the statuses it may move to.
+TRANSITIONS = {
+    CREATED: {RUNNING, EXITED, REMOVING, DEAD},
+    RUNNING: {PAUSED, EXITED, RESTARTING, DEAD},
+    PAUSED: {RUNNING, EXITED, DEAD},
+    RESTARTING: {RUNNING, EXITED, DEAD, REMOVING},
+    EXITED: {RUNNING, RESTARTING, REMOVING, DEAD},
+    DEAD: {REMOVING, EXITED, RUNNING},
+    REMOVING: set(),
+}
+
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_id() -> str:
+    try:
+        with open(BOOT_ID_PATH) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def rfc3339_ns(ns: int | None = None) -> str:
+    """RFC 3339 with nanoseconds in UTC, as Docker prints times."""
+    if ns is None:
+        ns = time.time_ns()
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{fraction:09d}Z"
+
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+class Container:
+    """One container's files. Load with `Container.load(dir)`; change state only through
+    `transition()` and `save_state()`, holding the container's lock."""
+
+    def __init__(self, directory: str, config: dict, state: dict):
+        self.dir = directory
+        self.config = config
+        self.state = state
+
+    # -- files -------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, directory: str) -> "Container | None":
+        config = atomic.read_json(os.path.join(directory, "container.json"))
+        if config is None:
+            return None
+        state = atomic.read_json(os.path.join(directory, "state.json")) or new_state()
+        return cls(directory, config, state)
+
+    def save_config(self) -> None:
+        atomic.write_json(os.path.join(self.dir, "container.json"), self.config)
+
+    def save_state(self) -> None:
+        atomic.write_json(os.path.join(self.dir, "state.json"), self.state)
+
+    def path(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def lock_path(self) -> str:
+        return self.path("lock")
+
+    # -- identity ----------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self.config["Id"]
+
+    @property
+    def name(self) -> str:
+        return self.config["Name"]
+
+    @property
+    def status(self) -> str:
+        return self.state["Status"]
+
+    @property
+    def host_config(self) -> dict:
+        return self.config["HostConfig"]
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.config["Config"].get("Tty"))
+
+    # -- state -------------------------------------------------------------------------------
+
+    def transition(self, status: str) -> None:
+        current = self.state["Status"]
+        if status != current and status not in TRANSITIONS[current]:
+            raise Conflict(f"container {self.name} cannot go from {current} to {status}")
+        self.state["Status"] = status
+
+    def exit_file(self) -> tuple[int, int] | None:
+        """(exit code, time it was written in ns) when conmon recorded the program's end."""
+        try:
+            with open(self.path("exit")) as f:
+                text = f.read().strip()
+            mtime = os.stat(self.path("exit")).st_mtime_ns
+        except FileNotFoundError:
+            return None
+        try:
+            code = int(text)
+        except ValueError:
+            code = -1
+        # conmon writes -1 when it killed the container on its own timeout.
+        return (137 if code < 0 else code), mtime
+
+    def refresh(self) -> bool:
+        """Fold conmon's exit file (and a reboot) into the state in memory. Returns True when
+        the program has ended since the state was last saved (the caller then cleans up)."""
+        if self.state["Status"] not in (RUNNING, PAUSED, RESTARTING):
+            return False
+        ended = self.exit_file()
+        if ended is None:
+            rebooted = self.state.get("BootId") and self.state["BootId"] != boot_id()
+            monitor_gone = not rebooted and not process_alive(
+                self.state.get("MonitorPid"), self.state.get("MonitorStartTime"))
+            if not rebooted and not monitor_gone:
+                return False
+            # The monitor vanished without recording an exit (a reboot, or conmon killed):
+            # the exit code is unknowable.
+            if monitor_gone and process_alive(self.state.get("Pid"),
+                                              self.state.get("PidStartTime")):
+                return False  # unmonitored but running; `stop`/`kill` still work
+            ended = (-1, time.time_ns())
+        code, when = ended
+        self.state["Status"] = EXITED if code >= 0 else DEAD
+        self.state["ExitCode"] = code if code >= 0 else 255
+        self.state["FinishedAt"] = rfc3339_ns(when)
+        self.state["OOMKilled"] = os.path.exists(self.path("oom"))
+        self.state["Pid"] = 0
+        self.state["Paused"] = False
+        return True
+
+
+def new_state() -> dict:
+    return {
+        "Status": CREATED, "Pid": 0, "MonitorPid": 0, "ExitCode": 0, "Error": "",
+        "OOMKilled": False, "Paused": False, "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
+        "RestartCount": 0, "ManualStop": False, "BootId": "", "CleanedUp": True,
+    }
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: tells a process apart from a later one with its PID."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # The command name may contain spaces and parentheses: split after the last ')'.
+    fields = data[data.rfind(b")") + 2:].split()
+    with contextlib.suppress(IndexError, ValueError):
+        return int(fields[19])
+    return None
+
+
+def process_alive(pid: int | None, start_time: int | None) -> bool:
+    if not pid:
+        return False
+    current = process_start_time(pid)
+    if current is None:
+        return False
+    if start_time and current != start_time:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+        return data[data.rfind(b")") + 2:data.rfind(b")") + 3] != b"Z"
+    except OSError:
+        return False

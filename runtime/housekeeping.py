@@ -1,0 +1,191 @@
+"""Recovery: `system gc` finds what a crash left behind, `system boot` settles containers after
+a reboot or an engine restart.
+
+Everything the engine makes on the host is named after the container and the engine root
+(mounts at <root>/containers/<id>/merged, cgroups under /<controller>/moorage-<root hash>/<id>,
+OCI runtime state under /run/moorage/<root hash>/<runtime>/<id>, veths mrg<id12>, ...), so
+leftovers are found by name and only this root's are touched.
+"""
+
+import contextlib
+import os
+import signal
+import time
+
+from runtime import atomic
+from runtime.container import lifecycle, rootfs
+from runtime.container.oci import KNOWN, OCIRuntime, find_binary
+from runtime.container.state import (
+    DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id)
+from runtime.image.store import remove_tree
+
+STALE_STAGING_SECONDS = 600
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def _live(engine) -> tuple[dict, set]:
+    """Containers of this root by ID, and the IDs whose program is running now."""
+    containers = {c.id: c for c in lifecycle.all_containers(engine)}
+    running = set()
+    for container in containers.values():
+        container.refresh()
+        if container.status in (RUNNING, PAUSED, RESTARTING):
+            running.add(container.id)
+    return containers, running
+
+
+def gc(engine, dry_run: bool = False) -> list[str]:
+    found = []
+    paths = engine.paths
+    paths.ensure()
+    containers, running = _live(engine)
+
+    def act(description, action):
+        found.append(description)
+        if not dry_run:
+            try:
+                action()
+            except OSError as error:
+                found.append(f"  failed: {error}")
+
+    # Containers whose program ended without anyone cleaning up, or half removed.
+    for container in containers.values():
+        if container.status == REMOVING:
+            act(f"container {container.id[:12]}: finishing its removal",
+                lambda c=container: lifecycle.remove(engine, c, force=True))
+        elif container.status in (EXITED, DEAD) and not container.state.get("CleanedUp", True):
+            act(f"container {container.id[:12]}: releasing what its ended program held",
+                lambda c=container: _settle(engine, c))
+
+    # Overlay mounts of containers that are not running.
+    for container_id, container in containers.items():
+        merged = container.path("merged")
+        if container_id not in running and rootfs.is_mounted(merged):
+            act(f"mount {merged}", lambda m=merged: rootfs.unmount(m))
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            target = line.split(" ")[4]
+            if target.startswith(paths.tmp + "/"):
+                act(f"mount {target}", lambda t=target: rootfs.unmount(t))
+
+    # OCI runtime state of containers this root does not run.
+    for name in KNOWN:
+        if not find_binary(name):
+            continue
+        state_root = paths.oci_state(name)
+        try:
+            entries = os.listdir(state_root)
+        except FileNotFoundError:
+            continue
+        runtime = OCIRuntime(name, state_root)
+        for entry in entries:
+            if len(entry) == 64 and entry not in running:
+                act(f"{name} state of {entry[:12]}", lambda e=entry, r=runtime: r.delete(e))
+
+    # cgroups under this root's parent that belong to no running container.
+    for controller in _controllers():
+        parent = os.path.join(CGROUP_ROOT, controller, paths.cgroup_parent) \
+            if controller else os.path.join(CGROUP_ROOT, paths.cgroup_parent)
+        try:
+            entries = os.listdir(parent)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            path = os.path.join(parent, entry)
+            if len(entry) == 64 and os.path.isdir(path) and entry not in running:
+                act(f"cgroup {path}", lambda p=path: _remove_cgroup(p))
+
+    # conmon's socket links and leftover staging.
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(paths.sockets):
+            if entry not in running:
+                act(f"socket link {entry[:12]}",
+                    lambda e=entry: os.unlink(os.path.join(paths.sockets, e)))
+    now = time.time()
+    for entry in os.listdir(paths.tmp):
+        path = os.path.join(paths.tmp, entry)
+        try:
+            age = now - os.lstat(path).st_mtime
+        except FileNotFoundError:
+            continue
+        if entry.startswith(("removing-", "doomed-")) or age > STALE_STAGING_SECONDS:
+            act(f"staging {path}", lambda p=path: remove_tree(p))
+
+    from runtime.container.lifecycle import _network_module
+    network = _network_module()
+    if network is not None and not dry_run:
+        found.extend(f"network: {line}" for line in network.gc(paths, running))
+    return found
+
+
+def _controllers() -> list[str]:
+    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
+        return [""]
+    try:
+        return [entry for entry in os.listdir(CGROUP_ROOT)
+                if os.path.isdir(os.path.join(CGROUP_ROOT, entry)) and
+                not os.path.islink(os.path.join(CGROUP_ROOT, entry))]
+    except OSError:
+        return []
+
+
+def _remove_cgroup(path: str) -> None:
+    """Kill what is left in a dead container's cgroup, then remove it (rmdir only)."""
+    for attempt in range(50):
+        try:
+            with open(os.path.join(path, "cgroup.procs")) as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
+    os.rmdir(path)
+
+
+def _settle(engine, container) -> None:
+    with lifecycle.holding(container):
+        container.refresh()
+        lifecycle._cleanup(engine, container)
+        container.save_state()
+
+
+def boot(engine) -> list[str]:
+    """Run when a host's engine (its worker) starts. Records the end of containers whose
+    monitor vanished, cleans up, and after a reboot starts the containers whose restart
+    policy says so (`always`, and `unless-stopped` unless stopped by hand), as Docker's
+    daemon does when it starts."""
+    paths = engine.paths
+    paths.ensure()
+    report = []
+    marker = os.path.join(paths.root, "boot_id")
+    current = boot_id()
+    previous = (atomic.read_json(marker) or {}).get("boot_id")
+    rebooted = previous is not None and previous != current
+    containers, _ = _live(engine)
+    for container in containers.values():
+        if container.status in (EXITED, DEAD) and not container.state.get("CleanedUp", True):
+            _settle(engine, container)
+            report.append(f"{container.name}: ended with {container.state.get('ExitCode')}")
+    if rebooted:
+        for container in containers.values():
+            policy = (container.host_config.get("RestartPolicy") or {}).get("Name")
+            if container.status not in (EXITED, DEAD):
+                continue
+            if policy == "always" or (policy == "unless-stopped" and
+                                      not container.state.get("ManualStop")):
+                try:
+                    lifecycle.start(engine, container)
+                    report.append(f"{container.name}: started (restart policy {policy})")
+                except Exception as error:  # one container must not stop the others
+                    report.append(f"{container.name}: could not start: {error}")
+    atomic.write_json(marker, {"boot_id": current})
+    report.extend(gc(engine))
+    return report

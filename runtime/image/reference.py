@@ -1,0 +1,83 @@
+"""Image references: `name[:tag]`, `name@sha256:<hex>`, with Docker's grammar.
+
+Names are kept in their familiar form (`busybox`, `team/app`, `127.0.0.1:5000/app`); a reference
+without a tag means `latest`. Every reference is validated before it reaches a path or an argv.
+"""
+
+import re
+from dataclasses import dataclass
+
+from runtime.errors import InvalidArgument
+
+_COMPONENT = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_NAME = re.compile(rf"^(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+DEFAULT_TAG = "latest"
+MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Reference:
+    name: str
+    tag: str | None = None
+    digest: str | None = None
+
+    def __str__(self) -> str:
+        if self.digest:
+            return f"{self.name}@{self.digest}"
+        return f"{self.name}:{self.tag or DEFAULT_TAG}"
+
+    @property
+    def registry(self) -> str | None:
+        """The registry host when the first component names one (`host:port/...`, `a.b/...`,
+        `localhost/...`)."""
+        first, _, rest = self.name.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            return first
+        return None
+
+    @property
+    def repository(self) -> str:
+        """The name without its registry host."""
+        return self.name.split("/", 1)[1] if self.registry else self.name
+
+
+def parse(text: str) -> Reference:
+    """Parse and validate `name[:tag]` or `name@digest`; raise InvalidArgument otherwise."""
+    if not text or len(text) > MAX_NAME + 200 or any(c in text for c in "\0\n\r\t "):
+        raise InvalidArgument(f"invalid reference format: {text!r}")
+    name, digest = text, None
+    if "@" in text:
+        name, digest = text.split("@", 1)
+        if not _DIGEST.match(digest):
+            raise InvalidArgument(f"invalid reference format: bad digest in {text!r}")
+    tag = None
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+        if not _TAG.match(tag):
+            raise InvalidArgument(f"invalid reference format: bad tag {tag!r}")
+    if len(name) > MAX_NAME:
+        raise InvalidArgument("invalid reference format: repository name must not be more "
+                              f"than {MAX_NAME} characters")
+    if not _NAME.match(name):
+        if name.lower() != name and _NAME.match(name.lower()):
+            raise InvalidArgument(
+                f"invalid reference format: repository name ({name}) must be lowercase")
+        raise InvalidArgument(f"invalid reference format: {text!r}")
+    if digest is None and tag is None:
+        tag = DEFAULT_TAG
+    return Reference(name=name, tag=tag, digest=digest)
+
+
+def looks_like_id(text: str) -> bool:
+    """True for `sha256:<hex>` or a bare hex string that could be an ID or ID prefix."""
+    if text.startswith("sha256:"):
+        text = text[7:]
+    return bool(text) and len(text) <= 64 and all(c in "0123456789abcdef" for c in text)
