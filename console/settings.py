@@ -205,8 +205,8 @@ LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("MOORAGE_LOGIN_FAILURE_WINDOW"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "console.accounts.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "console.core.api.Pagination",

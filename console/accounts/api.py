@@ -109,7 +109,7 @@ def obtain_token(request):
         limiter.failed()
         audit.record("auth.token", request=request, target_type="user", target_name=username,
                      result="failed", error="wrong username or password")
-        raise exceptions.AuthenticationFailed("Wrong username or password.")
+        return Response({"detail": "Wrong username or password."}, status=401)
     limiter.succeeded()
     token, key = actions.create_token(user, str(request.data.get("name", "api"))[:100],
                                       request=request)

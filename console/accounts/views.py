@@ -26,6 +26,7 @@ def login_view(request):
         return redirect("dashboard")
     form = AuthenticationForm(request, data=request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
+    refused = ""
     if request.method == "POST":
         username = request.POST.get("username", "")
         limiter = LoginLimiter(username, request)
@@ -33,7 +34,7 @@ def login_view(request):
             audit.record("auth.login", request=request, target_type="user",
                          target_name=username, result="denied", error="too many failed attempts")
             form = AuthenticationForm(request)
-            form.add_error(None, "Too many failed attempts. Try again in a few minutes.")
+            refused = "Too many failed attempts. Try again in a few minutes."
         elif form.is_valid():
             user = form.get_user()
             with transaction.atomic():
@@ -49,7 +50,8 @@ def login_view(request):
             audit.record("auth.login", request=request, target_type="user",
                          target_name=username, result="failed",
                          error="wrong username or password")
-    return render(request, "accounts/login.html", {"form": form, "next": next_url})
+    return render(request, "accounts/login.html", {"form": form, "next": next_url,
+                                                        "refused": refused})
 
 
 @require_POST

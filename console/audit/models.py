@@ -26,7 +26,7 @@ class AuditQuerySet(RestrictedQuerySet):
     def delete(self):
         raise AppendOnly("audit entries cannot be deleted")
 
-    def _prune_before(self, moment) -> int:
+    def prune_before(self, moment) -> int:
         """Delete entries older than `moment`: the retention setting's job, nobody else's."""
         return models.QuerySet.delete(self.filter(time__lt=moment))[0]
 

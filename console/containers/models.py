@@ -111,6 +111,7 @@ class ContainerGrant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        ordering = ["-created_at", "-pk"]
         constraints = [models.UniqueConstraint(fields=["user", "container"],
                                                name="one_grant_per_user_and_container")]
 

@@ -117,6 +117,9 @@ def validate_run(user, data: dict) -> RunRequest:
             errors.add(name, f"Only a superuser may set {name!r}: it gives the container "
                              "access to the host.")
             forbidden = True
+    if not user.is_superuser and not Team.objects.restrict(user, "run").exists():
+        errors.add("team", "You are in no team in which you may run containers.")
+        forbidden = True
     if forbidden:
         raise InvalidRequest(errors, forbidden=True)
 

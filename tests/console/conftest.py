@@ -12,6 +12,9 @@ from tests.console.fake_engine import FakeEngine
 def memory_channel_layer(settings):
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.core.cache import cache
+
+    cache.clear()   # login limits, reaper throttle
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,130 @@
+"""POST /api/containers/ and the run form: valid requests make a job; bad input gets a clear
+message beside its field, never a 500, and nothing is created."""
+import pytest
+
+from console.audit.models import AuditEntry
+from console.containers.models import Container
+from console.jobs.models import Job
+
+
+def run(client, **body):
+    body.setdefault("image", "busybox")
+    body.setdefault("host", "h1")
+    return client.post("/api/containers/", body, content_type="application/json")
+
+
+def nothing_created(before=2):
+    return Container.objects.count() == before and not Job.objects.exists()
+
+
+def test_a_developer_runs_a_container(world, client_for, sent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = run(client_for("developer"), name="job1", cmd=["sleep", "300"],
+                       env=["TOKEN=s3cret"], memory="64m", cpus=0.5, pids_limit=64,
+                       restart="on-failure:3")
+    assert response.status_code == 202, response.content
+    job = Job.objects.get(pk=response.json()["id"])
+    container = Container.objects.get(engine_id=response.json()["container"])
+    assert (job.kind, job.state, job.host.name, job.team.name) == ("run", "queued", "h1", "alpha")
+    assert container.state == "pending" and container.name == "job1"
+    assert container.options == {"memory": 64 * 2 ** 20, "cpus": 0.5, "pids_limit": 64,
+                                  "restart": "on-failure:3"}
+    assert sent == [("console.jobs.execute", [job.pk], "host.h1")]
+    entry = AuditEntry.objects.get(action="container.run")
+    assert entry.job == job and entry.actor_name == "developer" and entry.result == "requested"
+    assert entry.params["env"] == ["TOKEN=[redacted]"]
+    assert "s3cret" not in str(entry.params)
+
+
+def test_create_only(world, client_for):
+    response = run(client_for("developer"), start=False)
+    assert response.status_code == 202
+    assert Job.objects.get().kind == "create"
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"image": "nosuch:1.0"}, "image", "No such image: nosuch:1.0"),
+    ({"name": "web"}, "name", "already in use on host h1"),
+    ({"memory": "abc"}, "memory", "Invalid memory 'abc'"),
+    ({"cpus": -1}, "cpus", "CPUs must be a positive number"),
+    ({"cpus": "many"}, "cpus", "CPUs must be a positive number"),
+    ({"pids_limit": 0}, "pids_limit", "at least 1"),
+    ({"restart": "sometimes"}, "restart", "Restart policy"),
+    ({"env": ["1BAD=x"]}, "env", "NAME=value"),
+    ({"name": "bad name!"}, "name", "Invalid name"),
+    ({"ports": ["http"]}, "ports", "HOSTPORT:CONTAINERPORT"),
+    ({"host": "h9"}, "host", "No such host: h9"),
+    ({"host": "h2"}, "host", "No such host: h2"),
+    ({"team": "beta"}, "team", "No team 'beta'"),
+    ({"surprise": 1}, "surprise", "Unknown field"),
+])
+def test_bad_input_is_a_clear_400(world, client_for, body, field, words):
+    response = run(client_for("developer"), **body)
+    assert response.status_code == 400
+    assert words in " ".join(response.json()[field])
+    assert nothing_created()
+
+
+def test_an_offline_host_is_refused(world, client_for):
+    world.hosts["h1"].state = "offline"
+    world.hosts["h1"].save()
+    response = run(client_for("developer"))
+    assert response.status_code == 400
+    assert "Host h1 is offline" in response.json()["host"][0]
+    assert nothing_created()
+
+
+@pytest.mark.parametrize("body", [
+    {"binds": ["/:/host"]}, {"privileged": True}, {"cap_add": ["SYS_ADMIN"]},
+    {"devices": ["/dev/sda"]}, {"pid": "host"}, {"network": "host"},
+])
+def test_host_handing_options_are_superuser_only(world, client_for, body):
+    response = run(client_for("team_admin"), **body)
+    assert response.status_code == 403
+    assert "Only a superuser" in str(response.json())
+    assert nothing_created()
+
+
+@pytest.mark.parametrize("alias", ["Binds", "Mounts", "HostConfig", "volumes", "Privileged",
+                                   "CapAdd", "security_opt", "ipc"])
+def test_other_spellings_of_host_options_are_refused(world, client_for, alias):
+    response = run(client_for("developer"), **{alias: ["/:/host"]})
+    assert response.status_code == 400
+    assert nothing_created()
+
+
+def test_a_superuser_may_hand_the_host(world, client_for):
+    response = run(client_for("superuser"), binds=["/srv:/srv:ro"], privileged=True)
+    assert response.status_code == 202
+    assert Container.objects.get(name="").options == {"binds": ["/srv:/srv:ro"],
+                                                      "privileged": True}
+
+
+@pytest.mark.parametrize("persona, status", [("viewer", 403), ("operator", 403),
+                                             ("stranger", 400), ("anonymous", 401)])
+def test_running_needs_the_developer_role(world, client_for, persona, status):
+    response = run(client_for(persona))
+    assert response.status_code == status
+    assert nothing_created()
+
+
+def test_the_run_form_shows_errors_beside_the_fields(world, client_for):
+    client = client_for("developer")
+    page = client.post("/containers/run/", {"host": "h1", "image": "busybox:latest",
+                                            "name": "web", "memory": "abc", "cpus": "-1",
+                                            "restart": "no"})
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "already in use on host h1" in html
+    assert "Invalid memory &#x27;abc&#x27;" in html
+    assert "CPUs must be a positive number" in html
+    assert nothing_created()
+
+
+def test_the_run_form_runs(world, client_for):
+    page = client_for("developer").post("/containers/run/", {
+        "host": "h1", "image": "busybox:latest", "name": "fresh", "command": "sleep 300",
+        "env": "A=1\nB=2", "restart": "no"})
+    container = Container.objects.get(name="fresh")
+    assert page.status_code == 302 and page.url == f"/containers/{container.engine_id}/"
+    assert container.command == ["sleep", "300"] and container.env == ["A=1", "B=2"]
