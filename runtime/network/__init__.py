@@ -29,7 +29,7 @@ from runtime.network.networks import (create_network, inspect_network, list_netw
 from runtime.network.ports import PortSpec, describe_ports, parse_ports
 
 # The mode of a container created without --network.
-DEFAULT_MODE = "none"
+DEFAULT_MODE = "bridge"
 
 __all__ = [
     "DEFAULT_MODE", "NetworkRequest", "NetworkAttachment", "PortSpec",

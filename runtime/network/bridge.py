@@ -68,6 +68,8 @@ def ensure_up(paths: Paths, netlink: Netlink, network: Network) -> int:
     if link is not None and link_is_up(link):
         return link["index"]
     with store.host_lock():
+        from runtime.network.cleanup import sweep_deleted_roots
+        sweep_deleted_roots(netlink)  # their subnets are free again
         link = netlink.link(network.bridge)
         index = link["index"] if link is not None else None
         used = host_subnets(netlink, except_link=index)

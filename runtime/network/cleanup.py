@@ -3,6 +3,7 @@ engine root that was deleted while its bridges were up."""
 
 import os
 import re
+from typing import NamedTuple
 
 from runtime.network import endpoints, ipam, store
 from runtime.network.attachment import netns_path, release
@@ -15,9 +16,9 @@ def gc(paths: Paths, live_container_ids: set[str]) -> list[str]:
     """Remove every network resource of this root that belongs to no live (running)
     container or to no defined network, and the bridges and rules of engine roots that no
     longer exist; returns one description per thing removed."""
-    from runtime.network import bridge, netns
+    from runtime.network import netns
     from runtime.network.firewall import Firewall
-    from runtime.network.netlink import Netlink, link_alias, link_master, link_name
+    from runtime.network.netlink import Netlink, link_master, link_name
 
     live = set(live_container_ids)
     removed = []
@@ -38,49 +39,83 @@ def gc(paths: Paths, live_container_ids: set[str]) -> list[str]:
                 removed.append(f"netns {netns_path(paths, name)}")
         own_hash = store.root_hash(paths)
         defined = {network.id for network in networks}
+        live_prefixes = {container_id[:12] for container_id in live}
         with Netlink() as netlink:
             links = netlink.links()
-            bridges = {}
-            for link in links:
-                owner = bridge.parse_alias(link_alias(link))
-                if owner:
-                    bridges[link["index"]] = (link_name(link),) + owner
-            live_prefixes = {container_id[:12] for container_id in live}
+            bridges = moorage_bridges(links)
             for link in links:
                 match = _VETH.match(link_name(link) or "")
                 owner = bridges.get(link_master(link))
-                if match and owner and owner[1] == own_hash and match.group(1) not in live_prefixes:
-                    if netlink.delete_link(link_name(link)):
-                        removed.append(f"veth {link_name(link)}")
-            for name, root_hash, network_id, root in bridges.values():
-                if root_hash == own_hash and network_id not in defined:
-                    if netlink.delete_link(name):
-                        removed.append(f"bridge {name} of a removed network")
-                elif root_hash != own_hash and not os.path.isdir(root):
-                    removed += _remove_vanished_root(netlink, root_hash, root,
-                                                     [entry for entry in bridges.values()
-                                                      if entry[1] == root_hash])
+                if (match and owner and owner.root_hash == own_hash
+                        and match.group(1) not in live_prefixes
+                        and netlink.delete_link(link_name(link))):
+                    removed.append(f"veth {link_name(link)}")
+            for owner in bridges.values():
+                if (owner.root_hash == own_hash and owner.network_id not in defined
+                        and netlink.delete_link(owner.name)):
+                    removed.append(f"bridge {owner.name} of a removed network")
+            removed += sweep_deleted_roots(netlink, links)
         removed += [f"rule {line[3:]}" for line in Firewall(own_hash).leftovers(
             live, {network_id[:12] for network_id in defined})]
+        removed += _remove_temporary_files(paths)
     return removed
 
 
-def _remove_vanished_root(netlink, root_hash: str, root: str, its_bridges: list) -> list[str]:
-    """Everything on the host that belonged to a deleted engine root."""
+class OwnedBridge(NamedTuple):
+    name: str
+    root_hash: str
+    network_id: str
+    root: str
+
+
+def moorage_bridges(links) -> dict[int, OwnedBridge]:
+    """{link index: owner} of every Moorage bridge on the host, read from their aliases."""
+    from runtime.network.bridge import parse_alias
+    from runtime.network.netlink import link_alias, link_name
+
+    bridges = {}
+    for link in links:
+        owner = parse_alias(link_alias(link))
+        if owner:
+            bridges[link["index"]] = OwnedBridge(link_name(link), *owner)
+    return bridges
+
+
+def sweep_deleted_roots(netlink, links=None) -> list[str]:
+    """Remove the bridges, namespaces and rules of engine roots whose directory is gone (a
+    test root deleted with its bridges up, say), so they hold no subnet or rule forever."""
     from runtime.network import netns
     from runtime.network.firewall import Firewall
+    from runtime.network.netlink import link_name
 
     removed = []
-    netns_dir = os.path.join(RUN_BASE, root_hash, "netns")
-    if os.path.isdir(netns_dir):
-        for name in os.listdir(netns_dir):
+    vanished = {}
+    for owner in moorage_bridges(links if links is not None else netlink.links()).values():
+        if not os.path.isdir(owner.root):
+            vanished.setdefault((owner.root_hash, owner.root), []).append(owner.name)
+    for (root_hash, root), names in vanished.items():
+        netns_dir = os.path.join(RUN_BASE, root_hash, "netns")
+        for name in os.listdir(netns_dir) if os.path.isdir(netns_dir) else ():
             if netns.remove(os.path.join(netns_dir, name)):
                 removed.append(f"netns {os.path.join(netns_dir, name)} of deleted root {root}")
-    for name, *_owner in its_bridges:
-        if netlink.delete_link(name):
-            removed.append(f"bridge {name} of deleted root {root}")
-    removed += [f"rule {line[3:]} of deleted root {root}"
-                for line in Firewall(root_hash).remove_all()]
+        for name in names:
+            if netlink.delete_link(name):
+                removed.append(f"bridge {name} of deleted root {root}")
+        removed += [f"rule {line[3:]} of deleted root {root}"
+                    for line in Firewall(root_hash).remove_all() if line.startswith("-D ")]
+    return removed
+
+
+def _remove_temporary_files(paths: Paths) -> list[str]:
+    """Half-written state files of a process killed while writing them."""
+    removed = []
+    directories = [store.endpoints_dir(paths)] + [network.directory(paths)
+                                                  for network in store.all_networks(paths)]
+    for directory in directories:
+        for name in os.listdir(directory) if os.path.isdir(directory) else ():
+            if name.endswith(".tmp"):
+                os.unlink(os.path.join(directory, name))
+                removed.append(f"temporary file {os.path.join(directory, name)}")
     return removed
 
 
@@ -96,5 +131,6 @@ def teardown(paths: Paths) -> list[str]:
         for network in store.all_networks(paths):
             if netlink.delete_link(network.bridge):
                 removed.append(f"bridge {network.bridge}")
-        removed += [f"rule {line[3:]}" for line in Firewall(store.root_hash(paths)).remove_all()]
+        removed += [f"rule {line[3:]}" for line in Firewall(store.root_hash(paths)).remove_all()
+                    if line.startswith("-D ")]
     return removed

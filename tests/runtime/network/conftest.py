@@ -46,10 +46,13 @@ def http_get(host: str, port: int, timeout: float = 3.0) -> str:
 class Sandbox:
     """A container stand-in attached by the network driver."""
 
+    made: dict[str, set[str]] = {}  # engine root -> ids of every sandbox made there
+
     def __init__(self, paths: Paths, mode: str = "bridge", name: str | None = None,
                  ports=(), publish_all: bool = False, exposed=(), peer_netns=None):
         self.paths = paths
         self.id = secrets.token_hex(32)
+        Sandbox.made.setdefault(paths.root, set()).add(self.id)
         self.name = name or f"c{self.id[:8]}"
         self.dir = paths.container(self.id)
         os.makedirs(self.dir, exist_ok=True)
@@ -131,13 +134,17 @@ def leftovers(paths: Paths, container_ids=None) -> list[str]:
     found = []
     root_hash = store.root_hash(paths)
     prefixes = None if container_ids is None else {cid[:12] for cid in container_ids}
+    bridges = {network.bridge for network in store.all_networks(paths)}
+    made_here = {cid[:12] for cid in Sandbox.made.get(paths.root, ())}
     for name in os.listdir("/sys/class/net"):
         match = re.match(r"^mr(?:g|[1-9])([0-9a-f]{12})$", name)
-        if match and (prefixes is None or match.group(1) in prefixes):
-            master = os.path.join("/sys/class/net", name, "master")
-            if prefixes is not None or (os.path.exists(master) and os.path.basename(
-                    os.readlink(master)).startswith("moor")):
-                found.append(f"veth {name}")
+        if not match:
+            continue
+        master = os.path.join("/sys/class/net", name, "master")
+        if (match.group(1) in (prefixes if prefixes is not None else made_here)
+                or (prefixes is None and os.path.exists(master)
+                    and os.path.basename(os.readlink(master)) in bridges)):
+            found.append(f"veth {name}")
     saved = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
     for line in saved.splitlines():
         match = re.search(rf"moorage:{root_hash}:ctr:([0-9a-f]{{64}})", line)
