@@ -1,5 +1,213 @@
-"""`moor` verbs: network."""
+"""`moor` verbs: network create|ls|inspect|rm|connect|disconnect, and port."""
+
+import json
+import sys
 
 
 def register(subparsers):
     """Add this group's verbs to the `moor` parser."""
+    network = subparsers.add_parser("network", help="manage networks",
+                                    description="Manage networks.")
+    verbs = network.add_subparsers(title="commands", metavar="COMMAND")
+    network.set_defaults(func=lambda args: network.print_help() or 0)
+
+    create = verbs.add_parser("create", help="create a network")
+    create.add_argument("-d", "--driver", default="bridge", help="only bridge")
+    create.add_argument("--subnet", help="subnet in CIDR form, e.g. 172.30.0.0/16 "
+                                         "(default: a free one)")
+    create.add_argument("--gateway", help="gateway address (default: the first address)")
+    create.add_argument("--internal", action="store_true",
+                        help="no traffic in or out of the network, only between its members")
+    create.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="moorage.host_access=true lets containers open connections to "
+                             "the host's own services")
+    create.add_argument("name", metavar="NETWORK")
+    create.set_defaults(func=cmd_create)
+
+    ls = verbs.add_parser("ls", aliases=["list"], help="list networks")
+    ls.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    ls.add_argument("--no-trunc", action="store_true", help="full IDs")
+    ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                    help="name=, id=, driver=")
+    ls.add_argument("--format", help="Go-style template or json")
+    ls.set_defaults(func=cmd_ls)
+
+    inspect = verbs.add_parser("inspect", help="show networks in detail")
+    inspect.add_argument("-f", "--format", help="Go-style template")
+    inspect.add_argument("networks", nargs="+", metavar="NETWORK")
+    inspect.set_defaults(func=cmd_inspect)
+
+    rm = verbs.add_parser("rm", aliases=["remove"], help="remove networks")
+    rm.add_argument("networks", nargs="+", metavar="NETWORK")
+    rm.set_defaults(func=cmd_rm)
+
+    connect = verbs.add_parser("connect", help="connect a running container to a network")
+    connect.add_argument("network", metavar="NETWORK")
+    connect.add_argument("container", metavar="CONTAINER")
+    connect.set_defaults(func=cmd_connect)
+
+    disconnect = verbs.add_parser("disconnect", help="disconnect a container from a network")
+    disconnect.add_argument("-f", "--force", action="store_true", help="accepted for "
+                            "compatibility")
+    disconnect.add_argument("network", metavar="NETWORK")
+    disconnect.add_argument("container", metavar="CONTAINER")
+    disconnect.set_defaults(func=cmd_disconnect)
+
+    port = subparsers.add_parser("port", help="list a container's published ports",
+                                 description="List port mappings of CONTAINER, or the host "
+                                             "addresses of one PRIVATE_PORT.")
+    port.add_argument("container", metavar="CONTAINER")
+    port.add_argument("private", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
+    port.set_defaults(func=cmd_port)
+
+
+def _paths(args):
+    from runtime.paths import Paths
+    return Paths(args.root)
+
+
+def _pairs(values: list[str], what: str) -> dict:
+    from runtime.errors import InvalidArgument
+    pairs = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"invalid {what} {value!r}: expected KEY=VALUE")
+        pairs[key] = text
+    return pairs
+
+
+def cmd_create(args) -> int:
+    from runtime.errors import InvalidArgument
+    from runtime.network import create_network
+
+    if args.driver != "bridge":
+        raise InvalidArgument(f"network driver {args.driver} is not supported: Moorage "
+                              f"networks use the bridge driver")
+    options = _pairs(args.opt, "option")
+    host_access = options.pop("moorage.host_access", "false").lower()
+    if options:
+        raise InvalidArgument(f"unknown network option {sorted(options)[0]}")
+    if host_access not in ("true", "false", "1", "0"):
+        raise InvalidArgument("moorage.host_access takes true or false")
+    network = create_network(_paths(args), args.name, subnet=args.subnet, gateway=args.gateway,
+                             internal=args.internal, host_access=host_access in ("true", "1"),
+                             labels=_pairs(args.label, "label"))
+    print(network["Id"])
+    return 0
+
+
+def _matches(network: dict, filters: dict) -> bool:
+    for key, value in filters.items():
+        if key == "name" and value not in network["Name"]:
+            return False
+        if key == "id" and not network["Id"].startswith(value):
+            return False
+        if key == "driver" and network["Driver"] != value:
+            return False
+    return True
+
+
+def cmd_ls(args) -> int:
+    from runtime.cli.output import print_table, template, write
+    from runtime.errors import InvalidArgument
+    from runtime.network import list_networks
+
+    filters = _pairs(args.filter, "filter")
+    unknown = set(filters) - {"name", "id", "driver"}
+    if unknown:
+        raise InvalidArgument(f"invalid filter {sorted(unknown)[0]!r}")
+    networks = [network for network in list_networks(_paths(args)) if _matches(network, filters)]
+    width = None if args.no_trunc else 12
+    if args.quiet:
+        write("".join(network["Id"][:width] + "\n" for network in networks))
+    elif args.format == "json":
+        write("".join(json.dumps(network) + "\n" for network in networks))
+    elif args.format:
+        write("".join(template(args.format, network) + "\n" for network in networks))
+    else:
+        print_table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+                    [[network["Id"][:width], network["Name"], network["Driver"],
+                      network["Scope"]] for network in networks])
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from runtime.cli.output import template, write
+    from runtime.errors import MoorError
+    from runtime.network import inspect_network
+
+    paths, documents, failed = _paths(args), [], False
+    for name in args.networks:
+        try:
+            documents.append(inspect_network(paths, name))
+        except MoorError as error:
+            sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+    if args.format:
+        write("".join(template(args.format, document) + "\n" for document in documents))
+    else:
+        write(json.dumps(documents, indent=4) + "\n")
+    return 1 if failed else 0
+
+
+def cmd_rm(args) -> int:
+    from runtime.errors import MoorError
+    from runtime.network import remove_network
+
+    paths, failed = _paths(args), False
+    for name in args.networks:
+        try:
+            remove_network(paths, name)
+            print(name)
+        except MoorError as error:
+            sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+    return 1 if failed else 0
+
+
+def _container(args, ref: str) -> dict:
+    """A container by full ID, unique ID prefix or name, as the engine resolves it."""
+    from runtime.cli.output import engine_for
+    return engine_for(args).inspect(ref)
+
+
+def cmd_connect(args) -> int:
+    from runtime.network import NetworkRequest, connect
+
+    container = _container(args, args.container)
+    connect(_paths(args), args.network, NetworkRequest(
+        container_id=container["Id"], name=container["Name"].lstrip("/"),
+        hostname=container["Config"].get("Hostname") or container["Id"][:12],
+        mode=args.network))
+    return 0
+
+
+def cmd_disconnect(args) -> int:
+    from runtime.network import disconnect
+
+    container = _container(args, args.container)
+    disconnect(_paths(args), args.network, container["Id"])
+    return 0
+
+
+def cmd_port(args) -> int:
+    from runtime.errors import MoorError
+    from runtime.network import network_settings
+
+    container = _container(args, args.container)
+    settings = network_settings(_paths(args), container["Id"]) or {}
+    ports = settings.get("Ports") or {}
+    if args.private:
+        number, _, proto = args.private.partition("/")
+        key = f"{number}/{proto or 'tcp'}"
+        bindings = ports.get(key)
+        if not bindings:
+            raise MoorError(f"No public port '{key}' published for {container['Name'].lstrip('/')}")
+        print("\n".join(f"{binding['HostIp']}:{binding['HostPort']}" for binding in bindings))
+        return 0
+    for key, bindings in sorted(ports.items()):
+        for binding in bindings or ():
+            print(f"{key} -> {binding['HostIp']}:{binding['HostPort']}")
+    return 0
