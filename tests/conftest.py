@@ -17,3 +17,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "privileged" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The real console stack (Redis, daphne, a worker for host "e2e" on a temporary engine
+    root), started once for the e2e and browser tests and torn down at the end."""
+    if os.geteuid() != 0:
+        pytest.skip("the real stack needs root")
+    from tests.stack import Stack
+
+    the_stack = Stack()
+    try:
+        the_stack.start()
+        yield the_stack
+    finally:
+        the_stack.stop()

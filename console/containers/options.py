@@ -233,7 +233,10 @@ def choose_team(user, value, errors) -> Team | None:
     teams = Team.objects.restrict(user, "run")
     if value in (None, ""):
         if user.is_superuser:
-            return None
+            # A superuser's container belongs to their team if they have exactly one, else
+            # to no team (superusers only).
+            own = list(Team.objects.filter(memberships__user=user)[:2])
+            return own[0] if len(own) == 1 else None
         choices = list(teams[:2])
         if len(choices) == 1:
             return choices[0]

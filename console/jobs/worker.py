@@ -32,13 +32,19 @@ def become_host(sender=None, **kwargs):
 
     identity = worker_identity()
     host, _ = Host.objects.get_or_create(name=settings.MOORAGE_HOST)
-    beat(host, identity)
     reaped = reaper.reap_after_restart(host, identity)
     if reaped:
         log.warning("failed %d job(s) left running by the previous worker of %s", reaped, host)
-    from console.jobs import dispatch
+    # Report the host's truth before calling it online, so nobody is refused an image the
+    # host has but the database has not heard of yet.
+    try:
+        from console.jobs.engine import get_engine
+        from console.jobs.reconcile import sync_host
 
-    dispatch.request_sync(host)
+        sync_host(host, get_engine())
+    except Exception:
+        log.exception("first sync of %s failed", host)
+    beat(host, identity)
     connection.close()
     thread = threading.Thread(target=heartbeat_loop, args=(host.name, identity),
                               name="moorage-heartbeat", daemon=True)

@@ -1,0 +1,94 @@
+"""Workers die and come back without losing jobs or containers; each host's sync reports what
+happened outside the console; a second host is just another worker with its own root."""
+import time
+
+import pytest
+
+from tests.stack import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
+
+
+def container_state(api, ref):
+    status, answer = api.get(f"/api/containers/{ref}/")
+    return answer if status == 200 else None
+
+
+def test_a_worker_killed_during_a_job_leaves_the_job_failed(stack):
+    api = stack.admin
+    job = api.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": "stubborn",
+        "cmd": ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]})
+    assert job["state"] == "succeeded", job
+    stop = api.ok("POST", "/api/containers/stubborn/stop/", {"timeout": 60})
+    wait_until(lambda: api.ok("GET", f"/api/jobs/{stop['id']}/")["state"] == "running",
+               timeout=20, interval=0.05, what="stop job running")
+    time.sleep(0.5)
+    stack.kill_worker("e2e")
+    try:
+        # Nobody else serves the host: the web process's reaper notices the silence.
+        failed = wait_until(lambda: (lambda j: j if j["state"] == "failed" else None)(
+            api.ok("GET", f"/api/jobs/{stop['id']}/")), timeout=40, interval=0.5,
+            what="the stop job failed")
+        assert "worker" in failed["error"]
+        assert stack.host("e2e")["state"] == "offline"
+        status, answer = api.post("/api/containers/stubborn/kill/")
+        assert status == 409 and "offline" in answer["detail"]
+        # The container outlived its worker.
+        assert stack.moor("e2e", "inspect", "-f", "{{.State.Status}}",
+                          "stubborn").stdout.strip() == "running"
+    finally:
+        stack.start_worker("e2e")
+    stack.wait_host_online("e2e")
+    assert container_state(api, "stubborn")["state"] == "running"
+    job = api.ok("DELETE", "/api/containers/stubborn/?force=1&wait=1")
+    assert job["state"] == "succeeded", job
+
+
+def test_a_restarted_worker_fails_what_its_predecessor_was_running(stack):
+    api = stack.admin
+    api.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": "stubborn2",
+        "cmd": ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"]})
+    stop = api.ok("POST", "/api/containers/stubborn2/stop/", {"timeout": 60})
+    wait_until(lambda: api.ok("GET", f"/api/jobs/{stop['id']}/")["state"] == "running",
+               timeout=20, interval=0.05, what="stop job running")
+    stack.kill_worker("e2e")
+    stack.start_worker("e2e")           # at once: before the host is even seen offline
+    failed = stack.wait_job(stop["id"], timeout=30)
+    assert failed["state"] == "failed" and "restarted" in failed["error"]
+    stack.wait_host_online("e2e")
+    api.ok("DELETE", "/api/containers/stubborn2/?force=1&wait=1")
+
+
+def test_sync_picks_up_containers_started_and_killed_outside(stack):
+    api = stack.admin
+    stack.moor("e2e", "run", "-d", "--name", "outside", "busybox", "sleep", "300")
+    adopted = wait_until(lambda: container_state(api, "outside"), timeout=20,
+                         what="outside container adopted")
+    assert adopted["state"] == "running" and adopted["team"] is None
+    assert adopted["image"] == "busybox"
+    stack.moor("e2e", "kill", "outside")
+    exited = wait_until(lambda: (lambda c: c if c and c["state"] == "exited" else None)(
+        container_state(api, "outside")), timeout=20, what="outside container exited")
+    assert exited["exit_code"] == 137
+    stack.moor("e2e", "rm", "outside")
+    wait_until(lambda: container_state(api, "outside") is None, timeout=20,
+               what="outside container gone")
+
+
+def test_a_second_host_is_another_worker_with_its_own_root(stack):
+    api = stack.admin
+    stack.add_host("e2e2")
+    stack.wait_host_online("e2e2")
+    team = next(t for t in api.ok("GET", "/api/teams/")["results"] if t["name"] == "default")
+    api.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e2"})
+    job = api.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e2", "name": "elsewhere", "cmd": ["sleep", "300"]})
+    assert job["state"] == "succeeded", job
+    assert job["host"] == "e2e2"
+    assert "elsewhere" in stack.moor("e2e2", "ps").stdout
+    assert "elsewhere" not in stack.moor("e2e", "ps", "-a").stdout
+    listed = {c["name"]: c["host"] for c in api.ok("GET", "/api/containers/")["results"]}
+    assert listed["elsewhere"] == "e2e2"
+    api.ok("DELETE", "/api/containers/elsewhere/?force=1&wait=1")

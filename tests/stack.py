@@ -1,0 +1,227 @@
+"""The real stack for end-to-end and browser tests, on free loopback ports in a temporary
+directory: its own Redis (password, no persistence), a SQLite database, daphne, and one Celery
+worker per host with its own engine root, all as subprocesses whose PIDs we keep and end.
+
+Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
+"""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.join(REPO, ".venv", "bin")
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout=20.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+            if last:
+                return last
+        except Exception as error:  # not up yet
+            last = error
+        time.sleep(interval)
+    raise TimeoutError(f"timed out waiting for {what} (last: {last!r})")
+
+
+class Api:
+    """A tiny JSON client with `Authorization: Token`."""
+
+    def __init__(self, base: str, token: str | None = None):
+        self.base = base
+        self.token = token
+
+    def call(self, method, path, body=None, timeout=60):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Token {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                text = response.read().decode()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            text = error.read().decode()
+            try:
+                return error.code, json.loads(text)
+            except ValueError:
+                return error.code, text
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, body if body is not None else {}, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
+
+    def ok(self, method, path, body=None, expect=(200, 201, 202, 204)):
+        status, answer = self.call(method, path, body)
+        assert status in expect, f"{method} {path}: {status} {answer}"
+        return answer
+
+
+class Stack:
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="moorage-e2e-")
+        self.processes = {}          # name -> Popen
+        self.roots = {}              # host name -> engine root
+        self.redis_port = free_port()
+        self.web_port = free_port()
+        self.redis_password = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.web_port}"
+        self.env = dict(os.environ)
+        self.env.update({
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "MOORAGE_VAR": os.path.join(self.tmp, "var"),
+            "DATABASE_URL": f"sqlite:///{self.tmp}/console.sqlite3",
+            "REDIS_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "MOORAGE_HEARTBEAT_SECONDS": "1",
+            "MOORAGE_OFFLINE_AFTER_SECONDS": "5",
+            "MOORAGE_SYNC_SECONDS": "2",
+            "PYTHONUNBUFFERED": "1",
+        })
+        self.env.pop("MOORAGE_CHANNEL_LAYER", None)
+        self.admin_password = None
+        self.admin = None
+
+    # -- processes --
+
+    def spawn(self, name, argv, env=None):
+        log = open(os.path.join(self.tmp, f"{name}.log"), "ab")
+        process = subprocess.Popen(argv, cwd=REPO, env=env or self.env, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+        self.processes[name] = process
+        return process
+
+    def end(self, name, sig=signal.SIGTERM, timeout=15):
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, sig)          # its own session: the process and children
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def manage(self, *args):
+        return subprocess.run([PYTHON, "manage.py", *args], cwd=REPO, env=self.env, check=True,
+                              capture_output=True, text=True).stdout
+
+    def moor(self, host, *args, check=True):
+        return subprocess.run([PYTHON, "-m", "runtime", "--root", self.roots[host], *args],
+                              cwd=REPO, env=self.env, check=check, capture_output=True,
+                              text=True)
+
+    # -- the stack --
+
+    def start(self):
+        self.spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
+                             "127.0.0.1", "--requirepass", self.redis_password, "--save", "",
+                             "--appendonly", "no", "--dir", self.tmp,
+                             "--maxmemory-policy", "noeviction"])
+        wait_until(lambda: self._redis_ping(), what="redis")
+        self.manage("migrate", "--noinput", "-v", "0")
+        out = self.manage("moorage_init", "--host", "e2e")
+        self.admin_password = out.split("admin-password: ")[1].split()[0]
+        self.spawn("web", [os.path.join(VENV_BIN, "daphne"), "-b", "127.0.0.1", "-p",
+                           str(self.web_port), "console.asgi:application"])
+        self.add_host("e2e")
+        wait_until(lambda: urllib.request.urlopen(self.base + "/login/", timeout=2).status == 200,
+                   what="daphne")
+        status, answer = Api(self.base).post("/api/auth/token/", {
+            "username": "admin", "password": self.admin_password})
+        assert status == 201, answer
+        self.admin = Api(self.base, answer["token"])
+        self.wait_host_online("e2e")
+        return self
+
+    def _redis_ping(self):
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as sock:
+            sock.sendall(f"AUTH {self.redis_password}\r\nPING\r\n".encode())
+            return b"PONG" in sock.recv(100) or b"PONG" in sock.recv(100)
+
+    def add_host(self, name):
+        """A host = an engine root with busybox + a worker consuming host.<name>."""
+        root = os.path.join(self.tmp, f"root-{name}")
+        self.roots[name] = root
+        self.moor(name, "image", "bootstrap", "busybox")
+        self.start_worker(name)
+
+    def start_worker(self, name):
+        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=self.roots[name])
+        self.spawn(f"worker-{name}", [os.path.join(VENV_BIN, "celery"), "-A", "console", "worker",
+                                      "-Q", f"host.{name}", "-n", f"{name}@%h",
+                                      "--concurrency", "2", "--loglevel", "INFO",
+                                      "--without-mingle", "--without-gossip"], env=env)
+
+    def kill_worker(self, name):
+        self.end(f"worker-{name}", sig=signal.SIGKILL)
+
+    def host(self, name):
+        results = self.admin.ok("GET", "/api/hosts/")["results"]
+        return next((h for h in results if h["name"] == name), None)
+
+    def wait_host_online(self, name, timeout=30):
+        wait_until(lambda: (self.host(name) or {}).get("state") == "online", timeout=timeout,
+                   what=f"host {name} online")
+
+    def wait_job(self, job_id, api=None, timeout=60):
+        api = api or self.admin
+        return wait_until(lambda: (lambda j: j if j["state"] in ("succeeded", "failed")
+                                   else None)(api.ok("GET", f"/api/jobs/{job_id}/")),
+                          timeout=timeout, interval=0.05, what=f"job {job_id}")
+
+    def log(self, name):
+        with open(os.path.join(self.tmp, f"{name}.log"), errors="replace") as handle:
+            return handle.read()
+
+    def stop(self):
+        for name in list(self.processes):
+            if name.startswith("worker-"):
+                self.end(name)
+        self.end("web")
+        for host in self.roots:
+            ids = self.moor(host, "ps", "-a", "-q", "--no-trunc", check=False).stdout.split()
+            if ids:
+                self.moor(host, "rm", "-f", *ids, check=False)
+            self.moor(host, "system", "gc", check=False)
+        self.end("redis")
+        self.unmount_leftovers()
+        if os.environ.get("MOORAGE_KEEP_E2E"):
+            return
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def unmount_leftovers(self):
+        with open("/proc/self/mounts") as mounts:
+            points = [line.split()[1] for line in mounts if f" {self.tmp}/" in line]
+        for point in sorted(points, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], check=False)
