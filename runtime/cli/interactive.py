@@ -54,10 +54,12 @@ def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> i
 
     try:
         container_id = engine.run(options, before_start=connect, owner_pid=os.getpid())
-    except MoorError:
+    except MoorError as error:
         sock = connection.get("sock")
         if sock:
             sock.close()
+        if error.status not in (126, 127):
+            error.status = 125  # Docker's status for a run that failed before the program
         raise
     tty = bool(options.get("tty"))
     if sig_proxy and not tty:

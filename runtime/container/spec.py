@@ -190,7 +190,8 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
         "ociVersion": OCI_VERSION,
         "process": process,
         "root": {"path": rootfs, "readonly": bool(host.get("ReadonlyRootfs"))},
-        "hostname": config.get("Hostname") or container.id[:12],
+        "hostname": config.get("Hostname") or (
+            os.uname().nodename if share_host_network else container.id[:12]),
         "mounts": mounts,
         "linux": linux,
     }

@@ -276,7 +276,9 @@ class ImageStore:
         try:
             parsed = refs.parse(text)
         except InvalidArgument:
-            raise NotFound(f"No such image: {text}") from None
+            if refs.looks_like_id(text):
+                raise NotFound(f"No such image: {text}") from None
+            raise
         image_id = table.get(str(parsed))
         if image_id is None or not self.exists(image_id):
             raise NotFound(f"No such image: {text}")
