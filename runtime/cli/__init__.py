@@ -12,7 +12,7 @@ import sys
 from runtime.errors import MoorError
 
 # Verb groups, in the order `moor --help` lists them.
-GROUPS = ("containers", "images", "network", "system")
+GROUPS = ("containers", "images", "build", "registry", "network", "system")
 
 
 class Parser(argparse.ArgumentParser):

@@ -158,7 +158,9 @@ class _Prefixed:
         return self._rest.read(size)
 
 
-def _decompressed(stream):
+def decompressed(stream):
+    """`stream` decompressed (gzip, bzip2, xz) according to its magic bytes; a plain tar as it
+    is."""
     head = b""
     while len(head) < 6:
         data = stream.read(6 - len(head))
@@ -611,7 +613,7 @@ def unpack_layer(stream, dest, *, limits: LayerLimits | None = None) -> LayerSta
     root = open_directory(dest, empty=True)
     unpacker = _Unpacker(root, limits)
     try:
-        reader = _DigestingReader(_decompressed(stream), limits.max_bytes)
+        reader = _DigestingReader(decompressed(stream), limits.max_bytes)
         unpacker.unpack(reader)
         reader.drain()
         unpacker.finish()

@@ -1,0 +1,5 @@
+"""`moor` verbs: registry."""
+
+
+def register(subparsers):
+    """Add this group's verbs to the `moor` parser."""
