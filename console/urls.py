@@ -30,8 +30,8 @@ router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 
 api_patterns = [
-    path("auth/token/", accounts_api.obtain_token, name="api-token"),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("auth/token/", accounts_api.obtain_token, name="token"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include(router.urls)),
 ]
 
@@ -51,6 +51,6 @@ urlpatterns = [
     path("account/tokens/", accounts_views.token_list, name="token-list"),
     path("account/tokens/<int:pk>/revoke/", accounts_views.token_revoke, name="token-revoke"),
     path("api/docs/", core_views.api_docs, name="api-docs"),
-    path("api/", include(api_patterns)),
+    path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),
 ]

@@ -14,6 +14,7 @@ from console import audit
 from console.containers import actions
 from console.containers.models import Container
 from console.containers.options import InvalidRequest, validate_run
+from console.containers.redaction import redacted_inspect
 from console.jobs.api import JobSerializer
 
 
@@ -162,7 +163,7 @@ class ContainerViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])
     def inspect(self, request, pk=None):
-        return Response(self.get_object().inspect_data)
+        return Response(redacted_inspect(self.get_object().inspect_data))
 
     def _act(self, request, verb, params=None):
         container = self.get_object(verb)

@@ -17,8 +17,8 @@ from console.containers import actions
 from console.containers.forms import RunForm
 from console.containers.models import Container
 from console.containers.options import InvalidRequest
+from console.containers.redaction import redacted_inspect
 from console.containers.status import ACTION_STATES, Status
-from console.core.permissions import user_may
 from console.hosts.models import Host
 from console.jobs.models import Job
 
@@ -130,19 +130,7 @@ def container_detail(request, ref):
         "inspect_json": json.dumps(redacted_inspect(container.inspect_data), indent=2,
                                    sort_keys=True),
         "env_names": [item.split("=", 1)[0] for item in container.env],
-        "may_see_env": user_may(user, "run", container.team),
     })
-
-
-def redacted_inspect(data: dict) -> dict:
-    """Inspect output with environment values hidden (viewers see the page too)."""
-    if not data:
-        return {}
-    clean = json.loads(json.dumps(data))
-    config = clean.get("Config") or {}
-    if isinstance(config.get("Env"), list):
-        config["Env"] = [f"{item.split('=', 1)[0]}=…" for item in config["Env"]]
-    return clean
 
 
 @login_required
