@@ -66,6 +66,12 @@ def parse(text: str) -> Reference:
     if len(name) > MAX_NAME:
         raise InvalidArgument("invalid reference format: repository name must not be more "
                               f"than {MAX_NAME} characters")
+    first, slash_found, _ = name.partition("/")
+    names_a_registry = slash_found and ("." in first or ":" in first or first == "localhost")
+    if slash_found and not names_a_registry and not re.match(rf"^{_COMPONENT}$", first):
+        raise InvalidArgument(
+            f"invalid reference format: repository name ({name}) must be lowercase"
+            if first.lower() != first else f"invalid reference format: {text!r}")
     if not _NAME.match(name):
         if name.lower() != name and _NAME.match(name.lower()):
             raise InvalidArgument(
