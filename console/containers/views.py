@@ -23,6 +23,7 @@ from console.hosts.models import Host
 from console.jobs.models import Job
 
 PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 
 
 def container_for(request, ref: str, verb: str = "view") -> Container:
@@ -52,7 +53,7 @@ def container_list(request):
         containers = containers.filter(state=state)
     if name:
         containers = containers.filter(name__icontains=name)
-    page = Paginator(containers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(containers, page_size(request)).get_page(request.GET.get("page"))
     return render(request, "containers/list.html", {
         "page": page,
         "hosts": Host.objects.restrict(request.user, "view"),
@@ -60,6 +61,13 @@ def container_list(request):
         "filters": {"host": host, "state": state, "name": name},
         "may_run": request.user.is_superuser or user_may_run_somewhere(request.user),
     })
+
+
+def page_size(request) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page_size", PAGE_SIZE)), MAX_PAGE_SIZE))
+    except ValueError:
+        return PAGE_SIZE
 
 
 def user_may_run_somewhere(user) -> bool:

@@ -22,3 +22,27 @@ def error_message(error: BaseException) -> str:
     """The engine's one-line message, as the user will read it on the job."""
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     return message.strip().splitlines()[0] if message.strip() else type(error).__name__
+
+
+def container_diff(engine, ref: str) -> list[dict]:
+    """The container's file changes as `[{"kind": "A|C|D", "path": ..., "size": ...}]`."""
+    if hasattr(engine, "diff"):
+        rows = engine.diff(ref)
+    else:  # engines whose API object does not expose diff yet: the same function, one level down
+        from runtime.image import commit
+
+        rows = commit.diff(engine, engine.container(ref))
+    changes = []
+    for row in rows:
+        kind, path, size = (tuple(row) + (None,))[:3]
+        changes.append({"kind": kind, "path": path, "size": size})
+    return changes
+
+
+def commit_container(engine, ref: str, **options) -> str:
+    """`Engine.commit` (see `container_diff` for engines without it on the API object)."""
+    if hasattr(engine, "commit"):
+        return engine.commit(ref, **options)
+    from runtime.image import commit
+
+    return commit.commit(engine, engine.container(ref), **options)

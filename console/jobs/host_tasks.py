@@ -16,7 +16,8 @@ from django.utils import timezone
 from console.containers.models import Container
 from console.images.models import Commit
 from console.jobs import reconcile, specs
-from console.jobs.engine import engine_error_types, error_message, get_engine
+from console.jobs.engine import (commit_container, container_diff, engine_error_types,
+                                 error_message, get_engine)
 from console.jobs.models import Job
 from console.streams import publish
 
@@ -141,14 +142,14 @@ def commit(job, engine):
     container = job.container
     params = job.params
     changes = [f"{c}" for c in params.get("changes", [])]
-    file_changes = [{"kind": kind, "path": path} for kind, path in engine.diff(container.engine_id)]
+    file_changes = container_diff(engine, container.engine_id)
     repository = params.get("repository") or None
     tag = params.get("tag") or ""
     reference = f"{repository}:{tag or 'latest'}" if repository else None
-    image_id = engine.commit(container.engine_id, repository=reference,
-                             message=params.get("message") or None,
-                             author=params.get("author") or None, changes=changes,
-                             pause=params.get("pause", True))
+    image_id = commit_container(engine, container.engine_id, repository=reference,
+                                message=params.get("message") or None,
+                                author=params.get("author") or None, changes=changes,
+                                pause=params.get("pause", True))
     data = engine.image_inspect(image_id)
     with transaction.atomic():
         image = reconcile.upsert_image(job.host, data, team=container.team)

@@ -101,8 +101,9 @@ def test_commit_records_the_image_and_the_file_changes(world, engine):
     assert job.state == "succeeded", job.error
     commit = Commit.objects.get()
     assert commit.author == developer and commit.message == "add tool"
-    assert commit.file_changes == [{"kind": "A", "path": "/new"}, {"kind": "C", "path": "/etc"},
-                                   {"kind": "D", "path": "/old"}]
+    assert commit.file_changes == [{"kind": "A", "path": "/new", "size": None},
+                                   {"kind": "C", "path": "/etc", "size": None},
+                                   {"kind": "D", "path": "/old", "size": None}]
     image = Image.objects.get(image_id=commit.new_image_id)
     assert image.tags == ["alpha/tool:v1"] and image.team.name == "alpha"
     assert image.parent_id == world.images["h1"].image_id
