@@ -60,7 +60,7 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
     argv = [
         conmon_path(), "--api-version", "1",
         "-c", container.id, "-u", container.id, "-n", container.name,
-        "-r", runtime.path, "-b", directory,
+        "-r", runtime.monitor_path(), "-b", directory,
         "-p", os.path.join(directory, "pidfile"), "-P", os.path.join(directory, "conmon.pid"),
         "-l", "k8s-file:" + os.path.join(directory, "ctr.log"),
         "--exit-dir", directory, "--persist-dir", directory,
@@ -81,7 +81,6 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
     argv += ["--exit-command", command[0]]
     for part in command[1:]:
         argv += ["--exit-command-arg", part]
-    argv = runtime.wrap_creator(argv)
 
     read_end, write_end = os.pipe()
     env = {

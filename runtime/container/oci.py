@@ -2,10 +2,9 @@
 
 crun 1.8 refuses hosts whose cgroup2 hierarchy still owns a controller while v1 controllers are
 mounted ("cgroups in hybrid mode not supported"), which is how these machines are set up. We do
-not change the host: the process that runs `crun create` (conmon) is started in a private mount
-namespace whose /sys/fs/cgroup/unified is covered by an empty tmpfs, so crun sees a pure v1
-host there; `start`, `kill`, `exec`, `delete` work from the host's namespace as they are
-(research/monitor.md §7). runc copes with the hybrid layout unaided.
+not change the host: `crun create` is run in a private mount namespace whose
+/sys/fs/cgroup/unified is covered by an empty tmpfs, so crun sees a pure v1 host there; `start`,
+`kill`, `exec`, `delete` work from the host's namespace as they are (research/monitor.md §7). runc copes with the hybrid layout unaided.
 """
 
 import functools
@@ -60,14 +59,38 @@ class OCIRuntime:
     def argv(self, *args: str) -> list[str]:
         return [self.path, f"--root={self.state_root}", *args]
 
-    def wrap_creator(self, argv: list[str]) -> list[str]:
-        """Wrap the command that will run `<runtime> create` so it works on this host."""
+    def monitor_path(self) -> str:
+        """The runtime binary conmon should call. Where crun needs the cgroup2 shadow, a small
+        wrapper that gives only `crun create` a private mount namespace with the shadow in it;
+        conmon itself, and its exit command, stay in the host's mount namespace (so unmounting
+        the container's root file system on exit reaches the host's mount)."""
         if not self.needs_cgroup_shadow:
-            return argv
-        script = ('mount -t tmpfs -o size=4k,mode=0555 moorage-cgroup2-shadow '
-                  f'{UNIFIED} && exec "$@"')
-        return [find_binary("unshare") or "unshare", "--mount", "--propagation", "slave",
-                "--", "/bin/sh", "-c", script, "sh", *argv]
+            return self.path
+        wrapper = os.path.join(os.path.dirname(self.state_root), "crun-hybrid")
+        script = (
+            "#!/bin/sh\n"
+            "# crun refuses hybrid cgroup hosts; give `create` a view without cgroup2.\n"
+            "for argument in \"$@\"; do\n"
+            "  if [ \"$argument\" = create ]; then\n"
+            f"    exec {find_binary('unshare') or 'unshare'} --mount --propagation slave -- "
+            "/bin/sh -c 'mount -t tmpfs -o size=4k,mode=0555 moorage-cgroup2-shadow "
+            f"{UNIFIED} && exec \"$@\"' sh {self.path} \"$@\"\n"
+            "  fi\n"
+            "done\n"
+            f"exec {self.path} \"$@\"\n")
+        try:
+            with open(wrapper) as f:
+                if f.read() == script:
+                    return wrapper
+        except OSError:
+            pass
+        os.makedirs(os.path.dirname(wrapper), mode=0o700, exist_ok=True)
+        temporary = f"{wrapper}.{os.getpid()}"
+        with open(temporary, "w") as f:
+            f.write(script)
+        os.chmod(temporary, 0o755)
+        os.rename(temporary, wrapper)
+        return wrapper
 
     def run(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         os.makedirs(self.state_root, mode=0o700, exist_ok=True)

@@ -131,6 +131,12 @@ def leftovers(engine: Engine) -> list[str]:
     return found
 
 
+@pytest.fixture(name="leftovers")
+def leftovers_fixture(engine):
+    """`leftovers()`: what of this root is left on the host (see `leftovers`)."""
+    return lambda: leftovers(engine)
+
+
 @pytest.fixture
 def moor(engine):
     """Run the `moor` command line against the test root."""

@@ -1,0 +1,141 @@
+"""Containers outlive their callers; what a crash leaves behind is found and removed.
+
+- the `moor` process that started a container can die: the container keeps running and
+  logging, conmon records its end and its exit command cleans up;
+- `system gc` finds debris by name (mounts, cgroups, OCI runtime state, staging);
+- `system boot` after a reboot starts the containers whose restart policy says so.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from runtime import atomic
+from runtime.container import lifecycle, rootfs
+
+pytestmark = pytest.mark.privileged
+
+
+def _until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_container_outlives_a_killed_moor_run(engine):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "run", "--name", "orphan", "busybox", "sh", "-c",
+         "i=0; while [ $i -lt 30 ]; do echo $i; i=$((i+1)); sleep 0.1; done; exit 7"],
+        env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _until(lambda: os.path.exists(os.path.join(
+        engine.paths.containers)) and any(
+        c.name == "orphan" and c.state["Status"] == "running"
+        for c in lifecycle.all_containers(engine)))
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert engine.inspect("orphan")["State"]["Status"] == "running"
+    assert engine.wait("orphan") == 7
+    lines = [r.data for r in engine.logs("orphan")]
+    assert lines[0] == b"0\n" and lines[-1] == b"29\n" and len(lines) == 30
+
+
+def test_the_exit_command_cleans_up_without_anyone_asking(engine, leftovers):
+    container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "sleep 0.2"]})
+    engine.wait(container_id)
+    container = engine.container(container_id)
+    assert _until(lambda: lifecycle.Container.load(container.dir).state.get("CleanedUp"))
+    assert not rootfs.is_mounted(container.path("merged"))
+    assert leftovers() == []
+    assert engine.inspect(container_id)["State"]["Status"] == "exited"
+
+
+def test_a_killed_monitor_is_noticed(engine, leftovers):
+    container_id = engine.run({"image": "busybox", "cmd": ["sleep", "300"]})
+    state = engine.inspect(container_id)["State"]
+    monitor_pid = lifecycle.find(engine, container_id).state["MonitorPid"]
+    # Kill the program and its monitor together, as an OOM kill of the host might.
+    os.kill(state["Pid"], signal.SIGKILL)
+    os.kill(monitor_pid, signal.SIGKILL)
+    assert _until(lambda: engine.inspect(container_id)["State"]["Status"] in ("exited", "dead"))
+    found = subprocess.run([sys.executable, "-m", "runtime", "system", "gc"],
+                           env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin"},
+                           capture_output=True, text=True).stdout
+    assert container_id[:12] in found
+    assert leftovers() == []
+
+
+def test_gc_removes_debris_by_name(engine, moor, leftovers):
+    # Debris of a crash: an overlay mount of a removed container's staging, a cgroup of a
+    # container this root no longer knows, OCI runtime state of one, a half-removed container.
+    ghost = "e" * 64
+    parent = engine.paths.cgroup_parent
+    made = []
+    for controller in ("memory", "pids"):
+        path = f"/sys/fs/cgroup/{controller}/{parent}/{ghost}"
+        os.makedirs(path, exist_ok=True)
+        made.append(path)
+    stage = os.path.join(engine.paths.tmp, "removing-" + ghost)
+    os.makedirs(os.path.join(stage, "merged"))
+    subprocess.run(["mount", "-t", "tmpfs", "debris", os.path.join(stage, "merged")],
+                   check=True)
+    half = engine.create({"image": "busybox", "cmd": ["true"]})
+    record = lifecycle.find(engine, half)
+    record.state["Status"] = "removing"
+    record.save_state()
+    try:
+        dry = moor("system", "gc", "--dry-run").stdout
+        assert ghost[:12] in dry or ghost in dry
+        assert all(os.path.exists(p) for p in made)
+        found = moor("system", "gc").stdout
+        for path in made:
+            assert path in found
+            assert not os.path.exists(path)
+        assert not os.path.exists(stage)
+        assert half[:12] in found
+        assert leftovers() == []
+    finally:
+        subprocess.run(["umount", os.path.join(stage, "merged")], capture_output=True)
+        subprocess.run(["rm", "-rf", stage])
+        for path in made:
+            if os.path.exists(path):
+                os.rmdir(path)
+
+
+def test_boot_after_a_reboot_starts_containers_by_restart_policy(engine, moor):
+    always = engine.run({"image": "busybox", "cmd": ["sleep", "300"], "restart": "always",
+                         "name": "boot-always"})
+    unless = engine.run({"image": "busybox", "cmd": ["sleep", "300"],
+                         "restart": "unless-stopped", "name": "boot-unless"})
+    manual = engine.run({"image": "busybox", "cmd": ["sleep", "300"],
+                         "restart": "unless-stopped", "name": "boot-manual"})
+    never = engine.run({"image": "busybox", "cmd": ["sleep", "300"], "name": "boot-never"})
+    engine.stop(manual, timeout=0)
+    # A reboot: every program is gone, and the machine has a new boot ID.
+    for container_id in (always, unless, never):
+        record = lifecycle.find(engine, container_id)
+        os.kill(record.state["MonitorPid"], signal.SIGKILL)
+        os.kill(record.state["Pid"], signal.SIGKILL)
+    for container_id in (always, unless, never, manual):
+        record = lifecycle.find(engine, container_id)
+        record.state["BootId"] = "before-the-reboot"
+        record.save_state()
+    atomic.write_json(os.path.join(engine.paths.root, "boot_id"),
+                      {"boot_id": "before-the-reboot"})
+    time.sleep(0.2)
+    report = moor("system", "boot")
+    assert report.returncode == 0, report.stderr
+    status = {name: engine.inspect(name)["State"]["Status"]
+              for name in ("boot-always", "boot-unless", "boot-manual", "boot-never")}
+    assert status == {"boot-always": "running", "boot-unless": "running",
+                      "boot-manual": "exited", "boot-never": status["boot-never"]}
+    assert status["boot-never"] in ("exited", "dead")
+    for container_id in (always, unless):
+        engine.remove(container_id, force=True)
