@@ -32,11 +32,15 @@ class UserSerializer(serializers.ModelSerializer):
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   viewsets.GenericViewSet):
+    """Users: yourself and the members of your teams (all, for superusers)."""
+
     serializer_class = UserSerializer
 
     def get_queryset(self):
         user = self.request.user
         users = get_user_model().objects.filter(is_active=True).order_by("username")
+        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+            return users.none()
         if user.is_superuser:
             return users
         # Others see themselves and the members of their teams.
@@ -49,6 +53,7 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             pk__in=Membership.objects.filter(team_id__in=teams).values("user_id")))
 
     def create(self, request):
+        """Create a user (superusers)."""
         serializer = UserSerializer(data=request.data)
         if not request.user.is_superuser:
             run_action(actions.create_user, request.user, username=request.data.get("username", ""),

@@ -28,6 +28,8 @@ class AuditEntrySerializer(serializers.ModelSerializer):
 
 
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The audit log, read-only; filter with ?action=, ?result=, ?team=, ?user=, ?host=, ?target=."""
+
     serializer_class = AuditEntrySerializer
 
     def get_queryset(self):

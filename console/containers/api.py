@@ -135,6 +135,7 @@ class ContainerViewSet(viewsets.GenericViewSet):
         return matches[0]
 
     def list(self, request):
+        """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=."""
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ContainerSerializer(page, many=True).data)
 
@@ -153,16 +154,19 @@ class ContainerViewSet(viewsets.GenericViewSet):
         return response
 
     def retrieve(self, request, pk=None):
+        """One container, by engine ID, unique ID prefix or name."""
         return Response(ContainerSerializer(self.get_object()).data)
 
     @extend_schema(responses={202: JobSerializer}, parameters=[WAIT])
     def destroy(self, request, pk=None):
+        """Remove the container (?force=1 also stops a running one); returns the job."""
         return self._act(request, "remove",
                          {"force": request.query_params.get("force") in ("1", "true")})
 
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])
     def inspect(self, request, pk=None):
+        """The engine's inspect output (environment values hidden)."""
         return Response(redacted_inspect(self.get_object().inspect_data))
 
     def _act(self, request, verb, params=None):
@@ -186,24 +190,29 @@ class ContainerViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
     @action(detail=True, methods=["post"])
     def start(self, request, pk=None):
+        """Start the container; returns the job."""
         return self._act(request, "start")
 
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
+        """Stop the container (SIGTERM, then SIGKILL after `timeout` seconds); returns the job."""
         return self._act(request, "stop")
 
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
     @action(detail=True, methods=["post"])
     def kill(self, request, pk=None):
+        """Send `signal` (default KILL) to the container; returns the job."""
         return self._act(request, "kill")
 
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
     @action(detail=True, methods=["post"])
     def restart(self, request, pk=None):
+        """Restart the container; returns the job."""
         return self._act(request, "restart")
 
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
     @action(detail=True, methods=["post"])
     def commit(self, request, pk=None):
+        """Commit the container into an image (`repository`, `tag`, `message`, `changes`); returns the job."""
         return self._act(request, "commit")

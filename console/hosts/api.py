@@ -21,6 +21,8 @@ class HostSerializer(serializers.ModelSerializer):
 
 
 class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Hosts granted to your teams, with their state from heartbeats."""
+
     serializer_class = HostSerializer
 
     def get_queryset(self):
@@ -28,6 +30,7 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
+        """Reconcile the host with its engine now (superusers); returns the job."""
         from console.containers import actions
         from console.jobs.api import JobSerializer
 

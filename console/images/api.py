@@ -20,6 +20,8 @@ class ImageSerializer(serializers.ModelSerializer):
 
 
 class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Images per host (?host=), as the engines report them."""
+
     serializer_class = ImageSerializer
 
     def get_queryset(self):

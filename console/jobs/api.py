@@ -25,6 +25,8 @@ class JobSerializer(serializers.ModelSerializer):
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Jobs you may see: what was asked of which host, by whom, and how it ended."""
+
     serializer_class = JobSerializer
 
     def get_queryset(self):

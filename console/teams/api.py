@@ -49,12 +49,15 @@ def run_action(function, *args, **kwargs):
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   viewsets.GenericViewSet):
+    """Teams you are in (all, for superusers)."""
+
     serializer_class = TeamSerializer
 
     def get_queryset(self):
         return Team.objects.restrict(self.request.user, "view")
 
     def create(self, request):
+        """Create a team (superusers)."""
         serializer = TeamSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         team = run_action(actions.create_team, request.user, request=request,
@@ -64,6 +67,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=MemberSerializer, responses=MemberSerializer(many=True))
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
+        """The team's members and roles; POST `user` and `role` to add one or change a role (team admins)."""
         team = self.get_object()
         if request.method == "POST":
             serializer = MemberSerializer(data=request.data)
@@ -77,6 +81,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     @action(detail=True, methods=["delete"], url_path="members/(?P<username>[^/]+)")
     def remove_member(self, request, pk=None, username=None):
+        """Remove a member from the team (team admins)."""
         team = self.get_object()
         run_action(actions.remove_member, request.user, team, self._user(username),
                    request=request)
@@ -85,6 +90,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(request=HostGrantSerializer, responses=TeamSerializer)
     @action(detail=True, methods=["post"])
     def hosts(self, request, pk=None):
+        """Grant a host to the team (superusers)."""
         team = self.get_object()
         serializer = HostGrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
