@@ -2,16 +2,15 @@
 
 import json
 import os
-import tempfile
 
 
 def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    directory, name = os.path.split(path)
+    tmp = os.path.join(directory, f".tmp-{name}-{os.getpid()}-{os.urandom(4).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, mode)
         os.rename(tmp, path)
     except BaseException:
         try:

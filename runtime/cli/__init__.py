@@ -1,8 +1,9 @@
 """`moor`: the engine's command line, with Docker's verbs, flags and output shapes.
 
 Each module in this package registers a group of verbs (`register(subparsers)`); a verb is one
-small function `(args) -> int` that calls the engine API and prints. Imports are lazy: a
-command line that starts in a few milliseconds is part of the product.
+small function `(args) -> int` that calls the engine API and prints. Imports are lazy and only
+the group that owns the verb typed is loaded: a command line that starts in a few milliseconds
+is part of the product.
 """
 
 import argparse
@@ -14,6 +15,17 @@ from runtime.errors import MoorError
 # Verb groups, in the order `moor --help` lists them.
 GROUPS = ("containers", "images", "build", "registry", "network", "system")
 
+# Which group defines each verb, so `moor run` loads one module instead of all of them.
+# A verb missing here still works: the full parser is built when the table does not know it.
+VERB_GROUPS = {
+    **dict.fromkeys(("run", "create", "start", "stop", "restart", "kill", "rm", "ps",
+                     "inspect", "logs", "wait", "pause", "unpause", "rename", "top", "stats",
+                     "attach", "exec"), "containers"),
+    **dict.fromkeys(("images", "rmi", "tag", "history", "image", "cp", "diff", "commit",
+                     "export", "import", "save", "load"), "images"),
+    **dict.fromkeys(("info", "version", "system"), "system"),
+}
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with Docker's error shape: one line on stderr, exit status 125 for bad flags
@@ -24,7 +36,7 @@ class Parser(argparse.ArgumentParser):
         sys.exit(125)
 
 
-def build_parser() -> Parser:
+def build_parser(only_group: str | None = None) -> Parser:
     parser = Parser(
         prog="moor",
         description="Moorage's container engine: run, inspect and manage containers and images.",
@@ -37,13 +49,31 @@ def build_parser() -> Parser:
                                        parser_class=Parser)
     import importlib
     for group in GROUPS:
-        module = importlib.import_module(f"runtime.cli.{group}")
-        module.register(subparsers)
+        if only_group is None or group == only_group:
+            importlib.import_module(f"runtime.cli.{group}").register(subparsers)
     return parser
 
 
+def _verb(argv: list[str]) -> str | None:
+    """The verb of a command line: the first word that is not an option of `moor` itself."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word == "--root":
+            skip = True
+            continue
+        if word.startswith("-"):
+            continue
+        return word
+    return None
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(VERB_GROUPS.get(_verb(argv)))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -8,7 +8,6 @@ network device, monitor or directory behind.
 
 import contextlib
 import os
-import secrets
 import shutil
 import time
 
@@ -104,7 +103,7 @@ def create(engine, options: dict) -> Container:
         raise InvalidArgument("publishing ports needs the bridge network, which this "
                               "engine build does not have")
 
-    container_id = options.get("id") or secrets.token_hex(32)
+    container_id = options.get("id") or os.urandom(32).hex()
     if not HEX64.match(container_id):
         raise InvalidArgument(f"invalid container ID {container_id!r}: 64 hex digits expected")
     name = names.validate(options["name"]) if options.get("name") else None

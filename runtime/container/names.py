@@ -1,6 +1,6 @@
 """Container names: validation, and Docker-style generated ones (`brave_turing`)."""
 
-import random
+import os
 import re
 
 from runtime.errors import InvalidArgument
@@ -31,11 +31,15 @@ def validate(name: str) -> str:
     return name
 
 
+def _pick(words):
+    return words[int.from_bytes(os.urandom(4), "little") % len(words)]
+
+
 def generate(taken: set[str]) -> str:
     for attempt in range(1000):
-        name = f"{random.choice(_ADJECTIVES)}_{random.choice(_SURNAMES)}"
+        name = f"{_pick(_ADJECTIVES)}_{_pick(_SURNAMES)}"
         if attempt > 10:
-            name += str(random.randint(0, 99))
+            name += str(int.from_bytes(os.urandom(1), "little") % 100)
         if name not in taken:
             return name
     raise InvalidArgument("could not generate a free container name")

@@ -11,7 +11,6 @@ only allowed with the capability, and `clone` only without namespace flags.
 
 import json
 import os
-import platform
 
 DISTRIBUTION_PROFILE = "/usr/share/containers/seccomp.json"
 
@@ -42,7 +41,7 @@ def _kernel_at_least(version: str) -> bool:
         for piece in text.split("-")[0].split(".")[:3]:
             out.append(int("".join(c for c in piece if c.isdigit()) or 0))
         return out
-    return parts(platform.release()) >= parts(version)
+    return parts(os.uname().release) >= parts(version)
 
 
 def default_profile(capabilities: list[str]) -> dict | None:
@@ -54,7 +53,7 @@ def default_profile(capabilities: list[str]) -> dict | None:
             profile = json.load(f)
     except (OSError, ValueError):
         return None
-    machine = platform.machine()
+    machine = os.uname().machine
     scmp_arch, go_arch = _ARCH_NAMES.get(machine, ("SCMP_ARCH_" + machine.upper(), machine))
     caps = set(capabilities)
 

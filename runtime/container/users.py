@@ -1,18 +1,17 @@
 """Resolve `-u name|uid[:group|gid]` against the container's own /etc/passwd and /etc/group,
 read through the confined root (never the host's NSS)."""
 
-from dataclasses import dataclass, field
-
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument
 
 
-@dataclass
 class User:
-    uid: int
-    gid: int
-    additional_gids: list[int] = field(default_factory=list)
-    home: str = "/"
+    __slots__ = ("uid", "gid", "additional_gids", "home")
+
+    def __init__(self, uid: int, gid: int, additional_gids=(), home: str = "/"):
+        self.uid, self.gid = uid, gid
+        self.additional_gids = list(additional_gids)
+        self.home = home
 
 
 def _entries(data: bytes | None) -> list[list[str]]:

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 
 from runtime import atomic
@@ -69,7 +68,7 @@ class ImageStore:
     @contextlib.contextmanager
     def staging_dir(self, prefix: str = "stage-"):
         """A fresh directory under tmp/ that is removed unless the caller renamed it away."""
-        path = tempfile.mkdtemp(prefix=prefix, dir=self.paths.tmp)
+        path = make_temp_dir(self.paths.tmp, prefix)
         try:
             yield path
         finally:
@@ -146,7 +145,7 @@ class ImageStore:
         if os.path.lexists(final):  # debris of a crash between rename and layer.json
             remove_tree(final)
         link = _hex(chain_id)[:20]
-        holder = tempfile.mkdtemp(prefix="layer-", dir=self.paths.tmp)
+        holder = make_temp_dir(self.paths.tmp, "layer-")
         try:
             os.rename(staged_diff, os.path.join(holder, "diff"))
             os.chmod(holder, 0o700)
@@ -174,7 +173,7 @@ class ImageStore:
                 os.unlink(os.path.join(self.paths.links, link))
         if os.path.lexists(path):
             # Rename first so a crash midway never leaves a half layer under its real name.
-            doomed = tempfile.mkdtemp(prefix="doomed-", dir=self.paths.tmp)
+            doomed = make_temp_dir(self.paths.tmp, "doomed-")
             os.rename(path, os.path.join(doomed, "layer"))
             remove_tree(doomed)
 
@@ -319,6 +318,17 @@ class ImageStore:
                 meta["parent"] = None
                 atomic.write_json(self._meta_path(other), meta)
         return removed
+
+
+def make_temp_dir(parent: str, prefix: str) -> str:
+    """A new private directory under `parent` (tempfile.mkdtemp without its imports)."""
+    while True:
+        path = os.path.join(parent, prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
 
 
 def remove_tree(path: str) -> None:
