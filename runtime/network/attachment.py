@@ -273,16 +273,19 @@ def attach(paths: Paths, request):
 
 
 def _join_peer(paths: Paths, request, record: dict) -> str | None:
-    peer_id = record["mode"].split(":", 1)[1]
-    check_container_id(peer_id)
-    peer = endpoints.load(paths, peer_id)
-    record["peer"] = peer_id
+    """container:<id or name>: the peer's namespace (or the host's, if the peer shares it)."""
+    reference = record["mode"].split(":", 1)[1]
+    peer = endpoints.find(paths, reference)
+    if peer is None and CONTAINER_ID.match(reference):
+        record["peer"] = reference
+    elif peer is not None:
+        record["peer"] = peer["id"]
     if peer and peer["share_host"]:
         record["share_host"] = True
         return None
     joined = request.peer_netns or (peer and peer["netns"])
-    if not joined:
-        raise Conflict(f"cannot join the network namespace of container {peer_id[:12]}: it is "
+    if not joined or not record["peer"]:
+        raise Conflict(f"cannot join the network namespace of container {reference}: it is "
                        f"not running")
     return joined
 

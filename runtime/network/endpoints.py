@@ -60,3 +60,16 @@ def endpoint(record: dict, network_id: str) -> dict | None:
         if candidate["network_id"] == network_id:
             return candidate
     return None
+
+
+def find(paths: Paths, reference: str) -> dict | None:
+    """An attached container's record by full ID, name or unique ID prefix."""
+    record = load(paths, reference) if len(reference) == 64 else None
+    if record:
+        return record
+    records = all_records(paths).values()
+    named = [record for record in records if record["name"] == reference]
+    if named:
+        return named[0]
+    prefixed = [record for record in records if record["id"].startswith(reference)]
+    return prefixed[0] if len(prefixed) == 1 and reference else None
