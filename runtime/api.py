@@ -8,11 +8,23 @@ Containers are addressed by full ID, unique ID prefix or name; images by ID, ID 
 
 import os
 
-from runtime.container import lifecycle
-from runtime.container.state import RUNNING, PAUSED, RESTARTING
 from runtime.errors import Conflict, MoorError, NotFound
 from runtime.image.store import ImageStore
 from runtime.paths import Paths
+
+RUNNING, PAUSED, RESTARTING = "running", "paused", "restarting"
+
+
+class _Lazy:
+    """The container lifecycle module, imported on first use: commands about images do not
+    pay for what starting containers needs (subprocess, sockets, the network driver)."""
+
+    def __getattr__(self, name):
+        from runtime.container import lifecycle as module
+        return getattr(module, name)
+
+
+lifecycle = _Lazy()
 
 
 class Engine:
@@ -48,8 +60,8 @@ class Engine:
             raise
         return container.id
 
-    def stop(self, ref: str, timeout: int | None = None) -> None:
-        lifecycle.stop(self, self.container(ref), timeout)
+    def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
+        lifecycle.stop(self, self.container(ref), timeout, signal)
 
     def kill(self, ref: str, signal="KILL") -> None:
         lifecycle.kill(self, self.container(ref), signal)
@@ -181,6 +193,17 @@ class Engine:
                 image_id = self.store.add_image(config)
                 self.store.tag(image_id, reference)
         return image_id
+
+    def pull(self, reference: str, progress=None, insecure: bool = False) -> str:
+        """Docker's `pull`: the image from its registry; returns its ID. `progress` gets
+        Docker's progress lines."""
+        from runtime.image import pull
+        return pull.pull(self, reference, progress=progress, insecure=insecure)
+
+    def push(self, reference: str, progress=None, insecure: bool = False) -> str:
+        """Docker's `push`: the tagged image to its registry; returns the manifest digest."""
+        from runtime.image import push
+        return push.push(self, reference, progress=progress, insecure=insecure)
 
 
 __all__ = ["Engine", "MoorError", "NotFound", "Conflict"]

@@ -251,14 +251,7 @@ def _each(refs, action, echo=True) -> int:
 
 def cmd_stop(args) -> int:
     engine = engine_for(args)
-    if args.signal:
-        def stop(ref):
-            engine.container(ref)  # fail early for unknown names
-            engine.stop(ref, args.time)
-    else:
-        def stop(ref):
-            engine.stop(ref, args.time)
-    return _each(args.containers, stop)
+    return _each(args.containers, lambda ref: engine.stop(ref, args.time, args.signal))
 
 
 def cmd_restart(args) -> int:
@@ -458,18 +451,30 @@ def cmd_top(args) -> int:
 
 def cmd_stats(args) -> int:
     from runtime.container import cgroups
-    from runtime.errors import InvalidArgument
     engine = engine_for(args)
-    if not args.no_stream:
-        raise InvalidArgument("live streaming is not supported yet: use --no-stream")
-    if args.containers:
-        containers = [engine.container(ref) for ref in args.containers]
-    else:
-        containers = [engine.container(s["Id"]) for s in engine.containers(all=args.all)]
-    samples = cgroups.sample_stats(engine.paths.cgroup_parent, containers)
-    print_table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
-                 "BLOCK I/O", "PIDS"],
-                [[short_id(s["id"]), s["name"], f"{s['cpu_percent']:.2f}%",
-                  f"{s['memory_text']} / {s['limit_text']}", f"{s['memory_percent']:.2f}%",
-                  s["net_text"], s["block_text"], str(s["pids"])] for s in samples])
-    return 0
+    parent = engine.paths.cgroup_parent
+
+    def chosen():
+        if args.containers:
+            return [engine.container(ref) for ref in args.containers]
+        return [engine.container(s["Id"]) for s in engine.containers(all=args.all)]
+
+    def table(samples) -> None:
+        print_table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
+                     "NET I/O", "BLOCK I/O", "PIDS"],
+                    [[short_id(s["id"]), s["name"], f"{s['cpu_percent']:.2f}%",
+                      f"{s['memory_text']} / {s['limit_text']}",
+                      f"{s['memory_percent']:.2f}%", s["net_text"], s["block_text"],
+                      str(s["pids"])] for s in samples])
+
+    if args.no_stream:
+        table(cgroups.sample_stats(parent, chosen()))
+        return 0
+    clear = "\x1b[2J\x1b[H" if sys.stdout.isatty() else ""
+    try:
+        while True:
+            samples = cgroups.sample_stats(parent, chosen(), interval=1.0)
+            write(clear)
+            table(samples)
+    except KeyboardInterrupt:
+        return 0

@@ -131,7 +131,12 @@ def full(engine, container: Container) -> dict:
                        "Mode": mode if mode == "ro" else "", "RW": mode != "ro",
                        "Propagation": "rprivate"})
     settings = state.get("NetworkSettings") or {}
-    if status not in (RUNNING, PAUSED) and settings:
+    if status in (RUNNING, PAUSED):
+        from runtime.container.lifecycle import _network_module
+        network = _network_module()
+        if network is not None and hasattr(network, "network_settings"):
+            settings = network.network_settings(engine.paths, container.id) or settings
+    elif settings:
         settings = {**settings, "IPAddress": "", "Ports": {}}
     return {
         "Id": container.id,

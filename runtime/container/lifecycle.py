@@ -443,7 +443,8 @@ def wait_for_exit(container: Container, timeout: float | None = None) -> bool:
         pause = min(pause * 2, 0.05)
 
 
-def stop(engine, container: Container, timeout: int | None = None) -> None:
+def stop(engine, container: Container, timeout: int | None = None,
+         signal: str | None = None) -> None:
     with holding(container):
         if container.refresh():
             _cleanup(engine, container)
@@ -463,8 +464,8 @@ def stop(engine, container: Container, timeout: int | None = None) -> None:
             timeout = config.get("StopTimeout")
         if timeout is None:
             timeout = DEFAULT_STOP_TIMEOUT
-        signal = str(opts.parse_signal(config.get("StopSignal") or "SIGTERM"))
-        runtime.kill(container.id, signal)
+        first = str(opts.parse_signal(signal or config.get("StopSignal") or "SIGTERM"))
+        runtime.kill(container.id, first)
         if container.status == PAUSED:
             runtime.resume(container.id)
         if timeout < 0 or not wait_for_exit(container, timeout):

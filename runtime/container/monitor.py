@@ -40,8 +40,18 @@ def conmon_path() -> str:
     return path
 
 
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def interpreter() -> str:
+    """The Python that runs the engine's helpers: the project's virtualenv (which has
+    pyroute2), whatever interpreter this process was started with."""
+    candidate = os.path.join(REPOSITORY, ".venv", "bin", "python")
+    return candidate if os.access(candidate, os.X_OK) else sys.executable
+
+
 def exit_command(root: str, container_id: str) -> list[str]:
-    return [sys.executable, "-m", "runtime", "--root", root, "system", "container-exited",
+    return [interpreter(), "-m", "runtime", "--root", root, "system", "container-exited",
             container_id]
 
 
@@ -87,8 +97,7 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "TZ": "UTC",
         "MOORAGE_ROOT": root,
-        "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__)))),
+        "PYTHONPATH": REPOSITORY,
         "_OCI_SYNCPIPE": str(write_end),
     }
     try:

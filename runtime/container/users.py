@@ -68,11 +68,11 @@ def resolve(root: Root, spec: str | None) -> User:
                     f"unable to find group {group_part}: no matching entries in group file")
         gid = wanted
 
-    additional = []
+    additional = [gid]
     if name is not None:
         for row in groups:
             members = row[3].split(",") if len(row) > 3 else []
             number = _number(row[2])
-            if name in members and number is not None and number != gid:
+            if name in members and number is not None:
                 additional.append(number)
     return User(uid=uid, gid=gid, additional_gids=sorted(set(additional)), home=home)

@@ -5,7 +5,6 @@ without a tag means `latest`. Every reference is validated before it reaches a p
 """
 
 import re
-from dataclasses import dataclass
 
 from runtime.errors import InvalidArgument
 
@@ -21,11 +20,23 @@ DEFAULT_TAG = "latest"
 MAX_NAME = 255
 
 
-@dataclass(frozen=True)
 class Reference:
-    name: str
-    tag: str | None = None
-    digest: str | None = None
+    """A parsed reference: `name`, and a `tag` or a `digest`."""
+
+    __slots__ = ("name", "tag", "digest")
+
+    def __init__(self, name: str, tag: str | None = None, digest: str | None = None):
+        self.name, self.tag, self.digest = name, tag, digest
+
+    def __eq__(self, other):
+        return isinstance(other, Reference) and \
+            (self.name, self.tag, self.digest) == (other.name, other.tag, other.digest)
+
+    def __hash__(self):
+        return hash((self.name, self.tag, self.digest))
+
+    def __repr__(self):
+        return f"Reference({self.name!r}, tag={self.tag!r}, digest={self.digest!r})"
 
     def __str__(self) -> str:
         if self.digest:
