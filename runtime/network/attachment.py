@@ -177,7 +177,6 @@ def _publish(paths: Paths, record: dict, requested: list[PortSpec]):
     with store.host_lock():
         chosen = choose_host_ports(requested, published_ports())
         record["ports"] = [port.to_json() for port in chosen]
-        endpoints.save(paths, record)  # before the rules exist, so detach finds them
         Firewall(store.root_hash(paths)).publish(record["id"], record["endpoints"][0]["address"],
                                                  chosen)
 
@@ -195,14 +194,11 @@ def _attach_bridge(paths: Paths, record: dict, network, requested: list[PortSpec
 
     with Netlink() as netlink:
         bridge_index = bridge.ensure_up(paths, netlink, network)
-        record["netns"] = netns_path(paths, record["id"])
-        endpoints.save(paths, record)
         undo.callback(netns.remove, record["netns"])
         with netns.create(record["netns"]) as inside:
             inside.set_link(inside.link("lo")["index"], up=True)
             record["endpoints"].append(_plug(paths, netlink, inside, network, bridge_index,
                                              record, 0, undo))
-    endpoints.save(paths, record)
     if requested:
         _publish(paths, record, requested)
         undo.callback(_unpublish, paths, record["id"])
@@ -233,10 +229,15 @@ def attach(paths: Paths, request):
                               "network mode")
     store.ensure_dirs(paths)
     os.makedirs(request.container_dir, exist_ok=True)
+    bridged = mode not in ("none", "host") and not mode.startswith("container:")
+    # Written before anything exists on the host: with the namespace path and whether ports
+    # will be published, it says everything a clean-up after a crash needs.
     record = {"id": request.container_id, "name": request.name.lstrip("/"),
               "hostname": request.hostname, "mode": mode,
-              "container_dir": request.container_dir, "netns": None, "share_host": False,
-              "peer": None, "endpoints": [], "ports": [], "exposed": list(request.exposed or ())}
+              "container_dir": request.container_dir,
+              "netns": netns_path(paths, request.container_id) if bridged else None,
+              "publishing": bridged and bool(requested), "share_host": False, "peer": None,
+              "endpoints": [], "ports": [], "exposed": list(request.exposed or ())}
     with store.state_lock(paths):
         stale = endpoints.load(paths, request.container_id)
         if stale:
@@ -314,7 +315,7 @@ def release(paths: Paths, container_id: str, record: dict) -> list[str]:
     """Remove everything a container's record says it may hold; returns what was removed.
     Works on a half-made attachment too: every resource is found by the container's id."""
     removed = []
-    if record["ports"]:
+    if record["ports"] or record.get("publishing"):
         removed += [f"rule {line[3:]}" for line in _unpublish(paths, container_id)]
     if record["netns"]:
         from runtime.network import netns

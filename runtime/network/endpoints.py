@@ -7,7 +7,8 @@ clean. Its fields:
     id, name, hostname, mode         from the NetworkRequest ("bridge", "none", "host",
                                      "container:<id>" or a user network's name)
     container_dir                    where the container's hosts and resolv.conf live
-    netns                            the namespace file Moorage pinned, or None
+    netns                            the namespace file Moorage pins (bridge networks), or None
+    publishing                       whether ports are to be published (DNAT rules may exist)
     share_host                       --network host
     peer                             for container:<id>, that container's id
     endpoints                        one per network, in attachment order (see `endpoint`)
