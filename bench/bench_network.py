@@ -1,0 +1,213 @@
+"""What networking costs, measured in one run against anchors of the same run (as root):
+
+1. Start: `moor run -d --network bridge` against `moor run -d --network none` of the same
+   container, interleaved, 30 runs each after two warm-ups; the difference at p50 is what the
+   network adds to a start (target: under 30 ms). Also `runtime.network.attach` + `detach`
+   called in-process for both modes: the driver's own share, without the command line.
+2. TCP through a published port against the same server reached directly on the container's
+   address: request/response round trips per second over one connection (1 byte each way,
+   echoed by busybox `nc -e cat`), and HTTP requests per second with a new connection each
+   (busybox httpd). Published ports are reached both on 127.0.0.1 (DNAT in OUTPUT,
+   route_localnet, masquerade) and on the bridge's address.
+
+It makes its own engine root with the busybox image, talks only to loopback and to its own
+containers' addresses, and leaves nothing behind. Usage:
+`.venv/bin/python bench/bench_network.py [--runs N] [--seconds S] [--json FILE]`.
+"""
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPOSITORY)
+
+from runtime import network  # noqa: E402
+from runtime.api import Engine  # noqa: E402
+from runtime.paths import Paths  # noqa: E402
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def summary(name, samples_ms):
+    return {"what": name, "runs": len(samples_ms),
+            "p50_ms": round(percentile(samples_ms, .5), 2),
+            "p95_ms": round(percentile(samples_ms, .95), 2),
+            "mean_ms": round(statistics.mean(samples_ms), 2)}
+
+
+def moor(root, *args, check=True) -> str:
+    result = subprocess.run([sys.executable, "-m", "runtime", *args], cwd=REPOSITORY,
+                            env={**os.environ, "MOORAGE_ROOT": root}, capture_output=True,
+                            text=True)
+    if check and result.returncode:
+        raise SystemExit(f"moor {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def bench_start(root, runs):
+    samples = {"none": [], "bridge": []}
+    for index in range(runs + 2):
+        for mode in ("none", "bridge"):
+            start = time.perf_counter()
+            container = moor(root, "run", "-d", "--network", mode, "busybox", "sleep", "300")
+            elapsed = (time.perf_counter() - start) * 1000
+            if index >= 2:
+                samples[mode].append(elapsed)
+            moor(root, "rm", "-f", container)
+    return (summary("moor run -d --network none (anchor)", samples["none"]),
+            summary("moor run -d --network bridge", samples["bridge"]))
+
+
+def bench_attach(paths, runs):
+    samples = {"none": [], "bridge": []}
+    for index in range(runs + 2):
+        for mode in ("none", "bridge"):
+            container_id = secrets.token_hex(32)
+            directory = os.path.join(paths.root, "bench", container_id)
+            os.makedirs(directory)
+            request = network.NetworkRequest(container_id, "bench", container_id[:12], mode,
+                                             container_dir=directory)
+            start = time.perf_counter()
+            network.attach(paths, request)
+            network.detach(paths, container_id)
+            elapsed = (time.perf_counter() - start) * 1000
+            if index >= 2:
+                samples[mode].append(elapsed)
+            shutil.rmtree(directory)
+    return (summary("attach+detach, none (in-process anchor)", samples["none"]),
+            summary("attach+detach, bridge (in-process)", samples["bridge"]))
+
+
+def round_trips_per_second(address, port, seconds) -> float:
+    with socket.create_connection((address, port), timeout=5) as connection:
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        count, deadline = 0, time.perf_counter() + seconds
+        started = time.perf_counter()
+        while time.perf_counter() < deadline:
+            connection.sendall(b"x")
+            if connection.recv(1) != b"x":
+                raise SystemExit("the echo server answered something else")
+            count += 1
+        return count / (time.perf_counter() - started)
+
+
+def requests_per_second(address, port, seconds) -> float:
+    count, deadline = 0, time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        with socket.create_connection((address, port), timeout=5) as connection:
+            connection.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            while connection.recv(65536):
+                pass
+        count += 1
+    return count / (time.perf_counter() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("0.0.0.0", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(address, port):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            socket.create_connection((address, port), timeout=0.5).close()
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"nothing answers on {address}:{port}")
+
+
+def bench_tcp(root, seconds):
+    echo_port, http_port = free_port(), free_port()
+    container = moor(root, "run", "-d", "-p", f"{echo_port}:7", "-p", f"{http_port}:80",
+                     "busybox", "sh", "-c", "mkdir /www && echo hello > /www/index.html && "
+                     "httpd -p 80 -h /www && exec nc -ll -p 7 -e cat")
+    settings = json.loads(moor(root, "inspect", container))[0]["NetworkSettings"]
+    direct, gateway = settings["IPAddress"], settings["Gateway"]
+    for address, port in ((direct, 7), (direct, 80), ("127.0.0.1", echo_port)):
+        wait_for(address, port)
+    results = []
+    for label, measure, paths in (
+            ("round trips/s, one connection", round_trips_per_second,
+             [("direct to the container", direct, 7),
+              ("published, 127.0.0.1", "127.0.0.1", echo_port),
+              ("published, bridge address", gateway, echo_port)]),
+            ("HTTP requests/s, a connection each", requests_per_second,
+             [("direct to the container", direct, 80),
+              ("published, 127.0.0.1", "127.0.0.1", http_port),
+              ("published, bridge address", gateway, http_port)])):
+        measure(direct, paths[0][2], 0.3)  # warm-up
+        rates = {name: measure(address, port, seconds) for name, address, port in paths}
+        anchor = rates["direct to the container"]
+        for name, rate in rates.items():
+            results.append({"what": f"{label}: {name}", "per_second": round(rate),
+                            "ratio_to_direct": round(rate / anchor, 3)})
+    moor(root, "rm", "-f", container)
+    return results
+
+
+def destroy(engine: Engine):
+    for container in engine.containers(all=True):
+        with contextlib.suppress(Exception):
+            engine.remove(container["Id"], force=True)
+    network.teardown(engine.paths)
+    for controller in os.listdir("/sys/fs/cgroup"):
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.join("/sys/fs/cgroup", controller, engine.paths.cgroup_parent))
+    shutil.rmtree(engine.paths.run, ignore_errors=True)
+    shutil.rmtree(engine.paths.root, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--json", help="also write the results to this file")
+    options = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root: the benchmark makes containers and bridges")
+    root = tempfile.mkdtemp(prefix="moorage-bench-network-")
+    engine = Engine(root)
+    try:
+        engine.bootstrap_busybox()
+        moor(root, "run", "--rm", "busybox", "true")  # brings the bridge up, outside the timing
+        none, bridge = bench_start(root, options.runs)
+        attach_none, attach_bridge = bench_attach(Paths(root), options.runs)
+        tcp = bench_tcp(root, options.seconds)
+    finally:
+        destroy(engine)
+    results = {"start": [none, bridge],
+               "start_added_by_bridge_p50_ms": round(bridge["p50_ms"] - none["p50_ms"], 2),
+               "attach": [attach_none, attach_bridge],
+               "attach_added_by_bridge_p50_ms": round(attach_bridge["p50_ms"]
+                                                      - attach_none["p50_ms"], 2),
+               "tcp": tcp}
+    for row in results["start"] + results["attach"]:
+        print(f"{row['what']:<45} p50 {row['p50_ms']:8.2f} ms   p95 {row['p95_ms']:8.2f} ms")
+    print(f"{'networking adds to moor run -d at p50':<45} "
+          f"{results['start_added_by_bridge_p50_ms']:8.2f} ms (target < 30 ms)")
+    print(f"{'the driver alone (attach+detach) at p50':<45} "
+          f"{results['attach_added_by_bridge_p50_ms']:8.2f} ms")
+    for row in tcp:
+        print(f"{row['what']:<68} {row['per_second']:8d}/s  x{row['ratio_to_direct']:.3f}")
+    if options.json:
+        with open(options.json, "w") as file:
+            json.dump(results, file, indent=1)
+
+
+if __name__ == "__main__":
+    main()
