@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from console import audit
@@ -100,7 +101,10 @@ def bulk_action(request):
         messages.success(request, f"{verb.capitalize()} requested for {done} container(s).")
     for reason in skipped:
         messages.warning(request, f"Skipped {reason}.")
-    return redirect(request.POST.get("next") or "container-list")
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = ""
+    return redirect(next_url or "container-list")
 
 
 @login_required

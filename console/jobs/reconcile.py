@@ -6,6 +6,7 @@ containers that exited on their own show as exited with their exit code, contain
 removed outside the console disappear, and images follow the same rules.
 """
 import logging
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from console.jobs.models import Job
 from console.streams import publish
 
 log = logging.getLogger(__name__)
+PENDING_GRACE_SECONDS = 60
 
 
 def refresh(container: Container, engine) -> bool:
@@ -87,8 +89,12 @@ def sync_host(host, engine) -> dict:
                                          and row.exit_code != summary.get("ExitCode"))):
             if refresh(row, engine):
                 updated += 1
+    # Pending rows are requests the engine has not acted on yet; one whose job is over (failed,
+    # reaped) for a while and that the engine does not have will never become a container.
+    settled = timezone.now() - timedelta(seconds=PENDING_GRACE_SECONDS)
     gone = (Container.objects.filter(host=host).exclude(engine_id__in=seen)
-            .exclude(state=Status.PENDING).exclude(pk__in=busy).select_related("host", "team"))
+            .exclude(state=Status.PENDING, created_at__gte=settled)
+            .exclude(pk__in=busy).select_related("host", "team"))
     for row in gone:
         grantees = list(row.grants.values_list("user_id", flat=True))
         row.delete()

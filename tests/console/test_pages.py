@@ -122,3 +122,9 @@ def test_openapi_schema(world, client_for):
     for path in ("/api/containers/{id}/stop/", "/api/auth/token/", "/api/audit/",
                  "/api/teams/{id}/members/", "/api/grants/", "/api/jobs/{id}/"):
         assert path in text
+
+
+def test_bulk_actions_do_not_redirect_elsewhere(world, client_for):
+    response = client_for("operator").post("/containers/bulk/", {
+        "action": "stop", "containers": [], "next": "https://evil.example/"})
+    assert response.status_code == 302 and response.url == "/containers/"

@@ -83,3 +83,32 @@ def test_a_pool_process_lost_mid_job_fails_the_job(world):
                                        exception=RuntimeError("lost"))
     job.refresh_from_db()
     assert job.state == "failed" and "worker process died" in job.error
+
+
+def test_a_pending_row_whose_job_is_over_is_forgotten(world, engine):
+    from console.containers import actions
+    from console.containers.options import validate_run
+
+    req = validate_run(world.user("developer"), {"image": "busybox", "host": "h1", "name": "lost"})
+    container, job = actions.run(world.user("developer"), req)
+    Job.objects.filter(pk=job.pk).update(state="failed")
+    reconcile.sync_host(world.hosts["h1"], engine)
+    assert Container.objects.filter(pk=container.pk).exists()       # within the grace period
+    Container.objects.filter(pk=container.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5))
+    reconcile.sync_host(world.hosts["h1"], engine)
+    assert not Container.objects.filter(pk=container.pk).exists()
+
+
+def test_a_job_the_broker_refuses_fails_at_once(world, monkeypatch,
+                                                django_capture_on_commit_callbacks):
+    from console.containers import actions
+    from console.jobs import dispatch
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("redis is down")
+    monkeypatch.setattr(dispatch.app, "send_task", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = actions.act(world.user("operator"), world.containers["web"], "stop")
+    job.refresh_from_db()
+    assert job.state == "failed" and "could not queue the job" in job.error
