@@ -68,6 +68,8 @@ def job_payload(job) -> dict:
         "host": job.host.name,
         "container": job.target_id if job.target_id else None,
         "target_name": job.target_name,
+        "requested_by": job.requested_by.username if job.requested_by_id else None,
+        "created_at": job.created_at.isoformat() if job.created_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
 

@@ -95,29 +95,7 @@
     return keys.sort();
   }
 
-  function addJobRow(job) {
-    var table = document.getElementById("jobs");
-    if (!table || table.querySelector('[data-job="' + job.id + '"]')) return;
-    var body = table.tBodies[0];
-    var empty = body.querySelector("td.empty");
-    if (empty) empty.parentNode.remove();
-    var tr = document.createElement("tr");
-    tr.dataset.job = job.id;
-    function td(text, cls) { var c = document.createElement("td"); if (cls) c.className = cls; c.textContent = text; tr.appendChild(c); return c; }
-    var idCell = td("");
-    var link = document.createElement("a"); link.href = "/jobs/" + job.id + "/"; link.textContent = job.id;
-    idCell.appendChild(link);
-    td(job.kind); td(job.target_name || ""); td(job.host); td("—");
-    var stateCell = td("");
-    var badge = document.createElement("span");
-    badge.className = "badge job-state j-" + job.state; badge.textContent = job.state;
-    stateCell.appendChild(badge);
-    td(job.error || "", "error-text job-error"); td("just now", "muted");
-    body.insertBefore(tr, body.firstChild);
-  }
-
   document.addEventListener("moorage:job", function (event) {
-    if (event.detail.container === id) addJobRow(event.detail);
     if (event.detail.id === current) show(event.detail);
   });
   document.addEventListener("moorage:container", function (event) {

@@ -84,7 +84,40 @@
     document.dispatchEvent(new CustomEvent("moorage:rows-changed"));
   }
 
+  function addJobRow(table, j) {
+    var body = table.tBodies[0];
+    var empty = body.querySelector("td.empty");
+    if (empty) empty.parentNode.remove();
+    var tr = document.createElement("tr");
+    tr.dataset.job = j.id;
+    var link = document.createElement("a");
+    link.href = "/jobs/" + j.id + "/"; link.textContent = j.id;
+    var first = cell(null); first.appendChild(link);
+    var target = cell(null);
+    if (j.container && j.container.length === 64) {
+      var to = document.createElement("a");
+      to.href = "/containers/" + j.container + "/"; to.textContent = j.target_name || j.container.slice(0, 12);
+      target.appendChild(to);
+    } else { target.textContent = j.target_name || ""; }
+    var state = cell(null);
+    var badge = document.createElement("span");
+    badge.className = "badge job-state j-" + j.state; badge.textContent = j.state;
+    state.appendChild(badge);
+    [first, cell(j.kind), target, cell(j.host), cell(j.requested_by || "—"), state,
+     cell(j.error || "", "error-text job-error"), cell(fmtTime(j.created_at), "muted")]
+      .forEach(function (td) { tr.appendChild(td); });
+    body.insertBefore(tr, body.firstChild);
+    tr.classList.add("flash");
+  }
+
   function applyJob(j) {
+    // Tables that list jobs as they come: every job (dashboard, jobs page) or one container's.
+    document.querySelectorAll("table[data-live-jobs]").forEach(function (table) {
+      var scope = table.dataset.liveJobs;
+      if ((scope === "all" || scope === j.container) && !table.querySelector('[data-job="' + j.id + '"]')) {
+        addJobRow(table, j);
+      }
+    });
     document.querySelectorAll('[data-job="' + j.id + '"]').forEach(function (row) {
       row.querySelectorAll(".job-state").forEach(function (b) { setBadge(b, "j", j.state); });
       row.querySelectorAll(".job-error").forEach(function (e) { e.textContent = j.error || ""; });

@@ -60,6 +60,8 @@ def test_launch_watch_and_stop_a_container(stack, page, developer, shot):
     expect(page.locator("#job-progress")).to_contain_text("stop")
     expect(page.locator("#state")).to_have_text("exited", timeout=30_000)
     expect(page.locator("#job-progress")).to_contain_text("succeeded")
+    expect(page.locator("#jobs tr", has_text="stop").locator(".job-state")).to_have_text(
+        "succeeded")
     assert page.evaluate("window.__marker") == "same page"          # never reloaded
     shot(page, "05-detail-exited")
 
@@ -87,6 +89,16 @@ def test_the_containers_list_updates_live(stack, page, developer, shot):
         "team": "default"})
     row = page.locator("tr", has_text="listed-live")
     expect(row.locator(".c-state")).to_have_text("running", timeout=30_000)
+    page.goto(stack.base + "/")
+    expect(page.locator("#live-status")).to_have_class(re.compile("on"))
+    page.evaluate("window.__marker = 'same page'")
+    stack.admin.ok("POST", f"/api/containers/{job['container']}/restart/?wait=1")
+    dashboard_row = page.locator("#jobs tr", has_text="restart")
+    expect(dashboard_row.locator(".job-state")).to_have_text("succeeded", timeout=30_000)
+    shot(page, "07b-dashboard-live-job")
+    page.goto(stack.base + "/containers/")
+    expect(page.locator("#live-status")).to_have_class(re.compile("on"))
+    page.evaluate("window.__marker = 'same page'")
     shot(page, "07-containers-live")
     stack.admin.ok("POST", f"/api/containers/{job['container']}/kill/?wait=1")
     expect(row.locator(".c-state")).to_have_text("exited", timeout=30_000)
