@@ -195,6 +195,7 @@ def cmd_disconnect(args) -> int:
 def cmd_port(args) -> int:
     from runtime.errors import MoorError
     from runtime.network import network_settings
+    from runtime.network.ports import port_sort_key
 
     container = _container(args, args.container)
     settings = network_settings(_paths(args), container["Id"]) or {}
@@ -207,7 +208,7 @@ def cmd_port(args) -> int:
             raise MoorError(f"No public port '{key}' published for {container['Name'].lstrip('/')}")
         print("\n".join(f"{binding['HostIp']}:{binding['HostPort']}" for binding in bindings))
         return 0
-    for key, bindings in sorted(ports.items()):
+    for key, bindings in sorted(ports.items(), key=lambda item: port_sort_key(item[0])):
         for binding in bindings or ():
             print(f"{key} -> {binding['HostIp']}:{binding['HostPort']}")
     return 0

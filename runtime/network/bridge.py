@@ -7,7 +7,6 @@ is already there.
 
 import ipaddress
 import os
-import secrets
 
 from runtime.errors import Conflict
 from runtime.network import ipam, store
@@ -57,7 +56,7 @@ def _sysctl(name: str, value: str):
 
 
 def _random_mac() -> str:
-    return "02:" + ":".join(f"{byte:02x}" for byte in secrets.token_bytes(5))
+    return "02:" + ":".join(f"{byte:02x}" for byte in os.urandom(5))
 
 
 def ensure_up(paths: Paths, netlink: Netlink, network: Network) -> int:

@@ -113,7 +113,7 @@ def _remove_temporary_files(paths: Paths) -> list[str]:
                                                   for network in store.all_networks(paths)]
     for directory in directories:
         for name in os.listdir(directory) if os.path.isdir(directory) else ():
-            if name.endswith(".tmp"):
+            if name.startswith(".tmp-"):  # runtime.atomic's temporary names
                 os.unlink(os.path.join(directory, name))
                 removed.append(f"temporary file {os.path.join(directory, name)}")
     return removed

@@ -18,7 +18,8 @@ clean. Its fields:
 
 import os
 
-from runtime.network.store import endpoints_dir, read_json, write_json
+from runtime.atomic import read_json, write_json
+from runtime.network.store import endpoints_dir
 from runtime.paths import Paths
 
 

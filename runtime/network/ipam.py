@@ -13,7 +13,8 @@ import ipaddress
 import os
 
 from runtime.errors import Conflict
-from runtime.network.store import Network, read_json, write_json
+from runtime.atomic import read_json, write_json
+from runtime.network.store import Network
 from runtime.paths import Paths
 
 

@@ -69,8 +69,6 @@ from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402
 _HEADER = struct.Struct("=IHHII")
 _MAIN_TABLE = 254
 _UNIVERSE_SCOPE = 0
-_LINK_SCOPE = 253
-_KERNEL_PROTO = 2
 _STATIC_PROTO = 4
 _UNICAST_ROUTE = 1
 

@@ -1,7 +1,6 @@
 """Managing networks: create, list, inspect, remove — in Docker's shapes."""
 
 import ipaddress
-import secrets
 
 from runtime.errors import Conflict, MoorError
 from runtime.network import endpoints, ipam, store
@@ -85,7 +84,7 @@ def create_network(paths: Paths, name: str, subnet: str | None = None,
                 else:
                     chosen = store.pick_subnet(store.address_pools(paths), used)
                     gateway = str(chosen.network_address + 1)
-            network_id = secrets.token_hex(32)
+            network_id = store.new_id()
             network = Network(id=network_id, name=name, subnet=str(chosen), gateway=gateway,
                               bridge=store.bridge_name(paths, network_id, default=False),
                               internal=internal, host_access=host_access,

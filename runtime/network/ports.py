@@ -200,7 +200,7 @@ def docker_ports(published: list[PortSpec], exposed: list[str]) -> dict:
 def describe_ports(ports: dict) -> str:
     """The PORTS column of `ps`: "0.0.0.0:8080->80/tcp, 443/tcp"."""
     shown = []
-    for key, bindings in sorted(ports.items(), key=lambda item: _port_sort_key(item[0])):
+    for key, bindings in sorted(ports.items(), key=lambda item: port_sort_key(item[0])):
         if not bindings:
             shown.append(key)
         for binding in bindings or ():
@@ -208,6 +208,7 @@ def describe_ports(ports: dict) -> str:
     return ", ".join(shown)
 
 
-def _port_sort_key(key: str):
+def port_sort_key(key: str):
+    """Docker's order for "80/tcp" keys: by number, then protocol."""
     number, _, proto = key.partition("/")
     return (int(number) if number.isdigit() else 0, proto)

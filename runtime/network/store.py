@@ -15,19 +15,17 @@
 ```
 """
 
-import contextlib
-import fcntl
 import hashlib
 import ipaddress
-import json
 import os
 import re
-import secrets
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
 
+from runtime.atomic import read_json, write_json
 from runtime.errors import Conflict, InvalidArgument, NotFound
+from runtime.locking import locked
 from runtime.paths import DEFAULT_ROOT, RUN_BASE, Paths
 
 DEFAULT_NETWORK = "bridge"
@@ -42,44 +40,18 @@ def root_hash(paths: Paths) -> str:
     return os.path.basename(paths.run)
 
 
-# files and locks ----------------------------------------------------------------------------
-
-def read_json(path: str, default=None):
-    try:
-        with open(path) as file:
-            return json.load(file)
-    except FileNotFoundError:
-        return default
-
-
-def write_json(path: str, data):
-    """Write atomically (temporary file + rename) so a crash never leaves half a file."""
-    temporary = f"{path}.{os.getpid()}.tmp"
-    with open(temporary, "w") as file:
-        json.dump(data, file, indent=1, sort_keys=True)
-    os.replace(temporary, path)
-
-
-@contextlib.contextmanager
-def _flock(path: str):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
+# locks ------------------------------------------------------------------------------------
 
 def state_lock(paths: Paths):
     """The root's network lock. Taken before `host_lock` when both are needed."""
     os.makedirs(paths.root, mode=0o700, exist_ok=True)
-    return _flock(paths.lock("network"))
+    return locked(paths.lock("network"))
 
 
 def host_lock():
     """The machine-wide lock for resources every engine root shares (ports, subnets)."""
     os.makedirs(RUN_BASE, mode=0o700, exist_ok=True)
-    return _flock(os.path.join(RUN_BASE, "network.lock"))
+    return locked(os.path.join(RUN_BASE, "network.lock"))
 
 
 def ensure_dirs(paths: Paths):
@@ -174,9 +146,13 @@ def now_iso() -> str:
 
 
 def _config(paths: Paths) -> dict:
-    data = read_json(os.path.join(paths.networks, "config.json"), {})
+    path = os.path.join(paths.networks, "config.json")
+    try:
+        data = read_json(path, {})
+    except ValueError as error:
+        raise InvalidArgument(f"{path} is not valid JSON: {error}") from None
     if not isinstance(data, dict):
-        raise InvalidArgument(f"{paths.networks}/config.json must hold a JSON object")
+        raise InvalidArgument(f"{path} must hold a JSON object")
     return data
 
 
@@ -230,7 +206,7 @@ def default_network(paths: Paths) -> Network:
             return network
     ensure_dirs(paths)
     bip = _config(paths).get("bip")
-    network_id = secrets.token_hex(32)
+    network_id = new_id()
     if bip:
         try:
             interface = ipaddress.IPv4Interface(bip)
@@ -247,6 +223,10 @@ def default_network(paths: Paths) -> Network:
                       subnet_chosen=chosen, created=now_iso())
     network.save(paths)
     return network
+
+
+def new_id() -> str:
+    return os.urandom(32).hex()
 
 
 def validate_name(name: str):

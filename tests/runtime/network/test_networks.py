@@ -195,3 +195,10 @@ def test_a_picked_subnet_moves_when_the_host_takes_it(fresh_paths, sandbox, host
     box = sandbox(fresh_paths)
     assert box.settings["Gateway"] == "10.124.1.1"
     assert store.default_network(fresh_paths).subnet == "10.124.1.0/24"
+
+
+def test_a_broken_config_file_is_one_clear_error(fresh_paths):
+    with open(os.path.join(fresh_paths.networks, "config.json"), "w") as file:
+        file.write("{not json")
+    with pytest.raises(InvalidArgument, match="config.json is not valid JSON"):
+        inspect_network(fresh_paths, "bridge")

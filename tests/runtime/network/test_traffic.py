@@ -154,7 +154,7 @@ def host_service():
 
 
 def _ping_redis(box, address, port):
-    return box.run("sh", "-c", f"printf 'PING\\r\\n' | {'busybox'} nc -w 2 {address} {port}")
+    return box.run("sh", "-c", f"printf 'PING\\r\\n' | busybox nc -w 2 {address} {port}")
 
 
 def test_a_container_cannot_reach_the_hosts_redis_through_its_gateway(paths, sandbox,
