@@ -169,3 +169,16 @@ def test_a_host_access_network_can_reach_the_host(paths, sandbox, user_network, 
     box = sandbox(paths, mode=trusted)
     answer = _ping_redis(box, box.gateway, host_service)
     assert "PONG" in answer.stdout
+
+
+def test_an_internal_network_keeps_its_traffic_inside(paths, sandbox, user_network):
+    sealed = user_network("sealed", internal=True)
+    port = free_port()
+    outside = sandbox(paths, name="outside", ports=[f"{port}:80"])
+    outside.serve_http()
+    inside, neighbour = sandbox(paths, mode=sealed, name="inside"), sandbox(paths, mode=sealed)
+    inside.serve_http()
+    assert neighbour.fetch("inside").stdout == "inside\n"
+    assert neighbour.fetch(neighbour.gateway, port, timeout=1).returncode != 0
+    assert neighbour.fetch(outside.address, timeout=1).returncode != 0
+    assert outside.fetch(inside.address, timeout=1).returncode != 0
