@@ -178,6 +178,19 @@ class Engine:
             events.extend({"Deleted": chain} for chain in removed)
         return events
 
+    def build(self, context_dir: str, dockerfile: str | None = None, tags=(),
+              build_args=None, no_cache: bool = False, target: str | None = None,
+              output=None) -> str:
+        """Build the Dockerfile of the directory `context_dir` with Docker's classic builder
+        rules; returns the image ID. `dockerfile` is a path inside the context (or an
+        absolute one), `tags` references to apply, `build_args` a dict (or `K=V` strings),
+        `target` the last stage to build, `output` a callable or file receiving the build's
+        text output as it happens (`Step 1/5 : FROM busybox`, RUN output...)."""
+        from runtime.image import build
+        return build.build(self, context_dir, dockerfile=dockerfile, tags=tags,
+                           build_args=build_args, no_cache=no_cache, target=target,
+                           output=output)
+
     def bootstrap_busybox(self, reference: str = "busybox:latest") -> str:
         from runtime.image import bootstrap, layers
         self.paths.ensure()

@@ -1,5 +1,118 @@
-"""`moor` verbs: registry."""
+"""`moor` verbs for registries: pull, push, login, logout."""
+
+import sys
+
+from runtime.cli.output import engine_for, write
+
+INSECURE_HELP = ("the registry has no trusted certificate: try HTTPS without checking it, "
+                 "then plain HTTP (loopback registries always use HTTP; "
+                 "MOORAGE_INSECURE_REGISTRIES=host:port,... names others)")
 
 
 def register(subparsers):
-    """Add this group's verbs to the `moor` parser."""
+    pull = subparsers.add_parser("pull", help="download an image from a registry")
+    pull.add_argument("-q", "--quiet", action="store_true",
+                      help="print only the image's full reference")
+    pull.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    pull.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
+    pull.set_defaults(func=cmd_pull)
+
+    push = subparsers.add_parser("push", help="upload an image to a registry")
+    push.add_argument("-q", "--quiet", action="store_true",
+                      help="print only the image's full reference")
+    push.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    push.add_argument("name", metavar="NAME[:TAG]")
+    push.set_defaults(func=cmd_push)
+
+    login = subparsers.add_parser("login", help="log in to a registry")
+    login.add_argument("-u", "--username")
+    login.add_argument("-p", "--password")
+    login.add_argument("--password-stdin", action="store_true",
+                       help="take the password from standard input")
+    login.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    login.add_argument("server", nargs="?", metavar="SERVER",
+                       help="the registry (default: Docker Hub)")
+    login.set_defaults(func=cmd_login)
+
+    logout = subparsers.add_parser("logout", help="log out from a registry")
+    logout.add_argument("server", nargs="?", metavar="SERVER",
+                        help="the registry (default: Docker Hub)")
+    logout.set_defaults(func=cmd_logout)
+
+
+def _lines(quiet: bool):
+    return None if quiet else (lambda line: write(line + "\n"))
+
+
+def cmd_pull(args) -> int:
+    from runtime.image.registry import locate
+    location = locate(args.name)
+    engine_for(args).pull(args.name, progress=_lines(args.quiet), insecure=args.insecure)
+    write(location.canonical_reference + "\n")
+    return 0
+
+
+def cmd_push(args) -> int:
+    from runtime.image.registry import locate
+    location = locate(args.name)
+    engine_for(args).push(args.name, progress=_lines(args.quiet), insecure=args.insecure)
+    if args.quiet:
+        write(location.canonical_reference + "\n")
+    return 0
+
+
+def _ask(prompt: str, secret: bool) -> str:
+    if not sys.stdin.isatty():
+        from runtime.errors import InvalidArgument
+        raise InvalidArgument("Cannot perform an interactive login from a non TTY device")
+    if secret:
+        import getpass
+        return getpass.getpass(prompt)
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_login(args) -> int:
+    from runtime.errors import InvalidArgument
+    from runtime.image import registry
+    name = registry.registry_of(args.server)
+    if args.password and args.password_stdin:
+        raise InvalidArgument("--password and --password-stdin are mutually exclusive")
+    if args.password_stdin:
+        if not args.username:
+            raise InvalidArgument("Must provide --username with --password-stdin")
+        password = sys.stdin.read().rstrip("\r\n")
+    elif args.password is not None:
+        sys.stderr.write("WARNING! Using --password via the CLI is insecure. "
+                         "Use --password-stdin.\n")
+        password = args.password
+    else:
+        password = None
+    username = args.username or _ask("Username: ", secret=False)
+    if password is None:
+        password = _ask("Password: ", secret=True)
+    if not username or not password:
+        raise InvalidArgument("Error: username and password are required")
+    if ":" in username:
+        raise InvalidArgument("a username must not contain ':'")
+    with registry.Client(registry.registry_root(name), (username, password),
+                         args.insecure) as client:
+        client.check_login()
+    credentials = registry.Credentials(engine_for(args).paths)
+    credentials.save(name, username, password)
+    sys.stderr.write(f"WARNING! Your password will be stored unencrypted in "
+                     f"{credentials.path}.\n")
+    write("Login Succeeded\n")
+    return 0
+
+
+def cmd_logout(args) -> int:
+    from runtime.image import registry
+    name = registry.registry_of(args.server)
+    shown = registry.Credentials.key(name)
+    if registry.Credentials(engine_for(args).paths).remove(name):
+        write(f"Removing login credentials for {shown}\n")
+    else:
+        write(f"Not logged in to {shown}\n")
+    return 0
