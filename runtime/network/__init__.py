@@ -16,11 +16,10 @@ The lifecycle calls, in this order:
 - `network_settings(paths, container_id)` for `inspect` (it changes with connect/disconnect);
 - `gc(paths, running_container_ids)` from `system gc` and when the engine starts.
 
-Importing this package is cheap (standard library only); pyroute2 is loaded by the functions
-that touch the kernel.
+Importing this package is cheap (a few standard modules: no dataclasses or typing, which cost
+more than the rest of a container start's imports); pyroute2 is loaded by the functions that
+touch the kernel.
 """
-
-from dataclasses import dataclass, field
 
 from runtime.network.attachment import attach, connect, detach, disconnect, network_settings
 from runtime.network.cleanup import gc, teardown
@@ -40,26 +39,31 @@ __all__ = [
 ]
 
 
-@dataclass
 class NetworkRequest:
     """What the lifecycle asks for when a container starts."""
 
-    container_id: str          # 64 hex
-    name: str                  # container name (no leading slash)
-    hostname: str
-    mode: str                  # "none" | "host" | "bridge" | "<user network>" | "container:<id>"
-    ports: list[str] = field(default_factory=list)     # -p specs as typed
-    publish_all: bool = False  # -P
-    exposed: list[str] = field(default_factory=list)   # ExposedPorts keys, e.g. ["80/tcp"]
-    container_dir: str = ""    # <root>/containers/<id>: "hosts" and "resolv.conf" go here
-    peer_netns: str | None = None   # for "container:<id>": the peer's /proc/<pid>/ns/net
+    def __init__(self, container_id: str, name: str, hostname: str, mode: str,
+                 ports: list[str] | None = None, publish_all: bool = False,
+                 exposed: list[str] | None = None, container_dir: str = "",
+                 peer_netns: str | None = None):
+        self.container_id = container_id    # 64 hex
+        self.name = name                    # container name (no leading slash)
+        self.hostname = hostname
+        self.mode = mode                    # "none" | "host" | "bridge" | "<user network>"
+                                            # | "container:<id or name>"
+        self.ports = list(ports or [])      # -p specs as typed: "8080:80", "80", ...
+        self.publish_all = publish_all      # -P
+        self.exposed = list(exposed or [])  # ExposedPorts keys, e.g. ["80/tcp"]
+        self.container_dir = container_dir  # <root>/containers/<id>: hosts, resolv.conf go here
+        self.peer_netns = peer_netns        # for container:<id>: the peer's /proc/<pid>/ns/net
 
 
-@dataclass
 class NetworkAttachment:
     """What the lifecycle puts into the OCI spec and stores for `inspect`."""
 
-    netns: str | None          # a namespace path for the OCI runtime to join; None with
-                               # share_host False: the runtime makes a new one (only lo, up)
-    share_host: bool           # --network host: no network namespace at all
-    settings: dict             # Docker's NetworkSettings
+    def __init__(self, netns: str | None, share_host: bool, settings: dict):
+        self.netns = netns                  # a namespace path for the OCI runtime to join;
+                                            # None with share_host False: the runtime makes a
+                                            # new one (only lo, up)
+        self.share_host = share_host        # --network host: no network namespace at all
+        self.settings = settings            # Docker's NetworkSettings

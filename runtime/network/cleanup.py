@@ -3,7 +3,7 @@ engine root that was deleted while its bridges were up."""
 
 import os
 import re
-from typing import NamedTuple
+from collections import namedtuple
 
 from runtime.network import endpoints, ipam, store
 from runtime.network.attachment import netns_path, release
@@ -61,11 +61,7 @@ def gc(paths: Paths, live_container_ids: set[str]) -> list[str]:
     return removed
 
 
-class OwnedBridge(NamedTuple):
-    name: str
-    root_hash: str
-    network_id: str
-    root: str
+OwnedBridge = namedtuple("OwnedBridge", "name root_hash network_id root")
 
 
 def moorage_bridges(links) -> dict[int, OwnedBridge]:

@@ -7,22 +7,19 @@ A spec is `[HOSTIP:][HOSTPORT:]CONTAINERPORT[/PROTO]`, where a port may be a ran
 
 import ipaddress
 import socket
-from dataclasses import dataclass, replace
+from collections import namedtuple
 
 from runtime.errors import Conflict, InvalidArgument
 
 PROTOCOLS = ("tcp", "udp")
 
 
-@dataclass(frozen=True)
-class PortSpec:
+class PortSpec(namedtuple("PortSpec", "container_port proto host_ip host_port",
+                          defaults=("tcp", "", 0))):
     """One published port. `host_ip` "" means every address of the host; `host_port` 0 means
     "pick a free one when the container starts"."""
 
-    container_port: int
-    proto: str = "tcp"
-    host_ip: str = ""
-    host_port: int = 0
+    __slots__ = ()
 
     @property
     def key(self) -> str:
@@ -30,12 +27,11 @@ class PortSpec:
         return f"{self.container_port}/{self.proto}"
 
     def to_json(self) -> dict:
-        return {"container_port": self.container_port, "proto": self.proto,
-                "host_ip": self.host_ip, "host_port": self.host_port}
+        return self._asdict()
 
     @classmethod
     def from_json(cls, data: dict) -> "PortSpec":
-        return cls(data["container_port"], data["proto"], data["host_ip"], data["host_port"])
+        return cls(**data)
 
 
 def _port_range(text: str, what: str, spec: str) -> range:
@@ -159,7 +155,7 @@ def _free_port(port: PortSpec, taken: list[PortSpec]) -> int:
             number = probe.getsockname()[1]
         finally:
             probe.close()
-        candidate = replace(port, host_port=number)
+        candidate = port._replace(host_port=number)
         if not any(_overlap(candidate, other) for other in taken):
             return number
     raise Conflict("no free host port left to publish on")
@@ -178,7 +174,7 @@ def choose_host_ports(requested: list[PortSpec], taken: list[PortSpec]) -> list[
                                    f"allocated")
             _bind_probe(port)
         else:
-            port = replace(port, host_port=_free_port(port, taken + chosen))
+            port = port._replace(host_port=_free_port(port, taken + chosen))
         chosen.append(port)
     return chosen
 

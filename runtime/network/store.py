@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
 
 from runtime.atomic import read_json, write_json
 from runtime.errors import Conflict, InvalidArgument, NotFound
@@ -65,23 +64,18 @@ def endpoints_dir(paths: Paths) -> str:
 
 # network definitions -----------------------------------------------------------------------
 
-@dataclass
 class Network:
     """A bridge network. `subnet_chosen` marks a subnet Moorage picked itself (it may move to
     another free one if it clashes with the host while no container uses it); a configured
     subnet never moves."""
 
-    id: str
-    name: str
-    subnet: str
-    gateway: str
-    bridge: str
-    internal: bool = False
-    host_access: bool = False
-    default: bool = False
-    subnet_chosen: bool = True
-    created: str = ""
-    labels: dict = field(default_factory=dict)
+    def __init__(self, id: str, name: str, subnet: str, gateway: str, bridge: str,
+                 internal: bool = False, host_access: bool = False, default: bool = False,
+                 subnet_chosen: bool = True, created: str = "", labels: dict | None = None):
+        self.id, self.name, self.bridge = id, name, bridge
+        self.subnet, self.gateway, self.subnet_chosen = subnet, gateway, subnet_chosen
+        self.internal, self.host_access, self.default = internal, host_access, default
+        self.created, self.labels = created, dict(labels or {})
 
     @property
     def prefixlen(self) -> int:
@@ -92,7 +86,7 @@ class Network:
 
     def save(self, paths: Paths):
         os.makedirs(self.directory(paths), mode=0o700, exist_ok=True)
-        write_json(os.path.join(self.directory(paths), "network.json"), asdict(self))
+        write_json(os.path.join(self.directory(paths), "network.json"), dict(vars(self)))
 
 
 def _load(paths: Paths, network_id: str) -> Network | None:
