@@ -145,9 +145,13 @@ class Firewall:
             # outbound, except into another Moorage network
             filter_rules.append(f"-A {forward} -i {bridge} ! -o moor+ {tag} -j ACCEPT")
         # The host's services: loopback-bound ones never (route_localnet is on for the
-        # bridge), the others only on networks made with host access.
-        filter_rules.append(f"-A {inbound} -i {bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate "
-                            f"RELATED,ESTABLISHED,DNAT {tag} -j DROP")
+        # bridge, so a container could aim packets at 127.0.0.1 or forge a loopback source),
+        # the others only on networks made with host access.
+        filter_rules += [
+            f"-A {inbound} -i {bridge} -s 127.0.0.0/8 {tag} -j DROP",
+            f"-A {inbound} -i {bridge} -d 127.0.0.0/8 -m conntrack ! --ctstate "
+            f"RELATED,ESTABLISHED,DNAT {tag} -j DROP",
+        ]
         if not network.host_access:
             filter_rules += [
                 f"-A {inbound} -i {bridge} -m conntrack --ctstate RELATED,ESTABLISHED {tag} "
