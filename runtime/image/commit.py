@@ -191,8 +191,13 @@ IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Entrypoint", "Volume
 
 
 def commit(engine, container, repository: str | None = None, message: str | None = None,
-           author: str | None = None, changes=(), pause: bool = True) -> str:
-    """Make a new image of the container's file system; returns its ID."""
+           author: str | None = None, changes=(), pause: bool = True,
+           config: dict | None = None, created_by: str | None = None) -> str:
+    """Make a new image of the container's file system; returns its ID.
+
+    `config` and `created_by`, when given, replace the image config taken from the container
+    and the history's command: a build step runs a container with its own command and build
+    arguments but commits the stage's config (Docker's CommitConfig.Config)."""
     from runtime.container import lifecycle
     from runtime.image import layers, reference
     if repository:
@@ -203,6 +208,8 @@ def commit(engine, container, repository: str | None = None, message: str | None
     container_config = container.config["Config"]
     image_config = {key: copy.deepcopy(container_config.get(key)) for key in IMAGE_CONFIG_KEYS
                     if container_config.get(key) not in (None, "", [], {})}
+    if config is not None:
+        image_config = copy.deepcopy(config)
     new["config"] = apply_changes(image_config, changes)
 
     runtime = lifecycle._runtime(engine, container)
@@ -222,8 +229,9 @@ def commit(engine, container, repository: str | None = None, message: str | None
                 diff_id, chain_id, size = layers.copy_directory(
                     engine.store, upper, chains[-1] if chains else None)
                 diff_ids.append(diff_id)
-            command = " ".join(list(container_config.get("Entrypoint") or []) +
-                               list(container_config.get("Cmd") or []))
+            command = created_by if created_by is not None else " ".join(
+                list(container_config.get("Entrypoint") or []) +
+                list(container_config.get("Cmd") or []))
             entry = {"created": created, "created_by": command}
             if author:
                 entry["author"] = author
