@@ -1,0 +1,67 @@
+"""RUN: a container from the current image runs the command to its end; its changes become
+the step's layer.
+
+The container is an ordinary engine container (Engine.run): the stage's environment, user and
+working directory, the build arguments in its environment, no network, the same isolation as
+any container. Its output is streamed as it is written. A non-zero exit fails the build. The
+container is committed with the stage's config (not the RUN command or the build arguments)
+and removed, also when the build fails or is interrupted.
+"""
+
+from runtime.errors import MoorError
+from runtime.image import commit
+from runtime.image.build import signals
+from runtime.image.build.metadata import command_argv
+
+
+class RunFailed(MoorError):
+    """A RUN command that could not start or exited with a non-zero status."""
+
+
+def created_by(argv: list[str], keyed_arguments: list[str] | None) -> str:
+    """The history entry: the command, prefixed `|<n> K=V ...` with the build arguments it
+    sees (the classic builder's cache key)."""
+    if keyed_arguments is None:
+        return " ".join(argv)
+    return " ".join([f"|{len(keyed_arguments)}", *keyed_arguments, *argv])
+
+
+def run_step(builder, state, command) -> None:
+    argv = command_argv(state, command)
+    arguments, keyed = state.run_arguments()
+    history = created_by(argv, keyed)
+    if builder.try_cache(state, history):
+        return
+    if state.image_id is None:
+        raise RunFailed(f"The command '{' '.join(argv)}' cannot run: the stage starts FROM "
+                        "scratch and has no file system to run it in")
+    engine = builder.engine
+    options = {"image": state.image_id, "cmd": argv, "entrypoint": [], "env": arguments,
+               "network": "none"}
+    container_id = None
+    try:
+        try:
+            container_id = engine.run(options)
+        except MoorError as error:
+            raise RunFailed(f"The command '{' '.join(argv)}' could not start: "
+                            f"{error.message}") from None
+        builder.write(f" ---> Running in {container_id[:12]}\n")
+        for record in engine.logs(container_id, follow=True):
+            builder.write(record.data.decode("utf-8", "replace"))
+        code = engine.wait(container_id)
+        if code != 0:
+            raise RunFailed(f"The command '{' '.join(argv)}' returned a non-zero code: {code}")
+        with signals.deferred():
+            image_id = commit.commit(engine, engine.container(container_id), pause=False,
+                                     config=state.config, created_by=history,
+                                     author=state.author)
+    finally:
+        if container_id is not None:
+            with signals.deferred():
+                try:
+                    engine.remove(container_id, force=True)
+                except MoorError as error:
+                    builder.write(f"Error removing intermediate container "
+                                  f"{container_id[:12]}: {error.message}\n")
+    builder.write(f"Removing intermediate container {container_id[:12]}\n")
+    builder.made(state, image_id)
