@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from console.containers.models import Container
-from console.containers.status import Status
+from console.containers.status import InvalidTransition, Status
 from console.images.models import Image
 from console.jobs import specs
 from console.jobs.engine import engine_error_types
@@ -82,13 +82,16 @@ def sync_host(host, engine) -> dict:
         engine_id = summary["Id"]
         seen.add(engine_id)
         row = Container.objects.filter(engine_id=engine_id).select_related("host", "team").first()
-        if row is None:
-            added += adopt(host, engine, summary)
-        elif row.pk not in busy and (row.state != summary.get("State")
-                                     or (summary.get("State") in ("exited", "dead")
-                                         and row.exit_code != summary.get("ExitCode"))):
-            if refresh(row, engine):
-                updated += 1
+        try:
+            if row is None:
+                added += adopt(host, engine, summary)
+            elif row.pk not in busy and (row.state != summary.get("State")
+                                         or (summary.get("State") in ("exited", "dead")
+                                             and row.exit_code != summary.get("ExitCode"))):
+                if refresh(row, engine):
+                    updated += 1
+        except InvalidTransition as error:   # one odd container must not stop the sync
+            log.warning("sync of %s: %s", host.name, error)
     # Pending rows are requests the engine has not acted on yet; one whose job is over (failed,
     # reaped) for a while and that the engine does not have will never become a container.
     settled = timezone.now() - timedelta(seconds=PENDING_GRACE_SECONDS)
