@@ -7,7 +7,7 @@ interleaved in the same run.
 A registry (Debian's docker-registry) is started on a free 127.0.0.1 port; the offline
 busybox image is made in a source root and pushed with `moor push`. Each run then times the
 whole command, interpreter start included: `moor pull -q` into a root emptied beforehand
-(untimed), and `podman pull -q` into a private podman store emptied with `rmi -a -f`
+(untimed) through bin/moor, the launcher users run, and `podman pull -q` into a private podman store emptied with `rmi -a -f`
 (untimed). A third line times `Engine.pull` inside this process, without the command line's
 start-up. Prints the medians and the ratios (target: moor at most 1.0 of podman).
 
@@ -98,7 +98,7 @@ def main() -> None:
         source.push(image)
         target = os.path.join(scratch, "target")
         moor_env = {**os.environ, "MOORAGE_ROOT": target}
-        moor = [sys.executable, "-m", "runtime", "pull", "-q", image]
+        moor = [os.path.join(REPOSITORY, "bin", "moor"), "pull", "-q", image]
         have_podman = shutil.which("podman") is not None
         if have_podman:
             podman = podman_setup(scratch)
@@ -117,7 +117,6 @@ def main() -> None:
         cli, library, anchor = [], [], []
         for _ in range(args.runs):
             empty_root(target)
-            os.chdir(REPOSITORY)
             cli.append(timed(moor, moor_env))
             empty_root(target)
             engine = Engine(target)

@@ -210,12 +210,12 @@ class Engine:
     def pull(self, reference: str, progress=None, insecure: bool = False) -> str:
         """Docker's `pull`: the image from its registry; returns its ID. `progress` gets
         Docker's progress lines."""
-        from runtime.image import pull
+        from runtime.image.distribution import pull
         return pull.pull(self, reference, progress=progress, insecure=insecure)
 
     def push(self, reference: str, progress=None, insecure: bool = False) -> str:
         """Docker's `push`: the tagged image to its registry; returns the manifest digest."""
-        from runtime.image import push
+        from runtime.image.distribution import push
         return push.push(self, reference, progress=progress, insecure=insecure)
 
 

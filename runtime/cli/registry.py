@@ -45,7 +45,7 @@ def _lines(quiet: bool):
 
 
 def cmd_pull(args) -> int:
-    from runtime.image.registry import locate
+    from runtime.image.distribution.names import locate
     location = locate(args.name)
     engine_for(args).pull(args.name, progress=_lines(args.quiet), insecure=args.insecure)
     write(location.canonical_reference + "\n")
@@ -53,7 +53,7 @@ def cmd_pull(args) -> int:
 
 
 def cmd_push(args) -> int:
-    from runtime.image.registry import locate
+    from runtime.image.distribution.names import locate
     location = locate(args.name)
     engine_for(args).push(args.name, progress=_lines(args.quiet), insecure=args.insecure)
     if args.quiet:
@@ -75,8 +75,10 @@ def _ask(prompt: str, secret: bool) -> str:
 
 def cmd_login(args) -> int:
     from runtime.errors import InvalidArgument
-    from runtime.image import registry
-    name = registry.registry_of(args.server)
+    from runtime.image.distribution.client import Client
+    from runtime.image.distribution.credentials import Credentials
+    from runtime.image.distribution.names import registry_of, registry_root
+    name = registry_of(args.server)
     if args.password and args.password_stdin:
         raise InvalidArgument("--password and --password-stdin are mutually exclusive")
     if args.password_stdin:
@@ -96,10 +98,9 @@ def cmd_login(args) -> int:
         raise InvalidArgument("Error: username and password are required")
     if ":" in username:
         raise InvalidArgument("a username must not contain ':'")
-    with registry.Client(registry.registry_root(name), (username, password),
-                         args.insecure) as client:
+    with Client(registry_root(name), (username, password), args.insecure) as client:
         client.check_login()
-    credentials = registry.Credentials(engine_for(args).paths)
+    credentials = Credentials(engine_for(args).paths)
     credentials.save(name, username, password)
     sys.stderr.write(f"WARNING! Your password will be stored unencrypted in "
                      f"{credentials.path}.\n")
@@ -108,10 +109,11 @@ def cmd_login(args) -> int:
 
 
 def cmd_logout(args) -> int:
-    from runtime.image import registry
-    name = registry.registry_of(args.server)
-    shown = registry.Credentials.key(name)
-    if registry.Credentials(engine_for(args).paths).remove(name):
+    from runtime.image.distribution.credentials import Credentials
+    from runtime.image.distribution.names import registry_of
+    name = registry_of(args.server)
+    shown = Credentials.key(name)
+    if Credentials(engine_for(args).paths).remove(name):
         write(f"Removing login credentials for {shown}\n")
     else:
         write(f"Not logged in to {shown}\n")

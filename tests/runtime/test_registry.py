@@ -25,9 +25,10 @@ import pytest
 from runtime.api import Engine
 from runtime.errors import InvalidArgument
 from runtime.image import archive as archives
-from runtime.image import registry as client
 from runtime.image.commit import commit
-from runtime.image.pull import choose_platform, host_platform
+from runtime.image.distribution import client, names
+from runtime.image.distribution.credentials import Credentials
+from runtime.image.distribution.pull import choose_platform, host_platform
 from tests.runtime.conftest import REPOSITORY, destroy_root
 from tests.runtime.registry_fixture import Registry, free_port, private_mounts
 from tests.runtime.tarfactory import Archive
@@ -130,14 +131,14 @@ def config_for(diff_ids: list[str], architecture: str | None = None, **extra) ->
 
 
 def push_raw(registry: Registry, repository: str, tag: str, layers: list[bytes],
-             config: bytes) -> tuple[str, dict]:
+             config: bytes, config_type: str = client.CONFIG_OCI) -> tuple[str, dict]:
     """An image put into the registry with plain HTTP, bypassing the client under test;
     returns its manifest digest and manifest."""
     for blob in layers:
         registry.put_blob(repository, blob)
     config_digest = registry.put_blob(repository, config)
     manifest = {"schemaVersion": 2, "mediaType": client.MANIFEST_OCI,
-                "config": {"mediaType": client.CONFIG_OCI, "digest": config_digest,
+                "config": {"mediaType": config_type, "digest": config_digest,
                            "size": len(config)},
                 "layers": [{"mediaType": client.LAYER_OCI_GZIP, "size": len(blob),
                             "digest": "sha256:" + hashlib.sha256(blob).hexdigest()}
@@ -385,6 +386,18 @@ def test_hostile_layer_is_refused_and_nothing_escapes(engine, other, registry, r
         assert not os.path.lexists(canary)
 
 
+@pytest.mark.privileged
+def test_an_artifact_that_is_not_an_image_is_refused(engine, other, registry, repo):
+    base, base_diff = busybox_blob(engine, registry, repo)
+    push_raw(registry, path_of(repo), "chart", [base], config_for([base_diff]),
+             config_type="application/vnd.cncf.helm.config.v1+json")
+    before = snapshot(other)
+    error = one_error_line(moor_at(other, "pull", repo + ":chart"))
+    assert error == (f"{repo}:chart is not a container image (its config is "
+                     "'application/vnd.cncf.helm.config.v1+json')")
+    assert snapshot(other) == before
+
+
 # --------------------------------------------------------------------------- indexes
 
 @pytest.mark.privileged
@@ -438,8 +451,8 @@ def test_index_without_the_hosts_platform_is_a_clear_error(engine, other, regist
 
 
 def test_platform_choice_prefers_the_exact_variant(monkeypatch):
-    from runtime.image import pull
-    monkeypatch.setattr(pull.platform, "machine", lambda: "aarch64")
+    from runtime.image.distribution import pull
+    monkeypatch.setattr(pull, "host_platform", lambda: pull.PLATFORMS["aarch64"])
     index = {"manifests": [
         {"digest": "a", "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}},
         {"digest": "b", "platform": {"os": "linux", "architecture": "arm64"}},
@@ -518,13 +531,13 @@ def test_login_push_pull_logout(engine, other, kind, request):
     address = the_registry.address
     reference = f"{address}/team/app:{kind}"
     engine.tag("busybox", reference)
-    auth_file = os.path.join(engine.paths.root, client.Credentials.FILE)
+    auth_file = os.path.join(engine.paths.root, Credentials.FILE)
     try:
         assert one_error_line(moor_at(engine, "push", reference)).startswith("unauthorized")
 
         wrong = login(engine, address, "guess")
         assert one_error_line(wrong) == "unauthorized: incorrect username or password"
-        assert client.Credentials(engine.paths).get(address) is None
+        assert Credentials(engine.paths).get(address) is None
 
         right = login(engine, address, USERS["alice"])
         assert right.returncode == 0, right.stderr
@@ -549,7 +562,7 @@ def test_login_push_pull_logout(engine, other, kind, request):
 
         logout = moor_at(engine, "logout", address)
         assert logout.stdout == f"Removing login credentials for {address}\n"
-        assert client.Credentials(engine.paths).get(address) is None
+        assert Credentials(engine.paths).get(address) is None
         assert moor_at(engine, "logout", address).stdout == f"Not logged in to {address}\n"
     finally:
         engine.remove_image(reference)
@@ -650,7 +663,7 @@ def test_blob_redirect_to_another_host_does_not_carry_the_credentials(other):
             f"/v2/app/blobs/{layer_digest}": (protected((307, {
                 "Location": f"http://{cdn.address}/cdn/{layer_digest}"}, b"")), {}, b""),
     }) as fake:
-        client.Credentials(other.paths).save(fake.address, "alice", "wonderland")
+        Credentials(other.paths).save(fake.address, "alice", "wonderland")
         assert other.pull(f"{fake.address}/app:1") == config_digest
     assert [(method, path) for method, path, _ in cdn.requests] == [
         ("GET", f"/cdn/{layer_digest}")]
@@ -720,7 +733,7 @@ def test_pull_of_an_image_skopeo_pushed_runs(engine, other, repo, tmp_path, tran
 ])
 def test_references_are_normalised_like_docker(text, registry, repository, familiar,
                                                canonical):
-    location = client.locate(text)
+    location = names.locate(text)
     assert (location.registry, location.repository, location.familiar) == (
         registry, repository, familiar)
     assert location.canonical_reference == canonical
@@ -728,23 +741,23 @@ def test_references_are_normalised_like_docker(text, registry, repository, famil
 
 
 def test_loopback_registries_are_plain_http_others_https(monkeypatch):
-    monkeypatch.delenv(client.INSECURE_ENV, raising=False)
-    assert client.Client(client.locate("127.0.0.1:5000/a")).plain
-    assert client.Client(client.locate("127.9.9.9:5000/a")).plain
-    assert client.Client(client.locate("localhost:5000/a")).plain
-    assert client.Client(client.locate("localhost/a")).plain
-    hub = client.Client(client.locate("busybox"))
-    assert not hub.plain and not hub.insecure and hub._base() == "https://registry-1.docker.io"
-    assert not client.Client(client.locate("registry.example.com:5000/a")).insecure
-    monkeypatch.setenv(client.INSECURE_ENV, "registry.example.com:5000, other.example")
-    assert client.Client(client.locate("registry.example.com:5000/a")).insecure
-    assert not client.Client(client.locate("registry.example.com:5000/a")).plain
+    monkeypatch.delenv(names.INSECURE_ENV, raising=False)
+    assert client.Client(names.locate("127.0.0.1:5000/a")).plain
+    assert client.Client(names.locate("127.9.9.9:5000/a")).plain
+    assert client.Client(names.locate("localhost:5000/a")).plain
+    assert client.Client(names.locate("localhost/a")).plain
+    hub = client.Client(names.locate("busybox"))
+    assert not hub.plain and not hub.insecure and hub._url("/v2/") == "https://registry-1.docker.io/v2/"
+    assert not client.Client(names.locate("registry.example.com:5000/a")).insecure
+    monkeypatch.setenv(names.INSECURE_ENV, "registry.example.com:5000, other.example")
+    assert client.Client(names.locate("registry.example.com:5000/a")).insecure
+    assert not client.Client(names.locate("registry.example.com:5000/a")).plain
 
 
 def test_insecure_registry_is_tried_with_https_then_plain_http(registry):
     """A registry named insecure that is not on loopback: HTTPS first (Docker's order),
     then HTTP when it does not speak TLS. One that is not named insecure stays on HTTPS."""
-    location = client.locate(f"{registry.address}/app")
+    location = names.locate(f"{registry.address}/app")
     with client.Client(location, insecure=True) as insecure:
         insecure._scheme = None     # as for a host that is not loopback
         insecure.request("GET", "/v2/").read()
@@ -755,11 +768,11 @@ def test_insecure_registry_is_tried_with_https_then_plain_http(registry):
             secure.request("GET", "/v2/")
     assert refused.value.message.startswith(f"cannot reach registry {registry.address}: ")
     assert refused.value.message.endswith(
-        f"for a registry that speaks plain HTTP use --insecure or {client.INSECURE_ENV}")
+        f"for a registry that speaks plain HTTP use --insecure or {names.INSECURE_ENV}")
 
 
 def test_bearer_challenges_are_parsed_with_commas_inside_quotes():
-    scheme, params = client._parse_challenge(
+    scheme, params = client.parse_challenge(
         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",'
         'scope="repository:library/busybox:pull,push"')
     assert scheme == "bearer"
@@ -769,9 +782,100 @@ def test_bearer_challenges_are_parsed_with_commas_inside_quotes():
 
 
 def test_login_server_names():
-    assert client.registry_of(None) == "docker.io"
-    assert client.registry_of("https://index.docker.io/v1/") == "docker.io"
-    assert client.registry_of("127.0.0.1:5000") == "127.0.0.1:5000"
-    assert client.registry_of("https://registry.example.com/v2/") == "registry.example.com"
+    assert names.registry_of(None) == "docker.io"
+    assert names.registry_of("https://index.docker.io/v1/") == "docker.io"
+    assert names.registry_of("127.0.0.1:5000") == "127.0.0.1:5000"
+    assert names.registry_of("https://registry.example.com/v2/") == "registry.example.com"
     with pytest.raises(InvalidArgument):
-        client.registry_of("bad host/x")
+        names.registry_of("bad host/x")
+
+
+# --------------------------------------------------------------------------- the transport
+
+class ScriptedServer:
+    """A TCP server on 127.0.0.1 answering the n-th request with `answers[n]`: (bytes,
+    close the connection after it). Counts the connections it accepted."""
+
+    def __init__(self, answers: list[tuple[bytes, bool]]):
+        import socket
+        self.answers = list(answers)
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while self.answers:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with connection:
+                buffer = b""
+                while self.answers:
+                    while b"\r\n\r\n" not in buffer:
+                        data = connection.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                    if b"\r\n\r\n" not in buffer:
+                        break
+                    head, _, buffer = buffer.partition(b"\r\n\r\n")
+                    self.requests.append(head)
+                    answer, close = self.answers.pop(0)
+                    connection.sendall(answer)
+                    if close:
+                        break
+
+    def close(self):
+        self._listener.close()
+        self._thread.join(5)
+
+
+def test_transport_keeps_one_connection_for_chunked_and_sized_answers():
+    from runtime.image.distribution import transport
+    server = ScriptedServer([
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Folded: a\r\n b\r\n\r\n"
+         b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", False),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", False),    # HEAD: no body
+    ])
+    connections = transport.Connections(timeout=10)
+    try:
+        first = connections.send("GET", "http", f"127.0.0.1:{server.port}", "/a", {})
+        assert first.getheader("X-Folded") == "a b"
+        assert first.read(3) == b"hel" and first.read() == b"lo world"
+        assert first.isclosed()
+        assert connections.send("GET", "http", f"127.0.0.1:{server.port}", "/b",
+                                {}).read() == b"abc"
+        head = connections.send("HEAD", "http", f"127.0.0.1:{server.port}", "/c", {})
+        assert head.status == 200 and head.read() == b""
+    finally:
+        connections.close()
+        server.close()
+    assert server.connections == 1
+    assert server.requests[0].startswith(b"GET /a HTTP/1.1\r\nHost: 127.0.0.1:")
+
+
+def test_transport_reads_to_the_close_and_retries_a_connection_the_server_dropped():
+    from runtime.image.distribution import transport
+    server = ScriptedServer([
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True),   # then drops it, silently
+        (b"HTTP/1.0 200 OK\r\n\r\nuntil the end", True),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", True),
+    ])
+    connections = transport.Connections(timeout=10)
+    netloc = f"127.0.0.1:{server.port}"
+    try:
+        assert connections.send("GET", "http", netloc, "/1", {}).read() == b"ok"
+        assert connections.send("GET", "http", netloc, "/2", {}).read() == b"until the end"
+        truncated = connections.send("GET", "http", netloc, "/3", {})
+        with pytest.raises(transport.ProtocolError):
+            truncated.read()
+    finally:
+        connections.close()
+        server.close()
+    assert server.connections == 3

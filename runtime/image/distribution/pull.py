@@ -13,15 +13,14 @@ than an unused, correctly named layer.
 """
 
 import hashlib
-import http.client
 import json
 import os
-import platform
 
-from runtime.image import registry
-from runtime.image.registry import (
-    CHUNK, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, SCHEMA1_TYPES, VerificationFailed,
-    check_digest)
+from runtime.image.distribution.client import (
+    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, SCHEMA1_TYPES,
+    Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
+from runtime.image.distribution.credentials import Credentials
+from runtime.image.distribution.names import locate
 from runtime.image.store import chain_ids
 
 # Go's names for the host's architecture, and the variant an index may ask for.
@@ -43,7 +42,8 @@ FOREIGN_TYPES = ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
 
 
 def host_platform() -> tuple[str, str | None]:
-    machine = platform.machine()
+    """(architecture, variant) of this host in Go's names, as image indexes use them."""
+    machine = os.uname().machine
     return PLATFORMS.get(machine, (machine, None))
 
 
@@ -57,18 +57,18 @@ def _json_object(data: bytes, what: str) -> dict:
     try:
         document = json.loads(data)
     except ValueError:
-        raise registry.RegistryError(f"the {what} is not JSON") from None
+        raise RegistryError(f"the {what} is not JSON") from None
     if not isinstance(document, dict):
-        raise registry.RegistryError(f"the {what} is not a JSON object")
+        raise RegistryError(f"the {what} is not a JSON object")
     return document
 
 
 def _descriptor(value, what: str) -> dict:
     if not isinstance(value, dict):
-        raise registry.RegistryError(f"the manifest's {what} is not a descriptor")
+        raise RegistryError(f"the manifest's {what} is not a descriptor")
     size = value.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise registry.RegistryError(f"the manifest's {what} has no valid size")
+        raise RegistryError(f"the manifest's {what} has no valid size")
     media_type = value.get("mediaType")
     return {"digest": check_digest(value.get("digest"), f"{what} digest"), "size": size,
             "mediaType": media_type if isinstance(media_type, str) else ""}
@@ -80,7 +80,7 @@ def choose_platform(index: dict) -> dict:
     architecture, variant = host_platform()
     entries = index.get("manifests")
     if not isinstance(entries, list):
-        raise registry.RegistryError("the image index has no manifest list")
+        raise RegistryError("the image index has no manifest list")
     candidates = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("platform"), dict):
@@ -97,7 +97,7 @@ def choose_platform(index: dict) -> dict:
         available = sorted({f"{e['platform'].get('os')}/{e['platform'].get('architecture')}"
                             for e in entries if isinstance(e, dict)
                             and isinstance(e.get("platform"), dict)})
-        raise registry.ManifestUnknown(
+        raise ManifestUnknown(
             f"no matching manifest for linux/{architecture} in the manifest list entries"
             + (f" (it has {', '.join(available)})" if available else ""))
     return candidates[0]
@@ -106,10 +106,10 @@ def choose_platform(index: dict) -> dict:
 def _kind(document: dict, manifest) -> str:
     media_type = document.get("mediaType") or manifest.media_type
     if document.get("schemaVersion") == 1 or media_type in SCHEMA1_TYPES:
-        raise registry.RegistryError("schema 1 manifests are not supported: push the image "
+        raise RegistryError("schema 1 manifests are not supported: push the image "
                                      "again with a current client")
     if document.get("schemaVersion") != 2:
-        raise registry.RegistryError("the manifest is not a schema 2 manifest")
+        raise RegistryError("the manifest is not a schema 2 manifest")
     if media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document):
         return "index"
     return "image"
@@ -125,7 +125,7 @@ def resolve(client, location) -> tuple[str, dict]:
         chosen = client.get_manifest(check_digest(entry.get("digest"), "manifest digest"))
         image = _json_object(chosen.data, "manifest")
         if _kind(image, chosen) != "image":
-            raise registry.RegistryError("the image index points at another index")
+            raise RegistryError("the image index points at another index")
         return manifest.digest, image
     return manifest.digest, document
 
@@ -133,19 +133,19 @@ def resolve(client, location) -> tuple[str, dict]:
 def _layers_of(manifest: dict) -> list[dict]:
     layers = manifest.get("layers")
     if not isinstance(layers, list):
-        raise registry.RegistryError("the manifest has no layer list")
+        raise RegistryError("the manifest has no layer list")
     result = []
     for number, value in enumerate(layers):
         layer = _descriptor(value, f"layer {number + 1}")
         media_type = layer["mediaType"]
         if media_type in FOREIGN_TYPES:
-            raise registry.RegistryError(f"layer {layer['digest']} is a foreign layer "
+            raise RegistryError(f"layer {layer['digest']} is a foreign layer "
                                          f"({media_type}); those are not supported")
         if "zstd" in media_type:
-            raise registry.RegistryError(f"layer {layer['digest']} is compressed with zstd, "
+            raise RegistryError(f"layer {layer['digest']} is compressed with zstd, "
                                          "which is not supported")
         if media_type and media_type not in LAYER_TYPES:
-            raise registry.RegistryError(f"layer {layer['digest']} has an unknown media "
+            raise RegistryError(f"layer {layer['digest']} has an unknown media "
                                          f"type {media_type!r}")
         result.append(layer)
     return result
@@ -154,14 +154,14 @@ def _layers_of(manifest: dict) -> list[dict]:
 def _diff_ids_of(config_bytes: bytes, count: int) -> list[str]:
     config = _json_object(config_bytes, "image config")
     if config.get("os", "linux") != "linux":
-        raise registry.RegistryError(f"image operating system {config.get('os')!r} cannot "
+        raise RegistryError(f"image operating system {config.get('os')!r} cannot "
                                      "be used on this platform")
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list):
-        raise registry.RegistryError("the image config has no rootfs.diff_ids")
+        raise RegistryError("the image config has no rootfs.diff_ids")
     if len(diff_ids) != count:
-        raise registry.RegistryError(f"the manifest lists {count} layers but the image "
+        raise RegistryError(f"the manifest lists {count} layers but the image "
                                      f"config {len(diff_ids)}")
     return [check_digest(d, "diff ID") for d in diff_ids]
 
@@ -186,8 +186,8 @@ def download_layer(client, layer: dict, path: str) -> None:
                     raise _verification_failed(digest)
                 blob.update(chunk)
                 out.write(chunk)
-    except (OSError, http.client.HTTPException) as error:
-        raise registry.RegistryError(f"download of layer {digest} failed: {error}") from None
+    except OSError as error:
+        raise RegistryError(f"download of layer {digest} failed: {error}") from None
     finally:
         response.close()
     if received != size or "sha256:" + blob.hexdigest() != digest:
@@ -200,17 +200,21 @@ def pull(engine, text: str, progress=None, insecure: bool = False) -> str:
     """Pull `text` into the engine's store; returns the image ID. `progress` is called with
     each of Docker's progress lines."""
     say = progress or (lambda line: None)
-    location = registry.locate(text)
+    location = locate(text)
     engine.paths.ensure()
     store = engine.store
-    credentials = registry.Credentials(engine.paths).get(location.registry)
+    credentials = Credentials(engine.paths).get(location.registry)
     if not location.tag_typed and not location.digest:
         say(f"Using default tag: {location.tag}")
     say(f"{location.reference}: Pulling from {location.repository}")
     tag = None if location.digest else location.familiar_reference
-    with registry.Client(location, credentials, insecure) as client:
+    with Client(location, credentials, insecure) as client:
         top_digest, manifest = resolve(client, location)
         config = _descriptor(manifest.get("config"), "config")
+        if config["mediaType"] not in ("", CONFIG_OCI, CONFIG_DOCKER):
+            raise RegistryError(
+                f"{location.familiar_reference} is not a container image (its config is "
+                f"{config['mediaType']!r})")
         layers = _layers_of(manifest)
         image_id = config["digest"]
         existed = store.exists(image_id)

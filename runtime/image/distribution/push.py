@@ -15,9 +15,10 @@ import os
 
 from runtime import atomic
 from runtime.errors import InvalidArgument, MoorError, NotFound
-from runtime.image import registry
+from runtime.image.distribution.client import CONFIG_OCI, LAYER_OCI_GZIP, MANIFEST_OCI, Client
+from runtime.image.distribution.credentials import Credentials
+from runtime.image.distribution.names import locate
 from runtime.image.layer_pack import pack_layer
-from runtime.image.registry import CONFIG_OCI, LAYER_OCI_GZIP, MANIFEST_OCI
 
 GZIP_LEVEL = 6      # what Docker's Go gzip uses by default
 
@@ -110,7 +111,7 @@ def compressed_layer(store, chain_id: str, diff_id: str) -> tuple[str, int]:
 def push(engine, text: str, progress=None, insecure: bool = False) -> str:
     """Push the local image `text` names to its registry; returns the manifest digest."""
     say = progress or (lambda line: None)
-    location = registry.locate(text)
+    location = locate(text)
     if location.digest:
         raise InvalidArgument(f"cannot push a digest reference: {text}")
     store = engine.store
@@ -126,8 +127,8 @@ def push(engine, text: str, progress=None, insecure: bool = False) -> str:
     for diff_id in reversed(diff_ids):
         say(f"{diff_id[7:19]}: Preparing")
     blobs = [compressed_layer(store, chain, diff_id) for chain, diff_id in zip(chains, diff_ids)]
-    credentials = registry.Credentials(engine.paths).get(location.registry)
-    with registry.Client(location, credentials, insecure, actions=("pull", "push")) as client:
+    credentials = Credentials(engine.paths).get(location.registry)
+    with Client(location, credentials, insecure, actions=("pull", "push")) as client:
         for diff_id, (digest, size) in reversed(list(zip(diff_ids, blobs))):
             if client.has_blob(digest):
                 say(f"{diff_id[7:19]}: Layer already exists")
