@@ -4,9 +4,14 @@ Why not `pyroute2.IPRoute`: importing the `pyroute2` package runs its `__init__`
 every protocol the library speaks (conntrack, nftables, wireless, asyncio...) — about 150 ms,
 more than a whole container start is allowed to cost. The engine needs only rtnetlink's link,
 address and route messages, so it registers the `pyroute2` package without running its
-`__init__` and imports just those message modules (about 20 ms). Anyone who later asks the
-package for a top-level name (`from pyroute2 import IPRoute`) gets the complete package: the
-first such lookup runs the real `__init__` (see `_load_pyroute2_package_lazily`).
+`__init__` and imports just pyroute2's netlink core and its address and route messages (8 ms).
+Anyone who later asks the package for a top-level name (`from pyroute2 import IPRoute`) gets
+the complete package: the first such lookup runs the real `__init__` (see
+`_load_pyroute2_package_lazily`).
+
+The link message is declared here (`LinkMessage`) on pyroute2's `nlmsg`/`nla` classes, with the
+attributes the engine uses: pyroute2's own `ifinfmsg` loads every link-kind plugin and its
+configuration probes (multiprocessing, platform) at import, 7 ms more per container start.
 
 A `Netlink` object is one NETLINK_ROUTE socket. A socket belongs to the network namespace it was
 opened in, so `runtime.network.netns` opens one inside a container's namespace to configure it.
@@ -52,6 +57,8 @@ from pyroute2.netlink import (  # noqa: E402  (after the loader above, on purpos
     NLM_F_REQUEST,
     NLMSG_DONE,
     NLMSG_ERROR,
+    nla,
+    nlmsg,
 )
 from pyroute2.netlink.rtnl import (  # noqa: E402
     RTM_DELLINK,
@@ -63,8 +70,51 @@ from pyroute2.netlink.rtnl import (  # noqa: E402
     RTM_NEWROUTE,
 )
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg  # noqa: E402
-from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg  # noqa: E402
 from pyroute2.netlink.rtnl.rtmsg import rtmsg  # noqa: E402
+
+IFF_UP = 0x1
+
+
+class _LinkFields:
+    """struct ifinfomsg and the IFLA_* attributes the engine reads or writes (numbered as in
+    <linux/if_link.h>; others decode as unknown)."""
+
+    prefix = "IFLA_"
+    fields = (("family", "B"), ("__align", "x"), ("ifi_type", "H"), ("index", "i"),
+              ("flags", "I"), ("change", "I"))
+    nla_map = (
+        (1, "IFLA_ADDRESS", "l2addr"),
+        (3, "IFLA_IFNAME", "asciiz"),
+        (4, "IFLA_MTU", "uint32"),
+        (10, "IFLA_MASTER", "uint32"),
+        (18, "IFLA_LINKINFO", "link_info"),
+        (20, "IFLA_IFALIAS", "asciiz"),
+        (28, "IFLA_NET_NS_FD", "uint32"),
+    )
+
+    class link_info(nla):
+        prefix = "IFLA_INFO_"
+        nla_map = ((1, "IFLA_INFO_KIND", "asciiz"), (2, "IFLA_INFO_DATA", "info_data"))
+
+        @staticmethod
+        def info_data(self, *argv, **kwarg):
+            # only a veth's data is ever written; any other kind's is kept as bytes
+            return self.veth_data if self.get_attr("IFLA_INFO_KIND") == "veth" else self.hex
+
+        class veth_data(nla):
+            nla_map = ((1, "VETH_INFO_PEER", "peer"),)
+
+            @staticmethod
+            def peer(self, *argv, **kwarg):
+                return VethPeer
+
+
+class LinkMessage(_LinkFields, nlmsg):
+    """RTM_*LINK: one network interface."""
+
+
+class VethPeer(_LinkFields, nla):
+    """The other end of a veth pair being created, nested in its request."""
 
 _HEADER = struct.Struct("=IHHII")
 _MAIN_TABLE = 254
@@ -124,14 +174,14 @@ class Netlink:
     # links ------------------------------------------------------------------------------
 
     def links(self) -> list:
-        return self.request(ifinfmsg(), RTM_GETLINK, NLM_F_DUMP, ifinfmsg)
+        return self.request(LinkMessage(), RTM_GETLINK, NLM_F_DUMP, LinkMessage)
 
     def link(self, name: str):
         """The link called `name`, or None."""
-        message = ifinfmsg()
+        message = LinkMessage()
         message["attrs"] = [("IFLA_IFNAME", name)]
         try:
-            found = self.request(message, RTM_GETLINK, 0, ifinfmsg)
+            found = self.request(message, RTM_GETLINK, 0, LinkMessage)
         except OSError as error:
             if error.errno in (19, 2):  # ENODEV, ENOENT
                 return None
@@ -139,7 +189,7 @@ class Netlink:
         return found[0] if found else None
 
     def create_bridge(self, name: str, mac: str, mtu: int) -> int:
-        message = ifinfmsg()
+        message = LinkMessage()
         message["attrs"] = [
             ("IFLA_IFNAME", name),
             ("IFLA_ADDRESS", mac),
@@ -156,7 +206,7 @@ class Netlink:
         request, a crash never leaves a half-made pair."""
         peer = {"attrs": [("IFLA_IFNAME", peer_name), ("IFLA_NET_NS_FD", peer_netns_fd),
                           ("IFLA_ADDRESS", peer_mac), ("IFLA_MTU", mtu)]}
-        message = ifinfmsg()
+        message = LinkMessage()
         message["flags"] = IFF_UP
         message["change"] = IFF_UP
         message["attrs"] = [
@@ -172,7 +222,7 @@ class Netlink:
         return self.link(name)["index"]
 
     def set_link(self, index: int, up: bool | None = None, alias: str | None = None):
-        message = ifinfmsg()
+        message = LinkMessage()
         message["index"] = index
         if up is not None:
             message["flags"] = IFF_UP if up else 0
@@ -186,7 +236,7 @@ class Netlink:
         found = self.link(name)
         if found is None:
             return False
-        message = ifinfmsg()
+        message = LinkMessage()
         message["index"] = found["index"]
         try:
             self.request(message, RTM_DELLINK)
@@ -263,7 +313,3 @@ def link_master(link) -> int | None:
 def link_is_up(link) -> bool:
     return bool(link["flags"] & IFF_UP)
 
-
-def link_kind(link) -> str | None:
-    info = link.get_attr("IFLA_LINKINFO")
-    return info.get_attr("IFLA_INFO_KIND") if info else None

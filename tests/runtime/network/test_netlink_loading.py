@@ -15,11 +15,13 @@ def _python(code: str) -> str:
 
 def test_only_the_rtnetlink_messages_are_imported():
     loaded = _python("import sys, runtime.network.netlink\n"
-                     "print(' '.join(m for m in sys.modules if m.startswith(('pyroute2', 'asyncio'))))"
-                     ).split()
-    assert "pyroute2.netlink.rtnl.ifinfmsg" in loaded
-    assert not [name for name in loaded if name.startswith(("pyroute2.iproute", "pyroute2.ndb",
-                                                            "pyroute2.conntrack", "asyncio"))]
+                     "print(' '.join(m for m in sys.modules\n"
+                     "      if m.startswith(('pyroute2', 'asyncio', 'multiprocessing'))))").split()
+    assert {"pyroute2.netlink", "pyroute2.netlink.rtnl.rtmsg",
+            "pyroute2.netlink.rtnl.ifaddrmsg"} <= set(loaded)
+    assert not [name for name in loaded if name.startswith((
+        "pyroute2.iproute", "pyroute2.ndb", "pyroute2.conntrack", "pyroute2.config",
+        "pyroute2.netlink.rtnl.ifinfmsg", "asyncio", "multiprocessing"))]
 
 
 def test_the_full_package_is_still_there_for_others():
