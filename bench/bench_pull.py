@@ -6,10 +6,11 @@ interleaved in the same run.
 
 A registry (Debian's docker-registry) is started on a free 127.0.0.1 port; the offline
 busybox image is made in a source root and pushed with `moor push`. Each run then times the
-whole command, interpreter start included: `moor pull -q` into a root emptied beforehand
-(untimed) through bin/moor, the launcher users run, and `podman pull -q` into a private podman store emptied with `rmi -a -f`
-(untimed). A third line times `Engine.pull` inside this process, without the command line's
-start-up. Prints the medians and the ratios (target: moor at most 1.0 of podman).
+whole command, interpreter start included: `bin/moor pull -q` (the launcher users run) into
+a root emptied beforehand (untimed), and `podman pull -q` into a private podman store
+emptied with `rmi -a -f` (untimed). A third line times `Engine.pull` inside this process,
+without the command line's start-up. Prints the medians and the ratios (target: moor at
+most 1.0 of podman).
 
 podman and skopeo write first-use files outside their store (the blob-info cache in
 /var/lib/containers, /run/containers): the benchmark runs in a private mount namespace with

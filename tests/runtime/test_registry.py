@@ -747,7 +747,8 @@ def test_loopback_registries_are_plain_http_others_https(monkeypatch):
     assert client.Client(names.locate("localhost:5000/a")).plain
     assert client.Client(names.locate("localhost/a")).plain
     hub = client.Client(names.locate("busybox"))
-    assert not hub.plain and not hub.insecure and hub._url("/v2/") == "https://registry-1.docker.io/v2/"
+    assert not hub.plain and not hub.insecure
+    assert hub._url("/v2/") == "https://registry-1.docker.io/v2/"
     assert not client.Client(names.locate("registry.example.com:5000/a")).insecure
     monkeypatch.setenv(names.INSECURE_ENV, "registry.example.com:5000, other.example")
     assert client.Client(names.locate("registry.example.com:5000/a")).insecure

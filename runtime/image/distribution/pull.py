@@ -107,7 +107,7 @@ def _kind(document: dict, manifest) -> str:
     media_type = document.get("mediaType") or manifest.media_type
     if document.get("schemaVersion") == 1 or media_type in SCHEMA1_TYPES:
         raise RegistryError("schema 1 manifests are not supported: push the image "
-                                     "again with a current client")
+                            "again with a current client")
     if document.get("schemaVersion") != 2:
         raise RegistryError("the manifest is not a schema 2 manifest")
     if media_type in INDEX_TYPES or ("manifests" in document and "layers" not in document):
@@ -140,13 +140,13 @@ def _layers_of(manifest: dict) -> list[dict]:
         media_type = layer["mediaType"]
         if media_type in FOREIGN_TYPES:
             raise RegistryError(f"layer {layer['digest']} is a foreign layer "
-                                         f"({media_type}); those are not supported")
+                                f"({media_type}); those are not supported")
         if "zstd" in media_type:
             raise RegistryError(f"layer {layer['digest']} is compressed with zstd, "
-                                         "which is not supported")
+                                "which is not supported")
         if media_type and media_type not in LAYER_TYPES:
             raise RegistryError(f"layer {layer['digest']} has an unknown media "
-                                         f"type {media_type!r}")
+                                f"type {media_type!r}")
         result.append(layer)
     return result
 
@@ -155,14 +155,14 @@ def _diff_ids_of(config_bytes: bytes, count: int) -> list[str]:
     config = _json_object(config_bytes, "image config")
     if config.get("os", "linux") != "linux":
         raise RegistryError(f"image operating system {config.get('os')!r} cannot "
-                                     "be used on this platform")
+                            "be used on this platform")
     rootfs = config.get("rootfs")
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     if not isinstance(diff_ids, list):
         raise RegistryError("the image config has no rootfs.diff_ids")
     if len(diff_ids) != count:
         raise RegistryError(f"the manifest lists {count} layers but the image "
-                                     f"config {len(diff_ids)}")
+                            f"config {len(diff_ids)}")
     return [check_digest(d, "diff ID") for d in diff_ids]
 
 
