@@ -44,50 +44,48 @@ def netns_path(paths: Paths, container_id: str) -> str:
 
 # hosts files ---------------------------------------------------------------------------------
 
-def _hosts_of(paths: Paths, record: dict, records: dict[str, dict]) -> str:
-    """A container's hosts text: its own name on its first address, and on user networks the
-    names of the other containers there."""
-    if record["mode"] == "none" or not record["endpoints"]:
-        return hostfiles.hosts_text(None, [])
-    first = record["endpoints"][0]
-    own = (first["address"], [record["hostname"], record["name"]])
-    peers = []
-    for endpoint in record["endpoints"]:
-        network = _network_by_id(paths, endpoint["network_id"])
-        if network is None or network.default:
-            continue  # like Docker's default bridge: no names, addresses only
-        for address, member in ipam.members(paths, network).items():
-            other = records.get(member)
-            if member != record["id"] and other:
-                peers.append((address, [other["name"], other["id"][:12]]))
-    return hostfiles.hosts_text(own, peers)
+class _Neighbourhood:
+    """Who is on which user network, read once for a round of hosts-file writes."""
+
+    def __init__(self, paths: Paths):
+        self.records = endpoints.all_records(paths)
+        self.members = {network.id: ipam.members(paths, network)
+                        for network in store.all_networks(paths) if not network.default}
+
+    def hosts_of(self, record: dict) -> str:
+        """A container's hosts text: its own name on its first address, and on user
+        networks the names of the other containers there (none on the default bridge, as in
+        Docker)."""
+        if record["mode"] == "none" or not record["endpoints"]:
+            return hostfiles.hosts_text(None, [])
+        first = record["endpoints"][0]
+        own = (first["address"], [record["hostname"], record["name"]])
+        peers = []
+        for endpoint in record["endpoints"]:
+            for address, member in self.members.get(endpoint["network_id"], {}).items():
+                other = self.records.get(member)
+                if member != record["id"] and other:
+                    peers.append((address, [other["name"], other["id"][:12]]))
+        return hostfiles.hosts_text(own, peers)
+
+    def write_hosts(self, record: dict):
+        text = self.hosts_of(record)
+        hostfiles.write_in_place(os.path.join(record["container_dir"], "hosts"), text)
+        for follower in self.records.values():  # containers sharing this one's namespace
+            if follower.get("peer") == record["id"]:
+                hostfiles.write_in_place(os.path.join(follower["container_dir"], "hosts"), text)
 
 
-def _write_hosts(paths: Paths, record: dict, records: dict[str, dict]):
-    text = _hosts_of(paths, record, records)
-    hostfiles.write_in_place(os.path.join(record["container_dir"], "hosts"), text)
-    for follower in records.values():  # containers sharing this one's namespace
-        if follower.get("peer") == record["id"]:
-            hostfiles.write_in_place(os.path.join(follower["container_dir"], "hosts"), text)
-
-
-def _refresh_hosts(paths: Paths, network_ids: list[str]):
-    """Rewrite the hosts files of every container on these user networks."""
-    records = endpoints.all_records(paths)
-    for network_id in network_ids:
-        network = _network_by_id(paths, network_id)
-        if network is None or network.default:
-            continue
-        for member in set(ipam.members(paths, network).values()):
-            if member in records:
-                _write_hosts(paths, records[member], records)
-
-
-def _network_by_id(paths: Paths, network_id: str):
-    for network in store.all_networks(paths):
-        if network.id == network_id:
-            return network
-    return None
+def _refresh_hosts(paths: Paths, network_ids: list[str], also: dict | None = None):
+    """Rewrite the hosts files of every container on these user networks (and of `also`)."""
+    neighbourhood = _Neighbourhood(paths)
+    members = {member for network_id in network_ids
+               for member in neighbourhood.members.get(network_id, {}).values()}
+    for member in members:
+        if member in neighbourhood.records:
+            neighbourhood.write_hosts(neighbourhood.records[member])
+    if also is not None and also["id"] not in members:
+        neighbourhood.write_hosts(also)
 
 
 # settings -----------------------------------------------------------------------------------
@@ -266,8 +264,6 @@ def attach(paths: Paths, request):
                 netns_for_runtime = record["netns"]
             endpoints.save(paths, record)
             _write_files(paths, record, request, resolv_conf)
-            if record["endpoints"]:
-                _refresh_hosts(paths, [endpoint["network_id"] for endpoint in record["endpoints"]])
             undo.pop_all()
     return NetworkAttachment(netns=netns_for_runtime, share_host=record["share_host"],
                              settings=settings_of(paths, record))
@@ -304,9 +300,9 @@ def _write_files(paths: Paths, record: dict, request, resolv_conf: str | None):
         hostfiles.copy_in_place(os.path.join(peer_dir, "resolv.conf"), resolv,
                                 resolv_conf or "")
     else:
-        hostfiles.write_in_place(hosts, _hosts_of(paths, record,
-                                                  {record["id"]: record}))
         hostfiles.write_in_place(resolv, resolv_conf)
+        _refresh_hosts(paths, [endpoint["network_id"] for endpoint in record["endpoints"]],
+                       also=record)
 
 
 # detach -------------------------------------------------------------------------------------
@@ -385,7 +381,8 @@ def connect(paths: Paths, network_name: str, request) -> dict:
                                      free[0], undo)
                 record["endpoints"].append(endpoint)
                 endpoints.save(paths, record)
-                _refresh_hosts(paths, [item["network_id"] for item in record["endpoints"]])
+                _refresh_hosts(paths, [item["network_id"] for item in record["endpoints"]],
+                               also=record)
                 undo.pop_all()
         except OSError as error:
             raise MoorError(f"cannot connect {record['name']} to network {network.name}: "
@@ -429,7 +426,6 @@ def disconnect(paths: Paths, network_name: str, container_id: str) -> dict:
         elif was_first:
             record["ports"] = []
         endpoints.save(paths, record)
-        _refresh_hosts(paths, [network.id] + [item["network_id"] for item in record["endpoints"]])
-        records = endpoints.all_records(paths)
-        _write_hosts(paths, record, records)
+        _refresh_hosts(paths, [network.id] + [item["network_id"] for item in record["endpoints"]],
+                       also=record)
         return settings_of(paths, record)
