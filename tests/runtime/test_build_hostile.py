@@ -186,3 +186,10 @@ def test_a_missing_context_and_target_are_clean_errors(moor, tmp_path):
     result = moor("build", str(tmp_path / "nowhere"))
     assert result.returncode == 1
     assert result.stderr.startswith("Error: unable to prepare context: path")
+
+
+def test_a_context_nested_too_deep_is_refused(engine, moor, tmp_path, host_untouched):
+    context = make_context(tmp_path, "FROM busybox\nCOPY . /ctx/\n")
+    os.makedirs(os.path.join(context, *(["d"] * 300)))
+    message = failed_build(moor, context)
+    assert "directories nested deeper than 256 levels are not supported" in message

@@ -18,10 +18,23 @@ import posixpath
 import re
 import stat
 
+from runtime.errors import MoorError
+
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 MAX_DOCKERIGNORE = 1 << 20
 CHUNK = 1 << 20
+# Deeper trees are refused rather than walked: the walks recurse once per level.
+MAX_DEPTH = 256
+
+
+class TooDeep(MoorError):
+    """A directory tree nested deeper than MAX_DEPTH."""
+
+    def __init__(self, path: str):
+        shown = path if len(path) <= 80 else path[:80] + "…"
+        super().__init__(f"{shown}: directories nested deeper than {MAX_DEPTH} levels are "
+                         "not supported")
 
 
 def pattern_regex(pattern: str, double_star: bool) -> re.Pattern:
@@ -104,9 +117,8 @@ class IgnoreRules:
             data = os.read(fd, MAX_DOCKERIGNORE + 1)
         finally:
             os.close(fd)
-        from runtime.errors import InvalidArgument
         if len(data) > MAX_DOCKERIGNORE:
-            raise InvalidArgument(".dockerignore is larger than 1 MiB")
+            raise MoorError(".dockerignore is larger than 1 MiB")
         text = data.decode("utf-8", "replace").removeprefix("\ufeff")
         return cls(text.split("\n"))
 
@@ -151,6 +163,8 @@ def snapshot(context_dir: str, target: str, rules: IgnoreRules) -> int:
 
 
 def _copy_directory(source: int, destination: int, relative: str, rules: IgnoreRules) -> int:
+    if relative.count("/") >= MAX_DEPTH:
+        raise TooDeep(f"build context: {relative}")
     total = 0
     for entry in sorted(os.scandir(source), key=lambda e: e.name):
         name = entry.name

@@ -22,7 +22,8 @@ import tarfile
 
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
-from runtime.image.build.context import copy_data, has_glob, pattern_regex
+from runtime.image.build.context import (MAX_DEPTH, TooDeep, copy_data, has_glob,
+                                         pattern_regex)
 
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -115,6 +116,8 @@ def _file_digest(fd: int) -> bytes:
 
 
 def _tree_digest(directory: int, prefix: str, digest) -> None:
+    if prefix.count("/") >= MAX_DEPTH:
+        raise TooDeep(prefix)
     for name in sorted(os.listdir(directory)):
         st = os.lstat(name, dir_fd=directory)
         path = f"{prefix}/{name}" if prefix else name
@@ -252,12 +255,14 @@ class Destination:
         finally:
             os.close(target)
 
-    def write_tree(self, source: int, directory: int) -> None:
+    def write_tree(self, source: int, directory: int, depth: int = 0) -> None:
         """The contents of the open source directory into the open target directory."""
+        if depth >= MAX_DEPTH:
+            raise TooDeep("a source directory")
         for name in sorted(os.listdir(source)):
-            self._entry(source, name, directory)
+            self._entry(source, name, directory, depth)
 
-    def _entry(self, source_dir: int, name: str, directory: int) -> None:
+    def _entry(self, source_dir: int, name: str, directory: int, depth: int) -> None:
         st = os.lstat(name, dir_fd=source_dir)
         if stat.S_ISDIR(st.st_mode):
             existing = _lstat(directory, name)
@@ -270,7 +275,7 @@ class Destination:
             try:
                 child = os.open(name, DIRECTORY_FLAGS, dir_fd=directory)
                 try:
-                    self.write_tree(child_source, child)
+                    self.write_tree(child_source, child, depth + 1)
                     os.fchown(child, *self._ids(st))
                     os.fchmod(child, self._mode(st))
                     os.utime(child, ns=(st.st_atime_ns, st.st_mtime_ns))

@@ -22,6 +22,7 @@ import copy
 import os
 import platform
 import re
+import stat
 import tempfile
 
 from runtime.container.rootpath import Root
@@ -313,7 +314,6 @@ def _read_dockerfile(context_dir: str, dockerfile: str | None) -> str:
             except OSError:
                 continue
             try:
-                import stat
                 if stat.S_ISREG(os.fstat(fd).st_mode):
                     data = os.read(fd, parser.MAX_DOCKERFILE + 1)
                     while len(data) <= parser.MAX_DOCKERFILE:
