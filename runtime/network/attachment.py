@@ -19,6 +19,7 @@ from runtime.network.ports import (PortSpec, choose_host_ports, docker_ports, ex
 from runtime.paths import Paths
 
 MAX_NETWORKS = 10
+MTU = 1500  # of bridges and veths alike
 CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -148,7 +149,7 @@ def _plug(paths: Paths, netlink, inside, network, bridge_index: int, record: dic
     netlink.delete_link(host_name)  # a left-over of a crash, if any
     fd = os.open(record["netns"], os.O_RDONLY | os.O_CLOEXEC)
     try:
-        netlink.create_veth(host_name, bridge_index, 1500, inner_name, fd, mac_address(address))
+        netlink.create_veth(host_name, bridge_index, MTU, inner_name, fd, mac_address(address))
     finally:
         os.close(fd)
     undo.callback(_delete_link, host_name)
@@ -245,19 +246,15 @@ def attach(paths: Paths, request):
         with contextlib.ExitStack() as undo:
             endpoints.save(paths, record)
             undo.callback(endpoints.remove, paths, request.container_id)
-            if mode == "none":
-                pass
-            elif mode == "host":
+            if mode == "host":
                 record["share_host"] = True
                 resolv_conf = None
             elif mode.startswith("container:"):
                 netns_for_runtime = _join_peer(paths, request, record)
-            else:
+            elif bridged:
                 network = store.find(paths, mode)
                 try:
                     _attach_bridge(paths, record, network, requested, undo)
-                except MoorError:
-                    raise
                 except OSError as error:
                     raise MoorError(f"cannot attach {record['name']} to network "
                                     f"{network.name}: {error.strerror or error}") from None

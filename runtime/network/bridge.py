@@ -10,12 +10,11 @@ import os
 
 from runtime.errors import Conflict
 from runtime.network import ipam, store
+from runtime.network.attachment import MTU
 from runtime.network.firewall import Firewall
 from runtime.network.netlink import Netlink, link_is_up
 from runtime.network.store import Network
 from runtime.paths import Paths
-
-MTU = 1500
 
 
 def alias(paths: Paths, network: Network) -> str:
