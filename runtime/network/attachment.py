@@ -277,7 +277,8 @@ def _join_peer(paths: Paths, request, record: dict) -> str | None:
     if peer and peer["share_host"]:
         record["share_host"] = True
         return None
-    joined = request.peer_netns or (peer and peer["netns"])
+    # the namespace Moorage pinned outlives a reused PID; /proc/<pid>/ns/net for the others
+    joined = (peer and peer["netns"]) or request.peer_netns
     if not joined or not record["peer"]:
         raise Conflict(f"cannot join the network namespace of container {reference}: it is "
                        f"not running")
