@@ -19,6 +19,7 @@ from runtime.container.users import resolve as resolve_user
 from runtime.errors import MoorError
 from runtime.image.build import copying, signals
 from runtime.image.build.copying import CopyError, Destination
+from runtime.image.build.parser import shorten
 from runtime.image.build.words import substitute
 from runtime.image.store import remove_tree
 
@@ -94,8 +95,9 @@ def copy_step(builder, state, command) -> None:
         raise CopyError(f"{keyword} failed: the destination is empty")
     for source in sources:
         if keyword == "ADD" and _URL.match(source):
-            raise CopyError(f"ADD failed: {source}: fetching URLs is not supported by this "
-                            "builder; download the file into the build context and COPY it")
+            raise CopyError(f"ADD failed: {shorten(source)}: fetching URLs is not supported "
+                            "by this builder; download the file into the build context and "
+                            "COPY it")
     chown = substitute(command.chown, env, state.escape) if command.chown else None
     chmod_text = substitute(command.chmod, env, state.escape) if command.chmod else None
     chmod = copying.parse_chmod(chmod_text)
