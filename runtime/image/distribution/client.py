@@ -150,6 +150,14 @@ class Client:
         self._authorization: str | None = None
         self._connections = transport.Connections(TIMEOUT, verify_tls=not self.insecure)
 
+    def sibling(self) -> "Client":
+        """A client for the same repository and access on connections of its own (for
+        downloads side by side), starting with this one's scheme and token."""
+        twin = Client(self.location, self.credentials, self.insecure)
+        twin.scope, twin._scheme = self.scope, self._scheme
+        twin._authorization = self._authorization
+        return twin
+
     def close(self) -> None:
         self._connections.close()
 

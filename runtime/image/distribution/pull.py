@@ -36,6 +36,7 @@ LAYER_TYPES = {
     LAYER_OCI: LAYER_OCI,
     "application/vnd.docker.image.rootfs.diff.tar": LAYER_OCI,
 }
+DOWNLOADS_AT_ONCE = 3
 FOREIGN_TYPES = ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
                  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
                  "application/vnd.oci.image.layer.nondistributable.v1.tar")
@@ -168,9 +169,13 @@ def _diff_ids_of(config_bytes: bytes, count: int) -> list[str]:
 
 # --------------------------------------------------------------------------- downloads
 
-def download_layer(client, layer: dict, path: str) -> None:
+class _Stopped(Exception):
+    """Another download failed: this one gives up."""
+
+
+def download_layer(client, layer: dict, path: str, stop=None) -> None:
     """Write the layer blob to `path`, refusing it unless its bytes hash to the digest the
-    manifest names and it has the size the manifest says."""
+    manifest names and it has the size the manifest says. `stop`, an Event, ends it early."""
     digest, size = layer["digest"], layer["size"]
     response = client.open_blob(digest)
     blob = hashlib.sha256()
@@ -178,6 +183,8 @@ def download_layer(client, layer: dict, path: str) -> None:
     try:
         with open(path, "wb") as out:
             while True:
+                if stop is not None and stop.is_set():
+                    raise _Stopped()
                 chunk = response.read(CHUNK)
                 if not chunk:
                     break
@@ -192,6 +199,56 @@ def download_layer(client, layer: dict, path: str) -> None:
         response.close()
     if received != size or "sha256:" + blob.hexdigest() != digest:
         raise _verification_failed(digest)
+
+
+def download_layers(client, jobs: list[tuple[dict, str]], say) -> None:
+    """Download each (layer, path), up to DOWNLOADS_AT_ONCE side by side on connections of
+    their own, as Docker does; the first failure stops the others and is raised."""
+    if len(jobs) == 1:
+        layer, path = jobs[0]
+        download_layer(client, layer, path)
+        say(f"{layer['digest'][7:19]}: Download complete")
+        return
+    import threading
+    pending = list(reversed(jobs))
+    lock = threading.Lock()
+    stop = threading.Event()
+    failures = []
+
+    def work(worker):
+        try:
+            while not stop.is_set():
+                with lock:
+                    if not pending:
+                        return
+                    layer, path = pending.pop()
+                download_layer(worker, layer, path, stop)
+                with lock:
+                    say(f"{layer['digest'][7:19]}: Download complete")
+        except _Stopped:
+            pass
+        except BaseException as error:
+            failures.append(error)
+            stop.set()
+        finally:
+            if worker is not client:
+                worker.close()
+
+    workers = [threading.Thread(target=work, args=(client if n == 0 else client.sibling(),))
+               for n in range(min(DOWNLOADS_AT_ONCE, len(jobs)))]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    except BaseException:
+        stop.set()
+        for worker in workers:
+            if worker.is_alive():
+                worker.join()
+        raise
+    if failures:
+        raise failures[0]
 
 
 # --------------------------------------------------------------------------- the pull
@@ -252,12 +309,10 @@ def _fetch_and_register(client, store, layers: list[dict], diff_ids: list[str],
     for layer, needed in zip(layers, missing):
         say(f"{layer['digest'][7:19]}: {'Pulling fs layer' if needed else 'Already exists'}")
     with store.staging_dir("pull-") as staging:
-        files = {}
-        for number, (layer, needed) in enumerate(zip(layers, missing)):
-            if needed:
-                files[number] = os.path.join(staging, f"layer-{number}")
-                download_layer(client, layer, files[number])
-                say(f"{layer['digest'][7:19]}: Download complete")
+        files = {number: os.path.join(staging, f"layer-{number}")
+                 for number, needed in enumerate(missing) if needed}
+        if files:
+            download_layers(client, [(layers[n], path) for n, path in files.items()], say)
         with store.lock():
             image_id = _register(store, layers, diff_ids, chains, files, config_bytes, say)
             return _tag(store, image_id, tag)
