@@ -14,12 +14,13 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
 import time
 import warnings
+
+from tests.stack import free_port
 
 REGISTRY_BINARY = "docker-registry"
 SERVICE = "moorage-test-registry"
@@ -33,12 +34,6 @@ def private_mounts(argv: list[str]) -> list[str]:
     script = ("mount -t tmpfs -o mode=0755 tmpfs /var/lib && "
               "mount -t tmpfs -o mode=0755 tmpfs /run && exec \"$@\"")
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", *argv]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _bcrypt(password: str) -> str:
