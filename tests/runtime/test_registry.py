@@ -31,8 +31,8 @@ from runtime.image.distribution.credentials import Credentials
 from runtime.image.distribution.pull import choose_platform, host_platform
 from tests.runtime.conftest import REPOSITORY, destroy_root
 from tests.runtime.registry_fixture import Registry, private_mounts
-from tests.stack import free_port
 from tests.runtime.tarfactory import Archive
+from tests.stack import free_port
 
 DIGEST_LINE = re.compile(r"^(\S+): digest: (sha256:[0-9a-f]{64}) size: (\d+)$")
 USERS = {"alice": "wonderland"}
