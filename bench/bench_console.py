@@ -66,9 +66,12 @@ def bench_start(stack, runs):
 
 
 def seed_containers(stack, count):
-    """Rows for `count` containers on a host without a worker (so no sync removes them)."""
+    """Rows for `count` containers on a host without a worker (so no sync removes them), each
+    with an inspect document as large as a real one."""
     stack.manage("shell", "-c", f"""
 import secrets
+from console.containers.models import Container as C
+real = C.objects.exclude(inspect_data={{}}).values_list("inspect_data", flat=True).first() or {{}}
 from console.containers.models import Container
 from console.hosts.models import Host, HostGrant
 from console.teams.models import Team
@@ -78,7 +81,8 @@ HostGrant.objects.get_or_create(team=team, host=host)
 Container.objects.bulk_create([Container(
     engine_id=secrets.token_hex(32), name=f"row{{i:04d}}", host=host, team=team,
     image_ref="busybox:latest", command=["sleep", "300"],
-    state=["running", "exited", "created"][i % 3], exit_code=0 if i % 3 == 1 else None)
+    state=["running", "exited", "created"][i % 3], exit_code=0 if i % 3 == 1 else None,
+    inspect_data=real)
     for i in range({count})])
 """)
 
@@ -136,7 +140,9 @@ def main():
     try:
         stack.start()
         anchor, console = bench_start(stack, args.runs)
-        seed_containers(stack, 1000)
+        keep = stack.admin.ok("POST", "/api/containers/?wait=1", {
+            "image": "busybox", "host": "e2e", "name": "inspected", "cmd": ["sleep", "300"]})
+        seed_containers(stack, 999)
         lists = bench_lists(stack, args.runs)
     finally:
         stack.stop()

@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from console import audit
@@ -46,7 +48,7 @@ def container_for(request, ref: str, verb: str = "view") -> Container:
 @login_required
 def container_list(request):
     containers = (Container.objects.restrict(request.user, "view")
-                  .select_related("host", "team"))
+                  .select_related("host", "team").defer("inspect_data", "env", "options"))
     host, state, name = (request.GET.get(key, "").strip() for key in ("host", "state", "name"))
     if host:
         containers = containers.filter(host__name=host)
@@ -57,11 +59,30 @@ def container_list(request):
     page = Paginator(containers, page_size(request)).get_page(request.GET.get("page"))
     return render(request, "containers/list.html", {
         "page": page,
+        "rows": container_rows(page.object_list),
         "hosts": Host.objects.restrict(request.user, "view"),
         "states": Status.values,
         "filters": {"host": host, "state": state, "name": name},
         "may_run": request.user.is_superuser or user_may_run_somewhere(request.user),
     })
+
+
+def container_rows(containers) -> str:
+    """The list's rows, built in Python: a page of 1,000 rows through the template engine
+    costs several times as much, for the same escaped HTML."""
+    return format_html_join("\n", ROW, (
+        (c.engine_id, c.engine_id, c.display_name, c.engine_id, c.display_name, c.state,
+         c.state, c.host.name, c.image_ref, c.team.name if c.team_id else "—",
+         localtime(c.created_at).strftime("%Y-%m-%d %H:%M:%S") if c.created_at else "",
+         "" if c.exit_code is None else c.exit_code, c.short_id)
+        for c in containers))
+
+
+ROW = ('<tr data-container="{}"><td class="check"><input type="checkbox" name="containers" '
+       'value="{}" aria-label="select {}"></td><td><a href="/containers/{}/" class="c-name">{}'
+       '</a></td><td><span class="badge s-{} c-state">{}</span></td><td>{}</td>'
+       '<td class="mono">{}</td><td>{}</td><td class="muted">{}</td><td class="c-exit">{}</td>'
+       '<td class="mono muted">{}</td></tr>')
 
 
 def page_size(request) -> int:
