@@ -24,10 +24,12 @@
   function applyContainer(c) {
     var rows = document.querySelectorAll('[data-container="' + c.id + '"]');
     rows.forEach(function (row) {
+      var badge = row.querySelector(".c-state");
+      var changed = !badge || badge.textContent !== (c.removed ? "removed" : c.state);
       row.querySelectorAll(".c-state").forEach(function (b) { setBadge(b, "s", c.removed ? "removed" : c.state); });
       row.querySelectorAll(".c-exit").forEach(function (e) { e.textContent = c.exit_code === null ? "" : c.exit_code; });
       row.querySelectorAll(".c-name").forEach(function (e) { if (c.name) e.textContent = c.name; });
-      if (row.tagName === "TR") { row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash"); }
+      if (row.tagName === "TR" && changed) { row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash"); }
       if (c.removed && row.tagName === "TR") { setTimeout(function () { row.remove(); }, 1200); }
     });
     // Fields that live outside the row (detail page).
@@ -132,10 +134,46 @@
     });
   }
 
+  // Whatever changed between the page's render (or a dropped socket) and this connection is
+  // fetched once, so no change is missed in that window.
+  function resync() {
+    var table = document.querySelector('[data-live-list="containers"]');
+    if (table) {
+      var query = "?page_size=1000";
+      ["host", "state", "name"].forEach(function (key) {
+        var value = table.dataset["filter" + key.charAt(0).toUpperCase() + key.slice(1)];
+        if (value) query += "&" + key + "=" + encodeURIComponent(value);
+      });
+      fetch("/api/containers/" + query, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (answer) {
+          if (!answer || answer.next) return;   // more than we show: leave the page as it is
+          var current = {};
+          answer.results.forEach(function (c) { current[c.id] = c; });
+          table.querySelectorAll("tr[data-container]").forEach(function (row) {
+            var c = current[row.dataset.container];
+            if (!c) applyContainer({ id: row.dataset.container, removed: true, state: "removed", exit_code: null });
+          });
+          answer.results.forEach(function (c) { c.removed = false; applyContainer(c); });
+        }).catch(function () {});
+    }
+    var head = document.getElementById("container-head");
+    if (head) {
+      var id = head.dataset.container;
+      fetch("/api/containers/" + id + "/", { credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 404) { applyContainer({ id: id, removed: true, state: "removed", exit_code: null }); return null; }
+          return r.ok ? r.json() : null;
+        })
+        .then(function (c) { if (c) { c.removed = false; applyContainer(c); } })
+        .catch(function () {});
+    }
+  }
+
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + location.host + "/ws/events/");
-    socket.onopen = function () { delay = 500; setStatus("open"); };
+    socket.onopen = function () { delay = 500; setStatus("open"); resync(); };
     socket.onmessage = function (message) {
       var data = JSON.parse(message.data);
       if (data.type === "container") applyContainer(data.container);
