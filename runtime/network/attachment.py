@@ -48,10 +48,11 @@ def netns_path(paths: Paths, container_id: str) -> str:
 class _Neighbourhood:
     """Who is on which user network, read once for a round of hosts-file writes."""
 
-    def __init__(self, paths: Paths):
-        self.records = endpoints.all_records(paths)
+    def __init__(self, paths: Paths, network_ids: set[str]):
         self.members = {network.id: ipam.members(paths, network)
                         for network in store.all_networks(paths) if not network.default}
+        # Names only matter on user networks; a start on the default bridge reads no records.
+        self.records = endpoints.all_records(paths) if network_ids & set(self.members) else {}
 
     def hosts_of(self, record: dict) -> str:
         """A container's hosts text: its own name on its first address, and on user
@@ -79,7 +80,9 @@ class _Neighbourhood:
 
 def _refresh_hosts(paths: Paths, network_ids: list[str], also: dict | None = None):
     """Rewrite the hosts files of every container on these user networks (and of `also`)."""
-    neighbourhood = _Neighbourhood(paths)
+    involved = set(network_ids) | {endpoint["network_id"]
+                                   for endpoint in (also or {}).get("endpoints", [])}
+    neighbourhood = _Neighbourhood(paths, involved)
     members = {member for network_id in network_ids
                for member in neighbourhood.members.get(network_id, {}).values()}
     for member in members:
