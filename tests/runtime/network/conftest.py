@@ -33,6 +33,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def spare_range() -> int:
+    """A second octet `n` such that nothing on the host routes into 10.n.0.0/16, picked at
+    random so that test sessions running side by side do not pick the same one."""
+    import random
+    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True,
+                            text=True).stdout
+    used = {int(match) for match in re.findall(r"\b10\.(\d+)\.", routes)}
+    return random.choice([octet for octet in range(100, 250) if octet not in used])
+
+
 def http_get(host: str, port: int, timeout: float = 3.0) -> str:
     """The body of GET / — over a plain socket, so no proxy setting can send it elsewhere."""
     with socket.create_connection((host, port), timeout=timeout) as connection:

@@ -4,11 +4,14 @@ import json
 
 import pytest
 
+from .conftest import spare_range
+
 pytestmark = pytest.mark.privileged
 
 
 def test_create_ls_inspect_rm(engine, moor):
-    network_id = moor("network", "create", "--subnet", "10.97.0.0/24", "--label", "tier=db",
+    n = spare_range()
+    network_id = moor("network", "create", "--subnet", f"10.{n}.0.0/24", "--label", "tier=db",
                       "clidb", check=True).stdout.strip()
     assert len(network_id) == 64
     table = moor("network", "ls", check=True).stdout.splitlines()
@@ -19,7 +22,7 @@ def test_create_ls_inspect_rm(engine, moor):
     assert moor("network", "ls", "--format", "{{.Name}}:{{.Driver}}", "-f", "driver=null",
                 check=True).stdout == "none:null\n"
     [document] = json.loads(moor("network", "inspect", "clidb", check=True).stdout)
-    assert document["IPAM"]["Config"] == [{"Subnet": "10.97.0.0/24", "Gateway": "10.97.0.1"}]
+    assert document["IPAM"]["Config"] == [{"Subnet": f"10.{n}.0.0/24", "Gateway": f"10.{n}.0.1"}]
     assert document["Labels"] == {"tier": "db"}
     assert moor("network", "inspect", "-f", "{{.Internal}}", "clidb",
                 check=True).stdout == "false\n"

@@ -12,7 +12,7 @@ from runtime.errors import Conflict, InvalidArgument, NotFound
 from runtime.network import (NetworkRequest, connect, create_network, disconnect,
                              inspect_network, list_networks, remove_network, store)
 
-from .conftest import BUSYBOX, free_port, http_get
+from .conftest import BUSYBOX, free_port, http_get, spare_range
 
 pytestmark = pytest.mark.privileged
 
@@ -75,11 +75,12 @@ def test_subnet_and_gateway_are_checked(paths):
 
 
 def test_a_subnet_in_use_is_refused(paths, user_network):
-    network = user_network("taken-subnet", subnet="10.93.0.0/24", gateway="10.93.0.254")
+    n = spare_range()
+    network = user_network("taken-subnet", subnet=f"10.{n}.0.0/24", gateway=f"10.{n}.0.254")
     assert inspect_network(paths, network)["IPAM"]["Config"] == [
-        {"Subnet": "10.93.0.0/24", "Gateway": "10.93.0.254"}]
-    with pytest.raises(Conflict, match="overlaps 10.93.0.0/24"):
-        create_network(paths, "overlapping", subnet="10.93.0.0/16")
+        {"Subnet": f"10.{n}.0.0/24", "Gateway": f"10.{n}.0.254"}]
+    with pytest.raises(Conflict, match=f"overlaps 10.{n}.0.0/24"):
+        create_network(paths, "overlapping", subnet=f"10.{n}.0.0/16")
 
 
 def test_predefined_networks_cannot_be_removed(paths):
@@ -175,26 +176,28 @@ def host_link():
 
 def test_a_configured_subnet_that_clashes_with_the_host_is_refused(fresh_paths, sandbox,
                                                                    host_link):
-    link = host_link("10.123.0.1/24")
+    n = spare_range()
+    link = host_link(f"10.{n}.0.1/24")
     with open(os.path.join(fresh_paths.networks, "config.json"), "w") as file:
-        json.dump({"bip": "10.123.0.1/16"}, file)
+        json.dump({"bip": f"10.{n}.0.1/16"}, file)
     box = sandbox(fresh_paths, attached=False)
-    with pytest.raises(Conflict, match=f"subnet 10.123.0.0/16 of network bridge clashes with "
-                                       f"10.123.0.0/24 on {link}"):
+    with pytest.raises(Conflict, match=f"subnet 10.{n}.0.0/16 of network bridge clashes with "
+                                       f"10.{n}.0.0/24 on {link}"):
         box.attach()
     with pytest.raises(Conflict, match="overlaps"):
-        create_network(fresh_paths, "clashing", subnet="10.123.0.0/20")
+        create_network(fresh_paths, "clashing", subnet=f"10.{n}.0.0/20")
 
 
 def test_a_picked_subnet_moves_when_the_host_takes_it(fresh_paths, sandbox, host_link):
+    n = spare_range()
     with open(os.path.join(fresh_paths.networks, "config.json"), "w") as file:
-        json.dump({"default-address-pools": [{"base": "10.124.0.0/16", "size": 24}]}, file)
+        json.dump({"default-address-pools": [{"base": f"10.{n}.0.0/16", "size": 24}]}, file)
     assert inspect_network(fresh_paths, "bridge")["IPAM"]["Config"][0]["Subnet"] == \
-        "10.124.0.0/24"
-    host_link("10.124.0.1/24")
+        f"10.{n}.0.0/24"
+    host_link(f"10.{n}.0.1/24")
     box = sandbox(fresh_paths)
-    assert box.settings["Gateway"] == "10.124.1.1"
-    assert store.default_network(fresh_paths).subnet == "10.124.1.0/24"
+    assert box.settings["Gateway"] == f"10.{n}.1.1"
+    assert store.default_network(fresh_paths).subnet == f"10.{n}.1.0/24"
 
 
 def test_a_broken_config_file_is_one_clear_error(fresh_paths):
