@@ -64,9 +64,10 @@ def _gzip_layer(store, chain_id: str, diff_id: str, source: str | None, path: st
             else:
                 packed_diff = pack_layer(store.layer_diff(chain_id), compressed).diff_id
     if packed_diff != diff_id:
-        raise MoorError(f"layer {diff_id[:19]} cannot be pushed: it has no archive of its "
-                        "own and its files no longer pack to its diff ID (remove and "
-                        "re-create the image)")
+        what = "its archive no longer matches" if source else \
+            "it has no archive of its own and its files no longer pack to"
+        raise MoorError(f"layer {diff_id[:19]} cannot be pushed: {what} its diff ID (remove "
+                        "and re-create the image)")
     return "sha256:" + hashed.digest.hexdigest(), hashed.size
 
 
