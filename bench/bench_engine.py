@@ -9,11 +9,17 @@ system (as root). These machines are shared and noisy: read the ratios, not the 
    private podman store (target: moor at most 0.5 x podman). For information: moor with
    `--network none`, with `--runtime runc`, `moor run -d` and `moor rm -f`, and the interpreter
    moor starts. Interleaved rounds (the order reversed every other round) after warm-ups.
-2. idle: N (200) `moor run -d busybox sleep 100000`, then N podman ones; per container the
-   PSS of its conmon and of its sleep, and the growth of AnonPages + KernelStack + PageTables +
-   SUnreclaim + Percpu over the N starts divided by N (target: moor no more than podman);
-   `moor ps -a` against `podman ps -a` with their N (Docker's 31 ms here is printed as the
-   reference target, Docker is not installed); then the time to force-remove all of them.
+2. idle: N (200) `moor run -d busybox sleep 100000` and N podman ones, in batches of N/10,
+   the engines in turn. Memory per container (target: moor no more than podman): the
+   anonymous + kernel memory charged to each engine's memory cgroups over the starts, / N
+   (each engine's commands run from a cgroup of their own, so the kernel charges them what
+   they make: namespaces, mounts, monitors; and the containers' own cgroups are counted);
+   the PSS of each container's conmon and of its sleep; and, as anchors.sh computes it, the
+   growth of AnonPages + KernelStack + PageTables + SUnreclaim + Percpu over a batch / its
+   size, the median over the batches: machine-wide, so others' work on a shared machine
+   swamps it. Then `moor ps -a` against `podman ps -a` with their N (Docker's 31 ms here is
+   printed as the reference target; Docker is not installed), and the time of one command
+   force-removing all of an engine's containers.
 3. commit: a container that wrote 100 MB from /dev/urandom; `moor commit` (its image removed
    between runs) against `tar -C <upper dir> -cf - . | sha256sum` of the same files (the floor;
    target at most 1.2 x) and `podman commit` of a podman container that did the same.
@@ -62,11 +68,13 @@ MOOR = os.path.join(REPOSITORY, ".venv", "bin", "moor")
 MOOR_PYTHON = os.path.join(REPOSITORY, ".venv", "bin", "python")
 FLOOR_PYTHON = "/usr/bin/python3"    # no virtualenv site: the plain interpreter
 UNIFIED = "/sys/fs/cgroup/unified"
+MEMORY_CGROUPS = "/sys/fs/cgroup/memory"      # the cgroup v1 memory controller
 TEMP_PREFIX = "moorage-bench-engine."
 LOCK = "/run/lock/moorage-bench-engine.lock"
 PODMAN_IMAGE = "localhost/bench-busybox:latest"
 SECTIONS = ("startup", "idle", "commit", "logs")
 DOCKER_PS_MS = 31.2                  # `docker ps -a` with 200 containers (perf-anchors.md)
+PODMAN_PS_MS = 77.8                  # `podman ps -a` with 200 in the same anchors run
 
 # What podman creates on the host on first use, even with a private store; removed at the
 # end when the run found it absent (deepest first). /run/moorage is moor's run directory.
@@ -248,11 +256,15 @@ class Workspace:
         self.containers_conf = os.path.join(directory, "containers.conf")
         self.storage_conf = os.path.join(directory, "storage.conf")
         self.podman_dir = os.path.join(directory, "podman")
+        # the runners' memory cgroups, one per runner (see `Runners.account_in`)
+        self.memory_cgroup = os.path.join(
+            MEMORY_CGROUPS, "moorage-bench-" + os.path.basename(directory)[len(TEMP_PREFIX):])
 
     @classmethod
     def create(cls) -> "Workspace":
         workspace = cls(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         state = {
+            "memory_cgroup": workspace.memory_cgroup,
             "absent_paths": [path for path in HOST_PATHS if not os.path.lexists(path)],
             "absent_cgroups": [name for name in PODMAN_CGROUPS
                                if not glob.glob(f"/sys/fs/cgroup/*/{name}")],
@@ -282,21 +294,47 @@ def read_text(path: str) -> str:
 
 
 class Runners:
-    """The two runners, started when first needed (clean-up of an earlier run needs them too)."""
+    """The two runners, started when first needed (clean-up of an earlier run needs them too).
+
+    Once `account_in(base)` is called, each runner lives in a memory cgroup of its own,
+    `<base>/host` and `<base>/shadow`, and so does everything it starts until an engine moves
+    it elsewhere: the kernel then charges the memory that moor and podman (and the monitors
+    they leave behind) allocate to that cgroup, whatever the rest of this shared machine does.
+    Like the engines' own cgroups, they sit at the top of the memory hierarchy."""
 
     def __init__(self):
         self._host = self._shadow = None
+        self.memory_base = None
+
+    def account_in(self, base: str):
+        if not os.path.isfile(os.path.join(MEMORY_CGROUPS, "memory.kmem.usage_in_bytes")):
+            return      # no cgroup v1 memory controller: only the machine-wide estimate
+        self.memory_base = base
+        for runner in (self._host, self._shadow):
+            if runner is not None:
+                self._place(runner)
+
+    def memory_cgroup(self, name: str) -> str | None:
+        return os.path.join(self.memory_base, name) if self.memory_base else None
+
+    def _place(self, runner: Runner) -> Runner:
+        if self.memory_base:
+            cgroup = self.memory_cgroup(runner.name)
+            os.makedirs(cgroup, exist_ok=True)
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+                f.write(str(runner.process.pid))
+        return runner
 
     @property
     def host(self) -> Runner:
         if self._host is None:
-            self._host = Runner("host", shadow=False)
+            self._host = self._place(Runner("host", shadow=False))
         return self._host
 
     @property
     def shadow(self) -> Runner:
         if self._shadow is None:
-            self._shadow = Runner("shadow", shadow=True)
+            self._shadow = self._place(Runner("shadow", shadow=True))
         return self._shadow
 
     def close(self):
@@ -432,6 +470,10 @@ def restore_host_state(directory: str, log):
     for name in state["absent_cgroups"]:
         for path in glob.glob(f"/sys/fs/cgroup/*/{name}"):
             remove_cgroup_tree(path)
+    if state.get("memory_cgroup") and os.path.isdir(state["memory_cgroup"]):
+        remove_cgroup_tree(state["memory_cgroup"])
+        if os.path.isdir(state["memory_cgroup"]):
+            log(f"could not remove {state['memory_cgroup']}: processes are left in it")
     for name in state["absent_links"]:
         if os.path.exists(f"/sys/class/net/{name}"):
             subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
@@ -586,6 +628,33 @@ def rollup_kib(pid: int, field: str) -> int:
     return 0
 
 
+def charged_kib(cgroups: list[str]) -> int:
+    """Anonymous plus kernel memory charged to these v1 memory cgroups and their children."""
+    total = 0
+    for cgroup in cgroups:
+        try:
+            with open(os.path.join(cgroup, "memory.stat")) as f:
+                anonymous = next(int(line.split()[1]) for line in f
+                                 if line.startswith("total_rss "))
+            kernel = int(read_text(os.path.join(cgroup, "memory.kmem.usage_in_bytes")))
+        except (OSError, StopIteration, ValueError):
+            continue        # not made yet (the engine's parent cgroup before its first start)
+        total += anonymous + kernel
+    return total // 1024
+
+
+def memory_cgroup_of(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            for line in f:
+                _, controllers, path = line.rstrip("\n").split(":", 2)
+                if "memory" in controllers.split(","):
+                    return MEMORY_CGROUPS + path
+    except OSError:
+        pass
+    return None
+
+
 def settled_memory() -> int:
     os.sync()
     pause(2)
@@ -601,6 +670,17 @@ class Bench:
         self.shadow = runners.shadow
         self.report = report
         self.args = args
+        # Where each engine's memory is charged: its runner's cgroup (the CLI, the OCI
+        # runtime, the namespaces and mounts made for a container, the monitor) and the
+        # parent of its containers' cgroups.
+        self.accounted = None
+        if runners.memory_base:
+            self.accounted = {
+                "moor": [runners.memory_cgroup("host"),
+                         os.path.join(MEMORY_CGROUPS, moor_cgroup_parent(workspace.moor_root))],
+                "podman": [runners.memory_cgroup("shadow"),
+                           os.path.join(MEMORY_CGROUPS, "libpod_parent")],
+            }
 
     def moor(self, *args, capture=True, check=True, timeout=600) -> Result:
         return self.host.run(moor_argv(*args), env=self.ws.moor_env, capture=capture,
@@ -716,13 +796,20 @@ class Bench:
 
     def idle(self):
         count = self.args.containers
-        section_header("idle", f"{count} sleeping containers per engine")
-        moor_ids = self.start_idle("moor", count, lambda i: self.moor(
-            "run", "-d", "--name", f"bench-idle-{i}", "busybox", "sleep", "100000",
-            check=False))
-        podman_names = self.start_idle("podman", count, lambda i: self.podman(
-            "run", "-d", "--network=none", "--name", f"bench-idle-{i}", PODMAN_IMAGE,
-            "sleep", "100000", check=False))
+        batch = max(1, count // 10)
+        section_header("idle", f"{count} sleeping containers per engine, started in batches "
+                               f"of {batch}, moor and podman in turn")
+        starters = {
+            "moor": lambda i: self.moor("run", "-d", "--name", f"bench-idle-{i}", "busybox",
+                                        "sleep", "100000", check=False),
+            "podman": lambda i: self.podman("run", "-d", "--network=none", "--name",
+                                            f"bench-idle-{i}", PODMAN_IMAGE, "sleep", "100000",
+                                            check=False),
+        }
+        started = self.start_idle(starters, count, batch)
+        moor_ids, podman_names = started["moor"], started["podman"]
+        for engine, refs in started.items():
+            self.measure_idle_processes(engine, refs)
         listed = {"moor": len(self.moor("ps", "-a").out.splitlines()) - 1,
                   "podman": len(self.podman("ps", "-a").out.splitlines()) - 1}
         self.report.notes.append(f"idle: `moor ps -a` listed {listed['moor']} containers, "
@@ -733,22 +820,26 @@ class Bench:
                 self.args.list_runs, self.args.list_warmups)
         self.report.figure("idle", "docker ps -a (200, reference)", DOCKER_PS_MS, "ms",
                            "research/perf-anchors.md")
+        podman_ms = self.report.value(podman_ps)
+        if podman_ms is not None:
+            # Docker is not here to measure; on a busy machine a stored time says little, so
+            # also scale it by podman, which was measured beside it then and beside moor now.
+            self.report.figure("idle", "docker ps -a (scaled by this run's podman)",
+                               podman_ms * DOCKER_PS_MS / PODMAN_PS_MS, "ms")
         self.remove_idle("moor", moor_ids, lambda: self.moor(
             "rm", "-f", *moor_ids, timeout=1800, check=False))
         self.remove_idle("podman", podman_names, lambda: self.podman(
             "rm", "-f", "-t", "0", *podman_names, timeout=1800, check=False))
-        for engine in ("moor", "podman"):
-            grown = self.report.value(f"{engine} anon+kernel growth per container")
-            freed = self.report.value(f"{engine} anon+kernel freed per container")
-            if grown is not None and freed is not None:
-                self.report.figure("idle", f"{engine} anon+kernel per container",
-                                   (grown + freed) / 2, "KiB")
         self.report.targets += [
             Target("idle", moor_ps, podman_ps, None),
             Target("idle", moor_ps, "docker ps -a (200, reference)", 1.0,
                    f"Docker's {DOCKER_PS_MS} ms was measured earlier here, not in this run"),
+            Target("idle", moor_ps, "docker ps -a (scaled by this run's podman)", None,
+                   f"podman x {DOCKER_PS_MS}/{PODMAN_PS_MS}, their times in perf-anchors.md"),
+            Target("idle", "moor charged per container", "podman charged per container", 1.0,
+                   "anonymous + kernel memory charged to each engine's cgroups"),
             Target("idle", "moor anon+kernel per container", "podman anon+kernel per container",
-                   1.0, "mean of the growth over the starts and the drop over the removal"),
+                   None, "machine-wide, median over the batches: noisy on a shared machine"),
             Target("idle", "moor conmon+sleep PSS per container",
                    "podman conmon+sleep PSS per container", 1.0),
         ]
@@ -756,47 +847,88 @@ class Bench:
         print_side_by_side(self.report, "idle", ("moor", "podman"), IDLE_FIGURES)
         print_targets(self.report, "idle", only_figures=True)
 
-    def start_idle(self, engine: str, count: int, start) -> list[str]:
-        """Start `count` containers one after the other; the growth of anonymous and kernel
-        memory over the starts, and the PSS of each container's monitor and process."""
-        print(f"  starting {count} {engine} containers ...", flush=True)
-        before = settled_memory()
-        started = []
-        began = time.perf_counter()
-        for index in range(count):
-            check_stop()
-            result = start(index)
-            if result.rc != 0:
-                self.report.fail("idle", f"{engine} start #{index}: {last_line(result.err)}")
-                break
-            started.append(result.out.strip() if engine == "moor" else f"bench-idle-{index}")
-        elapsed = time.perf_counter() - began
-        after = settled_memory()
-        if not started:
-            return started
-        figure = functools.partial(self.report.figure, "idle")
-        figure(f"{engine} started", len(started), "containers")
-        figure(f"{engine} mean detached start", 1000 * elapsed / len(started), "ms")
-        figure(f"{engine} anon+kernel growth per container", (after - before) / len(started),
-               "KiB")
-        pids = self.container_pids(engine, started)
+    def start_idle(self, starters: dict, count: int, batch: int) -> dict[str, list[str]]:
+        """Start `count` containers per engine one after the other, a batch of each engine in
+        turn, and estimate the memory each holds: the growth of anonymous and kernel memory
+        over a batch, divided by its size. Others' work on this shared machine moves that
+        number by tens of MiB at a time; the median over the batches ignores such steps,
+        and taking turns exposes both engines to the same drift."""
+        started = {engine: [] for engine in starters}
+        estimates = {engine: [] for engine in starters}
+        seconds = {engine: 0.0 for engine in starters}
+        failed = set()
+        print(f"  starting {count} containers of each engine ...", flush=True)
+        memory = settled_memory()
+        charged = {engine: charged_kib(self.accounted[engine]) if self.accounted else None
+                   for engine in starters}
+        while any(len(started[e]) < count for e in starters if e not in failed):
+            for engine, start in starters.items():
+                refs = started[engine]
+                goal = min(count, len(refs) + batch)
+                if engine in failed or len(refs) >= goal:
+                    continue
+                began, before = time.perf_counter(), len(refs)
+                while len(refs) < goal:
+                    check_stop()
+                    result = start(len(refs))
+                    if result.rc != 0:
+                        self.report.fail("idle", f"{engine} start #{len(refs)}: "
+                                                 f"{last_line(result.err)}")
+                        failed.add(engine)
+                        break
+                    refs.append(result.out.strip() if engine == "moor"
+                                else f"bench-idle-{len(refs)}")
+                seconds[engine] += time.perf_counter() - began
+                after = settled_memory()
+                if len(refs) > before:
+                    estimates[engine].append((after - memory) / (len(refs) - before))
+                memory = after
+        for engine, refs in started.items():
+            if not refs:
+                continue
+            figure = functools.partial(self.report.figure, "idle")
+            figure(f"{engine} started", len(refs), "containers")
+            figure(f"{engine} mean detached start", 1000 * seconds[engine] / len(refs), "ms")
+            if self.accounted:
+                figure(f"{engine} charged per container",
+                       (charged_kib(self.accounted[engine]) - charged[engine]) / len(refs), "KiB")
+            figure(f"{engine} anon+kernel per container", statistics.median(estimates[engine]),
+                   "KiB")
+            figure(f"{engine} anon+kernel, lowest batch", min(estimates[engine]), "KiB")
+            figure(f"{engine} anon+kernel, highest batch", max(estimates[engine]), "KiB")
+        return started
+
+    def measure_idle_processes(self, engine: str, refs: list[str]):
+        """PSS and RSS of each container's monitor (its process's parent) and process."""
+        if not refs:
+            return
+        pids = self.container_pids(engine, refs)
         monitors = [pid for pid in map(parent_of, pids) if pid]
         if not pids or not monitors:
-            return started
+            self.report.fail("idle", f"{engine}: no live container process found")
+            return
         names = sorted({read_text(f"/proc/{pid}/comm") for pid in monitors
                         if os.path.exists(f"/proc/{pid}/comm")})
         self.report.notes.append(f"idle: {engine}'s monitor process: {', '.join(names)}; "
-                                 f"{len(pids)} of {len(started)} containers measured alive")
+                                 f"{len(pids)} of {len(refs)} containers measured alive")
+        if self.accounted:
+            outside = sorted({cgroup for cgroup in map(memory_cgroup_of, pids + monitors)
+                              if cgroup and not any(cgroup == root or cgroup.startswith(root + "/")
+                                                    for root in self.accounted[engine])})
+            if outside:
+                self.report.notes.append(
+                    f"idle: {engine} processes outside the accounted cgroups, so not in "
+                    f"'charged per container': {', '.join(outside[:3])}")
 
         def mean(pids, field):
             return sum(rollup_kib(pid, field) for pid in pids) / len(pids)
+        figure = functools.partial(self.report.figure, "idle")
         figure(f"{engine} monitor PSS per container", mean(monitors, "Pss"), "KiB")
         figure(f"{engine} monitor anonymous PSS", mean(monitors, "Pss_Anon"), "KiB")
         figure(f"{engine} monitor RSS", mean(monitors, "Rss"), "KiB")
         figure(f"{engine} sleep PSS per container", mean(pids, "Pss"), "KiB")
         figure(f"{engine} conmon+sleep PSS per container",
                mean(monitors, "Pss") + mean(pids, "Pss"), "KiB")
-        return started
 
     def container_pids(self, engine: str, refs: list[str]) -> list[int]:
         if engine == "moor":
@@ -808,19 +940,14 @@ class Bench:
         return [pid for pid in pids if pid and os.path.exists(f"/proc/{pid}")]
 
     def remove_idle(self, engine: str, refs: list[str], remove):
-        """Time one command removing them all; the memory that frees is a second estimate of
-        what they held (others' work on the machine moves both estimates)."""
+        """One command removing them all, timed."""
         if not refs:
             return
         print(f"  removing the {engine} containers ...", flush=True)
-        before = settled_memory()
         result = remove()
         if result.rc != 0:
             self.report.fail("idle", f"{engine} force-remove: {last_line(result.err)}")
         self.report.figure("idle", f"{engine} force-remove all", result.seconds, "s")
-        after = settled_memory()
-        self.report.figure("idle", f"{engine} anon+kernel freed per container",
-                           (before - after) / len(refs), "KiB")
 
     # 3. commit --------------------------------------------------------------------------
 
@@ -894,6 +1021,13 @@ class Bench:
         print_figures(self.report, "logs")
 
 
+def moor_cgroup_parent(root: str) -> str:
+    if REPOSITORY not in sys.path:
+        sys.path.insert(0, REPOSITORY)
+    from runtime.paths import Paths
+    return Paths(root).cgroup_parent
+
+
 def moor_argv(*args: str) -> list[str]:
     if os.access(MOOR, os.X_OK):
         return [MOOR, *args]
@@ -926,9 +1060,10 @@ def print_timings(report: Report, section: str):
 IDLE_FIGURES = (
     ("started", "containers"),
     ("mean detached start", "ms"),
-    ("anon+kernel growth per container", "KiB"),
-    ("anon+kernel freed per container", "KiB"),
+    ("charged per container", "KiB"),
     ("anon+kernel per container", "KiB"),
+    ("anon+kernel, lowest batch", "KiB"),
+    ("anon+kernel, highest batch", "KiB"),
     ("monitor PSS per container", "KiB"),
     ("monitor anonymous PSS", "KiB"),
     ("monitor RSS", "KiB"),
@@ -1090,6 +1225,7 @@ def work(args) -> int:
     try:
         clean_stale_runs(runners, log=lambda text: print(f"  {text}", flush=True))
         workspace = Workspace.create()
+        runners.account_in(workspace.memory_cgroup)
         print(f"temporary directory {workspace.directory}", flush=True)
         bench = Bench(workspace, runners, report, args)
         bench.setup()
