@@ -111,6 +111,27 @@ class Engine:
         return logs.read(container, follow=follow, tail=tail, since=since,
                          after_offset=after_offset)
 
+    def diff(self, ref: str) -> list[tuple[str, str, int]]:
+        """The container's file changes: (kind A|C|D, path, size) sorted by path."""
+        from runtime.image import commit
+        return commit.diff(self, self.container(ref))
+
+    def commit(self, ref: str, repository: str | None = None, message: str | None = None,
+               author: str | None = None, changes=(), pause: bool = True) -> str:
+        """A new image of the container's file system; returns its ID."""
+        from runtime.image import commit
+        return commit.commit(self, self.container(ref), repository, message=message,
+                             author=author, changes=changes, pause=pause)
+
+    def boot(self) -> list[str]:
+        """Settle containers after a reboot or an engine restart (see housekeeping.boot)."""
+        from runtime import housekeeping
+        return housekeeping.boot(self)
+
+    def gc(self, dry_run: bool = False) -> list[str]:
+        from runtime import housekeeping
+        return housekeeping.gc(self, dry_run=dry_run)
+
     def container_exited(self, container_id: str) -> None:
         lifecycle.container_exited(self, container_id)
 

@@ -26,23 +26,9 @@ def error_message(error: BaseException) -> str:
 
 def container_diff(engine, ref: str) -> list[dict]:
     """The container's file changes as `[{"kind": "A|C|D", "path": ..., "size": ...}]`."""
-    if hasattr(engine, "diff"):
-        rows = engine.diff(ref)
-    else:  # engines whose API object does not expose diff yet: the same function, one level down
-        from runtime.image import commit
-
-        rows = commit.diff(engine, engine.container(ref))
-    changes = []
-    for row in rows:
-        kind, path, size = (tuple(row) + (None,))[:3]
-        changes.append({"kind": kind, "path": path, "size": size})
-    return changes
+    return [{"kind": kind, "path": path, "size": size}
+            for kind, path, size in engine.diff(ref)]
 
 
 def commit_container(engine, ref: str, **options) -> str:
-    """`Engine.commit` (see `container_diff` for engines without it on the API object)."""
-    if hasattr(engine, "commit"):
-        return engine.commit(ref, **options)
-    from runtime.image import commit
-
-    return commit.commit(engine, engine.container(ref), **options)
+    return engine.commit(ref, **options)

@@ -1,5 +1,6 @@
 """What makes a Celery worker a host: on start it registers its host (by `MOORAGE_HOST`),
-fails the jobs a dead predecessor left running, then a heartbeat thread keeps the host online,
+fails the jobs a dead predecessor left running, lets the engine settle its containers (after a
+reboot: restart policies), then a heartbeat thread keeps the host online,
 asks for a periodic sync and runs the reaper. Nothing here kills or touches containers: they
 belong to their monitors, and outlive any worker.
 """
@@ -41,7 +42,12 @@ def become_host(sender=None, **kwargs):
         from console.jobs.engine import get_engine
         from console.jobs.reconcile import sync_host
 
-        sync_host(host, get_engine())
+        engine = get_engine()
+        # The engine's own recovery first: record what ended while no one watched, clean up,
+        # and after a reboot start the containers whose restart policy asks for it.
+        for line in engine.boot():
+            log.info("%s: %s", host, line)
+        sync_host(host, engine)
     except Exception:
         log.exception("first sync of %s failed", host)
     beat(host, identity)

@@ -120,8 +120,11 @@ class FakeEngine:
 
     def diff(self, ref):
         self._check("diff", ref)
-        return self.diffs.get(self.find(ref)["Id"], [("A", "/new"), ("C", "/etc"),
-                                                     ("D", "/old")])
+        return self.diffs.get(self.find(ref)["Id"], [("A", "/new", 4), ("C", "/etc", 0),
+                                                     ("D", "/old", 0)])
+
+    def boot(self):
+        return []
 
     def commit(self, ref, repository=None, message=None, author=None, changes=(), pause=True):
         self._check("commit", ref, repository, message, author, tuple(changes))

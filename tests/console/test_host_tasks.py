@@ -101,9 +101,9 @@ def test_commit_records_the_image_and_the_file_changes(world, engine):
     assert job.state == "succeeded", job.error
     commit = Commit.objects.get()
     assert commit.author == developer and commit.message == "add tool"
-    assert commit.file_changes == [{"kind": "A", "path": "/new", "size": None},
-                                   {"kind": "C", "path": "/etc", "size": None},
-                                   {"kind": "D", "path": "/old", "size": None}]
+    assert commit.file_changes == [{"kind": "A", "path": "/new", "size": 4},
+                                   {"kind": "C", "path": "/etc", "size": 0},
+                                   {"kind": "D", "path": "/old", "size": 0}]
     image = Image.objects.get(image_id=commit.new_image_id)
     assert image.tags == ["alpha/tool:v1"] and image.team.name == "alpha"
     assert image.parent_id == world.images["h1"].image_id
