@@ -10,19 +10,15 @@ INSECURE_HELP = ("the registry has no trusted certificate: try HTTPS without che
 
 
 def register(subparsers):
-    pull = subparsers.add_parser("pull", help="download an image from a registry")
-    pull.add_argument("-q", "--quiet", action="store_true",
-                      help="print only the image's full reference")
-    pull.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
-    pull.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
-    pull.set_defaults(func=cmd_pull)
-
-    push = subparsers.add_parser("push", help="upload an image to a registry")
-    push.add_argument("-q", "--quiet", action="store_true",
-                      help="print only the image's full reference")
-    push.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
-    push.add_argument("name", metavar="NAME[:TAG]")
-    push.set_defaults(func=cmd_push)
+    for verb, what, name, func in (
+            ("pull", "download an image from a registry", "NAME[:TAG|@DIGEST]", cmd_pull),
+            ("push", "upload an image to a registry", "NAME[:TAG]", cmd_push)):
+        transfer = subparsers.add_parser(verb, help=what)
+        transfer.add_argument("-q", "--quiet", action="store_true",
+                              help="print only the image's full reference")
+        transfer.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+        transfer.add_argument("name", metavar=name)
+        transfer.set_defaults(func=func)
 
     login = subparsers.add_parser("login", help="log in to a registry")
     login.add_argument("-u", "--username")
