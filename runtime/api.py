@@ -191,12 +191,25 @@ class Engine:
             for tag in tags:
                 self.store.untag(tag)
                 events.append({"Untagged": tag})
+            containers = lifecycle.all_containers(self)
             in_use = set()
-            for container in lifecycle.all_containers(self):
+            for container in containers:
                 in_use.update(container.config.get("Layers") or [])
+            used_images = {container.config["Image"] for container in containers}
+            parent = self.store.parent(image_id)
             removed = self.store.remove_image(image_id, in_use)
             events.append({"Deleted": image_id})
             events.extend({"Deleted": chain} for chain in removed)
+            # As Docker: the untagged intermediate images under it (a build's steps) go too,
+            # as long as nothing else stands on them.
+            while parent and self.store.exists(parent) and not self.store.tags_of(parent) \
+                    and parent not in used_images and not any(
+                        self.store.parent(other) == parent for other in self.store.image_ids()):
+                next_parent = self.store.parent(parent)
+                removed = self.store.remove_image(parent, in_use)
+                events.append({"Deleted": parent})
+                events.extend({"Deleted": chain} for chain in removed)
+                parent = next_parent
         return events
 
     def build(self, context_dir: str, dockerfile: str | None = None, tags=(),

@@ -200,3 +200,16 @@ def test_layers_are_shared_between_images(engine, moor, run_and_wait):
     assert engine.store.layers(ids[0])[0] == engine.store.layers(ids[1])[0] == base
     with pytest.raises(Conflict):
         engine.store.remove_image(ids[0], set())  # still tagged
+
+
+def test_rmi_also_removes_untagged_intermediate_images(engine, moor, run_and_wait):
+    first, _ = run_and_wait(["sh", "-c", "echo 1 > /one"])
+    middle = moor("commit", first, check=True).stdout.strip()  # untagged, like a build step
+    second, _ = run_and_wait(["sh", "-c", "echo 2 > /two"], image=middle)
+    top = moor("commit", second, "stacked:1", check=True).stdout.strip()
+    engine.remove(first)
+    engine.remove(second)
+    output = moor("rmi", "stacked:1", check=True).stdout
+    assert f"Deleted: {top}" in output and f"Deleted: {middle}" in output
+    assert not engine.store.exists(middle)
+    assert engine.store.exists(engine.image_id("busybox"))
