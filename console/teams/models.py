@@ -1,10 +1,24 @@
 """Teams and their members. A member has one role per team (see `console.core.roles`)."""
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from console.core.permissions import RestrictedQuerySet, team_ids_allowing
 from console.core.roles import Role
+
+
+# A user inside a container as `docker exec -u` takes it: a name or a number, optionally with a
+# group (`app`, `1000`, `app:staff`, `1000:1000`).
+CONTAINER_USER_PATTERN = re.compile(r"^(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10})(?::(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10}))?$")
+
+
+def validate_container_user(value: str) -> None:
+    if value and not CONTAINER_USER_PATTERN.match(value):
+        raise ValidationError("A user inside the container: a name or a number, optionally "
+                              "with a group (app, 1000, app:staff, 1000:1000).")
 
 
 class TeamQuerySet(RestrictedQuerySet):
@@ -15,6 +29,12 @@ class TeamQuerySet(RestrictedQuerySet):
 class Team(models.Model):
     name = models.CharField(max_length=64, unique=True)
     description = models.CharField(max_length=300, blank=True)
+    # Terminals opened on the team's containers run as this user, whatever the person opening
+    # them asks for; empty: the container's own user (or the one asked for).
+    terminal_user = models.CharField(max_length=65, blank=True,
+                                     validators=[validate_container_user],
+                                     help_text="the user terminals run as inside the team's "
+                                               "containers (empty: the container's user)")
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership",
                                      related_name="teams")
