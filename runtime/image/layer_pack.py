@@ -37,6 +37,7 @@ _REGULAR, _HARDLINK, _SYMLINK, _CHAR, _BLOCK_DEVICE, _DIRECTORY, _FIFO, _PAX = (
 class PackResult:
     diff_id: str    # "sha256:<hex>" of the tar bytes
     size: int       # bytes of the tar
+    content_size: int = 0   # bytes of regular file contents (what unpack_layer reports)
 
 
 # --------------------------------------------------------------------------- tar format
@@ -135,6 +136,7 @@ class _TarStream:
         self._out = out
         self._digest = hashlib.sha256()
         self.size = 0
+        self.content_size = 0
 
     def write(self, data) -> None:
         self._digest.update(data)
@@ -150,7 +152,7 @@ class _TarStream:
         self.write(header(name, _REGULAR, mode=0o600, uid=0, gid=0, mtime=0))
 
     def result(self) -> PackResult:
-        return PackResult("sha256:" + self._digest.hexdigest(), self.size)
+        return PackResult("sha256:" + self._digest.hexdigest(), self.size, self.content_size)
 
 
 # --------------------------------------------------------------------------- the walk
@@ -315,6 +317,7 @@ class _Packer:
             st = _same_inode(os.fstat(fd), st, path)
             xattrs = _layer_xattrs(_xattrs(fd))
             self._entry(path, _REGULAR, st, size=st.st_size, xattrs=xattrs)
+            self._tar.content_size += st.st_size
             if frame.copy_fd is not None:
                 copy_fd = os.open(name, _NEW_FILE_FLAGS, 0o600, dir_fd=frame.copy_fd)
             self._data(fd, copy_fd, st.st_size, path)

@@ -12,19 +12,21 @@ def add_directory(store, directory: str, parent_chain: str | None) -> tuple[str,
     """Hash `directory` (already in overlay layer format, inside the store's tmp/) as a
     canonical layer tar and move it into the store. Returns (diff_id, chain_id)."""
     packed = pack_layer(directory, None)
-    chain_id = store.register_layer(directory, packed.diff_id, parent_chain, packed.size)
+    chain_id = store.register_layer(directory, packed.diff_id, parent_chain,
+                                    packed.content_size)
     return packed.diff_id, chain_id
 
 
 def copy_directory(store, directory: str, parent_chain: str | None) -> tuple[str, str, int]:
     """Copy `directory` (a container's upper dir) into a new layer in one pass, hashing it as
-    it goes. Returns (diff_id, chain_id, size)."""
+    it goes. Returns (diff_id, chain_id, size of the file contents)."""
     with store.staging_dir("commit-") as staging:
         target = os.path.join(staging, "diff")
         os.mkdir(target)
         packed = pack_layer(directory, None, copy_to=target)
-        chain_id = store.register_layer(target, packed.diff_id, parent_chain, packed.size)
-    return packed.diff_id, chain_id, packed.size
+        chain_id = store.register_layer(target, packed.diff_id, parent_chain,
+                                        packed.content_size)
+    return packed.diff_id, chain_id, packed.content_size
 
 
 def add_archive(store, stream, parent_chain: str | None, source: dict | None = None
