@@ -1,4 +1,6 @@
-"""Secrets never reach the audit log: env values, passwords, tokens, keys."""
+"""Secrets never reach the audit log: env values (also those a commit's `ENV` changes set),
+passwords, tokens, keys."""
+import shlex
 
 REDACTED = "[redacted]"
 SECRET_WORDS = ("password", "secret", "token", "key", "credential", "authorization")
@@ -12,6 +14,8 @@ def redact(params):
             lowered = str(name).lower()
             if lowered == "env":
                 clean[name] = redact_env(value)
+            elif lowered == "changes" and isinstance(value, (list, tuple)):
+                clean[name] = [redact_change(item) for item in value]
             elif any(word in lowered for word in SECRET_WORDS):
                 clean[name] = REDACTED
             else:
@@ -28,3 +32,18 @@ def redact_env(env):
     if isinstance(env, (list, tuple)):
         return [f"{str(item).split('=', 1)[0]}={REDACTED}" for item in env]
     return REDACTED
+
+
+def redact_change(change):
+    """`ENV A=1 B="x y"` -> `ENV A=[redacted] B=[redacted]`; other instructions unchanged."""
+    text = str(change).strip()
+    instruction, _, value = text.partition(" ")
+    if instruction.upper() != "ENV":
+        return change
+    try:
+        tokens = shlex.split(value)
+    except ValueError:
+        return f"{instruction} {REDACTED}"
+    if tokens and "=" not in tokens[0]:          # the legacy `ENV NAME value`
+        return f"{instruction} {tokens[0]}={REDACTED}"
+    return " ".join([instruction] + [f"{t.split('=', 1)[0]}={REDACTED}" for t in tokens])

@@ -67,6 +67,11 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
     if not Container.objects.restrict(user, verb).filter(pk=container.pk).exists():
         deny(user, container, verb, request=request)
     host = container.host
+    if verb == "commit" and params["repository"]:
+        from console.images.actions import check_name_is_free_for
+
+        check_name_is_free_for(user, host, f"{params['repository']}:{params['tag'] or 'latest'}",
+                               container.team)
     if not host.is_online:
         raise Conflict(f"Host {host.name} is offline: the container cannot be reached.")
     if container.state not in ACTION_STATES[verb]:

@@ -64,7 +64,30 @@ class Image(models.Model):
 
 class CommitQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
-        return Q(team_id__in=team_ids_allowing(user, action))
+        # The team's members by role; an author also sees the commits they made (through a
+        # grant on another team's container, say).
+        allowed = Q(team_id__in=team_ids_allowing(user, action))
+        return allowed | Q(author=user) if action == "view" else allowed
+
+    def resolve(self, reference: str):
+        """Commits matching a number (the commit's own), an image ID or unique ID prefix (at
+        least 4 hex digits, `sha256:` optional), or a `repository[:tag]` (the newest commit
+        of that name): tried in that order."""
+        ref = reference.strip()
+        if ref.isdigit() and len(ref) <= 12:
+            by_pk = self.filter(pk=int(ref))
+            if by_pk.exists():
+                return by_pk
+        bare = ref.lower().removeprefix("sha256:")
+        if len(bare) >= 4 and all(c in "0123456789abcdef" for c in bare):
+            by_id = self.filter(new_image_id__startswith="sha256:" + bare)
+            if by_id.exists():
+                return by_id
+        repository, _, tag = ref.partition(":") if ":" in ref.rsplit("/", 1)[-1] else (ref, "", "")
+        tags = [tag] if tag not in ("", "latest") else ["", "latest"]
+        newest = (self.filter(repository=repository, tag__in=tags)
+                  .order_by("-created_at", "-pk").values("pk")[:1])
+        return self.filter(pk__in=newest) if repository else self.none()
 
 
 class Commit(models.Model):
@@ -96,4 +119,28 @@ class Commit(models.Model):
     objects = CommitQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "-created_at"]),
+                   models.Index(fields=["host", "new_image_id"])]
+
+    def __str__(self):
+        return f"{self.short_id} {self.reference or ''}".strip()
+
+    @property
+    def short_id(self) -> str:
+        return self.new_image_id.removeprefix("sha256:")[:12]
+
+    @property
+    def reference(self) -> str:
+        """`repository:tag` the commit was made as ('' for an untagged commit)."""
+        return f"{self.repository}:{self.tag or 'latest'}" if self.repository else ""
+
+    @property
+    def subject(self) -> str:
+        """The message's first line, as `git log --oneline` shows it."""
+        return self.message.strip().split("\n", 1)[0]
+
+    @property
+    def added_size(self) -> int:
+        return sum(change.get("size") or 0 for change in self.file_changes
+                   if change.get("kind") in ("A", "C"))

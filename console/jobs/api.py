@@ -1,6 +1,7 @@
 """`/api/jobs/`: read jobs (what was asked, of which host, and how it ended)."""
 from rest_framework import mixins, serializers, viewsets
 
+from console.audit.redact import redact
 from console.jobs.models import Job
 from console.jobs.reaper import reap_stale_throttled
 
@@ -10,6 +11,7 @@ class JobSerializer(serializers.ModelSerializer):
     team = serializers.SerializerMethodField()
     container = serializers.CharField(source="target_id", read_only=True)
     requested_by = serializers.SerializerMethodField()
+    params = serializers.SerializerMethodField()
 
     class Meta:
         model = Job
@@ -22,6 +24,10 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_requested_by(self, obj) -> str | None:
         return obj.requested_by.username if obj.requested_by_id else None
+
+    def get_params(self, obj) -> dict:
+        # Viewers read jobs too: a commit's ENV values may be secrets, as a container's are.
+        return redact(obj.params)
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -153,7 +153,7 @@ def commit(job, engine):
     data = engine.image_inspect(image_id)
     with transaction.atomic():
         image = reconcile.upsert_image(job.host, data, team=container.team)
-        Commit.objects.create(
+        record = Commit.objects.create(
             image=image, new_image_id=image.image_id, parent_image_id=image.parent_id,
             host=job.host, team=container.team, author=job.requested_by,
             author_name=params.get("author") or "", container_engine_id=container.engine_id,
@@ -161,7 +161,15 @@ def commit(job, engine):
             message=params.get("message") or "", changes=changes, file_changes=file_changes,
             layer_size=image.size, job=job)
     reconcile.refresh(container, engine)
-    return {"image_id": image.image_id, "reference": reference, "files_changed": len(file_changes)}
+    return {"image_id": image.image_id, "reference": reference, "files_changed": len(file_changes),
+            "commit": record.pk}
+
+
+def tag(job, engine):
+    """Point a `name:tag` at an image; the tag moves off any image it named before."""
+    reference = engine.tag(job.params["image"], job.params["reference"])
+    reconcile.sync_images(job.host, engine)
+    return {"image_id": job.params["image"], "reference": reference}
 
 
 def sync(job, engine):
@@ -183,6 +191,7 @@ HANDLERS = {
     Job.Kind.RESTART: lifecycle("restart"),
     Job.Kind.REMOVE: remove,
     Job.Kind.COMMIT: commit,
+    Job.Kind.TAG: tag,
     Job.Kind.SYNC: sync,
 }
 

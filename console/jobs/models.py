@@ -31,6 +31,7 @@ class Job(models.Model):
         RESTART = "restart"
         REMOVE = "remove"
         COMMIT = "commit"
+        TAG = "tag"
         SYNC = "sync"
 
     class State(models.TextChoices):

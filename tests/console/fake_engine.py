@@ -126,6 +126,16 @@ class FakeEngine:
     def boot(self):
         return []
 
+    def tag(self, ref, target):
+        self._check("tag", ref, target)
+        image = self.image_inspect(ref)
+        reference = target if ":" in target.rsplit("/", 1)[-1] else f"{target}:latest"
+        for row in self.image_rows.values():
+            if reference in row["RepoTags"]:
+                row["RepoTags"].remove(reference)
+        self.image_rows[image["Id"]]["RepoTags"].append(reference)
+        return reference
+
     def commit(self, ref, repository=None, message=None, author=None, changes=(), pause=True):
         self._check("commit", ref, repository, message, author, tuple(changes))
         c = self.find(ref)

@@ -1,0 +1,91 @@
+"""What a user can do to images: tag them. Like `containers.actions`, each action checks the
+permission (a denied attempt is audited, nothing is queued), writes the job row and the audit
+entry in one transaction, and sends the job to the image's host after the commit.
+
+Tags are the host's, not a team's: `name:tag` moves to the image tagged, off any image it named
+before. So a user may only take a name that is free on the host or already names an image of
+the team they tag for; otherwise one team could re-point another's (or the host's base) image.
+"""
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from console import audit
+from console.containers.actions import REPOSITORY_PATTERN, TAG_PATTERN, Conflict
+from console.containers.options import InvalidRequest
+from console.images.models import Commit, Image
+from console.jobs import dispatch
+from console.jobs.models import Job
+from console.streams import publish
+
+__all__ = ["Conflict", "check_name_is_free_for", "reference_errors", "tag_commit", "tag_image"]
+
+
+def reference_errors(repository: str, tag: str, *, required: bool) -> dict:
+    """Field errors of a `repository` and `tag` pair (empty when they are fine)."""
+    errors = {}
+    if not repository:
+        if required:
+            errors["repository"] = ["A repository is needed, e.g. team/tool."]
+        elif tag:
+            errors["repository"] = ["A tag needs a repository."]
+    elif len(repository) > 255 or not REPOSITORY_PATTERN.match(repository):
+        errors["repository"] = ["Invalid repository: lowercase letters, digits and . _ - /"]
+    if tag and not TAG_PATTERN.match(tag):
+        errors["tag"] = ["Invalid tag: letters, digits, '_', '.', '-' (at most 128)."]
+    return errors
+
+
+def check_name_is_free_for(user, host, reference: str, team) -> None:
+    """Refuse (InvalidRequest, 403) to move `reference` off an image the team does not own.
+    A host has tens or hundreds of images: reading their tags is cheaper than teaching every
+    database to search inside JSON lists."""
+    if user.is_superuser:
+        return
+    for image in Image.objects.filter(host=host).select_related("team"):
+        if reference in image.tags and (image.team_id is None or image.team_id != getattr(team, "pk", None)):
+            owner = f"team {image.team.name}" if image.team_id else "the host"
+            raise InvalidRequest({"repository": [
+                f"{reference} names an image of {owner} on {host.name}: choose another name."]},
+                forbidden=True)
+
+
+def tag_image(user, image: Image, repository: str, tag: str = "", *, request=None) -> Job:
+    allowed = Image.objects.restrict(user, "tag").filter(pk=image.pk).exists()
+    return _tag(user, image.host, image.image_id, image.team, repository, tag, allowed=allowed,
+                target=image, request=request)
+
+
+def tag_commit(user, commit: Commit, repository: str, tag: str = "", *, request=None) -> Job:
+    """Tag the image a commit made (the image may be untagged, even gone from the list)."""
+    allowed = Commit.objects.restrict(user, "tag").filter(pk=commit.pk).exists()
+    return _tag(user, commit.host, commit.new_image_id, commit.team, repository, tag,
+                allowed=allowed, target=commit, request=request)
+
+
+def _tag(user, host, image_id, team, repository, tag, *, allowed, target, request) -> Job:
+    repository, tag = (repository or "").strip(), (tag or "").strip()
+    target_fields = {"target_type": "image", "target_id": image_id,
+                     "target_name": f"{repository}:{tag or 'latest'}"}
+    if not allowed:
+        audit.record("image.tag", actor=user, request=request, team=team, host=host,
+                     result="denied", params={"repository": repository, "tag": tag},
+                     error=f"{user.username} may not tag this image", **target_fields)
+        raise PermissionDenied("You may not tag this image.")
+    errors = reference_errors(repository, tag, required=True)
+    if errors:
+        raise InvalidRequest(errors)
+    reference = f"{repository}:{tag or 'latest'}"
+    check_name_is_free_for(user, host, reference, team)
+    if not host.is_online:
+        raise Conflict(f"Host {host.name} is offline: the image cannot be tagged now.")
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.TAG, host=host, team=team, requested_by=user,
+                                 target_id=image_id, target_name=reference,
+                                 params={"image": image_id, "reference": reference})
+        audit.record("image.tag", actor=user, request=request, team=team, host=host,
+                     params={"repository": repository, "tag": tag or "latest",
+                             "commit": target.pk if isinstance(target, Commit) else None},
+                     result="requested", job=job, **target_fields)
+        dispatch.enqueue_on_commit(job)
+        transaction.on_commit(lambda: publish.job_changed(job))
+    return job
