@@ -191,7 +191,9 @@ def _start_locked(engine, container: Container, before_start=None,
         bundle = oci_spec.build(container, merged, process["user"], process["env"],
                                 process["argv"], process["cwd"], attachment["netns"],
                                 attachment["share_host"], memory_swap_supported(),
-                                engine.paths.cgroup_parent)
+                                engine.paths.cgroup_parent,
+                                seccomp_cache=os.path.join(engine.paths.run, "seccomp")
+                                if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)
         try:
             monitor_pid, pid = monitor.launch(

@@ -101,8 +101,12 @@ def normalize_capability(name: str) -> str:
 
 def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: str,
           network_namespace: str | None, share_host_network: bool,
-          memory_swap_supported: bool, cgroup_parent: str) -> dict:
-    """Return the OCI config for `container` (a runtime.container.state.Container)."""
+          memory_swap_supported: bool, cgroup_parent: str,
+          seccomp_cache: str | None = None) -> dict:
+    """Return the OCI config for `container` (a runtime.container.state.Container).
+
+    `seccomp_cache`: for crun, a directory where the seccomp profile is kept compiled; the
+    bundle then also carries the compiled program (see seccomp_bpf)."""
     config = container.config["Config"]
     host = container.host_config
     caps = capabilities(host)
@@ -174,6 +178,7 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
     if pids > 0:
         resources["pids"] = {"limit": pids}
 
+    annotations = {}
     linux = {
         "namespaces": namespaces,
         "resources": resources,
@@ -185,6 +190,11 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
         profile = seccomp.default_profile(caps)
         if profile and host.get("SeccompProfile") != "unconfined":
             linux["seccomp"] = profile
+            if seccomp_cache:
+                from runtime.container import seccomp_bpf
+                compiled = seccomp_bpf.annotation(profile, seccomp_cache)
+                if compiled:
+                    annotations["run.oci.seccomp_bpf_data"] = compiled
 
     spec = {
         "ociVersion": OCI_VERSION,
@@ -197,6 +207,8 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
     }
     if config.get("Domainname"):
         spec["domainname"] = config["Domainname"]
+    if annotations:
+        spec["annotations"] = annotations
     return spec
 
 

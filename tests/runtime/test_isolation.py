@@ -233,3 +233,17 @@ def test_bind_mount_read_only(engine, tmp_path):
     assert "from the host" in output
     assert "Read-only file system" in output
     assert not (tmp_path / "new").exists()
+
+
+def test_crun_gets_the_profile_precompiled(engine):
+    """crun reads the compiled program from the bundle's annotation instead of compiling the
+    profile on every start; it must be the same policy (checked by the probes above, which run
+    on crun) and it must be there."""
+    import json
+    container_id = engine.run({"image": "busybox", "cmd": ["sleep", "100"],
+                               "runtime": "crun"})
+    with open(os.path.join(engine.paths.containers, container_id, "config.json")) as f:
+        bundle = json.load(f)
+    assert bundle["annotations"]["run.oci.seccomp_bpf_data"]
+    assert bundle["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
+    engine.remove(container_id, force=True)
