@@ -350,13 +350,19 @@ def clean_up(workspace: Workspace, runners: Runners, log=print):
     the directory itself. Each step goes on when an earlier one failed."""
     directory = workspace.directory
     if os.path.isdir(workspace.moor_root):
-        with contextlib.suppress(Exception):
+        try:
             destroy_moor_root(workspace.moor_root)
+        except Exception as error:  # the steps below still run; say what is left
+            log(f"removing moor's root failed: {error!r}")
     if os.path.exists(workspace.containers_conf) and shutil.which("podman"):
         for argv in (["podman", "rm", "-a", "-f", "-t", "0"], ["podman", "rmi", "-a", "-f"]):
-            with contextlib.suppress(Exception):
-                runners.shadow.run(argv, env=workspace.podman_env, check=False, timeout=300,
-                                   stoppable=False)
+            try:
+                result = runners.shadow.run(argv, env=workspace.podman_env, check=False,
+                                            timeout=300, stoppable=False)
+                if result.rc != 0:
+                    log(f"{' '.join(argv)}: {last_line(result.err)}")
+            except Exception as error:
+                log(f"{' '.join(argv)}: {error!r}")
     crun_states = []
     if os.path.isdir(workspace.crun_state):
         crun_states += [(workspace.crun_state, entry) for entry in os.listdir(workspace.crun_state)]
