@@ -363,6 +363,13 @@ def container_exited(engine, container_id: str) -> None:
     container = Container.load(directory)
     if container is None:
         return
+    # An attached `moor run` that is still there cleans up (and removes) itself as soon as it
+    # has read the exit code: let it, instead of racing it for the lock.
+    owner = container.state.get("Owner") or {}
+    _wait_for_process_end(owner.get("Pid"), owner.get("StartTime"), OWNER_GRACE_SECONDS)
+    container = Container.load(directory)
+    if container is None:
+        return
     with holding(container):
         container.refresh()
         if container.status not in (EXITED, DEAD):
@@ -391,6 +398,23 @@ def container_exited(engine, container_id: str) -> None:
             container.transition(EXITED)
             container.state["Error"] = error.message
             container.save_state()
+
+
+OWNER_GRACE_SECONDS = 60.0
+
+
+def _wait_for_process_end(pid: int | None, start_time: int | None, timeout: float) -> None:
+    if not process_alive(pid, start_time):
+        return
+    import select
+    try:
+        handle = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        select.select([handle], [], [], timeout)
+    finally:
+        os.close(handle)
 
 
 def _restart_delay(container: Container) -> float | None:

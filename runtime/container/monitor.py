@@ -51,8 +51,9 @@ def interpreter() -> str:
 
 
 def exit_command(root: str, container_id: str) -> list[str]:
-    return [interpreter(), "-m", "runtime", "--root", root, "system", "container-exited",
-            container_id]
+    launcher = os.path.join(REPOSITORY, "bin", "moor")
+    start = [launcher] if os.access(launcher, os.X_OK) else [interpreter(), "-m", "runtime"]
+    return start + ["--root", root, "system", "container-exited", container_id]
 
 
 def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
