@@ -68,6 +68,7 @@ def bench_start(root, runs):
             if index >= 2:
                 samples[mode].append(elapsed)
             moor(root, "rm", "-f", container)
+            time.sleep(0.3)  # conmon's exit command runs after the kill: not into the next run
     return (summary("moor run -d --network none (anchor)", samples["none"]),
             summary("moor run -d --network bridge", samples["bridge"]))
 
