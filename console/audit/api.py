@@ -1,7 +1,11 @@
 """`/api/audit/`: the audit log, read-only. Team members see their teams' entries (and their
 own), superusers everything."""
-from rest_framework import mixins, serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
 
+from console.audit.export import export_response
+from console.audit.filters import AuditFilterForm, visible_entries
 from console.audit.models import AuditEntry
 
 
@@ -27,17 +31,30 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         return obj.job.error if obj.job_id else None
 
 
+FILTERS = [OpenApiParameter(name, str, description=str(field.help_text or name))
+           for name, field in AuditFilterForm.base_fields.items()]
+
+
 class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """The audit log, read-only; filter with ?action=, ?result=, ?team=, ?user=, ?host=, ?target=."""
+    """The audit log, read-only, newest first. Filters: ?user=, ?team=, ?action= (`container.*`
+    for a prefix), ?target= (a name, an ID or its start), ?host=, ?result=, ?since=, ?until=
+    (dates or date-times, UTC)."""
 
     serializer_class = AuditEntrySerializer
 
     def get_queryset(self):
-        queryset = AuditEntry.objects.restrict(self.request.user, "view").select_related("job")
-        params = self.request.query_params
-        for name, field in (("action", "action"), ("result", "result"), ("team", "team_name"),
-                            ("user", "actor_name"), ("host", "host_name"),
-                            ("target", "target_id")):
-            if params.get(name):
-                queryset = queryset.filter(**{field: params[name]})
-        return queryset
+        form, entries = visible_entries(self.request.user, self.request.query_params)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors)
+        return entries.select_related("job")
+
+    @extend_schema(parameters=FILTERS)
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(parameters=FILTERS, responses={(200, "text/csv"): str,
+                                                  (200, "application/json"): str})
+    @action(detail=False, methods=["get"], url_path="export/(?P<kind>csv|json)")
+    def export(self, request, kind=None):
+        """Everything the filters select, streamed as CSV or as a JSON array."""
+        return export_response(request, self.get_queryset(), kind)
