@@ -12,10 +12,13 @@ from console.containers.api import ContainerViewSet
 from console.core import views as core_views
 from console.hosts import views as host_views
 from console.hosts.api import HostViewSet
+from console.images import commit_views
 from console.images import views as image_views
 from console.images.api import ImageViewSet
+from console.images.commit_api import CommitViewSet
 from console.jobs import views as job_views
 from console.jobs.api import JobViewSet
+from console.teams import grant_views
 from console.teams.api import TeamViewSet
 
 router = DefaultRouter()
@@ -28,6 +31,7 @@ router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("grants", accounts_api.GrantViewSet, basename="grant")
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
+router.register("commits", CommitViewSet, basename="commit")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
@@ -43,11 +47,18 @@ urlpatterns = [
     path("containers/run/", container_views.run_container, name="container-run"),
     path("containers/bulk/", container_views.bulk_action, name="container-bulk"),
     path("containers/<str:ref>/", container_views.container_detail, name="container-detail"),
+    path("containers/<str:ref>/commit/", commit_views.container_commit, name="container-commit"),
+    path("containers/<str:ref>/grants/", grant_views.grant_add, name="container-grant"),
+    path("containers/<str:ref>/grants/<int:grant_pk>/revoke/", grant_views.grant_revoke,
+         name="container-grant-revoke"),
     path("containers/<str:ref>/<str:verb>/", container_views.container_action,
          name="container-action"),
     path("images/", image_views.image_list, name="image-list"),
     path("jobs/", job_views.job_list, name="job-list"),
     path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
+    path("commits/", include("console.images.urls")),
+    path("teams/", include("console.teams.urls")),
+    path("audit/", include("console.audit.urls")),
     path("account/tokens/", accounts_views.token_list, name="token-list"),
     path("account/tokens/<int:pk>/revoke/", accounts_views.token_revoke, name="token-revoke"),
     path("api/docs/", core_views.api_docs, name="api-docs"),

@@ -25,6 +25,18 @@ def _denied(action, actor, request, **fields):
     raise PermissionDenied(f"You may not do {action}.")
 
 
+def require_manager(actor, team, action: str, *, request=None, **fields) -> None:
+    """Refuse, audited, unless `actor` may manage `team` (its team admins, superusers)."""
+    if not user_may(actor, "manage", team):
+        _denied(action, actor, request, team=team, **fields)
+
+
+def require_superuser(actor, action: str, *, request=None, **fields) -> None:
+    """Refuse, audited, unless `actor` is a superuser."""
+    if not actor.is_superuser:
+        _denied(action, actor, request, **fields)
+
+
 def create_user(actor, *, username, password, email="", is_superuser=False, request=None):
     if not actor.is_superuser:
         _denied("user.create", actor, request, target_type="user", target_name=username)
@@ -93,6 +105,39 @@ def grant_host(actor, team, host, *, request=None) -> HostGrant:
         members = list(team.memberships.values_list("user_id", flat=True))
         transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in members])
     return grant
+
+
+def revoke_host(actor, team, host, *, request=None) -> None:
+    if not actor.is_superuser:
+        _denied("team.host.revoke", actor, request, team=team, target=host, host=host)
+    with transaction.atomic():
+        deleted, _ = HostGrant.objects.filter(team=team, host=host).delete()
+        if not deleted:
+            raise Invalid({"host": [f"Host {host.name} is not granted to team {team.name}."]})
+        audit.record("team.host.revoke", actor=actor, request=request, team=team, target=host,
+                     host=host)
+        members = list(team.memberships.values_list("user_id", flat=True))
+        transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in members])
+
+
+def change_team_settings(actor, team, *, request=None, **settings) -> Team:
+    """Change a team's description or pinned terminal user (team admins, superusers)."""
+    if not user_may(actor, "manage", team):
+        _denied("team.settings", actor, request, team=team, target=team)
+    changed = {name: value for name, value in settings.items() if getattr(team, name) != value}
+    if not changed:
+        return team
+    with transaction.atomic():
+        before = {name: getattr(team, name) for name in changed}
+        for name, value in changed.items():
+            setattr(team, name, value)
+        team.save(update_fields=list(changed))
+        audit.record("team.settings", actor=actor, request=request, team=team, target=team,
+                     params={"changed": changed, "previous": before})
+        # Open terminals re-check what they may do (and as whom) when a setting changes.
+        members = list(team.memberships.values_list("user_id", flat=True))
+        transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in members])
+    return team
 
 
 def grant_container(actor, user, container, actions, *, request=None) -> ContainerGrant:

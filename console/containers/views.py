@@ -147,7 +147,10 @@ def run_container(request):
 
 
 @login_required
-def container_detail(request, ref):
+def container_detail(request, ref, *, grant_form=None, status=200):
+    from console.images.forms import CommitForm
+    from console.teams.grant_views import access_context
+
     container = container_for(request, ref)
     user = request.user
     allowed = {verb: (user.is_superuser or Container.objects.restrict(user, verb)
@@ -163,7 +166,9 @@ def container_detail(request, ref):
         "inspect_json": json.dumps(redacted_inspect(container.inspect_data), indent=2,
                                    sort_keys=True),
         "env_names": [item.split("=", 1)[0] for item in container.env],
-    })
+        "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
+        **access_context(request, container, grant_form),
+    }, status=status)
 
 
 @login_required

@@ -1,7 +1,14 @@
-"""`/api/images/`: images per host, as the hosts' engines report them."""
-from rest_framework import mixins, serializers, viewsets
+"""`/api/images/`: images per host, as the hosts' engines report them. One image is named by
+its number in the list, or by its ID, a unique ID prefix or `name[:tag]` (with `?host=` when the
+name is on several hosts); `POST /api/images/{id}/tag/` tags it (a job on its host)."""
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework.decorators import action
 
+from console.images import actions
+from console.images.commit_api import TagSerializer, tag_response
 from console.images.models import Image
+from console.jobs.api import JobSerializer
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -23,6 +30,26 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     """Images per host (?host=), as the engines report them."""
 
     serializer_class = ImageSerializer
+    lookup_value_regex = "[^/]+"
+
+    def get_object(self):
+        ref = self.kwargs["pk"].strip()
+        images = self.get_queryset()
+        if ref.isdigit() and images.filter(pk=int(ref)).exists():
+            return images.get(pk=int(ref))
+        matches = [image for image in images if image.matches(ref)]
+        if not matches:
+            raise exceptions.NotFound(f"No such image: {ref}")
+        if len(matches) > 1:
+            raise exceptions.NotFound(f"{ref} names several images: give more of the ID, or "
+                                      "?host=.")
+        return matches[0]
+
+    @extend_schema(request=TagSerializer, responses={202: JobSerializer})
+    @action(detail=True, methods=["post"])
+    def tag(self, request, pk=None):
+        """Tag the image (`repository`, `tag`) on its host; returns the job."""
+        return tag_response(request, actions.tag_image, self.get_object())
 
     def get_queryset(self):
         queryset = Image.objects.restrict(self.request.user, "view").select_related("host", "team")

@@ -17,7 +17,7 @@ class TeamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "description", "hosts", "created_at"]
+        fields = ["id", "name", "description", "terminal_user", "hosts", "created_at"]
         read_only_fields = ["id", "hosts", "created_at"]
 
     def get_hosts(self, obj) -> list[str]:
@@ -36,6 +36,12 @@ class MemberSerializer(serializers.ModelSerializer):
 
 class HostGrantSerializer(serializers.Serializer):
     host = serializers.CharField()
+
+
+class TeamSettingsSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["description", "terminal_user"]
 
 
 def run_action(function, *args, **kwargs):
@@ -60,9 +66,26 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         """Create a team (superusers)."""
         serializer = TeamSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        team = run_action(actions.create_team, request.user, request=request,
-                          **serializer.validated_data)
+        data = serializer.validated_data
+        team = run_action(actions.create_team, request.user, request=request, name=data["name"],
+                          description=data.get("description", ""))
+        if data.get("terminal_user"):
+            run_action(actions.change_team_settings, request.user, team, request=request,
+                       terminal_user=data["terminal_user"])
         return Response(TeamSerializer(team).data, status=201)
+
+    @extend_schema(request=TeamSettingsSerializer, responses=TeamSerializer)
+    def partial_update(self, request, pk=None):
+        """Change the team's `description` or `terminal_user`, the user terminals on its
+        containers run as (team admins)."""
+        team = self.get_object()
+        run_action(actions.require_manager, request.user, team, "team.settings",
+                   request=request, target=team)
+        serializer = TeamSettingsSerializer(team, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        run_action(actions.change_team_settings, request.user, team, request=request,
+                   **serializer.validated_data)
+        return Response(TeamSerializer(team).data)
 
     @extend_schema(request=MemberSerializer, responses=MemberSerializer(many=True))
     @action(detail=True, methods=["get", "post"])
@@ -85,6 +108,19 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         team = self.get_object()
         run_action(actions.remove_member, request.user, team, self._user(username),
                    request=request)
+        return Response(status=204)
+
+    @action(detail=True, methods=["delete"], url_path="hosts/(?P<host>[^/]+)")
+    def revoke_host(self, request, pk=None, host=None):
+        """Take a host back from the team (superusers)."""
+        team = self.get_object()
+        run_action(actions.require_superuser, request.user, "team.host.revoke", request=request,
+                   team=team, target_type="host", target_name=host[:63])
+        granted = Host.objects.filter(grants__team=team).filter(
+            **({"pk": host} if host.isdigit() else {"name": host})).first()
+        if granted is None:
+            raise exceptions.NotFound(f"Host {host} is not granted to team {team.name}.")
+        run_action(actions.revoke_host, request.user, team, granted, request=request)
         return Response(status=204)
 
     @extend_schema(request=HostGrantSerializer, responses=TeamSerializer)
