@@ -31,6 +31,9 @@ VERB_GROUPS = {
     **dict.fromkeys(("images", "rmi", "tag", "history", "image", "cp", "diff", "commit",
                      "export", "import", "save", "load"), "images"),
     **dict.fromkeys(("info", "version", "system"), "system"),
+    **dict.fromkeys(("network", "port"), "network"),
+    "build": "build",
+    **dict.fromkeys(("pull", "push", "login", "logout"), "registry"),
 }
 
 

@@ -73,12 +73,27 @@ def command_text(container: Container) -> str:
     return " ".join(argv)
 
 
-def ports_list(container: Container) -> list[dict]:
-    """Docker's `Ports` list: published ports of a running container, else the exposed ones."""
+def live_network_settings(engine, container: Container) -> dict:
+    """The container's NetworkSettings as they are now (connect/disconnect change them after
+    the start); for a container that is not running, what was recorded at its start."""
     settings = container.state.get("NetworkSettings") or {}
+    if container.status in (RUNNING, PAUSED):
+        from runtime.container.lifecycle import _network_module
+        network = _network_module()
+        if network is not None and hasattr(network, "network_settings"):
+            settings = network.network_settings(engine.paths, container.id) or settings
+    return settings
+
+
+def ports_list(engine, container: Container) -> list[dict]:
+    """Docker's `Ports` list: published ports of a running container, else the exposed ones."""
+    settings = live_network_settings(engine, container)
     ports = []
     running = container.status in (RUNNING, PAUSED)
-    for key, bindings in sorted((settings.get("Ports") or {}).items()):
+    def by_number(item):
+        number, _, proto = item[0].partition("/")
+        return (int(number) if number.isdigit() else 0, proto)
+    for key, bindings in sorted((settings.get("Ports") or {}).items(), key=by_number):
         number, _, proto = key.partition("/")
         if running and bindings:
             for binding in bindings:
@@ -103,7 +118,7 @@ def summary(engine, container: Container) -> dict:
         "State": container.status,
         "Status": status_text(container),
         "ExitCode": container.state.get("ExitCode", 0),
-        "Ports": ports_list(container),
+        "Ports": ports_list(engine, container),
         "Labels": container.config["Config"].get("Labels") or {},
         "HostConfig": {"NetworkMode": container.host_config.get("NetworkMode") or "none"},
     }
@@ -130,13 +145,8 @@ def full(engine, container: Container) -> dict:
         mounts.append({"Type": "bind", "Source": source, "Destination": destination,
                        "Mode": mode if mode == "ro" else "", "RW": mode != "ro",
                        "Propagation": "rprivate"})
-    settings = state.get("NetworkSettings") or {}
-    if status in (RUNNING, PAUSED):
-        from runtime.container.lifecycle import _network_module
-        network = _network_module()
-        if network is not None and hasattr(network, "network_settings"):
-            settings = network.network_settings(engine.paths, container.id) or settings
-    elif settings:
+    settings = live_network_settings(engine, container)
+    if status not in (RUNNING, PAUSED) and settings:
         settings = {**settings, "IPAddress": "", "Ports": {}}
     return {
         "Id": container.id,
