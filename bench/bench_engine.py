@@ -61,6 +61,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -162,14 +163,8 @@ def serve(shadow_cgroup2: bool):
         capture = request.get("capture", False)
         started = time.perf_counter()
         try:
-            process = subprocess.run(
-                request["argv"], stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE if capture else subprocess.DEVNULL, stderr=errors,
-                env=environment, timeout=request.get("timeout"))
-            rc, out = process.returncode, process.stdout
-        except subprocess.TimeoutExpired:
-            rc, out = 124, b""
-            errors.write(f"timed out after {request.get('timeout')} s".encode())
+            rc, out = run_until_exit(request["argv"], environment, capture, errors,
+                                     request.get("timeout"))
         except OSError as error:
             rc, out = 127, b""
             errors.write(str(error).encode())
@@ -183,6 +178,32 @@ def serve(shadow_cgroup2: bool):
         except BrokenPipeError:     # the benchmark is gone (killed): nobody to answer
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return
+
+
+def run_until_exit(argv, environment, capture, errors, timeout) -> tuple[int, bytes]:
+    """Run a command and wait for its end in a blocking wait, so the time is taken the moment
+    it exits. (`subprocess.run(timeout=...)` polls instead, sleeping up to 50 ms between
+    looks: every time would be rounded up to its next poll.) A timer kills it on a timeout."""
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                               stderr=errors, env=environment)
+    expired = threading.Event()
+
+    def expire():
+        expired.set()
+        process.kill()
+    timer = threading.Timer(timeout, expire) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        out, _ = process.communicate()      # no timeout: read to the end, then a blocking wait
+    finally:
+        if timer:
+            timer.cancel()
+    if expired.is_set():
+        errors.write(f"timed out after {timeout} s".encode())
+        return 124, out or b""
+    return process.returncode, out or b""
 
 
 class Runner:
@@ -256,15 +277,16 @@ class Workspace:
         self.containers_conf = os.path.join(directory, "containers.conf")
         self.storage_conf = os.path.join(directory, "storage.conf")
         self.podman_dir = os.path.join(directory, "podman")
-        # the runners' memory cgroups, one per runner (see `Runners.account_in`)
-        self.memory_cgroup = os.path.join(
-            MEMORY_CGROUPS, "moorage-bench-" + os.path.basename(directory)[len(TEMP_PREFIX):])
+        # The run's cgroups carry its name: the runners' memory cgroups (see
+        # `Runners.account_in`) and the cgroup of the bundle run by crun, in every controller.
+        self.cgroup_name = "moorage-bench-" + os.path.basename(directory)[len(TEMP_PREFIX):]
+        self.memory_cgroup = os.path.join(MEMORY_CGROUPS, self.cgroup_name)
 
     @classmethod
     def create(cls) -> "Workspace":
         workspace = cls(tempfile.mkdtemp(prefix=TEMP_PREFIX))
         state = {
-            "memory_cgroup": workspace.memory_cgroup,
+            "cgroup_name": workspace.cgroup_name,
             "absent_paths": [path for path in HOST_PATHS if not os.path.lexists(path)],
             "absent_cgroups": [name for name in PODMAN_CGROUPS
                                if not glob.glob(f"/sys/fs/cgroup/*/{name}")],
@@ -476,10 +498,10 @@ def restore_host_state(directory: str, log):
     for name in state["absent_cgroups"]:
         for path in glob.glob(f"/sys/fs/cgroup/*/{name}"):
             remove_cgroup_tree(path)
-    if state.get("memory_cgroup") and os.path.isdir(state["memory_cgroup"]):
-        remove_cgroup_tree(state["memory_cgroup"])
-        if os.path.isdir(state["memory_cgroup"]):
-            log(f"could not remove {state['memory_cgroup']}: processes are left in it")
+    for path in glob.glob(f"/sys/fs/cgroup/*/{state['cgroup_name']}"):
+        remove_cgroup_tree(path)
+        if os.path.isdir(path):
+            log(f"could not remove {path}: processes are left in it")
     for name in state["absent_links"]:
         if os.path.exists(f"/sys/class/net/{name}"):
             subprocess.run(["ip", "link", "del", name], check=False, capture_output=True)
@@ -722,6 +744,7 @@ class Bench:
             config = json.load(f)
         config["process"]["terminal"] = False
         config["process"]["args"] = ["/bin/true"]
+        config["linux"]["cgroupsPath"] = f"/{self.ws.cgroup_name}/crun"   # not "/bench-crun"
         with open(config_path, "w") as f:
             json.dump(config, f, indent=1)
         os.makedirs(self.ws.crun_state)
