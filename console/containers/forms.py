@@ -26,6 +26,10 @@ class RunForm(forms.Form):
     cpus = forms.CharField(max_length=16, required=False, label="CPUs", help_text="e.g. 0.5")
     pids_limit = forms.CharField(max_length=16, required=False, label="PIDs limit")
     restart = forms.ChoiceField(choices=RESTART_CHOICES, initial="no", label="Restart policy")
+    network = forms.CharField(max_length=160, required=False, initial="bridge",
+                              help_text="bridge, none, a network's name, or container:NAME")
+    ports = forms.CharField(max_length=500, required=False, label="Published ports",
+                            help_text="e.g. 8080:80, 127.0.0.1:5353:53/udp, 443 (a free port)")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
     def __init__(self, user, *args, **kwargs):
@@ -63,6 +67,7 @@ class RunForm(forms.Form):
             "memory": data.get("memory") or None, "cpus": data.get("cpus") or None,
             "pids_limit": data.get("pids_limit") or None,
             "restart": data.get("restart") or None, "tty": bool(data.get("tty")),
+            "network": data.get("network") or None, "ports": data.get("ports") or None,
         }
         try:
             self.run_request = validate_run(self.user, request)

@@ -146,6 +146,22 @@ def run_container(request):
                                                    "images_by_host": form.images_by_host()})
 
 
+def network_summary(container) -> dict:
+    """Mode, addresses and published ports, from the engine's inspect data."""
+    settings = (container.inspect_data or {}).get("NetworkSettings") or {}
+    mode = ((container.inspect_data or {}).get("HostConfig") or {}).get("NetworkMode") \
+        or container.options.get("network") or "bridge"
+    addresses = [(name, endpoint.get("IPAddress"), endpoint.get("Gateway"))
+                 for name, endpoint in sorted((settings.get("Networks") or {}).items())
+                 if endpoint.get("IPAddress")]
+    ports = []
+    for key, bindings in sorted((settings.get("Ports") or {}).items()):
+        for binding in bindings or [None]:
+            ports.append(f"{binding['HostIp']}:{binding['HostPort']} → {key}" if binding
+                         else f"{key} (not published)")
+    return {"mode": mode, "addresses": addresses, "ports": ports}
+
+
 @login_required
 def container_detail(request, ref, *, grant_form=None, status=200):
     from console.images.forms import CommitForm
@@ -166,6 +182,7 @@ def container_detail(request, ref, *, grant_form=None, status=200):
         "inspect_json": json.dumps(redacted_inspect(container.inspect_data), indent=2,
                                    sort_keys=True),
         "env_names": [item.split("=", 1)[0] for item in container.env],
+        "network": network_summary(container),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
         **access_context(request, container, grant_form),
     }, status=status)

@@ -128,3 +128,17 @@ def test_bulk_actions_do_not_redirect_elsewhere(world, client_for):
     response = client_for("operator").post("/containers/bulk/", {
         "action": "stop", "containers": [], "next": "https://evil.example/"})
     assert response.status_code == 302 and response.url == "/containers/"
+
+
+def test_container_detail_shows_network_and_ports(world, client_for):
+    web = world.containers["web"]
+    web.inspect_data = {
+        "HostConfig": {"NetworkMode": "bridge"},
+        "NetworkSettings": {
+            "Networks": {"bridge": {"IPAddress": "172.22.0.5", "Gateway": "172.22.0.1"}},
+            "Ports": {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}], "443/tcp": None}}}
+    web.save()
+    html = client_for("viewer").get(f"/containers/{web.engine_id}/").content.decode()
+    assert "172.22.0.5" in html and "gateway 172.22.0.1" in html
+    assert "0.0.0.0:8080 → 80/tcp" in html
+    assert "443/tcp (not published)" in html

@@ -128,3 +128,24 @@ def test_the_run_form_runs(world, client_for):
     container = Container.objects.get(name="fresh")
     assert page.status_code == 302 and page.url == f"/containers/{container.engine_id}/"
     assert container.command == ["sleep", "300"] and container.env == ["A=1", "B=2"]
+
+
+def test_the_run_form_sets_network_and_ports(world, client_for):
+    page = client_for("developer").post("/containers/run/", {
+        "host": "h1", "image": "busybox:latest", "name": "served", "command": "httpd -f",
+        "restart": "no", "network": "bridge", "ports": "8080:80, 127.0.0.1:5353:53/udp"})
+    container = Container.objects.get(name="served")
+    assert page.status_code == 302
+    assert container.options["network"] == "bridge"
+    assert container.options["ports"] == ["8080:80", "127.0.0.1:5353:53/udp"]
+
+
+def test_the_run_form_refuses_bad_ports_and_the_host_network(world, client_for):
+    client = client_for("developer")
+    page = client.post("/containers/run/", {"host": "h1", "image": "busybox:latest",
+                                            "restart": "no", "ports": "http:eighty"})
+    assert "Ports are [IP:]HOSTPORT:CONTAINERPORT" in page.content.decode()
+    page = client.post("/containers/run/", {"host": "h1", "image": "busybox:latest",
+                                            "restart": "no", "network": "host"})
+    assert page.status_code in (200, 403)
+    assert nothing_created()
