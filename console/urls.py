@@ -22,6 +22,8 @@ from console.teams import grant_views
 from console.teams.api import TeamViewSet
 
 router = DefaultRouter()
+# No ".json" suffix routes: one URL per resource, and none that a view was not written for.
+router.include_format_suffixes = False
 router.register("containers", ContainerViewSet, basename="container")
 router.register("images", ImageViewSet, basename="image")
 router.register("hosts", HostViewSet, basename="host")

@@ -3,6 +3,8 @@ change made here is audited explicitly, like the same change made through the AP
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
 
 from console import audit
 from console.hosts.models import Host, HostGrant
@@ -77,6 +79,9 @@ class HostAdmin(admin.ModelAdmin):
 
 User = get_user_model()
 admin.site.unregister(User)
+# Permissions come from team roles, not Django's groups: a group page would be a second,
+# unaudited way to grant access.
+admin.site.unregister(Group)
 
 
 @admin.register(User)
@@ -90,3 +95,11 @@ class AuditedUserAdmin(UserAdmin):
     def delete_model(self, request, obj):
         audit.record("user.delete", request=request, target=obj)
         super().delete_model(request, obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                audit.record("user.password", request=request,
+                             target=User.objects.get(pk=id))
+        return response

@@ -1,0 +1,75 @@
+"""The objects the permission matrix and the IDOR tests act on, on top of the shared world:
+everything belongs to team alpha (host h1), so a member of beta (`stranger`) is a stranger to
+all of it. Nothing here is a persona: `grantee` holds a grant on `web` without being one."""
+import secrets
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.contrib.auth import get_user_model
+
+from console import audit
+from console.accounts.models import ApiToken
+from console.containers.models import ContainerGrant
+from console.core.testing import PASSWORD
+from console.images.models import Commit, Image
+from console.jobs.models import Job
+
+
+@dataclass
+class Objects:
+    web: object
+    team: object
+    host: object
+    other_host: object
+    image: object
+    commit: object
+    job: object
+    entry: object
+    grant: object
+    token: object
+    token_key: str
+
+
+def add_objects(world) -> Objects:
+    alpha, h1, web = world.teams["alpha"], world.hosts["h1"], world.containers["web"]
+    base = world.images["h1"]
+    image = Image.objects.create(host=h1, image_id="sha256:" + secrets.token_hex(32),
+                                 tags=["alpha/tool:v1"], parent_id=base.image_id, team=alpha)
+    job = Job.objects.create(kind="commit", host=h1, team=alpha, container=web,
+                             target_id=web.engine_id, target_name="web",
+                             requested_by=world.user("developer"), state="succeeded")
+    commit = Commit.objects.create(
+        image=image, new_image_id=image.image_id, parent_image_id=base.image_id, host=h1,
+        team=alpha, author=world.user("developer"), author_name="developer",
+        container_engine_id=web.engine_id, container_name="web", repository="alpha/tool",
+        tag="v1", message="add the tool", job=job,
+        file_changes=[{"kind": "A", "path": "/usr/bin/tool", "size": 1234}])
+    entry = audit.record("container.stop", actor=world.user("operator"), team=alpha,
+                         target=web, host=h1, result="requested", job=job)
+    grantee = get_user_model().objects.create_user("grantee", "grantee@example.test", PASSWORD)
+    grant = ContainerGrant.objects.create(user=grantee, container=web, actions=["start"],
+                                          granted_by=world.user("team_admin"))
+    token, key = ApiToken.objects.create_for(world.user("operator"), "matrix")
+    return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
+                   commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key)
+
+
+# Rows that change without any state changing: sessions (logging in), the audit log (denied
+# attempts are recorded, by design) and the admin's own history.
+UNTRACKED = {"sessions.session", "audit.auditentry", "admin.logentry",
+             "contenttypes.contenttype", "auth.permission"}
+
+
+def fingerprint() -> dict:
+    """Every row of every other table, to tell whether a request changed anything."""
+    state = {}
+    for model in apps.get_models():
+        label = model._meta.label_lower
+        if label in UNTRACKED:
+            continue
+        state[label] = sorted(map(repr, model._base_manager.order_by().values_list()))
+    return state
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return sorted(name for name in before if before[name] != after.get(name))

@@ -1,0 +1,534 @@
+"""The permission matrix: every URL pattern of the URLconf and every websocket route of the
+Channels router, as anonymous, a user of another team, viewer, operator, developer, team admin
+and superuser. Each answer is the expected 302/404/403/2xx, and a request that is refused (or
+that is a GET) changes nothing but the audit log.
+
+Routes are found, not listed: a route without an entry in ROUTES (or WEBSOCKETS) fails
+`test_every_route_has_an_entry`, so a new page, endpoint or socket cannot go untested.
+
+Also here: CSRF (state-changing requests from a browser session without the token fail and
+change nothing; there is no state-changing GET).
+"""
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from console.core.testing import PASSWORD, build_world
+from tests.console.matrix_world import add_objects, changed_tables, fingerprint
+
+PERSONAS = ("anonymous", "stranger", "viewer", "operator", "developer", "team_admin",
+            "superuser")
+ROLES = ("viewer", "operator", "developer", "team_admin")
+SIGNED_IN = PERSONAS[1:]
+AT_LEAST = {role: set(ROLES[ROLES.index(role):]) | {"superuser"} for role in ROLES}
+SUPERUSER = {"superuser"}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+# -- what to expect ---------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    """One method on one route: the status for each persona, and who may change state."""
+
+    statuses: dict
+    changes: set = field(default_factory=set)
+    body: dict | None = None
+    query: str = ""
+    audit_frozen: bool = False       # not even an audit entry may change
+
+
+def gated(ok, allowed, *, anon=302, stranger=404, refused=403, changes=True, **extra):
+    """`allowed` personas get `ok`; members of alpha who are not allowed get `refused`;
+    `stranger` gets `stranger` (alpha's objects are invisible to beta); anonymous `anon`."""
+    statuses = {"anonymous": anon, "stranger": ok if "stranger" in allowed else stranger}
+    for persona in ROLES + ("superuser",):
+        statuses[persona] = ok if persona in allowed else refused
+    return Case(statuses, set(allowed) if changes else set(), **extra)
+
+
+def everyone(ok, *, anon=302, changes=False, **extra):
+    """Any signed-in user gets `ok` (their own view of it)."""
+    statuses = {persona: ok for persona in SIGNED_IN}
+    statuses["anonymous"] = anon
+    return Case(statuses, set(SIGNED_IN) if changes else set(), **extra)
+
+
+def exactly(changes=(), body=None, query="", **statuses):
+    return Case(statuses, set(changes), body=body, query=query)
+
+
+def refused(status, **extra):
+    """The method is not allowed (405) for signed-in users; `status` for anonymous."""
+    return everyone(405, anon=status, **extra)
+
+
+MEMBERS = AT_LEAST["viewer"]
+OPERATORS = AT_LEAST["operator"]
+DEVELOPERS = AT_LEAST["developer"]
+ADMINS = AT_LEAST["team_admin"]
+API_ANON = 401
+
+RUN_PAGE = {"host": "h1", "image": "busybox:latest", "name": "matrix", "command": "sleep 1",
+            "restart": "no", "team": "alpha"}
+RUN_API = {"image": "busybox", "host": "h1", "name": "matrix", "cmd": ["sleep", "1"],
+           "team": "alpha"}
+NEW_USER = {"username": "newbie", "password": "a long enough password 7", "role": "viewer"}
+
+# Parameters of the routes, by name: what each placeholder is filled with.
+PARAMETERS = {
+    "ref": lambda o: o.web.engine_id,
+    "grant_pk": lambda o: o.grant.pk,
+    "verb": lambda o: "stop",
+    "username": lambda o: "viewer",
+    "host_pk": lambda o: o.host.pk,
+    "host": lambda o: o.host.name,
+    "kind": lambda o: "csv",
+    "format": lambda o: "json",
+    "app_label": lambda o: "teams",
+    "url": lambda o: "nothing/here/",
+    "object_id": lambda o: o.team.pk,
+    "content_type_id": lambda o: 1,
+    "id": lambda o: o.entry.actor_id,
+}
+# Per route, where the generic placeholder means something else.
+ROUTE_PARAMETERS = {
+    "commit-detail": {"ref": lambda o: o.commit.pk},
+    "commit-tag": {"ref": lambda o: o.commit.pk},
+    "job-detail": {"pk": lambda o: o.job.pk},
+    "audit-detail": {"pk": lambda o: o.entry.pk},
+    "team-detail": {"pk": lambda o: o.team.pk},
+    "token-revoke": {"pk": lambda o: o.token.pk},
+    "api:container-detail": {"pk": lambda o: o.web.engine_id},
+    "api:image-detail": {"pk": lambda o: o.image.pk},
+    "api:host-detail": {"pk": lambda o: o.host.pk},
+    "api:job-detail": {"pk": lambda o: o.job.pk},
+    "api:user-detail": {"pk": lambda o: o.entry.actor_id},
+    "api:grant-detail": {"pk": lambda o: o.grant.pk},
+    "api:token-detail": {"pk": lambda o: o.token.pk},
+    "api:audit-detail": {"pk": lambda o: o.entry.pk},
+    "api:commit-detail": {"pk": lambda o: o.commit.pk},
+    "api:commit-tag": {"pk": lambda o: o.commit.pk},
+    "api:image-tag": {"pk": lambda o: o.image.pk},
+    "api:host-sync": {"pk": lambda o: o.host.pk},
+}
+for name in ("container", "container-commit", "container-inspect", "container-kill",
+             "container-restart", "container-start", "container-stop"):
+    ROUTE_PARAMETERS.setdefault(f"api:{name}", {"pk": lambda o: o.web.engine_id})
+for name in ("team-detail", "team-hosts", "team-members", "team-remove-member",
+             "team-revoke-host"):
+    ROUTE_PARAMETERS[f"api:{name}"] = {"pk": lambda o: o.team.pk}
+for name in ("team-member-add", "team-member-invite", "team-member-role", "team-member-remove",
+             "team-host-grant", "team-host-revoke", "team-settings"):
+    ROUTE_PARAMETERS[name] = {"pk": lambda o: o.team.pk}
+
+ROUTES = {
+    # -- pages --
+    "dashboard": {"get": everyone(200)},
+    "login": {"get": exactly(anonymous=200, **{p: 302 for p in SIGNED_IN}),
+              "post": exactly(anonymous=200, **{p: 302 for p in SIGNED_IN},
+                              body={"username": "nobody", "password": "wrong"})},
+    "logout": {"get": refused(405), "post": everyone(302, anon=302)},
+    "container-list": {"get": everyone(200)},
+    "container-run": {"get": everyone(200),
+                      "post": exactly(["developer", "team_admin", "superuser"], body=RUN_PAGE,
+                                      anonymous=302, stranger=200, viewer=200, operator=200,
+                                      developer=302, team_admin=302, superuser=302)},
+    "container-bulk": {"get": refused(302),
+                       "post": gated(302, OPERATORS, stranger=302, refused=302,
+                                     body={"action": "stop", "containers": ["<web>"]})},
+    "container-detail": {"get": gated(200, MEMBERS)},
+    "container-commit": {"get": gated(200, DEVELOPERS, changes=False),
+                         "post": gated(302, DEVELOPERS, body={"repository": "alpha/matrix",
+                                                              "message": "m"})},
+    "container-grant": {"get": refused(302),
+                        "post": gated(302, ADMINS, body={"user": "stranger",
+                                                         "actions": ["start"]})},
+    "container-grant-revoke": {"get": refused(302), "post": gated(302, ADMINS)},
+    "container-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    "image-list": {"get": everyone(200)},
+    "job-list": {"get": everyone(200)},
+    "job-detail": {"get": gated(200, MEMBERS)},
+    "commit-history": {"get": everyone(200)},
+    "commit-detail": {"get": gated(200, MEMBERS)},
+    "commit-tag": {"get": refused(302),
+                   "post": gated(302, DEVELOPERS, body={"repository": "alpha/tool",
+                                                        "tag": "stable"})},
+    "team-list": {"get": everyone(200)},
+    "team-create": {"get": refused(302),
+                    "post": gated(302, SUPERUSER, stranger=403, body={"name": "gamma"})},
+    "team-detail": {"get": gated(200, MEMBERS)},
+    "team-member-add": {"get": refused(302),
+                        "post": gated(302, ADMINS, body={"user": "stranger", "role": "viewer"})},
+    "team-member-invite": {"get": refused(302), "post": gated(302, SUPERUSER, body=NEW_USER)},
+    "team-member-role": {"get": refused(302),
+                         "post": gated(302, ADMINS, body={"role": "operator"})},
+    "team-member-remove": {"get": refused(302), "post": gated(302, ADMINS)},
+    "team-host-grant": {"get": refused(302), "post": gated(302, SUPERUSER, body={"host": "<h2>"})},
+    "team-host-revoke": {"get": refused(302), "post": gated(302, SUPERUSER)},
+    "team-settings": {"get": refused(302),
+                      "post": gated(302, ADMINS, body={"description": "d",
+                                                       "terminal_user": "app"})},
+    "audit-list": {"get": everyone(200)},
+    "audit-detail": {"get": gated(200, MEMBERS)},
+    "audit-export": {"get": everyone(200)},
+    "token-list": {"get": everyone(200), "post": everyone(200, changes=True, body={"name": "t"})},
+    "token-revoke": {"get": refused(302),
+                     "post": exactly(["operator"], anonymous=302, stranger=404, viewer=404,
+                                     operator=302, developer=404, team_admin=404,
+                                     superuser=403)},
+    "api-docs": {"get": everyone(200)},
+    # -- API --
+    "api:token": {"get": exactly(**{p: 405 for p in PERSONAS}),
+                  "post": exactly(PERSONAS, body={"username": "viewer", "password": PASSWORD},
+                                  **{p: 201 for p in PERSONAS})},
+    "api:schema": {"get": exactly(**{p: 200 for p in PERSONAS})},
+    "api:api-root": {"get": everyone(200, anon=API_ANON)},
+    "api:container-list": {
+        "get": everyone(200, anon=API_ANON),
+        "post": exactly(["developer", "team_admin", "superuser"], body=RUN_API, anonymous=401,
+                        stranger=400, viewer=403, operator=403, developer=202, team_admin=202,
+                        superuser=202)},
+    "api:container-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                             "delete": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:container-commit": {"post": gated(202, DEVELOPERS, anon=API_ANON, body={})},
+    "api:container-inspect": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:container-kill": {"post": gated(202, OPERATORS, anon=API_ANON, body={})},
+    "api:container-restart": {"post": gated(202, OPERATORS, anon=API_ANON, body={})},
+    "api:container-start": {"post": gated(409, OPERATORS, anon=API_ANON, body={},
+                                          changes=False)},
+    "api:container-stop": {"post": gated(202, OPERATORS, anon=API_ANON, body={})},
+    "api:image-list": {"get": everyone(200, anon=API_ANON)},
+    "api:image-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:image-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
+                                    body={"repository": "alpha/tool", "tag": "stable"})},
+    "api:host-list": {"get": everyone(200, anon=API_ANON)},
+    "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:host-sync": {"post": gated(202, SUPERUSER, anon=API_ANON)},
+    "api:job-list": {"get": everyone(200, anon=API_ANON)},
+    "api:job-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:team-list": {"get": everyone(200, anon=API_ANON),
+                      "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                    body={"name": "gamma"})},
+    "api:team-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                        "patch": gated(200, ADMINS, anon=API_ANON,
+                                       body={"terminal_user": "app"}),
+                        "put": refused(API_ANON)},
+    "api:team-hosts": {"post": gated(201, SUPERUSER, anon=API_ANON, body={"host": "h2"})},
+    "api:team-members": {"get": gated(200, MEMBERS, anon=API_ANON),
+                         "post": gated(201, ADMINS, anon=API_ANON,
+                                       body={"user": "stranger", "role": "viewer"})},
+    "api:team-remove-member": {"delete": gated(204, ADMINS, anon=API_ANON)},
+    "api:team-revoke-host": {"delete": gated(204, SUPERUSER, anon=API_ANON)},
+    "api:user-list": {"get": everyone(200, anon=API_ANON),
+                      "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                    body={"username": "newbie",
+                                          "password": "a long enough password 7"})},
+    "api:user-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:grant-list": {"get": everyone(200, anon=API_ANON),
+                       "post": gated(201, ADMINS, anon=API_ANON,
+                                     body={"user": "stranger", "container": "<web>",
+                                           "actions": ["start"]})},
+    "api:grant-detail": {"get": gated(200, ADMINS, anon=API_ANON, refused=404),
+                         "delete": gated(204, ADMINS, anon=API_ANON, refused=404)},
+    "api:token-list": {"get": everyone(200, anon=API_ANON),
+                       "post": everyone(201, anon=API_ANON, changes=True, body={"name": "t"})},
+    "api:token-detail": {"get": refused(API_ANON),
+                         "delete": exactly(["operator", "superuser"], anonymous=401,
+                                           stranger=404, viewer=404, operator=204,
+                                           developer=404, team_admin=404, superuser=204)},
+    "api:audit-list": {"get": everyone(200, anon=API_ANON)},
+    "api:audit-export": {"get": everyone(200, anon=API_ANON)},
+    "api:audit-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                         "put": refused(API_ANON), "patch": refused(API_ANON),
+                         "delete": refused(API_ANON)},
+    "api:commit-list": {"get": everyone(200, anon=API_ANON)},
+    "api:commit-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:commit-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
+                                     body={"repository": "alpha/tool", "tag": "stable"})},
+}
+
+# The admin site is for superusers: everyone else is sent to its login page. What a superuser
+# may do there (each change audited) is tested in test_admin_pages.py; here, only that the
+# audit log in it stays read-only even for them.
+NOT_SUPERUSERS = ROLES + ("stranger",)
+SUPERUSER_ANSWERS = (200, 302, 403, 404, 405)
+
+
+def admin_cases(key: str) -> dict:
+    if key == "admin:login":
+        return {"get": exactly(anonymous=200, **{p: 200 for p in NOT_SUPERUSERS},
+                               superuser=302),
+                "post": exactly(anonymous=200, **{p: 200 for p in NOT_SUPERUSERS},
+                                superuser=(200, 302))}
+    if key == "admin:logout":
+        return {"get": exactly(anonymous=302, **{p: 302 for p in NOT_SUPERUSERS},
+                               superuser=405),
+                "post": everyone(302, anon=302)}
+    if "auditentry" in key:
+        read_only = exactly(anonymous=302, **{p: 302 for p in NOT_SUPERUSERS},
+                            superuser=SUPERUSER_ANSWERS)
+        read_only.audit_frozen = True
+        return {"get": read_only, "post": read_only}
+    return {"get": exactly(anonymous=302, **{p: 302 for p in NOT_SUPERUSERS},
+                           superuser=SUPERUSER_ANSWERS),
+            "post": exactly(["superuser"], anonymous=302, **{p: 302 for p in NOT_SUPERUSERS},
+                            superuser=SUPERUSER_ANSWERS)}
+
+
+WEBSOCKETS = {
+    "ws-events": {"anonymous": False, **{p: True for p in SIGNED_IN}},
+}
+
+
+# -- finding the routes -----------------------------------------------------------------------
+
+@dataclass
+class Route:
+    key: str            # the route's name, or its pattern when it has none
+    name: str
+    pattern: str
+    parameters: list
+
+
+def walk(patterns, prefix="", namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}:{entry.namespace}" if namespace else entry.namespace
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}:{entry.name}" if namespace and entry.name else (entry.name or "")
+            pattern = prefix + str(entry.pattern)
+            parameters = re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", pattern)
+            yield Route(name or pattern, name, pattern, [a or b for a, b in parameters])
+
+
+ALL_ROUTES = list(walk(get_resolver().url_patterns))
+
+
+def cases_of(route: Route) -> dict:
+    if route.key in ROUTES:
+        return ROUTES[route.key]
+    if route.pattern.startswith("admin/"):
+        return admin_cases(route.key if route.name else route.pattern)
+    return {}
+
+
+def websocket_router():
+    from console.asgi import application
+
+    app = application.application_mapping["websocket"]
+    while not isinstance(app, URLRouter):
+        app = app.inner
+    return app
+
+
+def websocket_routes():
+    return [(route.name, str(route.pattern)) for route in websocket_router().routes]
+
+
+def test_every_route_has_an_entry():
+    missing = [route.pattern for route in ALL_ROUTES if not cases_of(route)]
+    assert not missing, f"routes with no entry in the permission matrix: {missing}"
+    unknown = sorted(set(ROUTES) - {route.key for route in ALL_ROUTES})
+    assert not unknown, f"matrix entries for routes that do not exist: {unknown}"
+    sockets = [name or pattern for name, pattern in websocket_routes()
+               if (name or pattern) not in WEBSOCKETS]
+    assert not sockets, f"websocket routes with no entry in the matrix: {sockets}"
+
+
+# -- running the matrix ------------------------------------------------------------------------
+
+def url_of(route: Route, objects) -> str:
+    values = {}
+    for parameter in route.parameters:
+        getter = ROUTE_PARAMETERS.get(route.name, {}).get(parameter) or PARAMETERS.get(parameter)
+        if getter is None:
+            raise LookupError(f"no value for <{parameter}> in {route.pattern}")
+        values[parameter] = str(getter(objects))
+    if route.name:
+        return reverse(route.name, kwargs=values)
+    # Unnamed routes (the admin's redirects): fill the pattern by hand.
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], route.pattern)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def fill(body, objects):
+    if body is None:
+        return {}
+    marks = {"<web>": objects.web.engine_id, "<h2>": str(objects.other_host.pk)}
+
+    def swap(value):
+        if isinstance(value, list):
+            return [swap(item) for item in value]
+        return marks.get(value, value) if isinstance(value, str) else value
+    return {key: swap(value) for key, value in body.items()}
+
+
+def client_for_persona(world, persona, *, csrf=False):
+    client = Client(enforce_csrf_checks=csrf)
+    user = world.user(persona)
+    if user is not None:
+        assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def send(client, method, url, body, *, api):
+    if method == "get":
+        return client.get(url)
+    if api:
+        return getattr(client, method)(url, body, content_type="application/json")
+    if method == "post":
+        return client.post(url, body)
+    return getattr(client, method)(url)
+
+
+def matches(expected, status) -> bool:
+    return status in expected if isinstance(expected, tuple) else status == expected
+
+
+MATRIX = [(route, method) for route in ALL_ROUTES for method in cases_of(route)]
+
+
+@pytest.mark.parametrize("route,method", MATRIX,
+                         ids=[f"{method.upper()} {route.pattern}" for route, method in MATRIX])
+def test_route_by_persona(db, route, method, sent):
+    case = cases_of(route)[method]
+    world = build_world()
+    objects = add_objects(world)
+    url = url_of(route, objects) + (f"?{case.query}" if case.query else "")
+    api = route.pattern.startswith("api/")
+    problems = []
+    for persona in PERSONAS:
+        with transaction.atomic():
+            client = client_for_persona(world, persona)
+            before, sent_before = fingerprint(), len(sent)
+            entries = audit_rows()
+            response = send(client, method, url, fill(case.body, objects), api=api)
+            if getattr(response, "streaming", False):
+                b"".join(response.streaming_content)
+            after = fingerprint()
+            expected = case.statuses[persona]
+            if not matches(expected, response.status_code):
+                problems.append(f"{persona}: {response.status_code}, expected {expected}")
+            if persona not in case.changes:
+                if changed_tables(before, after):
+                    problems.append(f"{persona}: changed {changed_tables(before, after)}")
+                if len(sent) != sent_before:
+                    problems.append(f"{persona}: a job was sent")
+            if case.audit_frozen and audit_rows() != entries:
+                problems.append(f"{persona}: changed the audit log")
+            transaction.set_rollback(True)
+    assert not problems, f"{method.upper()} {url}:\n  " + "\n  ".join(problems)
+
+
+UNLISTED = [(route, method) for route in ALL_ROUTES if not route.pattern.startswith("admin/")
+            for method in METHODS if method not in cases_of(route)]
+
+
+@pytest.mark.parametrize("route,method", UNLISTED,
+                         ids=[f"{method.upper()} {route.pattern}" for route, method in UNLISTED])
+def test_methods_outside_the_matrix_change_nothing(db, route, method, sent):
+    """A method the matrix does not try is refused (405) or changes nothing, even for a
+    superuser: no route takes a state-changing request the matrix does not know about."""
+    world = build_world()
+    objects = add_objects(world)
+    client = client_for_persona(world, "superuser")
+    url = url_of(route, objects)
+    before = fingerprint()
+    response = send(client, method, url, {}, api=route.pattern.startswith("api/"))
+    assert response.status_code < 500, (method, url, response.status_code)
+    assert changed_tables(before, fingerprint()) == [] and sent == [], (method, url)
+
+
+def audit_rows():
+    from console.audit.models import AuditEntry
+
+    return list(AuditEntry.objects.order_by("pk").values_list())
+
+
+# -- CSRF ---------------------------------------------------------------------------------------
+
+# Routes a browser session may call without a CSRF token: none that use the session. The token
+# endpoint reads no cookie (a password is its authority), and the read-only methods are safe.
+CSRF_EXEMPT = {"api:token"}
+
+
+@pytest.mark.parametrize("route,method", [(r, m) for r, m in MATRIX if m != "get"],
+                         ids=[f"{m.upper()} {r.pattern}" for r, m in MATRIX if m != "get"])
+def test_state_changes_need_the_csrf_token(db, route, method, sent):
+    if route.key in CSRF_EXEMPT:
+        return
+    case = cases_of(route)[method]
+    world = build_world()
+    objects = add_objects(world)
+    url = url_of(route, objects)
+    for persona in ("superuser", "team_admin"):
+        client = client_for_persona(world, persona, csrf=True)
+        before = fingerprint()
+        response = send(client, method, url, fill(case.body, objects),
+                        api=route.pattern.startswith("api/"))
+        assert response.status_code in (403, 405), (persona, method, url, response.status_code)
+        assert changed_tables(before, fingerprint()) == [] and sent == []
+
+
+# -- websockets ---------------------------------------------------------------------------------
+
+def websocket_path(pattern: str, objects) -> str:
+    values = {"ref": objects.web.engine_id, "id": objects.web.engine_id,
+              "container_id": objects.web.engine_id}
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], pattern)
+    return "/" + path.lstrip("^").rstrip("$")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name,pattern", websocket_routes())
+async def test_websocket_route_by_persona(name, pattern):
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from console.asgi import application
+
+    @database_sync_to_async
+    def setup():
+        world = build_world()
+        return world, add_objects(world)
+
+    @database_sync_to_async
+    def cookie(user):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        return session.session_key
+
+    world, objects = await setup()
+    expected = WEBSOCKETS[name or pattern]
+    problems = []
+    for persona in PERSONAS:
+        headers = [(b"origin", b"http://localhost")]
+        user = world.user(persona)
+        if user is not None:
+            headers.append((b"cookie", f"sessionid={await cookie(user)}".encode()))
+        before = await database_sync_to_async(fingerprint)()
+        communicator = WebsocketCommunicator(application, websocket_path(pattern, objects),
+                                             headers=headers)
+        connected, _ = await communicator.connect(timeout=3)
+        if connected != expected[persona]:
+            problems.append(f"{persona}: connected={connected}, expected {expected[persona]}")
+        await communicator.disconnect()
+        if not expected[persona] and changed_tables(
+                before, await database_sync_to_async(fingerprint)()):
+            problems.append(f"{persona}: refused, but changed state")
+    assert not problems, f"{pattern}:\n  " + "\n  ".join(problems)
