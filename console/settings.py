@@ -197,6 +197,13 @@ HOST_SYNC_SECONDS = float(os.environ.get("MOORAGE_SYNC_SECONDS", 15))
 JOB_QUEUED_TIMEOUT_SECONDS = float(os.environ.get("MOORAGE_JOB_QUEUED_TIMEOUT", 600))
 JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
 
+# Terminals and log streams: how long a terminal whose socket dropped waits to be resumed
+# before its session is ended; where terminal sessions are recorded (asciicast v2), and how
+# much of one session is kept.
+TERMINAL_RESUME_SECONDS = float(os.environ.get("MOORAGE_TERMINAL_RESUME_SECONDS", 300))
+RECORDINGS_DIR = Path(os.environ.get("MOORAGE_RECORDINGS", VAR_DIR / "recordings"))
+RECORDING_MAX_BYTES = int(os.environ.get("MOORAGE_RECORDING_MAX_BYTES", 64 << 20))
+
 # Audit retention in days; empty = keep forever.
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(
     "AUDIT_RETENTION_DAYS") else None

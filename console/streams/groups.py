@@ -25,3 +25,8 @@ def session_group(session_key: str) -> str:
 def container_group(engine_id: str) -> str:
     """Per-container streams (logs, terminal) added by the consumers of those streams."""
     return f"moorage.container.{engine_id}"
+
+
+def bridge_channel(host_name: str) -> str:
+    """The channel a host's stream bridge receives on (terminals and log follows)."""
+    return f"moorage.bridge.{host_name}"
