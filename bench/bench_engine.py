@@ -1252,7 +1252,7 @@ def work(args) -> int:
     workspace = None
     status = 0
     try:
-        clean_stale_runs(runners, log=lambda text: print(f"  {text}", flush=True))
+        clean_stale_runs(runners, log=lambda text: say(f"  {text}"))
         workspace = Workspace.create()
         runners.account_in(workspace.memory_cgroup)
         print(f"temporary directory {workspace.directory}", flush=True)
@@ -1274,16 +1274,27 @@ def work(args) -> int:
         print(f"\ninterrupted ({error}); cleaning up", flush=True)
         status = 130
     except SetupFailed as error:
-        print(f"setup failed: {error}", file=sys.stderr, flush=True)
+        say(f"setup failed: {error}")
         status = 1
+    except BrokenPipeError:
+        status = 1          # whoever read the output went away; clean up all the same
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)
         if workspace is not None:
-            print("cleaning up", flush=True)
-            clean_up(workspace, runners, log=lambda text: print(f"  {text}", flush=True))
+            say("cleaning up")
+            clean_up(workspace, runners, log=lambda text: say(f"  {text}"))
         runners.close()
     return status
+
+
+def say(text: str):
+    """Print, and never fail: a closed output must not stop the clean-up."""
+    try:
+        print(text, flush=True)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def write_json(args, report: Report, found: dict):
