@@ -166,7 +166,12 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 500, "expiry": 30},
+            # redis-py's default read timeout (5 s) equals channels_redis's blocking pop
+            # (BZPOPMIN, 5 s): an idle receive then raises TimeoutError and ends the
+            # consumer. Reads wait longer than the pop.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15,
+                                  "socket_connect_timeout": 5}],
+                       "capacity": 500, "expiry": 30},
         },
     }
 
