@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 
+from console import audit
 from console.images import actions
 from console.images.commit_api import TagSerializer, tag_response
 from console.images.models import Image
@@ -34,11 +35,15 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_object(self):
         ref = self.kwargs["pk"].strip()
-        images = self.get_queryset()
-        if ref.isdigit() and images.filter(pk=int(ref)).exists():
-            return images.get(pk=int(ref))
-        matches = [image for image in images if image.matches(ref)]
+        matches = named(self.get_queryset(), ref)
         if not matches:
+            if self.action == "tag":
+                # Someone acting on an image they cannot see: record the attempt.
+                hidden = named(Image.objects.select_related("host", "team"), ref)
+                if hidden:
+                    audit.record("image.tag", request=self.request, team=hidden[0].team,
+                                 host=hidden[0].host, target=hidden[0], result="denied",
+                                 error="not visible to the requester")
             raise exceptions.NotFound(f"No such image: {ref}")
         if len(matches) > 1:
             raise exceptions.NotFound(f"{ref} names several images: give more of the ID, or "
@@ -56,3 +61,13 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.request.query_params.get("host"):
             queryset = queryset.filter(host__name=self.request.query_params["host"])
         return queryset
+
+
+def named(images, ref: str) -> list:
+    """The images of `images` that `ref` names: a number (the row's), an ID, an ID prefix or
+    a `name[:tag]`."""
+    if ref.isdigit():
+        by_pk = list(images.filter(pk=int(ref)))
+        if by_pk:
+            return by_pk
+    return [image for image in images if image.matches(ref)]

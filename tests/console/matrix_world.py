@@ -34,14 +34,14 @@ def add_objects(world) -> Objects:
     alpha, h1, web = world.teams["alpha"], world.hosts["h1"], world.containers["web"]
     base = world.images["h1"]
     image = Image.objects.create(host=h1, image_id="sha256:" + secrets.token_hex(32),
-                                 tags=["alpha/tool:v1"], parent_id=base.image_id, team=alpha)
+                                 tags=["alphatool:v1"], parent_id=base.image_id, team=alpha)
     job = Job.objects.create(kind="commit", host=h1, team=alpha, container=web,
                              target_id=web.engine_id, target_name="web",
                              requested_by=world.user("developer"), state="succeeded")
     commit = Commit.objects.create(
         image=image, new_image_id=image.image_id, parent_image_id=base.image_id, host=h1,
         team=alpha, author=world.user("developer"), author_name="developer",
-        container_engine_id=web.engine_id, container_name="web", repository="alpha/tool",
+        container_engine_id=web.engine_id, container_name="web", repository="alphatool",
         tag="v1", message="add the tool", job=job,
         file_changes=[{"kind": "A", "path": "/usr/bin/tool", "size": 1234}])
     entry = audit.record("container.stop", actor=world.user("operator"), team=alpha,

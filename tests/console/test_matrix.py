@@ -159,7 +159,7 @@ ROUTES = {
     "commit-history": {"get": everyone(200)},
     "commit-detail": {"get": gated(200, MEMBERS)},
     "commit-tag": {"get": refused(302),
-                   "post": gated(302, DEVELOPERS, body={"repository": "alpha/tool",
+                   "post": gated(302, DEVELOPERS, body={"repository": "alphatool",
                                                         "tag": "stable"})},
     "team-list": {"get": everyone(200)},
     "team-create": {"get": refused(302),
@@ -208,7 +208,7 @@ ROUTES = {
     "api:image-list": {"get": everyone(200, anon=API_ANON)},
     "api:image-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:image-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
-                                    body={"repository": "alpha/tool", "tag": "stable"})},
+                                    body={"repository": "alphatool", "tag": "stable"})},
     "api:host-list": {"get": everyone(200, anon=API_ANON)},
     "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:host-sync": {"post": gated(202, SUPERUSER, anon=API_ANON)},
@@ -252,7 +252,7 @@ ROUTES = {
     "api:commit-list": {"get": everyone(200, anon=API_ANON)},
     "api:commit-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:commit-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
-                                     body={"repository": "alpha/tool", "tag": "stable"})},
+                                     body={"repository": "alphatool", "tag": "stable"})},
 }
 
 # The admin site is for superusers: everyone else is sent to its login page. What a superuser
