@@ -59,6 +59,14 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
     return container, job
 
 
+def refuse_run(user, data: dict, error: InvalidRequest, *, request=None) -> None:
+    """Audit a run the user may not ask for (options that hand over the host, or no team in
+    which they may run); the caller then answers 403."""
+    audit.record("container.run", actor=user, request=request, result="denied",
+                 target_type="container", target_name=str(data.get("name") or "")[:200],
+                 params=dict(data), error=str(error))
+
+
 def act(user, container: Container, verb: str, *, request=None, params=None) -> Job:
     """start, stop, kill, restart, remove or commit one container."""
     if verb not in VERBS:

@@ -168,6 +168,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
             req = validate_run(request.user, dict(request.data))
             container, job = actions.run(request.user, req, request=request)
         except InvalidRequest as error:
+            if error.forbidden:
+                actions.refuse_run(request.user, dict(request.data), error, request=request)
             invalid(error)
         response = job_response(request, job)
         response.data["container"] = container.engine_id

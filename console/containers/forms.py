@@ -36,6 +36,8 @@ class RunForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.run_request = None
+        self.refused = None       # the InvalidRequest, when the user may not run this at all
+        self.request_data = {}
         teams = list(Team.objects.restrict(user, "run"))
         self.fields["team"].choices = [(t.name, t.name) for t in teams]
         if len(teams) <= 1 and not user.is_superuser:
@@ -69,9 +71,12 @@ class RunForm(forms.Form):
             "restart": data.get("restart") or None, "tty": bool(data.get("tty")),
             "network": data.get("network") or None, "ports": data.get("ports") or None,
         }
+        self.request_data = request
         try:
             self.run_request = validate_run(self.user, request)
         except InvalidRequest as error:
+            if error.forbidden:
+                self.refused = error
             for name, problems in error.errors.items():
                 field = {v: k for k, v in API_NAMES.items()}.get(name, name)
                 for problem in problems:

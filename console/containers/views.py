@@ -130,9 +130,19 @@ def bulk_action(request):
 
 @login_required
 def run_container(request):
+    if request.method == "POST" and not (request.user.is_superuser
+                                         or user_may_run_somewhere(request.user)):
+        error = InvalidRequest({"team": ["You are in no team in which you may run "
+                                         "containers."]}, forbidden=True)
+        data = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        actions.refuse_run(request.user, data, error, request=request)
+        raise PermissionDenied(error.errors["team"][0])
     form = RunForm(request.user, request.POST or None,
                    initial={"host": request.GET.get("host"), "image": request.GET.get("image")})
-    if request.method == "POST" and form.is_valid():
+    valid = request.method == "POST" and form.is_valid()
+    if form.refused is not None:
+        actions.refuse_run(request.user, form.request_data, form.refused, request=request)
+    if valid:
         try:
             container, job = actions.run(request.user, form.run_request, request=request)
         except InvalidRequest as error:

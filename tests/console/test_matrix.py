@@ -139,7 +139,7 @@ ROUTES = {
     "container-list": {"get": everyone(200)},
     "container-run": {"get": everyone(200),
                       "post": exactly(["developer", "team_admin", "superuser"], body=RUN_PAGE,
-                                      anonymous=302, stranger=200, viewer=200, operator=200,
+                                      anonymous=302, stranger=200, viewer=403, operator=403,
                                       developer=302, team_admin=302, superuser=302)},
     "container-bulk": {"get": refused(302),
                        "post": gated(302, OPERATORS, stranger=302, refused=302,
