@@ -132,6 +132,11 @@ class Engine:
         from runtime import housekeeping
         return housekeeping.gc(self, dry_run=dry_run)
 
+    def reset(self) -> list[str]:
+        """Remove this root and everything it holds on the host (see housekeeping.reset)."""
+        from runtime import housekeeping
+        return housekeeping.reset(self)
+
     def container_exited(self, container_id: str) -> None:
         lifecycle.container_exited(self, container_id)
 

@@ -115,7 +115,82 @@ def gc(engine, dry_run: bool = False) -> list[str]:
     network = _network_module()
     if network is not None and not dry_run:
         found.extend(f"network: {line}" for line in network.gc(paths, running))
+    found.extend(sweep_deleted_roots(dry_run))
     return found
+
+
+def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
+    """The short-lived state (OCI runtime state, sockets, cgroups) of engine roots whose
+    directory was deleted: no engine will ever clean it up otherwise."""
+    from runtime.paths import RUN_BASE, Paths
+    found = []
+    try:
+        entries = os.listdir(RUN_BASE)
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        marker = os.path.join(RUN_BASE, entry, "root")
+        try:
+            with open(marker) as f:
+                root = f.read().strip()
+        except OSError:
+            continue
+        if not root or os.path.isdir(root):
+            continue
+        paths = Paths(root)
+        if paths.run != os.path.join(RUN_BASE, entry):
+            continue
+        found.append(f"state of deleted root {root}")
+        if not dry_run:
+            release_host_state(paths)
+    return found
+
+
+def release_host_state(paths) -> None:
+    """What an engine root holds outside its directory: OCI runtime state (containers are
+    deleted, killing what still runs), cgroups, the run directory."""
+    for name in KNOWN:
+        state_root = paths.oci_state(name)
+        if find_binary(name) and os.path.isdir(state_root):
+            runtime = OCIRuntime(name, state_root)
+            for entry in os.listdir(state_root):
+                runtime.delete(entry)
+    for controller in _controllers():
+        parent = os.path.join(CGROUP_ROOT, controller, paths.cgroup_parent) \
+            if controller else os.path.join(CGROUP_ROOT, paths.cgroup_parent)
+        if os.path.isdir(parent):
+            for entry in os.listdir(parent):
+                if os.path.isdir(os.path.join(parent, entry)):
+                    with contextlib.suppress(OSError):
+                        _remove_cgroup(os.path.join(parent, entry))
+            with contextlib.suppress(OSError):
+                os.rmdir(parent)
+    netns = paths.netns
+    if os.path.isdir(netns):
+        for entry in os.listdir(netns):
+            rootfs.unmount(os.path.join(netns, entry))
+    import shutil
+    shutil.rmtree(paths.run, ignore_errors=True)
+
+
+def reset(engine) -> list[str]:
+    """Remove everything of this engine root from the host: containers (killed), networks'
+    devices and rules, cgroups, runtime state, and the root directory itself."""
+    report = []
+    for container in lifecycle.all_containers(engine):
+        with contextlib.suppress(Exception):
+            lifecycle.remove(engine, container, force=True)
+            report.append(f"container {container.name} removed")
+    report.extend(gc(engine))
+    from runtime.container.lifecycle import _network_module
+    network = _network_module()
+    if network is not None:
+        with contextlib.suppress(Exception):
+            report.extend(f"network: {line}" for line in network.teardown(engine.paths))
+    release_host_state(engine.paths)
+    remove_tree(engine.paths.root)
+    report.append(f"removed {engine.paths.root}")
+    return report
 
 
 def _controllers() -> list[str]:

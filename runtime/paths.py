@@ -85,4 +85,11 @@ class Paths:
         for path in (self.blobs, self.layers, self.links, self.images, self.containers,
                      self.networks, self.tmp, self.sockets, self.netns):
             os.makedirs(path, mode=0o700, exist_ok=True)
+        # Which root this run directory serves, so `system gc` of any root can tell when
+        # the root is gone and its short-lived state is debris.
+        marker = os.path.join(self.run, "root")
+        if not os.path.exists(marker):
+            with open(marker + ".tmp", "w") as f:
+                f.write(self.root)
+            os.rename(marker + ".tmp", marker)
         return self

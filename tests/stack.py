@@ -210,10 +210,7 @@ class Stack:
                 self.end(name)
         self.end("web")
         for host in self.roots:
-            ids = self.moor(host, "ps", "-a", "-q", "--no-trunc", check=False).stdout.split()
-            if ids:
-                self.moor(host, "rm", "-f", *ids, check=False)
-            self.moor(host, "system", "gc", check=False)
+            self.moor(host, "system", "reset", "--force", check=False)
         self.end("redis")
         self.unmount_leftovers()
         if os.environ.get("MOORAGE_KEEP_E2E"):

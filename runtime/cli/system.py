@@ -31,6 +31,10 @@ def register(subparsers):
                                          "ended, clean up, and start containers whose "
                                          "restart policy asks for it")
     boot.set_defaults(func=cmd_boot)
+    reset = verbs.add_parser("reset", help="remove all containers, images, networks and state "
+                                           "of this engine root from the host")
+    reset.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(func=cmd_reset)
     exited = verbs.add_parser("container-exited", help=argparse.SUPPRESS)
     exited.add_argument("container_id")
     exited.set_defaults(func=cmd_container_exited)
@@ -46,6 +50,22 @@ def cmd_gc(args) -> int:
     engine = engine_for(args)
     found = housekeeping.gc(engine, dry_run=args.dry_run)
     write("".join(line + "\n" for line in found) or "nothing to clean up\n")
+    return 0
+
+
+def cmd_reset(args) -> int:
+    from runtime import housekeeping
+    from runtime.errors import InvalidArgument
+    engine = engine_for(args)
+    if not args.force:
+        import sys
+        if not sys.stdin.isatty():
+            raise InvalidArgument("refusing to reset without --force")
+        answer = input(f"Remove everything under {engine.paths.root}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            return 1
+    for line in housekeeping.reset(engine):
+        write(line + "\n")
     return 0
 
 

@@ -7,7 +7,6 @@ and cgroups. Everything a test makes is removed after it, even when it fails.
 
 import contextlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,20 +40,9 @@ def engine_root():
 
 def destroy_root(engine: Engine) -> None:
     """Remove every trace of an engine root from the host."""
-    for container in lifecycle.all_containers(engine):
-        with contextlib.suppress(Exception):
-            lifecycle.remove(engine, container, force=True)
-    from runtime import housekeeping
-    with contextlib.suppress(Exception):
-        housekeeping.gc(engine)
-    with contextlib.suppress(Exception):
-        from runtime import network
-        network.teardown(engine.paths)
-    for controller_dir in _cgroup_parents(engine):
-        with contextlib.suppress(OSError):
-            os.rmdir(controller_dir)
-    shutil.rmtree(engine.paths.run, ignore_errors=True)
-    shutil.rmtree(engine.paths.root, ignore_errors=True)
+    engine.reset()
+    assert not os.path.exists(engine.paths.run)
+    assert not _cgroup_parents(engine)
 
 
 def _cgroup_parents(engine: Engine) -> list[str]:

@@ -139,3 +139,25 @@ def test_boot_after_a_reboot_starts_containers_by_restart_policy(engine, moor):
     assert status["boot-never"] in ("exited", "dead")
     for container_id in (always, unless):
         engine.remove(container_id, force=True)
+
+
+def test_reset_removes_a_root_and_gc_sweeps_a_deleted_ones_state(moor, tmp_path):
+    from runtime.api import Engine
+    doomed = Engine(str(tmp_path / "doomed"))
+    doomed.bootstrap_busybox()
+    doomed.run({"image": "busybox", "cmd": ["sleep", "300"]})
+    run_dir = doomed.paths.run
+    cgroup = f"/sys/fs/cgroup/memory/{doomed.paths.cgroup_parent}"
+    assert os.path.isdir(run_dir) and os.path.isdir(cgroup)
+    doomed.reset()
+    assert not os.path.exists(doomed.paths.root)
+    assert not os.path.exists(run_dir) and not os.path.exists(cgroup)
+
+    # A root deleted behind the engine's back: any root's gc finds its state by its marker.
+    deleted = Engine(str(tmp_path / "deleted"))
+    deleted.paths.ensure()
+    os.makedirs(deleted.paths.oci_state("crun"), exist_ok=True)
+    subprocess.run(["rm", "-rf", deleted.paths.root], check=True)
+    found = moor("system", "gc").stdout
+    assert f"state of deleted root {deleted.paths.root}" in found
+    assert not os.path.exists(deleted.paths.run)

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from runtime.housekeeping import release_host_state
 from runtime.network import (NetworkRequest, attach, create_network, detach, remove_network,
                              teardown)
 from runtime.network import endpoints, ipam, store
@@ -187,6 +188,7 @@ def paths(tmp_path_factory):
     teardown(root)
     assert leftovers(root) == []
     assert host_rules(root) == []
+    release_host_state(root)
 
 
 @pytest.fixture
@@ -196,6 +198,7 @@ def fresh_paths(tmp_path):
     yield root
     teardown(root)
     assert host_rules(root) == []
+    release_host_state(root)
 
 
 @pytest.fixture
