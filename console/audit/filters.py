@@ -23,20 +23,25 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MICROSECOND = timedelta(microseconds=1)
 
 
-class WhenField(forms.CharField):
+class WhenField(forms.Field):
     """A date (`2026-11-29`) or a date and time (`2026-11-29T14:30`), read as UTC."""
 
+    widget = forms.TextInput(attrs={"placeholder": "2026-11-29 or 2026-11-29T14:30"})
+
     def __init__(self, *, end_of_day: bool = False, **kwargs):
-        super().__init__(required=False, max_length=32, **kwargs)
+        super().__init__(required=False, **kwargs)
         self.end_of_day = end_of_day
 
     def to_python(self, value):
-        value = (value or "").strip()
+        value = str(value or "").strip()
         if not value:
             return None
+        if len(value) > 32:
+            raise forms.ValidationError("Enter a date like 2026-11-29 or 2026-11-29T14:30.")
         try:
-            moment = parse_datetime(value.replace(" ", "T"))
-            day = None if moment else parse_date(value)
+            # A bare day first: parse_datetime would read it as that day's midnight.
+            day = parse_date(value) if len(value) == 10 else None
+            moment = None if day else parse_datetime(value.replace(" ", "T"))
         except ValueError:
             moment = day = None
         if moment is None and day is None:
