@@ -35,7 +35,8 @@ class Engine:
     # -- containers ----------------------------------------------------------------------
 
     def container(self, ref: str):
-        return lifecycle.find(self, ref)
+        from runtime.container import state
+        return state.find(self, ref)
 
     def create(self, options: dict) -> str:
         self.paths.ensure()
@@ -89,9 +90,9 @@ class Engine:
         return fresh.state.get("ExitCode", 0)
 
     def containers(self, all: bool = False) -> list[dict]:
-        from runtime.container import inspect
+        from runtime.container import inspect, state
         result = []
-        for container in lifecycle.all_containers(self):
+        for container in state.all_containers(self):
             container.refresh()
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
                 result.append(inspect.summary(self, container))

@@ -57,6 +57,13 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             act(f"container {container.id[:12]}: releasing what its ended program held",
                 lambda c=container: _settle(engine, c))
 
+    # The name index (names/ links) made to match the containers that exist.
+    if not dry_run:
+        from runtime.container.state import rebuild_name_index
+        from runtime.locking import locked
+        with locked(paths.lock("containers")):
+            rebuild_name_index(engine, lifecycle.all_containers(engine))
+
     # Overlay mounts of containers that are not running.
     for container_id, container in containers.items():
         merged = container.path("merged")

@@ -1,22 +1,34 @@
 """Docker-shaped views of a container: the `ps` summary and the `inspect` document."""
 
-import datetime
 import os
 import time
 
 from runtime.container.state import PAUSED, RESTARTING, RUNNING, ZERO_TIME, Container
 
 
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    year -= month <= 2
+    era = (year if year >= 0 else year - 399) // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
 def parse_time(text: str | None) -> float | None:
-    if not text or text.startswith("0001-"):
+    """Unix seconds of the engine's own UTC times ("2026-11-29T05:00:02.319614317Z"); `ps`
+    parses hundreds of them, so this is plain arithmetic rather than strptime."""
+    if not text or text.startswith("0001-") or len(text) < 19:
         return None
     try:
-        base, _, fraction = text.rstrip("Z").partition(".")
-        seconds = datetime.datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(
-            tzinfo=datetime.timezone.utc).timestamp()
-        return seconds + (float("0." + fraction) if fraction else 0.0)
+        days = _days_from_civil(int(text[0:4]), int(text[5:7]), int(text[8:10]))
+        seconds = days * 86400 + int(text[11:13]) * 3600 + int(text[14:16]) * 60 + \
+            int(text[17:19])
     except ValueError:
         return None
+    fraction = text[20:].rstrip("Z") if text[19:20] == "." else ""
+    return seconds + (int(fraction) / 10 ** len(fraction) if fraction.isdigit() else 0.0)
 
 
 def human_duration(seconds: float) -> str:
@@ -77,11 +89,9 @@ def live_network_settings(engine, container: Container) -> dict:
     """The container's NetworkSettings as they are now (connect/disconnect change them after
     the start); for a container that is not running, what was recorded at its start."""
     settings = container.state.get("NetworkSettings") or {}
-    if container.status in (RUNNING, PAUSED):
-        from runtime.container.lifecycle import _network_module
-        network = _network_module()
-        if network is not None and hasattr(network, "network_settings"):
-            settings = network.network_settings(engine.paths, container.id) or settings
+    if container.status in (RUNNING, PAUSED) and settings.get("Networks"):
+        from runtime import network
+        settings = network.network_settings(engine.paths, container.id) or settings
     return settings
 
 

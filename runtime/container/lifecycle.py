@@ -16,11 +16,11 @@ from runtime.container import monitor, names, options as opts, rootfs, spec as o
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
-    CREATED, DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container, boot_id,
-    new_state, process_alive, process_start_time, rfc3339_ns)
+    CREATED, DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container, all_containers,
+    boot_id, find, index_name, name_owner, new_state, process_alive, process_start_time,
+    rfc3339_ns, unindex_name)
 from runtime.container import users
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
-from runtime.image.reference import HEX64
 from runtime.image.store import remove_tree
 from runtime.locking import locked
 
@@ -32,43 +32,7 @@ class StartFailed(MoorError):
     """The program could not be started (126/127 when it cannot be run or found)."""
 
 
-# -- finding containers --------------------------------------------------------------------
-
-def all_containers(engine) -> list[Container]:
-    result = []
-    try:
-        entries = os.listdir(engine.paths.containers)
-    except FileNotFoundError:
-        return result
-    for entry in entries:
-        if len(entry) == 64:
-            container = Container.load(os.path.join(engine.paths.containers, entry))
-            if container is not None:
-                result.append(container)
-    return result
-
-
-def find(engine, ref: str) -> Container:
-    """A container by full ID, name, or unique ID prefix."""
-    if not ref:
-        raise NotFound("No such container: (empty name)")
-    ref = ref[1:] if ref.startswith("/") else ref
-    if HEX64.match(ref):
-        container = Container.load(engine.paths.container(ref))
-        if container is not None:
-            return container
-    everything = all_containers(engine)
-    for container in everything:
-        if container.name == ref:
-            return container
-    if all(c in "0123456789abcdef" for c in ref):
-        matches = [c for c in everything if c.id.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise Conflict(f"multiple containers found with provided prefix: {ref}")
-    raise NotFound(f"No such container: {ref}")
-
+# -- finding containers: see state.all_containers and state.find -----------------------
 
 @contextlib.contextmanager
 def holding(container: Container):
@@ -104,20 +68,17 @@ def create(engine, options: dict) -> Container:
                               "engine build does not have")
 
     container_id = options.get("id") or os.urandom(32).hex()
-    if not HEX64.match(container_id):
+    if len(container_id) != 64 or any(c not in "0123456789abcdef" for c in container_id):
         raise InvalidArgument(f"invalid container ID {container_id!r}: 64 hex digits expected")
     name = names.validate(options["name"]) if options.get("name") else None
 
     engine.paths.ensure()
     with locked(engine.paths.lock("containers")):
-        existing = all_containers(engine)
-        taken = {c.name for c in existing}
-        if any(c.id == container_id for c in existing):
+        if os.path.exists(engine.paths.container(container_id)):
             raise Conflict(f"a container with ID {container_id} already exists")
         if name is None:
-            name = names.generate(taken)
-        elif name in taken:
-            other = next(c for c in existing if c.name == name)
+            name = names.generate(lambda candidate: name_owner(engine, candidate) is not None)
+        elif (other := name_owner(engine, name)) is not None:
             raise Conflict(f'Conflict. The container name "/{name}" is already in use by '
                            f'container "{other.id}". You have to remove (or rename) that '
                            'container to be able to reuse that name.')
@@ -141,6 +102,7 @@ def create(engine, options: dict) -> Container:
             atomic.write_json(os.path.join(staging, "container.json"), container.config)
             atomic.write_json(os.path.join(staging, "state.json"), container.state)
             os.rename(staging, final_dir)
+            index_name(engine, name, container_id)
         except BaseException:
             if os.path.lexists(staging):
                 remove_tree(staging)
@@ -592,19 +554,24 @@ def _remove_locked(engine, container: Container) -> None:
         remove_tree(doomed)
     rootfs.unmount(container.path("merged"))
     os.rename(container.dir, doomed)
+    unindex_name(engine, container.name, container.id)
     remove_tree(doomed)
 
 
 def rename(engine, container: Container, new_name: str) -> None:
     new_name = names.validate(new_name)
     with locked(engine.paths.lock("containers")):
-        for other in all_containers(engine):
-            if other.name == new_name and other.id != container.id:
-                raise Conflict(f'Error when allocating new name: Conflict. The container name '
-                               f'"/{new_name}" is already in use by container "{other.id}".')
+        other = name_owner(engine, new_name)
+        if other is not None and other.id != container.id:
+            raise Conflict(f'Error when allocating new name: Conflict. The container name '
+                           f'"/{new_name}" is already in use by container "{other.id}".')
         with holding(container):
+            old_name = container.name
             container.config["Name"] = new_name
             container.save_config()
+            index_name(engine, new_name, container.id)
+            if old_name != new_name:
+                unindex_name(engine, old_name, container.id)
 
 
 def status_of(container: Container) -> str:

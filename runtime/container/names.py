@@ -35,11 +35,12 @@ def _pick(words):
     return words[int.from_bytes(os.urandom(4), "little") % len(words)]
 
 
-def generate(taken: set[str]) -> str:
+def generate(is_taken) -> str:
+    """A free generated name; `is_taken(name)` says whether a name is in use."""
     for attempt in range(1000):
         name = f"{_pick(_ADJECTIVES)}_{_pick(_SURNAMES)}"
         if attempt > 10:
             name += str(int.from_bytes(os.urandom(1), "little") % 100)
-        if name not in taken:
+        if not is_taken(name):
             return name
     raise InvalidArgument("could not generate a free container name")

@@ -11,7 +11,7 @@ import os
 import time
 
 from runtime import atomic
-from runtime.errors import Conflict
+from runtime.errors import Conflict, NotFound
 
 CREATED, RUNNING, PAUSED, RESTARTING, EXITED, DEAD, REMOVING = (
     "created", "running", "paused", "restarting", "exited", "dead", "removing")
@@ -189,3 +189,133 @@ def process_alive(pid: int | None, start_time: int | None) -> bool:
         return data[data.rfind(b")") + 2:data.rfind(b")") + 3] != b"Z"
     except OSError:
         return False
+
+
+# -- finding containers -----------------------------------------------------------------
+
+def all_containers(engine) -> list[Container]:
+    result = []
+    try:
+        entries = os.listdir(engine.paths.containers)
+    except FileNotFoundError:
+        return result
+    for entry in entries:
+        if len(entry) == 64:
+            container = Container.load(os.path.join(engine.paths.containers, entry))
+            if container is not None:
+                result.append(container)
+    return result
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and all(c in "0123456789abcdef" for c in text)
+
+
+# Names are looked up through links <root>/names/<name> -> <container id>, made under the
+# containers lock when a container is created or renamed, so that naming one container does
+# not mean reading every container's files. The links are an index: each hit is checked
+# against the container's own record, and a root without a complete index (NAMES_COMPLETE)
+# is scanned and re-indexed.
+NAMES_COMPLETE = ".complete"
+
+
+def names_dir(engine) -> str:
+    return os.path.join(engine.paths.root, "names")
+
+
+def index_name(engine, name: str, container_id: str) -> None:
+    directory = names_dir(engine)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    link = os.path.join(directory, name)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(link)
+    os.symlink(container_id, link)
+
+
+def unindex_name(engine, name: str, container_id: str) -> None:
+    link = os.path.join(names_dir(engine), name)
+    with contextlib.suppress(OSError):
+        if os.readlink(link) == container_id:
+            os.unlink(link)
+
+
+def rebuild_name_index(engine, everything: list["Container"]) -> None:
+    """Make names/ match the containers that exist (call holding the containers lock, or
+    accept that a concurrent create re-adds its own link)."""
+    directory = names_dir(engine)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    wanted = {c.name: c.id for c in everything}
+    for entry in os.listdir(directory):
+        if entry != NAMES_COMPLETE and entry not in wanted:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, entry))
+    for name, container_id in wanted.items():
+        try:
+            if os.readlink(os.path.join(directory, name)) == container_id:
+                continue
+        except OSError:
+            pass
+        index_name(engine, name, container_id)
+    with open(os.path.join(directory, NAMES_COMPLETE), "w"):
+        pass
+
+
+def name_owner(engine, name: str) -> "Container | None":
+    """The container called `name`, if any (call holding the containers lock)."""
+    if not os.path.exists(os.path.join(names_dir(engine), NAMES_COMPLETE)):
+        rebuild_name_index(engine, all_containers(engine))
+    try:
+        target = os.readlink(os.path.join(names_dir(engine), name))
+    except OSError:
+        return None
+    container = Container.load(engine.paths.container(target)) if _is_hex(target) else None
+    return container if container is not None and container.name == name else None
+
+
+def find(engine, ref: str) -> Container:
+    """A container by full ID, name, or unique ID prefix (in that order, as Docker)."""
+    if not ref:
+        raise NotFound("No such container: (empty name)")
+    ref = ref[1:] if ref.startswith("/") else ref
+    if len(ref) == 64 and _is_hex(ref):
+        container = Container.load(engine.paths.container(ref))
+        if container is not None:
+            return container
+    directory = names_dir(engine)
+    if os.path.exists(os.path.join(directory, NAMES_COMPLETE)):
+        if "/" not in ref and ref not in (".", ".."):
+            try:
+                target = os.readlink(os.path.join(directory, ref))
+            except OSError:
+                target = None
+            if target and len(target) == 64 and _is_hex(target):
+                container = Container.load(engine.paths.container(target))
+                if container is not None and container.name == ref:
+                    return container
+        if _is_hex(ref):
+            try:
+                entries = os.listdir(engine.paths.containers)
+            except FileNotFoundError:
+                entries = []
+            matches = [e for e in entries if len(e) == 64 and e.startswith(ref)]
+            loaded = [c for c in (Container.load(engine.paths.container(m)) for m in matches)
+                      if c is not None]
+            if len(loaded) == 1:
+                return loaded[0]
+            if len(loaded) > 1:
+                raise Conflict(f"multiple containers found with provided prefix: {ref}")
+        raise NotFound(f"No such container: {ref}")
+    # No complete index (a root made by an older engine): scan, and index for next time.
+    everything = all_containers(engine)
+    with contextlib.suppress(OSError):
+        rebuild_name_index(engine, everything)
+    for container in everything:
+        if container.name == ref:
+            return container
+    if _is_hex(ref):
+        matches = [c for c in everything if c.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise Conflict(f"multiple containers found with provided prefix: {ref}")
+    raise NotFound(f"No such container: {ref}")

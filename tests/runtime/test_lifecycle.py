@@ -308,3 +308,23 @@ def test_a_failed_start_leaves_the_container_created_and_nothing_mounted(engine)
     assert failure.value.status == 127
     assert engine.inspect(container_id)["State"]["Status"] == "created"
     # the engine fixture checks that no mount, cgroup or runtime state is left
+
+
+def test_names_are_found_through_the_index_and_it_heals(engine):
+    container_id = engine.create({"image": "busybox", "cmd": ["true"], "name": "indexed"})
+    link = os.path.join(engine.paths.root, "names", "indexed")
+    assert os.readlink(link) == container_id
+    engine.rename("indexed", "renamed")
+    assert not os.path.lexists(link)
+    assert engine.container("renamed").id == container_id
+    # A stale or missing index never gives a wrong answer: each hit is checked, and a root
+    # without a complete index is scanned and re-indexed.
+    os.symlink(container_id, link)   # stale: points at a container named otherwise
+    with pytest.raises(NotFound):
+        engine.container("indexed")
+    import shutil
+    shutil.rmtree(os.path.join(engine.paths.root, "names"))
+    assert engine.container("renamed").id == container_id
+    assert os.readlink(os.path.join(engine.paths.root, "names", "renamed")) == container_id
+    engine.remove("renamed")
+    assert not os.path.lexists(os.path.join(engine.paths.root, "names", "renamed"))
