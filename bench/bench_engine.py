@@ -9,7 +9,7 @@ system (as root). These machines are shared and noisy: read the ratios, not the 
    private podman store (target: moor at most 0.5 x podman). For information: moor with
    `--network none`, with `--runtime runc`, `moor run -d` and `moor rm -f`, and the interpreter
    moor starts. Interleaved rounds (the order reversed every other round) after warm-ups.
-2. idle: N (200) `moor run -d busybox sleep 100000` and N podman ones, in batches of N/10,
+2. idle: N (200) `moor run -d --network none busybox sleep 100000` and N podman ones, in batches of N/10,
    the engines in turn. Memory per container (target: moor no more than podman): the
    anonymous + kernel memory charged to each engine's memory cgroups over the starts, / N
    (each engine's commands run from a cgroup of their own, so the kernel charges them what
@@ -829,8 +829,11 @@ class Bench:
         section_header("idle", f"{count} sleeping containers per engine, started in batches "
                                f"of {batch}, moor and podman in turn")
         starters = {
-            "moor": lambda i: self.moor("run", "-d", "--name", f"bench-idle-{i}", "busybox",
-                                        "sleep", "100000", check=False),
+            # Both without a network, as the anchor was measured (podman --network=none); a
+            # bridge attachment adds a veth pair and a namespace, ~70 KiB, on either engine.
+            "moor": lambda i: self.moor("run", "-d", "--network", "none", "--name",
+                                        f"bench-idle-{i}", "busybox", "sleep", "100000",
+                                        check=False),
             "podman": lambda i: self.podman("run", "-d", "--network=none", "--name",
                                             f"bench-idle-{i}", PODMAN_IMAGE, "sleep", "100000",
                                             check=False),
