@@ -1,0 +1,17 @@
+"""`manage.py stream_bridge`: serve this host's terminals and log follows (see
+`console/jobs/bridge.py`). Run next to the host's worker, with the same `MOORAGE_HOST` and
+`MOORAGE_ROOT`."""
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Serve this host's container terminals and log follows over the Channels layer."
+
+    def handle(self, *args, **options):
+        if not settings.MOORAGE_HOST:
+            raise CommandError("MOORAGE_HOST is not set: the bridge serves one host")
+        from console.jobs import bridge
+        from console.jobs.engine import get_engine
+
+        bridge.run(settings.MOORAGE_HOST, get_engine(), settings.TERMINAL_RESUME_SECONDS)
