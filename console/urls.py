@@ -18,6 +18,7 @@ from console.images.api import ImageViewSet
 from console.images.commit_api import CommitViewSet
 from console.jobs import views as job_views
 from console.jobs.api import JobViewSet
+from console.streams import views as stream_views
 from console.teams import grant_views
 from console.teams.api import TeamViewSet
 
@@ -38,6 +39,7 @@ router.register("commits", CommitViewSet, basename="commit")
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("containers/<str:ref>/logs/", stream_views.container_logs, name="container-logs"),
     path("", include(router.urls)),
 ]
 
@@ -63,6 +65,10 @@ urlpatterns = [
     path("audit/", include("console.audit.urls")),
     path("account/tokens/", accounts_views.token_list, name="token-list"),
     path("account/tokens/<int:pk>/revoke/", accounts_views.token_revoke, name="token-revoke"),
+    path("terminal-sessions/<str:session_id>/", stream_views.session_replay,
+         name="terminal-replay"),
+    path("terminal-sessions/<str:session_id>/recording/", stream_views.session_recording,
+         name="terminal-recording"),
     path("api/docs/", core_views.api_docs, name="api-docs"),
     path("api/", include((api_patterns, "api"))),
     path("admin/", admin.site.urls),

@@ -1,9 +1,13 @@
-"""Websocket routes. Streams for one container (terminal, logs) are added here next to the
-events stream, each with its own consumer module in `console.streams.consumers`."""
+"""Websocket routes: live events, and a container's terminal and logs (each consumer module
+in `console.streams.consumers` documents its protocol)."""
 from django.urls import path
 
 from console.streams.consumers.events import EventsConsumer
+from console.streams.consumers.logs import LogsConsumer
+from console.streams.consumers.terminal import TerminalConsumer
 
 websocket_urlpatterns = [
     path("ws/events/", EventsConsumer.as_asgi(), name="ws-events"),
+    path("ws/containers/<str:ref>/terminal/", TerminalConsumer.as_asgi(), name="ws-terminal"),
+    path("ws/containers/<str:ref>/logs/", LogsConsumer.as_asgi(), name="ws-logs"),
 ]

@@ -1,0 +1,64 @@
+"""Who may stream what: the checks a terminal or log socket (and the log HTTP endpoint) makes
+before it accepts, and again whenever the user's permissions change.
+
+The answer is the container, or the close code to refuse with: 4401 not logged in, 4404 a
+container the user cannot see (strangers learn nothing), 4403 visible but the action (`logs`,
+`terminal`) is not theirs. A refused terminal is audited, as a refused action is.
+"""
+from django.contrib.auth import get_user_model
+
+from console import audit
+from console.containers.models import Container
+
+UNAUTHENTICATED, NOT_FOUND, FORBIDDEN = 4401, 4404, 4403
+
+
+class Refused(Exception):
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def fresh_user(user):
+    """The user as the database has them now (a socket's copy may be hours old)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return get_user_model().objects.filter(pk=user.pk, is_active=True).first()
+
+
+def container_for(user, ref: str, action: str, *, audit_refusal: bool) -> Container:
+    """The container `ref` names if `user` may do `action` on it; raises Refused."""
+    user = fresh_user(user)
+    if user is None:
+        raise Refused(UNAUTHENTICATED, "Log in first.")
+    queryset = Container.objects.select_related("host", "team")
+    matches = list(queryset.restrict(user, "view").resolve(ref)[:2])
+    if len(matches) != 1:
+        if audit_refusal and not matches:
+            existing = queryset.resolve(ref).first()
+            if existing is not None:
+                audit.record(f"container.{action}", actor=user, team=existing.team,
+                             target=existing, host=existing.host, result="denied",
+                             error="not visible to the requester")
+        raise Refused(NOT_FOUND, "No such container.")
+    container = matches[0]
+    if not may(user, container, action):
+        if audit_refusal:
+            audit.record(f"container.{action}", actor=user, team=container.team,
+                         target=container, host=container.host, result="denied",
+                         error=f"{user.username} may not {action} this container")
+        raise Refused(FORBIDDEN, f"You may not {action} this container.")
+    return container
+
+
+def may(user, container: Container, action: str) -> bool:
+    user = fresh_user(user)
+    return user is not None and Container.objects.restrict(user, action).filter(
+        pk=container.pk).exists()
+
+
+def still_allowed(user, container_id: int, action: str) -> bool:
+    """For an open socket: the user is active and may still do `action` on the container."""
+    user = fresh_user(user)
+    return user is not None and Container.objects.restrict(user, action).filter(
+        pk=container_id).exists()

@@ -1,0 +1,189 @@
+"""`/ws/containers/{id}/logs/`: a container's log, the last lines then new ones as they are
+written, served by its host's bridge.
+
+Refused before `accept()` as the terminal is (4401, 4404, 4403 without `logs`: viewers have
+it, and so does anyone holding a grant on the container).
+
+Every line has a position, `offset`: the byte offset of its first record in the log file (the
+sequence `moor logs` and the engine use). Lines come in offset order, so a page that keeps the
+last `cursor` it received and resumes from it gets every line once: nothing lost, nothing twice.
+
+Browser → server (text frames, JSON):
+    {"type": "follow", "tail": N}        start: the last N lines (null: all), then new ones
+    {"type": "resume", "cursor": "..."}  start again exactly after what was received; or
+    {"type": "resume", "after": OFFSET}  after the line at that offset
+    {"type": "ack", "batch": K}          batches up to K are shown (flow control: at most
+                                         LOGS_WINDOW batches are in flight)
+    {"type": "pong"}
+The query string may start at once instead: `?tail=N`, `?cursor=...` or `?after=N`.
+
+Server → browser:
+    {"type": "logs", "batch": K, "lines": [[offset, "out"|"err", time, text, partial], ...],
+     "cursor": "..."}                    `partial`: the line was cut (no newline yet); its rest
+                                         comes as the next line of that stream
+    {"type": "end", "cursor": "..."}     the container's program ended; all was sent
+    {"type": "ping"}                     every PING_SECONDS
+    {"type": "error", "message": "..."}
+"""
+import asyncio
+import json
+import secrets
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from console.streams import access, bridge_protocol as protocol, groups
+
+RECHECK_SECONDS = 30.0
+
+
+class LogsConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.joined, self.stream, self.tasks = [], None, []
+        self.batches = []           # (our batch number, stream, the bridge's batch number)
+        self.batch = 0
+        self.cursor = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=access.UNAUTHENTICATED)
+            return
+        try:
+            self.container = await database_sync_to_async(access.container_for)(
+                user, self.scope["url_route"]["kwargs"]["ref"], "logs", audit_refusal=False)
+        except access.Refused as refusal:
+            await self.close(code=refusal.code)
+            return
+        self.user = user
+        self.bridge = groups.bridge_channel(self.container.host.name)
+        for group in [groups.user_group(user.pk)] + self.session_groups():
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        await self.accept()
+        self.tasks.append(asyncio.ensure_future(self.keep_alive()))
+        query = {key: values[0] for key, values in
+                 parse_qs(self.scope.get("query_string", b"").decode()).items()}
+        if any(key in query for key in ("tail", "cursor", "after")):
+            await self.start(query)
+
+    def session_groups(self) -> list[str]:
+        session = self.scope.get("session")
+        if session is not None and session.session_key and self.scope.get("auth_by") != "token":
+            return [groups.session_group(session.session_key)]
+        return []
+
+    async def start(self, request: dict) -> None:
+        try:
+            message = protocol.logs_start(request)
+        except ValueError as error:
+            await self.send_json({"type": "error", "message": str(error)})
+            return
+        await self.stop_stream()
+        await self.begin(message)
+
+    async def begin(self, message: dict) -> None:
+        self.stream = secrets.token_hex(8)
+        await self.channel_layer.send(self.bridge, dict(
+            message, type="bridge.logs.start", stream=self.stream,
+            container=self.container.engine_id, follow=True, reply_to=self.channel_name))
+
+    async def stop_stream(self) -> None:
+        if self.stream is not None:
+            await self.channel_layer.send(self.bridge, {"type": "bridge.logs.stop",
+                                                        "stream": self.stream})
+            self.stream = None
+
+    async def send_json(self, content) -> None:
+        await self.send(text_data=json.dumps(content, ensure_ascii=False))
+
+    async def keep_alive(self) -> None:
+        last_check = time.monotonic()
+        while True:
+            await asyncio.sleep(protocol.PING_SECONDS)
+            if self.stream is not None:
+                await self.channel_layer.send(self.bridge, {
+                    "type": "bridge.ping", "streams": [self.stream],
+                    "reply_to": self.channel_name})
+            await self.send(text_data='{"type": "ping"}')
+            if time.monotonic() - last_check >= RECHECK_SECONDS:
+                last_check = time.monotonic()
+                await self.recheck()
+
+    # -- from the browser -------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+            kind = message.get("type")
+        except (ValueError, AttributeError):
+            await self.send_json({"type": "error", "message": "send JSON text frames"})
+            return
+        if kind == "follow":
+            await self.start({"tail": message.get("tail")})
+        elif kind == "resume":
+            await self.start({key: message.get(key) for key in ("cursor", "after")})
+        elif kind == "ack" and isinstance(message.get("batch"), int):
+            await self.acknowledge(message["batch"])
+        elif kind != "pong":
+            await self.send_json({"type": "error", "message": f"unknown message {kind!r}"})
+
+    async def acknowledge(self, number: int) -> None:
+        done = [entry for entry in self.batches if entry[0] <= number]
+        self.batches = [entry for entry in self.batches if entry[0] > number]
+        last = {}
+        for _, stream, bridge_batch in done:
+            last[stream] = max(last.get(stream, 0), bridge_batch)
+        if self.stream in last:
+            await self.channel_layer.send(self.bridge, {"type": "bridge.logs.ack",
+                                                        "stream": self.stream,
+                                                        "batch": last[self.stream]})
+
+    # -- from the bridge --------------------------------------------------------------------
+
+    async def logs_batch(self, event):
+        if event.get("stream") != self.stream:
+            return
+        self.batch += 1
+        self.batches.append((self.batch, self.stream, event["batch"]))
+        self.cursor = event["cursor"]
+        await self.send_json({"type": "logs", "batch": self.batch, "lines": event["lines"],
+                              "cursor": event["cursor"]})
+
+    async def logs_end(self, event):
+        if event.get("stream") == self.stream:
+            self.stream = None
+            await self.send_json({"type": "end", "cursor": event["cursor"]})
+
+    async def logs_error(self, event):
+        if event.get("stream") == self.stream:
+            self.stream = None
+            await self.send_json({"type": "error", "message": event["message"]})
+
+    async def logs_lost(self, event):
+        """The bridge restarted and forgot the stream: follow again from where we are."""
+        if event.get("stream") == self.stream and self.cursor:
+            await self.begin({"cursor": self.cursor, "tail": None, "after": None})
+
+    # -- revocation -------------------------------------------------------------------------
+
+    async def recheck(self) -> None:
+        if not await database_sync_to_async(access.still_allowed)(self.user, self.container.pk,
+                                                                 "logs"):
+            await self.send_json({"type": "error", "message": "You may no longer read "
+                                                              "this container's logs."})
+            await self.close(code=access.FORBIDDEN)
+
+    async def permissions_changed(self, event):
+        await self.recheck()
+
+    async def session_ended(self, event):
+        await self.close(code=access.UNAUTHENTICATED)
+
+    async def disconnect(self, code):
+        for task in getattr(self, "tasks", ()):
+            task.cancel()
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "stream", None) is not None:
+            await self.stop_stream()

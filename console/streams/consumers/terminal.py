@@ -1,0 +1,374 @@
+"""`/ws/containers/{id}/terminal/`: a terminal into a container, served by its host's bridge.
+
+Refused before `accept()`: anonymous 4401; a container the user cannot see 4404 (as if it did
+not exist); no `terminal` permission (operator, or a grant) 4403; a foreign Origin never gets
+here (`OriginCheck`). Refusals of a visible or existing container are audited.
+
+The query string says what to open:
+    mode=exec|attach   exec (default): a shell or `command` in the running container;
+                       attach: the main process of a container started with -t
+    command=...        exec only: the command line to run instead of the shell
+    user=...           exec only: the user inside (`name|uid[:group|gid]`); the team's pinned
+                       terminal user, when set, is used whatever is asked
+    cols=, rows=       the terminal's size (default 80x24)
+    session=<32 hex>   resume that session (the page keeps the ID of the one it opened)
+
+Frames (DESIGN.md): binary frames are raw terminal bytes both ways. Text frames are JSON:
+    browser → server   {"type": "resize", "cols": C, "rows": R}
+                       {"type": "ack", "bytes": N}   output bytes processed so far on this
+                                                     socket (flow control, the replay included)
+                       {"type": "close"}             end the session (hang up the terminal)
+                       {"type": "pong"}
+    server → browser   {"type": "session", "id", "mode", "command", "user", "pinned",
+                        "resumed", "replay": bytes of replay in the next binary frame}
+                       {"type": "exit", "code": N}   the process ended (then the socket closes)
+                       {"type": "input-ack", "written": N}   input bytes written to the
+                                                     terminal (pastes wait for these)
+                       {"type": "skipped", "bytes": N}   output dropped: the page fell behind
+                       {"type": "ping"}              every PING_SECONDS; answer with pong
+                       {"type": "taken"}             another socket resumed the session
+                       {"type": "error", "message": "..."}
+Close codes: 1000 after exit, 4400 bad request, 4401 logged out, 4403 permission lost, 4409
+taken, 4410 the session to resume has ended, 1011 the host did not answer.
+"""
+import asyncio
+import json
+import re
+import secrets
+import shlex
+import time
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from console.streams import access, bridge_protocol as protocol, groups, terminal_sessions
+from console.streams.models import TerminalSession
+from console.streams.recording import CastRecorder
+
+SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
+OPEN_TIMEOUT = 15.0
+RECHECK_SECONDS = 30.0
+SEEN_EVERY = 3          # pings between `seen_at` updates
+MAX_COMMAND = 2000
+
+
+class BadRequest(Exception):
+    pass
+
+
+def terminal_options(query: dict, container) -> dict:
+    """What the query string asks for, checked; raises BadRequest with a one-line reason."""
+    from console.teams.models import CONTAINER_USER_PATTERN
+
+    def one(name, default=""):
+        return (query.get(name) or [default])[0]
+
+    mode = one("mode", "exec")
+    if mode not in protocol.MODES:
+        raise BadRequest("mode is exec or attach")
+    try:
+        cols, rows = int(one("cols", "80")), int(one("rows", "24"))
+    except ValueError:
+        raise BadRequest("cols and rows are numbers") from None
+    if not (1 <= cols <= 1000 and 1 <= rows <= 1000):
+        raise BadRequest("cols and rows are between 1 and 1000")
+    session = one("session")
+    if session and not SESSION_ID.match(session):
+        raise BadRequest("a session ID is 32 hex digits")
+    command_text = one("command").strip()
+    if len(command_text) > MAX_COMMAND:
+        raise BadRequest(f"the command is longer than {MAX_COMMAND} characters")
+    try:
+        command = shlex.split(command_text) if command_text else []
+    except ValueError as error:
+        raise BadRequest(f"cannot read the command: {error}") from None
+    user = one("user").strip()
+    if user and not CONTAINER_USER_PATTERN.match(user):
+        raise BadRequest("the user is a name or a number, optionally with a group "
+                         "(app, 1000, app:staff)")
+    pinned = container.team.terminal_user if container.team_id else ""
+    if mode == "attach":
+        if command or user:
+            raise BadRequest("attach runs nothing: no command or user")
+    elif pinned:
+        user = pinned
+    return {"mode": mode, "cols": cols, "rows": rows, "session": session, "command": command,
+            "user": user, "pinned": bool(pinned) and mode == "exec"}
+
+
+class TerminalConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.joined, self.row, self.recorder, self.opened = [], None, None, False
+        self.session_id, self.ended, self.tasks = None, False, []
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=access.UNAUTHENTICATED)
+            return
+        try:
+            self.container = await database_sync_to_async(access.container_for)(
+                user, self.scope["url_route"]["kwargs"]["ref"], "terminal", audit_refusal=True)
+        except access.Refused as refusal:
+            await self.close(code=refusal.code)
+            return
+        self.user = user
+        self.request = terminal_sessions.ScopeRequest(self.scope)
+        self.bridge = groups.bridge_channel(self.container.host.name)
+        await self.join(groups.user_group(user.pk))
+        session = self.scope.get("session")
+        if session is not None and session.session_key and self.scope.get("auth_by") != "token":
+            await self.join(groups.session_group(session.session_key))
+        await self.accept()
+        try:
+            self.options = terminal_options(parse_qs(self.scope.get("query_string", b"").decode()),
+                                            self.container)
+            if self.options["session"]:
+                await self.check_resumable(self.options["session"])
+        except BadRequest as error:
+            await self.fail(str(error), code=4400)
+            return
+        except LookupError as error:
+            await self.fail(str(error), code=4410)
+            return
+        await database_sync_to_async(terminal_sessions.finish_stale)()
+        self.session_id = self.options["session"] or secrets.token_hex(16)
+        self.received = 0
+        await self.to_bridge("bridge.terminal.open", mode=self.options["mode"],
+                             container=self.container.engine_id,
+                             command=self.options["command"] or None,
+                             user=self.options["user"], rows=self.options["rows"],
+                             cols=self.options["cols"], resume=bool(self.options["session"]),
+                             reply_to=self.channel_name)
+        self.tasks = [asyncio.ensure_future(self.wait_opened()),
+                      asyncio.ensure_future(self.keep_alive())]
+
+    async def join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.append(group)
+
+    @database_sync_to_async
+    def check_resumable(self, session_id: str) -> None:
+        row = TerminalSession.objects.filter(pk=session_id, user=self.user,
+                                             container=self.container).first()
+        if row is None:
+            raise LookupError("No such session.")
+        if row.ended_at is not None:
+            raise LookupError("That session has ended.")
+        if row.mode != self.options["mode"]:
+            raise BadRequest("the session was opened in another mode")
+
+    async def to_bridge(self, kind: str, **fields) -> None:
+        await self.channel_layer.send(self.bridge, {"type": kind, "session": self.session_id,
+                                                    "reply_to": self.channel_name, **fields})
+
+    async def fail(self, message: str, code: int) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "message": message}))
+        await self.close(code=code)
+
+    async def wait_opened(self) -> None:
+        await asyncio.sleep(OPEN_TIMEOUT)
+        if not self.opened and not self.ended:
+            self.ended = True
+            message = (f"Host {self.container.host.name} did not answer: its stream bridge may "
+                       "not be running.")
+            if not self.options["session"]:
+                await database_sync_to_async(terminal_sessions.refused)(
+                    user=self.user, container=self.container, mode=self.options["mode"],
+                    exec_user=self.options["user"], error=message, request=self.request)
+            await self.fail(message, code=1011)
+
+    async def keep_alive(self) -> None:
+        count, last_check = 0, time.monotonic()
+        while True:
+            await asyncio.sleep(protocol.PING_SECONDS)
+            count += 1
+            await self.channel_layer.send(self.bridge, {
+                "type": "bridge.ping", "sessions": [self.session_id],
+                "reply_to": self.channel_name})
+            await self.send(text_data='{"type": "ping"}')
+            if self.row is not None and count % SEEN_EVERY == 0:
+                await database_sync_to_async(terminal_sessions.save_position)(
+                    self.session_id, self.recorder.recorded_until if self.recorder else 0,
+                    detached=False)
+            if time.monotonic() - last_check >= RECHECK_SECONDS:
+                last_check = time.monotonic()
+                await self.recheck()
+
+    # -- from the browser -------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.ended or not self.opened:
+            return
+        if bytes_data is not None:
+            if self.recorder:
+                self.recorder.input(bytes_data)
+            for start in range(0, len(bytes_data), protocol.MAX_INPUT):
+                chunk = bytes_data[start:start + protocol.MAX_INPUT]
+                await self.to_bridge("bridge.terminal.input", data=chunk)
+            return
+        try:
+            message = json.loads(text_data or "")
+            kind = message.get("type")
+        except (ValueError, AttributeError):
+            await self.send(text_data=json.dumps({"type": "error",
+                                                  "message": "text frames are JSON objects"}))
+            return
+        if kind == "resize":
+            cols, rows = message.get("cols"), message.get("rows")
+            if not all(isinstance(value, int) and 1 <= value <= 1000 for value in (cols, rows)):
+                await self.send(text_data=json.dumps({
+                    "type": "error", "message": "resize takes cols and rows (1-1000)"}))
+                return
+            if self.recorder:
+                self.recorder.resize(cols, rows)
+            await self.to_bridge("bridge.terminal.resize", cols=cols, rows=rows)
+        elif kind == "ack" and isinstance(message.get("bytes"), int):
+            await self.to_bridge("bridge.terminal.ack",
+                                 position=self.stream_start + message["bytes"])
+        elif kind == "close":
+            self.closing_reason = "closed"
+            await self.to_bridge("bridge.terminal.close")
+        elif kind != "pong":
+            await self.send(text_data=json.dumps({"type": "error",
+                                                  "message": f"unknown message {kind!r}"}))
+
+    # -- from the bridge --------------------------------------------------------------------
+
+    def ours(self, event) -> bool:
+        return event.get("session") == self.session_id and not self.ended
+
+    async def terminal_opened(self, event):
+        if not self.ours(event):
+            return
+        self.opened = True
+        self.stream_start = event["start"]
+        if event["resumed"]:
+            self.row = await database_sync_to_async(TerminalSession.objects.get)(
+                pk=self.session_id)
+            self.recorder = await database_sync_to_async(CastRecorder.reopen)(self.row)
+            await database_sync_to_async(terminal_sessions.save_position)(
+                self.session_id, self.row.recorded_until, detached=False)
+        else:
+            self.row = await database_sync_to_async(terminal_sessions.begin)(
+                self.session_id, user=self.user, container=self.container,
+                mode=event["mode"], command=event["command"], exec_user=event["user"],
+                cols=self.options["cols"], rows=self.options["rows"], request=self.request)
+            self.recorder = await database_sync_to_async(self.start_recording)(event)
+        if self.recorder and event["replay"]:
+            self.recorder.output(event["replay"], event["end"])
+        await self.send(text_data=json.dumps({
+            "type": "session", "id": self.session_id, "mode": event["mode"],
+            "command": event["command"], "user": event["user"],
+            "pinned": self.options["pinned"], "resumed": event["resumed"],
+            "replay": len(event["replay"])}))
+        if event["replay"]:
+            await self.send(bytes_data=event["replay"])
+
+    def start_recording(self, event) -> CastRecorder:
+        title = f"{self.user.username} on {self.container.display_name} ({self.container.host.name})"
+        recorder = CastRecorder.create(self.row, title=title,
+                                       shell=(event["command"] or [""])[0])
+        TerminalSession.objects.filter(pk=self.row.pk).update(recording=self.row.recording)
+        return recorder
+
+    async def terminal_output(self, event):
+        if not self.ours(event):
+            return
+        if self.recorder:
+            self.recorder.output(event["data"], event["end"])
+        await self.send(bytes_data=event["data"])
+
+    async def terminal_skipped(self, event):
+        if self.ours(event):
+            if self.recorder:
+                self.recorder.skipped(event["bytes"])
+            await self.send(text_data=json.dumps({"type": "skipped", "bytes": event["bytes"]}))
+
+    async def terminal_input_ack(self, event):
+        if self.ours(event):
+            await self.send(text_data=json.dumps({"type": "input-ack",
+                                                  "written": event["written"]}))
+
+    async def terminal_exit(self, event):
+        if not self.ours(event):
+            return
+        reason = getattr(self, "closing_reason", "exited")
+        await self.end(reason, exit_code=event["code"])
+        await self.send(text_data=json.dumps({"type": "exit", "code": event["code"]}))
+        await self.close(code=1000)
+
+    async def terminal_taken(self, event):
+        if self.ours(event):
+            self.ended = True           # the other socket serves the session now
+            await self.stop_tasks()
+            if self.recorder:
+                self.recorder.close()
+            await self.send(text_data='{"type": "taken"}')
+            await self.close(code=4409)
+
+    async def terminal_error(self, event):
+        if not self.ours(event):
+            return
+        self.ended = True
+        if not self.opened and not self.options["session"]:
+            await database_sync_to_async(terminal_sessions.refused)(
+                user=self.user, container=self.container, mode=self.options["mode"],
+                exec_user=self.options["user"], error=event["message"], request=self.request)
+        await self.fail(event["message"], code=4410 if self.options["session"] else 4400)
+
+    # -- revocation and the end ------------------------------------------------------------
+
+    async def recheck(self) -> None:
+        allowed = await database_sync_to_async(access.still_allowed)(
+            self.user, self.container.pk, "terminal")
+        if not allowed:
+            await self.revoke("permission revoked", code=access.FORBIDDEN,
+                              message="You may no longer open a terminal on this container.")
+
+    async def permissions_changed(self, event):
+        await self.recheck()
+
+    async def session_ended(self, event):
+        await self.revoke("logged out", code=access.UNAUTHENTICATED, message="Logged out.")
+
+    async def revoke(self, reason: str, *, code: int, message: str) -> None:
+        if self.ended:
+            return
+        if self.session_id:
+            await self.to_bridge("bridge.terminal.close")
+        await self.end(reason)
+        await self.fail(message, code=code)
+
+    async def end(self, reason: str, exit_code=None) -> None:
+        self.ended = True
+        await self.stop_tasks()
+        if self.recorder:
+            self.recorder.close()
+        if self.row is not None:
+            await database_sync_to_async(terminal_sessions.finish)(
+                self.session_id, reason=reason, exit_code=exit_code,
+                recorded_until=self.recorder.recorded_until if self.recorder else None,
+                request=self.request)
+
+    async def stop_tasks(self) -> None:
+        current = asyncio.current_task()
+        for task in self.tasks:
+            if task is not current:
+                task.cancel()
+
+    async def disconnect(self, code):
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "ended", True) or not getattr(self, "session_id", None):
+            await self.stop_tasks()
+            return
+        self.ended = True
+        await self.stop_tasks()
+        # A session the socket never showed is ended; one it showed waits to be resumed.
+        await self.to_bridge("bridge.terminal.detach" if self.opened else "bridge.terminal.close")
+        if self.recorder:
+            self.recorder.close()
+        if self.row is not None:
+            await database_sync_to_async(terminal_sessions.save_position)(
+                self.session_id, self.recorder.recorded_until if self.recorder else 0,
+                detached=True)

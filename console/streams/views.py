@@ -1,0 +1,141 @@
+"""HTTP sides of the streams: a container's log as plain text (whole, or followed), and the
+replay of recorded terminal sessions.
+
+`GET /api/containers/{id}/logs/` streams the log through the host's bridge (the web process
+never reads the engine's files): `?follow=1` keeps the response open and sends new lines as
+they are written, `?tail=N` starts with the last N lines, `?timestamps=1` puts each line's time
+first, `?stdout=0` / `?stderr=0` leave a stream out, `?download=1` names the file. Session
+cookie or `Authorization: Token` header, as the rest of the API.
+"""
+import asyncio
+import secrets
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_safe
+
+from console.core.permissions import get_for_user_or_404
+from console.streams import access, bridge_protocol as protocol, groups, terminal_sessions
+from console.streams.models import TerminalSession
+
+FIRST_ANSWER_TIMEOUT = 15.0
+
+
+@sync_to_async
+def request_user(request):
+    """The session's user, or the owner of the token in `Authorization: Token <key>`."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header:
+        from console.accounts.authentication import key_from_header
+        from console.accounts.models import ApiToken
+
+        key = key_from_header(header)
+        token = ApiToken.user_for_key(key) if key else None
+        return token.user if token is not None else None
+    user = request.user
+    return user if user.is_authenticated else None
+
+
+def flag(request, name: str, default: str) -> bool:
+    return request.GET.get(name, default).lower() in ("1", "true", "yes", "on")
+
+
+@require_safe
+async def container_logs(request, ref):
+    """The container's log as text; see the module's docstring for the parameters."""
+    user = await request_user(request)
+    if user is None:
+        return JsonResponse({"detail": "Authentication credentials were not provided."},
+                            status=401)
+    try:
+        container = await sync_to_async(access.container_for)(user, ref, "logs",
+                                                              audit_refusal=False)
+    except access.Refused as refusal:
+        status = {access.NOT_FOUND: 404, access.FORBIDDEN: 403}.get(refusal.code, 401)
+        return JsonResponse({"detail": str(refusal)}, status=status)
+    try:
+        start = protocol.logs_start(request.GET)
+    except ValueError as error:
+        return JsonResponse({"detail": str(error)}, status=400)
+    follow = flag(request, "follow", "0")
+    wanted = {"out": flag(request, "stdout", "1"), "err": flag(request, "stderr", "1")}
+    timestamps = flag(request, "timestamps", "0")
+    layer = get_channel_layer()
+    reply_to = await layer.new_channel()
+    stream = secrets.token_hex(8)
+    bridge = groups.bridge_channel(container.host.name)
+    await layer.send(bridge, dict(start, type="bridge.logs.start", stream=stream,
+                                  container=container.engine_id, follow=follow,
+                                  reply_to=reply_to))
+    try:
+        first = await asyncio.wait_for(layer.receive(reply_to), FIRST_ANSWER_TIMEOUT)
+    except asyncio.TimeoutError:
+        await layer.send(bridge, {"type": "bridge.logs.stop", "stream": stream})
+        return JsonResponse({"detail": f"Host {container.host.name} did not answer: its stream "
+                                       "bridge may not be running."}, status=504)
+    if first.get("type") == "logs.error":
+        return JsonResponse({"detail": first["message"]}, status=404)
+
+    def text(lines) -> str:
+        return "".join(
+            (f"{line[2]} " if timestamps else "") + line[3] + ("" if line[4] else "\n")
+            for line in lines if wanted[line[1]])
+
+    async def body():
+        message = first
+        try:
+            while True:
+                kind = message.get("type")
+                if kind == "logs.batch":
+                    chunk = text(message["lines"])
+                    if chunk:
+                        yield chunk
+                    await layer.send(bridge, {"type": "bridge.logs.ack", "stream": stream,
+                                              "batch": message["batch"]})
+                elif kind in ("logs.end", "logs.error"):
+                    return
+                while True:
+                    try:
+                        message = await asyncio.wait_for(layer.receive(reply_to),
+                                                         protocol.PING_SECONDS)
+                        break
+                    except asyncio.TimeoutError:
+                        await layer.send(bridge, {"type": "bridge.ping", "streams": [stream],
+                                                  "reply_to": reply_to})
+        finally:
+            await layer.send(bridge, {"type": "bridge.logs.stop", "stream": stream})
+
+    response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
+    response["X-Accel-Buffering"] = "no"
+    response["Cache-Control"] = "no-store"
+    if flag(request, "download", "0"):
+        response["Content-Disposition"] = (
+            f'attachment; filename="{container.display_name}.log"')
+    return response
+
+
+@login_required
+@require_safe
+def session_replay(request, session_id):
+    """A recorded terminal session, played back in the page (its own user, the team's
+    admins and superusers may watch it)."""
+    terminal_sessions.finish_stale()
+    session = get_for_user_or_404(TerminalSession.objects.select_related("container"),
+                                  request.user, "view", pk=session_id)
+    return render(request, "streams/replay.html", {"session": session})
+
+
+@login_required
+@require_safe
+def session_recording(request, session_id):
+    """The recording itself, an asciicast v2 file (plays in asciinema too)."""
+    session = get_for_user_or_404(TerminalSession.objects, request.user, "view", pk=session_id)
+    path = session.recording_path
+    if path is None or not path.exists():
+        raise Http404("This session has no recording.")
+    return FileResponse(open(path, "rb"), content_type="application/x-asciicast",
+                        as_attachment=request.GET.get("download") == "1",
+                        filename=f"terminal-{session.id[:12]}.cast")
