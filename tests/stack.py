@@ -170,11 +170,13 @@ class Stack:
             return b"PONG" in sock.recv(100) or b"PONG" in sock.recv(100)
 
     def add_host(self, name):
-        """A host = an engine root with busybox + a worker consuming host.<name>."""
+        """A host = an engine root with busybox + a worker consuming host.<name> + the
+        host's stream bridge (terminals, log follows)."""
         root = os.path.join(self.tmp, f"root-{name}")
         self.roots[name] = root
         self.moor(name, "image", "bootstrap", "busybox")
         self.start_worker(name)
+        self.start_bridge(name)
 
     def start_worker(self, name):
         env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=self.roots[name])
@@ -182,6 +184,13 @@ class Stack:
                                       "-Q", f"host.{name}", "-n", f"{name}@%h",
                                       "--concurrency", "2", "--loglevel", "INFO",
                                       "--without-mingle", "--without-gossip"], env=env)
+
+    def start_bridge(self, name):
+        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=self.roots[name])
+        self.spawn(f"bridge-{name}", [PYTHON, "manage.py", "stream_bridge"], env=env)
+
+    def kill_bridge(self, name):
+        self.end(f"bridge-{name}", sig=signal.SIGKILL)
 
     def kill_worker(self, name):
         self.end(f"worker-{name}", sig=signal.SIGKILL)
@@ -206,7 +215,7 @@ class Stack:
 
     def stop(self):
         for name in list(self.processes):
-            if name.startswith("worker-"):
+            if name.startswith(("worker-", "bridge-")):
                 self.end(name)
         self.end("web")
         for host in self.roots:
