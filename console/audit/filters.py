@@ -26,7 +26,7 @@ MICROSECOND = timedelta(microseconds=1)
 class WhenField(forms.Field):
     """A date (`2026-11-29`) or a date and time (`2026-11-29T14:30`), read as UTC."""
 
-    widget = forms.TextInput(attrs={"placeholder": "2026-11-29 or 2026-11-29T14:30"})
+    widget = forms.TextInput(attrs={"placeholder": "YYYY-MM-DD[THH:MM]"})
 
     def __init__(self, *, end_of_day: bool = False, **kwargs):
         super().__init__(required=False, **kwargs)

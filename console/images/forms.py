@@ -47,7 +47,7 @@ class TagForm(ReferenceForm):
 
 class CommitForm(ReferenceForm):
     message = forms.CharField(required=False, max_length=5000,
-                              widget=forms.Textarea(attrs={"rows": 3}),
+                              widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="what changed and why; the first line is the subject")
     cmd = command_field("CMD", 'JSON, ["nginx", "-g", "daemon off;"], or a shell line')
     entrypoint = command_field("ENTRYPOINT", "JSON or a shell line")

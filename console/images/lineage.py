@@ -28,9 +28,9 @@ class Node:
     commit: Commit | None = None
     created: object = None
     children: list = field(default_factory=list)
-    # layout
-    depth: int = 0
-    row: float = 0.0
+    # layout: one row per image, a lane (column) per line of descent
+    lane: int = 0
+    row: int = 0
 
     @property
     def key(self):
@@ -173,34 +173,31 @@ def order_key(node):
 
 
 # -- drawing ------------------------------------------------------------------------------
+#
+# Like `git log --graph`, turned upside down so a lineage grows from its base: one row per
+# image, parents above children. A first child continues its parent's lane; every further
+# child opens a lane to the right. Labels sit right of all lanes, so no line crosses them.
 
-COLUMN = 250      # px between generations
-ROW = 48          # px between leaves
-LEFT, TOP = 16, 34
-LABEL_CHARS = 30
+LANE = 22         # px between lanes
+ROW = 40          # px between rows
+LEFT, TOP = 16, 30
+LABEL_CHARS = 90
 
 
-def layout(roots) -> tuple[int, int]:
-    """Generations left to right, leaves top to bottom, each parent level with the middle
-    of its children. Returns the number of rows and of columns used."""
-    next_row = 0
-    deepest = 0
-    stack = [(root, 0, False) for root in reversed(roots)]
-    while stack:      # iterative post-order: lineages can be deeper than Python's recursion
-        node, depth, done = stack.pop()
-        node.depth = depth
-        deepest = max(deepest, depth)
-        if done or not node.children:
-            if node.children:
-                node.row = (node.children[0].row + node.children[-1].row) / 2
-            else:
-                node.row = next_row
-                next_row += 1
-            continue
-        stack.append((node, depth, True))
-        for child in reversed(node.children):
-            stack.append((child, depth + 1, False))
-    return next_row, deepest + 1
+def layout(roots, first_row=0) -> tuple[int, int]:
+    """Give every node of `roots` a row and a lane. Returns (rows used, lanes used)."""
+    row, lanes = first_row, 0
+    stack = [(root, None) for root in reversed(roots)]
+    while stack:      # iterative pre-order: lineages can be deeper than Python's recursion
+        node, lane = stack.pop()
+        if lane is None:
+            lane = lanes
+            lanes += 1
+        node.lane, node.row = lane, row
+        row += 1
+        for index, child in reversed(list(enumerate(node.children))):
+            stack.append((child, lane if index == 0 else None))
+    return row - first_row, lanes
 
 
 def cut(text: str, size: int = LABEL_CHARS) -> str:
@@ -215,36 +212,32 @@ def node_url(node: Node) -> str:
 
 
 def render_svg(lineage: Lineage, *, current=None) -> str:
-    """The lineage as an inline SVG tree; `current` (a Node key) is drawn highlighted."""
+    """The lineage as an inline SVG picture; `current` (a node's key) is drawn highlighted."""
     roots = lineage.roots()
     if not roots:
         return ""
-    parts, y_offset, width = [], 0, 0
     by_host = {}
     for root in roots:
         by_host.setdefault(root.host, []).append(root)
+    parts, y, widest = [], 0, 0
     for host, host_roots in sorted(by_host.items()):
-        rows, columns = layout(host_roots)
-        top = y_offset + TOP
-        parts.append(f'<text class="lg-host" x="{LEFT}" y="{y_offset + 18}">host '
-                     f'{escape(host)}</text>')
+        parts.append(f'<text class="lg-host" x="{LEFT}" y="{y + 18}">host {escape(host)}</text>')
+        top = y + TOP
+        rows, lanes = layout(host_roots)
+        label_x = LEFT + lanes * LANE + 14
         nodes = list(walk(host_roots))
         for node in nodes:
             for child in node.children:
-                x1, y1 = point(node, top)
-                x2, y2 = point(child, top)
-                middle = (x1 + x2) / 2
-                parts.append(f'<path class="lg-edge" d="M{x1},{y1} C{middle},{y1} {middle},{y2} '
-                             f'{x2},{y2}"/>')
+                parts.append(edge(node, child, top))
         for node in nodes:
-            parts.append(draw_node(node, top, highlighted=node.key == current))
-        y_offset = top + rows * ROW
-        width = max(width, LEFT + columns * COLUMN + 40)
+            parts.append(draw_node(node, top, label_x, highlighted=node.key == current))
+        y = top + rows * ROW
+        widest = max(widest, label_x)
     if lineage.truncated:
-        parts.append(f'<text class="lg-note" x="{LEFT}" y="{y_offset + 14}">… more images '
-                     f'than fit here: narrow the history to one image</text>')
-        y_offset += 24
-    height = y_offset + 8
+        parts.append(f'<text class="lg-note" x="{LEFT}" y="{y + 14}">… more images than fit '
+                     f'here: narrow the history to one image</text>')
+        y += 24
+    width, height = widest + 7 * LABEL_CHARS, y + 4
     return mark_safe(
         f'<svg class="lineage" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
@@ -260,29 +253,36 @@ def walk(roots):
 
 
 def point(node, top):
-    return LEFT + 8 + node.depth * COLUMN, top + node.row * ROW + 8
+    return LEFT + 7 + node.lane * LANE, top + node.row * ROW + 8
 
 
-def draw_node(node: Node, top: int, *, highlighted: bool) -> str:
+def edge(parent, child, top) -> str:
+    x1, y1 = point(parent, top)
+    x2, y2 = point(child, top)
+    if x1 == x2:
+        return f'<path class="lg-edge" d="M{x1},{y1} V{y2}"/>'
+    bend = y1 + ROW * 0.6       # leave the parent's lane, then run down the child's own
+    return (f'<path class="lg-edge" d="M{x1},{y1} C{x1},{bend} {x2},{y1} {x2},{bend} '
+            f'V{y2}"/>')
+
+
+def draw_node(node: Node, top: int, label_x: int, *, highlighted: bool) -> str:
     x, y = point(node, top)
     kind = "commit" if node.commit is not None else ("base" if not node.parent_id else "image")
     classes = f"lg-node lg-{kind}" + (" lg-current" if highlighted else "")
     if node.commit is not None:
         commit = node.commit
-        detail = f"{node.short_id} · {commit.author_name.split(' <')[0] or '?'}"
-        title = f"{node.label}\n{commit.author_name}\n{commit.created_at:%Y-%m-%d %H:%M}\n" \
-                f"{commit.message}"
-        subject = commit.subject
+        author = commit.author_name.split(" <")[0] or "?"
+        detail = f"{node.short_id} · {author} · {commit.created_at:%Y-%m-%d %H:%M} · " \
+                 f"{commit.subject or '(no message)'}"
+        title = f"{node.label}\n{commit.author_name}\n{commit.message}"
     else:
         detail = node.short_id + (" · base image" if not node.parent_id else "")
         title = f"{node.label}\n{node.image_id}"
-        subject = ""
     return (f'<a href="{escape(node_url(node))}" class="{classes}" '
-            f'data-image="{escape(node.image_id)}">'
-            f'<title>{escape(title)}</title>'
-            f'<circle cx="{x}" cy="{y}" r="7"/>'
-            f'<text class="lg-label" x="{x + 13}" y="{y - 2}">{escape(cut(node.label))}</text>'
-            f'<text class="lg-detail" x="{x + 13}" y="{y + 12}">{escape(cut(detail))}</text>'
-            + (f'<text class="lg-subject" x="{x + 13}" y="{y + 25}">{escape(cut(subject))}</text>'
-               if subject else "")
-            + "</a>")
+            f'data-image="{escape(node.image_id)}"><title>{escape(title)}</title>'
+            f'<circle cx="{x}" cy="{y}" r="6"/>'
+            f'<line class="lg-guide" x1="{x + 8}" y1="{y}" x2="{label_x - 4}" y2="{y}"/>'
+            f'<text class="lg-label" x="{label_x}" y="{y - 1}">{escape(cut(node.label, 60))}'
+            f'</text><text class="lg-detail" x="{label_x}" y="{y + 13}">'
+            f'{escape(cut(detail))}</text></a>')

@@ -141,6 +141,6 @@ class Commit(models.Model):
         return self.message.strip().split("\n", 1)[0]
 
     @property
-    def added_size(self) -> int:
-        return sum(change.get("size") or 0 for change in self.file_changes
-                   if change.get("kind") in ("A", "C"))
+    def body(self) -> str:
+        """The message after its subject line."""
+        return self.message.strip().partition("\n")[2].strip()
