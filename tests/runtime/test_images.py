@@ -213,3 +213,34 @@ def test_rmi_also_removes_untagged_intermediate_images(engine, moor, run_and_wai
     assert f"Deleted: {top}" in output and f"Deleted: {middle}" in output
     assert not engine.store.exists(middle)
     assert engine.store.exists(engine.image_id("busybox"))
+
+
+def test_a_deep_image_runs(engine, tmp_path):
+    """120 layers: the overlay mount options must still fit in one page (short links)."""
+    import json as jsonlib
+    from runtime.image import layers as layer_store
+    store = engine.store
+    base = store.config(engine.image_id("busybox"))
+    diff_ids = list(base["rootfs"]["diff_ids"])
+    chains = store.layers(engine.image_id("busybox"))
+    with store.lock():
+        for index in range(120):
+            staged = os.path.join(engine.paths.tmp, f"deep-{index}")
+            os.makedirs(os.path.join(staged, "deep"))
+            with open(os.path.join(staged, "deep", f"layer-{index:03d}"), "w") as f:
+                f.write(f"{index}\n")
+            diff_id, chain = layer_store.add_directory(store, staged, chains[-1])
+            diff_ids.append(diff_id)
+            chains.append(chain)
+        config = dict(base, rootfs={"type": "layers", "diff_ids": diff_ids},
+                      history=base["history"] + [{"created_by": f"layer {i}"}
+                                                 for i in range(120)])
+        image_id = store.add_image(jsonlib.dumps(config).encode(),
+                                   parent=engine.image_id("busybox"))
+        store.tag(image_id, "deep:120")
+    container_id = engine.run({"image": "deep:120", "cmd": [
+        "sh", "-c", "ls /deep | wc -l; cat /deep/layer-000 /deep/layer-119"]})
+    assert engine.wait(container_id) == 0
+    assert b"".join(r.data for r in engine.logs(container_id)) == b"120\n0\n119\n"
+    engine.remove(container_id)
+    engine.remove_image("deep:120")

@@ -328,3 +328,26 @@ def test_names_are_found_through_the_index_and_it_heals(engine):
     assert os.readlink(os.path.join(engine.paths.root, "names", "renamed")) == container_id
     engine.remove("renamed")
     assert not os.path.lexists(os.path.join(engine.paths.root, "names", "renamed"))
+
+
+def test_top_and_stats(engine, moor):
+    container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "sleep 300; echo done"],
+                               "name": "watched", "memory": "64m"})
+    top = moor("top", "watched")
+    assert top.returncode == 0, top.stderr
+    header, *rows = top.stdout.splitlines()
+    assert header.split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+    import time
+    deadline = time.monotonic() + 5
+    while len(rows) < 2 and time.monotonic() < deadline:  # the shell forks its sleep
+        time.sleep(0.05)
+        rows = moor("top", "watched").stdout.splitlines()[1:]
+    assert any(row.rstrip().endswith("sh -c sleep 300; echo done") for row in rows)
+    assert any(row.rstrip().endswith("sleep 300") for row in rows)
+    stats = moor("stats", "--no-stream", "watched")
+    assert stats.returncode == 0, stats.stderr
+    line = stats.stdout.splitlines()[1]
+    assert line.startswith(container_id[:12]) and "watched" in line
+    assert "/ 64MiB" in line
+    assert line.split()[-1] == "2"  # sh and its sleep
+    engine.remove(container_id, force=True)
