@@ -4,6 +4,8 @@ all of it. Nothing here is a persona: `grantee` holds a grant on `web` without b
 import secrets
 from dataclasses import dataclass
 
+import pytest
+
 from django.apps import apps
 from django.contrib.auth import get_user_model
 
@@ -28,6 +30,14 @@ class Objects:
     grant: object
     token: object
     token_key: str
+    session: object = None
+
+
+@pytest.fixture
+def recordings(settings, tmp_path):
+    """Terminal recordings go to a temporary directory (add_objects writes one)."""
+    settings.RECORDINGS_DIR = tmp_path / "recordings"
+    return settings.RECORDINGS_DIR
 
 
 def add_objects(world) -> Objects:
@@ -51,7 +61,27 @@ def add_objects(world) -> Objects:
                                           granted_by=world.user("team_admin"))
     token, key = ApiToken.objects.create_for(world.user("operator"), "matrix")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
-                   commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key)
+                   commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
+                   session=add_terminal_session(world, web))
+
+
+def add_terminal_session(world, web):
+    """An ended terminal session `operator` had on `web`, with its recording file (written
+    under settings.RECORDINGS_DIR: the `recordings` fixture points it at a temporary one)."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from console.streams.models import TerminalSession
+
+    name = f"matrix-{secrets.token_hex(4)}.cast"
+    assert "pytest" in str(settings.RECORDINGS_DIR), "use the recordings fixture"
+    settings.RECORDINGS_DIR.mkdir(parents=True, exist_ok=True)
+    (settings.RECORDINGS_DIR / name).write_text('{"version": 2, "width": 80, "height": 24}\n')
+    return TerminalSession.objects.create(
+        id=secrets.token_hex(16), user=world.user("operator"), username="operator",
+        container=web, container_engine_id=web.engine_id, container_name=web.name,
+        host=web.host, host_name=web.host.name, team=web.team, mode="exec",
+        ended_at=timezone.now(), end_reason="exit", recording=name)
 
 
 # Rows that change without any state changing: sessions (logging in), the audit log (denied

@@ -11,7 +11,10 @@ from channels.testing import WebsocketCommunicator
 
 from console.audit.models import AuditEntry
 from console.core.testing import build_world
-from tests.console.matrix_world import add_objects, changed_tables, fingerprint
+from tests.console.matrix_world import (add_objects, changed_tables, fingerprint,
+                                        recordings)  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.usefixtures("recordings")
 
 
 @pytest.fixture

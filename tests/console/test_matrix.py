@@ -21,7 +21,10 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from console.core.testing import PASSWORD, build_world
-from tests.console.matrix_world import add_objects, changed_tables, fingerprint
+from tests.console.matrix_world import (add_objects, changed_tables, fingerprint,
+                                        recordings)  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.usefixtures("recordings")
 
 PERSONAS = ("anonymous", "stranger", "viewer", "operator", "developer", "team_admin",
             "superuser")
@@ -43,6 +46,7 @@ class Case:
     body: dict | None = None
     query: str = ""
     audit_frozen: bool = False       # not even an audit entry may change
+    patches: dict = field(default_factory=dict)     # "module.NAME": value, for this case
 
 
 def gated(ok, allowed, *, anon=302, stranger=404, refused=403, changes=True, **extra):
@@ -94,6 +98,7 @@ PARAMETERS = {
     "format": lambda o: "json",
     "app_label": lambda o: "teams",
     "url": lambda o: "nothing/here/",
+    "session_id": lambda o: o.session.pk,
     "object_id": lambda o: o.team.pk,
     "content_type_id": lambda o: 1,
     "id": lambda o: o.entry.actor_id,
@@ -185,6 +190,12 @@ ROUTES = {
                                      operator=302, developer=404, team_admin=404,
                                      superuser=403)},
     "api-docs": {"get": everyone(200)},
+    # A recording holds what was typed and shown: its own user and the team's admins see it.
+    "terminal-replay": {"get": exactly(anonymous=302, stranger=404, viewer=404, operator=200,
+                                       developer=404, team_admin=200, superuser=200)},
+    "terminal-recording": {"get": exactly(anonymous=302, stranger=404, viewer=404,
+                                          operator=200, developer=404, team_admin=200,
+                                          superuser=200)},
     # -- API --
     "api:token": {"get": exactly(**{p: 405 for p in PERSONAS}),
                   "post": exactly(PERSONAS, body={"username": "viewer", "password": PASSWORD},
@@ -200,6 +211,9 @@ ROUTES = {
                              "delete": gated(202, DEVELOPERS, anon=API_ANON)},
     "api:container-commit": {"post": gated(202, DEVELOPERS, anon=API_ANON, body={})},
     "api:container-inspect": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    # Allowed, the log is asked of the host's stream bridge; none runs here, so 504.
+    "api:container-logs": {"get": gated(504, MEMBERS, anon=API_ANON, patches={
+        "console.streams.views.FIRST_ANSWER_TIMEOUT": 0.05})},
     "api:container-kill": {"post": gated(202, OPERATORS, anon=API_ANON, body={})},
     "api:container-restart": {"post": gated(202, OPERATORS, anon=API_ANON, body={})},
     "api:container-start": {"post": gated(409, OPERATORS, anon=API_ANON, body={},
@@ -285,6 +299,8 @@ def admin_cases(key: str) -> dict:
 
 WEBSOCKETS = {
     "ws-events": {"anonymous": False, **{p: True for p in SIGNED_IN}},
+    "ws-terminal": {p: p in OPERATORS for p in PERSONAS},
+    "ws-logs": {p: p in MEMBERS for p in PERSONAS},
 }
 
 
@@ -402,8 +418,10 @@ MATRIX = [(route, method) for route in ALL_ROUTES for method in cases_of(route)]
 
 @pytest.mark.parametrize("route,method", MATRIX,
                          ids=[f"{method.upper()} {route.pattern}" for route, method in MATRIX])
-def test_route_by_persona(db, route, method, sent):
+def test_route_by_persona(db, route, method, sent, monkeypatch):
     case = cases_of(route)[method]
+    for name, value in case.patches.items():
+        monkeypatch.setattr(name, value)
     world = build_world()
     objects = add_objects(world)
     url = url_of(route, objects) + (f"?{case.query}" if case.query else "")
