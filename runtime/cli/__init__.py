@@ -42,7 +42,12 @@ class Parser(argparse.ArgumentParser):
     (what `docker run` returns when the command line itself is wrong)."""
 
     def error(self, message):
-        sys.stderr.write(f"moor: {message}\nSee 'moor --help'.\n")
+        # COMMAND of run/create is optional (the image's own command runs); argparse lists it
+        # among the required arguments all the same.
+        message = message.replace("arguments are required: IMAGE, COMMAND",
+                                  "argument is required: IMAGE")
+        sys.stderr.write(f"moor: {message}\nSee 'moor {self.prog.split()[-1]} --help'.\n"
+                         if self.prog != "moor" else f"moor: {message}\nSee 'moor --help'.\n")
         sys.exit(125)
 
 

@@ -241,7 +241,7 @@ def _each(refs, action, echo=True) -> int:
         try:
             action(ref)
         except MoorError as error:
-            sys.stderr.write(f"Error response from daemon: {error.message}\n")
+            sys.stderr.write(f"Error: {error.message}\n")
             failed = True
             continue
         if echo:

@@ -132,7 +132,7 @@ def cmd_rmi(args) -> int:
         try:
             events = engine.remove_image(ref, force=args.force)
         except MoorError as error:
-            sys.stderr.write(f"Error response from daemon: {error.message}\n")
+            sys.stderr.write(f"Error: {error.message}\n")
             failed = True
             continue
         for event in events:
