@@ -157,6 +157,15 @@
           answer.results.forEach(function (c) { c.removed = false; applyContainer(c); });
         }).catch(function () {});
     }
+    // Jobs shown as queued or running may have finished before the socket opened.
+    document.querySelectorAll("[data-job]").forEach(function (row) {
+      var badge = row.querySelector(".job-state");
+      if (!badge || !/^(queued|running)$/.test(badge.textContent.trim())) return;
+      fetch("/api/jobs/" + row.dataset.job + "/", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) { if (j) applyJob(j); })
+        .catch(function () {});
+    });
     var head = document.getElementById("container-head");
     if (head) {
       var id = head.dataset.container;
