@@ -5,7 +5,7 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from console.audit.export import export_response
-from console.audit.filters import AuditFilterForm, visible_entries
+from console.audit.filters import AuditFilterForm, parts, visible_entries
 from console.audit.models import AuditEntry
 
 
@@ -57,4 +57,4 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=False, methods=["get"], url_path="export/(?P<kind>csv|json)")
     def export(self, request, kind=None):
         """Everything the filters select, streamed as CSV or as a JSON array."""
-        return export_response(request, self.get_queryset(), kind)
+        return export_response(request, parts(request.user, self.get_queryset()), kind)

@@ -12,7 +12,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from console.audit.filters import older_than
+from console.audit.filters import merged, older_than
 
 CHUNK = 2000
 COLUMNS = ["id", "time", "actor", "team", "action", "target_type", "target_id", "target_name",
@@ -26,16 +26,22 @@ FIELDS = ["pk", "time", "actor_name", "team_name", "action", "target_type", "tar
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def records(entries):
-    """Every entry of `entries` as a dict of COLUMNS, newest first, read CHUNK rows at a time."""
+def records(querysets):
+    """Every entry of the parts `querysets` (see `filters.parts`) as a dict of COLUMNS, newest
+    first, each part read CHUNK rows at a time and the parts merged as they come."""
+    streams = [rows_of(queryset) for queryset in querysets]
+    for row in merged(streams, key=lambda row: (row[1], row[0])):
+        record = dict(zip(COLUMNS, row))
+        record["time"] = record["time"].isoformat().replace("+00:00", "Z")
+        yield record
+
+
+def rows_of(entries):
     rows = entries.order_by("-time", "-pk").values_list(*FIELDS)
     position = None
     while True:
         batch = list((older_than(rows, position) if position else rows)[:CHUNK])
-        for row in batch:
-            record = dict(zip(COLUMNS, row))
-            record["time"] = record["time"].isoformat().replace("+00:00", "Z")
-            yield record
+        yield from batch
         if len(batch) < CHUNK:
             return
         position = (batch[-1][1], batch[-1][0])
@@ -57,18 +63,18 @@ def safe_cell(value):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_lines(entries):
+def csv_lines(querysets):
     writer = csv.writer(Line())
     yield writer.writerow(COLUMNS)
-    for record in records(entries):
+    for record in records(querysets):
         yield writer.writerow([safe_cell(record[column]) for column in COLUMNS])
 
 
-def json_lines(entries):
+def json_lines(querysets):
     """A JSON array, one entry per line."""
     yield "["
     separator = "\n"
-    for record in records(entries):
+    for record in records(querysets):
         yield separator + json.dumps(record, sort_keys=True, default=str)
         separator = ",\n"
     yield "\n]\n"
@@ -85,11 +91,12 @@ async def served_asynchronously(lines, batch=500):
         yield part
 
 
-def export_response(request, entries, kind: str) -> StreamingHttpResponse:
-    """A download of `entries` as `kind` ("csv" or "json")."""
+def export_response(request, querysets, kind: str) -> StreamingHttpResponse:
+    """A download of the entries of `querysets` (the parts from `filters.parts`) as `kind`
+    ("csv" or "json")."""
     lines, content_type = {"csv": (csv_lines, "text/csv; charset=utf-8"),
                            "json": (json_lines, "application/json")}[kind]
-    content = lines(entries)
+    content = lines(querysets)
     if isinstance(getattr(request, "_request", request), ASGIRequest):
         content = served_asynchronously(content)
     response = StreamingHttpResponse(content, content_type=content_type)

@@ -8,7 +8,15 @@ Pages are keyset pages: the log is walked newest first by (time, id), and a page
 the (time, id) of the last row of the page before (`cursor`). Each page reads a page's worth of
 an index, however long the log is (an OFFSET would read everything before the page, and a
 count every matching row).
+
+What a member sees is "their teams' entries or their own": one OR, which a database answers by
+collecting every matching row and sorting them. So the page reads each part apart (`parts`:
+one per team, and the member's own), each a page's worth of its index in order, and merges.
+The permission filter itself stays `restrict`'s, applied to every part.
 """
+import heapq
+from itertools import groupby
+
 from datetime import datetime, time, timedelta, timezone
 
 from django import forms
@@ -16,6 +24,7 @@ from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
 from console.audit.models import AuditEntry
+from console.core.permissions import team_ids_allowing
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -136,20 +145,48 @@ def newer_than(entries, cursor):
     return entries.filter(Q(time__gt=moment) | Q(time=moment, pk__gt=pk), time__gte=moment)
 
 
-class Page:
-    """One page of entries, newest first, with the cursors of the pages around it."""
+def parts(user, entries) -> list:
+    """`entries` (already restricted to what `user` may see) as querysets that together hold
+    the same rows and that each read one index in page order."""
+    if user.is_superuser:
+        return [entries]
+    teams = list(team_ids_allowing(user, "view").values_list("team_id", flat=True))
+    return [entries.filter(team_id=team) for team in sorted(teams)] + [entries.filter(actor=user)]
 
-    def __init__(self, entries, *, cursor=None, direction="older", size=PAGE_SIZE):
+
+def merged(streams, key):
+    """Rows of several streams already in order, in one order, each row once."""
+    for _, same in groupby(heapq.merge(*streams, key=key, reverse=True), key=key):
+        yield next(same)
+
+
+def newest_first(querysets, size, position=None):
+    """Up to `size` entries after `position` (or the newest), from all the parts."""
+    pages = [list((older_than(q, position) if position else q).order_by("-time", "-pk")[:size])
+             for q in querysets]
+    return list(merged(pages, key=lambda entry: (entry.time, entry.pk)))[:size]
+
+
+def oldest_first(querysets, size, position):
+    pages = [list(newer_than(q, position).order_by("time", "pk")[:size]) for q in querysets]
+    key = (lambda entry: (entry.time, entry.pk))
+    rows = sorted({entry.pk: entry for page in pages for entry in page}.values(), key=key)
+    return rows[:size]
+
+
+class Page:
+    """One page of entries, newest first, with the cursors of the pages around it.
+    `querysets` are the parts of what to show (see `parts`)."""
+
+    def __init__(self, querysets, *, cursor=None, direction="older", size=PAGE_SIZE):
         position = parse_cursor(cursor)
         if position is not None and direction == "newer":
-            rows = list(newer_than(entries, position).order_by("time", "pk")[:size + 1])
+            rows = oldest_first(querysets, size + 1, position)
             self.has_newer = len(rows) > size
             self.rows = list(reversed(rows[:size]))
             self.has_older = True
         else:
-            if position is not None:
-                entries = older_than(entries, position)
-            rows = list(entries.order_by("-time", "-pk")[:size + 1])
+            rows = newest_first(querysets, size + 1, position)
             self.has_older = len(rows) > size
             self.rows = rows[:size]
             self.has_newer = position is not None

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from console.audit.export import export_response
-from console.audit.filters import Page, page_size, visible_entries
+from console.audit.filters import Page, page_size, parts, visible_entries
 from console.audit.models import AuditEntry
 from console.core.permissions import get_for_user_or_404
 from console.hosts.models import Host
@@ -26,7 +26,8 @@ EXPORT_KINDS = ("csv", "json")
 @require_safe
 def audit_list(request):
     form, entries = visible_entries(request.user, request.GET)
-    page = Page(entries.select_related("job"), cursor=request.GET.get("cursor"),
+    page = Page(parts(request.user, entries.select_related("job")),
+                cursor=request.GET.get("cursor"),
                 direction=request.GET.get("direction", "older"), size=page_size(request.GET))
     for entry in page.rows:
         entry.outcome = job_outcome(entry.job) if entry.job_id else ""
@@ -60,7 +61,7 @@ def audit_export(request, kind):
         return HttpResponseBadRequest(
             "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()),
             content_type="text/plain")
-    return export_response(request, entries, kind)
+    return export_response(request, parts(request.user, entries), kind)
 
 
 def job_outcome(job) -> str:
