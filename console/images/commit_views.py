@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from console import audit
 from console.audit.redact import redact_change
 from console.containers import actions as container_actions
 from console.containers.models import Container
@@ -30,7 +31,7 @@ PAGE_SIZE = 50
 
 
 def may(user, queryset, action, obj) -> bool:
-    return user.is_superuser or queryset.restrict(user, action).filter(pk=obj.pk).exists()
+    return queryset.restrict(user, action).filter(pk=obj.pk).exists()
 
 
 # -- the commit dialog --------------------------------------------------------------------
@@ -40,33 +41,30 @@ def may(user, queryset, action, obj) -> bool:
 def container_commit(request, ref):
     """GET: the commit form on a page of its own (the container page opens it as a dialog).
     POST: commit the container; the author is the logged-in user."""
-    container = container_for(request, ref, "commit" if request.method == "POST" else "view")
-    form = CommitForm(request.POST or None, initial={"pause": True})
-    if request.method == "POST":
-        if not may(request.user, Container.objects, "commit", container):
+    posting = request.method == "POST"
+    container = container_for(request, ref, "commit" if posting else "view")
+    if not may(request.user, Container.objects, "commit", container):
+        if posting:
             container_actions.deny(request.user, container, "commit", request=request)
-        if form.is_valid():
-            try:
-                job = container_actions.act(request.user, container, "commit", request=request,
-                                            params=form.action_params())
-            except InvalidRequest as error:
-                for name, problems in error.errors.items():
-                    for problem in problems:
-                        form.add_error(name if name in form.fields else None, problem)
-            except container_actions.Conflict as error:
-                messages.error(request, str(error))
-                return redirect("container-detail", ref=container.engine_id)
-            else:
-                messages.success(request, f"Commit of {container.display_name} requested "
-                                          f"(job {job.pk}); it appears in the history when done.")
-                return redirect("container-detail", ref=container.engine_id)
-        status = 400
-    elif not may(request.user, Container.objects, "commit", container):
         raise PermissionDenied(f"You may not commit {container.display_name}.")
-    else:
-        status = 200
+    form = CommitForm(request.POST if posting else None, initial={"pause": True})
+    if posting and form.is_valid():
+        try:
+            job = container_actions.act(request.user, container, "commit", request=request,
+                                        params=form.action_params())
+        except InvalidRequest as error:
+            for name, problems in error.errors.items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+        except container_actions.Conflict as error:
+            messages.error(request, str(error))
+            return redirect("container-detail", ref=container.engine_id)
+        else:
+            messages.success(request, f"Commit of {container.display_name} requested "
+                                      f"(job {job.pk}); it appears in the history when done.")
+            return redirect("container-detail", ref=container.engine_id)
     return render(request, "commits/commit_form.html", {"container": container, "form": form},
-                  status=status)
+                  status=400 if posting else 200)
 
 
 # -- history --------------------------------------------------------------------------------
@@ -133,12 +131,12 @@ def resolve_image(user, reference, host_name=""):
 # -- one commit -----------------------------------------------------------------------------
 
 def commit_for(request, ref, verb="view") -> Commit:
+    """The one commit `ref` names among those the user may see, else 404 (an attempt to act
+    on one they cannot see is audited)."""
     matches = list(Commit.objects.restrict(request.user, "view")
                    .select_related("host", "team", "author", "job").resolve(ref)[:2])
     if len(matches) != 1:
         if verb != "view" and not matches:
-            from console import audit
-
             hidden = Commit.objects.resolve(ref).select_related("team", "host").first()
             if hidden is not None:
                 audit.record(f"image.{verb}", request=request, team=hidden.team,
@@ -156,8 +154,7 @@ def render_commit(request, commit, *, tag_form=None, status=200):
     parent = chain[1] if len(chain) > 1 else None
     image = (Image.objects.restrict(user, "view")
              .filter(host=commit.host, image_id=commit.new_image_id).first())
-    runnable = image is not None and (user.is_superuser or Image.objects.restrict(user, "run")
-                                      .filter(pk=image.pk).exists())
+    runnable = image is not None and may(user, Image.objects, "run", image)
     counts = {kind: sum(1 for f in commit.file_changes if f.get("kind") == kind)
               for kind in ("A", "C", "D")}
     return render(request, "commits/detail.html", {

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from console.accounts import actions
 from console.containers.models import ContainerGrant
-from console.containers.views import container_for
+from console.containers.views import container_detail, container_for
 from console.core.permissions import user_may
 from console.teams.forms import ACTION_LABELS, ContainerGrantForm
 
@@ -37,8 +37,6 @@ def grant_add(request, ref):
                             target=container, host=container.host)
     form = ContainerGrantForm(request.POST)
     if not form.is_valid():
-        from console.containers.views import container_detail
-
         return container_detail(request, container.engine_id, grant_form=form, status=400)
     user = form.cleaned_data["user"]
     grant = actions.grant_container(request.user, user, container, form.cleaned_data["actions"],

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from console.accounts import actions
 from console.core.permissions import get_for_user_or_404, user_may
+from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleForm, TeamForm,
                                  TeamSettingsForm)
@@ -38,7 +39,7 @@ def render_team(request, team, status=200, **bound):
     return render(request, "teams/detail.html", {
         "team": team,
         "members": members,
-        "roles": Membership._meta.get_field("role").choices,
+        "roles": Role.choices,
         "host_grants": team.host_grants.select_related("host", "granted_by").order_by("host__name"),
         "may_manage": may_manage,
         "my_role": next((m.role for m in members if m.user_id == user.pk), None),
@@ -195,4 +196,4 @@ def get_member(team, username) -> Membership:
 
 
 def role_label(role: str) -> str:
-    return dict(Membership._meta.get_field("role").choices).get(role, role)
+    return Role(role).label
