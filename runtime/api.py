@@ -124,6 +124,39 @@ class Engine:
         return commit.commit(self, self.container(ref), repository, message=message,
                              author=author, changes=changes, pause=pause)
 
+    def prune_containers(self) -> list[str]:
+        """Remove every container that is not running; returns their IDs."""
+        from runtime.container import state
+        removed = []
+        for container in state.all_containers(self):
+            container.refresh()
+            if container.status in ("created", "exited", "dead"):
+                try:
+                    lifecycle.remove(self, container)
+                except (NotFound, Conflict):
+                    continue
+                removed.append(container.id)
+        return removed
+
+    def prune_images(self, all: bool = False) -> list[dict]:
+        """Remove dangling images (untagged, and no other image's parent), or with `all`
+        every image no container uses; returns rmi's Untagged/Deleted events."""
+        from runtime.container import state
+        used = {c.config["Image"] for c in state.all_containers(self)}
+        events = []
+        while True:
+            ids = self.store.image_ids()
+            parents = {self.store.parent(i) for i in ids}
+            candidates = [i for i in ids if i not in used and i not in parents and
+                          (all or not self.store.tags_of(i))]
+            if not candidates:
+                return events
+            for image_id in candidates:
+                try:
+                    events.extend(self.remove_image(image_id, force=True))
+                except (NotFound, Conflict):
+                    continue
+
     def boot(self) -> list[str]:
         """Settle containers after a reboot or an engine restart (see housekeeping.boot)."""
         from runtime import housekeeping

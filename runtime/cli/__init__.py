@@ -27,7 +27,7 @@ GROUPS = ("containers", "images", "build", "registry", "network", "system")
 VERB_GROUPS = {
     **dict.fromkeys(("run", "create", "start", "stop", "restart", "kill", "rm", "ps",
                      "inspect", "logs", "wait", "pause", "unpause", "rename", "top", "stats",
-                     "attach", "exec"), "containers"),
+                     "attach", "exec", "container"), "containers"),
     **dict.fromkeys(("images", "rmi", "tag", "history", "image", "cp", "diff", "commit",
                      "export", "import", "save", "load"), "images"),
     **dict.fromkeys(("info", "version", "system"), "system"),

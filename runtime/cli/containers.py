@@ -110,6 +110,14 @@ def register(subparsers):
     stats.add_argument("containers", nargs="*", metavar="CONTAINER")
     stats.set_defaults(func=cmd_stats)
 
+    container = subparsers.add_parser("container", help="manage containers (prune)")
+    from runtime.cli import Parser
+    container_verbs = container.add_subparsers(title="container commands", metavar="COMMAND",
+                                               parser_class=Parser)
+    prune = container_verbs.add_parser("prune", help="remove all stopped containers")
+    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
+    prune.set_defaults(func=cmd_container_prune)
+
     from runtime.cli import interactive
     interactive.register(subparsers)
 
@@ -437,6 +445,26 @@ def cmd_logs(args) -> int:
     if batch:
         batch_stream.write(b"".join(batch))
         batch_stream.flush()
+    return 0
+
+
+def confirm(question: str, force: bool) -> bool:
+    """Ask on a terminal; without one, only --force goes ahead (as Docker's prune)."""
+    if force:
+        return True
+    if not sys.stdin.isatty():
+        from runtime.errors import InvalidArgument
+        raise InvalidArgument("refusing to prune without --force when not on a terminal")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def cmd_container_prune(args) -> int:
+    if not confirm("WARNING! This will remove all stopped containers. Are you sure you want "
+                   "to continue?", args.force):
+        return 0
+    removed = engine_for(args).prune_containers()
+    write("Deleted Containers:\n" + "".join(f"{i}\n" for i in removed) if removed
+          else "Total reclaimed space: 0B\n")
     return 0
 
 

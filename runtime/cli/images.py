@@ -57,6 +57,11 @@ def register(subparsers):
     image_history.add_argument("-H", "--human", default="true", choices=("true", "false"))
     image_history.add_argument("image", metavar="IMAGE")
     image_history.set_defaults(func=cmd_history)
+    prune = verbs.add_parser("prune", help="remove unused images")
+    prune.add_argument("-a", "--all", action="store_true",
+                       help="every image no container uses, not only dangling ones")
+    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
+    prune.set_defaults(func=cmd_image_prune)
     image_tag = verbs.add_parser("tag", help="tag an image")
     image_tag.add_argument("source")
     image_tag.add_argument("target")
@@ -177,6 +182,22 @@ def cmd_image_inspect(args) -> int:
         write("".join(template(args.format, d) + "\n" for d in documents))
     else:
         write(json.dumps(documents, indent=4) + "\n")
+    return 0
+
+
+def cmd_image_prune(args) -> int:
+    from runtime.cli.containers import confirm
+    what = "all images without at least one container associated to them" if args.all \
+        else "all dangling images"
+    if not confirm(f"WARNING! This will remove {what}. Are you sure you want to continue?",
+                   args.force):
+        return 0
+    events = engine_for(args).prune_images(all=args.all)
+    if events:
+        write("Deleted Images:\n" + "".join(
+            f"{key.lower()}: {value}\n" for event in events for key, value in event.items()))
+    else:
+        write("Total reclaimed space: 0B\n")
     return 0
 
 

@@ -31,6 +31,11 @@ def register(subparsers):
                                          "ended, clean up, and start containers whose "
                                          "restart policy asks for it")
     boot.set_defaults(func=cmd_boot)
+    prune = verbs.add_parser("prune", help="remove stopped containers and unused images")
+    prune.add_argument("-a", "--all", action="store_true",
+                       help="every unused image, not only dangling ones")
+    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
+    prune.set_defaults(func=cmd_system_prune)
     reset = verbs.add_parser("reset", help="remove all containers, images, networks and state "
                                            "of this engine root from the host")
     reset.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
@@ -50,6 +55,25 @@ def cmd_gc(args) -> int:
     engine = engine_for(args)
     found = housekeeping.gc(engine, dry_run=args.dry_run)
     write("".join(line + "\n" for line in found) or "nothing to clean up\n")
+    return 0
+
+
+def cmd_system_prune(args) -> int:
+    from runtime.cli.containers import confirm
+    if not confirm("WARNING! This will remove all stopped containers and "
+                   f"{'all unused' if args.all else 'all dangling'} images. Are you sure you "
+                   "want to continue?", args.force):
+        return 0
+    engine = engine_for(args)
+    containers = engine.prune_containers()
+    events = engine.prune_images(all=args.all)
+    if containers:
+        write("Deleted Containers:\n" + "".join(f"{i}\n" for i in containers) + "\n")
+    if events:
+        write("Deleted Images:\n" + "".join(
+            f"{key.lower()}: {value}\n" for event in events for key, value in event.items()))
+    if not containers and not events:
+        write("Total reclaimed space: 0B\n")
     return 0
 
 

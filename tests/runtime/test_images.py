@@ -244,3 +244,21 @@ def test_a_deep_image_runs(engine, tmp_path):
     assert b"".join(r.data for r in engine.logs(container_id)) == b"120\n0\n119\n"
     engine.remove(container_id)
     engine.remove_image("deep:120")
+
+
+def test_prune_removes_stopped_containers_and_dangling_images(engine, moor, run_and_wait):
+    running = engine.run({"image": "busybox", "cmd": ["sleep", "300"]})
+    stopped, _ = run_and_wait(["sh", "-c", "echo x > /x"])
+    dangling = moor("commit", stopped, check=True).stdout.strip()
+    kept = moor("commit", stopped, "kept:1", check=True).stdout.strip()
+    refused = moor("system", "prune")
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    output = moor("system", "prune", "-f", check=True).stdout
+    assert stopped in output and running not in output
+    assert f"deleted: {dangling}" in output
+    assert engine.store.exists(kept) and not engine.store.exists(dangling)
+    assert engine.inspect(running)["State"]["Running"]
+    output = moor("image", "prune", "-a", "-f", check=True).stdout
+    assert f"deleted: {kept}" in output and "untagged: kept:1" in output
+    assert engine.image_id("busybox")  # a running container uses it
+    engine.remove(running, force=True)
