@@ -165,9 +165,11 @@ class TerminalRelay:
         while self.consumer is not None and self.sent < self.produced:
             consumer = self.consumer
             if self.sent < self.base:
+                # Bytes dropped for a slow reader count as read: the window moves on.
+                skipped = self.base - self.sent
+                self.sent, self.acked = self.base, self.acked + skipped
                 await self.bridge.send(consumer, {"type": "terminal.skipped", "session": self.id,
-                                                  "bytes": self.base - self.sent})
-                self.sent = self.base
+                                                  "bytes": skipped})
                 continue
             limit = min(self.produced, self.acked + protocol.TERMINAL_WINDOW,
                         self.sent + protocol.MAX_MESSAGE)
@@ -187,17 +189,24 @@ class TerminalRelay:
     # -- the web side ------------------------------------------------------------------------
 
     async def attach(self, reply_to: str, resumed: bool) -> None:
-        previous, self.consumer = self.consumer, reply_to
+        # No output may overtake the `opened` message: stop flushing until it is sent.
+        previous, self.consumer = self.consumer, None
+        if self.flushing is not None:
+            await asyncio.gather(self.flushing, return_exceptions=True)
         if previous is not None and previous != reply_to:
             await self.bridge.send(previous, {"type": "terminal.taken", "session": self.id})
         self.last_heard = time.monotonic()
+        # A new session's socket gets everything from the first byte; a resumed one the
+        # recent screen, then what follows.
         replay = bytes(self.buffer[-protocol.TERMINAL_REPLAY:]) if resumed else b""
-        self.sent = self.acked = self.produced
+        self.sent = self.acked = self.produced if resumed else self.base
         self.written = 0
         await self.bridge.send(reply_to, {
             "type": "terminal.opened", "session": self.id, "mode": self.mode,
             "command": self.command, "user": self.user, "resumed": resumed, "replay": replay,
-            "start": self.produced - len(replay), "end": self.produced})
+            "start": self.produced - len(replay) if resumed else self.base,
+            "end": self.produced if resumed else self.base})
+        self.consumer = reply_to
         if self.ended.is_set():
             await self.bridge.send(reply_to, {"type": "terminal.exit", "session": self.id,
                                               "code": self.exit_code})

@@ -436,3 +436,16 @@ async def test_a_change_that_keeps_the_permission_keeps_the_terminal():
         world.user("team_admin"), world.teams["alpha"], world.user("operator"), "developer")
     assert await communicator.receive_nothing(timeout=0.5)
     await communicator.disconnect()
+
+
+async def test_live_events_in_the_users_group_do_not_disturb_the_terminal():
+    world = await make_world()
+    communicator, bridge, request, session = await opened_terminal(world, "operator")
+    await database_sync_to_async(publish.send)(
+        [f"moorage.user.{world.user('operator').pk}"],
+        {"type": "job.event", "team_id": None, "job": {"id": 1}})
+    await database_sync_to_async(publish.container_changed)(world.containers["web"])
+    assert await communicator.receive_nothing(timeout=0.3)
+    await bridge.answer(request, "terminal.output", data=b"still here", end=10)
+    assert await communicator.receive_from(timeout=3) == b"still here"
+    await communicator.disconnect()

@@ -35,11 +35,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from console.streams import access, bridge_protocol as protocol, groups
+from console.streams.consumers.user_groups import UserGroupsMember
 
 RECHECK_SECONDS = 30.0
 
 
-class LogsConsumer(AsyncWebsocketConsumer):
+class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
         self.joined, self.stream, self.tasks = [], None, []
         self.batches = []           # (our batch number, stream, the bridge's batch number)
@@ -57,21 +58,13 @@ class LogsConsumer(AsyncWebsocketConsumer):
             return
         self.user = user
         self.bridge = groups.bridge_channel(self.container.host.name)
-        for group in [groups.user_group(user.pk)] + self.session_groups():
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+        await self.join_user_groups()
         await self.accept()
         self.tasks.append(asyncio.ensure_future(self.keep_alive()))
         query = {key: values[0] for key, values in
                  parse_qs(self.scope.get("query_string", b"").decode()).items()}
         if any(key in query for key in ("tail", "cursor", "after")):
             await self.start(query)
-
-    def session_groups(self) -> list[str]:
-        session = self.scope.get("session")
-        if session is not None and session.session_key and self.scope.get("auth_by") != "token":
-            return [groups.session_group(session.session_key)]
-        return []
 
     async def start(self, request: dict) -> None:
         try:
@@ -183,7 +176,6 @@ class LogsConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         for task in getattr(self, "tasks", ()):
             task.cancel()
-        for group in getattr(self, "joined", ()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.leave_user_groups()
         if getattr(self, "stream", None) is not None:
             await self.stop_stream()

@@ -16,7 +16,7 @@ The query string says what to open:
 Frames (DESIGN.md): binary frames are raw terminal bytes both ways. Text frames are JSON:
     browser → server   {"type": "resize", "cols": C, "rows": R}
                        {"type": "ack", "bytes": N}   output bytes processed so far on this
-                                                     socket (flow control, the replay included)
+                                                     socket, the replay included (flow control)
                        {"type": "close"}             end the session (hang up the terminal)
                        {"type": "pong"}
     server → browser   {"type": "session", "id", "mode", "command", "user", "pinned",
@@ -43,6 +43,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from console.streams import access, bridge_protocol as protocol, groups, terminal_sessions
+from console.streams.consumers.user_groups import UserGroupsMember
 from console.streams.models import TerminalSession
 from console.streams.recording import CastRecorder
 
@@ -97,7 +98,7 @@ def terminal_options(query: dict, container) -> dict:
             "user": user, "pinned": bool(pinned) and mode == "exec"}
 
 
-class TerminalConsumer(AsyncWebsocketConsumer):
+class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
         self.joined, self.row, self.recorder, self.opened = [], None, None, False
         self.session_id, self.ended, self.tasks = None, False, []
@@ -114,10 +115,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         self.user = user
         self.request = terminal_sessions.ScopeRequest(self.scope)
         self.bridge = groups.bridge_channel(self.container.host.name)
-        await self.join(groups.user_group(user.pk))
-        session = self.scope.get("session")
-        if session is not None and session.session_key and self.scope.get("auth_by") != "token":
-            await self.join(groups.session_group(session.session_key))
+        await self.join_user_groups()
         await self.accept()
         try:
             self.options = terminal_options(parse_qs(self.scope.get("query_string", b"").decode()),
@@ -141,10 +139,6 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                              reply_to=self.channel_name)
         self.tasks = [asyncio.ensure_future(self.wait_opened()),
                       asyncio.ensure_future(self.keep_alive())]
-
-    async def join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.joined.append(group)
 
     @database_sync_to_async
     def check_resumable(self, session_id: str) -> None:
@@ -223,8 +217,9 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                 self.recorder.resize(cols, rows)
             await self.to_bridge("bridge.terminal.resize", cols=cols, rows=rows)
         elif kind == "ack" and isinstance(message.get("bytes"), int):
+            # Positions count the bytes skipped for the page as well as those it showed.
             await self.to_bridge("bridge.terminal.ack",
-                                 position=self.stream_start + message["bytes"])
+                                 position=self.stream_start + self.skipped + message["bytes"])
         elif kind == "close":
             self.closing_reason = "closed"
             await self.to_bridge("bridge.terminal.close")
@@ -241,7 +236,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
         if not self.ours(event):
             return
         self.opened = True
-        self.stream_start = event["start"]
+        self.stream_start, self.skipped = event["start"], 0
         if event["resumed"]:
             self.row = await database_sync_to_async(TerminalSession.objects.get)(
                 pk=self.session_id)
@@ -280,6 +275,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
 
     async def terminal_skipped(self, event):
         if self.ours(event):
+            self.skipped += event["bytes"]
             if self.recorder:
                 self.recorder.skipped(event["bytes"])
             await self.send(text_data=json.dumps({"type": "skipped", "bytes": event["bytes"]}))
@@ -357,8 +353,7 @@ class TerminalConsumer(AsyncWebsocketConsumer):
                 task.cancel()
 
     async def disconnect(self, code):
-        for group in getattr(self, "joined", ()):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.leave_user_groups()
         if getattr(self, "ended", True) or not getattr(self, "session_id", None):
             await self.stop_tasks()
             return

@@ -1,0 +1,27 @@
+"""What the terminal and log sockets share with the events socket: they join their user's group
+(where permission changes are announced) and their login session's group (closed on logout).
+Those groups also carry the live events of the user's objects, which these sockets do not show."""
+from console.streams import groups
+
+
+class UserGroupsMember:
+    async def join_user_groups(self) -> None:
+        self.joined = [groups.user_group(self.scope["user"].pk)]
+        session = self.scope.get("session")
+        if session is not None and session.session_key and self.scope.get("auth_by") != "token":
+            self.joined.append(groups.session_group(session.session_key))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def leave_user_groups(self) -> None:
+        for group in getattr(self, "joined", ()):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def container_event(self, event):
+        """Shown by the events socket, not here."""
+
+    async def job_event(self, event):
+        """Shown by the events socket, not here."""
+
+    async def host_event(self, event):
+        """Shown by the events socket, not here."""
