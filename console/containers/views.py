@@ -175,6 +175,7 @@ def network_summary(container) -> dict:
 @login_required
 def container_detail(request, ref, *, grant_form=None, status=200):
     from console.images.forms import CommitForm
+    from console.streams.pages import container_streams
     from console.teams.grant_views import access_context
 
     container = container_for(request, ref)
@@ -195,6 +196,7 @@ def container_detail(request, ref, *, grant_form=None, status=200):
         "network": network_summary(container),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
         **access_context(request, container, grant_form),
+        **container_streams(request, container),
     }, status=status)
 
 

@@ -1,0 +1,23 @@
+"""What the container page needs to show its terminal and its live logs."""
+from console.streams import access, terminal_sessions
+from console.streams.models import TerminalSession
+
+RECENT_SESSIONS = 10
+
+
+def container_streams(request, container) -> dict:
+    user = request.user
+    may_terminal = access.may(user, container, "terminal")
+    sessions = []
+    if may_terminal or user.is_superuser:
+        terminal_sessions.finish_stale()
+        sessions = list(TerminalSession.objects.restrict(user, "view")
+                        .filter(container_engine_id=container.engine_id)[:RECENT_SESSIONS])
+    return {"streams": {
+        "terminal": may_terminal,
+        "logs": access.may(user, container, "logs"),
+        "pinned_user": container.team.terminal_user if container.team_id else "",
+        "tty": bool((container.inspect_data.get("Config") or {}).get("Tty")
+                    or container.options.get("tty")),
+        "sessions": sessions,
+    }}
