@@ -41,6 +41,7 @@
   }
 
   function show() {
+    position = Math.min(position, duration);
     clock.textContent = position.toFixed(1) + " / " + duration.toFixed(1) + " s";
     seek.value = duration ? Math.round(position / duration * 1000) : 0;
   }
