@@ -314,3 +314,33 @@ def test_the_session_of_a_dropped_socket_ends_when_its_container_goes(stack):
                                "GET", f"/api/audit/?target={container}")["results"]),
                timeout=20, what="the close entry")
     stack.admin.call("DELETE", f"/api/containers/{container}/?force=1&wait=1")
+
+
+def test_the_shell_outlives_restarts_of_the_worker_and_the_web_server(stack, sleeper):
+    async def scenario():
+        client = await shell(stack, sleeper)
+        session = client.session["id"]
+        await client.send(b"echo pid=$$\r")
+        await client.expect(b"pid=")
+        pid = client.output.split(b"pid=")[-1].split(b"\r")[0]
+        stack.kill_worker("e2e")
+        stack.start_worker("e2e")
+        mark = client.mark()
+        await client.send(b"echo after-worker\r")             # the same socket goes on
+        await client.expect(b"after-worker\r\n", after=mark)
+        argv = stack.processes["web"].args
+        stack.end("web")                                       # daphne goes away
+        while await client.read(5):
+            pass                                               # until its socket closes
+        stack.spawn("web", argv)
+        wait_until(lambda: urllib.request.urlopen(stack.base + "/login/", timeout=2).status
+                   == 200, what="daphne again")
+        again = await TerminalClient.open(stack.base, token(stack), sleeper, session=session)
+        assert again.session["resumed"] is True
+        mark = again.mark()
+        await again.send(b"echo now=$$\r")
+        await again.expect(b"now=" + pid, after=mark)
+        await again.send(b"exit\r")
+        await again.wait_exit()
+    run(scenario())
+    stack.wait_host_online("e2e")
