@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
 HOUSEKEEPING_SECONDS = 1.0
 SWEEP_SECONDS = 60.0
+RETRY_SECONDS = 1.0
 
 
 class BadMessage(Exception):
@@ -76,7 +77,13 @@ class Bridge:
                 break
             stopping.cancel()
             try:
-                self.handle(receiving.result())
+                message = receiving.result()
+            except Exception as error:   # Redis away: try again shortly, without spinning
+                log.warning("receiving failed: %s", error)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            try:
+                self.handle(message)
             except BadMessage as error:
                 log.warning("refused a message: %s", error)
             except Exception:
