@@ -71,6 +71,12 @@ class CastRecorder:
     def output(self, data: bytes, end: int) -> None:
         """Output `data` that ends at stream position `end`; what was recorded is skipped."""
         start = end - len(data)
+        if start < self.recorded_until and end < self.recorded_until and start == 0:
+            # Positions only go back when the host's bridge restarted and counts again from
+            # the screen it replays.
+            self.marker("the host's stream bridge restarted: the screen below is replayed")
+            self.recorded_until = 0
+            self.output_text.reset()
         if end <= self.recorded_until:
             return
         if start > self.recorded_until:

@@ -1,5 +1,5 @@
 """The container page's terminal and live logs in Chromium: type into xterm.js and see the
-output on screen, run `top` and quit it, paste 100 KB, reload and find the same shell, follow
+output on screen, run `top` and quit it, edit with `vi`, paste 100 KB, reload and find the same shell, follow
 the logs with stdout and stderr apart, then replay the recorded session. Screenshots go to
 test-artifacts/."""
 import re
@@ -72,6 +72,16 @@ def test_terminal_top_paste_reconnect_logs_and_replay(stack, page, container, sh
     page.keyboard.press("q")
     type_line(page, "echo top-is-gone")
     expect(terminal).to_contain_text("top-is-gone")
+
+    # vi: a full-screen editor, Escape and all.
+    type_line(page, "vi /tmp/note")
+    expect(terminal).to_contain_text("/tmp/note", timeout=10_000)
+    page.keyboard.type("ihello from vi")
+    page.keyboard.press("Escape")
+    page.keyboard.type(":wq")
+    page.keyboard.press("Enter")
+    type_line(page, "cat /tmp/note")
+    expect(terminal).to_contain_text("cat /tmp/note\nhello from vi")
 
     # Paste 100 KB (1,000 lines of 100 bytes) into cat; every byte arrives.
     type_line(page, "cat > /tmp/pasted")
