@@ -162,3 +162,12 @@ class LogsClient:
 
     async def close(self) -> None:
         await self.socket.close()
+
+
+def run(coroutine):
+    """Run `coroutine` to its end from a synchronous test, on an event loop of its own thread
+    (Playwright's sync API keeps a loop running in the main thread once a browser test ran)."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -11,15 +11,11 @@ import urllib.request
 import pytest
 
 from tests.stack import wait_until
-from tests.stream_client import LogsClient
+from tests.stream_client import LogsClient, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 COUNTER = "i=0; while true; do echo $i; i=$((i+1)); sleep 0.01; done"
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 def start(stack, cmd, host="e2e", **options):

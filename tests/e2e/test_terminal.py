@@ -14,13 +14,9 @@ import urllib.request
 import pytest
 
 from tests.stack import wait_until
-from tests.stream_client import TerminalClient
+from tests.stream_client import TerminalClient, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
-
-
-def run(coroutine):
-    return asyncio.run(coroutine)
 
 
 @pytest.fixture
