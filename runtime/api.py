@@ -76,8 +76,8 @@ class Engine:
     def unpause(self, ref: str) -> None:
         lifecycle.unpause(self, self.container(ref))
 
-    def remove(self, ref: str, force: bool = False) -> None:
-        lifecycle.remove(self, self.container(ref), force)
+    def remove(self, ref: str, force: bool = False, background: bool = False) -> None:
+        lifecycle.remove(self, self.container(ref), force, background)
 
     def rename(self, ref: str, new_name: str) -> None:
         lifecycle.rename(self, self.container(ref), new_name)

@@ -274,7 +274,8 @@ def cmd_kill(args) -> int:
 
 def cmd_rm(args) -> int:
     engine = engine_for(args)
-    return _each(args.containers, lambda ref: engine.remove(ref, args.force))
+    return _each(args.containers,
+                 lambda ref: engine.remove(ref, args.force, background=True))
 
 
 def cmd_pause(args) -> int:

@@ -520,9 +520,14 @@ def _runtime(engine, container: Container) -> OCIRuntime:
 
 # -- remove, rename ------------------------------------------------------------------------
 
-def remove(engine, container: Container, force: bool = False) -> None:
+def remove(engine, container: Container, force: bool = False,
+           background: bool = False) -> None:
+    """Remove a container. With `background`, it is gone (from `ps`, by name and ID) when
+    this returns, and a detached process releases its runtime state, network and files
+    right after — for a command line that should not wait for the kernel's veth teardown;
+    `system gc` finishes the job should that process die."""
     with holding(container):
-        if container.refresh():
+        if container.refresh() and not background:
             _cleanup(engine, container)
             container.save_state()
         if container.status in (RUNNING, PAUSED, RESTARTING):
@@ -539,7 +544,55 @@ def remove(engine, container: Container, force: bool = False) -> None:
                     runtime.resume(container.id)
                 wait_for_exit(container, 30)
             container.refresh()
-        _remove_locked(engine, container)
+        if background:
+            doomed = _disappear(engine, container)
+        else:
+            _remove_locked(engine, container)
+            return
+    _in_background(_release_removed, engine, container, doomed)
+
+
+def _disappear(engine, container: Container) -> str:
+    """Take the container out of sight (holding its lock): unmounted, renamed under tmp/."""
+    container.state["Status"] = REMOVING
+    container.save_state()
+    rootfs.unmount(container.path("merged"))
+    doomed = os.path.join(engine.paths.tmp, f"removing-{container.id}")
+    if os.path.lexists(doomed):
+        remove_tree(doomed)
+    os.rename(container.dir, doomed)
+    unindex_name(engine, container.name, container.id)
+    return doomed
+
+
+def _release_removed(engine, container: Container, doomed: str) -> None:
+    """What `_cleanup` releases, for a container already renamed out of sight."""
+    _runtime(engine, container).delete(container.id)
+    _detach_network(engine, container, _network_module())
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(engine.paths.sockets, container.id))
+    rootfs.unmount(os.path.join(doomed, "merged"))
+    remove_tree(doomed)
+
+
+def _in_background(function, *args) -> None:
+    """Run `function(*args)` in a detached grandchild (its own session, stdio on /dev/null)
+    and return at once. For single-threaded callers such as the command line."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        function(*args)
+        os._exit(0)
+    except BaseException:
+        os._exit(1)
 
 
 def _remove_locked(engine, container: Container) -> None:

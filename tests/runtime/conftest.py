@@ -78,7 +78,13 @@ def runtime_name(request):
 
 
 def leftovers(engine: Engine) -> list[str]:
-    """Host resources of this root that no existing container accounts for."""
+    """Host resources of this root that no existing container accounts for (after waiting
+    for `moor rm`'s detached clean-ups to finish)."""
+    import time
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(
+            entry.startswith("removing-") for entry in os.listdir(engine.paths.tmp)):
+        time.sleep(0.05)
     known = {c.id for c in lifecycle.all_containers(engine)}
     running = set()
     for container in lifecycle.all_containers(engine):

@@ -161,3 +161,15 @@ def test_reset_removes_a_root_and_gc_sweeps_a_deleted_ones_state(moor, tmp_path)
     found = moor("system", "gc").stdout
     assert f"state of deleted root {deleted.paths.root}" in found
     assert not os.path.exists(deleted.paths.run)
+
+
+def test_rm_returns_at_once_and_a_detached_process_finishes_the_job(engine, moor, leftovers):
+    container_id = engine.run({"image": "busybox", "cmd": ["sleep", "300"]})
+    result = moor("rm", "-f", container_id)
+    assert result.returncode == 0, result.stderr
+    # Gone for every reader as soon as rm returns ...
+    assert moor("ps", "-a", "-q").stdout == ""
+    assert moor("inspect", container_id).returncode == 1
+    # ... and its runtime state, network and files follow right after.
+    assert leftovers() == []
+    assert not os.path.exists(os.path.join(engine.paths.tmp, f"removing-{container_id}"))
