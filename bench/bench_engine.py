@@ -14,7 +14,7 @@ system (as root). These machines are shared and noisy: read the ratios, not the 
    anonymous + kernel memory charged to each engine's memory cgroups over the starts, / N
    (each engine's commands run from a cgroup of their own, so the kernel charges them what
    they make: namespaces, mounts, monitors; and the containers' own cgroups are counted);
-   the PSS of each container's conmon and of its sleep; and, as anchors.sh computes it, the
+   the PSS of each container's conmon and of its sleep; and, machine-wide, the
    growth of AnonPages + KernelStack + PageTables + SUnreclaim + Percpu over a batch / its
    size, the median over the batches: machine-wide, so others' work on a shared machine
    swamps it. Then `moor ps -a` against `podman ps -a` with their N (Docker's 31 ms here is
@@ -27,7 +27,7 @@ system (as root). These machines are shared and noisy: read the ratios, not the 
    (target at most 0.5 x), output to /dev/null; a plain Python parse of moor's log file as the
    floor for information.
 
-How (the techniques of shared/bench/anchors.sh, research/perf-anchors.md): every engine works
+How: every engine works
 in one temporary directory (moor's MOORAGE_ROOT, podman's store, the bundle). crun 1.8 refuses
 this hybrid cgroup host, so crun and podman run in a private mount namespace where the cgroup2
 mount is covered by an empty tmpfs; moor runs in the host's namespace, as a user runs it (it
@@ -74,8 +74,10 @@ TEMP_PREFIX = "moorage-bench-engine."
 LOCK = "/run/lock/moorage-bench-engine.lock"
 PODMAN_IMAGE = "localhost/bench-busybox:latest"
 SECTIONS = ("startup", "idle", "commit", "logs")
-DOCKER_PS_MS = 31.2                  # `docker ps -a` with 200 containers (perf-anchors.md)
-PODMAN_PS_MS = 77.8                  # `podman ps -a` with 200 in the same anchors run
+# Docker is not installed here: `docker ps -a` with 200 containers, and `podman ps -a` with
+# 200 beside it, as measured on a quiet machine of this kind (docker.io 20.10, podman 4.3.1).
+DOCKER_PS_MS = 31.2
+PODMAN_PS_MS = 77.8
 
 # What podman creates on the host on first use, even with a private store; removed at the
 # end when the run found it absent (deepest first). /run/moorage is moor's run directory.
@@ -851,7 +853,7 @@ class Bench:
                                       [self.timed_podman(podman_ps, "ps", "-a")]],
                 self.args.list_runs, self.args.list_warmups)
         self.report.figure("idle", "docker ps -a (200, reference)", DOCKER_PS_MS, "ms",
-                           "research/perf-anchors.md")
+                           "measured earlier on a quiet machine of this kind")
         podman_ms = self.report.value(podman_ps)
         if podman_ms is not None:
             # Docker is not here to measure; on a busy machine a stored time says little, so
@@ -867,7 +869,7 @@ class Bench:
             Target("idle", moor_ps, "docker ps -a (200, reference)", 1.0,
                    f"Docker's {DOCKER_PS_MS} ms was measured earlier here, not in this run"),
             Target("idle", moor_ps, "docker ps -a (scaled by this run's podman)", None,
-                   f"podman x {DOCKER_PS_MS}/{PODMAN_PS_MS}, their times in perf-anchors.md"),
+                   f"podman x {DOCKER_PS_MS}/{PODMAN_PS_MS}, their times measured side by side"),
             Target("idle", "moor charged per container", "podman charged per container", 1.0,
                    "anonymous + kernel memory charged to each engine's cgroups"),
             Target("idle", "moor anon+kernel per container", "podman anon+kernel per container",

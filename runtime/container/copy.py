@@ -6,7 +6,7 @@ the overlay mount when it is stopped): symlinks in the container, `..` and absol
 included, resolve inside it and never reach the host. Below the starting points every step is
 relative to an open directory and never follows a symlink, on both sides, so neither a link
 planted in the container nor one left on the host by an earlier copy can redirect a write
-(the `docker cp` CVEs, research/security.md §2).
+(the `docker cp` escapes, CVE-2018-15664 and CVE-2019-14271).
 """
 
 import contextlib

@@ -4,7 +4,8 @@ crun 1.8 refuses hosts whose cgroup2 hierarchy still owns a controller while v1 
 mounted ("cgroups in hybrid mode not supported"), which is how these machines are set up. We do
 not change the host: `crun create` is run in a private mount namespace whose
 /sys/fs/cgroup/unified is covered by an empty tmpfs, so crun sees a pure v1 host there; `start`,
-`kill`, `exec`, `delete` work from the host's namespace as they are (research/monitor.md §7). runc copes with the hybrid layout unaided.
+`kill`, `exec`, `delete` work from the host's namespace as they are (observed with crun 1.8.1).
+runc copes with the hybrid layout unaided.
 """
 
 import functools

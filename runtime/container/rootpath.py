@@ -4,7 +4,7 @@ Every host-side operation on a container path (user lookup, cp, working director
 program's presence) goes through `openat2(RESOLVE_IN_ROOT)`: the kernel resolves `..` and
 symlinks, absolute ones included, as if the container's root were `/`, so a symlink planted in
 the container pointing at `/` or `../..` can never make the engine read or write the host
-(the `docker cp` CVEs in research/security.md §2).
+(the `docker cp` escapes CVE-2018-15664 and CVE-2019-14271, and runc's path CVEs).
 """
 
 import ctypes

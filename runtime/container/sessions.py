@@ -2,7 +2,7 @@
 
 A session is a process (a shell found in the container, or a command) started in the
 container's namespaces on a pseudo-terminal, under a conmon of its own in exec mode with
-`--exec-attach` (research/monitor.md §6). conmon holds the terminal, so the process lives on
+`--exec-attach` (conmon's `-e --exec-process-spec`; see conmon's src/conmon.c). conmon holds the terminal, so the process lives on
 when the program that opened the session goes away; anyone who knows the session's directory
 can attach to it again, resize it, read its recent output and learn its exit status.
 
@@ -278,7 +278,7 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
         for fd in (sync_fd, start_read, attach_write):
             os.close(fd)
         sync_fd = start_read = attach_write = -1
-        # The handshake (research/monitor.md §6): the first byte releases conmon, which says
+        # conmon's exec-attach handshake: the first byte releases conmon, which says
         # on the attach pipe when its socket listens; we connect, and the second byte makes it
         # run the process.
         os.write(start_write, b"0")

@@ -1,7 +1,7 @@
 """The OCI bundle's config.json, with what Docker's defaults give a container.
 
-Sources for every default: research/runtime.md §1-§3 (moby daemon/pkg/oci/defaults.go,
-oci_linux.go, runc's specconv).
+Sources for every default: moby's daemon/pkg/oci/defaults.go and daemon/oci_linux.go, runc's
+libcontainer/specconv, and the OCI runtime spec's config-linux.md.
 """
 
 import os

@@ -1,5 +1,5 @@
 """`cp` in both directions, files and directories, running and stopped containers, and the
-symlink tricks that made `docker cp` write or read the host (research/security.md §2)."""
+symlink tricks that made `docker cp` write or read the host (CVE-2018-15664, CVE-2019-14271)."""
 
 import os
 
