@@ -12,14 +12,16 @@ import os
 import signal
 import time
 
-from runtime import atomic
+from runtime import atomic, staging
 from runtime.container import lifecycle, rootfs
 from runtime.container.oci import KNOWN, OCIRuntime, find_binary
 from runtime.container.state import (
     DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id)
 from runtime.image.store import remove_tree
 
-STALE_STAGING_SECONDS = 600
+# An unlocked working directory this old is debris; younger ones may belong to an operation
+# that does not lock (a create's staging, held under the containers lock for milliseconds).
+STALE_STAGING_SECONDS = 60
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
@@ -34,11 +36,38 @@ def _live(engine) -> tuple[dict, set]:
     return containers, running
 
 
+def _busy_containers(engine, containers: dict) -> set[str]:
+    """Containers some process is working on right now (starting, stopping, removing in the
+    background): gc leaves everything of theirs alone."""
+    import fcntl
+    busy = set()
+    for container_id, container in containers.items():
+        try:
+            fd = os.open(container.lock_path(), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            busy.add(container_id)
+        finally:
+            os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(engine.paths.tmp):
+            if entry.startswith("removing-") and \
+                    staging.in_use(os.path.join(engine.paths.tmp, entry)):
+                busy.add(entry[len("removing-"):])
+    return busy
+
+
 def gc(engine, dry_run: bool = False) -> list[str]:
     found = []
     paths = engine.paths
     paths.ensure()
     containers, running = _live(engine)
+    # What a process is working on counts as live: a container being started has its runtime
+    # state and cgroups before it is recorded as running.
+    running |= _busy_containers(engine, containers)
 
     def act(description, action):
         found.append(description)
@@ -50,6 +79,8 @@ def gc(engine, dry_run: bool = False) -> list[str]:
 
     # Containers whose program ended without anyone cleaning up, or half removed.
     for container in containers.values():
+        if container.id in running:
+            continue
         if container.status == REMOVING:
             act(f"container {container.id[:12]}: finishing its removal",
                 lambda c=container: lifecycle.remove(engine, c, force=True))
@@ -73,7 +104,9 @@ def gc(engine, dry_run: bool = False) -> list[str]:
         for line in f:
             target = line.split(" ")[4]
             if target.startswith(paths.tmp + "/"):
-                act(f"mount {target}", lambda t=target: rootfs.unmount(t))
+                owner = target[len(paths.tmp) + 1:].split("/")[0]
+                if not staging.in_use(os.path.join(paths.tmp, owner)):
+                    act(f"mount {target}", lambda t=target: rootfs.unmount(t))
 
     # OCI runtime state of containers this root does not run.
     for name in KNOWN:
@@ -115,6 +148,8 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             age = now - os.lstat(path).st_mtime
         except FileNotFoundError:
             continue
+        if staging.in_use(path):
+            continue  # a pull, a build, an unpack or a removal at work
         if entry.startswith(("removing-", "doomed-")) or age > STALE_STAGING_SECONDS:
             act(f"staging {path}", lambda p=path: remove_tree(p))
 

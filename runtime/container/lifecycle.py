@@ -567,6 +567,8 @@ def _disappear(engine, container: Container) -> str:
 
 def _release_removed(engine, container: Container, doomed: str) -> None:
     """What `_cleanup` releases, for a container already renamed out of sight."""
+    from runtime import staging
+    staging.hold(doomed)  # until this process ends: gc leaves the removal to it
     _runtime(engine, container).delete(container.id)
     _detach_network(engine, container, _network_module())
     with contextlib.suppress(FileNotFoundError):

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import tarfile
-import tempfile
 
 from runtime.container.state import rfc3339_ns
 from runtime.errors import InvalidArgument, MoorError, NotFound
@@ -112,7 +111,8 @@ def save(engine, references: list[str], out) -> None:
         except MoorError:
             pass
         images.append((image_id, tags))
-    with tempfile.TemporaryDirectory(dir=engine.paths.tmp) as scratch, \
+    from runtime import staging
+    with staging.working_dir(engine.paths.tmp, "save-") as scratch, \
             tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         written = set()
 
@@ -188,7 +188,8 @@ def load(engine, stream) -> list[str]:
     from runtime.image import reference as refs
     engine.paths.ensure()
     store = engine.store
-    with tempfile.TemporaryDirectory(dir=engine.paths.tmp) as scratch:
+    from runtime import staging
+    with staging.working_dir(engine.paths.tmp, "load-") as scratch:
         members: dict[str, str] = {}
         try:
             with tarfile.open(fileobj=stream, mode="r|*") as tar:

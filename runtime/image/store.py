@@ -20,7 +20,7 @@ import os
 import shutil
 import time
 
-from runtime import atomic
+from runtime import atomic, staging
 from runtime.errors import Conflict, InvalidArgument, NotFound
 from runtime.image import reference as refs
 from runtime.locking import locked
@@ -65,15 +65,10 @@ class ImageStore:
     def lock(self):
         return locked(self.paths.lock("images"))
 
-    @contextlib.contextmanager
     def staging_dir(self, prefix: str = "stage-"):
-        """A fresh directory under tmp/ that is removed unless the caller renamed it away."""
-        path = make_temp_dir(self.paths.tmp, prefix)
-        try:
-            yield path
-        finally:
-            if os.path.lexists(path):
-                remove_tree(path)
+        """A fresh locked directory under tmp/, removed unless the caller renamed it away."""
+        from runtime import staging
+        return staging.working_dir(self.paths.tmp, prefix)
 
     # -- blobs -------------------------------------------------------------------------------
 
@@ -145,7 +140,7 @@ class ImageStore:
         if os.path.lexists(final):  # debris of a crash between rename and layer.json
             remove_tree(final)
         link = _hex(chain_id)[:20]
-        holder = make_temp_dir(self.paths.tmp, "layer-")
+        holder = staging.make_dir(self.paths.tmp, "layer-")
         try:
             os.rename(staged_diff, os.path.join(holder, "diff"))
             os.chmod(holder, 0o700)
@@ -173,7 +168,7 @@ class ImageStore:
                 os.unlink(os.path.join(self.paths.links, link))
         if os.path.lexists(path):
             # Rename first so a crash midway never leaves a half layer under its real name.
-            doomed = make_temp_dir(self.paths.tmp, "doomed-")
+            doomed = staging.make_dir(self.paths.tmp, "doomed-")
             os.rename(path, os.path.join(doomed, "layer"))
             remove_tree(doomed)
 
@@ -318,17 +313,6 @@ class ImageStore:
                 meta["parent"] = None
                 atomic.write_json(self._meta_path(other), meta)
         return removed
-
-
-def make_temp_dir(parent: str, prefix: str) -> str:
-    """A new private directory under `parent` (tempfile.mkdtemp without its imports)."""
-    while True:
-        path = os.path.join(parent, prefix + os.urandom(6).hex())
-        try:
-            os.mkdir(path, 0o700)
-            return path
-        except FileExistsError:
-            continue
 
 
 def remove_tree(path: str) -> None:

@@ -173,3 +173,36 @@ def test_rm_returns_at_once_and_a_detached_process_finishes_the_job(engine, moor
     # ... and its runtime state, network and files follow right after.
     assert leftovers() == []
     assert not os.path.exists(os.path.join(engine.paths.tmp, f"removing-{container_id}"))
+
+
+def test_gc_leaves_work_in_progress_alone(engine, moor):
+    import fcntl
+    from runtime import staging
+    # A container in the middle of its start: it holds its lock, and its runtime state and
+    # cgroups exist before it is recorded as running.
+    container_id = engine.run({"image": "busybox", "cmd": ["sleep", "300"]})
+    record = lifecycle.find(engine, container_id)
+    record.state["Status"] = "created"
+    record.save_state()
+    lock = os.open(record.lock_path(), os.O_RDWR)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    # A pull or a build at work: a locked directory under tmp/, old, with a mount in it.
+    with staging.working_dir(engine.paths.tmp, "pull-") as work:
+        os.makedirs(os.path.join(work, "mnt"))
+        subprocess.run(["mount", "-t", "tmpfs", "work", os.path.join(work, "mnt")], check=True)
+        try:
+            os.utime(work, (0, 0))
+            found = moor("system", "gc").stdout
+            assert container_id[:12] not in found and work not in found
+            assert os.path.isdir(os.path.join(work, "mnt"))
+            assert rootfs.is_mounted(os.path.join(work, "mnt"))
+            assert os.path.isdir(f"/sys/fs/cgroup/pids/{engine.paths.cgroup_parent}/"
+                                 f"{container_id}")
+        finally:
+            subprocess.run(["umount", os.path.join(work, "mnt")], check=True)
+    os.close(lock)
+    record = lifecycle.find(engine, container_id)
+    record.state["Status"] = "running"
+    record.save_state()
+    assert engine.inspect(container_id)["State"]["Running"]
+    engine.remove(container_id, force=True)

@@ -23,7 +23,6 @@ import os
 import platform
 import re
 import stat
-import tempfile
 
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
@@ -360,7 +359,9 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
     meta_args, stages = instructions.stages(dockerfile.instructions, dockerfile.escape)
     stages = _up_to_target(stages, target)
     engine.paths.ensure()
-    staging = tempfile.mkdtemp(prefix="build-", dir=engine.paths.tmp)
+    from runtime import staging as working
+    staging = working.make_dir(engine.paths.tmp, "build-")
+    held = working.hold(staging)  # `system gc` leaves a build's directory and mounts alone
     try:
         snapshot = os.path.join(staging, "context")
         os.mkdir(snapshot, 0o700)
@@ -376,6 +377,7 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
     finally:
         with signals.deferred():
             remove_tree(staging)
+            os.close(held)
     with engine.store.lock():
         for name in names:
             engine.store.tag(image_id, name)
