@@ -57,6 +57,12 @@ def _copy_entry(src_dir: int, name: str, dst_dir: int, dst_name: str, owner) -> 
     st = os.lstat(name, dir_fd=src_dir)
     ids = (st.st_uid, st.st_gid) if owner == "source" else owner
     mode = stat.S_IMODE(st.st_mode)
+    if owner is None:
+        # Out to the host, owned by whoever copies: a container must not be able to plant a
+        # setuid or setgid program, or a device node, on the host.
+        mode &= ~(stat.S_ISUID | stat.S_ISGID)
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            return
     if stat.S_ISDIR(st.st_mode):
         existing = _lstat(dst_name, dst_dir)
         if existing is not None and not stat.S_ISDIR(existing.st_mode):

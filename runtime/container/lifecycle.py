@@ -51,6 +51,14 @@ def create(engine, options: dict) -> Container:
     image_text = options.get("image")
     if not image_text:
         raise InvalidArgument("an image is required")
+    engine.paths.ensure()
+    # Shared hold on the image store until the container's record exists: an `rmi` cannot
+    # delete the image's layers between this lookup and the record that pins them.
+    with locked(engine.paths.lock("images"), shared=True):
+        return _create(engine, options, image_text)
+
+
+def _create(engine, options: dict, image_text: str) -> Container:
     image_id = engine.store.resolve(image_text)
     image_config = engine.store.config(image_id)
     layers = engine.store.layers(image_id)
@@ -157,6 +165,9 @@ def _start_locked(engine, container: Container, before_start=None,
                                 seccomp_cache=os.path.join(engine.paths.run, "seccomp")
                                 if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)
+        # Before the launch: a monitor that times out or dies may leave the runtime's
+        # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
+        undo.callback(_kill_monitor, runtime, container)
         try:
             monitor_pid, pid = monitor.launch(
                 root=engine.paths.root, runtime=runtime, container=container,
@@ -165,7 +176,6 @@ def _start_locked(engine, container: Container, before_start=None,
                 stdin_once=bool(container.config["Config"].get("StdinOnce")))
         except MoorError as error:
             raise _start_error(error) from None
-        undo.callback(_kill_monitor, runtime, container)
         container.transition(RUNNING)
         container.state.update({
             "Pid": pid, "PidStartTime": process_start_time(pid),
@@ -344,11 +354,17 @@ def container_exited(engine, container_id: str) -> None:
             owner = container.state.get("Owner") or {}
             owner_alive = process_alive(owner.get("Pid"), owner.get("StartTime"))
             if container.host_config.get("AutoRemove") and not owner_alive:
-                _remove_locked(engine, container)
-            return
-        container.transition(RESTARTING)
-        container.state["RestartDelay"] = delay
-        container.save_state()
+                doomed = _disappear(engine, container)
+            else:
+                return
+        else:
+            container.transition(RESTARTING)
+            container.state["RestartDelay"] = delay
+            container.save_state()
+    if delay is None:  # removed (--rm)
+        _forget_name(engine, container)
+        remove_tree(doomed)
+        return
     time.sleep(delay)
     with holding(container):
         if container.status != RESTARTING or container.state.get("ManualStop"):
@@ -527,9 +543,7 @@ def remove(engine, container: Container, force: bool = False,
     right after — for a command line that should not wait for the kernel's veth teardown;
     `system gc` finishes the job should that process die."""
     with holding(container):
-        if container.refresh() and not background:
-            _cleanup(engine, container)
-            container.save_state()
+        container.refresh()
         if container.status in (RUNNING, PAUSED, RESTARTING):
             if not force:
                 raise Conflict(
@@ -544,16 +558,19 @@ def remove(engine, container: Container, force: bool = False,
                     runtime.resume(container.id)
                 wait_for_exit(container, 30)
             container.refresh()
-        if background:
-            doomed = _disappear(engine, container)
-        else:
-            _remove_locked(engine, container)
-            return
-    _in_background(_release_removed, engine, container, doomed)
+        if not background and not container.state.get("CleanedUp", True):
+            _cleanup(engine, container)
+        doomed = _disappear(engine, container)
+    _forget_name(engine, container)
+    if background:
+        _in_background(_finish_removal, engine, container, doomed)
+    else:
+        remove_tree(doomed)
 
 
 def _disappear(engine, container: Container) -> str:
-    """Take the container out of sight (holding its lock): unmounted, renamed under tmp/."""
+    """Take the container out of sight, holding its lock: renamed under tmp/, where `gc`
+    finds what a crash midway leaves, never a half container."""
     container.state["Status"] = REMOVING
     container.save_state()
     rootfs.unmount(container.path("merged"))
@@ -561,19 +578,22 @@ def _disappear(engine, container: Container) -> str:
     if os.path.lexists(doomed):
         remove_tree(doomed)
     os.rename(container.dir, doomed)
-    unindex_name(engine, container.name, container.id)
     return doomed
 
 
-def _release_removed(engine, container: Container, doomed: str) -> None:
-    """What `_cleanup` releases, for a container already renamed out of sight."""
+def _forget_name(engine, container: Container) -> None:
+    """Drop the container's name from the index, under the containers lock (taken after the
+    container's own: create and rename take them the other way round)."""
+    with locked(engine.paths.lock("containers")):
+        unindex_name(engine, container.name, container.id)
+
+
+def _finish_removal(engine, container: Container, doomed: str) -> None:
+    """Release what the removed container held (see `_cleanup`), then delete its files."""
     from runtime import staging
     staging.hold(doomed)  # until this process ends: gc leaves the removal to it
-    _runtime(engine, container).delete(container.id)
-    _detach_network(engine, container, _network_module())
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(os.path.join(engine.paths.sockets, container.id))
-    rootfs.unmount(os.path.join(doomed, "merged"))
+    container.dir = doomed
+    _cleanup(engine, container)
     remove_tree(doomed)
 
 
@@ -595,22 +615,6 @@ def _in_background(function, *args) -> None:
         os._exit(0)
     except BaseException:
         os._exit(1)
-
-
-def _remove_locked(engine, container: Container) -> None:
-    if not container.state.get("CleanedUp", True) or container.status in (RUNNING, PAUSED):
-        _cleanup(engine, container)
-    container.state["Status"] = REMOVING
-    container.save_state()
-    # Disappear at once (rename), then delete at leisure: a crash midway leaves debris
-    # under tmp/ that `system gc` removes, never a half container.
-    doomed = os.path.join(engine.paths.tmp, f"removing-{container.id}")
-    if os.path.lexists(doomed):
-        remove_tree(doomed)
-    rootfs.unmount(container.path("merged"))
-    os.rename(container.dir, doomed)
-    unindex_name(engine, container.name, container.id)
-    remove_tree(doomed)
 
 
 def rename(engine, container: Container, new_name: str) -> None:

@@ -147,3 +147,14 @@ def test_missing_paths_are_clear_errors(engine, moor, box, tmp_path):
         from runtime.container import copy
         copy.copy_to_container(engine, engine.container(box), str(tmp_path),
                                "/nonexistent/dir/")
+
+
+def test_copying_out_plants_no_setuid_program_or_device_on_the_host(engine, moor, tmp_path):
+    container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", (
+        "mkdir /loot && cp /bin/busybox /loot/suid && chmod 6755 /loot/suid && "
+        "mknod /loot/disk b 8 0 && echo ok")]})
+    assert engine.wait(container_id) == 0
+    moor("cp", f"{container_id}:/loot", str(tmp_path / "loot"), check=True)
+    mode = os.stat(tmp_path / "loot" / "suid").st_mode
+    assert not mode & 0o6000 and mode & 0o755 == 0o755
+    assert not os.path.exists(tmp_path / "loot" / "disk")
