@@ -21,6 +21,36 @@ def cgroup_dir(parent: str, container_id: str, controller: str) -> str:
     return os.path.join(CGROUP_ROOT, controller, parent, container_id)
 
 
+def hierarchies() -> list[str]:
+    """Every mounted cgroup hierarchy: /sys/fs/cgroup itself on a pure v2 host, else each
+    v1 controller's (and name=systemd's, and the v2 one beside them on a hybrid host)."""
+    if _unified():
+        return [CGROUP_ROOT]
+    found = []
+    try:
+        entries = sorted(os.listdir(CGROUP_ROOT))
+    except OSError:
+        return found
+    for entry in entries:
+        path = os.path.join(CGROUP_ROOT, entry)
+        if not os.path.islink(path) and os.path.ismount(path):
+            found.append(path)
+    return found
+
+
+def move_to(relative: str, pid: int) -> None:
+    """Put process `pid` into the cgroup `relative` (e.g. "moorage-<hash>/monitors") of every
+    hierarchy, creating it; best effort where a hierarchy refuses."""
+    for hierarchy in hierarchies():
+        directory = os.path.join(hierarchy, relative)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            with open(os.path.join(directory, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+        except OSError:
+            continue
+
+
 def _read(path: str) -> str | None:
     try:
         with open(path) as f:

@@ -173,7 +173,8 @@ def _start_locked(engine, container: Container, before_start=None,
                 root=engine.paths.root, runtime=runtime, container=container,
                 sockets_dir=engine.paths.sockets,
                 stdin_open=bool(container.config["Config"].get("OpenStdin")),
-                stdin_once=bool(container.config["Config"].get("StdinOnce")))
+                stdin_once=bool(container.config["Config"].get("StdinOnce")),
+                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors")
         except MoorError as error:
             raise _start_error(error) from None
         container.transition(RUNNING)

@@ -59,7 +59,7 @@ def exit_command(root: str, container_id: str) -> list[str]:
 
 
 def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
-           stdin_once: bool) -> tuple[int, int]:
+           stdin_once: bool, monitors_cgroup: str | None = None) -> tuple[int, int]:
     """Start conmon for `container` (whose bundle, config.json, is written). Returns
     (conmon pid, container init pid). The container is `created`, not started."""
     directory = container.dir
@@ -96,22 +96,38 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
         argv += ["--exit-command-arg", part]
 
     read_end, write_end = os.pipe()
+    # conmon waits on the start pipe before it forks anything: the moment to move it out of
+    # our cgroups into the engine's own, so that a service manager stopping the worker (or a
+    # Compose service being stopped) by killing its cgroup leaves the monitors alone.
+    start_read, start_write = os.pipe()
     env = {
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "TZ": "UTC",
         "MOORAGE_ROOT": root,
         "PYTHONPATH": REPOSITORY,
         "_OCI_SYNCPIPE": str(write_end),
+        "_OCI_STARTPIPE": str(start_read),
     }
     try:
-        launcher = subprocess.Popen(argv, cwd=directory, env=env, pass_fds=(write_end,),
+        launcher = subprocess.Popen(argv, cwd=directory, env=env,
+                                    pass_fds=(write_end, start_read),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE, start_new_session=True)
     except OSError as error:
-        os.close(read_end)
-        os.close(write_end)
+        for fd in (read_end, write_end, start_read, start_write):
+            os.close(fd)
         raise MoorError(f"starting the container monitor failed: {error}") from None
     os.close(write_end)
+    os.close(start_read)
+    try:
+        if monitors_cgroup:
+            from runtime.container import cgroups
+            cgroups.move_to(monitors_cgroup, launcher.pid)
+        os.write(start_write, b"0")
+    except OSError:
+        pass  # conmon died before its start: the sync read below says so
+    finally:
+        os.close(start_write)
     try:
         message = _read_sync(read_end, SYNC_TIMEOUT)
         # The launcher exits right after conmon daemonizes; its stderr holds any complaint

@@ -101,6 +101,8 @@ def leftovers(engine: Engine) -> list[str]:
                     found.append(f"mount {target}")
     for parent in _cgroup_parents(engine):
         for entry in os.listdir(parent):
+            if entry == "monitors":  # the engine's own, for the conmons; lives with the root
+                continue
             if os.path.isdir(os.path.join(parent, entry)) and entry not in running:
                 found.append(f"cgroup {parent}/{entry}")
     for name in RUNTIMES:

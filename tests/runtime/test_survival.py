@@ -206,3 +206,33 @@ def test_gc_leaves_work_in_progress_alone(engine, moor):
     record.save_state()
     assert engine.inspect(container_id)["State"]["Running"]
     engine.remove(container_id, force=True)
+
+
+def test_the_container_outlives_the_cgroup_of_whoever_started_it(engine):
+    """A service manager stopping a worker kills every process in the worker's cgroup; the
+    monitor moved itself out of it before it started the container."""
+    launcher_cgroup = f"/sys/fs/cgroup/pids/moorage-test-launcher-{os.getpid()}"
+    os.makedirs(launcher_cgroup)
+    script = ("import os, sys; "
+              f"open('{launcher_cgroup}/cgroup.procs', 'w').write(str(os.getpid())); "
+              "from runtime.api import Engine; "
+              f"print(Engine({engine.paths.root!r}).run("
+              "{'image': 'busybox', 'cmd': ['sleep', '300']}))")
+    try:
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                                env={**os.environ, "MOORAGE_ROOT": engine.paths.root},
+                                timeout=60, check=True)
+        container_id = result.stdout.strip().splitlines()[-1]
+        with open(f"{launcher_cgroup}/cgroup.procs") as f:
+            left = [int(pid) for pid in f.read().split()]
+        for pid in left:  # what a service stop does to the worker's cgroup
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        assert engine.inspect(container_id)["State"]["Running"] is True
+        monitor = lifecycle.find(engine, container_id).state["MonitorPid"]
+        with open(f"/proc/{monitor}/cgroup") as f:
+            assert f"{engine.paths.cgroup_parent}/monitors" in f.read()
+        engine.remove(container_id, force=True)
+    finally:
+        time.sleep(0.1)
+        os.rmdir(launcher_cgroup)
