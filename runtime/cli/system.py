@@ -1,7 +1,6 @@
 """`moor` verbs about the engine itself: info, version, system gc, system boot, and the exit
 command conmon runs when a container's program ends."""
 
-import argparse
 import json
 import os
 import platform
@@ -19,7 +18,7 @@ def register(subparsers):
     version = subparsers.add_parser("version", help="show the version")
     version.set_defaults(func=cmd_version)
 
-    system = subparsers.add_parser("system", help="manage the engine (gc, boot)")
+    system = subparsers.add_parser("system", help="manage the engine (gc, prune, boot, reset)")
     from runtime.cli import Parser
     verbs = system.add_subparsers(title="system commands", metavar="COMMAND",
                                   parser_class=Parser)
@@ -40,9 +39,13 @@ def register(subparsers):
                                            "of this engine root from the host")
     reset.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(func=cmd_reset)
-    exited = verbs.add_parser("container-exited", help=argparse.SUPPRESS)
+    # conmon's exit command, not for people: kept out of the help listing.
+    exited = verbs.add_parser("container-exited")
     exited.add_argument("container_id")
     exited.set_defaults(func=cmd_container_exited)
+    if hasattr(verbs, "_choices_actions"):
+        verbs._choices_actions = [a for a in verbs._choices_actions
+                                  if a.dest != "container-exited"]
 
 
 def cmd_container_exited(args) -> int:
