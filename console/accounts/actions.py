@@ -181,7 +181,10 @@ def create_token(user, name="", *, request=None) -> tuple[ApiToken, str]:
 
 
 def revoke_token(user, token, *, request=None) -> None:
+    """Delete the token; the sockets opened with it close within moments."""
+    token_id = token.pk
     with transaction.atomic():
         audit.record("token.revoke", actor=user, request=request, target_type="token",
                      target_id=str(token.pk), target_name=f"{token.prefix}… {token.name}".strip())
         token.delete()
+        transaction.on_commit(lambda: publish.token_revoked(token_id))

@@ -57,6 +57,14 @@ def may(user, container: Container, action: str) -> bool:
         pk=container.pk).exists()
 
 
+def token_valid(scope) -> bool:
+    """For an open socket: the API token it was opened with, if any, is not revoked."""
+    from console.accounts.models import ApiToken
+
+    token_id = scope.get("token_id")
+    return token_id is None or ApiToken.objects.filter(pk=token_id).exists()
+
+
 def still_allowed(user, container_id: int, action: str) -> bool:
     """For an open socket: the user is active and may still do `action` on the container."""
     user = fresh_user(user)

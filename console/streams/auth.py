@@ -1,5 +1,8 @@
 """Websocket authentication: the session cookie (browsers, via Channels' AuthMiddleware) or an
-`Authorization: Token <key>` header (scripts). A token in the query string is never read."""
+`Authorization: Token <key>` header (scripts). A token in the query string is never read.
+
+A socket opened with a token carries its id (`scope["token_id"]`): the socket joins the token's
+group, and revoking the token closes it."""
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
@@ -8,11 +11,12 @@ from console.accounts.authentication import key_from_header
 
 
 @database_sync_to_async
-def user_for_token(key: str):
+def owner_of_token(key: str):
+    """(the token's user, its id), or (AnonymousUser, None) for a wrong or revoked key."""
     from console.accounts.models import ApiToken
 
     token = ApiToken.user_for_key(key)
-    return token.user if token is not None else AnonymousUser()
+    return (token.user, token.pk) if token is not None else (AnonymousUser(), None)
 
 
 class TokenHeaderMiddleware:
@@ -24,8 +28,8 @@ class TokenHeaderMiddleware:
         header = headers.get(b"authorization", b"").decode("latin-1")
         if header:
             key = key_from_header(header)
-            scope = dict(scope, user=await user_for_token(key) if key else AnonymousUser(),
-                         auth_by="token")
+            user, token_id = await owner_of_token(key) if key else (AnonymousUser(), None)
+            scope = dict(scope, user=user, auth_by="token", token_id=token_id)
         return await self.inner(scope, receive, send)
 
 

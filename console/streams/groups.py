@@ -22,6 +22,11 @@ def session_group(session_key: str) -> str:
     return "moorage.session." + hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
+def token_group(token_id) -> str:
+    """The sockets opened with one API token, so revoking it closes them."""
+    return f"moorage.token.{token_id}"
+
+
 def container_group(engine_id: str) -> str:
     """Per-container streams (logs, terminal) added by the consumers of those streams."""
     return f"moorage.container.{engine_id}"

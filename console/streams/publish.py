@@ -99,3 +99,8 @@ def permissions_changed(user_id) -> None:
 
 def session_ended(session_key: str) -> None:
     send([groups.session_group(session_key)], {"type": "session.ended"})
+
+
+def token_revoked(token_id) -> None:
+    """Close the sockets opened with an API token that was just revoked."""
+    send([groups.token_group(token_id)], {"type": "token.revoked"})

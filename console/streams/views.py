@@ -5,7 +5,8 @@ replay of recorded terminal sessions.
 never reads the engine's files): `?follow=1` keeps the response open and sends new lines as
 they are written, `?tail=N` starts with the last N lines, `?timestamps=1` puts each line's time
 first, `?stdout=0` / `?stderr=0` leave a stream out, `?download=1` names the file. Session
-cookie or `Authorization: Token` header, as the rest of the API.
+cookie or `Authorization: Token` header, as the rest of the API; a follow opened with a token
+ends within PING_SECONDS of the token's revocation.
 """
 import asyncio
 import secrets
@@ -26,7 +27,8 @@ FIRST_ANSWER_TIMEOUT = 15.0
 
 @sync_to_async
 def request_user(request):
-    """The session's user, or the owner of the token in `Authorization: Token <key>`."""
+    """(the session's user, None), or (the owner of the token in `Authorization: Token <key>`,
+    the token's id); (None, None) when neither authenticates."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         from console.accounts.authentication import key_from_header
@@ -34,9 +36,9 @@ def request_user(request):
 
         key = key_from_header(header)
         token = ApiToken.user_for_key(key) if key else None
-        return token.user if token is not None else None
+        return (token.user, token.pk) if token is not None else (None, None)
     user = request.user
-    return user if user.is_authenticated else None
+    return (user if user.is_authenticated else None), None
 
 
 def flag(request, name: str, default: str) -> bool:
@@ -46,7 +48,7 @@ def flag(request, name: str, default: str) -> bool:
 @require_safe
 async def container_logs(request, ref):
     """The container's log as text; see the module's docstring for the parameters."""
-    user = await request_user(request)
+    user, token_id = await request_user(request)
     if user is None:
         return JsonResponse({"detail": "Authentication credentials were not provided."},
                             status=401)
@@ -103,6 +105,8 @@ async def container_logs(request, ref):
                                                          protocol.PING_SECONDS)
                         break
                     except asyncio.TimeoutError:
+                        if not await sync_to_async(access.token_valid)({"token_id": token_id}):
+                            return      # a follow opened with a token ends when it is revoked
                         await layer.send(bridge, {"type": "bridge.ping", "streams": [stream],
                                                   "reply_to": reply_to})
         finally:

@@ -2,11 +2,15 @@
 
 Refused before `accept()` when anonymous (4401). On connect the socket joins the groups of
 what its user may see: every team in which they have a role, their own user group (grants, their
-jobs, permission changes), their login session's group (closed on logout) and, for superusers,
-the group of everything. When a user's permissions change, their sockets re-join.
+jobs, permission changes), their login session's group (closed on logout) or the group of the
+API token it was opened with (closed when the token is revoked) and, for superusers, the group
+of everything. When a user's permissions change, their sockets re-join.
 
 Server → browser messages are JSON: `{"type": "container", "container": {...}}`,
-`{"type": "job", "job": {...}}`, `{"type": "host", "host": {...}}`. The browser sends nothing.
+`{"type": "job", "job": {...}}`, `{"type": "host", "host": {...}}`, and what a running pull or
+build prints, `{"type": "job-output", "output": {"job": ID, "offset": N, "text": "..."}}`
+(`offset` in characters of the job's output; null when its middle was cut: fetch the job).
+The browser sends nothing.
 """
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -42,6 +46,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         session = self.scope.get("session")
         if session is not None and session.session_key and self.scope.get("auth_by") != "token":
             self.session_group = groups.session_group(session.session_key)
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
+        elif self.scope.get("token_id"):
+            self.session_group = groups.token_group(self.scope["token_id"])
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
 
@@ -80,4 +87,7 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
 
     async def session_ended(self, event):
+        await self.close(code=4401)
+
+    async def token_revoked(self, event):
         await self.close(code=4401)

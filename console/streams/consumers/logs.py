@@ -2,7 +2,8 @@
 written, served by its host's bridge.
 
 Refused before `accept()` as the terminal is (4401, 4404, 4403 without `logs`: viewers have
-it, and so does anyone holding a grant on the container).
+it, and so does anyone holding a grant on the container). Closed with 4401 on logout or when the
+API token it was opened with is revoked, 4403 when the permission goes.
 
 Every line has a position, `offset`: the byte offset of its first record in the log file (the
 sequence `moor logs` and the engine use). Lines come in offset order, so a page that keeps the
@@ -161,6 +162,9 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- revocation -------------------------------------------------------------------------
 
     async def recheck(self) -> None:
+        if not await database_sync_to_async(access.token_valid)(self.scope):
+            await self.token_revoked({})
+            return
         if not await database_sync_to_async(access.still_allowed)(self.user, self.container.pk,
                                                                  "logs"):
             await self.send_json({"type": "error", "message": "You may no longer read "
@@ -171,6 +175,10 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         await self.recheck()
 
     async def session_ended(self, event):
+        await self.close(code=access.UNAUTHENTICATED)
+
+    async def token_revoked(self, event):
+        await self.send_json({"type": "error", "message": "The API token was revoked."})
         await self.close(code=access.UNAUTHENTICATED)
 
     async def disconnect(self, code):

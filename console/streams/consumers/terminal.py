@@ -28,7 +28,8 @@ Frames (DESIGN.md): binary frames are raw terminal bytes both ways. Text frames 
                        {"type": "ping"}              every PING_SECONDS; answer with pong
                        {"type": "taken"}             another socket resumed the session
                        {"type": "error", "message": "..."}
-Close codes: 1000 after exit, 4400 bad request, 4401 logged out, 4403 permission lost, 4409
+Close codes: 1000 after exit, 4400 bad request, 4401 logged out (or the API token revoked),
+4403 permission lost, 4409
 taken, 4410 the session to resume has ended, 1011 the host did not answer.
 """
 import asyncio
@@ -315,6 +316,9 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- revocation and the end ------------------------------------------------------------
 
     async def recheck(self) -> None:
+        if not await database_sync_to_async(access.token_valid)(self.scope):
+            await self.token_revoked({})
+            return
         allowed = await database_sync_to_async(access.still_allowed)(
             self.user, self.container.pk, "terminal")
         if not allowed:
@@ -326,6 +330,10 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
 
     async def session_ended(self, event):
         await self.revoke("logged out", code=access.UNAUTHENTICATED, message="Logged out.")
+
+    async def token_revoked(self, event):
+        await self.revoke("token revoked", code=access.UNAUTHENTICATED,
+                          message="The API token this terminal was opened with was revoked.")
 
     async def revoke(self, reason: str, *, code: int, message: str) -> None:
         if self.ended:

@@ -1,6 +1,7 @@
 """What the terminal and log sockets share with the events socket: they join their user's group
-(where permission changes are announced) and their login session's group (closed on logout).
-Those groups also carry the live events of the user's objects, which these sockets do not show."""
+(where permission changes are announced) and their login session's group (closed on logout),
+or the group of the API token they were opened with (closed when it is revoked). Those groups
+also carry the live events of the user's objects, which these sockets do not show."""
 from console.streams import groups
 
 
@@ -10,6 +11,8 @@ class UserGroupsMember:
         session = self.scope.get("session")
         if session is not None and session.session_key and self.scope.get("auth_by") != "token":
             self.joined.append(groups.session_group(session.session_key))
+        if self.scope.get("token_id"):
+            self.joined.append(groups.token_group(self.scope["token_id"]))
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
 
