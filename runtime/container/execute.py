@@ -8,7 +8,7 @@ import secrets
 import subprocess
 
 from runtime.container import options as opts, spec as oci_spec, users
-from runtime.container.lifecycle import _find_program, _runtime
+from runtime.container.lifecycle import find_program, oci_runtime, process_environment
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING
 from runtime.errors import Conflict, InvalidArgument
@@ -30,16 +30,10 @@ def process_spec(container, cmd: list[str], *, tty: bool = False, user: str | No
     process = dict(bundle["process"])
     with Root(container.path("merged")) as root:
         resolved = users.resolve(root, user if user is not None else config.get("User"))
-        hostname = config.get("Hostname") or container.id[:12]
-        base = [f"PATH={oci_spec.DEFAULT_PATH}", f"HOSTNAME={hostname}"]
-        if tty:
-            base.append("TERM=xterm")
-        environment = opts.merge_env(base, config.get("Env") or [], opts.parse_env(list(env)))
-        if not any(item.startswith("HOME=") and len(item) > 5 for item in environment):
-            environment = opts.merge_env(environment, [f"HOME={resolved.home}"])
+        environment = process_environment(container, resolved, tty, opts.parse_env(list(env)))
         path_value = next((i[5:] for i in environment if i.startswith("PATH=")), "")
         argv = list(cmd)
-        argv[0] = _find_program(root, argv[0], path_value)
+        argv[0] = find_program(root, argv[0], path_value)
         cwd = workdir or config.get("WorkingDir") or "/"
         if not cwd.startswith("/"):
             raise InvalidArgument(f"the working directory {cwd!r} must be absolute")
@@ -76,7 +70,7 @@ def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bo
     """Run the command with the caller's stdio; return its exit status."""
     process = process_spec(container, cmd, tty=tty, user=user, workdir=workdir, env=env,
                            privileged=privileged)
-    runtime = _runtime(engine, container)
+    runtime = oci_runtime(engine, container)
     spec_path = write_spec(container, process)
     try:
         argv = runtime.argv("exec", "--process", spec_path)

@@ -207,8 +207,8 @@ def _start_error(error: MoorError) -> MoorError:
 def _kill_monitor(runtime, container: Container) -> None:
     runtime.kill(container.id, "KILL")
     runtime.delete(container.id)
-    pid = monitor._read_int(container.path("conmon.pid"))
-    monitor._kill_quietly(pid)
+    pid = monitor.read_int(container.path("conmon.pid"))
+    monitor.kill_quietly(pid)
 
 
 def _process(container: Container, root: Root) -> dict:
@@ -216,18 +216,12 @@ def _process(container: Container, root: Root) -> dict:
     inside the container's own root."""
     config = container.config["Config"]
     user = users.resolve(root, config.get("User"))
-    hostname = config.get("Hostname") or container.id[:12]
-    base = [f"PATH={oci_spec.DEFAULT_PATH}", f"HOSTNAME={hostname}"]
-    if config.get("Tty"):
-        base.append("TERM=xterm")
-    env = opts.merge_env(base, config.get("Env") or [])
-    if not any(item.startswith("HOME=") and len(item) > 5 for item in env):
-        env = opts.merge_env(env, [f"HOME={user.home}"])
+    env = process_environment(container, user, bool(config.get("Tty")))
     argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not argv:
         raise StartFailed("no command specified", 125)
     path_value = next((item[5:] for item in env if item.startswith("PATH=")), "")
-    argv[0] = _find_program(root, argv[0], path_value)
+    argv[0] = find_program(root, argv[0], path_value)
     cwd = config.get("WorkingDir") or "/"
     if cwd != "/":
         try:
@@ -238,7 +232,22 @@ def _process(container: Container, root: Root) -> dict:
     return {"argv": argv, "env": env, "cwd": cwd, "user": user}
 
 
-def _find_program(root: Root, program: str, path_value: str) -> str:
+def process_environment(container: Container, user, tty: bool, extra=()) -> list[str]:
+    """Docker's environment for a container's processes: PATH and HOSTNAME, TERM with a
+    terminal, then the container's own variables, then `extra` (exec -e), and HOME from the
+    user's entry in the container's passwd unless set."""
+    config = container.config["Config"]
+    hostname = config.get("Hostname") or container.id[:12]
+    base = [f"PATH={oci_spec.DEFAULT_PATH}", f"HOSTNAME={hostname}"]
+    if tty:
+        base.append("TERM=xterm")
+    env = opts.merge_env(base, config.get("Env") or [], list(extra))
+    if not any(item.startswith("HOME=") and len(item) > 5 for item in env):
+        env = opts.merge_env(env, [f"HOME={user.home}"])
+    return env
+
+
+def find_program(root: Root, program: str, path_value: str) -> str:
     if "/" in program:
         if not root.exists(program):
             raise StartFailed(f'exec: "{program}": stat {program}: no such file or directory',
@@ -463,7 +472,7 @@ def stop(engine, container: Container, timeout: int | None = None,
             return
         container.state["ManualStop"] = True
         container.save_state()
-        runtime = _runtime(engine, container)
+        runtime = oci_runtime(engine, container)
         config = container.config["Config"]
         if timeout is None:
             timeout = config.get("StopTimeout")
@@ -496,7 +505,7 @@ def kill(engine, container: Container, signal="KILL") -> None:
         if number == 9:
             container.state["ManualStop"] = True
             container.save_state()
-        runtime = _runtime(engine, container)
+        runtime = oci_runtime(engine, container)
         if not runtime.kill(container.id, str(number)):
             raise MoorError(f"Cannot kill container {container.name}: the runtime refused")
         if container.status == PAUSED and number in (9, 15):
@@ -513,7 +522,7 @@ def pause(engine, container: Container) -> None:
         container.refresh()
         if container.status != RUNNING:
             raise Conflict(f"Container {container.id} is not running")
-        _runtime(engine, container).pause(container.id)
+        oci_runtime(engine, container).pause(container.id)
         container.transition(PAUSED)
         container.state["Paused"] = True
         container.save_state()
@@ -524,13 +533,13 @@ def unpause(engine, container: Container) -> None:
         container.refresh()
         if container.status != PAUSED:
             raise Conflict(f"Container {container.id} is not paused")
-        _runtime(engine, container).resume(container.id)
+        oci_runtime(engine, container).resume(container.id)
         container.transition(RUNNING)
         container.state["Paused"] = False
         container.save_state()
 
 
-def _runtime(engine, container: Container) -> OCIRuntime:
+def oci_runtime(engine, container: Container) -> OCIRuntime:
     name = container.host_config["Runtime"]
     return OCIRuntime(name, engine.paths.oci_state(name))
 
@@ -553,7 +562,7 @@ def remove(engine, container: Container, force: bool = False,
             container.state["ManualStop"] = True
             container.save_state()
             if container.status != RESTARTING:
-                runtime = _runtime(engine, container)
+                runtime = oci_runtime(engine, container)
                 runtime.kill(container.id, "KILL")
                 if container.status == PAUSED:
                     runtime.resume(container.id)

@@ -129,7 +129,7 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
     finally:
         os.close(start_write)
     try:
-        message = _read_sync(read_end, SYNC_TIMEOUT)
+        message = read_sync(read_end, SYNC_TIMEOUT)
         # The launcher exits right after conmon daemonizes; its stderr holds any complaint
         # made before the fork.
         try:
@@ -140,21 +140,21 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
     finally:
         os.close(read_end)
 
-    conmon_pid = _read_int(os.path.join(directory, "conmon.pid"))
+    conmon_pid = read_int(os.path.join(directory, "conmon.pid"))
     if message is None:
         detail = launcher_err.decode("utf-8", "replace").strip() if launcher_err else ""
-        _kill_quietly(conmon_pid)
+        kill_quietly(conmon_pid)
         raise MoorError("the container monitor exited before creating the container"
                         + (f": {detail.splitlines()[-1]}" if detail else ""))
     pid = message.get("data", -1)
     if not isinstance(pid, int) or pid <= 0:
-        _kill_quietly(conmon_pid)
+        kill_quietly(conmon_pid)
         from runtime.container.oci import error_text
         raise MoorError(error_text(message.get("message") or "the OCI runtime failed"))
     return conmon_pid or 0, pid
 
 
-def _read_sync(fd: int, timeout: float) -> dict | None:
+def read_sync(fd: int, timeout: float) -> dict | None:
     deadline = time.monotonic() + timeout
     buffer = b""
     while b"\n" not in buffer:
@@ -177,7 +177,7 @@ def _read_sync(fd: int, timeout: float) -> dict | None:
         return {"data": -1, "message": line.decode("utf-8", "replace")}
 
 
-def _read_int(path: str) -> int | None:
+def read_int(path: str) -> int | None:
     try:
         with open(path) as f:
             return int(f.read().strip())
@@ -185,7 +185,7 @@ def _read_int(path: str) -> int | None:
         return None
 
 
-def _kill_quietly(pid: int | None) -> None:
+def kill_quietly(pid: int | None) -> None:
     if pid:
         try:
             os.kill(pid, 9)

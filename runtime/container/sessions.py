@@ -34,13 +34,14 @@ import time
 
 from runtime import atomic
 from runtime.container import execute, monitor
-from runtime.container.lifecycle import _runtime
+from runtime.container.lifecycle import oci_runtime
 from runtime.container.rootpath import Root
-from runtime.container.state import RUNNING, process_alive, process_start_time, rfc3339_ns
+from runtime.container.spec import DEFAULT_PATH
+from runtime.container.state import (RUNNING, process_alive, process_session,
+                                     process_start_time, rfc3339_ns)
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 
 SHELLS = ("bash", "ash", "sh")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SESSION_ID = re.compile(r"^[0-9a-f]{16,64}$")
 LOG_MAX = 256 * 1024
 START_TIMEOUT = 30.0
@@ -172,7 +173,7 @@ class ExecSession:
             return {}
         found = {}
         for entry in os.listdir("/proc"):
-            if entry.isdigit() and _session_of(entry) == pid:
+            if entry.isdigit() and process_session(entry) == pid:
                 found[int(entry)] = process_start_time(int(entry))
         return found
 
@@ -182,7 +183,7 @@ class ExecSession:
         members = self.members()
         for number, wait in ((signal.SIGHUP, grace), (signal.SIGKILL, 1.0)):
             for pid, started in members.items():
-                if _alive(pid, started):
+                if process_alive(pid, started):
                     try:
                         os.kill(pid, number)
                         if number == signal.SIGHUP:
@@ -190,7 +191,7 @@ class ExecSession:
                     except ProcessLookupError:
                         pass
             deadline = time.monotonic() + wait
-            while any(_alive(pid, started) for pid, started in members.items()):
+            while any(process_alive(pid, started) for pid, started in members.items()):
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.02)
@@ -247,7 +248,7 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
     os.mkdir(os.path.join(directory, "exited"), 0o700)
     sockets = socket_dir(engine)
     os.makedirs(sockets, mode=0o700, exist_ok=True)
-    runtime = _runtime(engine, container)
+    runtime = oci_runtime(engine, container)
     argv = [
         monitor.conmon_path(), "--api-version", "1",
         "-c", container.id, "-u", session_id, "-n", container.name,
@@ -282,7 +283,7 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
         # on the attach pipe when its socket listens; we connect, and the second byte makes it
         # run the process.
         os.write(start_write, b"0")
-        ready = monitor._read_sync(attach_read, START_TIMEOUT)
+        ready = monitor.read_sync(attach_read, START_TIMEOUT)
         if ready is None or ready.get("data", -1) < 0:
             raise MoorError(_failure(launcher, ready, "the session's monitor did not start"))
         sock = monitor.connect_attach(directory)
@@ -301,7 +302,7 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
     except BaseException:
         if sock is not None:
             sock.close()
-        monitor._kill_quietly(monitor._read_int(os.path.join(directory, "conmon.pid")))
+        monitor.kill_quietly(monitor.read_int(os.path.join(directory, "conmon.pid")))
         raise
     finally:
         for fd in (sync_fd, start_read, attach_write, start_write, attach_read):
@@ -309,7 +310,7 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
                 os.close(fd)
         if launcher is not None:
             launcher.stderr.close()
-    monitor_pid = monitor._read_int(os.path.join(directory, "conmon.pid"))
+    monitor_pid = monitor.read_int(os.path.join(directory, "conmon.pid"))
     info.update({"Pid": pid, "PidStartTime": process_start_time(pid),
                  "MonitorPid": monitor_pid, "MonitorStartTime": process_start_time(monitor_pid)
                  if monitor_pid else None})
@@ -317,27 +318,6 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
     session = ExecSession(container.dir, session_id, info)
     session.resize(rows, cols)
     return session, sock
-
-
-def _session_of(pid: str) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rfind(b")") + 2:].split()
-    return int(fields[3]) if len(fields) > 3 else None
-
-
-def _alive(pid: int, started: int | None) -> bool:
-    """The process runs (a zombie has ended: it only waits for its parent)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    fields = stat[stat.rfind(b")") + 2:].split()
-    return fields[0] != b"Z" and int(fields[19]) == started
 
 
 def _read_sync_file(path: str, directory: str, timeout: float) -> dict | None:
@@ -352,7 +332,7 @@ def _read_sync_file(path: str, directory: str, timeout: float) -> dict | None:
                 return json.loads(line)
             except ValueError:
                 return {"data": -1, "message": line.decode("utf-8", "replace")}
-        conmon = monitor._read_int(os.path.join(directory, "conmon.pid"))
+        conmon = monitor.read_int(os.path.join(directory, "conmon.pid"))
         if conmon and not os.path.exists(f"/proc/{conmon}"):
             return None
         time.sleep(pause)

@@ -161,34 +161,42 @@ def new_state() -> dict:
     }
 
 
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat: tells a process apart from a later one with its PID."""
+def _stat_fields(pid) -> list[bytes] | None:
+    """/proc/<pid>/stat from its third field (the state) on; None when there is no such
+    process. The command name may contain spaces and parentheses: split after the last ')'."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read()
     except OSError:
         return None
-    # The command name may contain spaces and parentheses: split after the last ')'.
-    fields = data[data.rfind(b")") + 2:].split()
-    with contextlib.suppress(IndexError, ValueError):
+    return data[data.rfind(b")") + 2:].split()
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: tells a process apart from a later one with its PID."""
+    fields = _stat_fields(pid)
+    with contextlib.suppress(IndexError, ValueError, TypeError):
         return int(fields[19])
     return None
 
 
+def process_session(pid) -> int | None:
+    """The session ID (field 6) of a process."""
+    fields = _stat_fields(pid)
+    with contextlib.suppress(IndexError, ValueError, TypeError):
+        return int(fields[3])
+    return None
+
+
 def process_alive(pid: int | None, start_time: int | None) -> bool:
+    """The process runs and is the one that started at `start_time` (when given); a zombie
+    has ended: it only waits for its parent."""
     if not pid:
         return False
-    current = process_start_time(pid)
-    if current is None:
+    fields = _stat_fields(pid)
+    if not fields or len(fields) < 20 or fields[0] == b"Z":
         return False
-    if start_time and current != start_time:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-        return data[data.rfind(b")") + 2:data.rfind(b")") + 3] != b"Z"
-    except OSError:
-        return False
+    return not start_time or int(fields[19]) == start_time
 
 
 # -- finding containers -----------------------------------------------------------------

@@ -212,7 +212,7 @@ def commit(engine, container, repository: str | None = None, message: str | None
         image_config = copy.deepcopy(config)
     new["config"] = apply_changes(image_config, changes)
 
-    runtime = lifecycle._runtime(engine, container)
+    runtime = lifecycle.oci_runtime(engine, container)
     container.refresh()
     frozen = False
     if pause and container.status == RUNNING:

@@ -40,11 +40,11 @@ def _ls(engine, container_id, path):
 def _exec(engine, container_id, script):
     import subprocess
     from runtime.container import execute
-    from runtime.container.lifecycle import _runtime
+    from runtime.container.lifecycle import oci_runtime
     container = engine.container(container_id)
     spec = execute.write_spec(container, execute.process_spec(container, ["sh", "-c", script]))
     try:
-        return subprocess.run(_runtime(engine, container).argv(
+        return subprocess.run(oci_runtime(engine, container).argv(
             "exec", "--process", spec, container_id), capture_output=True, text=True).stdout
     finally:
         os.unlink(spec)

@@ -142,8 +142,8 @@ def test_no_stray_file_descriptors_reach_the_container(engine, runtime_name):
     import subprocess
     process = execute.process_spec(container, ["ls", "/proc/1/fd"])
     spec_path = execute.write_spec(container, process)
-    from runtime.container.lifecycle import _runtime
-    result = subprocess.run(_runtime(engine, container).argv(
+    from runtime.container.lifecycle import oci_runtime
+    result = subprocess.run(oci_runtime(engine, container).argv(
         "exec", "--process", spec_path, container_id), capture_output=True, text=True)
     os.unlink(spec_path)
     assert sorted(result.stdout.split()) == ["0", "1", "2"]
@@ -173,8 +173,8 @@ def test_fork_loop_stops_at_the_pids_limit(engine, runtime_name):
         "sh", "-c", "for i in $(seq 1 40); do sleep 30 >/dev/null 2>&1 & done; "
         "echo all-started"])
     spec_path = execute.write_spec(container, process)
-    from runtime.container.lifecycle import _runtime
-    result = subprocess.run(_runtime(engine, container).argv(
+    from runtime.container.lifecycle import oci_runtime
+    result = subprocess.run(oci_runtime(engine, container).argv(
         "exec", "--process", spec_path, container_id), capture_output=True, text=True,
         timeout=60)
     os.unlink(spec_path)
