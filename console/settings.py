@@ -201,6 +201,11 @@ HOST_OFFLINE_AFTER_SECONDS = float(os.environ.get("MOORAGE_OFFLINE_AFTER_SECONDS
 HOST_SYNC_SECONDS = float(os.environ.get("MOORAGE_SYNC_SECONDS", 15))
 JOB_QUEUED_TIMEOUT_SECONDS = float(os.environ.get("MOORAGE_JOB_QUEUED_TIMEOUT", 600))
 JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
+# The web process's own bookkeeping (stale jobs and terminal sessions), every this many seconds
+# in a background thread (0: never; the hosts' workers reap jobs too).
+HOUSEKEEPING_SECONDS = float(os.environ.get("MOORAGE_HOUSEKEEPING_SECONDS", 10))
+# The largest build context a build request may carry (it travels through the database).
+BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 32 << 20))
 
 # Terminals and log streams: how long a terminal whose socket dropped waits to be resumed
 # before its session is ended; where terminal sessions are recorded (asciicast v2), and how
@@ -237,6 +242,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Containers, images, hosts, jobs, teams, grants, tokens and the audit log.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A job's kind and state appear in two components (a job, and a job with its output).
+    "ENUM_NAME_OVERRIDES": {"JobKindEnum": "console.jobs.models.Job.Kind",
+                            "JobStateEnum": "console.jobs.models.Job.State"},
 }
 
 LOGGING = {

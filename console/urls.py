@@ -58,6 +58,8 @@ urlpatterns = [
     path("containers/<str:ref>/<str:verb>/", container_views.container_action,
          name="container-action"),
     path("images/", image_views.image_list, name="image-list"),
+    path("images/pull/", image_views.pull_image, name="image-pull"),
+    path("images/build/", image_views.build_image, name="image-build"),
     path("jobs/", job_views.job_list, name="job-list"),
     path("jobs/<int:pk>/", job_views.job_detail, name="job-detail"),
     path("commits/", include("console.images.urls")),

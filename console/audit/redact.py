@@ -1,5 +1,5 @@
 """Secrets never reach the audit log: env values (also those a commit's `ENV` changes set),
-passwords, tokens, keys."""
+build-argument values, passwords, tokens, keys."""
 import shlex
 
 REDACTED = "[redacted]"
@@ -7,12 +7,13 @@ SECRET_WORDS = ("password", "secret", "token", "key", "credential", "authorizati
 
 
 def redact(params):
-    """A copy of `params` with secret values replaced. `env` keeps names, drops values."""
+    """A copy of `params` with secret values replaced. `env` and `build_args` keep names, drop
+    values."""
     if isinstance(params, dict):
         clean = {}
         for name, value in params.items():
             lowered = str(name).lower()
-            if lowered == "env":
+            if lowered in ("env", "build_args"):
                 clean[name] = redact_env(value)
             elif lowered == "changes" and isinstance(value, (list, tuple)):
                 clean[name] = [redact_change(item) for item in value]

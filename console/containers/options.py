@@ -229,26 +229,27 @@ def validate_run(user, data: dict) -> RunRequest:
                       command=command, env=env, options=options, start=start)
 
 
-def choose_team(user, value, errors) -> Team | None:
-    teams = Team.objects.restrict(user, "run")
+def choose_team(user, value, errors, *, action="run", what="run containers") -> Team | None:
+    """The team a request is for: `value` (a name or number), or the user's one team in which
+    they may do `action`. A superuser's belongs to their team if they have exactly one, else to
+    no team (superusers only)."""
+    teams = Team.objects.restrict(user, action)
     if value in (None, ""):
         if user.is_superuser:
-            # A superuser's container belongs to their team if they have exactly one, else
-            # to no team (superusers only).
             own = list(Team.objects.filter(memberships__user=user)[:2])
             return own[0] if len(own) == 1 else None
         choices = list(teams[:2])
         if len(choices) == 1:
             return choices[0]
         if not choices:
-            errors.add("team", "You are in no team that may run containers.")
+            errors.add("team", f"You are in no team that may {what}.")
         else:
             errors.add("team", "You are in several teams: choose one.")
         return None
     lookup = {"pk": value} if str(value).isdigit() else {"name": value}
     team = teams.filter(**lookup).first()
     if team is None:
-        errors.add("team", f"No team {value!r} in which you may run containers.")
+        errors.add("team", f"No team {value!r} in which you may {what}.")
     return team
 
 

@@ -14,9 +14,10 @@ HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 class HostQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
-        # A host is visible to members of the teams it is granted to; running on it needs a
-        # role with "run" in such a team. Managing hosts is for superusers.
-        wanted = {"view": "view", "run": "run"}.get(action)
+        # A host is visible to members of the teams it is granted to; running on it (or
+        # pulling and building images there) needs a role with that action in such a team.
+        # Managing hosts is for superusers.
+        wanted = action if action in ("view", "run", "pull", "build") else None
         if wanted is None:
             return Q(pk__in=[])
         return Q(pk__in=host_ids_granted_to(team_ids_allowing(user, wanted)))

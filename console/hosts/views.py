@@ -24,7 +24,7 @@ def dashboard(request):
         host.running = row.get("running", 0)
         host.exited = row.get("exited", 0)
     jobs = (Job.objects.restrict(user, "view")
-            .select_related("host", "requested_by")[:15])
+            .select_related("host", "requested_by").defer("output")[:15])
     return render(request, "dashboard.html", {
         "hosts": hosts, "jobs": jobs,
         "totals": {"containers": visible.count(),

@@ -1,6 +1,8 @@
-"""What a user can do to images: tag them. Like `containers.actions`, each action checks the
-permission (a denied attempt is audited, nothing is queued), writes the job row and the audit
-entry in one transaction, and sends the job to the image's host after the commit.
+"""What a user can do to images: tag them, pull them, build them. Like `containers.actions`,
+each action checks the permission (a denied attempt is audited, nothing is queued), writes the
+job row and the audit entry in one transaction, and sends the job to the host after the commit.
+A pull or build request is checked first by `images.requests` (the forms' and the API's one
+check); `refuse` audits one the user may not make.
 
 Tags are the host's, not a team's: `name:tag` moves to the image tagged, off any image it named
 before. So a user may only take a name that is free on the host or already names an image of
@@ -12,12 +14,13 @@ from django.db import transaction
 from console import audit
 from console.containers.actions import REPOSITORY_PATTERN, TAG_PATTERN, Conflict
 from console.containers.options import InvalidRequest
-from console.images.models import Commit, Image
+from console.images.models import BuildContext, Commit, Image
 from console.jobs import dispatch
 from console.jobs.models import Job
 from console.streams import publish
 
-__all__ = ["Conflict", "check_name_is_free_for", "reference_errors", "tag_commit", "tag_image"]
+__all__ = ["Conflict", "build", "check_name_is_free_for", "pull", "reference_errors", "refuse",
+           "tag_commit", "tag_image"]
 
 
 def reference_errors(repository: str, tag: str, *, required: bool) -> dict:
@@ -35,16 +38,16 @@ def reference_errors(repository: str, tag: str, *, required: bool) -> dict:
     return errors
 
 
-def check_name_is_free_for(user, host, reference: str, team) -> None:
-    """Refuse (InvalidRequest, 403) to move `reference` off an image the team does not own.
-    A host has tens or hundreds of images: reading their tags is cheaper than teaching every
-    database to search inside JSON lists."""
+def check_name_is_free_for(user, host, reference: str, team, *, field="repository") -> None:
+    """Refuse (InvalidRequest, 403, the error under `field`) to move `reference` off an image
+    the team does not own. A host has tens or hundreds of images: reading their tags is
+    cheaper than teaching every database to search inside JSON lists."""
     if user.is_superuser:
         return
     for image in Image.objects.filter(host=host).select_related("team"):
         if reference in image.tags and (image.team_id is None or image.team_id != getattr(team, "pk", None)):
             owner = f"team {image.team.name}" if image.team_id else "the host"
-            raise InvalidRequest({"repository": [
+            raise InvalidRequest({field: [
                 f"{reference} names an image of {owner} on {host.name}: choose another name."]},
                 forbidden=True)
 
@@ -89,3 +92,47 @@ def _tag(user, host, image_id, team, repository, tag, *, allowed, target, reques
         dispatch.enqueue_on_commit(job)
         transaction.on_commit(lambda: publish.job_changed(job))
     return job
+
+
+def pull(user, req, *, request=None) -> Job:
+    """Pull `req.reference` onto `req.host` for `req.team` (`req` from `validate_pull`)."""
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.PULL, host=req.host, team=req.team,
+                                 requested_by=user, target_name=req.tag or req.reference[:200],
+                                 params=req.params())
+        audit.record("image.pull", actor=user, request=request, team=req.team, host=req.host,
+                     target_type="image", target_name=req.tag or req.reference,
+                     params=req.params(), result="requested", job=job)
+        dispatch.enqueue_on_commit(job)
+        transaction.on_commit(lambda: publish.job_changed(job))
+    return job
+
+
+def build(user, req, *, request=None) -> Job:
+    """Build `req.dockerfile` (with `req.context`) on `req.host` for `req.team` (`req` from
+    `validate_build`). The context waits in the database for the host to read it."""
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.BUILD, host=req.host, team=req.team,
+                                 requested_by=user,
+                                 target_name=", ".join(req.tags)[:200] or "(untagged)",
+                                 params=req.params())
+        if req.context is not None:
+            BuildContext.objects.create(job=job, archive=req.context, size=len(req.context),
+                                        sha256=req.context_facts()["context_sha256"])
+        audit.record("image.build", actor=user, request=request, team=req.team, host=req.host,
+                     target_type="image", target_name=", ".join(req.tags),
+                     params=req.audit_params(), result="requested", job=job)
+        dispatch.enqueue_on_commit(job)
+        transaction.on_commit(lambda: publish.job_changed(job))
+    return job
+
+
+def refuse(user, verb: str, data: dict, error: InvalidRequest, *, request=None) -> None:
+    """Audit a pull or build (`verb`) the user may not ask for (no team in which they may, or
+    a name that is another team's); the caller then answers 403. Nothing else is written."""
+    params = {key: value for key, value in data.items()
+              if key in ("reference", "host", "team", "tags", "build_args", "no_cache")}
+    audit.record(f"image.{verb}", actor=user, request=request, result="denied",
+                 target_type="image",
+                 target_name=str(data.get("reference") or data.get("tags") or "")[:200],
+                 params=params, error=str(error))

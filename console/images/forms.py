@@ -1,16 +1,21 @@
-"""The commit dialog and the tag form. The commit form turns its fields into the Dockerfile
-instructions `moor commit --change` takes (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, LABEL, USER),
-checking each beside its field; `containers.actions` checks the whole request again, as for the
-API. The author is whoever is logged in: there is no field for it."""
+"""The commit dialog, the tag form, and the pull and build forms. The commit form turns its
+fields into the Dockerfile instructions `moor commit --change` takes (CMD, ENTRYPOINT, ENV,
+WORKDIR, EXPOSE, LABEL, USER), checking each beside its field; `containers.actions` checks the
+whole request again, as for the API. The author is whoever is logged in: there is no field for
+it. The pull and build forms check their requests with `images.requests`, as the API does."""
 import json
 import re
 import shlex
 
 from django import forms
+from django.conf import settings
 
-from console.containers.options import ENV_NAME_PATTERN
+from console.containers.options import ENV_NAME_PATTERN, InvalidRequest
+from console.hosts.models import Host
 from console.images.actions import reference_errors
-from console.teams.models import validate_container_user
+from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
+                                     validate_pull)
+from console.teams.models import Team, validate_container_user
 
 PORT_PATTERN = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
 LABEL_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
@@ -138,3 +143,102 @@ class CommitForm(ReferenceForm):
         return {"repository": data["repository"].strip(), "tag": data["tag"].strip(),
                 "message": data["message"], "changes": self.changes(),
                 "pause": bool(data["pause"])}
+
+
+class ImageJobForm(forms.Form):
+    """What the pull and build forms share: the team and the host, and turning the fields
+    into the API's request, checked by `images.requests` (errors beside their fields)."""
+
+    action = ""             # "pull" or "build"
+    team = forms.ChoiceField(required=False)
+    host = forms.ChoiceField()
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.image_request = None
+        self.refused = None         # the InvalidRequest, when the user may not do this at all
+        self.request_data = {}
+        teams = list(Team.objects.restrict(user, self.action))
+        self.fields["team"].choices = [(t.name, t.name) for t in teams]
+        if len(teams) <= 1 and not user.is_superuser:
+            self.fields["team"].widget = forms.HiddenInput()
+            if teams:
+                self.fields["team"].initial = teams[0].name
+        elif user.is_superuser:
+            self.fields["team"].choices = [("", "(no team: a host image)")] + \
+                self.fields["team"].choices
+        self.fields["host"].choices = [
+            (h.name, h.name if h.is_online else f"{h.name} (offline)")
+            for h in Host.objects.restrict(user, self.action)]
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        self.request_data = self.api_fields(data)
+        try:
+            self.image_request = self.validate(self.request_data)
+        except InvalidRequest as error:
+            if error.forbidden:
+                self.refused = error
+            for name, problems in error.errors.items():
+                for problem in problems:
+                    self.add_error(name if name in self.fields else None, problem)
+        return data
+
+    def api_fields(self, data) -> dict:
+        return {"team": data.get("team") or None, "host": data.get("host")}
+
+
+class PullForm(ImageJobForm):
+    action = "pull"
+    reference = forms.CharField(max_length=500, label="Image",
+                                widget=forms.TextInput(attrs={
+                                    "placeholder": "registry.example:5000/team/app:1",
+                                    "autocomplete": "off", "spellcheck": "false"}),
+                                help_text="name[:tag] or name@sha256:digest; a name without "
+                                          "a registry is Docker Hub's")
+
+    field_order = ["reference", "team", "host"]
+
+    def api_fields(self, data) -> dict:
+        return {**super().api_fields(data), "reference": data.get("reference", "")}
+
+    def validate(self, fields):
+        return validate_pull(self.user, fields)
+
+
+class BuildForm(ImageJobForm):
+    action = "build"
+    tags = forms.CharField(max_length=1000, required=False,
+                           widget=forms.TextInput(attrs={"placeholder": "team/app:1",
+                                                         "spellcheck": "false"}),
+                           help_text="one or more name[:tag], separated by spaces")
+    dockerfile = forms.CharField(label="Dockerfile", max_length=MAX_DOCKERFILE_CHARS,
+                                 widget=forms.Textarea(attrs={
+                                     "rows": 14, "class": "mono", "spellcheck": "false",
+                                     "placeholder": "FROM busybox\nRUN ..."}))
+    build_args = forms.CharField(label="Build arguments", required=False, max_length=20000,
+                                 widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+                                 help_text="one NAME=value per line, for the Dockerfile's ARGs")
+    context = forms.FileField(label="Context", required=False,
+                              widget=forms.ClearableFileInput(attrs={
+                                  "accept": ".tar,.tar.gz,.tgz,.tar.bz2,.tar.xz,"
+                                            "application/x-tar,application/gzip"}),
+                              help_text="optional: a tar archive of the files COPY and ADD "
+                                        "read (.tar, .tar.gz, .tar.bz2, .tar.xz)")
+    no_cache = forms.BooleanField(required=False, label="Do not use the build cache")
+
+    field_order = ["team", "host", "tags", "dockerfile", "build_args", "context", "no_cache"]
+
+    def api_fields(self, data) -> dict:
+        return {**super().api_fields(data), "tags": data.get("tags", ""),
+                "dockerfile": data.get("dockerfile", ""),
+                "build_args": data.get("build_args", ""), "no_cache": bool(data.get("no_cache"))}
+
+    def validate(self, fields):
+        upload = self.cleaned_data.get("context")
+        if upload is not None and upload.size > settings.BUILD_CONTEXT_MAX_BYTES:
+            return validate_build(self.user, fields, context_problem=too_large(upload.size))
+        return validate_build(self.user, fields, upload.read() if upload else None)

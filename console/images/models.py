@@ -144,3 +144,18 @@ class Commit(models.Model):
     def body(self) -> str:
         """The message after its subject line."""
         return self.message.strip().partition("\n")[2].strip()
+
+
+class BuildContext(models.Model):
+    """The context archive sent with a build request, kept until the build's host has read
+    it: the database is the one thing the web process and every host share. Never unpacked
+    here; the host unpacks it with the engine's safe unpacker (`jobs/image_tasks.py`)."""
+
+    job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="build_context")
+    archive = models.BinaryField()
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"context of job {self.job_id} ({self.size} bytes)"

@@ -1,9 +1,9 @@
-"""`/api/jobs/`: read jobs (what was asked, of which host, and how it ended)."""
+"""`/api/jobs/`: read jobs (what was asked, of which host, and how it ended). One job also
+has its `output`: what a pull or build printed, written while it runs."""
 from rest_framework import mixins, serializers, viewsets
 
 from console.audit.redact import redact
 from console.jobs.models import Job
-from console.jobs.reaper import reap_stale_throttled
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -30,15 +30,24 @@ class JobSerializer(serializers.ModelSerializer):
         return redact(obj.params)
 
 
-class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Jobs you may see: what was asked of which host, by whom, and how it ended."""
+class JobDetailSerializer(JobSerializer):
+    class Meta(JobSerializer.Meta):
+        fields = JobSerializer.Meta.fields + ["output"]
+        read_only_fields = fields
 
-    serializer_class = JobSerializer
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Jobs you may see: what was asked of which host, by whom, and how it ended; one job
+    with what it printed (`output`, for pulls and builds)."""
+
+    def get_serializer_class(self):
+        return JobDetailSerializer if self.action == "retrieve" else JobSerializer
 
     def get_queryset(self):
-        reap_stale_throttled()
         queryset = (Job.objects.restrict(self.request.user, "view")
                     .select_related("host", "team", "requested_by"))
+        if self.action != "retrieve":
+            queryset = queryset.defer("output")
         params = self.request.query_params
         for name in ("state", "kind"):
             if params.get(name):

@@ -1,6 +1,10 @@
 """The console's only door to the engine: one `runtime.api.Engine` per worker process, on the
-host root the worker was started with (`MOORAGE_ROOT`). Unit tests replace `get_engine`."""
+host root the worker was started with (`MOORAGE_ROOT`). Unit tests replace `get_engine`.
+
+The web process uses only the pure functions at the end (the engine's grammar of references
+and Dockerfiles), never an `Engine`."""
 import functools
+import re
 
 from django.conf import settings
 
@@ -32,3 +36,98 @@ def container_diff(engine, ref: str) -> list[dict]:
 
 def commit_container(engine, ref: str, **options) -> str:
     return engine.commit(ref, **options)
+
+
+# -- pull and build ----------------------------------------------------------------------------
+# Reading a reference or a Dockerfile is pure (no engine, no files): the web process checks a
+# request with the engine's own grammar here, before it makes a job.
+
+def local_tag(text: str) -> str:
+    """`text` as the engine stores a tag (`name:tag`, `latest` by default); ValueError with the
+    engine's message when it is not a valid tag."""
+    from runtime.errors import MoorError
+    from runtime.image import reference
+
+    try:
+        parsed = reference.parse(text)
+    except MoorError as error:
+        raise ValueError(error.message) from None
+    if parsed.digest:
+        raise ValueError(f"{text}: a tag cannot hold a digest")
+    return str(parsed)
+
+
+def pulled_tag(text: str) -> str:
+    """The tag a pull of `text` leaves on the host (`127.0.0.1:5000/app` -> `...app:latest`,
+    `busybox` -> `busybox:latest`); '' for a pull by digest. ValueError when the engine would
+    refuse the reference."""
+    from runtime.errors import MoorError
+    from runtime.image.distribution.names import locate
+
+    try:
+        location = locate(text)
+    except MoorError as error:
+        raise ValueError(error.message) from None
+    return "" if location.digest else location.familiar_reference
+
+
+LINE_SUFFIX = re.compile(r"\s*\(Dockerfile line (\d+)\)$")
+PARSE_ERROR = re.compile(r"^Dockerfile parse error line (\d+): ")
+
+
+def dockerfile_message(message: str, line: int | None = None) -> str:
+    """A build error as `Dockerfile line N: ...` when the engine's message names its line, or
+    when `line` (the step that was running) is known."""
+    found = PARSE_ERROR.match(message)
+    if found:
+        return f"Dockerfile line {found.group(1)}: {message[found.end():]}"
+    found = LINE_SUFFIX.search(message)
+    if found:
+        return f"Dockerfile line {found.group(1)}: {message[:found.start()]}"
+    return f"Dockerfile line {line}: {message}" if line else message
+
+
+def dockerfile_problem(text: str) -> str | None:
+    """What is wrong with a Dockerfile that no build could get past (its syntax, its
+    instructions), as `Dockerfile line N: ...`; None when it is fine."""
+    from runtime.errors import MoorError
+    from runtime.image.build import instructions, parser
+
+    try:
+        dockerfile = parser.parse(text)
+        instructions.stages(dockerfile.instructions, dockerfile.escape)
+        # The console adds a last instruction of its own: the file must end where its last
+        # instruction does, not in a line continuation.
+        closed = parser.parse(f"{text.rstrip()}\n{CLOSING_CHECK}\n").instructions
+    except MoorError as error:
+        return dockerfile_message(error.message)
+    if closed[-1].original != CLOSING_CHECK:
+        return (f"Dockerfile line {dockerfile.instructions[-1].line}: the last instruction "
+                "ends with a line continuation")
+    return None
+
+
+CLOSING_CHECK = "LABEL moorage.check=1"
+
+
+def instruction_lines(text: str) -> list[tuple[int, str]]:
+    """(line, instruction as written) of each instruction of a Dockerfile, in order."""
+    from runtime.image.build import parser
+
+    return [(node.line, node.original) for node in parser.parse(text).instructions]
+
+
+def unpack_context(stream, directory: str, *, max_bytes: int, max_entries: int) -> None:
+    """Unpack an uploaded build context (tar, or tar compressed with gzip, bzip2 or xz) into
+    the empty `directory` with the engine's layer unpacker, which opens every path inside the
+    directory and never follows a link out of it."""
+    from runtime.image.layer_unpack import LayerLimits, unpack_layer
+
+    unpack_layer(stream, directory, limits=LayerLimits(max_bytes=max_bytes,
+                                                       max_entries=max_entries))
+
+
+def untag(engine, reference: str) -> None:
+    """Take the tag `reference` off its image (the image stays)."""
+    with engine.store.lock():
+        engine.store.untag(reference)

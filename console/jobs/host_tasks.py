@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from console.containers.models import Container
 from console.images.models import Commit
-from console.jobs import reconcile, specs
+from console.jobs import image_tasks, reconcile, specs
 from console.jobs.engine import (commit_container, container_diff, engine_error_types,
                                  error_message, get_engine)
 from console.jobs.models import Job
@@ -42,7 +42,7 @@ def execute_job(job_id: int) -> str:
     publish.job_changed(job)
     try:
         result = HANDLERS[job.kind](job, get_engine())
-    except engine_error_types() as error:
+    except (image_tasks.JobRefused, *engine_error_types()) as error:
         finish(job, Job.State.FAILED, error=error_message(error))
     except Exception as error:  # a bug of ours: still never leave the job running
         log.exception("job %s (%s) failed", job.pk, job.kind)
@@ -192,6 +192,8 @@ HANDLERS = {
     Job.Kind.REMOVE: remove,
     Job.Kind.COMMIT: commit,
     Job.Kind.TAG: tag,
+    Job.Kind.PULL: image_tasks.pull,
+    Job.Kind.BUILD: image_tasks.build,
     Job.Kind.SYNC: sync,
 }
 

@@ -32,6 +32,8 @@ class Job(models.Model):
         REMOVE = "remove"
         COMMIT = "commit"
         TAG = "tag"
+        PULL = "pull"
+        BUILD = "build"
         SYNC = "sync"
 
     class State(models.TextChoices):
@@ -57,6 +59,8 @@ class Job(models.Model):
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # What a pull or build printed, written while it runs (capped: see jobs/output.py).
+    output = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -74,14 +74,26 @@ def job_payload(job) -> dict:
     }
 
 
-def job_changed(job) -> None:
+def job_groups(job) -> list[str]:
     names = [groups.EVERYTHING, groups.team_group(job.team_id)]
     if job.requested_by_id:
         names.append(groups.user_group(job.requested_by_id))
     if job.container_id:
         names += [groups.user_group(uid) for uid in
                   job.container.grants.values_list("user_id", flat=True)]
-    send(names, {"type": "job.event", "team_id": job.team_id, "job": job_payload(job)})
+    return names
+
+
+def job_changed(job) -> None:
+    send(job_groups(job), {"type": "job.event", "team_id": job.team_id,
+                           "job": job_payload(job)})
+
+
+def job_output(job, *, offset: int | None, text: str) -> None:
+    """What a running job printed since the last piece: `text` starts at character `offset`
+    of the job's output (None: the output was cut in the middle; fetch the job again)."""
+    send(job_groups(job), {"type": "job.output", "team_id": job.team_id,
+                           "output": {"job": job.pk, "offset": offset, "text": text}})
 
 
 def host_changed(host) -> None:

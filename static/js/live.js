@@ -1,5 +1,6 @@
 // Live updates: one websocket to /ws/events/, state changes applied to whatever the page shows.
-// Other scripts listen to the "moorage:container" and "moorage:job" DOM events.
+// Other scripts listen to the "moorage:container", "moorage:job" and "moorage:job-output" DOM
+// events (the last: what a running pull or build printed, see job.js).
 (function () {
   "use strict";
   var dot = document.getElementById("live-status");
@@ -188,6 +189,9 @@
       if (data.type === "container") applyContainer(data.container);
       else if (data.type === "job") applyJob(data.job);
       else if (data.type === "host") applyHost(data.host);
+      else if (data.type === "job-output") {
+        document.dispatchEvent(new CustomEvent("moorage:job-output", { detail: data.output }));
+      }
     };
     socket.onclose = function (event) {
       setStatus("closed");

@@ -85,6 +85,13 @@ RUN_PAGE = {"host": "h1", "image": "busybox:latest", "name": "matrix", "command"
 RUN_API = {"image": "busybox", "host": "h1", "name": "matrix", "cmd": ["sleep", "1"],
            "team": "alpha"}
 NEW_USER = {"username": "newbie", "password": "a long enough password 7", "role": "viewer"}
+PULL = {"reference": "127.0.0.1:5000/alpha/matrix:1", "host": "h1", "team": "alpha"}
+BUILD = {"host": "h1", "team": "alpha", "tags": "alpha/matrix:1",
+         "dockerfile": "FROM busybox\nRUN echo built > /built\n"}
+# The pull and build forms: for those who may pull or build in some team (the stranger may, in
+# beta, so sees the form; alpha and h1 are not choices of theirs).
+PULL_OR_BUILD_PAGE = exactly(anonymous=302, stranger=200, viewer=403, operator=403, developer=200,
+                             team_admin=200, superuser=200)
 
 # Parameters of the routes, by name: what each placeholder is filled with.
 PARAMETERS = {
@@ -159,6 +166,14 @@ ROUTES = {
     "container-grant-revoke": {"get": refused(302), "post": gated(302, ADMINS)},
     "container-action": {"get": refused(302), "post": gated(302, OPERATORS)},
     "image-list": {"get": everyone(200)},
+    "image-pull": {"get": PULL_OR_BUILD_PAGE,
+                   "post": exactly(["developer", "team_admin", "superuser"], body=PULL,
+                                   anonymous=302, stranger=400, viewer=403, operator=403,
+                                   developer=302, team_admin=302, superuser=302)},
+    "image-build": {"get": PULL_OR_BUILD_PAGE,
+                    "post": exactly(["developer", "team_admin", "superuser"], body=BUILD,
+                                    anonymous=302, stranger=400, viewer=403, operator=403,
+                                    developer=302, team_admin=302, superuser=302)},
     "job-list": {"get": everyone(200)},
     "job-detail": {"get": gated(200, MEMBERS)},
     "commit-history": {"get": everyone(200)},
@@ -223,6 +238,13 @@ ROUTES = {
     "api:image-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:image-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
                                     body={"repository": "alphatool", "tag": "stable"})},
+    "api:image-pull": {"post": exactly(["developer", "team_admin", "superuser"], body=PULL,
+                                       anonymous=401, stranger=400, viewer=403, operator=403,
+                                       developer=202, team_admin=202, superuser=202)},
+    "api:image-build": {"post": exactly(["developer", "team_admin", "superuser"],
+                                        body=dict(BUILD, tags=["alpha/matrix:1"]),
+                                        anonymous=401, stranger=400, viewer=403, operator=403,
+                                        developer=202, team_admin=202, superuser=202)},
     "api:host-list": {"get": everyone(200, anon=API_ANON)},
     "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:host-sync": {"post": gated(202, SUPERUSER, anon=API_ANON)},

@@ -79,6 +79,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     async def job_event(self, event):
         await self.send_json({"type": "job", "job": event["job"]})
 
+    async def job_output(self, event):
+        await self.send_json({"type": "job-output", "output": event["output"]})
+
     async def host_event(self, event):
         await self.send_json({"type": "host", "host": event["host"]})
 

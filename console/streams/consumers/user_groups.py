@@ -26,5 +26,8 @@ class UserGroupsMember:
     async def job_event(self, event):
         """Shown by the events socket, not here."""
 
+    async def job_output(self, event):
+        """Shown by the events socket, not here."""
+
     async def host_event(self, event):
         """Shown by the events socket, not here."""

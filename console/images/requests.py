@@ -1,0 +1,226 @@
+"""Checking a request to pull or build an image, the same way for the forms and the API.
+
+`validate_pull(user, data)` takes the fields of `POST /api/images/pull/`, `validate_build(user,
+data, context)` those of `POST /api/images/build/` (the context archive as bytes, already taken
+out of the request); each returns a request, or raises `InvalidRequest` with one clear message
+per field. Forbidden (403): a user in no team in which they may pull (or build), and a name that
+is another team's (or the host's) on that host, refused as commit and tag refuse it. References,
+tags and the Dockerfile are read with the engine's own grammar (`jobs.engine`).
+"""
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from console.containers.options import Errors, InvalidRequest, choose_host, choose_team
+from console.hosts.models import Host
+from console.images.actions import check_name_is_free_for
+from console.jobs.engine import dockerfile_problem, local_tag, pulled_tag
+from console.teams.models import Team
+
+PULL_FIELDS = {"reference", "host", "team"}
+BUILD_FIELDS = {"host", "team", "tags", "dockerfile", "build_args", "no_cache"}
+MAX_REFERENCE = 500
+MAX_DOCKERFILE_CHARS = 256 * 1024
+MAX_TAGS = 10
+MAX_BUILD_ARGS = 100
+MAX_BUILD_ARG_VALUE = 4096
+BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+@dataclass
+class PullRequest:
+    host: Host
+    team: Team | None
+    reference: str
+    tag: str            # the tag the pull leaves on the host; '' for a pull by digest
+
+    def params(self) -> dict:
+        return {"reference": self.reference, "tag": self.tag}
+
+
+@dataclass
+class BuildRequest:
+    host: Host
+    team: Team | None
+    dockerfile: str
+    tags: list[str] = field(default_factory=list)
+    build_args: dict = field(default_factory=dict)
+    no_cache: bool = False
+    context: bytes | None = None
+
+    def params(self) -> dict:
+        """What the build's host needs (the context itself is stored apart: BuildContext)."""
+        return {"tags": self.tags, "dockerfile": self.dockerfile, "build_args": self.build_args,
+                "no_cache": self.no_cache, **self.context_facts()}
+
+    def audit_params(self) -> dict:
+        return {"tags": self.tags, "build_args": self.build_args, "no_cache": self.no_cache,
+                "dockerfile_sha256": hashlib.sha256(self.dockerfile.encode()).hexdigest(),
+                "dockerfile_lines": self.dockerfile.count("\n") + 1, **self.context_facts()}
+
+    def context_facts(self) -> dict:
+        if self.context is None:
+            return {"context_size": 0}
+        return {"context_size": len(self.context),
+                "context_sha256": hashlib.sha256(self.context).hexdigest()}
+
+
+def may_somewhere(user, action: str) -> bool:
+    """Whether `user` may `action` ("pull", "build") in any team."""
+    return user.is_superuser or Team.objects.restrict(user, action).exists()
+
+
+def refuse_outsiders(user, data: dict, action: str, fields: set, what: str) -> None:
+    errors = Errors()
+    for name in sorted(set(data) - fields):
+        errors.add(name, f"Unknown field {name!r}.")
+    if not may_somewhere(user, action):
+        errors.add("team", f"You are in no team in which you may {what}.")
+        raise InvalidRequest(errors, forbidden=True)
+    if errors:
+        raise InvalidRequest(errors)
+
+
+def validate_pull(user, data: dict) -> PullRequest:
+    refuse_outsiders(user, data, "pull", PULL_FIELDS, "pull images")
+    errors = Errors()
+    team = choose_team(user, data.get("team"), errors, action="pull", what="pull images")
+    host = choose_host(user, team, data.get("host"), errors)
+    reference, tag = text(data.get("reference")), ""
+    if not reference:
+        errors.add("reference", "This field is required, e.g. registry.example:5000/team/app:1.")
+    elif len(reference) > MAX_REFERENCE:
+        errors.add("reference", f"At most {MAX_REFERENCE} characters.")
+    else:
+        try:
+            tag = pulled_tag(reference)
+        except ValueError as error:
+            errors.add("reference", f"{error}.")
+    if errors:
+        raise InvalidRequest(errors)
+    if tag:
+        check_name_is_free_for(user, host, tag, team, field="reference")
+    return PullRequest(host=host, team=team, reference=reference, tag=tag)
+
+
+def validate_build(user, data: dict, context: bytes | None = None, *,
+                   context_problem: str = "") -> BuildRequest:
+    """`context_problem`: why the request's context could not be read (bad base64, say)."""
+    refuse_outsiders(user, data, "build", BUILD_FIELDS, "build images")
+    errors = Errors()
+    team = choose_team(user, data.get("team"), errors, action="build", what="build images")
+    host = choose_host(user, team, data.get("host"), errors)
+    dockerfile = data.get("dockerfile")
+    if not isinstance(dockerfile, str) or not dockerfile.strip():
+        errors.add("dockerfile", "This field is required: the Dockerfile's text.")
+    elif len(dockerfile) > MAX_DOCKERFILE_CHARS:
+        errors.add("dockerfile", f"At most {MAX_DOCKERFILE_CHARS // 1024} KiB.")
+    else:
+        dockerfile = dockerfile.replace("\r\n", "\n")
+        problem = dockerfile_problem(dockerfile)
+        if problem:
+            errors.add("dockerfile", problem)
+    tags = parse_tags(data.get("tags"), errors)
+    build_args = parse_build_args(data.get("build_args"), errors)
+    no_cache = parse_flag(data.get("no_cache"), "no_cache", errors)
+    if context_problem:
+        errors.add("context", context_problem)
+    elif context is not None:
+        check_context(context, errors)
+    if errors:
+        raise InvalidRequest(errors)
+    for tag in tags:
+        check_name_is_free_for(user, host, tag, team, field="tags")
+    return BuildRequest(host=host, team=team, dockerfile=dockerfile, tags=tags,
+                        build_args=build_args, no_cache=no_cache, context=context)
+
+
+def text(value) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def parse_tags(value, errors) -> list[str]:
+    """Tags as a list, or one string of tags separated by spaces or commas."""
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        value = [item for item in re.split(r"[\s,]+", value) if item]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        errors.add("tags", "Tags are a list of name[:tag], e.g. [\"team/app:1\"].")
+        return []
+    if len(value) > MAX_TAGS:
+        errors.add("tags", f"At most {MAX_TAGS} tags.")
+        return []
+    tags = []
+    for item in value:
+        try:
+            tag = local_tag(item.strip())
+        except ValueError as error:
+            errors.add("tags", f"{error}.")
+            continue
+        if tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def parse_build_args(value, errors) -> dict:
+    """Build arguments as {NAME: value}, a list of NAME=value, or one NAME=value per line."""
+    if value in (None, "", [], {}):
+        return {}
+    if isinstance(value, str):
+        value = [line.strip() for line in value.splitlines() if line.strip()]
+    if isinstance(value, list):
+        pairs = []
+        for item in value:
+            if not isinstance(item, str) or "=" not in item:
+                errors.add("build_args", f"{str(item)[:40]!r} is not NAME=value.")
+                return {}
+            pairs.append(item.split("=", 1))
+        value = dict(pairs)
+    if not isinstance(value, dict):
+        errors.add("build_args", "Build arguments are {\"NAME\": \"value\"} or NAME=value lines.")
+        return {}
+    if len(value) > MAX_BUILD_ARGS:
+        errors.add("build_args", f"At most {MAX_BUILD_ARGS} build arguments.")
+        return {}
+    for name, item in value.items():
+        if not BUILD_ARG_NAME.match(str(name)):
+            errors.add("build_args", f"{str(name)[:40]!r} is not a build argument name.")
+        elif not isinstance(item, str) or len(item) > MAX_BUILD_ARG_VALUE:
+            errors.add("build_args", f"The value of {name} is text of at most "
+                                     f"{MAX_BUILD_ARG_VALUE} characters.")
+    return dict(value)
+
+
+def parse_flag(value, name, errors) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None or (isinstance(value, str) and value.strip().lower() in FALSE_WORDS):
+        return False
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS:
+        return True
+    errors.add(name, "Must be true or false.")
+    return False
+
+
+def too_large(size: int) -> str:
+    limit = settings.BUILD_CONTEXT_MAX_BYTES
+    return (f"The build context is {size} bytes; at most {limit} ({limit >> 20} MiB) may be "
+            "sent. Build larger ones on the host with moor build.")
+
+
+ARCHIVE_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")
+
+
+def check_context(data: bytes, errors) -> None:
+    """The context's size, and that it looks like an archive the host's unpacker reads (tar,
+    or tar compressed with gzip, bzip2 or xz); the host reads it for real."""
+    if len(data) > settings.BUILD_CONTEXT_MAX_BYTES:
+        errors.add("context", too_large(len(data)))
+    elif not (data.startswith(ARCHIVE_MAGIC) or data[257:262] == b"ustar"
+              or (len(data) >= 1024 and not data.strip(b"\0"))):
+        errors.add("context", "The build context is a tar archive (.tar, .tar.gz, .tar.bz2 or "
+                              ".tar.xz).")

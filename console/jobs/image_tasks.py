@@ -1,0 +1,183 @@
+"""The host's side of pulling and building images (job kinds `pull` and `build`).
+
+Both write what the engine prints to the job as it happens (`JobOutput`), then sync the host's
+images and give the images the job made to the job's team. Images that were on the host before
+keep their owner: a pull that turns out to be the very image another team (or the host) already
+has fails, saying so, and takes its new tag off again, so a team never ends up with a name on
+an image it cannot see.
+
+A build runs in a private directory under the engine's tmp/ (mode 0700, under the engine root
+only root reads): the uploaded context, if any, is unpacked there by the engine's layer
+unpacker, which never follows a path out of the directory; the Dockerfile is written beside it,
+outside the context. The console adds `LABEL moorage.team=<team>` as the last step, so a team's
+build is always an image of its own even when every other step comes from the cache of another
+team's build. The directory and the stored context are removed whatever happens.
+"""
+import io
+import os
+import re
+import shutil
+import tempfile
+
+from console.images.models import BuildContext, Image
+from console.jobs import reconcile
+from console.jobs.engine import (dockerfile_message, engine_error_types, error_message,
+                                 instruction_lines, unpack_context, untag)
+from console.jobs.output import JobOutput
+
+TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
+
+
+class JobRefused(Exception):
+    """The host would not finish the job; the message is the job's error."""
+
+
+# -- pull ---------------------------------------------------------------------------------------
+
+def pull(job, engine):
+    reference, tag = job.params["reference"], job.params.get("tag") or ""
+    before = images_on(engine)
+    with JobOutput(job) as output:
+        image_id = engine.pull(reference, progress=output.line)
+    if image_id in before and not may_take(job, image_id):
+        if tag and tag not in before[image_id]:
+            untag(engine, tag)
+        reconcile.sync_images(job.host, engine)
+        raise JobRefused(f"{reference} is an image already on {job.host.name}, "
+                         f"{owner_of(job, image_id)}: it was not added to "
+                         f"{team_words(job)}")
+    give_new_images(job, engine, before, image_id)
+    return {"image_id": image_id, "reference": tag or None}
+
+
+def may_take(job, image_id: str) -> bool:
+    """Whether the image, already on the host before the pull, may carry the job's tag: it is
+    the team's own (or the requester is a superuser, or the console has no row for it)."""
+    if job.requested_by_id and job.requested_by.is_superuser:
+        return True
+    row = Image.objects.filter(host=job.host, image_id=image_id).first()
+    return row is None or (row.team_id is not None and row.team_id == job.team_id)
+
+
+def owner_of(job, image_id: str) -> str:
+    row = Image.objects.filter(host=job.host, image_id=image_id).first()
+    if row is not None and row.team_id is None:
+        names = ", ".join(row.tags) or row.short_id
+        return f"a host image ({names}) every team granted the host may run"
+    return "an image of another team"
+
+
+def team_words(job) -> str:
+    return f"team {job.team.name}" if job.team_id else "the host's images"
+
+
+# -- build --------------------------------------------------------------------------------------
+
+CONTEXT_MAX_UNPACKED_BYTES = 4 << 30
+CONTEXT_MAX_ENTRIES = 200_000
+
+
+def build(job, engine):
+    params = job.params
+    before = images_on(engine)
+    engine.paths.ensure()
+    workdir = tempfile.mkdtemp(prefix="console-build-", dir=engine.paths.tmp)
+    try:
+        context_dir = os.path.join(workdir, "context")
+        os.mkdir(context_dir, 0o700)
+        dockerfile = os.path.join(workdir, "Dockerfile")
+        with open(dockerfile, "w", encoding="utf-8") as handle:
+            handle.write(with_team_label(params["dockerfile"], job.team))
+        steps = StepTracker(params["dockerfile"])
+        image_id = None
+        with JobOutput(job) as output:
+            unpack_stored_context(job, context_dir, output)
+
+            def write(text):
+                output.write(text)
+                steps.feed(text)
+            try:
+                image_id = engine.build(context_dir, dockerfile=dockerfile,
+                                        tags=params.get("tags") or (),
+                                        build_args=params.get("build_args") or {},
+                                        no_cache=bool(params.get("no_cache")), output=write)
+            except engine_error_types() as error:
+                output.line(f"Error: {error_message(error)}")
+                raise JobRefused(dockerfile_message(error_message(error), steps.line)) \
+                    from None
+            finally:
+                # A failed build's completed steps are images too (the next build's cache).
+                give_new_images(job, engine, before, image_id)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        BuildContext.objects.filter(job=job).delete()
+    return {"image_id": image_id, "tags": list(params.get("tags") or [])}
+
+
+def with_team_label(dockerfile: str, team) -> str:
+    if team is None:
+        return dockerfile
+    value = team.name if TEAM_NAME_IN_LABEL.match(team.name) else f"team-{team.pk}"
+    return f"{dockerfile.rstrip()}\nLABEL moorage.team={value}\n"
+
+
+def unpack_stored_context(job, context_dir: str, output) -> None:
+    stored = BuildContext.objects.filter(job=job).first()
+    if stored is None:
+        return
+    output.line(f"Unpacking the build context ({stored.size} bytes)")
+    try:
+        unpack_context(io.BytesIO(bytes(stored.archive)), context_dir,
+                       max_bytes=CONTEXT_MAX_UNPACKED_BYTES, max_entries=CONTEXT_MAX_ENTRIES)
+    except engine_error_types() as error:
+        output.line(f"Error: {error_message(error)}")
+        raise JobRefused(f"build context: {error_message(error)}") from None
+
+
+class StepTracker:
+    """Which Dockerfile line the build is at, from the `Step k/N : <instruction>` lines of its
+    output: the engine names the line of most errors, but not of a RUN that fails."""
+
+    def __init__(self, dockerfile: str):
+        self.instructions = instruction_lines(dockerfile)
+        self.next = 0
+        self.line = None
+        self.partial = ""
+
+    def feed(self, text: str) -> None:
+        lines = (self.partial + text).split("\n")
+        self.partial = lines.pop()[-4096:]
+        for line in lines:
+            found = STEP_LINE.match(line)
+            if found:
+                self.step(found.group(1))
+
+    def step(self, original: str) -> None:
+        for index in range(self.next, len(self.instructions)):
+            if self.instructions[index][1] == original:
+                self.line, self.next = self.instructions[index][0], index + 1
+                return
+
+
+# -- the images a job made ----------------------------------------------------------------------
+
+def images_on(engine) -> dict[str, list[str]]:
+    """{image ID: tags} of every image of the host, intermediate ones included."""
+    return {row.get("Id") or row.get("ID"): list(row.get("RepoTags") or [])
+            for row in engine.images(all=True)}
+
+
+def give_new_images(job, engine, before: dict, result: str | None = None) -> None:
+    """Sync the host's images; those the job made (and its result, if the console had no row
+    for it) belong to the job's team."""
+    had_row = result is not None and Image.objects.filter(host=job.host,
+                                                          image_id=result).exists()
+    reconcile.sync_images(job.host, engine)
+    if job.team_id is None:
+        return
+    made = set(images_on(engine)) - set(before)
+    if result is not None and not had_row:
+        made.add(result)
+    Image.objects.filter(host=job.host, image_id__in=made, team=None).update(team=job.team)
+
