@@ -3,6 +3,9 @@
 Websockets pass the Origin check against ALLOWED_HOSTS (no cross-site websocket hijacking; see
 `OriginCheck` for token-authenticated scripts), then
 authentication (session cookie or token header), then the router.
+
+The first HTTP request a process serves starts its housekeeping thread
+(`console/housekeeping.py`).
 """
 import os
 
@@ -13,10 +16,11 @@ django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from console.housekeeping import StartOnFirstRequest  # noqa: E402
 from console.streams.auth import OriginCheck, auth_stack  # noqa: E402
 from console.streams.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter({
-    "http": django_application,
+    "http": StartOnFirstRequest(django_application),
     "websocket": OriginCheck(auth_stack(URLRouter(websocket_urlpatterns))),
 })

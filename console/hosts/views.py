@@ -6,12 +6,10 @@ from django.shortcuts import render
 from console.containers.models import Container
 from console.hosts.models import Host
 from console.jobs.models import Job
-from console.jobs.reaper import reap_stale_throttled
 
 
 @login_required
 def dashboard(request):
-    reap_stale_throttled()
     user = request.user
     visible = Container.objects.restrict(user, "view")
     counts = {row["host"]: row for row in visible.values("host").annotate(

@@ -4,14 +4,13 @@
 - When a host stops sending heartbeats, it is marked offline and its running jobs are failed;
   jobs queued longer than the queued timeout are failed too (no worker is taking them).
 
-The check runs in every worker's heartbeat loop and, throttled, in the web process when jobs
-are read, so it happens even when the only worker of a single-host console is gone.
+The check runs in every worker's heartbeat loop and in the web process's housekeeping loop
+(`console/housekeeping.py`), so it happens even when the only worker of a single-host console
+is gone. Reading a page never runs it.
 """
-import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
 from console.hosts.models import Host, offline_after
@@ -54,12 +53,3 @@ def reap_stale() -> int:
         "no worker of the host took the job in time (is the host's worker running?)")
     return count
 
-
-def reap_stale_throttled(every_seconds: float = 10) -> None:
-    """`reap_stale`, at most once per `every_seconds` per cache (the web process's entry)."""
-    key = "moorage.reaper.last"
-    last = cache.get(key)
-    if last is not None and time.time() - last < every_seconds:
-        return
-    cache.set(key, time.time(), timeout=3600)
-    reap_stale()

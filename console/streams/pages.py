@@ -1,5 +1,5 @@
 """What the container page needs to show its terminal and its live logs."""
-from console.streams import access, terminal_sessions
+from console.streams import access
 from console.streams.models import TerminalSession
 
 RECENT_SESSIONS = 10
@@ -10,7 +10,6 @@ def container_streams(request, container) -> dict:
     may_terminal = access.may(user, container, "terminal")
     sessions = []
     if may_terminal or user.is_superuser:
-        terminal_sessions.finish_stale()
         sessions = list(TerminalSession.objects.restrict(user, "view")
                         .filter(container_engine_id=container.engine_id)[:RECENT_SESSIONS])
     return {"streams": {

@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from console.core.permissions import get_for_user_or_404
-from console.streams import access, bridge_protocol as protocol, groups, terminal_sessions
+from console.streams import access, bridge_protocol as protocol, groups
 from console.streams.models import TerminalSession
 
 FIRST_ANSWER_TIMEOUT = 15.0
@@ -126,7 +126,6 @@ async def container_logs(request, ref):
 def session_replay(request, session_id):
     """A recorded terminal session, played back in the page (its own user, the team's
     admins and superusers may watch it)."""
-    terminal_sessions.finish_stale()
     session = get_for_user_or_404(TerminalSession.objects.select_related("container"),
                                   request.user, "view", pk=session_id)
     return render(request, "streams/replay.html", {"session": session})

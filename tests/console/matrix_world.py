@@ -1,6 +1,9 @@
 """The objects the permission matrix and the IDOR tests act on, on top of the shared world:
 everything belongs to team alpha (host h1), so a member of beta (`stranger`) is a stranger to
-all of it. Nothing here is a persona: `grantee` holds a grant on `web` without being one."""
+all of it. Nothing here is a persona: `grantee` holds a grant on `web` without being one.
+
+There is stale work too, which the web process's housekeeping would end (`add_stale_work`):
+the matrix's check that a GET changes nothing covers it."""
 import secrets
 from dataclasses import dataclass
 
@@ -60,9 +63,38 @@ def add_objects(world) -> Objects:
     grant = ContainerGrant.objects.create(user=grantee, container=web, actions=["start"],
                                           granted_by=world.user("team_admin"))
     token, key = ApiToken.objects.create_for(world.user("operator"), "matrix")
+    add_stale_work(world, web)
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
                    session=add_terminal_session(world, web))
+
+
+def add_stale_work(world, web):
+    """A job queued two hours ago that no worker took, a job running on a host that stopped
+    answering an hour ago, and a terminal session on `web` whose socket dropped a day ago and
+    that nobody resumed: `console.housekeeping` ends all three; no request may."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from console.hosts.models import Host
+    from console.streams.models import TerminalSession
+
+    now = timezone.now()
+    alpha, developer = world.teams["alpha"], world.user("developer")
+    queued = Job.objects.create(kind="stop", host=web.host, team=alpha, container=web,
+                                target_id=web.engine_id, target_name="web",
+                                requested_by=developer)
+    Job.objects.filter(pk=queued.pk).update(created_at=now - timedelta(hours=2))
+    gone = Host.objects.create(name="gone", state="online", last_seen=now - timedelta(hours=1))
+    Job.objects.create(kind="pull", host=gone, team=alpha, requested_by=developer,
+                       state="running", started_at=now - timedelta(hours=1),
+                       target_name="gone/app:1", params={"reference": "gone/app:1"})
+    TerminalSession.objects.create(
+        id=secrets.token_hex(16), user=world.user("operator"), username="operator",
+        container=web, container_engine_id=web.engine_id, container_name=web.name,
+        host=web.host, host_name=web.host.name, team=web.team, mode="exec",
+        detached_at=now - timedelta(days=1), seen_at=now - timedelta(days=1))
 
 
 def add_terminal_session(world, web):

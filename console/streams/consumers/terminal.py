@@ -129,7 +129,6 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         except LookupError as error:
             await self.fail(str(error), code=4410)
             return
-        await database_sync_to_async(terminal_sessions.finish_stale)()
         self.session_id = self.options["session"] or secrets.token_hex(16)
         self.received = 0
         await self.to_bridge("bridge.terminal.open", mode=self.options["mode"],
