@@ -64,7 +64,7 @@ class LogReader:
         if after is not None:
             return cls(path, after, {"stdout": after + 1, "stderr": after + 1})
         if tail is not None:
-            return cls(path, engine_logs._tail_offset(path, tail))
+            return cls(path, engine_logs.tail_offset(path, tail))
         return cls(path)
 
     def close(self) -> None:
@@ -160,7 +160,7 @@ class LogReader:
 
 def program_finished(container_dir: str) -> bool:
     container = Container.load(container_dir)
-    return container is None or engine_logs._finished(container)
+    return container is None or engine_logs.program_finished(container)
 
 
 class LogFollow:

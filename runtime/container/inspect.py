@@ -1,6 +1,5 @@
 """Docker-shaped views of a container: the `ps` summary and the `inspect` document."""
 
-import os
 import time
 
 from runtime.container.state import PAUSED, RESTARTING, RUNNING, ZERO_TIME, Container
@@ -198,14 +197,3 @@ def full(engine, container: Container) -> dict:
                                         "Gateway": "", "MacAddress": ""},
         "SizeRootFs": None,
     }
-
-
-def upper_size(container: Container) -> int:
-    total = 0
-    for directory, _, files in os.walk(container.path("upper")):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(directory, name)).st_size
-            except OSError:
-                pass
-    return total

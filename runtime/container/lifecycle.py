@@ -643,12 +643,6 @@ def rename(engine, container: Container, new_name: str) -> None:
                 unindex_name(engine, old_name, container.id)
 
 
-def status_of(container: Container) -> str:
-    """The status right now (folding in an exit conmon recorded), without writing."""
-    container.refresh()
-    return container.status
-
-
 __all__ = ["create", "start", "stop", "kill", "restart", "pause", "unpause", "remove",
            "rename", "find", "all_containers", "container_exited", "wait_for_exit",
            "StartFailed", "CREATED", "DEAD"]

@@ -76,7 +76,7 @@ def _format(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{nanos:09d}Z"
 
 
-def _tail_offset(path: str, count: int) -> int:
+def tail_offset(path: str, count: int) -> int:
     """Byte offset from which the file holds its last `count` complete lines (F records)."""
     if count <= 0:
         try:
@@ -123,7 +123,7 @@ def read(container, follow: bool = False, tail: int | None = None, since: str | 
     if after_offset is not None:
         start = after_offset
     elif tail is not None and tail >= 0:
-        start = _tail_offset(path, tail)
+        start = tail_offset(path, tail)
     partial: dict[str, tuple[int, list[bytes]]] = {}
     position = start
     pending = b""
@@ -171,7 +171,7 @@ def read(container, follow: bool = False, tail: int | None = None, since: str | 
                         continue
                     yield LogRecord(stream_name, moment, content + b"\n", record_offset)
                 continue
-            if follow and not final_pass and _finished(container):
+            if follow and not final_pass and program_finished(container):
                 final_pass = True  # read once more: the end may have come after our read
                 continue
             if not follow or final_pass:
@@ -187,7 +187,7 @@ def read(container, follow: bool = False, tail: int | None = None, since: str | 
             handle.close()
 
 
-def _finished(container) -> bool:
+def program_finished(container) -> bool:
     """True once the program has ended and conmon has flushed its output (conmon drains the
     pipes before it writes the exit file)."""
     from runtime import atomic

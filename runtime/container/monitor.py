@@ -29,7 +29,6 @@ import time
 
 from runtime.errors import MoorError
 
-CONMON = "/usr/bin/conmon"
 SYNC_TIMEOUT = 60.0
 STREAM_STDOUT, STREAM_STDERR = 2, 3
 

@@ -18,11 +18,10 @@ import shutil
 import tarfile
 
 from runtime.container.state import rfc3339_ns
-from runtime.errors import InvalidArgument, MoorError, NotFound
+from runtime.errors import InvalidArgument, MoorError
 from runtime.image import layers
 from runtime.image.layer_pack import pack_layer
 from runtime.image.layer_unpack import unpack_layer
-from runtime.image.store import EMPTY_LAYER_DIFF_ID
 
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
@@ -273,7 +272,3 @@ def _load_layer(store, path: str, diff_id: str, parent_chain: str | None) -> str
                               f"config says {diff_id}")
     store.put_blob_file(path, blob)
     return got_chain
-
-
-def empty_diff(diff_id: str) -> bool:
-    return diff_id == EMPTY_LAYER_DIFF_ID

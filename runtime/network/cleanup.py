@@ -82,7 +82,6 @@ def sweep_deleted_roots(netlink, links=None) -> list[str]:
     test root deleted with its bridges up, say), so they hold no subnet or rule forever."""
     from runtime.network import netns
     from runtime.network.firewall import Firewall
-    from runtime.network.netlink import link_name
 
     removed = []
     vanished = {}

@@ -252,14 +252,3 @@ def published_ports() -> list[PortSpec]:
             found.append(PortSpec(0, proto.group(1), host_ip.group(1) if host_ip else "",
                                   int(port.group(1))))
     return found
-
-
-def root_hashes_with_rules() -> set[str]:
-    """Hashes of every engine root with chains on this machine."""
-    hashes = set()
-    for rules in save().values():
-        for line in rules:
-            match = re.match(r":MOOR-([0-9a-f]{12})-", line)
-            if match:
-                hashes.add(match.group(1))
-    return hashes

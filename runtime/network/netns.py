@@ -80,14 +80,6 @@ def open_inside(path: str) -> Netlink:
         os.close(fd)
 
 
-def is_pinned(path: str) -> bool:
-    """Whether `path` is a mount of a network namespace (not a left-over empty file)."""
-    try:
-        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
-    except FileNotFoundError:
-        return False
-
-
 def remove(path: str) -> bool:
     """Unmount and delete a pinned namespace file. Idempotent; True when something was there.
     The namespace itself ends when the last process in it exits."""

@@ -13,7 +13,6 @@ from runtime.errors import InvalidArgument
 from runtime.image.build.words import substitute, substitute_words
 
 PROTOCOLS = ("tcp", "udp", "sctp")
-MAX_PORT_RANGE = 65536
 
 
 def go_quoted(items) -> str:
