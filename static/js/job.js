@@ -21,13 +21,43 @@
     if (follow) pre.scrollTop = pre.scrollHeight;
   }
 
+  function time(iso) {
+    return iso ? iso.replace("T", " ").slice(0, 19) : "—";
+  }
+
+  // Its times; once it succeeded, its result and, for the image it made, the run form.
+  function update(job) {
+    var started = document.getElementById("job-started");
+    var ended = document.getElementById("job-finished");
+    if (started) started.textContent = time(job.started_at);
+    if (ended) ended.textContent = time(job.finished_at);
+    var cell = document.getElementById("job-result");
+    if (!cell || job.state !== "succeeded") return;
+    cell.querySelector("code").textContent = JSON.stringify(job.result);
+    var image = job.result.reference || (job.result.tags || [])[0] ||
+      (job.result.image_id || "").replace("sha256:", "").slice(0, 12);
+    if (image && !document.getElementById("run-from-job")) {
+      var link = document.createElement("a");
+      link.id = "run-from-job";
+      link.className = "btn small";
+      link.href = "/containers/run/?host=" + encodeURIComponent(job.host) +
+        "&image=" + encodeURIComponent(image);
+      link.textContent = "Run a container from it";
+      cell.appendChild(document.createTextNode(" "));
+      cell.appendChild(link);
+    }
+  }
+
   function refetch() {
     if (fetching) { again = true; return; }
     fetching = true;
     fetch("/api/jobs/" + jobId + "/", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (job) {
-        if (job) { show(job.output || "", false); shown = Array.from(job.output || "").length; }
+        if (!job) return;
+        show(job.output || "", false);
+        shown = Array.from(job.output || "").length;
+        update(job);
       })
       .catch(function () {})
       .then(function () {
