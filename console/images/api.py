@@ -24,7 +24,8 @@ from console.containers.options import InvalidRequest
 from console.images import actions
 from console.images.commit_api import TagSerializer, tag_response
 from console.images.models import Image
-from console.images.requests import too_large, validate_build, validate_pull
+from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
+                                     validate_pull)
 from console.jobs.api import JobDetailSerializer, JobSerializer
 
 
@@ -174,8 +175,12 @@ def request_fields(data) -> dict:
     """The request's fields but the context archive: a JSON object, or a form's fields (a
     field sent several times is a list)."""
     if hasattr(data, "lists"):
-        return {key: values[0] if len(values) == 1 else values
-                for key, values in data.lists() if key != "context"}
+        fields = {key: values[0] if len(values) == 1 else values
+                  for key, values in data.lists() if key != "context"}
+        if hasattr(fields.get("dockerfile"), "read"):     # sent as a file (curl -F f=@...)
+            fields["dockerfile"] = fields["dockerfile"].read(MAX_DOCKERFILE_CHARS * 4 + 1) \
+                .decode("utf-8", "replace")
+        return fields
     if not isinstance(data, dict):
         raise exceptions.ValidationError({"detail": "Send a JSON object."})
     return {key: value for key, value in data.items() if key != "context"}

@@ -101,6 +101,15 @@ def test_multipart_with_the_context_as_a_file(world, client_for):
     assert bytes(BuildContext.objects.get().archive) == archive
 
 
+def test_multipart_with_the_dockerfile_as_a_file_too(world, client_for):
+    dockerfile = io.BytesIO(DOCKERFILE.encode())
+    dockerfile.name = "Dockerfile"
+    answer = client_for("developer").post("/api/images/build/", {
+        "host": "h1", "dockerfile": dockerfile})
+    assert answer.status_code == 202, answer.json()
+    assert Job.objects.get().params["dockerfile"] == DOCKERFILE
+
+
 @pytest.mark.parametrize("persona", ["viewer", "operator"])
 def test_viewers_and_operators_are_refused_audited_and_nothing_is_made(world, client_for, sent,
                                                                        persona):
