@@ -415,12 +415,12 @@ def destroy_moor_root(root: str):
         sys.path.insert(0, REPOSITORY)
     from runtime import housekeeping, network
     from runtime.api import Engine
-    from runtime.container import lifecycle
+    from runtime.container import removal, state as records
 
     engine = Engine(root)
-    for container in lifecycle.all_containers(engine):
+    for container in records.all_containers(engine):
         with contextlib.suppress(Exception):
-            lifecycle.remove(engine, container, force=True)
+            removal.remove(engine, container, force=True)
     with contextlib.suppress(Exception):
         housekeeping.gc(engine)
     with contextlib.suppress(Exception):

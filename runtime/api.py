@@ -16,15 +16,22 @@ RUNNING, PAUSED, RESTARTING = "running", "paused", "restarting"
 
 
 class _Lazy:
-    """The container lifecycle module, imported on first use: commands about images do not
-    pay for what starting containers needs (subprocess, sockets, the network driver)."""
+    """A module imported on first use: commands about images do not pay for what starting
+    containers needs (subprocess, sockets, the network driver)."""
 
-    def __getattr__(self, name):
-        from runtime.container import lifecycle as module
-        return getattr(module, name)
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        import importlib
+        return getattr(importlib.import_module(self._name), attribute)
 
 
-lifecycle = _Lazy()
+lifecycle = _Lazy("runtime.container.lifecycle")
+control = _Lazy("runtime.container.control")
+removal = _Lazy("runtime.container.removal")
+exits = _Lazy("runtime.container.exits")
+records = _Lazy("runtime.container.state")
 
 
 class Engine:
@@ -53,7 +60,7 @@ class Engine:
             lifecycle.start(self, container, before_start=before_start, owner_pid=owner_pid)
         except BaseException as error:
             try:
-                lifecycle.remove(self, container, force=True)
+                removal.remove(self, container, force=True)
             except MoorError:
                 pass
             if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
@@ -62,30 +69,30 @@ class Engine:
         return container.id
 
     def stop(self, ref: str, timeout: int | None = None, signal: str | None = None) -> None:
-        lifecycle.stop(self, self.container(ref), timeout, signal)
+        control.stop(self, self.container(ref), timeout, signal)
 
     def kill(self, ref: str, signal="KILL") -> None:
-        lifecycle.kill(self, self.container(ref), signal)
+        control.kill(self, self.container(ref), signal)
 
     def restart(self, ref: str, timeout: int | None = None) -> None:
-        lifecycle.restart(self, self.container(ref), timeout)
+        control.restart(self, self.container(ref), timeout)
 
     def pause(self, ref: str) -> None:
-        lifecycle.pause(self, self.container(ref))
+        control.pause(self, self.container(ref))
 
     def unpause(self, ref: str) -> None:
-        lifecycle.unpause(self, self.container(ref))
+        control.unpause(self, self.container(ref))
 
     def remove(self, ref: str, force: bool = False, background: bool = False) -> None:
-        lifecycle.remove(self, self.container(ref), force, background)
+        removal.remove(self, self.container(ref), force, background)
 
     def rename(self, ref: str, new_name: str) -> None:
-        lifecycle.rename(self, self.container(ref), new_name)
+        removal.rename(self, self.container(ref), new_name)
 
     def wait(self, ref: str) -> int:
         container = self.container(ref)
-        lifecycle.wait_for_exit(container)
-        fresh = lifecycle.find(self, container.id)
+        control.wait_for_exit(container)
+        fresh = records.find(self, container.id)
         fresh.refresh()
         return fresh.state.get("ExitCode", 0)
 
@@ -132,7 +139,7 @@ class Engine:
             container.refresh()
             if container.status in ("created", "exited", "dead"):
                 try:
-                    lifecycle.remove(self, container)
+                    removal.remove(self, container)
                 except (NotFound, Conflict):
                     continue
                 removed.append(container.id)
@@ -172,7 +179,7 @@ class Engine:
         return housekeeping.reset(self)
 
     def container_exited(self, container_id: str) -> None:
-        lifecycle.container_exited(self, container_id)
+        exits.container_exited(self, container_id)
 
     # -- images --------------------------------------------------------------------------
 
@@ -215,7 +222,7 @@ class Engine:
             if len(tags) > 1 and not force:
                 raise Conflict(f"conflict: unable to delete {short} (must be forced) - image "
                                "is referenced in multiple repositories")
-            users = [c for c in lifecycle.all_containers(self) if c.config["Image"] == image_id]
+            users = [c for c in records.all_containers(self) if c.config["Image"] == image_id]
             for container in users:
                 container.refresh()
                 if container.status in (RUNNING, PAUSED, RESTARTING):
@@ -230,7 +237,7 @@ class Engine:
             for tag in tags:
                 self.store.untag(tag)
                 events.append({"Untagged": tag})
-            containers = lifecycle.all_containers(self)
+            containers = records.all_containers(self)
             in_use = set()
             for container in containers:
                 in_use.update(container.config.get("Layers") or [])

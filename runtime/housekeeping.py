@@ -13,7 +13,7 @@ import signal
 import time
 
 from runtime import atomic, staging
-from runtime.container import lifecycle, rootfs
+from runtime.container import lifecycle, removal, rootfs, state as records
 from runtime.container.oci import KNOWN, OCIRuntime, find_binary
 from runtime.container.state import (
     DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id)
@@ -27,7 +27,7 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 def _live(engine) -> tuple[dict, set]:
     """Containers of this root by ID, and the IDs whose program is running now."""
-    containers = {c.id: c for c in lifecycle.all_containers(engine)}
+    containers = {c.id: c for c in records.all_containers(engine)}
     running = set()
     for container in containers.values():
         container.refresh()
@@ -83,7 +83,7 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             continue
         if container.status == REMOVING:
             act(f"container {container.id[:12]}: finishing its removal",
-                lambda c=container: lifecycle.remove(engine, c, force=True))
+                lambda c=container: removal.remove(engine, c, force=True))
         elif container.status in (EXITED, DEAD) and not container.state.get("CleanedUp", True):
             act(f"container {container.id[:12]}: releasing what its ended program held",
                 lambda c=container: _settle(engine, c))
@@ -93,7 +93,7 @@ def gc(engine, dry_run: bool = False) -> list[str]:
         from runtime.container.state import rebuild_name_index
         from runtime.locking import locked
         with locked(paths.lock("containers")):
-            rebuild_name_index(engine, lifecycle.all_containers(engine))
+            rebuild_name_index(engine, records.all_containers(engine))
 
     # Overlay mounts of containers that are not running.
     for container_id, container in containers.items():
@@ -219,9 +219,9 @@ def reset(engine) -> list[str]:
     """Remove everything of this engine root from the host: containers (killed), networks'
     devices and rules, cgroups, runtime state, and the root directory itself."""
     report = []
-    for container in lifecycle.all_containers(engine):
+    for container in records.all_containers(engine):
         with contextlib.suppress(Exception):
-            lifecycle.remove(engine, container, force=True)
+            removal.remove(engine, container, force=True)
             report.append(f"container {container.name} removed")
     report.extend(gc(engine))
     from runtime.container.lifecycle import _network_module

@@ -17,7 +17,7 @@ import re
 import signal
 import time
 
-from runtime.container import lifecycle
+from runtime.container import state as records
 from runtime.container import sessions as exec_sessions
 
 from console.jobs.bridge_logs import LogFollow
@@ -105,7 +105,7 @@ class Bridge:
     async def adopt_sessions(self) -> None:
         """Serve again the exec sessions a previous bridge of this root started."""
         adopted = 0
-        for container in await asyncio.to_thread(lifecycle.all_containers, self.engine):
+        for container in await asyncio.to_thread(records.all_containers, self.engine):
             for session in exec_sessions.ExecSession.all(container):
                 if not session.running():
                     await asyncio.to_thread(self._forget, session)

@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from runtime.api import Engine
-from runtime.container import lifecycle
+from runtime.container import removal, state as records
 from runtime.container.oci import find_binary
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -62,12 +62,12 @@ def engine(engine_root):
     """The session's engine; every container a test makes is removed after it, and the
     test fails if its containers left host resources behind."""
     engine = Engine(engine_root)
-    before = {c.id for c in lifecycle.all_containers(engine)}
+    before = {c.id for c in records.all_containers(engine)}
     yield engine
-    for container in lifecycle.all_containers(engine):
+    for container in records.all_containers(engine):
         if container.id not in before:
             with contextlib.suppress(Exception):
-                lifecycle.remove(engine, container, force=True)
+                removal.remove(engine, container, force=True)
     remaining = leftovers(engine)
     assert not remaining, f"left behind: {remaining}"
 
@@ -85,9 +85,9 @@ def leftovers(engine: Engine) -> list[str]:
     while time.monotonic() < deadline and any(
             entry.startswith("removing-") for entry in os.listdir(engine.paths.tmp)):
         time.sleep(0.05)
-    known = {c.id for c in lifecycle.all_containers(engine)}
+    known = {c.id for c in records.all_containers(engine)}
     running = set()
-    for container in lifecycle.all_containers(engine):
+    for container in records.all_containers(engine):
         container.refresh()
         if container.status in ("running", "paused", "restarting"):
             running.add(container.id)

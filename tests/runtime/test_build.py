@@ -446,7 +446,7 @@ def test_quiet_build_prints_only_the_image_id(engine, moor, tmp_path):
 def test_interrupted_build_removes_its_container(engine, tmp_path):
     context = make_context(tmp_path, f"FROM busybox\nRUN echo started; sleep 60 # "
                                      f"{uuid.uuid4().hex}\n")
-    containers_before = engine.containers(all=True)
+    containers_before = {c["Id"] for c in engine.containers(all=True)}
     process = subprocess.Popen(
         [sys.executable, "-m", "runtime", "build", context], cwd=REPOSITORY,
         env={**os.environ, "MOORAGE_ROOT": engine.paths.root},
@@ -465,7 +465,7 @@ def test_interrupted_build_removes_its_container(engine, tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
-    assert engine.containers(all=True) == containers_before
+    assert {c["Id"] for c in engine.containers(all=True)} == containers_before
 
 
 def test_engine_api_streams_output_and_takes_build_args(engine, tmp_path):

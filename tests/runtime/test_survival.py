@@ -15,7 +15,7 @@ import time
 import pytest
 
 from runtime import atomic
-from runtime.container import lifecycle, rootfs
+from runtime.container import rootfs, state as records
 
 pytestmark = pytest.mark.privileged
 
@@ -38,7 +38,7 @@ def test_the_container_outlives_a_killed_moor_run(engine):
     assert _until(lambda: os.path.exists(os.path.join(
         engine.paths.containers)) and any(
         c.name == "orphan" and c.state["Status"] == "running"
-        for c in lifecycle.all_containers(engine)))
+        for c in records.all_containers(engine)))
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert engine.inspect("orphan")["State"]["Status"] == "running"
@@ -51,7 +51,7 @@ def test_the_exit_command_cleans_up_without_anyone_asking(engine, leftovers):
     container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "sleep 0.2"]})
     engine.wait(container_id)
     container = engine.container(container_id)
-    assert _until(lambda: lifecycle.Container.load(container.dir).state.get("CleanedUp"))
+    assert _until(lambda: records.Container.load(container.dir).state.get("CleanedUp"))
     assert not rootfs.is_mounted(container.path("merged"))
     assert leftovers() == []
     assert engine.inspect(container_id)["State"]["Status"] == "exited"
@@ -60,7 +60,7 @@ def test_the_exit_command_cleans_up_without_anyone_asking(engine, leftovers):
 def test_a_killed_monitor_is_noticed(engine, leftovers):
     container_id = engine.run({"image": "busybox", "cmd": ["sleep", "300"]})
     state = engine.inspect(container_id)["State"]
-    monitor_pid = lifecycle.find(engine, container_id).state["MonitorPid"]
+    monitor_pid = records.find(engine, container_id).state["MonitorPid"]
     # Kill the program and its monitor together, as an OOM kill of the host might.
     os.kill(state["Pid"], signal.SIGKILL)
     os.kill(monitor_pid, signal.SIGKILL)
@@ -87,7 +87,7 @@ def test_gc_removes_debris_by_name(engine, moor, leftovers):
     subprocess.run(["mount", "-t", "tmpfs", "debris", os.path.join(stage, "merged")],
                    check=True)
     half = engine.create({"image": "busybox", "cmd": ["true"]})
-    record = lifecycle.find(engine, half)
+    record = records.find(engine, half)
     record.state["Status"] = "removing"
     record.save_state()
     try:
@@ -120,11 +120,11 @@ def test_boot_after_a_reboot_starts_containers_by_restart_policy(engine, moor):
     engine.stop(manual, timeout=0)
     # A reboot: every program is gone, and the machine has a new boot ID.
     for container_id in (always, unless, never):
-        record = lifecycle.find(engine, container_id)
+        record = records.find(engine, container_id)
         os.kill(record.state["MonitorPid"], signal.SIGKILL)
         os.kill(record.state["Pid"], signal.SIGKILL)
     for container_id in (always, unless, never, manual):
-        record = lifecycle.find(engine, container_id)
+        record = records.find(engine, container_id)
         record.state["BootId"] = "before-the-reboot"
         record.save_state()
     atomic.write_json(os.path.join(engine.paths.root, "boot_id"),
@@ -181,7 +181,7 @@ def test_gc_leaves_work_in_progress_alone(engine, moor):
     # A container in the middle of its start: it holds its lock, and its runtime state and
     # cgroups exist before it is recorded as running.
     container_id = engine.run({"image": "busybox", "cmd": ["sleep", "300"]})
-    record = lifecycle.find(engine, container_id)
+    record = records.find(engine, container_id)
     record.state["Status"] = "created"
     record.save_state()
     lock = os.open(record.lock_path(), os.O_RDWR)
@@ -201,7 +201,7 @@ def test_gc_leaves_work_in_progress_alone(engine, moor):
         finally:
             subprocess.run(["umount", os.path.join(work, "mnt")], check=True)
     os.close(lock)
-    record = lifecycle.find(engine, container_id)
+    record = records.find(engine, container_id)
     record.state["Status"] = "running"
     record.save_state()
     assert engine.inspect(container_id)["State"]["Running"]
@@ -229,7 +229,7 @@ def test_the_container_outlives_the_cgroup_of_whoever_started_it(engine):
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
         assert engine.inspect(container_id)["State"]["Running"] is True
-        monitor = lifecycle.find(engine, container_id).state["MonitorPid"]
+        monitor = records.find(engine, container_id).state["MonitorPid"]
         with open(f"/proc/{monitor}/cgroup") as f:
             assert f"{engine.paths.cgroup_parent}/monitors" in f.read()
         engine.remove(container_id, force=True)

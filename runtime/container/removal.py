@@ -1,0 +1,109 @@
+"""Removing and renaming containers."""
+
+import os
+
+from runtime.container import names, rootfs
+from runtime.container.control import wait_for_exit
+from runtime.container.lifecycle import _cleanup, holding, oci_runtime
+from runtime.container.state import (PAUSED, REMOVING, RESTARTING, RUNNING, Container,
+                                     index_name, name_owner, unindex_name)
+from runtime.errors import Conflict
+from runtime.image.store import remove_tree
+from runtime.locking import locked
+
+
+def remove(engine, container: Container, force: bool = False,
+           background: bool = False) -> None:
+    """Remove a container. With `background`, it is gone (from `ps`, by name and ID) when
+    this returns, and a detached process releases its runtime state, network and files
+    right after — for a command line that should not wait for the kernel's veth teardown;
+    `system gc` finishes the job should that process die."""
+    with holding(container):
+        container.refresh()
+        if container.status in (RUNNING, PAUSED, RESTARTING):
+            if not force:
+                raise Conflict(
+                    f"You cannot remove a running container {container.id}. Stop the "
+                    "container before attempting removal or force remove")
+            container.state["ManualStop"] = True
+            container.save_state()
+            if container.status != RESTARTING:
+                runtime = oci_runtime(engine, container)
+                runtime.kill(container.id, "KILL")
+                if container.status == PAUSED:
+                    runtime.resume(container.id)
+                wait_for_exit(container, 30)
+            container.refresh()
+        if not background and not container.state.get("CleanedUp", True):
+            _cleanup(engine, container)
+        doomed = _disappear(engine, container)
+    _forget_name(engine, container)
+    if background:
+        _in_background(_finish_removal, engine, container, doomed)
+    else:
+        remove_tree(doomed)
+
+
+def _disappear(engine, container: Container) -> str:
+    """Take the container out of sight, holding its lock: renamed under tmp/, where `gc`
+    finds what a crash midway leaves, never a half container."""
+    container.state["Status"] = REMOVING
+    container.save_state()
+    rootfs.unmount(container.path("merged"))
+    doomed = os.path.join(engine.paths.tmp, f"removing-{container.id}")
+    if os.path.lexists(doomed):
+        remove_tree(doomed)
+    os.rename(container.dir, doomed)
+    return doomed
+
+
+def _forget_name(engine, container: Container) -> None:
+    """Drop the container's name from the index, under the containers lock (taken after the
+    container's own: create and rename take them the other way round)."""
+    with locked(engine.paths.lock("containers")):
+        unindex_name(engine, container.name, container.id)
+
+
+def _finish_removal(engine, container: Container, doomed: str) -> None:
+    """Release what the removed container held (see `_cleanup`), then delete its files."""
+    from runtime import staging
+    staging.hold(doomed)  # until this process ends: gc leaves the removal to it
+    container.dir = doomed
+    _cleanup(engine, container)
+    remove_tree(doomed)
+
+
+def _in_background(function, *args) -> None:
+    """Run `function(*args)` in a detached grandchild (its own session, stdio on /dev/null)
+    and return at once. For single-threaded callers such as the command line."""
+    child = os.fork()
+    if child:
+        os.waitpid(child, 0)
+        return
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        function(*args)
+        os._exit(0)
+    except BaseException:
+        os._exit(1)
+
+
+def rename(engine, container: Container, new_name: str) -> None:
+    new_name = names.validate(new_name)
+    with locked(engine.paths.lock("containers")):
+        other = name_owner(engine, new_name)
+        if other is not None and other.id != container.id:
+            raise Conflict(f'Error when allocating new name: Conflict. The container name '
+                           f'"/{new_name}" is already in use by container "{other.id}".')
+        with holding(container):
+            old_name = container.name
+            container.config["Name"] = new_name
+            container.save_config()
+            index_name(engine, new_name, container.id)
+            if old_name != new_name:
+                unindex_name(engine, old_name, container.id)
