@@ -3,8 +3,8 @@
 Both write what the engine prints to the job as it happens (`JobOutput`), then sync the host's
 images and give the images the job made to the job's team. Images that were on the host before
 keep their owner: a pull that turns out to be the very image another team (or the host) already
-has fails, saying so, and takes its new tag off again, so a team never ends up with a name on
-an image it cannot see.
+has fails, saying so, and puts the tag back where it was (or takes it off), so a team never
+ends up with a name on an image it cannot see.
 
 A build runs in a private directory under the engine's tmp/ (mode 0700, under the engine root
 only root reads): the uploaded context, if any, is unpacked there by the engine's layer
@@ -42,13 +42,22 @@ def pull(job, engine):
         image_id = engine.pull(reference, progress=output.line)
     if image_id in before and not may_take(job, image_id):
         if tag and tag not in before[image_id]:
-            untag(engine, tag)
+            give_tag_back(engine, tag, before)
         reconcile.sync_images(job.host, engine)
         raise JobRefused(f"{reference} is an image already on {job.host.name}, "
                          f"{owner_of(job, image_id)}: it was not added to "
                          f"{team_words(job)}")
     give_new_images(job, engine, before, image_id)
     return {"image_id": image_id, "reference": tag or None}
+
+
+def give_tag_back(engine, tag: str, before: dict) -> None:
+    """Put `tag` back where it was before the pull moved it (or take it off, if it was new)."""
+    previous = next((image for image, tags in before.items() if tag in tags), None)
+    if previous is None:
+        untag(engine, tag)
+    else:
+        engine.tag(previous, tag)
 
 
 def may_take(job, image_id: str) -> bool:

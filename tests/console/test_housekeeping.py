@@ -14,6 +14,7 @@ from console.images.models import BuildContext
 from console.jobs.models import Job
 from console.streams.models import TerminalSession
 from tests.console.matrix_world import add_stale_work
+from tests.stream_client import run
 
 
 def stale_world(world):
@@ -78,7 +79,7 @@ def test_it_can_be_turned_off(settings):
     assert housekeeping.start() is False
 
 
-async def test_the_first_http_request_starts_it_and_no_other(monkeypatch):
+def test_the_first_http_request_starts_it_and_no_other(monkeypatch):
     started = []
     monkeypatch.setattr(housekeeping, "start", lambda: started.append(1))
     calls = []
@@ -86,9 +87,12 @@ async def test_the_first_http_request_starts_it_and_no_other(monkeypatch):
     async def inner(scope, receive, send):
         calls.append(scope["type"])
 
-    app = housekeeping.StartOnFirstRequest(inner)
-    for _ in range(3):
-        await app({"type": "http"}, None, None)
+    async def three_requests():
+        app = housekeeping.StartOnFirstRequest(inner)
+        for _ in range(3):
+            await app({"type": "http"}, None, None)
+
+    run(three_requests())
     assert started == [1] and calls == ["http"] * 3
 
 

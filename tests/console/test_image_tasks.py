@@ -188,6 +188,23 @@ def test_an_image_another_team_has_is_not_handed_over(world, engine):
     assert image.team.name == "beta" and image.tags == ["beta/tool:1"]
 
 
+def test_a_refused_pull_puts_the_teams_name_back_where_it_was(world, engine):
+    own, foreign = "sha256:" + "3" * 64, "sha256:" + "4" * 64
+    tag = "127.0.0.1:5000/alpha/tool:1"
+    for image_id, tags in ((own, [tag]), (foreign, ["beta/tool:1"])):
+        engine.image_rows[image_id] = {"Id": image_id, "RepoTags": list(tags), "ParentId": "",
+                                       "Created": 1, "Size": 1}
+    Image.objects.create(host=world.hosts["h1"], image_id=own, tags=[tag],
+                         team=world.teams["alpha"])
+    Image.objects.create(host=world.hosts["h1"], image_id=foreign, tags=["beta/tool:1"],
+                         team=world.teams["beta"])
+    engine.pulls[tag] = (foreign, tag)
+    assert run(pull_job(world, reference=tag)).state == "failed"
+    assert engine.image_rows[own]["RepoTags"] == [tag]
+    assert engine.image_rows[foreign]["RepoTags"] == ["beta/tool:1"]
+    assert Image.objects.get(image_id=own).tags == [tag]
+
+
 def test_the_hosts_own_image_stays_the_hosts(world, engine):
     base = world.images["h1"]
     engine.image_rows[base.image_id] = {"Id": base.image_id, "RepoTags": ["busybox:latest"],
