@@ -88,7 +88,10 @@ def live_network_settings(engine, container: Container) -> dict:
     """The container's NetworkSettings as they are now (connect/disconnect change them after
     the start); for a container that is not running, what was recorded at its start."""
     settings = container.state.get("NetworkSettings") or {}
-    if container.status in (RUNNING, PAUSED) and settings.get("Networks"):
+    mode = container.host_config.get("NetworkMode") or "none"
+    # Only bridged containers can be connected to and disconnected from networks.
+    if container.status in (RUNNING, PAUSED) and settings.get("Networks") and \
+            mode not in ("none", "host") and not mode.startswith("container:"):
         from runtime import network
         settings = network.network_settings(engine.paths, container.id) or settings
     return settings

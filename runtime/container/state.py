@@ -30,7 +30,18 @@ TRANSITIONS = {
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 
 
+_boot_id = None
+
+
 def boot_id() -> str:
+    """This boot's ID (it cannot change while a process runs: read once)."""
+    global _boot_id
+    if _boot_id is None:
+        _boot_id = _read_boot_id()
+    return _boot_id
+
+
+def _read_boot_id() -> str:
     try:
         with open(BOOT_ID_PATH) as f:
             return f.read().strip()
@@ -112,10 +123,13 @@ class Container:
 
     def exit_file(self) -> tuple[int, int] | None:
         """(exit code, time it was written in ns) when conmon recorded the program's end."""
+        path = self.path("exit")
+        if not os.path.exists(path):  # the common case (`ps`): a stat, not a failed open
+            return None
         try:
-            with open(self.path("exit")) as f:
+            with open(path) as f:
                 text = f.read().strip()
-            mtime = os.stat(self.path("exit")).st_mtime_ns
+                mtime = os.fstat(f.fileno()).st_mtime_ns
         except FileNotFoundError:
             return None
         try:
