@@ -79,16 +79,18 @@ class Container(models.Model):
         return self.name or self.short_id
 
     def transition(self, new: str) -> None:
-        """Move to `new` through the transition table; raises InvalidTransition."""
+        """Move to `new` as the console's own table allows; raises InvalidTransition."""
         if not can_move(self.state, new):
             raise InvalidTransition(f"container {self.display_name}: {self.state} -> {new}")
         self.state = new
 
     def observe(self, engine_state: str) -> None:
-        """Record a state the engine reported (it is the truth about the host)."""
+        """Record a state the engine reported. It is the truth about the host, whatever the
+        row said before (`moor pause` between two syncs makes an exited row paused): the
+        engine's own table allowed the move."""
         if engine_state not in ENGINE_STATES:
             raise InvalidTransition(f"unknown engine state {engine_state!r}")
-        self.transition(engine_state)
+        self.state = engine_state
 
 
 class GrantQuerySet(RestrictedQuerySet):

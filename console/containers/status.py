@@ -1,9 +1,12 @@
-"""Container states and the one table of legal moves between them.
+"""Container states: what the engine reports, and the one table of the moves the console makes
+itself.
 
 Docker's words (created, running, paused, restarting, exited, dead) plus two of the console's
-own: `pending` (requested, the engine has not made it yet) and `removing`. Moves the engine can
-make on its own (a process exiting, the monitor vanishing) are in the table too, since a sync
-records what the engine reports.
+own: `pending` (requested, the engine has not made it yet) and `removing` (a removal was asked
+for). The engine's states are not checked against a table here: the engine's own table
+(runtime/container/state.py) already allowed the move, and a sync records what the engine
+reports, whatever the row said before (`Container.observe`). The console's table below says
+which states a user's request may move a row out of.
 """
 from django.db import models
 
@@ -19,20 +22,23 @@ class Status(models.TextChoices):
     REMOVING = "removing"
 
 
-S = Status
-TRANSITIONS: dict[str, set[str]] = {
-    S.PENDING: {S.CREATED, S.RUNNING, S.EXITED, S.DEAD, S.REMOVING},
-    S.CREATED: {S.RUNNING, S.EXITED, S.DEAD, S.REMOVING},
-    S.RUNNING: {S.PAUSED, S.RESTARTING, S.EXITED, S.DEAD, S.REMOVING},
-    S.PAUSED: {S.RUNNING, S.EXITED, S.DEAD, S.REMOVING},
-    S.RESTARTING: {S.RUNNING, S.EXITED, S.DEAD, S.REMOVING},
-    S.EXITED: {S.RUNNING, S.RESTARTING, S.DEAD, S.REMOVING},
-    S.DEAD: {S.EXITED, S.REMOVING},
-    # A failed removal goes back to whatever the engine then reports.
-    S.REMOVING: {S.CREATED, S.RUNNING, S.PAUSED, S.RESTARTING, S.EXITED, S.DEAD},
+ENGINE_STATES = {Status.CREATED, Status.RUNNING, Status.PAUSED, Status.RESTARTING,
+                 Status.EXITED, Status.DEAD}
+
+# Which states each user action makes sense in (the buttons shown, the 409s answered).
+ACTION_STATES = {
+    "start": {Status.CREATED, Status.EXITED},
+    "stop": {Status.RUNNING, Status.PAUSED, Status.RESTARTING},
+    "kill": {Status.RUNNING, Status.PAUSED, Status.RESTARTING},
+    "restart": {Status.CREATED, Status.RUNNING, Status.EXITED, Status.PAUSED},
+    "remove": {Status.CREATED, Status.RUNNING, Status.EXITED, Status.DEAD, Status.PAUSED,
+               Status.RESTARTING},
+    "commit": {Status.CREATED, Status.RUNNING, Status.EXITED, Status.PAUSED},
 }
 
-ENGINE_STATES = {S.CREATED, S.RUNNING, S.PAUSED, S.RESTARTING, S.EXITED, S.DEAD}
+# The moves the console makes on its own: a row goes to `removing` when its removal is
+# requested. Everything else a row becomes is what the engine reports.
+TRANSITIONS: dict[str, set[str]] = {state: {Status.REMOVING} for state in ACTION_STATES["remove"]}
 
 
 class InvalidTransition(Exception):
@@ -40,15 +46,4 @@ class InvalidTransition(Exception):
 
 
 def can_move(current: str, new: str) -> bool:
-    return new == current or new in TRANSITIONS[current]
-
-
-# Which states each user action makes sense in (the buttons shown, the 409s answered).
-ACTION_STATES = {
-    "start": {S.CREATED, S.EXITED},
-    "stop": {S.RUNNING, S.PAUSED, S.RESTARTING},
-    "kill": {S.RUNNING, S.PAUSED, S.RESTARTING},
-    "restart": {S.CREATED, S.RUNNING, S.EXITED, S.PAUSED},
-    "remove": {S.CREATED, S.RUNNING, S.EXITED, S.DEAD, S.PAUSED, S.RESTARTING},
-    "commit": {S.CREATED, S.RUNNING, S.EXITED, S.PAUSED},
-}
+    return new == current or new in TRANSITIONS.get(current, ())

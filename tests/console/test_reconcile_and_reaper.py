@@ -4,6 +4,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from console.containers.models import Container
+from console.core.testing import make_container
 from console.images.models import Image
 from console.jobs import host_tasks, reaper, reconcile
 from console.jobs.models import Job
@@ -112,3 +113,20 @@ def test_a_job_the_broker_refuses_fails_at_once(world, monkeypatch,
         job = actions.act(world.user("operator"), world.containers["web"], "stop")
     job.refresh_from_db()
     assert job.state == "failed" and "could not queue the job" in job.error
+
+
+def test_sync_records_what_the_engine_reports_even_where_a_user_could_not_move(world, engine):
+    """`moor start` then `moor pause` between two syncs: the exited row becomes paused (and a
+    dead one running), with the buttons of its real state."""
+    web = world.containers["web"]
+    other = make_container(world.hosts["h1"], world.teams["alpha"], "dead-one", state="dead")
+    web.state = "exited"
+    web.save()
+    for row, reported in ((web, "paused"), (other, "running")):
+        engine.create({"id": row.engine_id, "name": row.name, "image": "busybox"})
+        engine.containers_by_id[row.engine_id]["Status"] = reported
+    result = reconcile.sync_host(world.hosts["h1"], engine)
+    web.refresh_from_db()
+    other.refresh_from_db()
+    assert (web.state, other.state) == ("paused", "running")
+    assert result["updated"] == 2

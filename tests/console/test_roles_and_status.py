@@ -19,18 +19,35 @@ def test_roles_allowing_an_action():
         roles_allowing("fly")
 
 
-def test_legal_and_illegal_moves():
-    assert can_move(Status.PENDING, Status.RUNNING)
-    assert can_move(Status.RUNNING, Status.EXITED)
-    assert can_move(Status.EXITED, Status.RUNNING)
-    assert not can_move(Status.EXITED, Status.PENDING)
-    assert not can_move(Status.DEAD, Status.RUNNING)
+def test_the_console_moves_a_row_only_to_removing():
+    assert can_move(Status.RUNNING, Status.REMOVING)
+    assert can_move(Status.DEAD, Status.REMOVING)
+    assert not can_move(Status.PENDING, Status.REMOVING)
+    assert not can_move(Status.REMOVING, Status.PENDING)
+    assert not can_move(Status.EXITED, Status.RUNNING)
 
 
 def test_transition_raises_on_an_illegal_move(world):
     container = world.containers["web"]
-    container.state = Status.EXITED
+    container.state = Status.PENDING
     with pytest.raises(InvalidTransition):
-        container.transition(Status.PENDING)
-    container.transition(Status.RUNNING)
-    assert container.state == Status.RUNNING
+        container.transition(Status.REMOVING)
+    container.state = Status.EXITED
+    container.transition(Status.REMOVING)
+    assert container.state == Status.REMOVING
+
+
+@pytest.mark.parametrize("before, reported", [
+    ("exited", "paused"), ("created", "paused"), ("created", "restarting"),
+    ("dead", "running"), ("dead", "restarting"), ("removing", "running"), ("pending", "exited"),
+])
+def test_what_the_engine_reports_is_recorded_whatever_the_row_said(world, before, reported):
+    container = world.containers["web"]
+    container.state = before
+    container.observe(reported)
+    assert container.state == reported
+
+
+def test_a_state_the_engine_does_not_have_is_refused(world):
+    with pytest.raises(InvalidTransition):
+        world.containers["web"].observe("sleeping")
