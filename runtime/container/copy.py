@@ -10,7 +10,6 @@ planted in the container nor one left on the host by an earlier copy can redirec
 """
 
 import contextlib
-import errno
 import os
 import stat
 
@@ -18,9 +17,7 @@ from runtime.container import rootfs
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING, process_alive
 from runtime.errors import InvalidArgument, NotFound
-
-NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-CHUNK = 1 << 20
+from runtime.fdtree import DIRECTORY_FLAGS as NOFOLLOW_DIR, TreeCopy, lstat_or_none
 
 
 @contextlib.contextmanager
@@ -49,104 +46,9 @@ def split_target(text: str) -> tuple[str | None, str]:
     return None, text
 
 
-# -- tree copying between two open directories -------------------------------------------
-
-def _copy_entry(src_dir: int, name: str, dst_dir: int, dst_name: str, owner) -> None:
-    """Copy one entry (recursively). `owner`: None leaves new files to the copying user,
-    "source" keeps the source's owners, (uid, gid) sets those."""
-    st = os.lstat(name, dir_fd=src_dir)
-    ids = (st.st_uid, st.st_gid) if owner == "source" else owner
-    mode = stat.S_IMODE(st.st_mode)
-    if owner is None:
-        # Out to the host, owned by whoever copies: a container must not be able to plant a
-        # setuid or setgid program, or a device node, on the host.
-        mode &= ~(stat.S_ISUID | stat.S_ISGID)
-        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-            return
-    if stat.S_ISDIR(st.st_mode):
-        existing = _lstat(dst_name, dst_dir)
-        if existing is not None and not stat.S_ISDIR(existing.st_mode):
-            os.unlink(dst_name, dir_fd=dst_dir)
-            existing = None
-        if existing is None:
-            os.mkdir(dst_name, 0o700, dir_fd=dst_dir)
-        source = os.open(name, NOFOLLOW_DIR, dir_fd=src_dir)
-        try:
-            target = os.open(dst_name, NOFOLLOW_DIR, dir_fd=dst_dir)
-            try:
-                for child in sorted(os.listdir(source)):
-                    _copy_entry(source, child, target, child, owner)
-                if ids:
-                    os.fchown(target, *ids)
-                os.fchmod(target, mode)
-                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-            finally:
-                os.close(target)
-        finally:
-            os.close(source)
-        return
-    _remove_existing(dst_dir, dst_name)
-    if stat.S_ISREG(st.st_mode):
-        source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=src_dir)
-        try:
-            target = os.open(dst_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
-                             os.O_CLOEXEC, 0o600, dir_fd=dst_dir)
-            try:
-                _copy_data(source, target)
-                if ids:
-                    os.fchown(target, *ids)
-                os.fchmod(target, mode)
-                os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-            finally:
-                os.close(target)
-        finally:
-            os.close(source)
-    elif stat.S_ISLNK(st.st_mode):
-        os.symlink(os.readlink(name, dir_fd=src_dir), dst_name, dir_fd=dst_dir)
-        if ids:
-            os.chown(dst_name, *ids, dir_fd=dst_dir, follow_symlinks=False)
-    elif stat.S_ISFIFO(st.st_mode):
-        os.mkfifo(dst_name, mode, dir_fd=dst_dir)
-        if ids:
-            os.chown(dst_name, *ids, dir_fd=dst_dir, follow_symlinks=False)
-    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        os.mknod(dst_name, st.st_mode, st.st_rdev, dir_fd=dst_dir)
-    # sockets are not copied (Docker skips them too)
-
-
-def _copy_data(source: int, target: int) -> None:
-    while True:
-        try:
-            copied = os.copy_file_range(source, target, CHUNK)
-        except OSError as error:
-            if error.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-                raise
-            break
-        if copied == 0:
-            return
-    while True:
-        data = os.read(source, CHUNK)
-        if not data:
-            return
-        view = memoryview(data)
-        while view:
-            view = view[os.write(target, view):]
-
-
-def _lstat(name: str, dir_fd: int):
-    try:
-        return os.lstat(name, dir_fd=dir_fd)
-    except FileNotFoundError:
-        return None
-
-
-def _remove_existing(dir_fd: int, name: str) -> None:
-    existing = _lstat(name, dir_fd)
-    if existing is None:
-        return
-    if stat.S_ISDIR(existing.st_mode):
-        raise InvalidArgument(f"cannot overwrite directory {name!r} with a non-directory")
-    os.unlink(name, dir_fd=dir_fd)
+# What goes out to the host belongs to whoever copies, without setuid/setgid bits or device
+# nodes: a container must not be able to plant a setuid program or a disk on the host.
+TO_HOST = TreeCopy(owner="caller", setid=False, devices=False)
 
 
 # -- the two directions ----------------------------------------------------------------------
@@ -158,7 +60,7 @@ def _source_in_container(root: Root, path: str) -> tuple[int, str, bool]:
     parent_fd, name = root.parent_and_name(clean)
     if name == ".":
         return parent_fd, ".", True
-    if _lstat(name, parent_fd) is None:
+    if lstat_or_none(parent_fd, name) is None:
         os.close(parent_fd)
         raise NotFound(f"Could not find the file {path} in container")
     return parent_fd, name, contents_only
@@ -189,15 +91,14 @@ def _copy_to_host(src_dir: int, name: str, contents_only: bool, destination: str
             source = os.open(name, NOFOLLOW_DIR, dir_fd=src_dir)
             target = os.open(destination, NOFOLLOW_DIR)
             try:
-                for child in sorted(os.listdir(source)):
-                    _copy_entry(source, child, target, child, None)
+                TO_HOST.contents(source, target)
             finally:
                 os.close(source)
                 os.close(target)
             return
         target = os.open(destination, NOFOLLOW_DIR)
         try:
-            _copy_entry(src_dir, name, target, name, None)
+            TO_HOST.entry(src_dir, name, target, name)
         finally:
             os.close(target)
         return
@@ -213,7 +114,7 @@ def _copy_to_host(src_dir: int, name: str, contents_only: bool, destination: str
             raise InvalidArgument(f"destination directory {parent} does not exist")
     target = os.open(parent, NOFOLLOW_DIR)
     try:
-        _copy_entry(src_dir, name, target, target_name, None)
+        TO_HOST.entry(src_dir, name, target, target_name)
     finally:
         os.close(target)
 
@@ -273,6 +174,7 @@ def _copy_in(src_dir: int, name: str, dst_dir: int, dst_name: str, archive: bool
     # An O_PATH descriptor of a directory cannot be written through; reopen it.
     target_dir = os.open(".", NOFOLLOW_DIR, dir_fd=dst_dir)
     try:
-        _copy_entry(src_dir, name, target_dir, dst_name, "source" if archive else (0, 0))
+        copier = TreeCopy(owner="source" if archive else (0, 0), devices=True)
+        copier.entry(src_dir, name, target_dir, dst_name)
     finally:
         os.close(target_dir)

@@ -19,6 +19,7 @@ import re
 import stat
 
 from runtime.errors import MoorError
+from runtime.fdtree import copy_data
 
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -209,25 +210,3 @@ def _copy_file(source_dir: int, name: str, destination_dir: int, st) -> int:
     finally:
         os.close(source)
     return copied
-
-
-def copy_data(source: int, target: int) -> int:
-    """Copy everything from `source` to `target` (both fds at their current offsets)."""
-    total = 0
-    try:
-        while True:
-            copied = os.copy_file_range(source, target, CHUNK)
-            if copied == 0:
-                return total
-            total += copied
-    except OSError as error:
-        if error.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
-            raise
-    while True:
-        data = os.read(source, CHUNK)
-        if not data:
-            return total
-        view = memoryview(data)
-        while view:
-            view = view[os.write(target, view):]
-        total += len(data)

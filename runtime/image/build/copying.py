@@ -22,7 +22,8 @@ import tarfile
 
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
-from runtime.image.build.context import (MAX_DEPTH, TooDeep, copy_data, has_glob,
+from runtime.fdtree import TreeCopy
+from runtime.image.build.context import (MAX_DEPTH, TooDeep, has_glob,
                                          pattern_regex)
 
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -206,6 +207,10 @@ class Destination:
         self.root = root
         self.owner = owner      # None keeps the source's owners (ADD of an archive)
         self.chmod = chmod
+        # Device nodes (and the whiteouts of an unpacked archive) are not copied.
+        self.copier = TreeCopy(owner=owner if owner is not None else "source", mode=chmod,
+                               devices=False, max_depth=MAX_DEPTH, too_deep=TooDeep,
+                               error=CopyError)
 
     def directory(self, path: str) -> int:
         """An fd of directory `path` in the image, created (root:root or the --chown owner,
@@ -236,87 +241,12 @@ class Destination:
         except OSError:
             return False
 
-    def _ids(self, st) -> tuple[int, int]:
-        return self.owner if self.owner is not None else (st.st_uid, st.st_gid)
-
-    def _mode(self, st) -> int:
-        return self.chmod if self.chmod is not None else stat.S_IMODE(st.st_mode)
-
     def write_file(self, source: int, st, directory: int, name: str) -> None:
-        _remove_non_directory(directory, name)
-        target = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW |
-                         os.O_CLOEXEC, 0o600, dir_fd=directory)
-        try:
-            os.lseek(source, 0, os.SEEK_SET)
-            copy_data(source, target)
-            os.fchown(target, *self._ids(st))
-            os.fchmod(target, self._mode(st))
-            os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-        finally:
-            os.close(target)
+        self.copier.file(source, st, directory, name)
 
     def write_tree(self, source: int, directory: int, depth: int = 0) -> None:
         """The contents of the open source directory into the open target directory."""
-        if depth >= MAX_DEPTH:
-            raise TooDeep("a source directory")
-        for name in sorted(os.listdir(source)):
-            self._entry(source, name, directory, depth)
-
-    def _entry(self, source_dir: int, name: str, directory: int, depth: int) -> None:
-        st = os.lstat(name, dir_fd=source_dir)
-        if stat.S_ISDIR(st.st_mode):
-            existing = _lstat(directory, name)
-            if existing is not None and not stat.S_ISDIR(existing.st_mode):
-                os.unlink(name, dir_fd=directory)
-                existing = None
-            if existing is None:
-                os.mkdir(name, 0o700, dir_fd=directory)
-            child_source = os.open(name, DIRECTORY_FLAGS, dir_fd=source_dir)
-            try:
-                child = os.open(name, DIRECTORY_FLAGS, dir_fd=directory)
-                try:
-                    self.write_tree(child_source, child, depth + 1)
-                    os.fchown(child, *self._ids(st))
-                    os.fchmod(child, self._mode(st))
-                    os.utime(child, ns=(st.st_atime_ns, st.st_mtime_ns))
-                finally:
-                    os.close(child)
-            finally:
-                os.close(child_source)
-        elif stat.S_ISREG(st.st_mode):
-            fd = os.open(name, FILE_FLAGS, dir_fd=source_dir)
-            try:
-                self.write_file(fd, st, directory, name)
-            finally:
-                os.close(fd)
-        elif stat.S_ISLNK(st.st_mode):
-            _remove_non_directory(directory, name)
-            os.symlink(os.readlink(name, dir_fd=source_dir), name, dir_fd=directory)
-            os.chown(name, *self._ids(st), dir_fd=directory, follow_symlinks=False)
-            os.utime(name, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=directory,
-                     follow_symlinks=False)
-        elif stat.S_ISFIFO(st.st_mode):
-            _remove_non_directory(directory, name)
-            os.mkfifo(name, 0o600, dir_fd=directory)
-            os.chown(name, *self._ids(st), dir_fd=directory, follow_symlinks=False)
-            os.chmod(name, self._mode(st), dir_fd=directory)
-        # Device nodes (and the whiteouts of an unpacked archive) are not copied.
-
-
-def _lstat(directory: int, name: str):
-    try:
-        return os.lstat(name, dir_fd=directory)
-    except FileNotFoundError:
-        return None
-
-
-def _remove_non_directory(directory: int, name: str) -> None:
-    existing = _lstat(directory, name)
-    if existing is None:
-        return
-    if stat.S_ISDIR(existing.st_mode):
-        raise CopyError(f"cannot replace directory {name!r} with a file")
-    os.unlink(name, dir_fd=directory)
+        self.copier.contents(source, directory, depth)
 
 
 def parse_chmod(text: str | None) -> int | None:
