@@ -199,6 +199,8 @@ MOORAGE_ROOT = os.environ.get("MOORAGE_ROOT", "")          # the engine root of 
 HOST_HEARTBEAT_SECONDS = float(os.environ.get("MOORAGE_HEARTBEAT_SECONDS", 5))
 HOST_OFFLINE_AFTER_SECONDS = float(os.environ.get("MOORAGE_OFFLINE_AFTER_SECONDS", 20))
 HOST_SYNC_SECONDS = float(os.environ.get("MOORAGE_SYNC_SECONDS", 15))
+# A row the engine no longer lists is forgotten after this many consecutive syncs.
+SYNC_MISSES = max(1, int(os.environ.get("MOORAGE_SYNC_MISSES", 3)))
 JOB_QUEUED_TIMEOUT_SECONDS = float(os.environ.get("MOORAGE_JOB_QUEUED_TIMEOUT", 600))
 JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
 # The web process's own bookkeeping (stale jobs and terminal sessions), every this many seconds

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from console import audit
@@ -15,12 +15,8 @@ from console.containers import actions
 from console.containers.models import Container
 from console.containers.options import InvalidRequest, validate_run
 from console.containers.redaction import redacted_inspect
+from console.core.api import ConflictError
 from console.jobs.api import JobSerializer
-
-
-class ConflictError(APIException):
-    status_code = 409
-    default_code = "conflict"
 
 
 class ContainerSerializer(serializers.ModelSerializer):

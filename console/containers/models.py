@@ -55,6 +55,8 @@ class Container(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     inspect_data = models.JSONField(default=dict, blank=True)
+    missed_syncs = models.PositiveSmallIntegerField(
+        default=0, help_text="consecutive syncs whose engine did not list the container")
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ContainerQuerySet.as_manager()

@@ -1,5 +1,13 @@
-"""REST plumbing shared by every app's API: one pagination style throughout."""
+"""REST plumbing shared by every app's API: one pagination style throughout, one 409."""
+from rest_framework.exceptions import APIException
 from rest_framework.pagination import PageNumberPagination
+
+
+class ConflictError(APIException):
+    """The request does not fit the current state of what it names."""
+
+    status_code = 409
+    default_code = "conflict"
 
 
 class Pagination(PageNumberPagination):

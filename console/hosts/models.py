@@ -40,7 +40,12 @@ class Host(models.Model):
     last_seen = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True,
                               help_text="identity of the worker process serving the host")
-    engine_root = models.CharField(max_length=500, blank=True)
+    engine_root = models.CharField(max_length=500, blank=True,
+                                   help_text="the engine root its worker reports")
+    synced_root = models.CharField(
+        max_length=500, blank=True,
+        help_text="the engine root the console's rows of this host were made from: a sync "
+                  "of another root removes no row")
     runtime_version = models.CharField(max_length=100, blank=True)
     kernel_version = models.CharField(max_length=100, blank=True)
     cpus = models.PositiveIntegerField(default=0)
@@ -58,6 +63,12 @@ class Host(models.Model):
     @property
     def queue(self) -> str:
         return f"host.{self.name}"
+
+    @property
+    def root_changed(self) -> bool:
+        """The worker serves another engine root than the one the rows were made from."""
+        return bool(self.synced_root and self.engine_root
+                    and self.synced_root != self.engine_root)
 
     @property
     def is_online(self) -> bool:

@@ -7,8 +7,9 @@ from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from console.audit.redact import redact_change
-from console.containers.api import ConflictError, invalid, job_response
+from console.containers.api import invalid, job_response
 from console.containers.options import InvalidRequest
+from console.core.api import ConflictError
 from console.images import actions
 from console.images.models import Commit
 from console.jobs.api import JobSerializer

@@ -29,6 +29,8 @@ class Image(models.Model):
     created = models.DateTimeField(null=True, blank=True)
     team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="images")
+    missed_syncs = models.PositiveSmallIntegerField(
+        default=0, help_text="consecutive syncs whose engine did not list the image")
 
     objects = ImageQuerySet.as_manager()
 

@@ -16,6 +16,11 @@ def get_engine():
     return Engine(settings.MOORAGE_ROOT or None)
 
 
+def engine_root(engine) -> str:
+    """The directory the engine keeps its state in (what a host's rows were made from)."""
+    return engine.paths.root
+
+
 def engine_error_types() -> tuple[type[BaseException], ...]:
     from runtime.errors import MoorError
 

@@ -179,14 +179,13 @@ def images_on(engine) -> dict[str, list[str]]:
 
 def give_new_images(job, engine, before: dict, result: str | None = None) -> None:
     """Sync the host's images; those the job made (and its result, if the console had no row
-    for it) belong to the job's team."""
+    for it) belong to the job's team (to the host's, for a superuser's job without one),
+    whatever team a `moorage.team` label they came with names."""
     had_row = result is not None and Image.objects.filter(host=job.host,
                                                           image_id=result).exists()
     reconcile.sync_images(job.host, engine)
-    if job.team_id is None:
-        return
     made = set(images_on(engine)) - set(before)
     if result is not None and not had_row:
         made.add(result)
-    Image.objects.filter(host=job.host, image_id__in=made, team=None).update(team=job.team)
+    Image.objects.filter(host=job.host, image_id__in=made).update(team=job.team)
 

@@ -63,8 +63,10 @@ def stop_heartbeat(**kwargs):
 
 
 def host_facts() -> dict:
+    from console.jobs.engine import engine_root, get_engine
+
     facts = {"kernel_version": os.uname().release, "cpus": os.cpu_count() or 0,
-             "engine_root": settings.MOORAGE_ROOT or "/var/lib/moorage"}
+             "engine_root": engine_root(get_engine())}
     try:
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:

@@ -4,6 +4,7 @@ end-to-end tests use the real engine."""
 import hashlib
 import secrets
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 from runtime.errors import Conflict, MoorError, NotFound
 
@@ -13,7 +14,8 @@ def now_text():
 
 
 class FakeEngine:
-    def __init__(self):
+    def __init__(self, root="/var/lib/moorage-fake"):
+        self.paths = SimpleNamespace(root=root)
         self.containers_by_id = {}
         self.image_rows = {}
         self.calls = []
@@ -45,7 +47,8 @@ class FakeEngine:
         self.containers_by_id[cid] = {"Id": cid, "Name": name, "Status": "created",
                                       "ExitCode": 0, "StartedAt": "", "FinishedAt": "",
                                       "Created": now_text(), "Image": options.get("image"),
-                                      "Cmd": options.get("cmd") or []}
+                                      "Cmd": options.get("cmd") or [],
+                                      "Labels": dict(options.get("labels") or {})}
         return cid
 
     def start(self, ref):
@@ -90,20 +93,22 @@ class FakeEngine:
                           "0001-01-01T00:00:00Z", "FinishedAt": c["FinishedAt"] or
                           "0001-01-01T00:00:00Z"},
                 "Image": c["Image"], "Config": {"Image": c["Image"], "Cmd": c["Cmd"],
-                                                "Env": ["SECRET=hunter2"]}}
+                                                "Env": ["SECRET=hunter2"],
+                                                "Labels": c.get("Labels", {})}}
 
     def containers(self, all=False):
         self._check("containers", all)
         return [{"Id": c["Id"], "Names": ["/" + c["Name"]], "Image": c["Image"],
                  "ImageID": c["Image"], "State": c["Status"], "ExitCode": c["ExitCode"],
-                 "Created": 0} for c in self.containers_by_id.values()
+                 "Created": 0, "Labels": c.get("Labels", {})} for c in self.containers_by_id.values()
                 if all or c["Status"] == "running"]
 
     # images
-    def add_image(self, tags, parent=""):
+    def add_image(self, tags, parent="", labels=None):
         image_id = "sha256:" + hashlib.sha256(repr(tags).encode()).hexdigest()
         self.image_rows[image_id] = {"Id": image_id, "RepoTags": list(tags), "ParentId": parent,
-                                     "Created": 1_700_000_000, "Size": 1_234_567}
+                                     "Created": 1_700_000_000, "Size": 1_234_567,
+                                     "Labels": dict(labels or {})}
         return image_id
 
     def images(self, all=False):

@@ -130,6 +130,7 @@ ROUTE_PARAMETERS = {
     "api:commit-tag": {"pk": lambda o: o.commit.pk},
     "api:image-tag": {"pk": lambda o: o.image.pk},
     "api:host-sync": {"pk": lambda o: o.host.pk},
+    "api:host-accept-root": {"pk": lambda o: o.host.pk},
 }
 for name in ("container", "container-commit", "container-inspect", "container-kill",
              "container-restart", "container-start", "container-stop"):
@@ -248,6 +249,7 @@ ROUTES = {
     "api:host-list": {"get": everyone(200, anon=API_ANON)},
     "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:host-sync": {"post": gated(202, SUPERUSER, anon=API_ANON)},
+    "api:host-accept-root": {"post": gated(200, SUPERUSER, anon=API_ANON)},
     "api:job-list": {"get": everyone(200, anon=API_ANON)},
     "api:job-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:team-list": {"get": everyone(200, anon=API_ANON),

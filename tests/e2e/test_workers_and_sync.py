@@ -1,10 +1,12 @@
 """Workers die and come back without losing jobs or containers; each host's sync reports what
 happened outside the console; a second host is just another worker with its own root."""
+import os
+import subprocess
 import time
 
 import pytest
 
-from tests.stack import wait_until
+from tests.stack import PYTHON, REPO, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -75,6 +77,45 @@ def test_sync_picks_up_containers_started_and_killed_outside(stack):
     stack.moor("e2e", "rm", "outside")
     wait_until(lambda: container_state(api, "outside") is None, timeout=20,
                what="outside container gone")
+
+
+def test_a_worker_started_on_an_empty_root_wipes_nothing(stack):
+    """The host's worker restarted with a wrong MOORAGE_ROOT lists no container and no image:
+    the host says its root changed, and however many syncs pass, every row, its team and its
+    grants stay; back on its root, nothing was lost."""
+    api = stack.admin
+    api.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": "kept", "cmd": ["sleep", "300"]})
+    viewer = api.ok("POST", "/api/users/", {"username": "kept-viewer",
+                                            "password": "a long enough password 7"})
+    api.ok("POST", "/api/grants/", {"user": viewer["username"], "container": "kept",
+                                    "actions": ["start"]})
+    host = stack.host("e2e")
+    empty = os.path.join(stack.tmp, "root-empty")
+    stack.kill_worker("e2e")
+    stack.start_worker("e2e", root=empty)
+    try:
+        wait_until(lambda: (stack.host("e2e") or {}).get("root_changed"), timeout=30,
+                   what="the host reports another root")
+        for _ in range(4):         # more syncs than a row may be missed (MOORAGE_SYNC_MISSES)
+            job = api.ok("POST", f"/api/hosts/{host['id']}/sync/")
+            assert stack.wait_job(job["id"])["state"] == "succeeded"
+        kept = container_state(api, "kept")
+        assert kept is not None and kept["team"] == "default"
+        assert [g for g in api.ok("GET", "/api/grants/")["results"]
+                if g["user"] == "kept-viewer"]
+        images = api.ok("GET", "/api/images/?host=e2e")["results"]
+        assert any("busybox:latest" in image["tags"] for image in images)
+    finally:
+        stack.kill_worker("e2e")
+        stack.start_worker("e2e")
+        subprocess.run([PYTHON, "-m", "runtime", "--root", empty,
+                        "system", "reset", "--force"], cwd=REPO, env=stack.env, check=False,
+                       capture_output=True)
+    wait_until(lambda: (lambda h: h and h["state"] == "online" and not h["root_changed"])(
+        stack.host("e2e")), timeout=30, what="the host back on its root")
+    assert container_state(api, "kept")["state"] == "running"
+    api.ok("DELETE", "/api/containers/kept/?force=1&wait=1")
 
 
 def test_a_second_host_is_another_worker_with_its_own_root(stack):

@@ -1,0 +1,30 @@
+"""What a superuser does to a host itself (asking it to sync is `containers.actions.sync`)."""
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from console import audit
+from console.hosts.models import Host
+
+
+class NothingToAccept(Exception):
+    """The host reports the root its rows were made from (HTTP 409)."""
+
+
+def accept_root(user, host: Host, *, request=None) -> Host:
+    """Take the engine root the host's worker now reports as the one its rows mirror: the next
+    syncs may forget the rows that root does not have (after SYNC_MISSES of them). For a root
+    moved on purpose; a worker started on the wrong root is better restarted on the right one."""
+    if not user.is_superuser:
+        audit.record("host.accept_root", actor=user, request=request, target=host, host=host,
+                     result="denied")
+        raise PermissionDenied("Only a superuser may accept a host's new engine root.")
+    if not host.root_changed:
+        raise NothingToAccept(f"Host {host.name} reports the engine root its rows were made "
+                              f"from ({host.synced_root or 'none recorded yet'}).")
+    with transaction.atomic():
+        previous = host.synced_root
+        Host.objects.filter(pk=host.pk).update(synced_root=host.engine_root)
+        host.synced_root = host.engine_root
+        audit.record("host.accept_root", actor=user, request=request, target=host, host=host,
+                     params={"root": host.engine_root, "previous": previous})
+    return host
