@@ -3,8 +3,10 @@
 `validate_run(user, data)` takes the fields of `POST /api/containers/` and returns a
 `RunRequest`, or raises `InvalidRequest` with one clear message per field. Unknown fields are
 refused, so an option cannot slip in under another name; options that hand a container the
-host (bind mounts, privileged, host network or PID namespace, extra capabilities, devices) are
-for superusers only, and a request carrying them from anyone else is forbidden (403).
+host (bind mounts, privileged, extra capabilities, the host's network, directly or through
+another container's) are for superusers only, and a request carrying them from anyone else is
+forbidden (403). Every field accepted here is one the engine takes (`runtime.container.options`;
+tests/console/test_run_contract.py feeds them all through).
 """
 import re
 import shlex
@@ -29,7 +31,7 @@ NETWORK_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
 FIELDS = {"image", "name", "cmd", "host", "team", "env", "memory", "cpus", "pids_limit", "tty",
           "ports", "network", "restart", "start", "workdir", "user", "entrypoint"}
 # The fields that hand the container part of the host: superusers only.
-HOST_FIELDS = {"binds", "privileged", "cap_add", "devices", "pid"}
+HOST_FIELDS = {"binds", "privileged", "cap_add"}
 
 
 class InvalidRequest(Exception):
@@ -205,7 +207,7 @@ def validate_run(user, data: dict) -> RunRequest:
         options["ports"] = ports
     network = data.get("network")
     if network not in (None, ""):
-        validate_network(user, host, network, errors, options)
+        forbidden = validate_network(user, host, network, errors, options)
     for key in ("workdir", "user"):
         if data.get(key) not in (None, ""):
             if not isinstance(data[key], str) or len(data[key]) > 255:
@@ -224,7 +226,7 @@ def validate_run(user, data: dict) -> RunRequest:
         errors.add("start", "Must be true or false.")
 
     if errors:
-        raise InvalidRequest(errors)
+        raise InvalidRequest(errors, forbidden=forbidden)
     return RunRequest(host=host, team=team, image=image, image_ref=image_ref, name=name,
                       command=command, env=env, options=options, start=start)
 
@@ -287,10 +289,12 @@ def choose_image(user, host, team, reference, errors) -> Image | None:
     return matches[0]
 
 
-def validate_network(user, host, network, errors, options) -> None:
+def validate_network(user, host, network, errors, options) -> bool:
+    """Check `network`; True when it is forbidden to `user` (the host's network namespace,
+    also when joined through another container's)."""
     if not isinstance(network, str):
         errors.add("network", "Must be a string.")
-        return
+        return False
     if network.startswith("container:"):
         other = network.split(":", 1)[1]
         found = Container.objects.restrict(user, "run").resolve(other)
@@ -298,17 +302,47 @@ def validate_network(user, host, network, errors, options) -> None:
             found = found.filter(host=host)
         if found.count() != 1:
             errors.add("network", f"No such container on this host: {other}.")
-            return
-        options["network"] = f"container:{found.get().engine_id}"
-        return
+            return False
+        joined = found.get()
+        if not user.is_superuser and uses_host_network(joined):
+            errors.add("network", f"Only a superuser may join the network of {other}: it "
+                                  "uses the host's network, which gives the container access "
+                                  "to the host.")
+            return True
+        options["network"] = f"container:{joined.engine_id}"
+        return False
     if network != "host" and not NETWORK_PATTERN.match(network):
         errors.add("network", "Network is none, bridge, a network name or container:NAME.")
-        return
+        return False
     options["network"] = network
+    return False
+
+
+def network_mode(container: Container) -> str:
+    """The network a container was given: the engine's word for it, else the request's."""
+    host_config = (container.inspect_data or {}).get("HostConfig") or {}
+    return host_config.get("NetworkMode") or container.options.get("network") or "bridge"
+
+
+def uses_host_network(container: Container, hops: int = 8) -> bool:
+    """Whether `container` is in the host's network namespace, itself or through the
+    containers whose network it joined (`container:<id>`, followed to the end)."""
+    seen = set()
+    while hops and container is not None and container.pk not in seen:
+        seen.add(container.pk)
+        mode = network_mode(container)
+        if mode == "host":
+            return True
+        if not mode.startswith("container:"):
+            return False
+        other = mode.split(":", 1)[1]
+        container = Container.objects.filter(host_id=container.host_id).resolve(other).first()
+        hops -= 1
+    return container is not None     # a chain too long to follow is not believed
 
 
 def validate_host_fields(data, errors, options) -> None:
-    for key in ("binds", "cap_add", "devices"):
+    for key in ("binds", "cap_add"):
         value = data.get(key)
         if value in (None, "", []):
             continue
@@ -316,8 +350,3 @@ def validate_host_fields(data, errors, options) -> None:
             errors.add(key, "Must be a list of strings.")
         else:
             options[key] = value
-    if data.get("pid") not in (None, ""):
-        if data["pid"] != "host":
-            errors.add("pid", "The only PID namespace option is 'host'.")
-        else:
-            options["pid"] = "host"

@@ -142,6 +142,8 @@ def run_container(request):
     valid = request.method == "POST" and form.is_valid()
     if form.refused is not None:
         actions.refuse_run(request.user, form.request_data, form.refused, request=request)
+        raise PermissionDenied(" ".join(" ".join(problems)
+                                        for problems in form.refused.errors.values()))
     if valid:
         try:
             container, job = actions.run(request.user, form.run_request, request=request)

@@ -15,10 +15,9 @@ def create_options(container) -> dict:
         options["cmd"] = list(container.command)
     if container.env:
         options["env"] = list(container.env)
-    for key in ("memory", "cpus", "pids_limit", "restart", "tty", "stdin_open", "ports",
-                "network", "workdir", "user", "entrypoint", "binds", "privileged", "cap_add",
-                "devices", "pid", "runtime"):
-        value = container.options.get(key)
+    # The options `containers.options.validate_run` kept, under the engine's own names
+    # (tests/console/test_run_contract.py holds the two to the same list).
+    for key, value in container.options.items():
         if value not in (None, "", [], {}):
             options[key] = value
     options["labels"] = {"moorage.team": container.team.name if container.team else ""}

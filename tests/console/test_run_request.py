@@ -76,13 +76,44 @@ def test_an_offline_host_is_refused(world, client_for):
 
 @pytest.mark.parametrize("body", [
     {"binds": ["/:/host"]}, {"privileged": True}, {"cap_add": ["SYS_ADMIN"]},
-    {"devices": ["/dev/sda"]}, {"pid": "host"}, {"network": "host"},
+    {"network": "host"},
 ])
 def test_host_handing_options_are_superuser_only(world, client_for, body):
     response = run(client_for("team_admin"), **body)
     assert response.status_code == 403
     assert "Only a superuser" in str(response.json())
     assert nothing_created()
+    assert AuditEntry.objects.filter(action="container.run", result="denied",
+                                     actor_name="team_admin").count() == 1
+
+
+@pytest.mark.parametrize("network_of_web", ["host", "container:{hostnet}"])
+def test_joining_a_container_on_the_host_network_is_superuser_only(world, client_for,
+                                                                   network_of_web):
+    """`network: container:web` shares web's network namespace: when web has the host's
+    (itself, or through the container whose network it joined), so would the new one."""
+    from console.core.testing import make_container
+
+    hostnet = make_container(world.hosts["h1"], world.teams["alpha"], "hostnet",
+                             options={"network": "host"})
+    web = world.containers["web"]
+    web.inspect_data = {"HostConfig": {
+        "NetworkMode": network_of_web.format(hostnet=hostnet.engine_id)}}
+    web.save()
+    response = run(client_for("developer"), network="container:web")
+    assert response.status_code == 403, response.content
+    assert "Only a superuser may join the network of web" in str(response.json())
+    assert nothing_created(before=3)
+    entry = AuditEntry.objects.get(action="container.run", result="denied")
+    assert entry.actor_name == "developer" and entry.params["network"] == "container:web"
+    assert run(client_for("superuser"), network="container:web").status_code == 202
+
+
+def test_joining_a_container_on_its_own_network_is_fine(world, client_for):
+    response = run(client_for("developer"), network="container:web")
+    assert response.status_code == 202, response.content
+    assert Container.objects.get(name="").options == {
+        "network": f"container:{world.containers['web'].engine_id}"}
 
 
 @pytest.mark.parametrize("alias", ["Binds", "Mounts", "HostConfig", "volumes", "Privileged",
@@ -147,5 +178,8 @@ def test_the_run_form_refuses_bad_ports_and_the_host_network(world, client_for):
     assert "Ports are [IP:]HOSTPORT:CONTAINERPORT" in page.content.decode()
     page = client.post("/containers/run/", {"host": "h1", "image": "busybox:latest",
                                             "restart": "no", "network": "host"})
-    assert page.status_code in (200, 403)
+    assert page.status_code == 403
+    assert "Only a superuser may set" in page.content.decode()
     assert nothing_created()
+    entry = AuditEntry.objects.get(action="container.run", result="denied")
+    assert entry.actor_name == "developer" and entry.params["network"] == "host"
