@@ -215,6 +215,9 @@ BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 
 TERMINAL_RESUME_SECONDS = float(os.environ.get("MOORAGE_TERMINAL_RESUME_SECONDS", 300))
 RECORDINGS_DIR = Path(os.environ.get("MOORAGE_RECORDINGS", VAR_DIR / "recordings"))
 RECORDING_MAX_BYTES = int(os.environ.get("MOORAGE_RECORDING_MAX_BYTES", 64 << 20))
+# What is typed is not recorded unless asked: passwords typed at prompts that do not echo
+# them would be kept and replayable. The echoed output shows what a shell displayed.
+RECORD_TERMINAL_INPUT = env_bool("MOORAGE_RECORD_TERMINAL_INPUT")
 
 # Audit retention in days; empty = keep forever.
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(

@@ -2,6 +2,10 @@
 a JSON header line, then one JSON array per event, `[seconds since start, code, text]` with
 code "o" (output), "i" (input), "r" (resize, "COLSxROWS") or "m" (marker).
 
+What the user types ("i") is recorded only when MOORAGE_RECORD_TERMINAL_INPUT is on: a
+password typed at a prompt that does not echo it would otherwise be stored and replayable.
+The output holds what the terminal echoed, which is what the user saw.
+
 The console side records (the host's bridge only relays bytes). Output is recorded by its
 stream position, so the replay a resumed socket receives is not recorded twice; output that
 scrolled out of the host's buffer while no socket was attached is marked as lost. A recording
@@ -28,6 +32,7 @@ class CastRecorder:
         self.recorded_until = recorded_until
         self.size = size
         self.limit = settings.RECORDING_MAX_BYTES
+        self.record_input = settings.RECORD_TERMINAL_INPUT
         self.full = size >= self.limit
         self.output_text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.input_text = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -92,7 +97,8 @@ class CastRecorder:
         self.event("m", f"{count} bytes of output skipped (the browser fell behind)")
 
     def input(self, data: bytes) -> None:
-        self.event("i", self.input_text.decode(data))
+        if self.record_input:
+            self.event("i", self.input_text.decode(data))
 
     def resize(self, cols: int, rows: int) -> None:
         self.event("r", f"{cols}x{rows}")

@@ -1,6 +1,6 @@
 """Recording terminal sessions as asciicast v2: output by stream position (a replay is not
 recorded twice), gaps and skips marked, a restarted bridge's replay, input, resizes, UTF-8
-split across pieces, and the size limit."""
+split across pieces, and the size limit. Input only when asked for."""
 import pytest
 from django.utils import timezone
 
@@ -33,7 +33,19 @@ def events_of(session):
     return [event[1:] for event in read_events(session.recording_path)[1]]
 
 
-def test_header_output_input_and_resize(session):
+def test_what_is_typed_is_not_recorded_by_default(session):
+    """A password typed at a prompt that does not echo it must not be kept."""
+    recorder = CastRecorder.create(session, title="t", shell="/bin/sh")
+    recorder.output(b"Password: ", 10)
+    recorder.input(b"hunter2\r")
+    recorder.output(b"\r\n$ ", 14)
+    recorder.close()
+    assert events_of(session) == [["o", "Password: "], ["o", "\r\n$ "]]
+    assert "hunter2" not in session.recording_path.read_text()
+
+
+def test_header_output_input_and_resize(session, settings):
+    settings.RECORD_TERMINAL_INPUT = True      # MOORAGE_RECORD_TERMINAL_INPUT=1
     recorder = CastRecorder.create(session, title="t", shell="/bin/sh")
     recorder.output(b"$ ", 2)
     recorder.input(b"ls\r")

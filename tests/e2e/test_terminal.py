@@ -212,6 +212,11 @@ def test_the_session_is_audited_and_recorded(stack, sleeper):
         client = await shell(stack, sleeper)
         await client.send(b"echo recorded-$((40+2))\r")
         await client.expect(b"recorded-42")
+        # A password at a prompt that does not echo it.
+        await client.send(b"stty -echo; read -r secret; stty echo; echo got-${#secret}\r")
+        await asyncio.sleep(0.3)
+        await client.send(b"hunter2-typed\r")
+        await client.expect(b"got-13")
         await client.send(b"exit 0\r")
         await client.wait_exit()
         return client.session["id"]
@@ -227,8 +232,11 @@ def test_the_session_is_audited_and_recorded(stack, sleeper):
     with urllib.request.urlopen(request, timeout=10) as response:
         header, *events = [json.loads(line) for line in response.read().decode().splitlines()]
     assert header["version"] == 2 and header["width"] == 80
-    assert ["i", "echo recorded-$((40+2))\r"] in [event[1:] for event in events]
     assert any(code == "o" and "recorded-42" in text for _, code, text in events)
+    # The echoed command line is recorded as output; what was typed is not (by default).
+    assert any(code == "o" and "echo recorded-$((40+2))" in text for _, code, text in events)
+    assert not [event for event in events if event[1] == "i"]
+    assert "hunter2-typed" not in json.dumps(events)
 
 
 def admin_session(stack) -> str:
