@@ -74,13 +74,22 @@ def fail_job_of_lost_worker(sender=None, task_id=None, exception=None, args=None
                                             f"({type(exception).__name__})")
 
 
-def finish(job: Job, state: str, *, error: str = "", result: dict | None = None) -> None:
-    job.state = state
-    job.error = error
-    job.result = result or {}
-    job.finished_at = timezone.now()
-    job.save(update_fields=["state", "error", "result", "finished_at"])
+def finish(job: Job, state: str, *, error: str = "", result: dict | None = None) -> bool:
+    """Record the job's outcome, if the job is still this worker's to finish: the reaper (a
+    silent host) or a restarted worker may have failed it meanwhile, with a conditional update
+    as this one, and that verdict stands. False when it did."""
+    fields = {"state": state, "error": error, "result": result or {},
+              "finished_at": timezone.now()}
+    if not Job.objects.filter(pk=job.pk, state=Job.State.RUNNING,
+                              worker=worker_identity()).update(**fields):
+        job.refresh_from_db()
+        log.warning("job %s was settled meanwhile (%s: %s); its outcome here (%s) is not "
+                    "recorded", job.pk, job.state, job.error, state)
+        return False
+    for name, value in fields.items():
+        setattr(job, name, value)
     publish.job_changed(job)
+    return True
 
 
 # -- handlers: (job, engine) -> result dict ------------------------------------------------

@@ -129,3 +129,32 @@ def test_an_unexpected_error_still_finishes_the_job(world, engine, monkeypatch):
     host_tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and job.error.startswith("internal error: KeyError")
+
+
+def test_a_job_the_reaper_failed_meanwhile_keeps_the_reapers_verdict(world, engine,
+                                                                   monkeypatch):
+    """The host looked silent while a long stop ran: the reaper failed the job. The worker
+    finishing later must not overwrite that with its own outcome."""
+    from console.jobs import reaper
+
+    job = actions.act(world.user("operator"), world.containers["web"], "stop")
+    engine.create({"id": world.containers["web"].engine_id, "name": "web", "image": "busybox"})
+    engine.start(world.containers["web"].engine_id)
+    stop = engine.stop
+
+    def slow_stop(ref, timeout=None):
+        reaper.fail(Job.objects.filter(pk=job.pk), "the host's worker stopped responding")
+        stop(ref, timeout)
+    monkeypatch.setattr(engine, "stop", slow_stop)
+    host_tasks.execute_job(job.pk)
+    job.refresh_from_db()
+    assert (job.state, job.error) == ("failed", "the host's worker stopped responding")
+
+
+def test_a_job_another_worker_holds_is_not_finished_here(world, engine):
+    container, job = request_run(world, name="elsewhere")
+    Job.objects.filter(pk=job.pk).update(state="running", worker="h1@other:1")
+    job.refresh_from_db()
+    assert host_tasks.finish(job, Job.State.SUCCEEDED) is False
+    job.refresh_from_db()
+    assert (job.state, job.worker) == ("running", "h1@other:1")

@@ -82,7 +82,8 @@ def test_jobs_queued_too_long_fail(world, settings):
 
 
 def test_a_pool_process_lost_mid_job_fails_the_job(world):
-    job = Job.objects.create(kind="stop", host=world.hosts["h1"], state="running")
+    job = Job.objects.create(kind="stop", host=world.hosts["h1"], state="running",
+                             worker=host_tasks.worker_identity())
     host_tasks.fail_job_of_lost_worker(sender=host_tasks.execute_job, args=[job.pk],
                                        exception=RuntimeError("lost"))
     job.refresh_from_db()
