@@ -6,6 +6,10 @@ What the user types ("i") is recorded only when MOORAGE_RECORD_TERMINAL_INPUT is
 password typed at a prompt that does not echo it would otherwise be stored and replayable.
 The output holds what the terminal echoed, which is what the user saw.
 
+The header says whether input is kept ("moorage_input": true/false, a key asciicast players
+ignore), so the player can tell "nothing was typed" from "typing was not recorded", and a
+session resumed under a changed setting goes on as it began.
+
 The console side records (the host's bridge only relays bytes). Output is recorded by its
 stream position, so the replay a resumed socket receives is not recorded twice; output that
 scrolled out of the host's buffer while no socket was attached is marked as lost. A recording
@@ -26,13 +30,14 @@ def recording_dir():
 
 
 class CastRecorder:
-    def __init__(self, path, started: float, recorded_until: int, size: int):
+    def __init__(self, path, started: float, recorded_until: int, size: int,
+                 record_input: bool):
         self.path = path
         self.started = started
         self.recorded_until = recorded_until
         self.size = size
         self.limit = settings.RECORDING_MAX_BYTES
-        self.record_input = settings.RECORD_TERMINAL_INPUT
+        self.record_input = record_input
         self.full = size >= self.limit
         self.output_text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.input_text = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -45,20 +50,23 @@ class CastRecorder:
         started = session.started_at.timestamp()
         header = {"version": 2, "width": session.cols, "height": session.rows,
                   "timestamp": int(started), "title": title,
-                  "env": {"TERM": "xterm-256color", "SHELL": shell}}
+                  "env": {"TERM": "xterm-256color", "SHELL": shell},
+                  "moorage_input": settings.RECORD_TERMINAL_INPUT}
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(json.dumps(header) + "\n")
         session.recording = name
-        return cls(path, started, 0, os.path.getsize(path))
+        return cls(path, started, 0, os.path.getsize(path), settings.RECORD_TERMINAL_INPUT)
 
     @classmethod
     def reopen(cls, session) -> "CastRecorder | None":
         path = session.recording_path
         if path is None or not path.exists():
             return None
+        with open(path, encoding="utf-8") as file:
+            header = json.loads(file.readline() or "{}")
         return cls(path, session.started_at.timestamp(), session.recorded_until,
-                   path.stat().st_size)
+                   path.stat().st_size, bool(header.get("moorage_input")))
 
     def event(self, code: str, text: str) -> None:
         if self.full or not text:

@@ -24,6 +24,15 @@
         fontFamily: "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
         theme: { background: "#0f1419", foreground: "#d8dee9" } });
       term.open(document.getElementById("player-screen"));
+      if (header.moorage_input === false) {
+        // The console kept only what the terminal showed (MOORAGE_RECORD_TERMINAL_INPUT off).
+        var label = document.getElementById("player-keys-label");
+        document.getElementById("player-keys").disabled = true;
+        label.querySelector("span").textContent = "keystrokes were not recorded";
+        label.title = "The console records what users type only with " +
+          "MOORAGE_RECORD_TERMINAL_INPUT on; the screen shows what was echoed.";
+        label.classList.add("muted");
+      }
       player.dataset.ready = "1";
       show();
     });

@@ -42,6 +42,17 @@ def test_what_is_typed_is_not_recorded_by_default(session):
     recorder.close()
     assert events_of(session) == [["o", "Password: "], ["o", "\r\n$ "]]
     assert "hunter2" not in session.recording_path.read_text()
+    assert read_events(session.recording_path)[0]["moorage_input"] is False
+
+
+def test_a_resumed_session_keeps_the_input_setting_it_began_with(session, settings):
+    settings.RECORD_TERMINAL_INPUT = True
+    CastRecorder.create(session, title="t").close()
+    settings.RECORD_TERMINAL_INPUT = False          # the console restarted with it off
+    again = CastRecorder.reopen(session)
+    again.input(b"ls\r")
+    again.close()
+    assert events_of(session) == [["i", "ls\r"]]
 
 
 def test_header_output_input_and_resize(session, settings):
@@ -55,7 +66,7 @@ def test_header_output_input_and_resize(session, settings):
     recorder.close()
     header, _ = read_events(session.recording_path)
     assert header["version"] == 2 and (header["width"], header["height"]) == (100, 30)
-    assert header["env"]["SHELL"] == "/bin/sh"
+    assert header["env"]["SHELL"] == "/bin/sh" and header["moorage_input"] is True
     assert events_of(session) == [["o", "$ "], ["i", "ls\r"], ["r", "120x40"],
                                   ["o", "caf"], ["o", "é\r\n"]]
     assert (session.recording_path.stat().st_mode & 0o777) == 0o600
