@@ -1,8 +1,10 @@
 """Workers die and come back without losing jobs or containers; each host's sync reports what
 happened outside the console; a second host is just another worker with its own root."""
 import os
+import signal
 import subprocess
 import time
+import urllib.request
 
 import pytest
 
@@ -133,3 +135,42 @@ def test_a_second_host_is_another_worker_with_its_own_root(stack):
     listed = {c["name"]: c["host"] for c in api.ok("GET", "/api/containers/")["results"]}
     assert listed["elsewhere"] == "e2e2"
     api.ok("DELETE", "/api/containers/elsewhere/?force=1&wait=1")
+
+
+TICKER = "i=1; while true; do echo tick-$i; i=$((i+1)); sleep 0.05; done"
+
+
+def test_containers_and_their_logs_outlive_a_restart_of_redis(stack):
+    """Redis is the broker and the channel layer, not where containers live: killing it keeps
+    every container running and every log line, and once it is back the host's worker serves
+    jobs again without anyone restarting it."""
+    api = stack.admin
+    job = api.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": "ticker", "cmd": ["sh", "-c", TICKER]})
+    assert job["state"] == "succeeded", job
+    try:
+        argv = stack.processes["redis"].args
+        stack.end("redis", signal.SIGKILL)
+        try:
+            time.sleep(1.0)
+            # Asked meanwhile: the job cannot be queued, and says so instead of waiting.
+            status, restart = api.post("/api/containers/ticker/restart/")
+            assert status == 202, restart
+            failed = stack.wait_job(restart["id"], timeout=30)
+            assert failed["state"] == "failed" and "Redis" in failed["error"], failed
+        finally:
+            stack.spawn("redis", argv)
+            wait_until(stack._redis_ping, what="redis again")
+        assert stack.moor("e2e", "inspect", "-f", "{{.State.Status}}",
+                          "ticker").stdout.strip() == "running"
+        stack.wait_host_online("e2e", timeout=60)
+        stop = api.ok("POST", "/api/containers/ticker/stop/?wait=1")
+        assert stop["state"] == "succeeded", stop
+        with urllib.request.urlopen(urllib.request.Request(
+                stack.base + "/api/containers/ticker/logs/?download=1",
+                headers={"Authorization": f"Token {api.token}"}), timeout=30) as response:
+            lines = response.read().decode().split()
+        numbers = [int(line.removeprefix("tick-")) for line in lines]
+        assert len(numbers) > 20 and numbers == list(range(1, len(numbers) + 1))
+    finally:
+        api.call("DELETE", "/api/containers/ticker/?force=1&wait=1")
