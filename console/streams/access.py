@@ -5,7 +5,11 @@ The answer is the container, or the close code to refuse with: 4401 not logged i
 container the user cannot see (strangers learn nothing), 4403 visible but the action (`logs`,
 `terminal`) is not theirs. A refused terminal is audited, as a refused action is.
 """
-from django.contrib.auth import get_user_model
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib.auth import get_user, get_user_model
+from django.http import HttpRequest
 
 from console import audit
 from console.containers.models import Container
@@ -57,12 +61,29 @@ def may(user, container: Container, action: str) -> bool:
         pk=container.pk).exists()
 
 
-def token_valid(scope) -> bool:
-    """For an open socket: the API token it was opened with, if any, is not revoked."""
+def credentials_lapsed(scope) -> str:
+    """For an open socket: "token" when the API token it was opened with is revoked, "session"
+    when its login session expired, was deleted (logged out elsewhere, flushed) or no longer
+    holds for the user (a changed password), "" while what it was opened with still stands.
+    A socket outlives the request that opened it; its credentials must not outlive themselves."""
     from console.accounts.models import ApiToken
 
-    token_id = scope.get("token_id")
-    return token_id is None or ApiToken.objects.filter(pk=token_id).exists()
+    if scope.get("auth_by") == "token":
+        token_id = scope.get("token_id")
+        return "" if token_id and ApiToken.objects.filter(pk=token_id).exists() else "token"
+    session, user = scope.get("session"), scope.get("user")
+    if session is None or not session.session_key or user is None:
+        return "session"
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session.session_key)
+    current = get_user(request)     # Django's own check: expiry, user, password hash
+    return "" if current.is_authenticated and current.pk == user.pk else "session"
+
+
+def pinned_terminal_user(container_id: int) -> str:
+    """The user the container's team pins terminals to now ("" for none)."""
+    return (Container.objects.filter(pk=container_id, team__isnull=False)
+            .values_list("team__terminal_user", flat=True).first() or "")
 
 
 def still_allowed(user, container_id: int, action: str) -> bool:

@@ -10,6 +10,7 @@ ends within PING_SECONDS of the token's revocation.
 """
 import asyncio
 import secrets
+import time
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -23,6 +24,7 @@ from console.streams import access, bridge_protocol as protocol, groups
 from console.streams.models import TerminalSession
 
 FIRST_ANSWER_TIMEOUT = 15.0
+RECHECK_SECONDS = 30.0
 
 
 @sync_to_async
@@ -86,10 +88,22 @@ async def container_logs(request, ref):
             (f"{line[2]} " if timestamps else "") + line[3] + ("" if line[4] else "\n")
             for line in lines if wanted[line[1]])
 
+    credentials = ({"auth_by": "token", "token_id": token_id} if token_id else
+                   {"session": request.session, "user": user})
+
+    @sync_to_async
+    def still_allowed() -> bool:
+        return (not access.credentials_lapsed(credentials)
+                and access.still_allowed(user, container.pk, "logs"))
+
     async def body():
-        message = first
+        message, last_check = first, time.monotonic()
         try:
             while True:
+                if follow and time.monotonic() - last_check >= RECHECK_SECONDS:
+                    last_check = time.monotonic()
+                    if not await still_allowed():
+                        return  # logged out, token revoked or permission gone: the follow ends
                 kind = message.get("type")
                 if kind == "logs.batch":
                     chunk = text(message["lines"])
@@ -105,8 +119,9 @@ async def container_logs(request, ref):
                                                          protocol.PING_SECONDS)
                         break
                     except asyncio.TimeoutError:
-                        if not await sync_to_async(access.token_valid)({"token_id": token_id}):
-                            return      # a follow opened with a token ends when it is revoked
+                        last_check = time.monotonic()
+                        if not await still_allowed():
+                            return
                         await layer.send(bridge, {"type": "bridge.ping", "streams": [stream],
                                                   "reply_to": reply_to})
         finally:

@@ -4,7 +4,9 @@ Refused before `accept()` when anonymous (4401). On connect the socket joins the
 what its user may see: every team in which they have a role, their own user group (grants, their
 jobs, permission changes), their login session's group (closed on logout) or the group of the
 API token it was opened with (closed when the token is revoked) and, for superusers, the group
-of everything. When a user's permissions change, their sockets re-join.
+of everything. When a user's permissions change, their sockets re-join. Every RECHECK_SECONDS
+the socket checks that its login session (or token) still stands, closing with 4401 when it
+expired, and joins its groups again (channels_redis forgets members after a day).
 
 Server → browser messages are JSON: `{"type": "container", "container": {...}}`,
 `{"type": "job", "job": {...}}`, `{"type": "host", "host": {...}}`, and what a running pull or
@@ -12,10 +14,14 @@ build prints, `{"type": "job-output", "output": {"job": ID, "offset": N, "text":
 (`offset` in characters of the job's output; null when its middle was cut: fetch the job).
 The browser sends nothing.
 """
+import asyncio
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from console.streams import groups
+from console.streams import access, groups
+
+RECHECK_SECONDS = 30.0
 
 
 @database_sync_to_async
@@ -51,17 +57,32 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             self.session_group = groups.token_group(self.scope["token_id"])
             await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
+        self.checker = asyncio.ensure_future(self.keep_checking())
 
-    async def rejoin(self) -> bool:
+    async def rejoin(self, *, refresh: bool = False) -> bool:
         wanted = await visible_groups(self.scope["user"])
         for name in self.joined - wanted:
             await self.channel_layer.group_discard(name, self.channel_name)
-        for name in wanted - self.joined:
+        for name in (wanted if refresh else wanted - self.joined):
             await self.channel_layer.group_add(name, self.channel_name)
         self.joined = wanted
         return bool(wanted)
 
+    async def keep_checking(self) -> None:
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            if await database_sync_to_async(access.credentials_lapsed)(self.scope):
+                await self.close(code=4401)
+                return
+            if not await self.rejoin(refresh=True):
+                await self.close(code=4403)
+                return
+            if getattr(self, "session_group", None):
+                await self.channel_layer.group_add(self.session_group, self.channel_name)
+
     async def disconnect(self, code):
+        if getattr(self, "checker", None) and self.checker is not asyncio.current_task():
+            self.checker.cancel()
         for name in getattr(self, "joined", ()):
             await self.channel_layer.group_discard(name, self.channel_name)
         if getattr(self, "session_group", None):

@@ -162,14 +162,22 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- revocation -------------------------------------------------------------------------
 
     async def recheck(self) -> None:
-        if not await database_sync_to_async(access.token_valid)(self.scope):
+        lapsed = await database_sync_to_async(access.credentials_lapsed)(self.scope)
+        if lapsed == "token":
             await self.token_revoked({})
+            return
+        if lapsed == "session":
+            await self.send_json({"type": "error",
+                                  "message": "Your login session ended: log in again."})
+            await self.close(code=access.UNAUTHENTICATED)
             return
         if not await database_sync_to_async(access.still_allowed)(self.user, self.container.pk,
                                                                  "logs"):
             await self.send_json({"type": "error", "message": "You may no longer read "
                                                               "this container's logs."})
             await self.close(code=access.FORBIDDEN)
+            return
+        await self.refresh_user_groups()
 
     async def permissions_changed(self, event):
         await self.recheck()

@@ -315,14 +315,30 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- revocation and the end ------------------------------------------------------------
 
     async def recheck(self) -> None:
-        if not await database_sync_to_async(access.token_valid)(self.scope):
+        lapsed = await database_sync_to_async(access.credentials_lapsed)(self.scope)
+        if lapsed == "token":
             await self.token_revoked({})
+            return
+        if lapsed == "session":
+            await self.revoke("session expired", code=access.UNAUTHENTICATED,
+                              message="Your login session ended: log in again.")
             return
         allowed = await database_sync_to_async(access.still_allowed)(
             self.user, self.container.pk, "terminal")
         if not allowed:
             await self.revoke("permission revoked", code=access.FORBIDDEN,
                               message="You may no longer open a terminal on this container.")
+            return
+        options = getattr(self, "options", None)
+        if options and options["mode"] == "exec":
+            pinned = await database_sync_to_async(access.pinned_terminal_user)(
+                self.container.pk)
+            if pinned and pinned != options["user"]:
+                await self.revoke("terminal user changed", code=access.FORBIDDEN,
+                                  message=f"Terminals on this team's containers now run as "
+                                          f"{pinned!r}: open the terminal again.")
+                return
+        await self.refresh_user_groups()
 
     async def permissions_changed(self, event):
         await self.recheck()

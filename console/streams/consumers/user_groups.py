@@ -1,6 +1,7 @@
 """What the terminal and log sockets share with the events socket: they join their user's group
 (where permission changes are announced) and their login session's group (closed on logout),
-or the group of the API token they were opened with (closed when it is revoked). Those groups
+or the group of the API token they were opened with (closed when it is revoked), and join them
+again at each periodic re-check. Those groups
 also carry the live events of the user's objects, which these sockets do not show."""
 from console.streams import groups
 
@@ -14,6 +15,12 @@ class UserGroupsMember:
         if self.scope.get("token_id"):
             self.joined.append(groups.token_group(self.scope["token_id"]))
         for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+
+    async def refresh_user_groups(self) -> None:
+        """Join again: channels_redis forgets a member after `group_expiry` (a day by default),
+        and a socket may stay open longer than that."""
+        for group in getattr(self, "joined", ()):
             await self.channel_layer.group_add(group, self.channel_name)
 
     async def leave_user_groups(self) -> None:
