@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -10,6 +11,10 @@ from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
                                       team_ids_allowing)
 
 HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# The name is part of the host's queue (`host.<name>`) and of its channel names.
+validate_host_name = RegexValidator(
+    HOST_NAME_PATTERN, "A host name is 1 to 63 lowercase letters, digits and '-', starting "
+                       "with a letter or a digit.")
 
 
 class HostQuerySet(RestrictedQuerySet):
@@ -35,7 +40,7 @@ class Host(models.Model):
         ONLINE = "online"
         OFFLINE = "offline"
 
-    name = models.CharField(max_length=63, unique=True)
+    name = models.CharField(max_length=63, unique=True, validators=[validate_host_name])
     state = models.CharField(max_length=8, choices=State.choices, default=State.OFFLINE)
     last_seen = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True,

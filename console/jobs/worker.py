@@ -27,7 +27,16 @@ def become_host(sender=None, **kwargs):
     if not settings.MOORAGE_HOST:
         log.warning("MOORAGE_HOST is not set: this worker serves no host")
         return
-    from console.hosts.models import Host
+    from django.core.exceptions import ValidationError
+
+    from console.hosts.models import Host, validate_host_name
+
+    try:
+        validate_host_name(settings.MOORAGE_HOST)
+    except ValidationError as error:
+        log.error("MOORAGE_HOST=%r: %s This worker serves no host.", settings.MOORAGE_HOST,
+                  error.messages[0])
+        return
     from console.jobs import reaper
     from console.jobs.host_tasks import worker_identity
 

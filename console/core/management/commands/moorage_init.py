@@ -3,11 +3,12 @@ host, and a default team granted that host."""
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from console import audit
-from console.hosts.models import Host, HostGrant
+from console.hosts.models import Host, HostGrant, validate_host_name
 from console.teams.models import Membership, Team
 
 
@@ -22,8 +23,10 @@ class Command(BaseCommand):
                             help="also write the new admin's password here (mode 0600)")
 
     def handle(self, *args, host, admin, team, password_file=None, **options):
-        if not host.replace("-", "").isalnum() or host != host.lower():
-            raise CommandError(f"invalid host name {host!r}: lowercase letters, digits, '-'")
+        try:
+            validate_host_name(host)
+        except ValidationError as error:
+            raise CommandError(f"invalid host name {host!r}: {error.messages[0]}") from None
         User = get_user_model()
         with transaction.atomic():
             the_host, made_host = Host.objects.get_or_create(name=host)

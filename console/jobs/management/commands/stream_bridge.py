@@ -11,6 +11,15 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.MOORAGE_HOST:
             raise CommandError("MOORAGE_HOST is not set: the bridge serves one host")
+        from django.core.exceptions import ValidationError
+
+        from console.hosts.models import validate_host_name
+
+        try:
+            validate_host_name(settings.MOORAGE_HOST)
+        except ValidationError as error:
+            raise CommandError(f"MOORAGE_HOST={settings.MOORAGE_HOST!r}: "
+                               f"{error.messages[0]}") from None
         from console.jobs import bridge
         from console.jobs.engine import get_engine
 
