@@ -87,7 +87,9 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                    **serializer.validated_data)
         return Response(TeamSerializer(team).data)
 
-    @extend_schema(request=MemberSerializer, responses=MemberSerializer(many=True))
+    @extend_schema(methods=["GET"], responses=MemberSerializer(many=True))
+    @extend_schema(methods=["POST"], request=MemberSerializer,
+                   responses={201: MemberSerializer})
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         """The team's members and roles; POST `user` and `role` to add one or change a role (team admins)."""
@@ -99,8 +101,9 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             membership = run_action(actions.set_member, request.user, team, user,
                                     serializer.validated_data["role"], request=request)
             return Response(MemberSerializer(membership).data, status=201)
-        members = team.memberships.select_related("user")
-        return Response(MemberSerializer(members, many=True).data)
+        members = team.memberships.select_related("user").order_by("user__username")
+        page = self.paginate_queryset(members)
+        return self.get_paginated_response(MemberSerializer(page, many=True).data)
 
     @action(detail=True, methods=["delete"], url_path="members/(?P<username>[^/]+)")
     def remove_member(self, request, pk=None, username=None):

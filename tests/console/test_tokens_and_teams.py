@@ -60,8 +60,10 @@ def test_team_admins_manage_members_and_roles(world, client_for):
     assert admin.post(url, {"user": "stranger", "role": "operator"}).status_code == 201
     assert Membership.objects.get(user__username="stranger", team__name="alpha").role == \
         "operator"
-    roles = {m["user"]: m["role"] for m in client_for("viewer").get(url).json()}
-    assert roles["stranger"] == "operator"
+    listing = client_for("viewer").get(url).json()        # paginated, like every list
+    roles = {m["user"]: m["role"] for m in listing["results"]}
+    assert roles["stranger"] == "operator" and listing["count"] == len(roles)
+    assert list(roles) == sorted(roles)
     assert admin.delete(f"{url}stranger/").status_code == 204
     actions = list(AuditEntry.objects.filter(team_name="alpha").order_by("pk")
                    .values_list("action", "result"))
