@@ -39,10 +39,6 @@ def container_diff(engine, ref: str) -> list[dict]:
             for kind, path, size in engine.diff(ref)]
 
 
-def commit_container(engine, ref: str, **options) -> str:
-    return engine.commit(ref, **options)
-
-
 # -- pull and build ----------------------------------------------------------------------------
 # Reading a reference or a Dockerfile is pure (no engine, no files): the web process checks a
 # request with the engine's own grammar here, before it makes a job.

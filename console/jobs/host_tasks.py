@@ -16,7 +16,7 @@ from django.utils import timezone
 from console.containers.models import Container
 from console.images.models import Commit
 from console.jobs import image_tasks, reconcile, specs
-from console.jobs.engine import (commit_container, container_diff, engine_error_types,
+from console.jobs.engine import (container_diff, engine_error_types,
                                  error_message, get_engine)
 from console.jobs.models import Job
 from console.streams import publish
@@ -94,27 +94,19 @@ def finish(job: Job, state: str, *, error: str = "", result: dict | None = None)
 
 # -- handlers: (job, engine) -> result dict ------------------------------------------------
 
-def run(job, engine):
-    """create + start; the engine removes a container whose start failed, and so do we."""
-    container = job.container
-    try:
-        engine.run(specs.create_options(container))
-    except engine_error_types():
-        remove_row(container)
-        raise
-    reconcile.refresh(container, engine)
-    return {"state": container.state}
-
-
-def create(job, engine):
-    container = job.container
-    try:
-        engine.create(specs.create_options(container))
-    except engine_error_types():
-        remove_row(container)
-        raise
-    reconcile.refresh(container, engine)
-    return {"state": container.state}
+def making(verb):
+    """run (create + start) or create; the engine removes a container whose start failed, and
+    so do we."""
+    def handler(job, engine):
+        container = job.container
+        try:
+            getattr(engine, verb)(specs.create_options(container))
+        except engine_error_types():
+            remove_row(container)
+            raise
+        reconcile.refresh(container, engine)
+        return {"state": container.state}
+    return handler
 
 
 def lifecycle(verb):
@@ -155,10 +147,10 @@ def commit(job, engine):
     repository = params.get("repository") or None
     tag = params.get("tag") or ""
     reference = f"{repository}:{tag or 'latest'}" if repository else None
-    image_id = commit_container(engine, container.engine_id, repository=reference,
-                                message=params.get("message") or None,
-                                author=params.get("author") or None, changes=changes,
-                                pause=params.get("pause", True))
+    image_id = engine.commit(container.engine_id, repository=reference,
+                             message=params.get("message") or None,
+                             author=params.get("author") or None, changes=changes,
+                             pause=params.get("pause", True))
     data = engine.image_inspect(image_id)
     with transaction.atomic():
         image = reconcile.upsert_image(job.host, data, team=container.team)
@@ -192,8 +184,8 @@ def remove_row(container: Container) -> None:
 
 
 HANDLERS = {
-    Job.Kind.RUN: run,
-    Job.Kind.CREATE: create,
+    Job.Kind.RUN: making("run"),
+    Job.Kind.CREATE: making("create"),
     Job.Kind.START: lifecycle("start"),
     Job.Kind.STOP: lifecycle("stop"),
     Job.Kind.KILL: lifecycle("kill"),

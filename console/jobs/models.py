@@ -76,10 +76,6 @@ class Job(models.Model):
         return f"{self.kind} {self.target_name or self.target_id} ({self.state})"
 
     @property
-    def is_final(self) -> bool:
-        return self.state in self.FINAL_STATES
-
-    @property
     def duration(self):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()

@@ -27,11 +27,6 @@ def token_group(token_id) -> str:
     return f"moorage.token.{token_id}"
 
 
-def container_group(engine_id: str) -> str:
-    """Per-container streams (logs, terminal) added by the consumers of those streams."""
-    return f"moorage.container.{engine_id}"
-
-
 def bridge_channel(host_name: str) -> str:
     """The channel a host's stream bridge receives on (terminals and log follows)."""
     return f"moorage.bridge.{host_name}"
