@@ -2,6 +2,8 @@
 are where secrets live), on pages, in the API or in the audit log."""
 import json
 
+from console.audit.redact import redact_env
+
 
 def redacted_inspect(data: dict) -> dict:
     """Engine inspect output with environment values hidden."""
@@ -10,5 +12,5 @@ def redacted_inspect(data: dict) -> dict:
     clean = json.loads(json.dumps(data))
     config = clean.get("Config") or {}
     if isinstance(config.get("Env"), list):
-        config["Env"] = [f"{str(item).split('=', 1)[0]}=…" for item in config["Env"]]
+        config["Env"] = redact_env(config["Env"])
     return clean

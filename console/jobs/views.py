@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
+from console.audit.redact import redact_env
 from console.core.permissions import get_for_user_or_404
 from console.jobs.models import Job
 
@@ -28,7 +29,7 @@ def job_detail(request, pk):
     return render(request, "jobs/detail.html", {
         "job": job, "entries": job.audit_entries.all(), "run_url": run_url(request.user, job),
         # Names only: values may be secrets, and viewers see jobs too.
-        "build_args": [f"{name}=…" for name in (job.params.get("build_args") or {})],
+        "build_args": redact_env([f"{name}=" for name in job.params.get("build_args") or {}]),
     })
 
 

@@ -57,7 +57,7 @@ def test_container_detail_hides_environment_values(world, client_for):
     web.inspect_data = {"Config": {"Env": ["DB_PASSWORD=hunter2"]}}
     web.save()
     html = client_for("viewer").get(f"/containers/{web.engine_id}/").content.decode()
-    assert "DB_PASSWORD" in html and "hunter2" not in html
+    assert "DB_PASSWORD=[redacted]" in html and "hunter2" not in html
 
 
 def test_page_actions_need_post_and_csrf(world, client_for, sent):
