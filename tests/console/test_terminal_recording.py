@@ -4,7 +4,7 @@ split across pieces, and the size limit. Input only when asked for."""
 import pytest
 from django.utils import timezone
 
-from console.streams.recording import CastRecorder, read_events
+from console.streams.casts import CastRecorder, read_events
 
 pytestmark = pytest.mark.django_db
 

@@ -295,7 +295,7 @@ def session_row(session_id):
 @database_sync_to_async
 def recorded(session_id):
     from console.streams.models import TerminalSession
-    from console.streams.recording import read_events
+    from console.streams.casts import read_events
 
     return read_events(TerminalSession.objects.get(pk=session_id).recording_path)[1]
 

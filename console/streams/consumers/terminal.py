@@ -46,7 +46,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from console.streams import access, bridge_protocol as protocol, groups, terminal_sessions
 from console.streams.consumers.user_groups import UserGroupsMember
 from console.streams.models import TerminalSession
-from console.streams.recording import CastRecorder
+from console.streams.casts import CastRecorder
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 OPEN_TIMEOUT = 15.0
