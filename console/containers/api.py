@@ -10,8 +10,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from console import audit
 from console.containers import actions
+from console.containers.lookup import NoSuchContainer, visible_container
 from console.containers.models import Container
 from console.containers.options import InvalidRequest, validate_run
 from console.containers.redaction import redacted_inspect
@@ -135,20 +135,12 @@ class ContainerViewSet(viewsets.GenericViewSet):
         return queryset
 
     def get_object(self, verb: str = "view"):
-        ref = self.kwargs["pk"]
-        matches = list(self.get_queryset().resolve(ref)[:2])
-        if not matches:
-            if verb != "view":
-                # Someone acting on a container they cannot see: record the attempt.
-                existing = Container.objects.resolve(ref).select_related("host", "team").first()
-                if existing is not None:
-                    audit.record(f"container.{verb}", request=self.request, team=existing.team,
-                                 target=existing, host=existing.host, result="denied",
-                                 error="not visible to the requester")
-            raise NotFound(f"No such container: {ref}")
-        if len(matches) > 1:
-            raise NotFound(f"{ref} matches several containers: give more of the ID.")
-        return matches[0]
+        try:
+            return visible_container(self.request.user, self.kwargs["pk"], verb=verb,
+                                     audit_refusal=verb != "view", request=self.request,
+                                     visible=self.get_queryset())
+        except NoSuchContainer as error:
+            raise NotFound(str(error)) from None
 
     def list(self, request):
         """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=."""

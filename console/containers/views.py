@@ -15,9 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
-from console import audit
 from console.containers import actions
 from console.containers.forms import RunForm
+from console.containers.lookup import NoSuchContainer, visible_container
 from console.containers.models import Container
 from console.containers.options import InvalidRequest
 from console.containers.redaction import redacted_inspect
@@ -32,17 +32,13 @@ MAX_PAGE_SIZE = 1000
 def container_for(request, ref: str, verb: str = "view") -> Container:
     """The container `ref` names, if the user may see it (else 404; an attempt to act on one
     they cannot see is audited). Acting on it is checked again by the action itself."""
-    queryset = Container.objects.select_related("host", "team", "image")
-    matches = list(queryset.restrict(request.user, "view").resolve(ref)[:2])
-    if len(matches) != 1:
-        if verb != "view" and not matches:
-            existing = queryset.resolve(ref).first()
-            if existing is not None:
-                audit.record(f"container.{verb}", request=request, team=existing.team,
-                             target=existing, host=existing.host, result="denied",
-                             error="not visible to the requester")
-        raise Http404("No such container.")
-    return matches[0]
+    try:
+        return visible_container(request.user, ref, verb=verb, audit_refusal=verb != "view",
+                                 request=request,
+                                 queryset=Container.objects.select_related("host", "team",
+                                                                           "image"))
+    except NoSuchContainer as error:
+        raise Http404(str(error)) from None
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user, get_user_model
 from django.http import HttpRequest
 
 from console import audit
+from console.containers.lookup import NoSuchContainer, visible_container
 from console.containers.models import Container
 
 UNAUTHENTICATED, NOT_FOUND, FORBIDDEN = 4401, 4404, 4403
@@ -35,17 +36,10 @@ def container_for(user, ref: str, action: str, *, audit_refusal: bool) -> Contai
     user = fresh_user(user)
     if user is None:
         raise Refused(UNAUTHENTICATED, "Log in first.")
-    queryset = Container.objects.select_related("host", "team")
-    matches = list(queryset.restrict(user, "view").resolve(ref)[:2])
-    if len(matches) != 1:
-        if audit_refusal and not matches:
-            existing = queryset.resolve(ref).first()
-            if existing is not None:
-                audit.record(f"container.{action}", actor=user, team=existing.team,
-                             target=existing, host=existing.host, result="denied",
-                             error="not visible to the requester")
-        raise Refused(NOT_FOUND, "No such container.")
-    container = matches[0]
+    try:
+        container = visible_container(user, ref, verb=action, audit_refusal=audit_refusal)
+    except NoSuchContainer:
+        raise Refused(NOT_FOUND, "No such container.") from None
     if not may(user, container, action):
         if audit_refusal:
             audit.record(f"container.{action}", actor=user, team=container.team,
