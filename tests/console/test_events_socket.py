@@ -4,23 +4,12 @@ narrow the stream."""
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import SESSION_KEY, BACKEND_SESSION_KEY, HASH_SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from console.asgi import application
 from console.streams import publish
+from tests.console.streams_fixtures import make_world, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@database_sync_to_async
-def session_cookie(user):
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 async def connect(headers=(), origin=b"http://localhost"):
@@ -35,13 +24,6 @@ async def connect(headers=(), origin=b"http://localhost"):
 async def as_user(user, origin=b"http://localhost"):
     key = await session_cookie(user)
     return await connect([(b"cookie", f"sessionid={key}".encode())], origin=origin)
-
-
-@database_sync_to_async
-def make_world():
-    from console.core.testing import build_world
-
-    return build_world()
 
 
 @database_sync_to_async

@@ -13,6 +13,7 @@ from console.audit.models import AuditEntry
 from console.core.testing import build_world
 from tests.console.matrix_world import (add_objects, changed_tables, fingerprint,
                                         recordings)  # noqa: F401  (a fixture)
+from tests.console.streams_fixtures import session_cookie
 
 pytestmark = pytest.mark.usefixtures("recordings")
 
@@ -241,19 +242,6 @@ def test_teams(objects, stranger, sent):
 def make_objects():
     world = build_world()
     return world, add_objects(world)
-
-
-@database_sync_to_async
-def session_cookie(user):
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 def container_socket_patterns():

@@ -536,24 +536,13 @@ def websocket_path(pattern: str, objects) -> str:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("name,pattern", websocket_routes())
 async def test_websocket_route_by_persona(name, pattern):
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
     from console.asgi import application
+    from tests.console.streams_fixtures import session_cookie
 
     @database_sync_to_async
     def setup():
         world = build_world()
         return world, add_objects(world)
-
-    @database_sync_to_async
-    def cookie(user):
-        session = SessionStore()
-        session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session.create()
-        return session.session_key
 
     world, objects = await setup()
     expected = WEBSOCKETS[name or pattern]
@@ -562,7 +551,7 @@ async def test_websocket_route_by_persona(name, pattern):
         headers = [(b"origin", b"http://localhost")]
         user = world.user(persona)
         if user is not None:
-            headers.append((b"cookie", f"sessionid={await cookie(user)}".encode()))
+            headers.append((b"cookie", f"sessionid={await session_cookie(user)}".encode()))
         before = await database_sync_to_async(fingerprint)()
         communicator = WebsocketCommunicator(application, websocket_path(pattern, objects),
                                              headers=headers)
