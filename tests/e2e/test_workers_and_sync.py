@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from tests.stack import PYTHON, REPO, wait_until
+from tests.stream_client import TerminalClient, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -142,13 +143,21 @@ TICKER = "i=1; while true; do echo tick-$i; i=$((i+1)); sleep 0.05; done"
 
 def test_containers_and_their_logs_outlive_a_restart_of_redis(stack):
     """Redis is the broker and the channel layer, not where containers live: killing it keeps
-    every container running and every log line, and once it is back the host's worker serves
-    jobs again without anyone restarting it."""
+    every container running, every log line and the shells open in them; once it is back the
+    host's worker serves jobs and its bridge resumes the shell, without anyone restarting
+    either."""
     api = stack.admin
     job = api.ok("POST", "/api/containers/?wait=1", {
         "image": "busybox", "host": "e2e", "name": "ticker", "cmd": ["sh", "-c", TICKER]})
     assert job["state"] == "succeeded", job
     try:
+        async def open_shell():
+            client = await TerminalClient.open(stack.base, api.token, "ticker")
+            await client.expect(b"# ")
+            await client.send(b"echo pid=$$\r")
+            await client.expect(b"pid=")
+            return client, client.output.split(b"pid=")[-1].split(b"\r")[0]
+        shell, pid = run(open_shell())
         argv = stack.processes["redis"].args
         stack.end("redis", signal.SIGKILL)
         try:
@@ -164,6 +173,17 @@ def test_containers_and_their_logs_outlive_a_restart_of_redis(stack):
         assert stack.moor("e2e", "inspect", "-f", "{{.State.Status}}",
                           "ticker").stdout.strip() == "running"
         stack.wait_host_online("e2e", timeout=60)
+
+        async def resume_shell():
+            again = await TerminalClient.open(stack.base, api.token, "ticker",
+                                              session=shell.session["id"])
+            assert again.session["resumed"] is True
+            mark = again.mark()
+            await again.send(b"echo now=$$\r")
+            await again.expect(b"now=" + pid, after=mark)
+            await again.send(b"exit\r")
+            await again.wait_exit()
+        run(resume_shell())
         stop = api.ok("POST", "/api/containers/ticker/stop/?wait=1")
         assert stop["state"] == "succeeded", stop
         with urllib.request.urlopen(urllib.request.Request(
