@@ -35,7 +35,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from console.streams import access, bridge_protocol as protocol, groups
+from console.streams import access, bridge_protocol as protocol
 from console.streams.consumers.user_groups import UserGroupsMember
 
 RECHECK_SECONDS = 30.0
@@ -47,20 +47,8 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         self.batches = []           # (our batch number, stream, the bridge's batch number)
         self.batch = 0
         self.cursor = None
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=access.UNAUTHENTICATED)
+        if not await self.admit("logs", audit_refusal=False):
             return
-        try:
-            self.container = await database_sync_to_async(access.container_for)(
-                user, self.scope["url_route"]["kwargs"]["ref"], "logs", audit_refusal=False)
-        except access.Refused as refusal:
-            await self.close(code=refusal.code)
-            return
-        self.user = user
-        self.bridge = groups.bridge_channel(self.container.host.name)
-        await self.join_user_groups()
-        await self.accept()
         self.tasks.append(asyncio.ensure_future(self.keep_alive()))
         query = {key: values[0] for key, values in
                  parse_qs(self.scope.get("query_string", b"").decode()).items()}

@@ -43,10 +43,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from console.streams import access, bridge_protocol as protocol, groups, terminal_sessions
+from console.streams import access, bridge_protocol as protocol, terminal_sessions
+from console.streams.casts import CastRecorder
 from console.streams.consumers.user_groups import UserGroupsMember
 from console.streams.models import TerminalSession
-from console.streams.casts import CastRecorder
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 OPEN_TIMEOUT = 15.0
@@ -103,21 +103,9 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
         self.joined, self.row, self.recorder, self.opened = [], None, None, False
         self.session_id, self.ended, self.tasks = None, False, []
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=access.UNAUTHENTICATED)
+        if not await self.admit("terminal", audit_refusal=True):
             return
-        try:
-            self.container = await database_sync_to_async(access.container_for)(
-                user, self.scope["url_route"]["kwargs"]["ref"], "terminal", audit_refusal=True)
-        except access.Refused as refusal:
-            await self.close(code=refusal.code)
-            return
-        self.user = user
         self.request = terminal_sessions.ScopeRequest(self.scope)
-        self.bridge = groups.bridge_channel(self.container.host.name)
-        await self.join_user_groups()
-        await self.accept()
         try:
             self.options = terminal_options(parse_qs(self.scope.get("query_string", b"").decode()),
                                             self.container)

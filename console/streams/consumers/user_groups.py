@@ -1,12 +1,37 @@
-"""What the terminal and log sockets share with the events socket: they join their user's group
+"""What the terminal and log sockets share: they are admitted the same way (logged in, and
+allowed the action on the container their path names, else closed with 4401/4404/4403), and
+like the events socket they join their user's group
 (where permission changes are announced) and their login session's group (closed on logout),
 or the group of the API token they were opened with (closed when it is revoked), and join them
 again at each periodic re-check. Those groups
 also carry the live events of the user's objects, which these sockets do not show."""
-from console.streams import groups
+from channels.db import database_sync_to_async
+
+from console.streams import access, groups
 
 
 class UserGroupsMember:
+    async def admit(self, action: str, *, audit_refusal: bool) -> bool:
+        """Accept the socket if its user may do `action` on the container its path names,
+        setting `user`, `container` and `bridge` and joining the user's groups; otherwise
+        close it with the refusal's code and answer False."""
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=access.UNAUTHENTICATED)
+            return False
+        try:
+            self.container = await database_sync_to_async(access.container_for)(
+                user, self.scope["url_route"]["kwargs"]["ref"], action,
+                audit_refusal=audit_refusal)
+        except access.Refused as refusal:
+            await self.close(code=refusal.code)
+            return False
+        self.user = user
+        self.bridge = groups.bridge_channel(self.container.host.name)
+        await self.join_user_groups()
+        await self.accept()
+        return True
+
     async def join_user_groups(self) -> None:
         self.joined = [groups.user_group(self.scope["user"].pk)]
         session = self.scope.get("session")
