@@ -9,6 +9,9 @@ def create_options(container) -> dict:
     """`Engine.create` options for a requested container (names as in `POST /api/containers/`)."""
     options = {"id": container.engine_id,
                "image": container.image.image_id if container.image else container.image_ref}
+    if container.image and container.image_ref and container.image_ref != options["image"]:
+        # The image the console checked runs (by ID); `moor ps` on the host shows its name.
+        options["image_name"] = container.image_ref
     if container.name:
         options["name"] = container.name
     if container.command:

@@ -45,6 +45,18 @@ def holding(container: Container):
 
 # -- create --------------------------------------------------------------------------------
 
+def _image_shown(engine, image_id: str, image_text: str, image_name) -> str:
+    """What `ps` and `inspect` show as the container's image: the reference it was created
+    from, or `image_name` when a caller pins the image by ID (the console does, so the image
+    it checked is the one that runs) and that name still names the same image."""
+    if not image_name:
+        return image_text
+    try:
+        return image_name if engine.store.resolve(str(image_name)) == image_id else image_text
+    except MoorError:
+        return image_text
+
+
 def create(engine, options: dict) -> Container:
     image_text = options.get("image")
     if not image_text:
@@ -58,6 +70,7 @@ def create(engine, options: dict) -> Container:
 
 def _create(engine, options: dict, image_text: str) -> Container:
     image_id = engine.store.resolve(image_text)
+    shown = _image_shown(engine, image_id, image_text, options.get("image_name"))
     image_config = engine.store.config(image_id)
     layers = engine.store.layers(image_id)
     config, host_config = opts.build(options, image_config)
@@ -98,9 +111,9 @@ def _create(engine, options: dict, image_text: str) -> Container:
                 "Name": name,
                 "Created": rfc3339_ns(),
                 "Image": image_id,
-                "ImageRef": image_text,
+                "ImageRef": shown,
                 "Layers": layers,
-                "Config": {**config, "Image": image_text},
+                "Config": {**config, "Image": shown},
                 "HostConfig": host_config,
                 "LogPath": os.path.join(final_dir, "ctr.log"),
                 "Driver": "overlay",

@@ -170,7 +170,7 @@ def parse_labels(value) -> dict:
 
 def build(options: dict, image_config: dict) -> tuple[dict, dict]:
     """(Config, HostConfig) for a new container from API options and the image's config."""
-    known = {"image", "name", "cmd", "entrypoint", "env", "workdir", "user", "hostname",
+    known = {"image", "image_name", "name", "cmd", "entrypoint", "env", "workdir", "user", "hostname",
              "domainname", "tty", "stdin_open", "stdin_once", "memory", "memory_swap", "cpus",
              "pids_limit", "restart", "auto_remove", "binds", "network", "ports",
              "publish_all", "runtime", "labels", "privileged", "cap_add", "cap_drop", "id",

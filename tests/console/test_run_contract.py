@@ -52,6 +52,14 @@ def test_every_field_the_console_accepts_is_one_the_engine_takes(world):
         ["/srv:/srv:ro"], True, ["NET_ADMIN"])
 
 
+def test_the_image_runs_by_id_and_is_shown_by_the_name_asked_for(world):
+    superuser = world.user("superuser")
+    container, _ = actions.run(superuser, validate_run(superuser, dict(SAMPLES)))
+    options = specs.create_options(container)
+    assert options["image"] == container.image.image_id and options["image_name"] == "busybox"
+    engine_options.build(options, {"config": {}})
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: ",".join(f"{k}={v[k]}" for k in v))
 def test_each_spelling_the_console_accepts_is_one_the_engine_takes(world, variant):
     engine_view(world, dict(SAMPLES, **variant))

@@ -249,6 +249,21 @@ def test_inspect_is_docker_shaped(engine, moor):
     assert moor("inspect", "-f", "{{.State.Status}}", "shape").stdout == "running\n"
 
 
+def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor):
+    """The console runs the image it checked by ID and passes the name the user chose: `ps`
+    shows the name while it still names that image, and the ID otherwise."""
+    image_id = engine.store.resolve("busybox")
+    engine.create({"image": image_id, "image_name": "busybox:latest", "cmd": ["true"],
+                   "name": "pinned"})
+    engine.create({"image": image_id, "image_name": "elsewhere:1", "cmd": ["true"],
+                   "name": "stale-name"})
+    shown = dict(line.split() for line in moor(
+        "ps", "-a", "--format", "{{.Names}} {{.Image}}").stdout.splitlines())
+    assert shown["pinned"] == "busybox:latest"
+    assert shown["stale-name"] == image_id[7:19]
+    assert moor("inspect", "-f", "{{.Config.Image}}", "pinned").stdout == "busybox:latest\n"
+
+
 # -- bad input: one clear line, Docker's exit status, nothing left behind -----------------
 
 @pytest.mark.parametrize("args, status, message", [
