@@ -144,7 +144,8 @@ class TreeCopy:
             if ids:
                 os.chown(target_name, *ids, dir_fd=target_dir, follow_symlinks=False)
             os.chmod(target_name, self._mode(st), dir_fd=target_dir)
-        elif (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) and self.devices:
+        elif self.devices and (stat.S_ISBLK(st.st_mode) or (stat.S_ISCHR(st.st_mode)
+                                                            and st.st_rdev != 0)):
             remove_non_directory(target_dir, target_name, self.error)
             os.mknod(target_name, st.st_mode, st.st_rdev, dir_fd=target_dir)
             if ids:

@@ -8,7 +8,9 @@ from runtime.cli.output import engine_for, write
 def register(subparsers):
     cp = subparsers.add_parser(
         "cp", help="copy files between a container and the host",
-        description="moor cp CONTAINER:SRC_PATH DEST_PATH | moor cp SRC_PATH CONTAINER:DEST_PATH")
+        description="moor cp CONTAINER:SRC_PATH DEST_PATH|- | moor cp SRC_PATH|- "
+                    "CONTAINER:DEST_PATH. With -, a tar stream goes to standard output, or "
+                    "comes from standard input and is unpacked into the directory DEST_PATH.")
     cp.add_argument("-a", "--archive", action="store_true",
                     help="keep the owners (uid:gid) of the copied files")
     cp.add_argument("source", metavar="SRC")
@@ -61,14 +63,17 @@ def cmd_cp(args) -> int:
     engine = engine_for(args)
     source_container, source = copy.split_target(args.source)
     target_container, target = copy.split_target(args.destination)
-    if source == "-" or target == "-":
-        raise InvalidArgument("copying a tar stream through standard input or output is not "
-                              "supported: name a file or directory")
     if bool(source_container) == bool(target_container):
         raise InvalidArgument("copying between containers or between two host paths is not "
                               "supported: one side must be CONTAINER:PATH")
-    if source_container:
+    if source_container and target == "-":
+        copy.copy_from_container_as_tar(engine, engine.container(source_container), source,
+                                        sys.stdout.buffer)
+    elif source_container:
         copy.copy_from_container(engine, engine.container(source_container), source, target)
+    elif source == "-":
+        copy.copy_tar_to_container(engine, engine.container(target_container), sys.stdin.buffer,
+                                   target, archive=args.archive)
     else:
         copy.copy_to_container(engine, engine.container(target_container), source, target,
                                archive=args.archive)

@@ -7,17 +7,27 @@ included, resolve inside it and never reach the host. Below the starting points 
 relative to an open directory and never follows a symlink, on both sides, so neither a link
 planted in the container nor one left on the host by an earlier copy can redirect a write
 (the `docker cp` escapes, CVE-2018-15664 and CVE-2019-14271).
+
+`-` on the host side is a tar stream, as with `docker cp`: out of the container to standard
+output, or from standard input into a container directory. Both go through a private
+directory under the engine's root: the container's side is copied there as above and archived
+from there, and a stream is unpacked there by the layer unpacker (no absolute paths, `..`,
+links out or devices beyond its limits) before it is copied in, so a hostile archive meets
+the same checks as a hostile image layer.
 """
 
 import contextlib
 import os
 import stat
+import tarfile
+import tempfile
 
 from runtime.container import rootfs
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING, process_alive
 from runtime.errors import InvalidArgument, NotFound
 from runtime.fdtree import DIRECTORY_FLAGS as NOFOLLOW_DIR, TreeCopy, lstat_or_none
+from runtime.image.store import remove_tree
 
 
 @contextlib.contextmanager
@@ -178,3 +188,74 @@ def _copy_in(src_dir: int, name: str, dst_dir: int, dst_name: str, archive: bool
         copier.entry(src_dir, name, target_dir, dst_name)
     finally:
         os.close(target_dir)
+
+
+# -- tar streams (`-`) -----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _scratch(engine):
+    """A private, empty directory on the engine's root, removed afterwards."""
+    engine.paths.ensure()
+    path = tempfile.mkdtemp(prefix="cp-", dir=engine.paths.tmp)
+    try:
+        yield path
+    finally:
+        remove_tree(path)
+
+
+def _numeric_owners(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uname = info.gname = ""      # the container's users, not the host's names for them
+    return info
+
+
+def copy_from_container_as_tar(engine, container, source: str, out) -> None:
+    """`moor cp CONTAINER:SRC -`: SRC as a tar stream on `out`, its base name at the top (the
+    contents at the top for `DIR/.`), owners, modes and links as they are in the container."""
+    with _scratch(engine) as scratch:
+        with container_root(engine, container) as root:
+            src_dir, name, contents_only = _source_in_container(root, source)
+            target = os.open(scratch, NOFOLLOW_DIR)
+            try:
+                keep = TreeCopy(owner="source", devices=True)
+                if name == "." or contents_only:
+                    inner = os.open(name, NOFOLLOW_DIR, dir_fd=src_dir) if name != "." \
+                        else os.dup(src_dir)
+                    try:
+                        keep.contents(inner, target)
+                    finally:
+                        os.close(inner)
+                else:
+                    keep.entry(src_dir, name, target, name)
+            except NotADirectoryError:
+                raise InvalidArgument("the source is not a directory") from None
+            finally:
+                os.close(target)
+                os.close(src_dir)
+        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+            for entry in sorted(os.listdir(scratch)):
+                archive.add(os.path.join(scratch, entry), arcname=entry,
+                            filter=_numeric_owners)
+
+
+def copy_tar_to_container(engine, container, stream, destination: str,
+                          archive: bool = False) -> None:
+    """`moor cp - CONTAINER:DIR`: unpack the tar stream on `stream` (plain or compressed) into
+    the existing directory DIR. New files belong to the container's root user unless
+    `archive` keeps the owners the archive names."""
+    from runtime.image.layer_unpack import unpack_layer
+
+    with _scratch(engine) as scratch:
+        unpack_layer(stream, scratch)
+        with container_root(engine, container) as root:
+            try:
+                dest_fd = root.open(destination, os.O_PATH | os.O_DIRECTORY)
+            except OSError:
+                raise InvalidArgument(f"destination {destination} must be a directory in the "
+                                      "container when copying from standard input") from None
+            source = os.open(scratch, NOFOLLOW_DIR)
+            try:
+                for child in sorted(os.listdir(source)):
+                    _copy_in(source, child, dest_fd, child, archive)
+            finally:
+                os.close(source)
+                os.close(dest_fd)

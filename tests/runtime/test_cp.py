@@ -158,3 +158,85 @@ def test_copying_out_plants_no_setuid_program_or_device_on_the_host(engine, moor
     mode = os.stat(tmp_path / "loot" / "suid").st_mode
     assert not mode & 0o6000 and mode & 0o755 == 0o755
     assert not os.path.exists(tmp_path / "loot" / "disk")
+
+
+# -- tar streams: `moor cp CONTAINER:SRC -` and `moor cp - CONTAINER:DIR` ---------------------
+
+def _tar_names(data: bytes) -> dict:
+    import io
+    import tarfile
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return {member.name: member for member in archive.getmembers()}
+
+
+def _tar(*entries) -> bytes:
+    """A tar of (name, text or None for a directory, uid, symlink target) entries."""
+    import io
+    import tarfile
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, text, uid, link in entries:
+            info = tarfile.TarInfo(name)
+            info.uid = info.gid = uid
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+                archive.addfile(info)
+            elif text is None:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                archive.addfile(info)
+            else:
+                info.size, info.mode = len(text.encode()), 0o644
+                archive.addfile(info, io.BytesIO(text.encode()))
+    return buffer.getvalue()
+
+
+def _scratch_left(engine):
+    return [name for name in os.listdir(engine.paths.tmp) if name.startswith("cp-")]
+
+
+def test_copy_out_as_a_tar_stream(engine, moor, box):
+    result = moor("cp", f"{box}:/data", "-", text=False)
+    assert result.returncode == 0, result.stderr
+    members = _tar_names(result.stdout)
+    assert {"data", "data/file.txt", "data/sub", "data/sub/deep", "data/up"} <= set(members)
+    assert members["data/up"].issym() and members["data/up"].linkname == "../../../.."
+    assert (members["data/file.txt"].uid, members["data/file.txt"].uname) == (0, "")
+    contents = _tar_names(moor("cp", f"{box}:/data/.", "-", text=False).stdout)
+    assert "file.txt" in contents and "data" not in contents
+    assert set(_tar_names(moor("cp", f"{box}:/data/file.txt", "-", text=False).stdout)) == {
+        "file.txt"}
+    assert _scratch_left(engine) == []
+
+
+def test_copy_in_from_a_tar_stream(engine, moor, box):
+    archive = _tar(("new", None, 1234, None), ("new/hello", "from a tar\n", 1234, None),
+                   ("new/link", None, 1234, "hello"))
+    result = moor("cp", "-", f"{box}:/data", input=archive, text=False)
+    assert result.returncode == 0, result.stderr
+    assert _exec(engine, box, "cat /data/new/link; stat -c '%u' /data/new/hello") == \
+        "from a tar\n0\n"
+    moor("cp", "-a", "-", f"{box}:/tmp", input=archive, text=False, check=True)
+    assert _exec(engine, box, "stat -c '%u' /tmp/new/hello") == "1234\n"
+    result = moor("cp", "-", f"{box}:/data/file.txt", input=archive, text=False)
+    assert result.returncode == 1 and b"must be a directory" in result.stderr
+    assert _scratch_left(engine) == []
+
+
+@pytest.mark.parametrize("entries", [
+    [("../../escaped", "x", 0, None)],
+    [("link", None, 0, "/"), ("link/escaped", "x", 0, None)],
+], ids=["dotdot", "through-a-symlink"])
+def test_a_hostile_tar_stream_writes_nothing(engine, moor, box, entries):
+    before = sorted(_ls(engine, box, "/data"))
+    result = moor("cp", "-", f"{box}:/data", input=_tar(*entries), text=False)
+    assert result.returncode == 1, result.stdout
+    assert sorted(_ls(engine, box, "/data")) == before
+    assert "escaped" not in _ls(engine, box, "/") and not os.path.exists("/escaped")
+    assert _scratch_left(engine) == []
+
+
+def test_an_absolute_name_in_a_tar_stream_lands_below_the_destination(engine, moor, box):
+    """As tar does: the leading / is dropped, never the destination."""
+    moor("cp", "-", f"{box}:/data", input=_tar(("/rooted", "x", 0, None)), text=False,
+         check=True)
+    assert "rooted" in _ls(engine, box, "/data") and "rooted" not in _ls(engine, box, "/")
