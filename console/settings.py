@@ -219,6 +219,13 @@ RECORDING_MAX_BYTES = int(os.environ.get("MOORAGE_RECORDING_MAX_BYTES", 64 << 20
 # them would be kept and replayable. The echoed output shows what a shell displayed.
 RECORD_TERMINAL_INPUT = env_bool("MOORAGE_RECORD_TERMINAL_INPUT")
 
+# The registries console users may pull from (`host[:port]` as in an image reference, Docker
+# Hub is docker.io), comma-separated; empty: any. Superusers may pull from anywhere. A pull
+# makes the host's worker, which runs as root on the host's network, connect where the
+# reference says.
+PULL_REGISTRIES = [name.strip().lower() for name in
+                   os.environ.get("MOORAGE_PULL_REGISTRIES", "").split(",") if name.strip()]
+
 # Audit retention in days; empty = keep forever.
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(
     "AUDIT_RETENTION_DAYS") else None

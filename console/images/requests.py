@@ -16,7 +16,7 @@ from django.conf import settings
 from console.containers.options import Errors, InvalidRequest, choose_host, choose_team
 from console.hosts.models import Host
 from console.images.actions import check_name_is_free_for
-from console.jobs.engine import dockerfile_problem, local_tag, pulled_tag
+from console.jobs.engine import dockerfile_problem, local_tag, pulled_tag, registry_of
 from console.teams.models import Team
 
 PULL_FIELDS = {"reference", "host", "team"}
@@ -73,6 +73,20 @@ def may_somewhere(user, action: str) -> bool:
     return user.is_superuser or Team.objects.restrict(user, action).exists()
 
 
+def check_registry_allowed(user, reference: str) -> None:
+    """MOORAGE_PULL_REGISTRIES, when set, names the registries pulls may contact (superusers
+    pull from anywhere): a refusal is a 403, audited."""
+    allowed = settings.PULL_REGISTRIES
+    if not allowed or user.is_superuser:
+        return
+    registry = registry_of(reference)
+    if registry not in allowed:
+        errors = Errors()
+        errors.add("reference", f"Pulls from {registry} are not allowed here; this console "
+                                f"pulls from {', '.join(allowed)}.")
+        raise InvalidRequest(errors, forbidden=True)
+
+
 def refuse_outsiders(user, data: dict, action: str, fields: set, what: str) -> None:
     errors = Errors()
     for name in sorted(set(data) - fields):
@@ -101,6 +115,7 @@ def validate_pull(user, data: dict) -> PullRequest:
             errors.add("reference", f"{error}.")
     if errors:
         raise InvalidRequest(errors)
+    check_registry_allowed(user, reference)
     if tag:
         check_name_is_free_for(user, host, tag, team, field="reference")
     return PullRequest(host=host, team=team, reference=reference, tag=tag)

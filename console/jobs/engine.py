@@ -72,6 +72,13 @@ def pulled_tag(text: str) -> str:
     return "" if location.digest else location.familiar_reference
 
 
+def registry_of(text: str) -> str:
+    """The registry a pull of `text` contacts, as `host[:port]` (Docker Hub: docker.io)."""
+    from runtime.image.distribution.names import locate
+
+    return locate(text).registry.lower()
+
+
 LINE_SUFFIX = re.compile(r"\s*\(Dockerfile line (\d+)\)$")
 PARSE_ERROR = re.compile(r"^Dockerfile parse error line (\d+): ")
 

@@ -188,3 +188,26 @@ def test_the_form_refuses_operators_with_an_audit_entry(world, client_for, sent)
     assert nothing_made(sent)
     assert AuditEntry.objects.get().result == "denied"
     assert client_for("operator").get("/images/pull/").status_code == 403
+
+
+def test_pulls_reach_only_the_registries_the_console_names(world, client_for, sent, settings,
+                                                           django_capture_on_commit_callbacks):
+    """MOORAGE_PULL_REGISTRIES: a pull makes a root worker connect where the reference says."""
+    settings.PULL_REGISTRIES = ["127.0.0.1:5000"]
+    for reference in ("busybox", "internal.example:6379/x", "127.0.0.2:5000/alpha/tool:1"):
+        answer = pull(client_for("developer"), {"reference": reference, "host": "h1",
+                                                "team": "alpha"})
+        assert answer.status_code == 403, answer.json()
+        assert "are not allowed here" in answer.json()["reference"][0]
+        assert "127.0.0.1:5000" in answer.json()["reference"][0]
+    assert nothing_made(sent)
+    assert list(AuditEntry.objects.values_list("result", flat=True)) == ["denied"] * 3
+    page = client_for("developer").post("/images/pull/", {
+        "reference": "ghcr.io/x/y:1", "host": "h1", "team": "alpha"})
+    assert page.status_code == 403 and "are not allowed here" in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert pull(client_for("developer"), {"reference": REFERENCE, "host": "h1",
+                                              "team": "alpha"}).status_code == 202
+        assert pull(client_for("superuser"), {"reference": "ghcr.io/x/y:1", "host": "h1",
+                                              "team": "alpha"}).status_code == 202
+    assert len(sent) == 2
