@@ -341,6 +341,24 @@ def uses_host_network(container: Container, hops: int = 8) -> bool:
     return container is not None     # a chain too long to follow is not believed
 
 
+def host_access(container: Container) -> list[str]:
+    """What of the host `container` holds, by the engine's record (and the request's options
+    until the engine has reported): privileges, bind mounts, added capabilities, the host's
+    network. A shell in such a container is a shell on the host, so only superusers get one."""
+    host_config = (container.inspect_data or {}).get("HostConfig") or {}
+    options = container.options or {}
+    held = []
+    if host_config.get("Privileged") or options.get("privileged"):
+        held.append("privileged")
+    if host_config.get("Binds") or options.get("binds"):
+        held.append("bind mounts of the host")
+    if host_config.get("CapAdd") or options.get("cap_add"):
+        held.append("added capabilities")
+    if uses_host_network(container):
+        held.append("the host's network")
+    return held
+
+
 def validate_host_fields(data, errors, options) -> None:
     for key in ("binds", "cap_add"):
         value = data.get(key)

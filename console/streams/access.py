@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from console import audit
 from console.containers.lookup import NoSuchContainer, visible_container
 from console.containers.models import Container
+from console.containers.options import host_access
 
 UNAUTHENTICATED, NOT_FOUND, FORBIDDEN = 4401, 4404, 4403
 
@@ -46,7 +47,24 @@ def container_for(user, ref: str, action: str, *, audit_refusal: bool) -> Contai
                          target=container, host=container.host, result="denied",
                          error=f"{user.username} may not {action} this container")
         raise Refused(FORBIDDEN, f"You may not {action} this container.")
+    held = host_held(user, container, action)
+    if held:
+        message = (f"Only a superuser may open a terminal in this container: it holds "
+                   f"{', '.join(held)}.")
+        if audit_refusal:
+            audit.record(f"container.{action}", actor=user, team=container.team,
+                         target=container, host=container.host, result="denied",
+                         error=message)
+        raise Refused(FORBIDDEN, message)
     return container
+
+
+def host_held(user, container: Container, action: str) -> list[str]:
+    """For a terminal: what of the host the container holds, when `user` is not a superuser
+    (a shell in it would be a shell on the host); empty otherwise."""
+    if action != "terminal" or user.is_superuser:
+        return []
+    return host_access(container)
 
 
 def may(user, container: Container, action: str) -> bool:
@@ -83,5 +101,6 @@ def pinned_terminal_user(container_id: int) -> str:
 def still_allowed(user, container_id: int, action: str) -> bool:
     """For an open socket: the user is active and may still do `action` on the container."""
     user = fresh_user(user)
-    return user is not None and Container.objects.restrict(user, action).filter(
-        pk=container_id).exists()
+    container = user and Container.objects.restrict(user, action).filter(
+        pk=container_id).first()
+    return container is not None and not host_held(user, container, action)

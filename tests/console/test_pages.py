@@ -142,3 +142,14 @@ def test_container_detail_shows_network_and_ports(world, client_for):
     assert "172.22.0.5" in html and "gateway 172.22.0.1" in html
     assert "0.0.0.0:8080 → 80/tcp" in html
     assert "443/tcp (not published)" in html
+
+
+def test_the_page_says_why_a_container_holding_the_host_has_no_terminal(world, client_for):
+    web = world.containers["web"]
+    web.inspect_data = {"HostConfig": {"Privileged": True, "Binds": ["/srv:/srv"]}}
+    web.save()
+    html = client_for("operator").get(f"/containers/{web.engine_id}/").content.decode()
+    assert 'id="terminal-refused"' in html and 'id="terminal-form"' not in html
+    assert "holds privileged, bind mounts of the host" in html
+    html = client_for("superuser").get(f"/containers/{web.engine_id}/").content.decode()
+    assert 'id="terminal-form"' in html

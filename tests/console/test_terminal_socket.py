@@ -449,3 +449,46 @@ async def test_live_events_in_the_users_group_do_not_disturb_the_terminal():
     await bridge.answer(request, "terminal.output", data=b"still here", end=10)
     assert await communicator.receive_from(timeout=3) == b"still here"
     await communicator.disconnect()
+
+
+# -- containers that hold part of the host ------------------------------------------------------
+
+@database_sync_to_async
+def give_host_access(world, name="web", **host_config):
+    container = world.containers[name]
+    container.inspect_data = {**(container.inspect_data or {}), "HostConfig": host_config}
+    container.save(update_fields=["inspect_data"])
+
+
+@pytest.mark.parametrize("host_config,held", [
+    ({"Privileged": True}, "privileged"),
+    ({"Binds": ["/:/host"]}, "bind mounts of the host"),
+    ({"CapAdd": ["SYS_ADMIN"]}, "added capabilities"),
+    ({"NetworkMode": "host"}, "the host's network"),
+])
+async def test_a_shell_in_a_container_holding_the_host_is_for_superusers(host_config, held):
+    """A superuser may give a team a privileged container; its operators still get no shell in
+    it (it would be a shell on the host), nor does anyone a team admin grants a terminal to."""
+    world = await make_world()
+    await give_host_access(world, **host_config)
+    await grant(world, "stranger", "web", ["terminal"])
+    for persona in ("operator", "team_admin", "stranger"):
+        communicator, connected, code = await open_socket(terminal_path(world),
+                                                          world.user(persona))
+        assert not connected and code == 4403, persona
+    entries = await audit_actions()
+    assert [e["result"] for e in entries] == ["denied"] * 3
+    assert held in entries[0]["error"] and "Only a superuser" in entries[0]["error"]
+    communicator, bridge, request, session = await opened_terminal(world, "superuser")
+    await communicator.disconnect()
+
+
+async def test_an_open_shell_ends_when_the_container_turns_out_to_hold_the_host():
+    world = await make_world()
+    communicator, bridge, request, session = await opened_terminal(world, "operator")
+    await give_host_access(world, Privileged=True)
+    await database_sync_to_async(publish.permissions_changed)(world.user("operator").pk)
+    message = json.loads(await communicator.receive_from(timeout=2))
+    assert "no longer" in message["message"]
+    assert (await communicator.receive_output(timeout=2))["code"] == 4403
+    await bridge.next("bridge.terminal.close")
