@@ -1,5 +1,7 @@
 """The admin site, for superusers: users, teams with members and host grants, hosts. Every
-change made here is audited explicitly, like the same change made through the API."""
+change made here is audited explicitly, like the same change made through the API, and, as
+there, the open sockets of the users it concerns re-check what they may do once it has
+committed (the admin saves in a transaction of its own)."""
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -10,6 +12,11 @@ from console import audit
 from console.hosts.models import Host, HostGrant
 from console.streams import publish
 from console.teams.models import Membership, Team
+
+
+def recheck_after_commit(user_ids) -> None:
+    user_ids = sorted(set(user_ids))
+    transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in user_ids])
 
 
 class MembershipInline(admin.TabularInline):
@@ -33,9 +40,12 @@ class TeamAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         audit.record("team.change" if change else "team.create", request=request, team=obj,
                      target=obj, params={"fields": form.changed_data})
+        if change:       # a pinned terminal user, say
+            recheck_after_commit(obj.memberships.values_list("user_id", flat=True))
 
     def delete_model(self, request, obj):
         audit.record("team.delete", request=request, target=obj)
+        recheck_after_commit(obj.memberships.values_list("user_id", flat=True))
         super().delete_model(request, obj)
 
     def save_formset(self, request, form, formset, change):
@@ -45,10 +55,11 @@ class TeamAdmin(admin.ModelAdmin):
             if isinstance(removed, Membership):
                 audit.record("team.member.remove", request=request, team=team,
                              target=removed.user)
-                publish.permissions_changed(removed.user_id)
+                recheck_after_commit([removed.user_id])
             else:
                 audit.record("team.host.revoke", request=request, team=team,
                              target=removed.host, host=removed.host)
+                recheck_after_commit(team.memberships.values_list("user_id", flat=True))
             removed.delete()
         for instance in instances:
             made = instance.pk is None
@@ -61,7 +72,7 @@ class TeamAdmin(admin.ModelAdmin):
                 instance.save()
                 audit.record("team.member.add" if made else "team.member.role", request=request,
                              team=team, target=instance.user, params={"role": instance.role})
-                publish.permissions_changed(instance.user_id)
+                recheck_after_commit([instance.user_id])
         formset.save_m2m()
 
 
@@ -91,9 +102,12 @@ class AuditedUserAdmin(UserAdmin):
         changed = [name for name in form.changed_data if "password" not in name]
         audit.record("user.change" if change else "user.create", request=request, target=obj,
                      params={"fields": changed})
+        if change:       # deactivated, no longer a superuser: their sockets re-check
+            recheck_after_commit([obj.pk])
 
     def delete_model(self, request, obj):
         audit.record("user.delete", request=request, target=obj)
+        recheck_after_commit([obj.pk])
         super().delete_model(request, obj)
 
     def user_change_password(self, request, id, form_url=""):

@@ -47,3 +47,40 @@ def test_adding_a_user_and_a_member_in_the_admin_is_audited(world, client_for):
     actions = set(AuditEntry.objects.values_list("action", "target_name"))
     assert ("user.create", "newcomer") in actions
     assert ("team.member.add", "newcomer") in actions
+
+
+def test_admin_changes_reach_open_sockets_once_committed(world, client_for, monkeypatch,
+                                                        django_capture_on_commit_callbacks):
+    """A socket re-checks when told; told before the admin's transaction commits, it would read
+    the old membership and keep a removed member's terminal open."""
+    from console.streams import publish
+
+    told = []
+    monkeypatch.setattr(publish, "permissions_changed", told.append)
+    team, operator = world.teams["alpha"], world.user("operator")
+    members = list(team.memberships.order_by("pk"))
+    data = {"name": "alpha", "description": "",
+            "memberships-TOTAL_FORMS": str(len(members)),
+            "memberships-INITIAL_FORMS": str(len(members)),
+            "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+            "host_grants-TOTAL_FORMS": "0", "host_grants-INITIAL_FORMS": "0",
+            "host_grants-MIN_NUM_FORMS": "0", "host_grants-MAX_NUM_FORMS": "1000"}
+    for i, member in enumerate(members):
+        data.update({f"memberships-{i}-id": member.pk, f"memberships-{i}-team": team.pk,
+                     f"memberships-{i}-user": member.user_id,
+                     f"memberships-{i}-role": member.role})
+        if member.user_id == operator.pk:
+            data[f"memberships-{i}-DELETE"] = "on"
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client_for("superuser").post(f"/admin/teams/team/{team.pk}/change/", data)
+        assert response.status_code == 302, response.content.decode()[:3000]
+        assert told == []                                # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert operator.pk in told
+    assert not Membership.objects.filter(user=operator, team=team).exists()
+
+    told.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for("superuser").post(f"/admin/auth/user/{operator.pk}/delete/", {"post": "yes"})
+    assert told == [operator.pk]
