@@ -11,7 +11,8 @@ from console import audit
 from console.accounts import actions
 from console.accounts.login_limits import LoginLimiter
 from console.accounts.models import ApiToken
-from console.containers.models import Container, ContainerGrant
+from console.containers.lookup import NoSuchContainer, visible_container
+from console.containers.models import ContainerGrant
 from console.core.roles import GRANTABLE_ACTIONS
 from console.teams.api import run_action
 
@@ -146,15 +147,16 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
         serializer = GrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ref = data["container"]["engine_id"]
-        containers = list(Container.objects.restrict(request.user, "view").resolve(ref)[:2])
-        if len(containers) != 1:
-            raise exceptions.NotFound(f"No such container: {ref}")
+        try:
+            container = visible_container(request.user, data["container"]["engine_id"],
+                                          verb="grant", audit_refusal=True, request=request)
+        except NoSuchContainer as error:
+            raise exceptions.NotFound(str(error)) from None
         user = get_user_model().objects.filter(username=data["user"]["username"],
                                                is_active=True).first()
         if user is None:
             raise exceptions.ValidationError({"user": ["No such user."]})
-        grant = run_action(actions.grant_container, request.user, user, containers[0],
+        grant = run_action(actions.grant_container, request.user, user, container,
                            data["actions"], request=request)
         return Response(GrantSerializer(grant).data, status=201)
 

@@ -1,11 +1,14 @@
 """`/api/teams/`: teams, their members and roles, and the hosts granted to them."""
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
+from console import audit
 from console.accounts import actions
 from console.core.roles import Role
 from console.hosts.models import Host
@@ -61,6 +64,25 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     def get_queryset(self):
         return Team.objects.restrict(self.request.user, "view")
+
+    # What a change to a team the requester cannot see would have been, for its audit entry.
+    CHANGES = {"partial_update": "team.settings", "members": "team.member.set",
+               "remove_member": "team.member.remove", "hosts": "team.host.grant",
+               "revoke_host": "team.host.revoke"}
+
+    def get_object(self):
+        """The team, if the requester may see it; an attempt to change a team they cannot see
+        is a 404 like any unknown team, and is audited as denied."""
+        try:
+            return super().get_object()
+        except Http404:
+            pk = str(self.kwargs.get("pk", ""))
+            hidden = Team.objects.filter(pk=pk).first() if pk.isdigit() else None
+            if hidden is not None and self.request.method not in SAFE_METHODS:
+                audit.record(self.CHANGES.get(self.action, f"team.{self.action}"),
+                             request=self.request, team=hidden, target=hidden,
+                             result="denied", error="not visible to the requester")
+            raise
 
     def create(self, request):
         """Create a team (superusers)."""

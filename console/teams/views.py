@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from console import audit
 from console.accounts import actions
 from console.core.permissions import get_for_user_or_404, user_may
 from console.core.roles import Role
@@ -20,8 +21,17 @@ from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleFor
 from console.teams.models import Membership, Team
 
 
-def visible_team(request, pk) -> Team:
-    return get_for_user_or_404(Team.objects, request.user, "view", pk=pk)
+def visible_team(request, pk, change: str = "") -> Team:
+    """The team, if the user may see it (else 404); an attempt to `change` (an audit action)
+    a team they cannot see is audited as denied."""
+    try:
+        return get_for_user_or_404(Team.objects, request.user, "view", pk=pk)
+    except Http404:
+        hidden = Team.objects.filter(pk=pk).first() if change else None
+        if hidden is not None:
+            audit.record(change, request=request, team=hidden, target=hidden, result="denied",
+                         error="not visible to the requester")
+        raise
 
 
 def render_team(request, team, status=200, **bound):
@@ -82,7 +92,7 @@ def team_detail(request, pk):
 @require_POST
 def member_add(request, pk):
     """Add a member with a role, or change the role of one already in."""
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.member.set")
     actions.require_manager(request.user, team, "team.member.set", request=request,
                             target_type="user", target_name=request.POST.get("user", "")[:150])
     form = MemberForm(request.POST)
@@ -98,7 +108,7 @@ def member_add(request, pk):
 @require_POST
 def member_invite(request, pk):
     """Make a new account and add it to the team (superusers: only they create users)."""
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.member.set")
     actions.require_superuser(request.user, "user.create", request=request, team=team,
                               target_type="user",
                               target_name=request.POST.get("username", "")[:150])
@@ -117,7 +127,7 @@ def member_invite(request, pk):
 @login_required
 @require_POST
 def member_role(request, pk, username):
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.member.set")
     member = get_member(team, username)
     actions.require_manager(request.user, team, "team.member.set", request=request,
                             target=member.user)
@@ -134,7 +144,7 @@ def member_role(request, pk, username):
 @login_required
 @require_POST
 def member_remove(request, pk, username):
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.member.remove")
     member = get_member(team, username)
     actions.remove_member(request.user, team, member.user, request=request)
     messages.success(request, f"{username} is no longer in {team.name}.")
@@ -144,7 +154,7 @@ def member_remove(request, pk, username):
 @login_required
 @require_POST
 def host_grant(request, pk):
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.host.grant")
     actions.require_superuser(request.user, "team.host.grant", request=request, team=team,
                               target_type="host", target_name=request.POST.get("host", "")[:63])
     form = HostGrantForm(team, request.POST)
@@ -159,7 +169,7 @@ def host_grant(request, pk):
 @login_required
 @require_POST
 def host_revoke(request, pk, host_pk):
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.host.revoke")
     host = get_object_or_404(Host.objects.restrict(request.user, "view"), pk=host_pk,
                              grants__team=team)
     try:
@@ -175,7 +185,7 @@ def host_revoke(request, pk, host_pk):
 @login_required
 @require_POST
 def team_settings(request, pk):
-    team = visible_team(request, pk)
+    team = visible_team(request, pk, "team.settings")
     actions.require_manager(request.user, team, "team.settings", request=request, target=team)
     form = TeamSettingsForm(request.POST, instance=Team.objects.get(pk=team.pk))
     if not form.is_valid():

@@ -234,6 +234,29 @@ def test_teams(objects, stranger, sent):
                      {"user": "stranger", "role": "admin"}, sent)
     assert_invisible(stranger, "post", lambda r: f"/api/teams/{r}/members/", str(team.pk),
                      {"user": "stranger", "role": "admin"}, sent)
+    assert_invisible(stranger, "patch", lambda r: f"/api/teams/{r}/", str(team.pk),
+                     {"terminal_user": "root"}, sent)
+    assert_invisible(stranger, "delete", lambda r: f"/api/teams/{r}/members/viewer/",
+                     str(team.pk), None, sent)
+    denied = AuditEntry.objects.filter(result="denied", actor_name="stranger",
+                                       target_id=str(team.pk), team_name=team.name)
+    assert sorted(denied.values_list("action", flat=True)) == [
+        "team.member.remove", "team.member.set", "team.member.set", "team.settings"]
+
+
+@pytest.mark.parametrize("how", ["id", "prefix", "name"])
+def test_granting_on_a_hidden_container_is_404_and_audited(objects, stranger, sent, how):
+    ref = container_refs(objects)[how]
+    before = fingerprint()
+    body = {"user": "stranger", "container": ref, "actions": ["terminal"]}
+    hidden = stranger.post("/api/grants/", body, content_type="application/json")
+    missing = stranger.post("/api/grants/", dict(body, container=unknown_like(ref)),
+                            content_type="application/json")
+    assert (hidden.status_code, missing.status_code) == (404, 404)
+    assert changed_tables(before, fingerprint()) == []
+    assert AuditEntry.objects.filter(action="container.grant", result="denied",
+                                     actor_name="stranger",
+                                     target_id=objects.web.engine_id).count() == 1
 
 
 # -- websockets --------------------------------------------------------------------------------
