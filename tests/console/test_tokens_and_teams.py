@@ -67,7 +67,8 @@ def test_team_admins_manage_members_and_roles(world, client_for):
     assert admin.delete(f"{url}stranger/").status_code == 204
     actions = list(AuditEntry.objects.filter(team_name="alpha").order_by("pk")
                    .values_list("action", "result"))
-    assert actions == [("team.member.set", "denied"), ("team.member.add", "succeeded"),
+    assert actions == [("team.member.set", "denied"), ("team.member.set", "denied"),
+                       ("team.member.add", "succeeded"),
                        ("team.member.role", "succeeded"), ("team.member.remove", "succeeded")]
 
 
