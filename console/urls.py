@@ -52,6 +52,8 @@ urlpatterns = [
     path("containers/bulk/", container_views.bulk_action, name="container-bulk"),
     path("containers/<str:ref>/", container_views.container_detail, name="container-detail"),
     path("containers/<str:ref>/commit/", commit_views.container_commit, name="container-commit"),
+    path("containers/<str:ref>/team/", container_views.container_assign,
+         name="container-assign"),
     path("containers/<str:ref>/grants/", grant_views.grant_add, name="container-grant"),
     path("containers/<str:ref>/grants/<int:grant_pk>/revoke/", grant_views.grant_revoke,
          name="container-grant-revoke"),

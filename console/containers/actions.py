@@ -189,6 +189,34 @@ def sync(user, host, *, request=None) -> Job:
     return job
 
 
+def assign_team(user, container: Container, team, *, request=None) -> Container:
+    """Give `container` to `team` (superusers): a container made outside the console without
+    a team label comes with none, and only superusers see it until then. The team must be
+    granted the container's host."""
+    from console.hosts.models import HostGrant
+
+    if not user.is_superuser:
+        audit.record("container.assign", actor=user, request=request, team=container.team,
+                     target=container, host=container.host, result="denied")
+        raise PermissionDenied("Only a superuser may give a container to a team.")
+    if not HostGrant.objects.filter(team=team, host=container.host).exists():
+        raise InvalidRequest({"team": [f"Team {team.name} is not granted host "
+                                       f"{container.host.name}."]})
+    previous = container.team
+    with transaction.atomic():
+        Container.objects.filter(pk=container.pk).update(team=team)
+        container.team = team
+        audit.record("container.assign", actor=user, request=request, team=team,
+                     target=container, host=container.host,
+                     params={"team": team.name, "previous": previous.name if previous else None})
+        members = set(team.memberships.values_list("user_id", flat=True))
+        if previous is not None:
+            members |= set(previous.memberships.values_list("user_id", flat=True))
+        transaction.on_commit(lambda: (publish.container_changed(container),
+                                       [publish.permissions_changed(uid) for uid in members]))
+    return container
+
+
 def wait(job: Job, timeout: float | None = None) -> Job:
     """Poll until `job` is final or `timeout` passes (for `?wait=1`)."""
     deadline = time.monotonic() + (timeout or settings.JOB_WAIT_SECONDS)

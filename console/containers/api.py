@@ -17,6 +17,7 @@ from console.containers.options import InvalidRequest, validate_run
 from console.containers.redaction import redacted_inspect
 from console.core.api import ConflictError
 from console.jobs.api import JobSerializer
+from console.teams.models import Team
 
 
 class ContainerSerializer(serializers.ModelSerializer):
@@ -92,6 +93,10 @@ class ActionSerializer(serializers.Serializer):
     tag = serializers.CharField(required=False)
     message = serializers.CharField(required=False)
     changes = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class AssignSerializer(serializers.Serializer):
+    team = serializers.CharField(help_text="the team's name")
 
 
 WAIT = OpenApiParameter("wait", bool, description="wait for the job to finish")
@@ -226,3 +231,24 @@ class ContainerViewSet(viewsets.GenericViewSet):
     def commit(self, request, pk=None):
         """Commit the container into an image (`repository`, `tag`, `message`, `changes`); returns the job."""
         return self._act(request, "commit")
+
+    @extend_schema(request=AssignSerializer, responses=ContainerSerializer)
+    @action(detail=True, methods=["post"])
+    def team(self, request, pk=None):
+        """Give the container to `team` (superusers), e.g. one made with `moor` on the host,
+        which comes without a team."""
+        container = self.get_object("assign")
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        team = Team.objects.filter(name=serializer.validated_data["team"]).first()
+        if team is None:
+            raise ValidationError({"team": ["No such team."]})
+        try:
+            actions.assign_team(request.user, container, team, request=request)
+        except InvalidRequest as error:
+            invalid(error)
+        except PermissionDenied as error:
+            from rest_framework.exceptions import PermissionDenied as Forbidden
+
+            raise Forbidden(str(error))
+        return Response(ContainerSerializer(container).data)

@@ -24,6 +24,7 @@ from console.containers.redaction import redacted_inspect
 from console.containers.status import ACTION_STATES, Status
 from console.hosts.models import Host
 from console.jobs.models import Job
+from console.teams.models import Team
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
@@ -193,9 +194,32 @@ def container_detail(request, ref, *, grant_form=None, status=200):
         "env_names": [item.split("=", 1)[0] for item in container.env],
         "network": network_summary(container),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
+        "assignable_teams": (Team.objects.filter(host_grants__host=container.host)
+                             .exclude(pk=container.team_id).order_by("name")
+                             if user.is_superuser else []),
         **access_context(request, container, grant_form),
         **container_streams(request, container),
     }, status=status)
+
+
+@login_required
+@require_POST
+def container_assign(request, ref):
+    """Give the container to a team (superusers)."""
+    container = container_for(request, ref, "assign")
+    team = Team.objects.filter(name=request.POST.get("team", "")).first()
+    try:
+        if team is None:
+            raise InvalidRequest({"team": ["Choose a team."]})
+        actions.assign_team(request.user, container, team, request=request)
+    except InvalidRequest as error:
+        messages.error(request, " ".join(" ".join(v) for v in error.errors.values()))
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return redirect("container-detail", ref=container.engine_id)
+    else:
+        messages.success(request, f"{container.display_name} now belongs to team {team.name}.")
+    return redirect("container-detail", ref=container.engine_id)
 
 
 @login_required

@@ -133,7 +133,7 @@ ROUTE_PARAMETERS = {
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
 }
 for name in ("container", "container-commit", "container-inspect", "container-kill",
-             "container-restart", "container-start", "container-stop"):
+             "container-restart", "container-start", "container-stop", "container-team"):
     ROUTE_PARAMETERS.setdefault(f"api:{name}", {"pk": lambda o: o.web.engine_id})
 for name in ("team-detail", "team-hosts", "team-members", "team-remove-member",
              "team-revoke-host"):
@@ -166,6 +166,9 @@ ROUTES = {
                                                          "actions": ["start"]})},
     "container-grant-revoke": {"get": refused(302), "post": gated(302, ADMINS)},
     "container-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    # Giving a container to a team is for superusers; others are told so on the page.
+    "container-assign": {"get": refused(302),
+                         "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
     "image-list": {"get": everyone(200)},
     "image-pull": {"get": PULL_OR_BUILD_PAGE,
                    "post": exactly(["developer", "team_admin", "superuser"], body=PULL,
@@ -227,6 +230,7 @@ ROUTES = {
                              "delete": gated(202, DEVELOPERS, anon=API_ANON)},
     "api:container-commit": {"post": gated(202, DEVELOPERS, anon=API_ANON, body={})},
     "api:container-inspect": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:container-team": {"post": gated(200, SUPERUSER, anon=API_ANON, body={"team": "alpha"})},
     # Allowed, the log is asked of the host's stream bridge; none runs here, so 504.
     "api:container-logs": {"get": gated(504, MEMBERS, anon=API_ANON, patches={
         "console.streams.views.FIRST_ANSWER_TIMEOUT": 0.05})},
