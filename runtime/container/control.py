@@ -58,11 +58,13 @@ def stop(engine, container: Container, timeout: int | None = None,
         first = str(opts.parse_signal(signal or config.get("StopSignal") or "SIGTERM"))
         runtime.kill(container.id, first)
         if container.status == PAUSED:
+            # Frozen, it cannot act on the signal: thaw it once (the signal is pending).
             runtime.resume(container.id)
+            container.transition(RUNNING)
+            container.state["Paused"] = False
+            container.save_state()
         if timeout < 0 or not wait_for_exit(container, timeout):
             runtime.kill(container.id, "KILL")
-            if container.status == PAUSED:
-                runtime.resume(container.id)
             if not wait_for_exit(container, 30):
                 raise MoorError(f"container {container.name} did not stop after SIGKILL")
         container.refresh()

@@ -183,6 +183,22 @@ def test_pause_and_unpause(engine):
     engine.remove(container_id, force=True)
 
 
+def test_a_paused_container_stops_and_restarts(engine, runtime_name):
+    """Paused, it cannot act on SIGTERM; stop thaws it once and kills it after the timeout
+    (sh as PID 1 ignores SIGTERM), and restart runs it again."""
+    container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "sleep 100"],
+                               "runtime": runtime_name})
+    engine.pause(container_id)
+    engine.stop(container_id, timeout=1)
+    state = engine.inspect(container_id)["State"]
+    assert (state["Status"], state["ExitCode"], state["Paused"]) == ("exited", 137, False)
+    engine.start(container_id)
+    engine.pause(container_id)
+    engine.restart(container_id, timeout=1)
+    assert engine.inspect(container_id)["State"]["Status"] == "running"
+    engine.remove(container_id, force=True)
+
+
 def test_rename(engine):
     container_id = engine.create({"image": "busybox", "cmd": ["true"], "name": "before"})
     engine.create({"image": "busybox", "cmd": ["true"], "name": "other"})
