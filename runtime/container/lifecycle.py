@@ -155,6 +155,19 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
         _start_locked(engine, container, before_start, owner_pid)
 
 
+def _make_bind_sources(binds) -> None:
+    """A `-v HOST:CTR` whose host path does not exist gets it as a new directory, as Docker's
+    `-v` does (not left for the OCI runtime to fail on)."""
+    for bind in binds:
+        source = oci_spec.parse_bind(bind)[0]
+        if not os.path.lexists(source):
+            try:
+                os.makedirs(source, mode=0o755, exist_ok=True)
+            except OSError as error:
+                raise InvalidArgument(f"cannot create the host directory {source} for "
+                                      f"{bind}: {error.strerror}") from None
+
+
 def _start_locked(engine, container: Container, before_start=None,
                   owner_pid: int | None = None) -> None:
     host = container.host_config
@@ -169,6 +182,7 @@ def _start_locked(engine, container: Container, before_start=None,
         attachment = _attach_network(engine, container, network)
         undo.callback(_detach_network, engine, container, network)
         _write_hostname(container, attachment)
+        _make_bind_sources(host.get("Binds") or [])
         bundle = oci_spec.build(container, merged, process["user"], process["env"],
                                 process["argv"], process["cwd"], attachment["netns"],
                                 attachment["share_host"], memory_swap_supported(),
@@ -208,7 +222,9 @@ def _start_locked(engine, container: Container, before_start=None,
 def _start_error(error: MoorError) -> MoorError:
     text = error.message
     lowered = text.lower()
-    if "executable file not found" in lowered or "no such file or directory" in lowered:
+    # 127 is for the program only; a missing mount source is the run's failure (125).
+    if "executable file" in lowered or (lowered.startswith("exec:")
+                                        and "no such file or directory" in lowered):
         return StartFailed(text, 127)
     if "permission denied" in lowered:
         return StartFailed(text, 126)

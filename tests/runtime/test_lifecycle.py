@@ -298,6 +298,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
     (["--runtime", "nosuch", "busybox", "true"], 125, "unknown runtime"),
     (["--cap-add", "NOT_A_CAP", "busybox", "true"], 125, "unknown capability"),
     (["-v", "relative:/x", "busybox", "true"], 125, "invalid volume"),
+    (["-v", "/etc/hostname/sub:/x", "busybox", "true"], 125, "cannot create the host directory"),
     (["--nosuchflag", "busybox", "true"], 125, "unrecognized arguments"),
     (["Busybox"], 125, "invalid reference format"),
 ])
@@ -308,6 +309,15 @@ def test_run_fails_cleanly(engine, moor, args, status, message):
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
     assert set(os.listdir(engine.paths.containers)) == before
+
+
+def test_a_missing_bind_source_becomes_a_new_directory(engine, moor, tmp_path):
+    """As Docker's -v: the host path is made, not left for the runtime to fail on."""
+    source = tmp_path / "made" / "here"
+    result = moor("run", "--rm", "-v", f"{source}:/data", "busybox", "sh", "-c",
+                  "touch /data/x && echo ok")
+    assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+    assert (source / "x").exists() and (source.stat().st_mode & 0o777) == 0o755
 
 
 def test_unknown_container_is_one_line_and_status_1(moor):
