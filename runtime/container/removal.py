@@ -4,7 +4,7 @@ import os
 
 from runtime.container import names, rootfs
 from runtime.container.control import wait_for_exit
-from runtime.container.lifecycle import _cleanup, holding, oci_runtime
+from runtime.container.lifecycle import _cleanup, _network_module, holding, oci_runtime
 from runtime.container.state import (PAUSED, REMOVING, RESTARTING, RUNNING, Container,
                                      index_name, name_owner, unindex_name)
 from runtime.errors import Conflict
@@ -107,3 +107,6 @@ def rename(engine, container: Container, new_name: str) -> None:
             index_name(engine, new_name, container.id)
             if old_name != new_name:
                 unindex_name(engine, old_name, container.id)
+                network = _network_module()
+                if network is not None and hasattr(network, "renamed"):
+                    network.renamed(engine.paths, container.id, new_name)

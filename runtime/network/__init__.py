@@ -14,6 +14,7 @@ The lifecycle calls, in this order:
   mode, to be bind-mounted at /etc/hosts and /etc/resolv.conf;
 - `detach(paths, container_id)` when it stops or exits: idempotent, safe after a crash;
 - `network_settings(paths, container_id)` for `inspect` (it changes with connect/disconnect);
+- `renamed(paths, container_id, name)` when a running container is renamed;
 - `gc(paths, running_container_ids)` from `system gc` and when the engine starts.
 
 Importing this package is cheap (a few standard modules: no dataclasses or typing, which cost
@@ -21,7 +22,8 @@ more than the rest of a container start's imports); pyroute2 is loaded by the fu
 touch the kernel.
 """
 
-from runtime.network.attachment import attach, connect, detach, disconnect, network_settings
+from runtime.network.attachment import (attach, connect, detach, disconnect, network_settings,
+                                        renamed)
 from runtime.network.cleanup import gc, teardown
 from runtime.network.networks import (create_network, inspect_network, list_networks,
                                       remove_network)
@@ -33,7 +35,7 @@ DEFAULT_MODE = "bridge"
 __all__ = [
     "DEFAULT_MODE", "NetworkRequest", "NetworkAttachment", "PortSpec",
     "parse_ports", "describe_ports",
-    "attach", "detach", "network_settings", "gc", "teardown",
+    "attach", "detach", "network_settings", "renamed", "gc", "teardown",
     "create_network", "list_networks", "inspect_network", "remove_network",
     "connect", "disconnect",
 ]

@@ -72,10 +72,18 @@ class _Neighbourhood:
 
     def write_hosts(self, record: dict):
         text = self.hosts_of(record)
-        hostfiles.write_in_place(os.path.join(record["container_dir"], "hosts"), text)
+        _write_if_there(os.path.join(record["container_dir"], "hosts"), text)
         for follower in self.records.values():  # containers sharing this one's namespace
             if follower.get("peer") == record["id"]:
-                hostfiles.write_in_place(os.path.join(follower["container_dir"], "hosts"), text)
+                _write_if_there(os.path.join(follower["container_dir"], "hosts"), text)
+
+
+def _write_if_there(path: str, text: str) -> None:
+    """A member being removed at the same moment has no directory left to write to."""
+    try:
+        hostfiles.write_in_place(path, text)
+    except FileNotFoundError:
+        pass
 
 
 def _refresh_hosts(paths: Paths, network_ids: list[str], also: dict | None = None):
@@ -90,6 +98,19 @@ def _refresh_hosts(paths: Paths, network_ids: list[str], also: dict | None = Non
             neighbourhood.write_hosts(neighbourhood.records[member])
     if also is not None and also["id"] not in members:
         neighbourhood.write_hosts(also)
+
+
+def renamed(paths: Paths, container_id: str, name: str) -> None:
+    """A running container's new name: its record, and the hosts files of everyone on its
+    user networks (names follow containers as they come, go and are renamed)."""
+    record = endpoints.load(paths, container_id)
+    if record is None or record.get("name") == name:
+        return
+    record["name"] = name
+    endpoints.save(paths, record)
+    if record["mode"] != "none" and not record.get("peer"):
+        _refresh_hosts(paths, [endpoint["network_id"] for endpoint in record["endpoints"]],
+                       also=record)
 
 
 # settings -----------------------------------------------------------------------------------

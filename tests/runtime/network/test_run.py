@@ -90,6 +90,30 @@ def test_a_user_network_resolves_names_and_isolates_from_others(engine, moor, ru
     assert _fetch(moor, runtime_name, url=f"http://{address}/").returncode != 0
 
 
+def test_a_renamed_container_is_found_by_its_new_name(engine, moor, runtime_name, network):
+    front = network("front")
+    _httpd(moor, runtime_name, "--network", front, name="before")
+    peer = moor("run", "-d", "--runtime", runtime_name, "--network", front, "--name", "peer",
+                "busybox", "sleep", "60", check=True).stdout.strip()
+    moor("rename", "before", "after", check=True)
+    fetched = _fetch(moor, runtime_name, "--network", front, url="http://after/")
+    assert (fetched.returncode, fetched.stdout) == (0, "before\n"), fetched.stderr
+    hosts = moor("exec", peer, "cat", "/etc/hosts", check=True).stdout
+    names = {name for line in hosts.splitlines() for name in line.split()[1:]}
+    assert "after" in names and "before" not in names, hosts
+
+
+def test_removing_neighbours_together_leaves_nothing(engine, moor, network):
+    """Each removal rewrites the others' hosts files while they are being removed too."""
+    front = network("front")
+    names = [f"neighbour{i}" for i in range(3)]
+    for name in names:
+        moor("run", "-d", "--network", front, "--name", name, "busybox", "sleep", "60",
+             check=True)
+    moor("rm", "-f", *names, check=True)
+    # the engine fixture fails the test if any removal was left half done
+
+
 def test_published_port_answers_on_loopback_and_the_bridge_address(engine, moor,
                                                                    runtime_name):
     port = free_port()
