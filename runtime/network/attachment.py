@@ -177,6 +177,8 @@ def _plug(paths: Paths, netlink, inside, network, bridge_index: int, record: dic
     finally:
         os.close(fd)
     undo.callback(_delete_link, host_name)
+    from runtime.network.bridge import no_ipv6
+    no_ipv6(host_name)
     # hairpin: a container may reach its own published port through the host's address
     with open(f"/sys/class/net/{host_name}/brport/hairpin_mode", "w") as file:
         file.write("1")

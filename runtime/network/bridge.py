@@ -54,6 +54,17 @@ def _sysctl(name: str, value: str):
         file.write(value)
 
 
+def no_ipv6(device: str) -> None:
+    """Turn IPv6 off on a host-side device of a bridge network. The rules that keep containers
+    away from the host's own services are IPv4 rules; with IPv6 on, the bridge's link-local
+    address would let a container reach any host service listening on `::`. (Nothing to do on
+    a host without IPv6.)"""
+    try:
+        _sysctl(f"net/ipv6/conf/{device}/disable_ipv6", "1")
+    except FileNotFoundError:
+        pass
+
+
 def _random_mac() -> str:
     return "02:" + ":".join(f"{byte:02x}" for byte in os.urandom(5))
 
@@ -98,6 +109,7 @@ def ensure_up(paths: Paths, netlink: Netlink, network: Network) -> int:
         # The host's connections to 127.0.0.1:<published port> leave through the bridge with
         # their loopback source (then masqueraded); the INPUT rules keep the reverse closed.
         _sysctl(f"net/ipv4/conf/{network.bridge}/route_localnet", "1")
+        no_ipv6(network.bridge)
         _sysctl("net/ipv4/ip_forward", "1")
         netlink.set_link(index, up=True)
         return index

@@ -1,8 +1,11 @@
 """Traffic through the engine's networks, between real network namespaces: reachability,
 isolation, published ports. Only loopback and the sandboxes' own addresses are contacted."""
 
+import os
+import re
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -162,6 +165,39 @@ def test_a_container_cannot_reach_the_hosts_redis_through_its_gateway(paths, san
     box = sandbox(paths)
     answer = _ping_redis(box, box.gateway, host_service)
     assert "PONG" not in answer.stdout
+
+
+def _ipv6_addresses(device: str) -> list[str]:
+    with open("/proc/net/if_inet6") as table:
+        return [line.split()[0] for line in table if line.split()[-1] == device]
+
+
+def test_no_ipv6_path_leads_from_a_container_to_the_host(paths, sandbox):
+    """The isolation rules are IPv4 rules: the host keeps no IPv6 address on the bridge or
+    the container's veth, so a container cannot reach a host service listening on `::`
+    through a link-local address. On the container's link only the container answers the
+    all-nodes address."""
+    if not os.path.exists("/proc/net/if_inet6"):
+        pytest.skip("this host has no IPv6")
+    from runtime.network import store
+    from runtime.network.attachment import host_interface
+
+    box = sandbox(paths)
+    bridge = next(n.bridge for n in store.all_networks(paths) if n.default)
+    for device in (bridge, host_interface(box.id, 0)):
+        with open(f"/proc/sys/net/ipv6/conf/{device}/disable_ipv6") as setting:
+            assert setting.read().strip() == "1", device
+        assert _ipv6_addresses(device) == [], device
+    deadline = time.monotonic() + 10           # the container's own link-local address
+    while time.monotonic() < deadline:          # is usable once its DAD is over
+        shown = box.run("ip", "-6", "addr", "show", "dev", "eth0").stdout
+        if "fe80" in shown and "tentative" not in shown:
+            break
+        time.sleep(0.2)
+    answer = box.run("ping", "-c", "3", "-w", "4", "ff02::1%eth0")
+    assert answer.returncode == 0, answer.stdout + answer.stderr
+    responders = set(re.findall(r"bytes from ([0-9a-f:]+): seq", answer.stdout))
+    assert len(responders) <= 1, answer.stdout     # itself at most
 
 
 def test_a_host_access_network_can_reach_the_host(paths, sandbox, user_network, host_service):
