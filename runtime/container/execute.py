@@ -78,6 +78,9 @@ def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bo
             argv.append("--tty")
         if detach:
             argv.append("--detach")
+        if tty and not detach and runtime.name == "crun":
+            # runc follows the window itself (and takes a console socket only detached).
+            return _run_on_console(argv, container.id, interactive)
         argv.append(container.id)
         quiet = subprocess.DEVNULL if detach else None
         result = subprocess.run(argv, stdin=None if (interactive or tty) and not detach
@@ -88,3 +91,115 @@ def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bo
             os.unlink(spec_path)
         except FileNotFoundError:
             pass
+
+
+# -- a terminal of our own (crun) ---------------------------------------------------------------
+# Left to itself, `crun exec --tty` copies between our terminal and the pty it makes but never
+# passes a window resize on. So crun hands the pty's master to us (the OCI console socket, as
+# conmon takes it) and we relay, following our terminal's size. runc resizes by itself.
+
+def _run_on_console(argv: list[str], container_id: str, interactive: bool) -> int:
+    import socket
+    import tempfile
+
+    from runtime.container.attach import RawTerminal, terminal_size
+
+    directory = tempfile.mkdtemp(prefix="moor-exec-")
+    path = os.path.join(directory, "console.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(path)
+        listener.listen(1)
+        process = subprocess.Popen(argv + ["--console-socket", path, container_id],
+                                   stdin=subprocess.DEVNULL)
+        master = _receive_master(listener, process)
+        if master is None:
+            return process.wait()
+        try:
+            return _relay_console(master, process, interactive, RawTerminal, terminal_size)
+        finally:
+            os.close(master)
+    finally:
+        listener.close()
+        for name in (path, directory):
+            try:
+                (os.unlink if name == path else os.rmdir)(name)
+            except OSError:
+                pass
+
+
+def _receive_master(listener, process) -> int | None:
+    """The pty master the runtime sends over the console socket; None when it ended first
+    (its error is already on our stderr)."""
+    import select
+    import socket
+
+    while True:
+        ready, _, _ = select.select([listener], [], [], 0.05)
+        if ready:
+            connection, _ = listener.accept()
+            with connection:
+                _, fds, _, _ = socket.recv_fds(connection, 4096, 1)
+            return fds[0] if fds else None
+        if process.poll() is not None:
+            return None
+
+
+def _relay_console(master: int, process, interactive: bool, RawTerminal, terminal_size) -> int:
+    import errno
+    import fcntl
+    import select
+    import signal
+    import struct
+    import termios
+
+    def follow_size(*_):
+        size = terminal_size(1) or terminal_size(0)
+        if size:
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+
+    follow_size()
+    previous = signal.signal(signal.SIGWINCH, follow_size)
+    stdin_open = interactive
+    raw = RawTerminal(0) if interactive and os.isatty(0) else None
+    try:
+        if raw:
+            raw.__enter__()
+        while True:
+            readers = [master] + ([0] if stdin_open else [])
+            try:
+                ready, _, _ = select.select(readers, [], [], 0.2)
+            except InterruptedError:
+                continue
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError as error:        # EIO: every slave end is closed
+                    if error.errno != errno.EIO:
+                        raise
+                    data = b""
+                if not data:
+                    break
+                _write_all(1, data)
+            if stdin_open and 0 in ready:
+                data = os.read(0, 65536)
+                if data:
+                    _write_all(master, data)
+                else:
+                    stdin_open = False
+            if not ready and process.poll() is not None:
+                break
+    finally:
+        if raw:
+            raw.__exit__()
+        signal.signal(signal.SIGWINCH, previous)
+    return process.wait()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except InterruptedError:
+            continue

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.runtime.conftest import RUNTIMES
+
 pytestmark = pytest.mark.privileged
 
 
@@ -121,6 +123,23 @@ def test_exec_with_a_tty(engine):
     term.send(b"exit 2\r")
     assert term.wait() == 2
     engine.remove("host-of-exec", force=True)
+
+
+@pytest.mark.parametrize("runtime_name", RUNTIMES)
+def test_exec_follows_the_window_size(engine, runtime_name):
+    engine.run({"image": "busybox", "cmd": ["sleep", "100"], "name": "resized",
+                "runtime": runtime_name})
+    term = Terminal(engine, "exec", "-it", "resized", "sh", rows=30, cols=100)
+    term.expect(b"# ")
+    term.send(b"stty size\r")
+    term.expect(b"30 100")
+    term.resize(40, 120)
+    time.sleep(0.2)
+    term.send(b"stty size\r")
+    term.expect(b"40 120")
+    term.send(b"exit 3\r")
+    assert term.wait() == 3
+    engine.remove("resized", force=True)
 
 
 def test_exec_without_a_tty(engine, moor):
