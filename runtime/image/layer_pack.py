@@ -423,6 +423,8 @@ def pack_layer(src, out=None, *, copy_to=None) -> PackResult:
         tar = _TarStream(out)
         try:
             _Packer(tar, copy_root).pack(root)
+        except BrokenPipeError:
+            raise                       # the reader went away (`moor export c | head`)
         except OSError as error:
             name = error.filename if error.filename is not None else src
             if isinstance(name, bytes):

@@ -262,3 +262,21 @@ def test_prune_removes_stopped_containers_and_dangling_images(engine, moor, run_
     assert f"deleted: {kept}" in output and "untagged: kept:1" in output
     assert engine.image_id("busybox")  # a running container uses it
     engine.remove(running, force=True)
+
+
+def test_a_reader_that_stops_early_is_not_an_error(engine):
+    """`moor export c | head -c 100`: no error message, no traceback."""
+    import sys
+
+    from tests.runtime.conftest import REPOSITORY
+
+    container_id = engine.create({"image": "busybox", "cmd": ["true"]})
+    process = subprocess.Popen([sys.executable, "-m", "runtime", "export", container_id],
+                               cwd=REPOSITORY, env={**os.environ,
+                                                    "MOORAGE_ROOT": engine.paths.root},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert len(process.stdout.read(100)) == 100
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=30)
+    assert (process.returncode, stderr) == (0, b"")
+    engine.remove(container_id)
