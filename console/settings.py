@@ -257,6 +257,8 @@ SPECTACULAR_SETTINGS = {
     # A job's kind and state appear in two components (a job, and a job with its output).
     "ENUM_NAME_OVERRIDES": {"JobKindEnum": "console.jobs.models.Job.Kind",
                             "JobStateEnum": "console.jobs.models.Job.State"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "console.streams.schema.add_log_endpoint"],
 }
 
 LOGGING = {

@@ -120,8 +120,11 @@ def test_openapi_schema(world, client_for):
     assert response.status_code == 200
     text = response.content.decode()
     for path in ("/api/containers/{id}/stop/", "/api/auth/token/", "/api/audit/",
-                 "/api/teams/{id}/members/", "/api/grants/", "/api/jobs/{id}/"):
+                 "/api/teams/{id}/members/", "/api/grants/", "/api/jobs/{id}/",
+                 "/api/containers/{id}/team/",
+                 "/api/containers/{id}/logs/"):     # a plain view, added by a hook
         assert path in text
+    assert "operationId: containers_logs" in text and "text/plain" in text
 
 
 def test_bulk_actions_do_not_redirect_elsewhere(world, client_for):
