@@ -63,6 +63,13 @@ class Errors(dict):
         self.setdefault(name, []).append(message)
 
 
+def _size(value: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20)):
+        if value >= 1 << shift:
+            return f"{value / (1 << shift):.1f} {unit}"
+    return f"{value} bytes"
+
+
 def parse_memory(value) -> int | None:
     """Bytes from `134217728`, `"64m"`, `"1.5g"`, `"512k"`; None for empty."""
     if value in (None, ""):
@@ -157,6 +164,8 @@ def validate_run(user, data: dict) -> RunRequest:
         memory = parse_memory(data.get("memory"))
         if memory is not None and memory < MIN_MEMORY:
             errors.add("memory", "The memory limit must be at least 6m.")
+        elif memory is not None and host is not None and host.memory and memory > host.memory:
+            errors.add("memory", f"Host {host.name} has only {_size(host.memory)} of memory.")
         elif memory is not None:
             options["memory"] = memory
     except ValueError:

@@ -46,6 +46,8 @@ def test_create_only(world, client_for):
     ({"image": "nosuch:1.0"}, "image", "No such image: nosuch:1.0"),
     ({"name": "web"}, "name", "already in use on host h1"),
     ({"memory": "abc"}, "memory", "Invalid memory 'abc'"),
+    ({"memory": 10 ** 30}, "memory", "Host h1 has only 2.0 GiB of memory"),
+    ({"memory": "3g"}, "memory", "Host h1 has only 2.0 GiB of memory"),
     ({"cpus": -1}, "cpus", "CPUs must be a positive number"),
     ({"cpus": "many"}, "cpus", "CPUs must be a positive number"),
     ({"pids_limit": 0}, "pids_limit", "at least 1"),
