@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, UnsupportedMediaType, ValidationError
 from rest_framework.response import Response
 
 from console.containers import actions
@@ -152,9 +152,14 @@ class ContainerViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.get_queryset().defer("inspect_data"))
         return self.get_paginated_response(ContainerSerializer(page, many=True).data)
 
-    @extend_schema(request=RunSerializer, responses={202: JobSerializer},
+    @extend_schema(request={"application/json": RunSerializer}, responses={202: JobSerializer},
                    description="Run (or with start=false, create) a container; returns the job.")
     def create(self, request):
+        if not (request.content_type or "").startswith("application/json"):
+            # A form cannot carry the lists (cmd, env, ports) a run request is made of.
+            raise UnsupportedMediaType(request.content_type or "none",
+                                       detail="Send the run request as JSON "
+                                              "(Content-Type: application/json).")
         if not isinstance(request.data, dict):
             raise ValidationError({"detail": "Send a JSON object."})
         try:

@@ -185,3 +185,11 @@ def test_the_run_form_refuses_bad_ports_and_the_host_network(world, client_for):
     assert nothing_created()
     entry = AuditEntry.objects.get(action="container.run", result="denied")
     assert entry.actor_name == "developer" and entry.params["network"] == "host"
+
+
+def test_a_run_request_is_json(world, client_for, sent):
+    """A form cannot carry the lists a run request is made of: refused with what to send."""
+    answer = client_for("developer").post("/api/containers/", {"image": "busybox",
+                                                               "host": "h1"})
+    assert answer.status_code == 415 and "as JSON" in answer.json()["detail"]
+    assert sent == []
