@@ -193,3 +193,24 @@ def test_a_run_request_is_json(world, client_for, sent):
                                                                "host": "h1"})
     assert answer.status_code == 415 and "as JSON" in answer.json()["detail"]
     assert sent == []
+
+
+def test_a_member_of_several_teams_is_asked_which(world, client_for, sent,
+                                                  django_capture_on_commit_callbacks):
+    from console.teams.models import Membership
+
+    developer = world.user("developer")
+    Membership.objects.create(user=developer, team=world.teams["beta"], role="developer")
+    client = client_for("developer")
+    form = client.get("/containers/run/").content.decode()
+    assert '<select name="team"' in form and ">alpha<" in form and ">beta<" in form
+    answer = client.post("/api/containers/", {"image": "busybox", "host": "h1"},
+                         content_type="application/json")
+    assert answer.status_code == 400
+    assert answer.json()["team"] == ["You are in several teams: choose one."]
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = client.post("/api/containers/", {"image": "busybox", "host": "h2",
+                                                  "team": "beta"},
+                             content_type="application/json")
+    assert answer.status_code == 202, answer.json()
+    assert Container.objects.get(engine_id=answer.json()["container"]).team.name == "beta"
