@@ -77,6 +77,14 @@ def runtime_name(request):
     return request.param
 
 
+@pytest.fixture(params=RUNTIMES)
+def each_runtime(request, monkeypatch):
+    """The whole test under each OCI runtime in turn: the default for containers made in this
+    process and by the `moor` commands it runs (`usefixtures` it in a module)."""
+    monkeypatch.setenv("MOORAGE_RUNTIME", request.param)
+    return request.param
+
+
 def leftovers(engine: Engine) -> list[str]:
     """Host resources of this root that no existing container accounts for (after waiting
     for `moor rm`'s detached clean-ups to finish)."""

@@ -7,7 +7,7 @@ import pytest
 
 from runtime.errors import InvalidArgument
 
-pytestmark = pytest.mark.privileged
+pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
 CHANGES = (
     "mkdir -p /app/old && echo a > /app/old/a && echo b > /app/old/b && "

@@ -7,7 +7,7 @@ import pytest
 
 from runtime.errors import MoorError
 
-pytestmark = pytest.mark.privileged
+pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
 
 @pytest.fixture

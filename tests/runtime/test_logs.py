@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.privileged
+pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
 
 def test_stdout_and_stderr_are_kept_apart(engine, moor):

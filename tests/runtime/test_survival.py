@@ -17,7 +17,7 @@ import pytest
 from runtime import atomic
 from runtime.container import rootfs, state as records
 
-pytestmark = pytest.mark.privileged
+pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
 
 def _until(predicate, timeout=15.0):

@@ -10,9 +10,7 @@ import time
 
 import pytest
 
-from tests.runtime.conftest import RUNTIMES
-
-pytestmark = pytest.mark.privileged
+pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
 
 class Terminal:
@@ -26,7 +24,8 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "runtime", *args], stdin=slave, stdout=slave, stderr=slave,
-            env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin", "TERM": "xterm"},
+            env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin", "TERM": "xterm",
+                 "MOORAGE_RUNTIME": os.environ.get("MOORAGE_RUNTIME", "")},
             start_new_session=True, preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
         os.close(slave)
         self.seen = b""
@@ -125,10 +124,8 @@ def test_exec_with_a_tty(engine):
     engine.remove("host-of-exec", force=True)
 
 
-@pytest.mark.parametrize("runtime_name", RUNTIMES)
-def test_exec_follows_the_window_size(engine, runtime_name):
-    engine.run({"image": "busybox", "cmd": ["sleep", "100"], "name": "resized",
-                "runtime": runtime_name})
+def test_exec_follows_the_window_size(engine):
+    engine.run({"image": "busybox", "cmd": ["sleep", "100"], "name": "resized"})
     term = Terminal(engine, "exec", "-it", "resized", "sh", rows=30, cols=100)
     term.expect(b"# ")
     term.send(b"stty size\r")
