@@ -460,7 +460,8 @@ def test_interrupted_build_removes_its_container(engine, tmp_path):
                 seen += process.stdout.readline()
         assert "started" in seen, seen
         process.send_signal(signal.SIGINT)
-        assert process.wait(60) == 130
+        _, stderr = process.communicate(timeout=60)
+        assert process.returncode == 130, stderr[-2000:]
     finally:
         if process.poll() is None:
             process.kill()
