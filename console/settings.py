@@ -163,14 +163,19 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 if os.environ.get("MOORAGE_CHANNEL_LAYER") == "memory":
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 else:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py's default read timeout (5 s) equals channels_redis's blocking pop
             # (BZPOPMIN, 5 s): an idle receive then raises TimeoutError and ends the
             # consumer. Reads wait longer than the pop.
+            # A command on a pooled connection that a Redis restart left dead is sent again
+            # once on a new connection, instead of failing the socket that needed it.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15,
-                                  "socket_connect_timeout": 5}],
+                                  "socket_connect_timeout": 5,
+                                  "retry_on_error": [RedisConnectionError]}],
                        "capacity": 500, "expiry": 30},
         },
     }
