@@ -25,6 +25,15 @@ def _denied(action, actor, request, **fields):
     raise PermissionDenied(f"You may not do {action}.")
 
 
+def audit_hidden_team(action: str, actor, pk, *, request=None) -> None:
+    """An attempt to `action` a team `actor` cannot see: answered 404 like an unknown team,
+    and audited as denied when the team exists."""
+    hidden = Team.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    if hidden is not None:
+        audit.record(action, actor=actor, request=request, team=hidden, target=hidden,
+                     result="denied", error="not visible to the requester")
+
+
 def require_manager(actor, team, action: str, *, request=None, **fields) -> None:
     """Refuse, audited, unless `actor` may manage `team` (its team admins, superusers)."""
     if not user_may(actor, "manage", team):
@@ -79,7 +88,7 @@ def set_member(actor, team, user, role, *, request=None) -> Membership:
         audit.record("team.member.add" if made else "team.member.role", actor=actor,
                      request=request, team=team, target=user,
                      params={"role": role, "previous_role": before})
-        transaction.on_commit(lambda: publish.permissions_changed(user.pk))
+        publish.permissions_changed_on_commit([user.pk])
     return membership
 
 
@@ -91,7 +100,7 @@ def remove_member(actor, team, user, *, request=None) -> None:
         if not deleted:
             raise Invalid({"user": [f"{user.username} is not in team {team.name}."]})
         audit.record("team.member.remove", actor=actor, request=request, team=team, target=user)
-        transaction.on_commit(lambda: publish.permissions_changed(user.pk))
+        publish.permissions_changed_on_commit([user.pk])
 
 
 def grant_host(actor, team, host, *, request=None) -> HostGrant:
@@ -103,7 +112,7 @@ def grant_host(actor, team, host, *, request=None) -> HostGrant:
         audit.record("team.host.grant", actor=actor, request=request, team=team, target=host,
                      host=host)
         members = list(team.memberships.values_list("user_id", flat=True))
-        transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in members])
+        publish.permissions_changed_on_commit(members)
     return grant
 
 
@@ -117,7 +126,7 @@ def revoke_host(actor, team, host, *, request=None) -> None:
         audit.record("team.host.revoke", actor=actor, request=request, team=team, target=host,
                      host=host)
         members = list(team.memberships.values_list("user_id", flat=True))
-        transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in members])
+        publish.permissions_changed_on_commit(members)
 
 
 def change_team_settings(actor, team, *, request=None, **settings) -> Team:
@@ -136,7 +145,7 @@ def change_team_settings(actor, team, *, request=None, **settings) -> Team:
                      params={"changed": changed, "previous": before})
         # Open terminals re-check what they may do (and as whom) when a setting changes.
         members = list(team.memberships.values_list("user_id", flat=True))
-        transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in members])
+        publish.permissions_changed_on_commit(members)
     return team
 
 
@@ -155,7 +164,7 @@ def grant_container(actor, user, container, actions, *, request=None) -> Contain
         audit.record("container.grant", actor=actor, request=request, team=container.team,
                      target=container, host=container.host,
                      params={"user": user.username, "actions": grant.actions})
-        transaction.on_commit(lambda: publish.permissions_changed(user.pk))
+        publish.permissions_changed_on_commit([user.pk])
     return grant
 
 
@@ -169,7 +178,7 @@ def revoke_container_grant(actor, grant, *, request=None) -> None:
                      target=container, host=container.host,
                      params={"user": grant.user.username, "actions": grant.actions})
         grant.delete()
-        transaction.on_commit(lambda: publish.permissions_changed(user_id))
+        publish.permissions_changed_on_commit([user_id])
 
 
 def create_token(user, name="", *, request=None) -> tuple[ApiToken, str]:

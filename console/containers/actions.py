@@ -209,11 +209,11 @@ def assign_team(user, container: Container, team, *, request=None) -> Container:
         audit.record("container.assign", actor=user, request=request, team=team,
                      target=container, host=container.host,
                      params={"team": team.name, "previous": previous.name if previous else None})
-        members = set(team.memberships.values_list("user_id", flat=True))
+        members = list(team.memberships.values_list("user_id", flat=True))
         if previous is not None:
-            members |= set(previous.memberships.values_list("user_id", flat=True))
-        transaction.on_commit(lambda: (publish.container_changed(container),
-                                       [publish.permissions_changed(uid) for uid in members]))
+            members += previous.memberships.values_list("user_id", flat=True)
+        transaction.on_commit(lambda: publish.container_changed(container))
+        publish.permissions_changed_on_commit(members)
     return container
 
 

@@ -9,6 +9,7 @@ import logging
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 from console.streams import groups
 
@@ -107,6 +108,13 @@ def host_changed(host) -> None:
 def permissions_changed(user_id) -> None:
     """Tell a user's open sockets to recompute what they may see (membership, role, grant)."""
     send([groups.user_group(user_id)], {"type": "permissions.changed"})
+
+
+def permissions_changed_on_commit(user_ids) -> None:
+    """`permissions_changed` for each of `user_ids` once the current transaction commits (at
+    once outside one): told earlier, a socket would re-check against the rows as they were."""
+    user_ids = sorted(set(user_ids))
+    transaction.on_commit(lambda: [permissions_changed(uid) for uid in user_ids])
 
 
 def session_ended(session_key: str) -> None:

@@ -14,11 +14,6 @@ from console.streams import publish
 from console.teams.models import Membership, Team
 
 
-def recheck_after_commit(user_ids) -> None:
-    user_ids = sorted(set(user_ids))
-    transaction.on_commit(lambda: [publish.permissions_changed(uid) for uid in user_ids])
-
-
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
@@ -41,11 +36,11 @@ class TeamAdmin(admin.ModelAdmin):
         audit.record("team.change" if change else "team.create", request=request, team=obj,
                      target=obj, params={"fields": form.changed_data})
         if change:       # a pinned terminal user, say
-            recheck_after_commit(obj.memberships.values_list("user_id", flat=True))
+            publish.permissions_changed_on_commit(obj.memberships.values_list("user_id", flat=True))
 
     def delete_model(self, request, obj):
         audit.record("team.delete", request=request, target=obj)
-        recheck_after_commit(obj.memberships.values_list("user_id", flat=True))
+        publish.permissions_changed_on_commit(obj.memberships.values_list("user_id", flat=True))
         super().delete_model(request, obj)
 
     def save_formset(self, request, form, formset, change):
@@ -55,11 +50,11 @@ class TeamAdmin(admin.ModelAdmin):
             if isinstance(removed, Membership):
                 audit.record("team.member.remove", request=request, team=team,
                              target=removed.user)
-                recheck_after_commit([removed.user_id])
+                publish.permissions_changed_on_commit([removed.user_id])
             else:
                 audit.record("team.host.revoke", request=request, team=team,
                              target=removed.host, host=removed.host)
-                recheck_after_commit(team.memberships.values_list("user_id", flat=True))
+                publish.permissions_changed_on_commit(team.memberships.values_list("user_id", flat=True))
             removed.delete()
         for instance in instances:
             made = instance.pk is None
@@ -72,7 +67,7 @@ class TeamAdmin(admin.ModelAdmin):
                 instance.save()
                 audit.record("team.member.add" if made else "team.member.role", request=request,
                              team=team, target=instance.user, params={"role": instance.role})
-                recheck_after_commit([instance.user_id])
+                publish.permissions_changed_on_commit([instance.user_id])
         formset.save_m2m()
 
 
@@ -103,11 +98,11 @@ class AuditedUserAdmin(UserAdmin):
         audit.record("user.change" if change else "user.create", request=request, target=obj,
                      params={"fields": changed})
         if change:       # deactivated, no longer a superuser: their sockets re-check
-            recheck_after_commit([obj.pk])
+            publish.permissions_changed_on_commit([obj.pk])
 
     def delete_model(self, request, obj):
         audit.record("user.delete", request=request, target=obj)
-        recheck_after_commit([obj.pk])
+        publish.permissions_changed_on_commit([obj.pk])
         super().delete_model(request, obj)
 
     def user_change_password(self, request, id, form_url=""):
