@@ -8,7 +8,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from console import audit
 from console.accounts import actions
 from console.core.roles import Role
 from console.hosts.models import Host
@@ -76,12 +75,10 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         try:
             return super().get_object()
         except Http404:
-            pk = str(self.kwargs.get("pk", ""))
-            hidden = Team.objects.filter(pk=pk).first() if pk.isdigit() else None
-            if hidden is not None and self.request.method not in SAFE_METHODS:
-                audit.record(self.CHANGES.get(self.action, f"team.{self.action}"),
-                             request=self.request, team=hidden, target=hidden,
-                             result="denied", error="not visible to the requester")
+            if self.request.method not in SAFE_METHODS:
+                actions.audit_hidden_team(self.CHANGES.get(self.action, f"team.{self.action}"),
+                                          self.request.user, self.kwargs.get("pk", ""),
+                                          request=self.request)
             raise
 
     def create(self, request):

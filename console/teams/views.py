@@ -11,7 +11,6 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from console import audit
 from console.accounts import actions
 from console.core.permissions import get_for_user_or_404, user_may
 from console.core.roles import Role
@@ -27,10 +26,8 @@ def visible_team(request, pk, change: str = "") -> Team:
     try:
         return get_for_user_or_404(Team.objects, request.user, "view", pk=pk)
     except Http404:
-        hidden = Team.objects.filter(pk=pk).first() if change else None
-        if hidden is not None:
-            audit.record(change, request=request, team=hidden, target=hidden, result="denied",
-                         error="not visible to the requester")
+        if change:
+            actions.audit_hidden_team(change, request.user, pk, request=request)
         raise
 
 
