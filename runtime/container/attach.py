@@ -91,7 +91,7 @@ def relay(sock: socket.socket, container_dir: str, *, tty: bool, stdin: bool,
                 if not message:
                     return ENDED
                 stream, data = message[0], message[1:]
-                _write_all(stderr_fd if (stream == monitor.STREAM_STDERR and not tty)
+                write_all(stderr_fd if (stream == monitor.STREAM_STDERR and not tty)
                            else stdout_fd, data)
             if stdin_open and stdin_fd in ready:
                 try:
@@ -139,7 +139,7 @@ def _send(sock: socket.socket, data: bytes) -> None:
             return
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:

@@ -102,8 +102,6 @@ def _run_on_console(argv: list[str], container_id: str, interactive: bool) -> in
     import socket
     import tempfile
 
-    from runtime.container.attach import RawTerminal, terminal_size
-
     directory = tempfile.mkdtemp(prefix="moor-exec-")
     path = os.path.join(directory, "console.sock")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -116,7 +114,7 @@ def _run_on_console(argv: list[str], container_id: str, interactive: bool) -> in
         if master is None:
             return process.wait()
         try:
-            return _relay_console(master, process, interactive, RawTerminal, terminal_size)
+            return _relay_console(master, process, interactive)
         finally:
             os.close(master)
     finally:
@@ -145,13 +143,15 @@ def _receive_master(listener, process) -> int | None:
             return None
 
 
-def _relay_console(master: int, process, interactive: bool, RawTerminal, terminal_size) -> int:
+def _relay_console(master: int, process, interactive: bool) -> int:
     import errno
     import fcntl
     import select
     import signal
     import struct
     import termios
+
+    from runtime.container.attach import RawTerminal, write_all, terminal_size
 
     def follow_size(*_):
         size = terminal_size(1) or terminal_size(0)
@@ -180,11 +180,11 @@ def _relay_console(master: int, process, interactive: bool, RawTerminal, termina
                     data = b""
                 if not data:
                     break
-                _write_all(1, data)
+                write_all(1, data)
             if stdin_open and 0 in ready:
                 data = os.read(0, 65536)
                 if data:
-                    _write_all(master, data)
+                    write_all(master, data)
                 else:
                     stdin_open = False
             if not ready and process.poll() is not None:
@@ -195,11 +195,3 @@ def _relay_console(master: int, process, interactive: bool, RawTerminal, termina
         signal.signal(signal.SIGWINCH, previous)
     return process.wait()
 
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            view = view[os.write(fd, view):]
-        except InterruptedError:
-            continue
