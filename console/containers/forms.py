@@ -13,6 +13,23 @@ RESTART_CHOICES = [("no", "no"), ("on-failure", "on-failure"), ("always", "alway
 API_NAMES = {"command": "cmd"}
 
 
+def offer_teams(field, user, action: str, *, no_team: str) -> None:
+    """The teams `user` may `action` in as `field`'s choices: hidden when there is one (or
+    none) to choose from; superusers may also choose `no_team`."""
+    teams = list(Team.objects.restrict(user, action))
+    field.choices = [(t.name, t.name) for t in teams]
+    if len(teams) <= 1 and not user.is_superuser:
+        field.widget = forms.HiddenInput()
+        if teams:
+            field.initial = teams[0].name
+    elif user.is_superuser:
+        field.choices = [("", no_team)] + field.choices
+
+
+def host_choices(hosts) -> list[tuple[str, str]]:
+    return [(h.name, h.name if h.is_online else f"{h.name} (offline)") for h in hosts]
+
+
 class RunForm(forms.Form):
     team = forms.ChoiceField(required=False)
     host = forms.ChoiceField()
@@ -38,17 +55,9 @@ class RunForm(forms.Form):
         self.run_request = None
         self.refused = None       # the InvalidRequest, when the user may not run this at all
         self.request_data = {}
-        teams = list(Team.objects.restrict(user, "run"))
-        self.fields["team"].choices = [(t.name, t.name) for t in teams]
-        if len(teams) <= 1 and not user.is_superuser:
-            self.fields["team"].widget = forms.HiddenInput()
-            if teams:
-                self.fields["team"].initial = teams[0].name
-        elif user.is_superuser:
-            self.fields["team"].choices = [("", "(no team)")] + self.fields["team"].choices
+        offer_teams(self.fields["team"], user, "run", no_team="(no team)")
         self.hosts = list(Host.objects.restrict(user, "run"))
-        self.fields["host"].choices = [
-            (h.name, h.name if h.is_online else f"{h.name} (offline)") for h in self.hosts]
+        self.fields["host"].choices = host_choices(self.hosts)
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
         images = (Image.objects.restrict(self.user, "run")

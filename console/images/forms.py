@@ -10,12 +10,13 @@ import shlex
 from django import forms
 from django.conf import settings
 
+from console.containers.forms import host_choices, offer_teams
 from console.containers.options import ENV_NAME_PATTERN, InvalidRequest
 from console.hosts.models import Host
 from console.images.actions import reference_errors
 from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
                                      validate_pull)
-from console.teams.models import Team, validate_container_user
+from console.teams.models import validate_container_user
 
 PORT_PATTERN = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
 LABEL_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
@@ -159,18 +160,8 @@ class ImageJobForm(forms.Form):
         self.image_request = None
         self.refused = None         # the InvalidRequest, when the user may not do this at all
         self.request_data = {}
-        teams = list(Team.objects.restrict(user, self.action))
-        self.fields["team"].choices = [(t.name, t.name) for t in teams]
-        if len(teams) <= 1 and not user.is_superuser:
-            self.fields["team"].widget = forms.HiddenInput()
-            if teams:
-                self.fields["team"].initial = teams[0].name
-        elif user.is_superuser:
-            self.fields["team"].choices = [("", "(no team: a host image)")] + \
-                self.fields["team"].choices
-        self.fields["host"].choices = [
-            (h.name, h.name if h.is_online else f"{h.name} (offline)")
-            for h in Host.objects.restrict(user, self.action)]
+        offer_teams(self.fields["team"], user, self.action, no_team="(no team: a host image)")
+        self.fields["host"].choices = host_choices(Host.objects.restrict(user, self.action))
 
     def clean(self):
         data = super().clean()
