@@ -20,14 +20,13 @@ import contextlib
 import os
 import stat
 import tarfile
-import tempfile
 
+from runtime import staging
 from runtime.container import rootfs
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING, process_alive
 from runtime.errors import InvalidArgument, NotFound
 from runtime.fdtree import DIRECTORY_FLAGS as NOFOLLOW_DIR, TreeCopy, lstat_or_none
-from runtime.image.store import remove_tree
 
 
 @contextlib.contextmanager
@@ -192,15 +191,11 @@ def _copy_in(src_dir: int, name: str, dst_dir: int, dst_name: str, archive: bool
 
 # -- tar streams (`-`) -----------------------------------------------------------------------
 
-@contextlib.contextmanager
 def _scratch(engine):
-    """A private, empty directory on the engine's root, removed afterwards."""
+    """A private, empty directory on the engine's root, held against `system gc` while in
+    use and removed afterwards."""
     engine.paths.ensure()
-    path = tempfile.mkdtemp(prefix="cp-", dir=engine.paths.tmp)
-    try:
-        yield path
-    finally:
-        remove_tree(path)
+    return staging.working_dir(engine.paths.tmp, "cp-")
 
 
 def _numeric_owners(info: tarfile.TarInfo) -> tarfile.TarInfo:
