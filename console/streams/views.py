@@ -5,8 +5,9 @@ replay of recorded terminal sessions.
 never reads the engine's files): `?follow=1` keeps the response open and sends new lines as
 they are written, `?tail=N` starts with the last N lines, `?timestamps=1` puts each line's time
 first, `?stdout=0` / `?stderr=0` leave a stream out, `?download=1` names the file. Session
-cookie or `Authorization: Token` header, as the rest of the API; a follow opened with a token
-ends within PING_SECONDS of the token's revocation.
+cookie or `Authorization: Token` header, as the rest of the API. A follow ends when what it
+was opened with lapses (the token revoked, the login session over) or the permission goes:
+checked when the stream is idle for PING_SECONDS, and at least every RECHECK_SECONDS.
 """
 import asyncio
 import secrets
