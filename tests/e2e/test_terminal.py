@@ -73,8 +73,11 @@ def test_resize_reaches_the_terminal(stack, sleeper):
 def test_ctrl_c_interrupts_and_ctrl_d_ends_with_the_exit_frame(stack, sleeper):
     async def scenario():
         client = await shell(stack, sleeper)
-        await client.send(b"sleep 100; echo finished\r")
-        await asyncio.sleep(0.5)
+        # The child prints only once the shell has made it the terminal's foreground job, so
+        # the Ctrl-C that follows reaches the sleep and not a shell still setting it up.
+        mark = client.mark()
+        await client.send(b"sh -c 'echo sleep-st\"\"arted; exec sleep 100'; echo finished\r")
+        await client.expect(b"sleep-started", after=mark)
         started = time.monotonic()
         mark = client.mark()
         await client.send(b"\x03")

@@ -71,10 +71,11 @@ def test_run_it_gives_a_working_shell(engine):
     term.expect(b"hi\r\n")
     term.send(b"stty size\r")
     term.expect(b"33 101")
-    term.send(b"sleep 100\r")
-    time.sleep(0.3)
+    # The child prints once it is the terminal's foreground job: Ctrl-C then reaches it.
+    term.send(b"sh -c 'echo sleep-st\"\"arted; exec sleep 100'\r")
+    term.expect(b"sleep-started")
     term.send(b"\x03")  # Ctrl-C reaches the container's foreground program
-    term.send(b"echo interrupted\r")
+    term.send(b"echo inter\"\"rupted\r")
     term.expect(b"interrupted\r\n")
     term.resize(40, 120)
     time.sleep(0.3)
@@ -93,7 +94,7 @@ def test_detach_keys_leave_it_running_and_attach_gets_back_in(engine):
     assert engine.inspect("detachable")["State"]["Status"] == "running"
     again = Terminal(engine, "attach", "detachable")
     time.sleep(0.5)
-    again.send(b"echo back-in\r")
+    again.send(b"echo back-\"\"in\r")
     again.expect(b"back-in\r\n")
     again.send(b"exit 4\r")
     assert again.wait() == 4
@@ -106,7 +107,7 @@ def test_start_ai_gets_back_into_an_exited_shell(engine):
     assert term.wait() == 0
     again = Terminal(engine, "start", "-ai", "restartable")
     again.expect(b"# ")
-    again.send(b"echo second-life\r")
+    again.send(b"echo second-\"\"life\r")
     again.expect(b"second-life\r\n")
     again.send(b"exit 6\r")
     assert again.wait() == 6
