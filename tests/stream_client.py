@@ -6,6 +6,7 @@ import json
 import time
 from urllib.parse import urlencode
 
+import websockets
 from websockets.asyncio.client import connect
 
 CURSOR_QUERY = b"\x1b[6n"
@@ -63,6 +64,14 @@ class TerminalClient:
         except Exception:
             self.closed = True
             return False
+        try:
+            await self.answer(frame)
+        except websockets.ConnectionClosed:   # a ping or output just before the server went
+            self.closed = True
+            return False
+        return True
+
+    async def answer(self, frame) -> None:
         if isinstance(frame, bytes):
             self.output += frame
             before = self.received
@@ -71,14 +80,13 @@ class TerminalClient:
                 await self.send(b"\x1b[1;1R")
             if self.received // 65536 != before // 65536:
                 await self.control(type="ack", bytes=self.received)
-            return True
+            return
         message = json.loads(frame)
         self.controls.append(message)
         if message["type"] == "exit":
             self.exit_code = message["code"]
         elif message["type"] == "ping":
             await self.control(type="pong")
-        return True
 
     def mark(self) -> int:
         """Where the output is now: `expect(..., after=mark)` looks only at what follows."""

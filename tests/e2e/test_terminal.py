@@ -339,9 +339,11 @@ def test_the_shell_outlives_restarts_of_the_worker_and_the_web_server(stack, sle
         await client.expect(b"after-worker\r\n", after=mark)
         argv = stack.processes["web"].args
         stack.end("web")                                       # daphne goes away
-        while await client.read(5):
-            pass                                               # until its socket closes
-        stack.spawn("web", argv)
+        try:
+            while await client.read(5):
+                pass                                           # until its socket closes
+        finally:
+            stack.spawn("web", argv)                           # the later tests need it
         wait_until(lambda: urllib.request.urlopen(stack.base + "/login/", timeout=2).status
                    == 200, what="daphne again")
         again = await TerminalClient.open(stack.base, token(stack), sleeper, session=session)
