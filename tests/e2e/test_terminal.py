@@ -214,10 +214,14 @@ def test_the_session_is_audited_and_recorded(stack, sleeper):
     async def scenario():
         client = await shell(stack, sleeper)
         await client.send(b"echo recorded-$((40+2))\r")
-        await client.expect(b"recorded-42")
+        # The prompt asks where the cursor is; the answer is sent as the query is read, so
+        # wait for it: sent later it would land in the `read` below, ahead of the password.
+        await client.expect(b"recorded-42\r\n/ # \x1b[6n")
         # A password at a prompt that does not echo it.
-        await client.send(b"stty -echo; read -r secret; stty echo; echo got-${#secret}\r")
-        await asyncio.sleep(0.3)
+        mark = client.mark()
+        await client.send(b"stty -echo; echo pass\"\"word:; read -r secret; stty echo; "
+                          b"echo got-${#secret}\r")
+        await client.expect(b"password:", after=mark)              # echo is off by now
         await client.send(b"hunter2-typed\r")
         await client.expect(b"got-13")
         await client.send(b"exit 0\r")

@@ -42,8 +42,11 @@ def test_stop_sends_sigterm_then_sigkill_after_the_timeout(engine):
 
 def test_stop_of_a_program_that_handles_sigterm_is_quick(engine, output_of):
     container_id = engine.run({"image": "busybox", "cmd": [
-        "sh", "-c", "trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done"]})
-    time.sleep(0.3)
+        "sh", "-c",
+        "trap 'echo bye; exit 0' TERM; echo trapped; while true; do sleep 0.1; done"]})
+    deadline = time.monotonic() + 15
+    while "trapped" not in output_of(container_id) and time.monotonic() < deadline:
+        time.sleep(0.05)                                   # the trap is set before the stop
     started = time.monotonic()
     engine.stop(container_id, timeout=10)
     assert time.monotonic() - started < 5

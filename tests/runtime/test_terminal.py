@@ -50,6 +50,18 @@ class Terminal:
                 self.seen += chunk
         return self.seen
 
+    def expect_size(self, rows, cols, timeout=15):
+        """Ask `stty size` until the new size has reached the container's terminal: the
+        SIGWINCH travels through moor and the monitor, which takes a moment under load."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.send(b"stty size\r")
+            try:
+                return self.expect(f"{rows} {cols}".encode(), timeout=1)
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+
     def resize(self, rows, cols):
         import fcntl
         import struct
@@ -78,9 +90,7 @@ def test_run_it_gives_a_working_shell(engine):
     term.send(b"echo inter\"\"rupted\r")
     term.expect(b"interrupted\r\n")
     term.resize(40, 120)
-    time.sleep(0.3)
-    term.send(b"stty size\r")
-    term.expect(b"40 120")
+    term.expect_size(40, 120)
     term.send(b"exit 3\r")
     assert term.wait() == 3
     assert engine.inspect("shell")["State"]["Status"] == "exited"
@@ -132,9 +142,7 @@ def test_exec_follows_the_window_size(engine):
     term.send(b"stty size\r")
     term.expect(b"30 100")
     term.resize(40, 120)
-    time.sleep(0.2)
-    term.send(b"stty size\r")
-    term.expect(b"40 120")
+    term.expect_size(40, 120)
     term.send(b"exit 3\r")
     assert term.wait() == 3
     engine.remove("resized", force=True)
