@@ -41,6 +41,18 @@ def stack():
         the_stack.stop()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test of the real stack reports the end of each of its processes' logs, so
+    that a failure seen only in CI's output can still be read."""
+    outcome = yield
+    report = outcome.get_result()
+    the_stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and the_stack is not None and report.when in ("setup", "call"):
+        for name, text in the_stack.log_tails():
+            report.sections.append((f"{name}.log (its end)", text))
+
+
 def uses_database(request) -> bool:
     return bool(request.node.get_closest_marker("django_db")) or any(
         name in request.fixturenames for name in ("db", "transactional_db", "world"))

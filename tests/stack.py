@@ -214,6 +214,15 @@ class Stack:
         with open(os.path.join(self.tmp, f"{name}.log"), errors="replace") as handle:
             return handle.read()
 
+    def log_tails(self, lines: int = 30) -> list[tuple[str, str]]:
+        """The last `lines` lines of each process's log, for a failing test's report."""
+        tails = []
+        for entry in sorted(os.listdir(self.tmp)):
+            if entry.endswith(".log"):
+                text = self.log(entry[:-len(".log")]).splitlines()[-lines:]
+                tails.append((entry[:-len(".log")], "\n".join(text)))
+        return tails
+
     def stop(self):
         for name in list(self.processes):
             if name.startswith(("worker-", "bridge-")):

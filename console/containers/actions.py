@@ -11,6 +11,7 @@ import time
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from console import audit
 from console.containers.models import Container
@@ -204,7 +205,9 @@ def assign_team(user, container: Container, team, *, request=None) -> Container:
                                        f"{container.host.name}."]})
     previous = container.team
     with transaction.atomic():
-        Container.objects.filter(pk=container.pk).update(team=team)
+        container.updated_at = timezone.now()
+        Container.objects.filter(pk=container.pk).update(team=team,
+                                                         updated_at=container.updated_at)
         container.team = team
         audit.record("container.assign", actor=user, request=request, team=team,
                      target=container, host=container.host,

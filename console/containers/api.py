@@ -32,7 +32,8 @@ class ContainerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Container
         fields = ["id", "name", "host", "image", "image_id", "team", "state", "exit_code",
-                  "cmd", "env", "options", "created_at", "started_at", "finished_at"]
+                  "cmd", "env", "options", "created_at", "started_at", "finished_at",
+                  "updated_at"]
         read_only_fields = fields
 
     def get_team(self, obj) -> str | None:
@@ -54,7 +55,7 @@ class ContainerSerializer(serializers.ModelSerializer):
             "team": self.get_team(obj), "state": obj.state, "exit_code": obj.exit_code,
             "cmd": obj.command, "env": self.get_env(obj), "options": obj.options,
             "created_at": api_time(obj.created_at), "started_at": api_time(obj.started_at),
-            "finished_at": api_time(obj.finished_at),
+            "finished_at": api_time(obj.finished_at), "updated_at": api_time(obj.updated_at),
         }
 
 

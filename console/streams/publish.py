@@ -39,6 +39,8 @@ def container_payload(container) -> dict:
         "created_at": container.created_at.isoformat() if container.created_at else None,
         "started_at": container.started_at.isoformat() if container.started_at else None,
         "finished_at": container.finished_at.isoformat() if container.finished_at else None,
+        # Which of two descriptions of the container is the newer (see static/js/live.js).
+        "updated_at": container.updated_at.isoformat() if container.updated_at else None,
     }
 
 

@@ -48,7 +48,8 @@
       .then(function (r) { return r.json(); })
       .then(function (job) {
         if (current !== jobId) return;
-        show(job);
+        if (window.moorage) window.moorage.applyJob(job);   // its row too; it calls show()
+        else show(job);
         if (job.state === "queued" || job.state === "running") setTimeout(function () { poll(jobId); }, 1500);
       }).catch(function () {});
   }
@@ -81,11 +82,13 @@
     });
   });
 
+  var inspectAsked = 0;
   function refreshInspect() {
+    var asked = ++inspectAsked;   // answers can come back out of order: keep the last asked
     fetch("/api/containers/" + id + "/inspect/", { credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
-        if (data) document.getElementById("inspect").textContent = JSON.stringify(data, sortKeys(data), 2);
+        if (data && asked === inspectAsked) document.getElementById("inspect").textContent = JSON.stringify(data, sortKeys(data), 2);
       }).catch(function () {});
   }
 

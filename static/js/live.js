@@ -22,7 +22,19 @@
     el.className = el.className.replace(new RegExp("\\b" + prefix + "-\\S+", "g"), "").trim() + " " + prefix + "-" + value;
   }
 
+  // A description of a container fetched before an event can arrive after it: the newest
+  // one applied so far (its updated_at) decides, and a removed container stays removed.
+  var newest = {};
+  function outdated(c) {
+    var at = c.removed ? Infinity : Date.parse(c.updated_at || "");
+    if (isNaN(at)) return false;
+    if (newest[c.id] !== undefined && at < newest[c.id]) return true;
+    newest[c.id] = at;
+    return false;
+  }
+
   function applyContainer(c) {
+    if (outdated(c)) return;
     var rows = document.querySelectorAll('[data-container="' + c.id + '"]');
     rows.forEach(function (row) {
       var badge = row.querySelector(".c-state");
@@ -113,7 +125,13 @@
     tr.classList.add("flash");
   }
 
+  // Jobs only move forward; an answer fetched while one was running may arrive after the
+  // event that it finished.
+  var JOB_STEP = { queued: 0, running: 1, succeeded: 2, failed: 2 };
+
   function applyJob(j) {
+    var shown = document.querySelector('[data-job="' + j.id + '"] .job-state');
+    if (shown && JOB_STEP[shown.textContent.trim()] > JOB_STEP[j.state]) return;
     // Tables that list jobs as they come: every job (dashboard, jobs page) or one container's.
     document.querySelectorAll("table[data-live-jobs]").forEach(function (table) {
       var scope = table.dataset.liveJobs;
@@ -159,14 +177,7 @@
         }).catch(function () {});
     }
     // Jobs shown as queued or running may have finished before the socket opened.
-    document.querySelectorAll("[data-job]").forEach(function (row) {
-      var badge = row.querySelector(".job-state");
-      if (!badge || !/^(queued|running)$/.test(badge.textContent.trim())) return;
-      fetch("/api/jobs/" + row.dataset.job + "/", { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (j) { if (j) applyJob(j); })
-        .catch(function () {});
-    });
+    refreshUnsettledJobs();
     var head = document.getElementById("container-head");
     if (head) {
       var id = head.dataset.container;
@@ -179,6 +190,21 @@
         .catch(function () {});
     }
   }
+
+  function refreshUnsettledJobs() {
+    document.querySelectorAll("[data-job]").forEach(function (row) {
+      var badge = row.querySelector(".job-state");
+      if (!badge || !/^(queued|running)$/.test(badge.textContent.trim())) return;
+      fetch("/api/jobs/" + row.dataset.job + "/", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (j) { if (j && j.state !== badge.textContent.trim()) applyJob(j); })
+        .catch(function () {});
+    });
+  }
+
+  // Events are sent once and not kept: one lost on its way (Redis restarting, a full channel)
+  // would leave a job shown running for good. Rows still unsettled are asked for now and then.
+  setInterval(function () { if (!document.hidden) refreshUnsettledJobs(); }, 10000);
 
   function connect() {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";

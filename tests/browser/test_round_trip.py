@@ -1,5 +1,6 @@
 """A new user does the whole round trip in the browser: logs in, launches a busybox container
 running `sleep 300`, sees it become running without reloading, stops it, sees it exited."""
+import json
 import re
 import secrets
 
@@ -106,6 +107,66 @@ def test_the_containers_list_updates_live(stack, page, developer, shot):
     expect(row.locator(".c-exit")).to_have_text("137")
     assert page.evaluate("window.__marker") == "same page"
     stack.admin.ok("DELETE", f"/api/containers/{job['container']}/?wait=1")
+
+
+def test_a_job_whose_events_are_lost_still_settles_on_the_page(stack, page, developer):
+    """Events are sent once and not kept. With every job event dropped between the server and
+    the page, a job shown running when the page loaded still ends up shown as finished."""
+    username, password = developer
+    dropped = []
+
+    def without_job_events(socket):
+        server = socket.connect_to_server()
+
+        def to_page(message):
+            if isinstance(message, str) and json.loads(message).get("type") == "job":
+                dropped.append(message)
+            else:
+                socket.send(message)
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/ws/events/$"), without_job_events)
+    job = stack.admin.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": "slow-to-stop-" + secrets.token_hex(2),
+        "cmd": ["sh", "-c", "trap '' TERM; while true; do sleep 1; done"], "team": "default"})
+    assert job["state"] == "succeeded", job
+    container = job["container"]
+    try:
+        log_in(page, stack, username, password)
+        stop = stack.admin.ok("POST", f"/api/containers/{container}/stop/", {"timeout": 8})
+        page.goto(f"{stack.base}/containers/{container}/")
+        badge = page.locator(f'#jobs tr[data-job="{stop["id"]}"] .job-state')
+        assert badge.text_content().strip() in ("queued", "running")
+        expect(badge).to_have_text("succeeded", timeout=40_000)
+        assert any(json.loads(message)["job"]["id"] == stop["id"] for message in dropped)
+    finally:
+        stack.admin.call("DELETE", f"/api/containers/{container}/?force=1&wait=1")
+
+
+def test_a_late_answer_does_not_undo_a_newer_state(stack, page, developer):
+    """A description fetched before an event may arrive after it: the page keeps the newer."""
+    username, password = developer
+    job = stack.admin.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": "late-" + secrets.token_hex(2),
+        "cmd": ["sleep", "300"], "team": "default"})
+    container = job["container"]
+    try:
+        log_in(page, stack, username, password)
+        page.goto(f"{stack.base}/containers/{container}/")
+        expect(page.locator("#state")).to_have_text("running")
+        run_badge = page.locator(f'#jobs tr[data-job="{job["id"]}"] .job-state')
+        expect(run_badge).to_have_text("succeeded")
+        now = stack.admin.ok("GET", f"/api/containers/{container}/")
+        stale = dict(now, state="created", updated_at="2000-01-01T00:00:00Z", removed=False)
+        page.evaluate("c => window.moorage.applyContainer(c)", stale)
+        page.evaluate("j => window.moorage.applyJob(j)", dict(job, state="running"))
+        expect(page.locator("#state")).to_have_text("running")
+        expect(run_badge).to_have_text("succeeded")
+        newer = dict(now, state="paused", updated_at="2100-01-01T00:00:00Z", removed=False)
+        page.evaluate("c => window.moorage.applyContainer(c)", newer)
+        expect(page.locator("#state")).to_have_text("paused")
+    finally:
+        stack.admin.call("DELETE", f"/api/containers/{container}/?force=1&wait=1")
 
 
 def test_run_form_errors_are_shown_beside_the_fields(stack, page, developer, shot):
