@@ -3,6 +3,7 @@ benchmark drive them: a token in the `Authorization` header, no Origin (a script
 and the protocol of console/streams/consumers/terminal.py and logs.py."""
 import asyncio
 import json
+import re
 import time
 from urllib.parse import urlencode
 
@@ -111,8 +112,27 @@ class TerminalClient:
                 raise AssertionError(f"closed without an exit frame: {self.controls[-5:]}")
         return self.exit_code
 
+    async def shell_pid(self) -> bytes:
+        """The PID of the shell at the other end, asked with `echo $$` and read from its
+        output (the quotes keep the echoed command line from matching)."""
+        mark = self.mark()
+        await self.send(b'echo "pid="$$"-e""nd"\r')
+        await self.expect(b"-end", after=mark)
+        return re.search(rb"pid=(\d+)-end", self.output[mark:]).group(1)
+
     async def close(self) -> None:
         await self.socket.close()
+
+
+async def resume_and_exit(base: str, token: str, container: str, session: str,
+                          pid: bytes) -> None:
+    """Open terminal session `session` again: it resumes the same shell (`pid`), which is
+    then told to exit."""
+    again = await TerminalClient.open(base, token, container, session=session)
+    assert again.session["resumed"] is True
+    assert await again.shell_pid() == pid
+    await again.send(b"exit\r")
+    await again.wait_exit()
 
 
 class LogsClient:

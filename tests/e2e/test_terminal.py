@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from tests.stack import wait_until
-from tests.stream_client import TerminalClient, run
+from tests.stream_client import TerminalClient, resume_and_exit, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -123,17 +123,13 @@ def test_the_shell_outlives_a_restart_of_its_hosts_bridge(stack, sleeper):
     async def scenario():
         client = await shell(stack, sleeper)
         session = client.session["id"]
-        await client.send(b"echo pid=$$\r")
-        await client.expect(b"pid=")
-        pid = client.output.split(b"pid=")[-1].split(b"\r")[0]
+        pid = await client.shell_pid()
         stack.kill_bridge("e2e")
         stack.start_bridge("e2e")
         await client.close()
         again = await asyncio.wait_for(open_when_ready(stack, sleeper, session), 30)
-        await again.expect(b"pid=")                         # replayed from conmon's log
-        mark = again.mark()
-        await again.send(b"echo now=$$\r")
-        await again.expect(b"now=" + pid, after=mark)
+        await again.expect(b"pid=" + pid)                   # replayed from conmon's log
+        assert await again.shell_pid() == pid
         await again.send(b"exit\r")
         await again.wait_exit()
     run(scenario())
@@ -333,9 +329,7 @@ def test_the_shell_outlives_restarts_of_the_worker_and_the_web_server(stack, sle
     async def scenario():
         client = await shell(stack, sleeper)
         session = client.session["id"]
-        await client.send(b"echo pid=$$\r")
-        await client.expect(b"pid=")
-        pid = client.output.split(b"pid=")[-1].split(b"\r")[0]
+        pid = await client.shell_pid()
         stack.kill_worker("e2e")
         stack.start_worker("e2e")
         mark = client.mark()
@@ -350,12 +344,6 @@ def test_the_shell_outlives_restarts_of_the_worker_and_the_web_server(stack, sle
             stack.spawn("web", argv)                           # the later tests need it
         wait_until(lambda: urllib.request.urlopen(stack.base + "/login/", timeout=2).status
                    == 200, what="daphne again")
-        again = await TerminalClient.open(stack.base, token(stack), sleeper, session=session)
-        assert again.session["resumed"] is True
-        mark = again.mark()
-        await again.send(b"echo now=$$\r")
-        await again.expect(b"now=" + pid, after=mark)
-        await again.send(b"exit\r")
-        await again.wait_exit()
+        await resume_and_exit(stack.base, token(stack), sleeper, session, pid)
     run(scenario())
     stack.wait_host_online("e2e")

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from tests.stack import PYTHON, REPO, wait_until
-from tests.stream_client import TerminalClient, run
+from tests.stream_client import TerminalClient, resume_and_exit, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -155,9 +155,7 @@ def test_containers_and_their_logs_outlive_a_restart_of_redis(stack):
         async def open_shell():
             client = await TerminalClient.open(stack.base, api.token, "ticker")
             await client.expect(b"# ")
-            await client.send(b"echo pid=$$\r")
-            await client.expect(b"pid=")
-            return client, client.output.split(b"pid=")[-1].split(b"\r")[0]
+            return client, await client.shell_pid()
         shell, pid = run(open_shell())
         argv = stack.processes["redis"].args
         stack.end("redis", signal.SIGKILL)
@@ -175,16 +173,7 @@ def test_containers_and_their_logs_outlive_a_restart_of_redis(stack):
                           "ticker").stdout.strip() == "running"
         stack.wait_host_online("e2e", timeout=60)
 
-        async def resume_shell():
-            again = await TerminalClient.open(stack.base, api.token, "ticker",
-                                              session=shell.session["id"])
-            assert again.session["resumed"] is True
-            mark = again.mark()
-            await again.send(b"echo now=$$\r")
-            await again.expect(b"now=" + pid, after=mark)
-            await again.send(b"exit\r")
-            await again.wait_exit()
-        run(resume_shell())
+        run(resume_and_exit(stack.base, api.token, "ticker", shell.session["id"], pid))
         stop = api.ok("POST", "/api/containers/ticker/stop/?wait=1")
         assert stop["state"] == "succeeded", stop
         with urllib.request.urlopen(urllib.request.Request(

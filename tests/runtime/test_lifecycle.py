@@ -8,6 +8,7 @@ import pytest
 
 from runtime.container import lifecycle
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
+from tests.stack import wait_until
 
 pytestmark = pytest.mark.privileged
 
@@ -44,9 +45,8 @@ def test_stop_of_a_program_that_handles_sigterm_is_quick(engine, output_of):
     container_id = engine.run({"image": "busybox", "cmd": [
         "sh", "-c",
         "trap 'echo bye; exit 0' TERM; echo trapped; while true; do sleep 0.1; done"]})
-    deadline = time.monotonic() + 15
-    while "trapped" not in output_of(container_id) and time.monotonic() < deadline:
-        time.sleep(0.05)                                   # the trap is set before the stop
+    wait_until(lambda: "trapped" in output_of(container_id), timeout=15, interval=0.05,
+               what="the trap set before the stop")
     started = time.monotonic()
     engine.stop(container_id, timeout=10)
     assert time.monotonic() - started < 5
