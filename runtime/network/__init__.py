@@ -47,7 +47,7 @@ class NetworkRequest:
     def __init__(self, container_id: str, name: str, hostname: str, mode: str,
                  ports: list[str] | None = None, publish_all: bool = False,
                  exposed: list[str] | None = None, container_dir: str = "",
-                 peer_netns: str | None = None):
+                 peer_netns: str | None = None, publish_loopback: bool = True):
         self.container_id = container_id    # 64 hex
         self.name = name                    # container name (no leading slash)
         self.hostname = hostname
@@ -55,6 +55,9 @@ class NetworkRequest:
                                             # | "container:<id or name>"
         self.ports = list(ports or [])      # -p specs as typed: "8080:80", "80", ...
         self.publish_all = publish_all      # -P
+        self.publish_loopback = publish_loopback  # ports without an address also on
+                                            # 127.0.0.1 (Docker's way); False: only on the
+                                            # host's addresses outside 127.0.0.0/8
         self.exposed = list(exposed or [])  # ExposedPorts keys, e.g. ["80/tcp"]
         self.container_dir = container_dir  # <root>/containers/<id>: hosts, resolv.conf go here
         self.peer_netns = peer_netns        # for container:<id>: the peer's /proc/<pid>/ns/net
