@@ -25,8 +25,8 @@ touch the kernel.
 from runtime.network.attachment import (attach, connect, detach, disconnect, network_settings,
                                         renamed)
 from runtime.network.cleanup import gc, teardown
-from runtime.network.networks import (create_network, inspect_network, list_networks,
-                                      remove_network)
+from runtime.network.networks import (create_network, ensure_network, inspect_network,
+                                      list_networks, remove_network)
 from runtime.network.ports import PortSpec, describe_ports, parse_ports
 
 # The mode of a container created without --network.
@@ -36,7 +36,7 @@ __all__ = [
     "DEFAULT_MODE", "NetworkRequest", "NetworkAttachment", "PortSpec",
     "parse_ports", "describe_ports",
     "attach", "detach", "network_settings", "renamed", "gc", "teardown",
-    "create_network", "list_networks", "inspect_network", "remove_network",
+    "create_network", "ensure_network", "list_networks", "inspect_network", "remove_network",
     "connect", "disconnect",
 ]
 
