@@ -13,14 +13,13 @@ import shlex
 from dataclasses import dataclass, field
 
 from console.containers.models import Container
+from console.containers.publishing import validate_ports
 from console.hosts.models import Host
 from console.images.models import Image
 from console.teams.models import Team
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PORT_PATTERN = re.compile(
-    r"^(?:(?:\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?\s*$", re.IGNORECASE)
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 MIN_MEMORY = 6 * 1024 ** 2
@@ -206,14 +205,7 @@ def validate_run(user, data: dict) -> RunRequest:
                 errors.add(flag, "Must be true or false.")
             elif data[flag]:
                 options[flag] = True
-    ports = data.get("ports") or []
-    if isinstance(ports, str):
-        ports = [p for p in re.split(r"[\s,]+", ports) if p]
-    if not isinstance(ports, list) or not all(isinstance(p, str) and PORT_PATTERN.match(p)
-                                              for p in ports):
-        errors.add("ports", "Ports are [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp], e.g. 8080:80.")
-    elif ports:
-        options["ports"] = ports
+    validate_ports(user, data.get("ports"), errors, options)
     network = data.get("network")
     if network not in (None, ""):
         forbidden = validate_network(user, host, network, errors, options)

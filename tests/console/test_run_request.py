@@ -166,11 +166,12 @@ def test_the_run_form_runs(world, client_for):
 def test_the_run_form_sets_network_and_ports(world, client_for):
     page = client_for("developer").post("/containers/run/", {
         "host": "h1", "image": "busybox:latest", "name": "served", "command": "httpd -f",
-        "restart": "no", "network": "bridge", "ports": "8080:80, 127.0.0.1:5353:53/udp"})
+        "restart": "no", "network": "bridge", "ports": "8080:80, 5353:53/udp"})
     container = Container.objects.get(name="served")
     assert page.status_code == 302
     assert container.options["network"] == "bridge"
-    assert container.options["ports"] == ["8080:80", "127.0.0.1:5353:53/udp"]
+    assert container.options["ports"] == ["8080:80", "5353:53/udp"]
+    assert container.options["publish_loopback"] is False
 
 
 def test_the_run_form_refuses_bad_ports_and_the_host_network(world, client_for):

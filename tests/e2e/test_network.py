@@ -1,11 +1,14 @@
 """Networking through the console, end to end: a container run through the API with a
-published port serves on the host's loopback; a taken port fails the job clearly."""
+published port serves on the host's loopback; a taken port fails the job clearly. A port a
+developer publishes is on the host's addresses, never on its loopback."""
+import secrets
 import socket
 import urllib.request
+from types import SimpleNamespace
 
 import pytest
 
-from tests.stack import wait_until
+from tests.stack import Api, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -54,3 +57,67 @@ def _fetch(url):
             return response.read().decode()
     except OSError:
         return None
+
+
+# -- teams -------------------------------------------------------------------------------------
+
+SERVE = ("mkdir -p /www && echo served-by-{name} > /www/index.html && "
+         "exec httpd -f -p 80 -h /www")
+
+
+@pytest.fixture(scope="module")
+def teams(stack):
+    """Two teams granted host e2e, each with a developer who speaks through its own token."""
+    made = {}
+    for letter in ("a", "b"):
+        name = f"net{letter}-{secrets.token_hex(3)}"
+        team = stack.admin.ok("POST", "/api/teams/", {"name": name})
+        stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
+        password = secrets.token_urlsafe(16)
+        stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
+        stack.admin.ok("POST", f"/api/teams/{team['id']}/members/",
+                       {"user": name, "role": "developer"})
+        token = Api(stack.base).post("/api/auth/token/", {"username": name,
+                                                          "password": password})[1]["token"]
+        made[letter] = SimpleNamespace(id=team["id"], name=name, api=Api(stack.base, token))
+    return made
+
+
+@pytest.fixture
+def containers(stack):
+    """`containers(api, name, cmd, **options)` runs one through the API and waits for it;
+    all are removed after the test."""
+    names = []
+
+    def run(api, name, cmd, expect="succeeded", **options):
+        names.append(name)
+        job = api.ok("POST", "/api/containers/?wait=1", {
+            "image": "busybox", "host": "e2e", "name": name, "cmd": cmd, **options})
+        assert job["state"] == expect, job
+        return job
+
+    yield run
+    for name in names:
+        stack.admin.call("DELETE", f"/api/containers/{name}/?force=1&wait=1")
+
+
+def test_a_developers_port_is_on_the_hosts_addresses_never_on_loopback(stack, teams,
+                                                                       containers):
+    a = teams["a"]
+    port = _free_port()
+    status, answer = a.api.post("/api/containers/", {
+        "image": "busybox", "host": "e2e", "cmd": ["true"], "ports": [f"127.0.0.1:{port}:80"]})
+    assert status == 400 and "the host's loopback, is not allowed" in answer["ports"][0]
+    status, answer = a.api.post("/api/containers/", {
+        "image": "busybox", "host": "e2e", "cmd": ["true"], "ports": ["80:80"]})
+    assert status == 400 and "host port 80 is not allowed" in answer["ports"][0]
+    containers(a.api, "net-a-published", ["sh", "-c", SERVE.format(name="published")],
+               ports=[f"{port}:80"])
+    gateway = a.api.ok("GET", "/api/containers/net-a-published/inspect/")[
+        "NetworkSettings"]["Gateway"]             # an address of the host
+    body = wait_until(lambda: _fetch(f"http://{gateway}:{port}/"), timeout=15,
+                      what="the published port on a host address")
+    assert body == "served-by-published\n"
+    for address in ("127.0.0.1", "127.0.0.2"):
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((address, port), timeout=2).close()
