@@ -31,6 +31,15 @@ def host_choices(hosts) -> list[tuple[str, str]]:
     return [(h.name, h.name if h.is_online else f"{h.name} (offline)") for h in hosts]
 
 
+def network_help(user) -> str:
+    """The help beside the network field: what `user` may name."""
+    if user.is_superuser:
+        return ("empty: the team's own network (without a team: the host's bridge); bridge "
+                "(the host's), none, any network's name, or container:NAME")
+    return ("empty or bridge: your team's own network; none, another network of your team, "
+            "or container:NAME")
+
+
 def ports_help(user) -> str:
     """The help beside the ports field: where `user` may publish."""
     if user.is_superuser:
@@ -54,8 +63,8 @@ class RunForm(forms.Form):
     cpus = forms.CharField(max_length=16, required=False, label="CPUs", help_text="e.g. 0.5")
     pids_limit = forms.CharField(max_length=16, required=False, label="PIDs limit")
     restart = forms.ChoiceField(choices=RESTART_CHOICES, initial="no", label="Restart policy")
-    network = forms.CharField(max_length=160, required=False, initial="bridge",
-                              help_text="bridge, none, a network's name, or container:NAME")
+    network = forms.CharField(max_length=160, required=False,
+                              widget=forms.TextInput(attrs={"placeholder": "the team's own"}))
     ports = forms.CharField(max_length=500, required=False, label="Published ports")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
@@ -68,6 +77,7 @@ class RunForm(forms.Form):
         offer_teams(self.fields["team"], user, "run", no_team="(no team)")
         self.hosts = list(Host.objects.restrict(user, "run"))
         self.fields["host"].choices = host_choices(self.hosts)
+        self.fields["network"].help_text = network_help(user)
         self.fields["ports"].help_text = ports_help(user)
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
