@@ -240,6 +240,12 @@ AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get
 LOGIN_FAILURE_LIMIT = int(os.environ.get("MOORAGE_LOGIN_FAILURE_LIMIT", 10))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("MOORAGE_LOGIN_FAILURE_WINDOW", 300))
 
+# Where users other than superusers may publish container ports on a host: IPv4 addresses and
+# networks, `*` for every address but loopback; host ports and ranges (console/containers/
+# publishing.py; checked when the console starts).
+PUBLISH_ADDRESSES = os.environ.get("MOORAGE_PUBLISH_ADDRESSES", "*")
+PUBLISH_PORTS = os.environ.get("MOORAGE_PUBLISH_PORTS", "1024-65535")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "console.accounts.authentication.TokenAuthentication",

@@ -181,6 +181,19 @@ class Engine:
     def container_exited(self, container_id: str) -> None:
         exits.container_exited(self, container_id)
 
+    # -- networks ------------------------------------------------------------------------
+
+    def network_inspect(self, ref: str) -> dict:
+        """A network by name, ID or unique ID prefix, in Docker's shape (with its `Labels`)."""
+        from runtime import network
+        return network.inspect_network(self.paths, ref)
+
+    def ensure_network(self, name: str, labels: dict) -> dict:
+        """A team's network `team-<number>`, made with `labels` on first use (see
+        `runtime.network.networks.ensure_network`)."""
+        from runtime import network
+        return network.ensure_network(self.paths, name, labels)
+
     # -- images --------------------------------------------------------------------------
 
     def image_id(self, ref: str) -> str:

@@ -4,6 +4,7 @@ A container is addressed by its 64-hex engine ID, a unique prefix of it, or its 
 answer with the job (202), or with the finished job (200) when `?wait=1`.
 """
 from django.core.exceptions import PermissionDenied
+from django.db.models.fields.json import KT
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -28,12 +29,13 @@ class ContainerSerializer(serializers.ModelSerializer):
     image_id = serializers.SerializerMethodField()
     cmd = serializers.JSONField(source="command", read_only=True)
     env = serializers.SerializerMethodField()
+    network = serializers.SerializerMethodField()
 
     class Meta:
         model = Container
         fields = ["id", "name", "host", "image", "image_id", "team", "state", "exit_code",
-                  "cmd", "env", "options", "created_at", "started_at", "finished_at",
-                  "updated_at"]
+                  "cmd", "env", "network", "options", "created_at", "started_at",
+                  "finished_at", "updated_at"]
         read_only_fields = fields
 
     def get_team(self, obj) -> str | None:
@@ -46,6 +48,12 @@ class ContainerSerializer(serializers.ModelSerializer):
         # Names only: values may be secrets, and viewers see this too.
         return [item.split("=", 1)[0] for item in obj.env]
 
+    def get_network(self, obj) -> str:
+        """The network the container is on: the engine's word once it has reported (read
+        without the rest of the inspect data, see `with_network`), else the request's."""
+        return (getattr(obj, "engine_network", None) or obj.options.get("network")
+                or "bridge")
+
     def to_representation(self, obj):
         # The fields above, built directly: lists of a thousand containers go through here,
         # and DRF's per-field machinery would cost several times as much.
@@ -53,10 +61,17 @@ class ContainerSerializer(serializers.ModelSerializer):
             "id": obj.engine_id, "name": obj.name, "host": obj.host.name,
             "image": obj.image_ref, "image_id": self.get_image_id(obj),
             "team": self.get_team(obj), "state": obj.state, "exit_code": obj.exit_code,
-            "cmd": obj.command, "env": self.get_env(obj), "options": obj.options,
+            "cmd": obj.command, "env": self.get_env(obj), "network": self.get_network(obj),
+            "options": obj.options,
             "created_at": api_time(obj.created_at), "started_at": api_time(obj.started_at),
             "finished_at": api_time(obj.finished_at), "updated_at": api_time(obj.updated_at),
         }
+
+
+def with_network(queryset):
+    """`queryset` with each row's network as the engine reported it (`engine_network`), read
+    from the inspect data in the database, so lists need not load it whole."""
+    return queryset.annotate(engine_network=KT("inspect_data__HostConfig__NetworkMode"))
 
 
 def api_time(value):
@@ -127,8 +142,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        queryset = (Container.objects.restrict(self.request.user, "view")
-                    .select_related("host", "team", "image"))
+        queryset = with_network(Container.objects.restrict(self.request.user, "view")
+                                .select_related("host", "team", "image"))
         params = self.request.query_params
         if params.get("host"):
             queryset = queryset.filter(host__name=params["host"])

@@ -2,6 +2,7 @@
 beside the field they concern."""
 from django import forms
 
+from console.containers import publishing
 from console.containers.options import InvalidRequest, validate_run
 from console.hosts.models import Host
 from console.images.models import Image
@@ -30,6 +31,25 @@ def host_choices(hosts) -> list[tuple[str, str]]:
     return [(h.name, h.name if h.is_online else f"{h.name} (offline)") for h in hosts]
 
 
+def network_help(user) -> str:
+    """The help beside the network field: what `user` may name."""
+    if user.is_superuser:
+        return ("empty: the team's own network (without a team: the host's bridge); bridge "
+                "(the host's), none, any network's name, or container:NAME")
+    return ("empty or bridge: your team's own network; none, another network of your team, "
+            "or container:NAME")
+
+
+def ports_help(user) -> str:
+    """The help beside the ports field: where `user` may publish."""
+    if user.is_superuser:
+        return ("e.g. 8080:80 (also on the host's 127.0.0.1), 127.0.0.1:5353:53/udp, 443 (a "
+                "free port)")
+    allowed = publishing.rules()
+    return (f"e.g. 8080:80, 443 (a free port); on {allowed.describe_addresses()}, host ports "
+            f"{allowed.describe_ports()}")
+
+
 class RunForm(forms.Form):
     team = forms.ChoiceField(required=False)
     host = forms.ChoiceField()
@@ -43,10 +63,9 @@ class RunForm(forms.Form):
     cpus = forms.CharField(max_length=16, required=False, label="CPUs", help_text="e.g. 0.5")
     pids_limit = forms.CharField(max_length=16, required=False, label="PIDs limit")
     restart = forms.ChoiceField(choices=RESTART_CHOICES, initial="no", label="Restart policy")
-    network = forms.CharField(max_length=160, required=False, initial="bridge",
-                              help_text="bridge, none, a network's name, or container:NAME")
-    ports = forms.CharField(max_length=500, required=False, label="Published ports",
-                            help_text="e.g. 8080:80, 127.0.0.1:5353:53/udp, 443 (a free port)")
+    network = forms.CharField(max_length=160, required=False,
+                              widget=forms.TextInput(attrs={"placeholder": "the team's own"}))
+    ports = forms.CharField(max_length=500, required=False, label="Published ports")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
     def __init__(self, user, *args, **kwargs):
@@ -58,6 +77,8 @@ class RunForm(forms.Form):
         offer_teams(self.fields["team"], user, "run", no_team="(no team)")
         self.hosts = list(Host.objects.restrict(user, "run"))
         self.fields["host"].choices = host_choices(self.hosts)
+        self.fields["network"].help_text = network_help(user)
+        self.fields["ports"].help_text = ports_help(user)
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
         images = (Image.objects.restrict(self.user, "run")

@@ -13,19 +13,20 @@ import shlex
 from dataclasses import dataclass, field
 
 from console.containers.models import Container
+from console.containers.publishing import validate_ports
 from console.hosts.models import Host
 from console.images.models import Image
+from console.jobs.specs import team_network
 from console.teams.models import Team
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-PORT_PATTERN = re.compile(
-    r"^(?:(?:\d{1,3}(?:\.\d{1,3}){3}):)?(?:(\d{1,5}):)?(\d{1,5})(?:/(tcp|udp))?$")
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?\s*$", re.IGNORECASE)
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 MIN_MEMORY = 6 * 1024 ** 2
 RESTART_PATTERN = re.compile(r"^(no|always|unless-stopped|on-failure(?::\d{1,4})?)$")
 NETWORK_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
+TEAM_NETWORK_PATTERN = re.compile(r"^team-[0-9]+$")
 
 # The fields anyone with the run action may send.
 FIELDS = {"image", "name", "cmd", "host", "team", "env", "memory", "cpus", "pids_limit", "tty",
@@ -206,17 +207,8 @@ def validate_run(user, data: dict) -> RunRequest:
                 errors.add(flag, "Must be true or false.")
             elif data[flag]:
                 options[flag] = True
-    ports = data.get("ports") or []
-    if isinstance(ports, str):
-        ports = [p for p in re.split(r"[\s,]+", ports) if p]
-    if not isinstance(ports, list) or not all(isinstance(p, str) and PORT_PATTERN.match(p)
-                                              for p in ports):
-        errors.add("ports", "Ports are [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp], e.g. 8080:80.")
-    elif ports:
-        options["ports"] = ports
-    network = data.get("network")
-    if network not in (None, ""):
-        forbidden = validate_network(user, host, network, errors, options)
+    validate_ports(user, data.get("ports"), errors, options)
+    forbidden = validate_network(user, host, team, data.get("network"), errors, options)
     for key in ("workdir", "user"):
         if data.get(key) not in (None, ""):
             if not isinstance(data[key], str) or len(data[key]) > 255:
@@ -298,9 +290,23 @@ def choose_image(user, host, team, reference, errors) -> Image | None:
     return matches[0]
 
 
-def validate_network(user, host, network, errors, options) -> bool:
-    """Check `network`; True when it is forbidden to `user` (the host's network namespace,
-    also when joined through another container's)."""
+def validate_network(user, host, team, network, errors, options) -> bool:
+    """Check `network` and put the engine's word for it in `options`; True when it is
+    forbidden to `user` (the host's network namespace, also when joined through another
+    container's).
+
+    A team's container goes on the team's own network on its host (`team-<id>`, made there on
+    first use) unless the request names another; `bridge` means that network too, except to
+    a superuser, for whom it is the host's shared bridge (where `moor run` puts containers).
+    Any other name must be one of the team's networks on the host (labelled
+    `moorage.team=team-<id>`): the host's worker checks that before it makes the container,
+    and reports another team's network as it reports a missing one. `container:NAME` joins a
+    container of the same team. Superusers may name any network."""
+    own = team_network(team) if team is not None else None
+    if network in (None, ""):
+        if own:
+            options["network"] = own
+        return False
     if not isinstance(network, str):
         errors.add("network", "Must be a string.")
         return False
@@ -309,6 +315,8 @@ def validate_network(user, host, network, errors, options) -> bool:
         found = Container.objects.restrict(user, "run").resolve(other)
         if host is not None:
             found = found.filter(host=host)
+        if not user.is_superuser:
+            found = found.filter(team=team)
         if found.count() != 1:
             errors.add("network", f"No such container on this host: {other}.")
             return False
@@ -323,6 +331,13 @@ def validate_network(user, host, network, errors, options) -> bool:
     if network != "host" and not NETWORK_PATTERN.match(network):
         errors.add("network", "Network is none, bridge, a network name or container:NAME.")
         return False
+    if not user.is_superuser and own:
+        if network == "bridge":
+            network = own
+        elif TEAM_NETWORK_PATTERN.match(network) and network != own:
+            errors.add("network", f"No such network: {network}"
+                                  f"{f' (on host {host.name})' if host else ''}.")
+            return False
     options["network"] = network
     return False
 

@@ -1,8 +1,8 @@
 """The console's only door to the engine: one `runtime.api.Engine` per worker process, on the
 host root the worker was started with (`MOORAGE_ROOT`). Unit tests replace `get_engine`.
 
-The web process uses only the pure functions at the end (the engine's grammar of references
-and Dockerfiles), never an `Engine`."""
+The web process uses only the pure functions of the sections below (the engine's grammar of
+published ports, references and Dockerfiles), never an `Engine`."""
 import functools
 import re
 
@@ -37,6 +37,25 @@ def container_diff(engine, ref: str) -> list[dict]:
     """The container's file changes as `[{"kind": "A|C|D", "path": ..., "size": ...}]`."""
     return [{"kind": kind, "path": path, "size": size}
             for kind, path, size in engine.diff(ref)]
+
+
+# -- published ports ---------------------------------------------------------------------------
+# The web process checks a run request's ports with the engine's grammar.
+
+def port_specs(specs: list[str]) -> list[tuple[str, list]]:
+    """Each `-p` value with the ports it publishes (the engine's `PortSpec`s: `container_port`,
+    `proto`, `host_ip` ("" for every address), `host_port` (0: the host picks one)); ValueError
+    with the engine's message for the first one it would refuse, or for a host port
+    published twice."""
+    from runtime.errors import MoorError
+    from runtime.network.ports import parse_port, parse_port_specs
+
+    try:
+        parsed = [(spec, parse_port(spec)) for spec in specs]
+        parse_port_specs(specs)
+    except MoorError as error:
+        raise ValueError(error.message) from None
+    return parsed
 
 
 # -- pull and build ----------------------------------------------------------------------------

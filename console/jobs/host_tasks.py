@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from console.containers.models import Container
 from console.images.models import Commit
-from console.jobs import image_tasks, reconcile, specs
+from console.jobs import image_tasks, reconcile, specs, team_networks
 from console.jobs.engine import (container_diff, engine_error_types,
                                  error_message, get_engine)
 from console.jobs.models import Job
@@ -95,11 +95,12 @@ def finish(job: Job, state: str, *, error: str = "", result: dict | None = None)
 # -- handlers: (job, engine) -> result dict ------------------------------------------------
 
 def making(verb):
-    """run (create + start) or create; the engine removes a container whose start failed, and
-    so do we."""
+    """run (create + start) or create, on a network the container's team may use (its own
+    made on first use); the engine removes a container whose start failed, and so do we."""
     def handler(job, engine):
         container = job.container
         try:
+            team_networks.prepare(job, container, engine)
             getattr(engine, verb)(specs.create_options(container))
         except engine_error_types():
             remove_row(container)
@@ -113,6 +114,8 @@ def lifecycle(verb):
     def handler(job, engine):
         container = job.container
         try:
+            if verb in ("start", "restart"):
+                team_networks.ensure_own(container, engine)
             if verb == "stop":
                 engine.stop(container.engine_id, timeout=job.params.get("timeout"))
             elif verb == "kill":

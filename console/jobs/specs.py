@@ -27,6 +27,14 @@ def create_options(container) -> dict:
     return options
 
 
+def team_network(team) -> str:
+    """The name of `team`'s own network on each of its hosts (made there on first use, and
+    the value of the `moorage.team` label that marks a network as the team's): by number, so
+    a rename changes nothing and no team's name shows. The engine keeps `team-<number>` for
+    these (`moor network create` refuses it)."""
+    return f"team-{team.pk}"
+
+
 _FRACTION = re.compile(r"\.(\d+)")
 
 

@@ -315,6 +315,7 @@ def _attach_network(engine, container: Container, network) -> dict:
         hostname=container.config["Config"].get("Hostname") or container.id[:12],
         mode=mode, ports=host.get("PortSpecs") or [],
         publish_all=bool(host.get("PublishAllPorts")),
+        publish_loopback=host.get("PublishLoopback", True),
         exposed=sorted((container.config["Config"].get("ExposedPorts") or {}).keys()),
         container_dir=container.dir, peer_netns=peer)
     attachment = network.attach(engine.paths, request)

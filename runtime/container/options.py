@@ -174,7 +174,7 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
              "domainname", "tty", "stdin_open", "stdin_once", "memory", "memory_swap", "cpus",
              "pids_limit", "restart", "auto_remove", "binds", "network", "ports",
              "publish_all", "runtime", "labels", "privileged", "cap_add", "cap_drop", "id",
-             "stop_signal", "stop_timeout", "shm_size", "read_only", "expose"}
+             "stop_signal", "stop_timeout", "shm_size", "read_only", "expose", "publish_loopback"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise InvalidArgument(f"unknown option(s): {', '.join(unknown)}")
@@ -255,6 +255,9 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         "PortSpecs": ports,
         "PortBindings": {},
         "PublishAllPorts": bool(options.get("publish_all")),
+        # Moorage's own: whether ports published without an address also answer on the
+        # host's 127.0.0.1, as Docker's do (the console turns it off for its users).
+        "PublishLoopback": options.get("publish_loopback") is not False,
         "Runtime": options.get("runtime") or None,
         "Privileged": bool(options.get("privileged")),
         "CapAdd": list(options.get("cap_add") or []),

@@ -25,8 +25,8 @@ touch the kernel.
 from runtime.network.attachment import (attach, connect, detach, disconnect, network_settings,
                                         renamed)
 from runtime.network.cleanup import gc, teardown
-from runtime.network.networks import (create_network, inspect_network, list_networks,
-                                      remove_network)
+from runtime.network.networks import (create_network, ensure_network, inspect_network,
+                                      list_networks, remove_network)
 from runtime.network.ports import PortSpec, describe_ports, parse_ports
 
 # The mode of a container created without --network.
@@ -36,7 +36,7 @@ __all__ = [
     "DEFAULT_MODE", "NetworkRequest", "NetworkAttachment", "PortSpec",
     "parse_ports", "describe_ports",
     "attach", "detach", "network_settings", "renamed", "gc", "teardown",
-    "create_network", "list_networks", "inspect_network", "remove_network",
+    "create_network", "ensure_network", "list_networks", "inspect_network", "remove_network",
     "connect", "disconnect",
 ]
 
@@ -47,7 +47,7 @@ class NetworkRequest:
     def __init__(self, container_id: str, name: str, hostname: str, mode: str,
                  ports: list[str] | None = None, publish_all: bool = False,
                  exposed: list[str] | None = None, container_dir: str = "",
-                 peer_netns: str | None = None):
+                 peer_netns: str | None = None, publish_loopback: bool = True):
         self.container_id = container_id    # 64 hex
         self.name = name                    # container name (no leading slash)
         self.hostname = hostname
@@ -55,6 +55,9 @@ class NetworkRequest:
                                             # | "container:<id or name>"
         self.ports = list(ports or [])      # -p specs as typed: "8080:80", "80", ...
         self.publish_all = publish_all      # -P
+        self.publish_loopback = publish_loopback  # ports without an address also on
+                                            # 127.0.0.1 (Docker's way); False: only on the
+                                            # host's addresses outside 127.0.0.0/8
         self.exposed = list(exposed or [])  # ExposedPorts keys, e.g. ["80/tcp"]
         self.container_dir = container_dir  # <root>/containers/<id>: hosts, resolv.conf go here
         self.peer_netns = peer_netns        # for container:<id>: the peer's /proc/<pid>/ns/net

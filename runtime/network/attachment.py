@@ -197,13 +197,15 @@ def _plug(paths: Paths, netlink, inside, network, bridge_index: int, record: dic
 def _publish(paths: Paths, record: dict, requested: list[PortSpec]):
     """Choose host ports and install their DNAT rules, holding the machine-wide lock from the
     check to the rules so that two starts never take the same port."""
-    from runtime.network.firewall import Firewall, published_ports
+    from runtime.network.firewall import Firewall, published_ports, save
 
     with store.host_lock():
-        chosen = choose_host_ports(requested, published_ports())
+        saved = save()
+        chosen = choose_host_ports(requested, published_ports(saved))
         record["ports"] = [port.to_json() for port in chosen]
         Firewall(store.root_hash(paths)).publish(record["id"], record["endpoints"][0]["address"],
-                                                 chosen)
+                                                 chosen, loopback=record["publish_loopback"],
+                                                 saved=saved)
 
 
 def _delete_link(name: str):
@@ -261,7 +263,9 @@ def attach(paths: Paths, request):
               "hostname": request.hostname, "mode": mode,
               "container_dir": request.container_dir,
               "netns": netns_path(paths, request.container_id) if bridged else None,
-              "publishing": bridged and bool(requested), "share_host": False, "peer": None,
+              "publishing": bridged and bool(requested),
+              "publish_loopback": bool(request.publish_loopback),
+              "share_host": False, "peer": None,
               "endpoints": [], "ports": [], "exposed": list(request.exposed or ())}
     with store.state_lock(paths):
         stale = endpoints.load(paths, request.container_id)
@@ -446,7 +450,8 @@ def disconnect(paths: Paths, network_name: str, container_id: str) -> dict:
             if record["ports"]:
                 Firewall(store.root_hash(paths)).publish(
                     container_id, first["address"],
-                    [PortSpec.from_json(port) for port in record["ports"]])
+                    [PortSpec.from_json(port) for port in record["ports"]],
+                    loopback=record.get("publish_loopback", True))
         elif was_first:
             record["ports"] = []
         endpoints.save(paths, record)

@@ -9,6 +9,8 @@ clean. Its fields:
     container_dir                    where the container's hosts and resolv.conf live
     netns                            the namespace file Moorage pins (bridge networks), or None
     publishing                       whether ports are to be published (DNAT rules may exist)
+    publish_loopback                 whether ports published without an address also answer
+                                     on 127.0.0.1 (absent in records of older releases: yes)
     share_host                       --network host
     peer                             for container:<id>, that container's id
     endpoints                        one per network, in attachment order (see `endpoint`)

@@ -15,6 +15,14 @@ exactly its own rules by reading them back (`iptables-save`), even after a crash
 Published ports are plain DNAT, no proxy process: the OUTPUT jump catches connections the host
 makes to its own addresses, 127.0.0.1 included; `route_localnet` on the bridge lets such a
 packet leave with its loopback source, and a MASQUERADE rule gives it the bridge's address.
+
+Loopback is reached only where it was asked for: a port published without an address gets
+one rule for the host's addresses outside 127.0.0.0/8 and, when loopback is wanted (Docker's
+behaviour, `publish_loopback`), one for 127.0.0.1 alone; a port published on an address gets a
+rule for that address only. A host-local client of any other loopback port never reaches a
+container. The PREROUTING jump skips 127.0.0.0/8: loopback addresses belong to the host's own
+clients, and a packet a container aims at 127.0.0.1 through its gateway (route_localnet is on
+for the bridge) must not be taken to a port published on loopback.
 """
 
 import re
@@ -27,11 +35,12 @@ from runtime.network.store import Network
 
 TABLES = ("filter", "nat")
 _COMMENT = re.compile(r'--comment "?([^" ]+)"?')
+LOOPBACK = "127.0.0.0/8"
 _JUMPS = {
     # (table, built-in chain, match before the jump, chain suffix)
     ("filter", "INPUT", "", "IN"),
     ("filter", "FORWARD", "", "FWD"),
-    ("nat", "PREROUTING", "-m addrtype --dst-type LOCAL ", "DNAT"),
+    ("nat", "PREROUTING", f"! -d {LOOPBACK} -m addrtype --dst-type LOCAL ", "DNAT"),
     ("nat", "OUTPUT", "-m addrtype --dst-type LOCAL ", "DNAT"),
     ("nat", "POSTROUTING", "", "POST"),
 }
@@ -111,8 +120,12 @@ class Firewall:
                     lines[table].append(f":{self.chain(suffix)} - [0:0]")
         for table, builtin, match, suffix in sorted(_JUMPS):
             target = f"-j {self.chain(suffix)}"
-            if not any(rule.startswith(f"-A {builtin} ") and rule.endswith(target)
-                       for rule in saved.get(table, [])):
+            jumps = [rule for rule in saved.get(table, [])
+                     if rule.startswith(f"-A {builtin} ") and rule.endswith(target)]
+            current = [rule for rule in jumps if rule.startswith(f"-A {builtin} {match}")]
+            # A jump of an older release (without today's match) is replaced.
+            lines[table] += [deletion(rule) for rule in jumps if rule not in current]
+            if not current:
                 lines[table].append(f"-I {builtin} 1 {match}-m comment --comment {self.tag} "
                                     f"{target}")
         return lines
@@ -192,13 +205,25 @@ class Firewall:
 
     # published ports -----------------------------------------------------------------------
 
-    def publish(self, container_id: str, address: str, ports: list[PortSpec]):
+    def publish(self, container_id: str, address: str, ports: list[PortSpec],
+                loopback: bool = True, saved: dict[str, list[str]] | None = None):
+        """DNAT rules taking the host ports to the container at `address`. A port without a
+        host address answers on every address of the host outside 127.0.0.0/8, and on
+        127.0.0.1 only when `loopback`. With the current rules (`saved`), the root's chains
+        and jumps are put right first (a jump of an older release is replaced)."""
         chain, tag = self.chain("DNAT"), self.container_tag(container_id)
-        restore({"nat": [
-            f"-A {chain}{f' -d {port.host_ip}/32' if port.host_ip else ''} -p {port.proto} "
-            f"-m {port.proto} --dport {port.host_port} -m comment --comment {tag} "
-            f"-j DNAT --to-destination {address}:{port.container_port}"
-            for port in ports]})
+        lines = self._base(saved) if saved is not None else {"nat": []}
+        rules = lines["nat"]
+        for port in ports:
+            if port.host_ip:
+                destinations = [f"-d {port.host_ip}/32"]
+            else:
+                destinations = [f"! -d {LOOPBACK}"] + (["-d 127.0.0.1/32"] if loopback else [])
+            rules += [f"-A {chain} {destination} -p {port.proto} -m {port.proto} "
+                      f"--dport {port.host_port} -m comment --comment {tag} "
+                      f"-j DNAT --to-destination {address}:{port.container_port}"
+                      for destination in destinations]
+        restore(lines)
 
     def unpublish(self, container_id: str) -> list[str]:
         tag = self.container_tag(container_id)
@@ -239,13 +264,15 @@ class Firewall:
         return [line for rules in lines.values() for line in rules]
 
 
-def published_ports() -> list[PortSpec]:
-    """The host ports every Moorage root on this machine publishes now, read from the kernel."""
+def published_ports(saved: dict[str, list[str]] | None = None) -> list[PortSpec]:
+    """The host ports every Moorage root on this machine publishes now, read from the kernel
+    (or from `saved`, what `save()` returned)."""
     found = []
-    for line in save().get("nat", []):
+    for line in (saved if saved is not None else save()).get("nat", []):
         if "-j DNAT" not in line or not (comment_of(line) or "").startswith("moorage:"):
             continue
-        host_ip = re.search(r" -d (\S+?)(?:/32)? ", line)
+        # "! -d 127.0.0.0/8" (every address but loopback) counts as every address
+        host_ip = re.search(r"(?<!!) -d (\S+?)(?:/32)? ", line)
         proto = re.search(r" -p (\S+) ", line)
         port = re.search(r" --dport (\d+) ", line)
         if proto and port:

@@ -2,7 +2,7 @@
 
 import ipaddress
 
-from runtime.errors import Conflict, MoorError
+from runtime.errors import Conflict, InvalidArgument, MoorError
 from runtime.network import endpoints, ipam, store
 from runtime.network.store import Network
 from runtime.paths import Paths
@@ -60,47 +60,73 @@ def create_network(paths: Paths, name: str, subnet: str | None = None,
     """A user-defined bridge network with its own bridge and subnet. `host_access` lets its
     containers open connections to the host's own services (off by default: the host runs the
     broker and the database)."""
-    from runtime.network import bridge
-    from runtime.network.netlink import Netlink
-
     store.validate_name(name)
     if gateway and not subnet:
         raise MoorError("a gateway needs a --subnet")
     store.ensure_dirs(paths)
     with store.state_lock(paths):
-        existing = store.all_networks(paths)
-        if any(network.name == name for network in existing):
+        if any(network.name == name for network in store.all_networks(paths)):
             raise Conflict(f"network with name {name} already exists")
-        others = [ipaddress.IPv4Network(network.subnet) for network in existing]
-        with Netlink() as netlink:
-            with store.host_lock():
-                used = [entry[0] for entry in bridge.host_subnets(netlink)] + others
-                if subnet:
-                    chosen, gateway = store.check_subnet(subnet, gateway)
-                    clash = next((other for other in used if other.overlaps(chosen)), None)
-                    if clash:
-                        raise Conflict(f"subnet {chosen} overlaps {clash}, already in use on "
-                                       f"this host")
-                else:
-                    chosen = store.pick_subnet(store.address_pools(paths), used)
-                    gateway = str(chosen.network_address + 1)
-            network_id = store.new_id()
-            network = Network(id=network_id, name=name, subnet=str(chosen), gateway=gateway,
-                              bridge=store.bridge_name(paths, network_id, default=False),
-                              internal=internal, host_access=host_access,
-                              subnet_chosen=not subnet, created=store.now_iso(),
-                              labels=dict(labels or {}))
-            network.save(paths)
-            try:
-                bridge.ensure_up(paths, netlink, network)
-            except BaseException as error:
-                bridge.take_down(paths, netlink, network)
-                store.delete_definition(paths, network)
-                if isinstance(error, OSError):
-                    raise MoorError(f"cannot create network {name}: "
-                                    f"{error.strerror or error}") from None
-                raise
-        return _docker_shape(paths, network)
+        return _docker_shape(paths, _create(paths, name, subnet, gateway, internal,
+                                            host_access, labels))
+
+
+def ensure_network(paths: Paths, name: str, labels: dict) -> dict:
+    """A team's network (`team-<number>`, a name only this makes), created with `labels` on
+    first use, or the one made before: the same call from two jobs at once makes one network.
+    A network of that name without these labels (made before the name was reserved) is
+    refused, never taken over."""
+    store.validate_name(name, managed=True)
+    if not store.TEAM_NETWORK_PATTERN.match(name):
+        raise InvalidArgument(f"{name} is not a team network's name (team-<number>)")
+    store.ensure_dirs(paths)
+    with store.state_lock(paths):
+        for network in store.all_networks(paths):
+            if network.name == name:
+                if any(network.labels.get(key) != value for key, value in labels.items()):
+                    raise Conflict(f"network {name} exists on this host but was not made for "
+                                   f"its team: remove or rename it")
+                return _docker_shape(paths, network)
+        return _docker_shape(paths, _create(paths, name, None, None, False, False, labels))
+
+
+def _create(paths: Paths, name: str, subnet: str | None, gateway: str | None,
+            internal: bool, host_access: bool, labels: dict | None) -> Network:
+    """Make a network and bring up its bridge. Caller holds the root's state lock and has
+    checked the name."""
+    from runtime.network import bridge
+    from runtime.network.netlink import Netlink
+
+    others = [ipaddress.IPv4Network(network.subnet) for network in store.all_networks(paths)]
+    with Netlink() as netlink:
+        with store.host_lock():
+            used = [entry[0] for entry in bridge.host_subnets(netlink)] + others
+            if subnet:
+                chosen, gateway = store.check_subnet(subnet, gateway)
+                clash = next((other for other in used if other.overlaps(chosen)), None)
+                if clash:
+                    raise Conflict(f"subnet {chosen} overlaps {clash}, already in use on "
+                                   f"this host")
+            else:
+                chosen = store.pick_subnet(store.address_pools(paths), used)
+                gateway = str(chosen.network_address + 1)
+        network_id = store.new_id()
+        network = Network(id=network_id, name=name, subnet=str(chosen), gateway=gateway,
+                          bridge=store.bridge_name(paths, network_id, default=False),
+                          internal=internal, host_access=host_access,
+                          subnet_chosen=not subnet, created=store.now_iso(),
+                          labels=dict(labels or {}))
+        network.save(paths)
+        try:
+            bridge.ensure_up(paths, netlink, network)
+        except BaseException as error:
+            bridge.take_down(paths, netlink, network)
+            store.delete_definition(paths, network)
+            if isinstance(error, OSError):
+                raise MoorError(f"cannot create network {name}: "
+                                f"{error.strerror or error}") from None
+            raise
+    return network
 
 
 def list_networks(paths: Paths) -> list[dict]:

@@ -30,6 +30,10 @@ from runtime.paths import DEFAULT_ROOT, RUN_BASE, Paths
 DEFAULT_NETWORK = "bridge"
 PREDEFINED = ("bridge", "host", "none")
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# `team-<number>`: the network the console makes for one of its teams on first use (named by
+# the team's number, which neither a rename nor another team's name changes). Only
+# `ensure_network` makes these, so a user network can never take a team's name first.
+TEAM_NETWORK_PATTERN = re.compile(r"^team-[0-9]+$")
 # Docker's default pools: 172.17-31.0.0/16, then 192.168.0.0/16 cut into /20s.
 DEFAULT_POOLS = [(f"172.{second}.0.0/16", 16) for second in range(17, 32)] + [("192.168.0.0/16", 20)]
 
@@ -223,12 +227,17 @@ def new_id() -> str:
     return os.urandom(32).hex()
 
 
-def validate_name(name: str):
+def validate_name(name: str, managed: bool = False):
+    """Refuse a name `create_network` may not use; `managed`: a team network's own name, made
+    by `ensure_network`."""
     if not NAME_PATTERN.match(name or ""):
         raise InvalidArgument(f'invalid network name "{name}": use letters, digits, "_", "." '
                               f'and "-", starting with a letter or digit')
     if name in PREDEFINED:
         raise Conflict(f"{name} is a pre-defined network and cannot be created")
+    if TEAM_NETWORK_PATTERN.match(name) and not managed:
+        raise InvalidArgument(f"invalid network name \"{name}\": names team-<number> are "
+                              f"reserved for the networks the console makes for its teams")
 
 
 def delete_definition(paths: Paths, network: Network):

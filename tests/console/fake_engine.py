@@ -21,6 +21,7 @@ class FakeEngine:
         self.calls = []
         self.failures = {}     # verb -> MoorError to raise
         self.diffs = {}
+        self.networks = {}     # name -> labels
 
     def fail(self, verb, message):
         self.failures[verb] = MoorError(message)
@@ -102,6 +103,21 @@ class FakeEngine:
                  "ImageID": c["Image"], "State": c["Status"], "ExitCode": c["ExitCode"],
                  "Created": 0, "Labels": c.get("Labels", {})} for c in self.containers_by_id.values()
                 if all or c["Status"] == "running"]
+
+    # networks
+    def network_inspect(self, ref):
+        self._check("network_inspect", ref)
+        if ref not in self.networks:
+            raise NotFound(f"network {ref} not found")
+        return {"Name": ref, "Id": hashlib.sha256(ref.encode()).hexdigest(),
+                "Labels": dict(self.networks[ref])}
+
+    def ensure_network(self, name, labels):
+        self._check("ensure_network", name, dict(labels))
+        if name in self.networks and self.networks[name] != labels:
+            raise Conflict(f"network {name} exists on this host but was not made for its team")
+        self.networks.setdefault(name, dict(labels))
+        return self.network_inspect(name)
 
     # images
     def add_image(self, tags, parent="", labels=None):

@@ -29,7 +29,7 @@ def test_run_makes_a_running_container(world, engine):
     container.refresh_from_db()
     assert job.state == "succeeded" and job.started_at and job.finished_at
     assert container.state == "running" and container.started_at is not None
-    options = engine.calls[0][1]
+    options = next(call[1] for call in engine.calls if call[0] == "create")
     assert options["id"] == container.engine_id and options["name"] == "web2"
     assert options["cmd"] == ["sleep", "300"] and options["memory"] == 64 * 2 ** 20
     assert options["image"] == world.images["h1"].image_id

@@ -28,7 +28,8 @@ def test_a_developer_runs_a_container(world, client_for, sent, django_capture_on
     assert (job.kind, job.state, job.host.name, job.team.name) == ("run", "queued", "h1", "alpha")
     assert container.state == "pending" and container.name == "job1"
     assert container.options == {"memory": 64 * 2 ** 20, "cpus": 0.5, "pids_limit": 64,
-                                  "restart": "on-failure:3"}
+                                  "restart": "on-failure:3",
+                                  "network": f"team-{world.teams['alpha'].pk}"}
     assert sent == [("console.jobs.execute", [job.pk], "host.h1")]
     entry = AuditEntry.objects.get(action="container.run")
     assert entry.job == job and entry.actor_name == "developer" and entry.result == "requested"
@@ -166,11 +167,12 @@ def test_the_run_form_runs(world, client_for):
 def test_the_run_form_sets_network_and_ports(world, client_for):
     page = client_for("developer").post("/containers/run/", {
         "host": "h1", "image": "busybox:latest", "name": "served", "command": "httpd -f",
-        "restart": "no", "network": "bridge", "ports": "8080:80, 127.0.0.1:5353:53/udp"})
+        "restart": "no", "network": "bridge", "ports": "8080:80, 5353:53/udp"})
     container = Container.objects.get(name="served")
     assert page.status_code == 302
-    assert container.options["network"] == "bridge"
-    assert container.options["ports"] == ["8080:80", "127.0.0.1:5353:53/udp"]
+    assert container.options["network"] == f"team-{world.teams['alpha'].pk}"
+    assert container.options["ports"] == ["8080:80", "5353:53/udp"]
+    assert container.options["publish_loopback"] is False
 
 
 def test_the_run_form_refuses_bad_ports_and_the_host_network(world, client_for):

@@ -60,7 +60,8 @@ class Sandbox:
     made: dict[str, set[str]] = {}  # engine root -> ids of every sandbox made there
 
     def __init__(self, paths: Paths, mode: str = "bridge", name: str | None = None,
-                 ports=(), publish_all: bool = False, exposed=(), peer_netns=None):
+                 ports=(), publish_all: bool = False, exposed=(), peer_netns=None,
+                 publish_loopback: bool = True):
         self.paths = paths
         self.id = secrets.token_hex(32)
         Sandbox.made.setdefault(paths.root, set()).add(self.id)
@@ -70,7 +71,7 @@ class Sandbox:
         self.request = NetworkRequest(
             container_id=self.id, name=self.name, hostname=self.id[:12], mode=mode,
             ports=list(ports), publish_all=publish_all, exposed=list(exposed),
-            container_dir=self.dir, peer_netns=peer_netns)
+            container_dir=self.dir, peer_netns=peer_netns, publish_loopback=publish_loopback)
         self.attachment = None
         self.processes = []
 
