@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from tests.stack import REPO, free_port
+from tests.stack import REPO, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -88,6 +88,68 @@ def instance(tmp_path, machine_link):
             os.kill(pid, signal.SIGKILL)
     subprocess.run([os.path.join(REPO, "bin", "moor"), "--root", env["MOORAGE_ROOT"], "system",
                     "reset", "--force"], capture_output=True, check=False)
+
+
+def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
+    env = instance
+    url = f"http://127.0.0.1:{env['MOORAGE_PORT']}/"
+    first = moorage(env, "up").stdout
+    assert "migrating the database" in first
+    assert f"Moorage is up: {url}" in first
+    assert "log in as admin, password: " in first
+    assert answers(env)
+    assert os.readlink(os.path.join(env["MOORAGE_BIN_DIR"], "moor")) == os.path.join(
+        REPO, "bin", "moor")
+
+    # A crash: every service gone at once. `up` starts them again without the set-up.
+    for pid in pids(env).values():
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not any(alive(pid) for pid in pids(env).values()), what="the crash")
+    again = moorage(env, "up").stdout
+    assert "migrating" not in again and "bootstrapping" not in again
+    assert f"Moorage is up: {url}" in again
+    assert "log in with the admin account made on the first run" in again
+    assert answers(env)
+
+    # One service: a new process of it, the others untouched, the web server answering.
+    before = pids(env)
+    moorage(env, "restart", "web")
+    after = pids(env)
+    assert after["web"] != before["web"] and alive(after["web"])
+    assert not alive(before["web"])
+    assert {name: after[name] for name in ("redis", "worker", "bridge")} == {
+        name: before[name] for name in ("redis", "worker", "bridge")}
+    assert answers(env)
+    for name in ("worker", "bridge", "redis"):
+        before = pids(env)
+        moorage(env, "restart", name)
+        after = pids(env)
+        assert after[name] != before[name] and alive(after[name]) and not alive(before[name])
+        assert {other: pid for other, pid in after.items() if other != name} == {
+            other: pid for other, pid in before.items() if other != name}
+
+    # All of them.
+    before = pids(env)
+    moorage(env, "restart")
+    after = pids(env)
+    assert all(after[name] != before[name] and alive(after[name]) for name in SERVICES)
+    status = moorage(env, "status").stdout
+    assert all(f"{name}: running (pid {after[name]})" in status for name in SERVICES)
+    assert answers(env)
+
+    moorage(env, "down")
+    assert not any(alive(pid) for pid in after.values())
+    assert all(f"{name}: stopped" in moorage(env, "status").stdout for name in SERVICES)
+
+
+def test_restart_refuses_what_it_cannot_do(instance):
+    nothing_yet = moorage(instance, "restart", "web", check=False)
+    assert nothing_yet.returncode == 1
+    assert "nothing to restart" in nothing_yet.stderr and "./moorage up" in nothing_yet.stderr
+    unknown = moorage(instance, "restart", "daemon", check=False)
+    assert unknown.returncode == 1
+    assert "web, worker, bridge or redis" in unknown.stderr
+    assert not pids(instance)
 
 
 def test_the_moor_link_is_made_only_where_it_is_this_checkouts_to_make(tmp_path,
