@@ -12,9 +12,10 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from websockets.asyncio.client import connect
 
 from tests.stack import wait_until
-from tests.stream_client import TerminalClient, resume_and_exit, run
+from tests.stream_client import TerminalClient, resume_and_exit, run, socket_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -66,6 +67,28 @@ def test_resize_reaches_the_terminal(stack, sleeper):
         mark = client.mark()
         await client.send(b"stty size\r")
         await client.expect(b"43 132", after=mark)
+        await client.close()
+    run(scenario())
+
+
+def test_a_resize_sent_before_the_session_opens_is_applied(stack, sleeper):
+    """An API client that sizes its terminal as soon as the socket is open, before the
+    `session` frame, gets that size (the control message is held until the session opens)."""
+    async def scenario():
+        socket = await connect(socket_url(stack.base, sleeper, "terminal"),
+                               additional_headers={"Authorization": f"Token {token(stack)}"},
+                               max_size=None, ping_interval=None)
+        await socket.send(json.dumps({"type": "resize", "cols": 101, "rows": 37}))
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 20))
+            assert message["type"] != "error", message
+            if message["type"] == "session":
+                break
+        client = TerminalClient(socket, message)
+        await client.expect(b"# ")
+        mark = client.mark()
+        await client.send(b"stty size\r")
+        await client.expect(b"37 101", after=mark)
         await client.close()
     run(scenario())
 

@@ -19,6 +19,9 @@ Frames (DESIGN.md): binary frames are raw terminal bytes both ways. Text frames 
                                                      socket, the replay included (flow control)
                        {"type": "close"}             end the session (hang up the terminal)
                        {"type": "pong"}
+                       Control messages sent before the `session` frame are held (at most
+                       16) and applied, in order, when the session opens; terminal bytes
+                       sent before it are dropped.
     server → browser   {"type": "session", "id", "mode", "command", "user", "pinned",
                         "resumed", "replay": bytes of replay in the next binary frame}
                        {"type": "exit", "code": N}   the process ended (then the socket closes)
@@ -53,6 +56,7 @@ OPEN_TIMEOUT = 15.0
 RECHECK_SECONDS = 30.0
 SEEN_EVERY = 3          # pings between `seen_at` updates
 MAX_COMMAND = 2000
+MAX_HELD = 16          # control messages kept until the session opens
 
 
 class BadRequest(Exception):
@@ -102,7 +106,7 @@ def terminal_options(query: dict, container) -> dict:
 class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
         self.joined, self.row, self.recorder, self.opened = [], None, None, False
-        self.session_id, self.ended, self.tasks = None, False, []
+        self.session_id, self.ended, self.tasks, self.held = None, False, [], []
         if not await self.admit("terminal", audit_refusal=True):
             return
         self.request = terminal_sessions.ScopeRequest(self.scope)
@@ -179,15 +183,35 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- from the browser -------------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.ended or not self.opened:
+        if self.ended:
             return
         if bytes_data is not None:
-            if self.recorder:
-                self.recorder.input(bytes_data)
-            for start in range(0, len(bytes_data), protocol.MAX_INPUT):
-                chunk = bytes_data[start:start + protocol.MAX_INPUT]
-                await self.to_bridge("bridge.terminal.input", data=chunk)
+            if self.opened:         # typed before the session opened: nowhere to go yet
+                await self.input(bytes_data)
             return
+        if not self.opened:
+            await self.hold(text_data)
+            return
+        await self.control(text_data)
+
+    async def input(self, data: bytes) -> None:
+        if self.recorder:
+            self.recorder.input(data)
+        for start in range(0, len(data), protocol.MAX_INPUT):
+            await self.to_bridge("bridge.terminal.input",
+                                 data=data[start:start + protocol.MAX_INPUT])
+
+    async def hold(self, text_data) -> None:
+        """A control message that came before the session opened (a client may size its
+        terminal as soon as the socket is open): applied, in order, when it opens."""
+        if len(self.held) >= MAX_HELD:
+            await self.send(text_data=json.dumps({
+                "type": "error",
+                "message": f"at most {MAX_HELD} control messages before the session opens"}))
+            return
+        self.held.append(text_data)
+
+    async def control(self, text_data) -> None:
         try:
             message = json.loads(text_data or "")
             kind = message.get("type")
@@ -246,6 +270,9 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
             "replay": len(event["replay"])}))
         if event["replay"]:
             await self.send(bytes_data=event["replay"])
+        held, self.held = self.held, []
+        for text_data in held:
+            await self.control(text_data)
 
     def start_recording(self, event) -> CastRecorder:
         title = f"{self.user.username} on {self.container.display_name} ({self.container.host.name})"

@@ -1,0 +1,184 @@
+"""`./moorage` itself, run as a user runs it, on a private instance: its own var directory
+(MOORAGE_VAR), engine root, ports, host name and a temporary directory for the `moor` link
+(MOORAGE_BIN_DIR), so that the machine's services, /var/lib/moorage and /usr/local/bin/moor
+are never touched. What a test starts, it stops (`./moorage down`, then any PID it recorded),
+and its engine root is reset."""
+import os
+import signal
+import subprocess
+import urllib.request
+
+import pytest
+
+from tests.stack import REPO, free_port, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
+
+SCRIPT = os.path.join(REPO, "moorage")
+SERVICES = ("redis", "web", "worker", "bridge")
+# Settings of whatever runs the tests, which must not leak into the private instance.
+OUTSIDE = ("MOORAGE_", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SECRET_KEY",
+           "CSRF_TRUSTED_ORIGINS", "DJANGO_SETTINGS_MODULE")
+
+
+def private_env(tmp_path) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(OUTSIDE)}
+    env.update({
+        "MOORAGE_VAR": str(tmp_path / "var"),
+        "MOORAGE_ROOT": str(tmp_path / "root"),
+        "MOORAGE_BIN_DIR": str(tmp_path / "bin"),
+        "MOORAGE_HOST": "scripted",
+        "MOORAGE_PORT": str(free_port()),
+        "MOORAGE_REDIS_PORT": str(free_port()),
+    })
+    return env
+
+
+def moorage(env, *args, check=True) -> subprocess.CompletedProcess:
+    done = subprocess.run([SCRIPT, *args], env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=240)
+    if check:
+        assert done.returncode == 0, f"./moorage {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done
+
+
+def pids(env) -> dict:
+    run = os.path.join(env["MOORAGE_VAR"], "run")
+    found = {}
+    for name in SERVICES:
+        try:
+            with open(os.path.join(run, f"{name}.pid")) as handle:
+                found[name] = int(handle.read())
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def answers(env) -> bool:
+    url = f"http://127.0.0.1:{env['MOORAGE_PORT']}/login/"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status == 200
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def machine_link():
+    """The machine's own `moor` link, which no test may change."""
+    path = "/usr/local/bin/moor"
+    before = os.readlink(path) if os.path.islink(path) else os.path.exists(path)
+    yield
+    after = os.readlink(path) if os.path.islink(path) else os.path.exists(path)
+    assert after == before, "the machine's /usr/local/bin/moor was changed"
+
+
+@pytest.fixture
+def instance(tmp_path, machine_link):
+    env = private_env(tmp_path)
+    yield env
+    moorage(env, "down", check=False)
+    for pid in pids(env).values():        # what `down` could not stop, by the PIDs we made
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    subprocess.run([os.path.join(REPO, "bin", "moor"), "--root", env["MOORAGE_ROOT"], "system",
+                    "reset", "--force"], capture_output=True, check=False)
+
+
+def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
+    env = instance
+    url = f"http://127.0.0.1:{env['MOORAGE_PORT']}/"
+    first = moorage(env, "up").stdout
+    assert "migrating the database" in first
+    assert f"Moorage is up: {url}" in first
+    assert "log in as admin, password: " in first
+    assert answers(env)
+    assert os.readlink(os.path.join(env["MOORAGE_BIN_DIR"], "moor")) == os.path.join(
+        REPO, "bin", "moor")
+
+    # A crash: every service gone at once. `up` starts them again without the set-up.
+    for pid in pids(env).values():
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: not any(alive(pid) for pid in pids(env).values()), what="the crash")
+    again = moorage(env, "up").stdout
+    assert "migrating" not in again and "bootstrapping" not in again
+    assert f"Moorage is up: {url}" in again
+    assert "log in with the admin account made on the first run" in again
+    assert answers(env)
+
+    # One service: a new process of it, the others untouched, the web server answering.
+    before = pids(env)
+    moorage(env, "restart", "web")
+    after = pids(env)
+    assert after["web"] != before["web"] and alive(after["web"])
+    assert not alive(before["web"])
+    assert {name: after[name] for name in ("redis", "worker", "bridge")} == {
+        name: before[name] for name in ("redis", "worker", "bridge")}
+    assert answers(env)
+    for name in ("worker", "bridge", "redis"):
+        before = pids(env)
+        moorage(env, "restart", name)
+        after = pids(env)
+        assert after[name] != before[name] and alive(after[name]) and not alive(before[name])
+        assert {other: pid for other, pid in after.items() if other != name} == {
+            other: pid for other, pid in before.items() if other != name}
+
+    # All of them.
+    before = pids(env)
+    moorage(env, "restart")
+    after = pids(env)
+    assert all(after[name] != before[name] and alive(after[name]) for name in SERVICES)
+    status = moorage(env, "status").stdout
+    assert all(f"{name}: running (pid {after[name]})" in status for name in SERVICES)
+    assert answers(env)
+
+    moorage(env, "down")
+    assert not any(alive(pid) for pid in after.values())
+    assert all(f"{name}: stopped" in moorage(env, "status").stdout for name in SERVICES)
+
+
+def test_restart_refuses_what_it_cannot_do(instance):
+    nothing_yet = moorage(instance, "restart", "web", check=False)
+    assert nothing_yet.returncode == 1
+    assert "nothing to restart" in nothing_yet.stderr and "./moorage up" in nothing_yet.stderr
+    unknown = moorage(instance, "restart", "daemon", check=False)
+    assert unknown.returncode == 1
+    assert "web, worker, bridge or redis" in unknown.stderr
+    assert not pids(instance)
+
+
+def test_the_moor_link_is_made_only_where_it_is_this_checkouts_to_make(tmp_path,
+                                                                         machine_link):
+    env = private_env(tmp_path)
+    link = tmp_path / "bin" / "moor"
+    ours = os.path.join(REPO, "bin", "moor")
+
+    moorage(env, "install")                          # missing: made
+    assert os.readlink(link) == ours
+
+    link.unlink()                                    # dangling: its checkout was deleted
+    link.symlink_to(tmp_path / "deleted-checkout" / "bin" / "moor")
+    moorage(env, "install")
+    assert os.readlink(link) == ours
+
+    other = tmp_path / "other-checkout" / "bin" / "moor"   # another checkout's: left alone
+    other.parent.mkdir(parents=True)
+    other.write_text("#!/bin/sh\n")
+    link.unlink()
+    link.symlink_to(other)
+    said = moorage(env, "install").stdout
+    assert os.readlink(link) == str(other)
+    lines = [line for line in said.splitlines() if str(link) in line]
+    assert len(lines) == 1, said
+    assert "another checkout's" in lines[0] and f"ln -sfn {ours} {link}" in lines[0]
+
+    link.unlink()                                    # not a link at all: left alone
+    link.write_text("#!/bin/sh\n")
+    said = moorage(env, "install").stdout
+    assert not link.is_symlink()
+    assert f"ln -sfn {ours} {link}" in said
