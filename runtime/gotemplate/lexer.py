@@ -6,8 +6,6 @@ A lexing error ends the list with an ERROR item whose value is Go's message, so 
 reports it at the point it reaches it, as Go's does.
 """
 
-from typing import NamedTuple
-
 # Item types.
 ERROR = "error"
 BOOL = "bool"
@@ -42,11 +40,15 @@ LEFT_COMMENT, RIGHT_COMMENT = "/*", "*/"
 SPACE_CHARS = " \t\r\n"
 
 
-class Item(NamedTuple):
-    type: str
-    pos: int
-    value: str
-    line: int
+class Item:
+    """One token: its type, its offset in the text, its text, and the line it starts on."""
+    __slots__ = ("type", "pos", "value", "line")
+
+    def __init__(self, item_type: str, pos: int, value: str, line: int):
+        self.type = item_type
+        self.pos = pos
+        self.value = value
+        self.line = line
 
     def __str__(self) -> str:
         """As Go's item.String() shows a token in a parse error."""
