@@ -442,19 +442,21 @@ def _arg_index(template: str, index: int, argument: int, count: int) -> tuple[in
 
 def json_text(value) -> str:
     """Docker's `json` template function: Go's encoding/json, compact, without HTML
-    escaping; structs in field order, maps with sorted keys."""
-    return _json(to_plain(value))
+    escaping; structs in field order, maps with sorted keys. A value with a `go_json`
+    method stands for a Go type with its own MarshalJSON (Docker's formatter contexts),
+    which json.Marshal writes, escaping <, > and & as Go does."""
+    return _json(to_plain(value), escape_html=hasattr(value, "go_json"))
 
 
-def _json(value) -> str:
+def _json(value, escape_html: bool = False) -> str:
     import json
     if isinstance(value, dict):
-        return "{" + ",".join(_json_string(str(key)) + ":" + _json(item)
-                              for key, item in value.items()) + "}"
+        return "{" + ",".join(_json_string(str(key), escape_html) + ":" +
+                              _json(item, escape_html) for key, item in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(_json(item) for item in value) + "]"
+        return "[" + ",".join(_json(item, escape_html) for item in value) + "]"
     if isinstance(value, str):
-        return _json_string(value)
+        return _json_string(value, escape_html)
     if isinstance(value, float) and not isinstance(value, bool):
         if math.isnan(value) or math.isinf(value):
             raise ValueError(f"json: unsupported value: {format_float(value)}")
@@ -466,7 +468,11 @@ def _json(value) -> str:
     return json.dumps(value)
 
 
-def _json_string(text: str) -> str:
+def _json_string(text: str, escape_html: bool = False) -> str:
     import json
     encoded = json.dumps(text, ensure_ascii=False)
-    return encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    encoded = encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if escape_html:
+        encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e") \
+            .replace("&", "\\u0026")
+    return encoded

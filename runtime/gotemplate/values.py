@@ -85,10 +85,14 @@ def go_method(*params: str):
     return mark
 
 
+_PLAIN_TYPES = (str, bool, int, float, complex, list, tuple, dict, TypedNil, _NoValue,
+                type(None))
+
+
 def method_of(value, name: str):
-    """The bound template method `name` of a value, or None."""
-    if isinstance(value, (str, bool, int, float, complex, list, tuple, dict, TypedNil,
-                          _NoValue)) or value is None:
+    """The bound template method `name` of a value (of a Struct or dict subclass, or any
+    object), or None."""
+    if type(value) in _PLAIN_TYPES:
         return None
     function = getattr(type(value), name, None)
     if function is None or not hasattr(function, "go_params"):
