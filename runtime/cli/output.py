@@ -17,7 +17,8 @@ In a document, objects are Go structs (an unknown field is an error: `map has no
 key "Foo"`, what `docker inspect` says) except those under the keys of `MAP_KEYS` (labels,
 ports, networks, options...), which are maps (a missing key is `<no value>`; `index` of a
 missing key in a map of strings is ""). A JSON null is a nil slice (`[]`) under the keys of
-`LIST_KEYS`, a nil map (`map[]`) under `MAP_KEYS`, and `<nil>` elsewhere.
+`LIST_KEYS` and in the port maps, a nil map (`map[]`) under `MAP_KEYS`, and `<nil>`
+elsewhere.
 """
 
 import sys
@@ -37,6 +38,8 @@ LIST_KEYS = frozenset({"Args", "Cmd", "Entrypoint", "Env", "Binds", "Links", "Dn
                        "SecurityOpt", "Devices", "GroupAdd", "VolumesFrom", "Test",
                        "Components"})
 LIST_PAIRS = frozenset({("IPAM", "Config")})
+# Maps whose values are slices (a port with no bindings prints `[]`).
+MAPS_OF_LISTS = frozenset({"Ports", "PortBindings"})
 
 
 def engine_for(args):
@@ -136,6 +139,9 @@ def go_document(value, key: str | None = None, parent: str | None = None,
     from runtime.gotemplate import NIL_MAP, NIL_POINTER, NIL_SLICE, Struct
     if isinstance(value, dict):
         if key in MAP_KEYS or (parent, key) in MAP_PAIRS:
+            if key in MAPS_OF_LISTS:
+                return {name: NIL_SLICE if item is None else go_document(item)
+                        for name, item in value.items()}
             return {name: go_document(item) for name, item in value.items()}
         return Struct({name: go_document(item, name, key) for name, item in value.items()},
                       type_name)
