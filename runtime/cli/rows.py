@@ -69,8 +69,11 @@ def _join_host_port(host: str, port) -> str:
 def displayable_ports(ports: list[dict]) -> str:
     """formatter.DisplayablePorts: `0.0.0.0:8080->80/tcp, 9000-9001/tcp`, consecutive
     ports grouped into ranges, published ones first."""
-    ordered = sorted(ports, key=lambda p: (p["PrivatePort"], p.get("IP") or "",
-                                           p.get("PublicPort") or 0, p["Type"]))
+    if not ports:
+        return ""
+    ordered = ports if len(ports) == 1 else sorted(
+        ports, key=lambda p: (p["PrivatePort"], p.get("IP") or "", p.get("PublicPort") or 0,
+                              p["Type"]))
     groups: dict[str, list[int]] = {}
     order, result, host_mappings = [], [], []
     for port in ordered:

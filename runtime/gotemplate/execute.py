@@ -91,7 +91,10 @@ class State:
             value = self.eval_pipeline(dot, node.pipe)
             if not node.pipe.decl:
                 self.node = node
-                self.out.append("<no value>" if value is NO_VALUE else value_text(value))
+                if type(value) is str:
+                    self.out.append(value)
+                else:
+                    self.out.append("<no value>" if value is NO_VALUE else value_text(value))
         elif isinstance(node, n.TextNode):
             self.out.append(node.text)
         elif isinstance(node, n.ListNode):
@@ -271,8 +274,8 @@ class State:
             return NO_VALUE
         method = method_of(receiver, name)
         if method is not None:
-            function = Function(name, method.__func__.go_params, method)
-            return self.eval_call(dot, function, node, name, args, final)
+            function = Function(name, method.go_params, method)
+            return self.eval_call(dot, function, node, name, args, final, receiver)
         has_args = (args is not None and len(args) > 1) or final is not MISSING
         if isinstance(receiver, Struct):
             try:
@@ -302,7 +305,9 @@ class State:
             self.errorf(f"{quote(node.ident)} is not a defined function")
         return self.eval_call(dot, function, command, node.ident, args, final)
 
-    def eval_call(self, dot, function: Function, node, name: str, args, final):
+    def eval_call(self, dot, function: Function, node, name: str, args, final,
+                  receiver=MISSING):
+        """Call a function, or a method of `receiver`, with Go's argument rules."""
         args = list(args[1:]) if args is not None else []
         count = len(args) + (final is not MISSING)
         params, variadic = function.params, function.variadic
@@ -332,6 +337,8 @@ class State:
             argv.append(self.validate_type(final, wanted))
         if function.builtin and name == "call":
             argv.insert(0, str(args[0]) if args else value_text(final))
+        if receiver is not MISSING:
+            argv.insert(0, receiver)
         try:
             return function.impl(*argv)
         except CallError as error:

@@ -89,15 +89,20 @@ _PLAIN_TYPES = (str, bool, int, float, complex, list, tuple, dict, TypedNil, _No
                 type(None))
 
 
+_METHODS: dict = {}
+
+
 def method_of(value, name: str):
-    """The bound template method `name` of a value (of a Struct or dict subclass, or any
-    object), or None."""
-    if type(value) in _PLAIN_TYPES:
+    """The template method `name` of a value's type (a Struct or dict subclass, or any
+    object) as its plain function, or None; looked up once per type and name."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
         return None
-    function = getattr(type(value), name, None)
-    if function is None or not hasattr(function, "go_params"):
-        return None
-    return getattr(value, name)
+    key = (kind, name)
+    if key not in _METHODS:
+        function = getattr(kind, name, None)
+        _METHODS[key] = function if hasattr(function, "go_params") else None
+    return _METHODS[key]
 
 
 def type_name(value) -> str:
