@@ -31,8 +31,7 @@ class Function:
 # Comparison.
 
 def _basic_kind(value) -> str:
-    if value is None or value is NO_VALUE:
-        return "invalid"
+    """Go's basicKind: the comparable basic kinds, "" for nil and composite values."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -47,38 +46,41 @@ def _basic_kind(value) -> str:
 
 
 def _kind(value) -> str:
+    """The reflect kind of a value that is not basic ("invalid" for an untyped nil)."""
+    if value is None or value is NO_VALUE:
+        return "invalid"
     if isinstance(value, (list, tuple)) or (isinstance(value, TypedNil) and value.kind == "slice"):
         return "slice"
     if isinstance(value, dict) or (isinstance(value, TypedNil) and value.kind == "map"):
         return "map"
     if isinstance(value, TypedNil):
         return "ptr"
-    if isinstance(value, Struct):
-        return "struct"
-    return _basic_kind(value) or "struct"
+    return "struct"
 
 
 def eq(first, *others) -> bool:
+    """Go's eq: first == any of the others; basic values of one kind compare by value, nils
+    compare with anything nillable, slices and maps only with nil."""
     if not others:
         raise CallError("missing argument for comparison")
     first_kind = _basic_kind(first)
     for other in others:
         other_kind = _basic_kind(other)
-        if first_kind and other_kind:
-            if first_kind != other_kind:
-                if "invalid" not in (first_kind, other_kind):
-                    raise CallError("incompatible types for comparison")
-                equal = first_kind == other_kind
-            else:
-                equal = first_kind == "invalid" or first == other
+        if first_kind != other_kind:
+            if _kind(first) != "invalid" and _kind(other) != "invalid":
+                raise CallError("incompatible types for comparison")
+            equal = False
+        elif first_kind:
+            equal = first == other
         else:
-            if _kind(first) != _kind(other) and "invalid" not in (first_kind, other_kind):
+            kinds = (_kind(first), _kind(other))
+            if kinds[0] != kinds[1] and "invalid" not in kinds:
                 raise CallError(f"non-comparable types {goformat.value_text(first)}: "
                                 f"{type_name(first)}, {type_name(other)}: "
                                 f"{goformat.value_text(other)}")
             if is_nil(first) or is_nil(other):
                 equal = is_nil(first) and is_nil(other)
-            elif _kind(other) in ("slice", "map"):
+            elif kinds[1] in ("slice", "map"):
                 raise CallError(f"non-comparable type {goformat.value_text(other)}: "
                                 f"{type_name(other)}")
             else:
@@ -94,7 +96,7 @@ def ne(first, second) -> bool:
 
 def lt(first, second) -> bool:
     first_kind, second_kind = _basic_kind(first), _basic_kind(second)
-    if first_kind in ("", "invalid") or second_kind in ("", "invalid"):
+    if not first_kind or not second_kind:
         raise CallError("invalid type for comparison")
     if first_kind != second_kind:
         raise CallError("incompatible types for comparison")
