@@ -240,13 +240,11 @@ class _Printer:
             if spec.sharp and 0 <= value <= 0x10FFFF and chr(value).isprintable():
                 text += f" '{chr(value)}'"
             return self.pad(text, zero_ok=False)
-        bases = {"d": 10, "v": 10, "b": 2, "o": 8, "O": 8, "x": 16, "X": 16}
-        if verb not in bases:
-            if verb in "eEfFgG":
-                return self.bad_verb(verb, value)
+        python_verb = {"d": "d", "v": "d", "b": "b", "o": "o", "O": "o", "x": "x",
+                       "X": "X"}.get(verb)
+        if python_verb is None:
             return self.bad_verb(verb, value)
-        digits = format(abs(value), {"d": "d", "v": "d", "b": "b", "o": "o", "O": "o",
-                                     "x": "x", "X": "X"}[verb])
+        digits = format(abs(value), python_verb)
         if spec.precision is not None:
             if spec.precision == 0 and value == 0:
                 digits = ""
@@ -260,9 +258,9 @@ class _Printer:
             prefix = "0b"
         sign = "-" if value < 0 else "+" if spec.plus else " " if spec.space else ""
         if spec.zero and not spec.minus and spec.width is not None and spec.precision is None:
-            body = (prefix + digits).rjust(spec.width - len(sign), "0") \
-                if not prefix else prefix + digits.rjust(spec.width - len(sign) - len(prefix), "0")
-            return sign + body
+            # As Go: the digits are zero-padded to the width (less the sign), the base prefix
+            # comes on top.
+            return sign + prefix + digits.rjust(spec.width - len(sign), "0")
         return self.pad(sign + prefix + digits, zero_ok=False)
 
     def floating(self, value: float, verb: str) -> str:
@@ -281,8 +279,6 @@ class _Printer:
             text = "+" + text
         elif spec.space and not text.startswith(("-", "+")):
             text = " " + text
-        elif text == "+Inf" and not spec.plus:
-            text = "+Inf"
         finite = not (math.isinf(value) or math.isnan(value))
         if spec.zero and not spec.minus and spec.width is not None and finite:
             sign = text[0] if text[0] in "+- " else ""
