@@ -9,7 +9,7 @@ arrives as None) and "value" (reflect.Value: a missing value arrives as NO_VALUE
 """
 
 from runtime.gotemplate import goformat
-from runtime.gotemplate.values import NO_VALUE, Struct, TypedNil, is_nil, truth, type_name
+from runtime.gotemplate.values import NO_VALUE, TypedNil, is_nil, truth, type_name
 
 
 class CallError(Exception):

@@ -1,14 +1,15 @@
 """How Python values stand for the Go values a template sees.
 
-| Python                     | Go                                 | `{{.}}` prints       |
-|----------------------------|------------------------------------|----------------------|
-| `str`, `bool`, `int`, `float`, `complex` | string, bool, int, float64, complex128 | as Go's `fmt` |
-| `list`, `tuple`            | a slice (`[]interface {}`)          | `[a b]`              |
-| `dict`                     | a map (`map[string]interface {}`): a missing key is `<no value>` | `map[k:v]`, keys sorted |
-| `None`                     | the nil of an interface (JSON's null) | `<no value>` (`<nil>` through `print`) |
-| `Struct(fields)`           | a struct: an unknown field is an error | `{v1 v2}`           |
-| `NIL_SLICE`, `NIL_MAP`, `NIL_POINTER` | a typed nil          | `[]`, `map[]`, `<nil>` |
-| an object with `@go_method`s | a Go value with methods (Docker's formatter contexts) | its `go_json()` as a struct |
+- `str`, `bool`, `int`, `float`, `complex`: string, bool, int, float64, complex128, printed as
+  Go's `fmt` prints them (`true`, `1e+06`, `(1+2i)`).
+- `list`, `tuple`: a slice (`[]interface {}`), printed `[a b]`.
+- `dict`: a map (`map[string]interface {}`): a missing key is `<no value>`; printed
+  `map[k:v]` with sorted keys, and ranged in that order.
+- `None`: the nil of an interface (JSON's null), printed `<no value>` (`<nil>` by `print`).
+- `Struct(fields)`: a struct: an unknown field is an error; printed `{v1 v2}`.
+- `NIL_SLICE`, `NIL_MAP`, `NIL_POINTER`: typed nils, printed `[]`, `map[]`, `<nil>`.
+- an object whose methods are marked `@go_method`: a Go value with methods (Docker's
+  formatter contexts); printed as its `go_json()` struct.
 
 `NO_VALUE` is Go's invalid `reflect.Value`: what a missing map key or a nil interface
 evaluates to, printed `<no value>`.

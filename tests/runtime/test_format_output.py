@@ -123,10 +123,11 @@ LISTING_CASES = [
      "NAMES                PORTS\nweb                  0.0.0.0:8080->80/tcp\n"
      "a-much-longer-name   \n"),
     ("table {{.Names | upper}}\\t{{json .State}}\\t{{pad .Status 1 1}}|",
-     "NAMES                STATE        STATUS |\nWEB                  \"running\"    Up 2 minutes |\n"
+     "NAMES                STATE        STATUS |\n"
+     "WEB                  \"running\"    Up 2 minutes |\n"
      "A-MUCH-LONGER-NAME   \"exited\"     Exited (3) 5 seconds ago |\n"),
     ("{{.Names}}\\n{{.State}}", "web\nrunning\na-much-longer-name\nexited\n"),
-    ("  {{.Names}}  ", "{{.Names}}".replace("{{.Names}}", "web") + "\na-much-longer-name\n"),
+    ("  {{.Names}}  ", "web\na-much-longer-name\n"),     # spaces around are trimmed
     ('{{range split .Labels ","}}[{{.}}]{{end}}', "[com.example.app=web][tier=front]\n[]\n"),
     ("{{if eq .State \"running\"}}up{{else}}{{.State}}{{end}}", "up\nexited\n"),
     ("{{.Platform}}", "<nil>\n<nil>\n"),
