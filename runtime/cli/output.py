@@ -9,9 +9,13 @@ Templates are Go's text/template (`runtime.gotemplate`). Two ways in, as in Dock
   `\\n` in it stand for a tab and a newline. The rows are the command's formatter contexts
   (`runtime.cli.rows`). An error in the template fails the command (status 1) before
   anything is printed.
-- a document (`inspect`, `info`, `version`): `render_documents(format, documents)` runs the
+  A new listing (volumes, events...) defines its row class in `runtime.cli.rows`: methods
+  marked `@go_method` for the fields, `HEADER` for the column titles, `DEFAULT` for its table.
+- a document (`inspect`, `network inspect`): `print_documents(format, documents)` runs the
   template over each document as it is (no `\\t` replacement, as Docker); a template that
   does not parse is status 64, one that fails on a document is reported for that document.
+  `render_template(format, value)` is the same for the one document of `info` or `version`.
+  `runtime.gotemplate.render(text, value)` is the engine itself, for any other use.
 
 In a document, objects are Go structs (an unknown field is an error: `map has no entry for
 key "Foo"`, what `docker inspect` says) except those under the keys of `MAP_KEYS` (labels,
