@@ -77,7 +77,9 @@ def build_parser(only_group: str | None = None, verb: str | None = None) -> Pars
     parser = Parser(
         prog="moor",
         description="Moorage's container engine: run, inspect and manage containers and images.",
-        epilog="Run 'moor COMMAND --help' for more information on a command.",
+        epilog="Run 'moor COMMAND --help' for more information on a command. --format takes "
+               "a Go template (https://pkg.go.dev/text/template), as Docker's does: "
+               "moor ps --format 'table {{.ID}}\\t{{.Names}}'.",
     )
     parser.add_argument(
         "--root", default=os.environ.get("MOORAGE_ROOT"),

@@ -5,7 +5,11 @@ import json
 import os
 import sys
 
-from runtime.cli.output import engine_for, print_table, short_id, template, write
+from runtime.cli.output import engine_for, print_table, write
+
+TEMPLATE_HELP = ("Go template (https://pkg.go.dev/text/template) as in Docker: "
+                 "'{{.ID}}\\t{{.Names}}', 'table {{.ID}}\\t{{.Status}}' (with column "
+                 "titles), 'json', 'raw'")
 
 
 def register(subparsers):
@@ -63,14 +67,18 @@ def register(subparsers):
                     help="filter: status=, name=, id=, label=, ancestor=, exited=")
     ps.add_argument("-l", "--latest", action="store_true", help="only the latest created")
     ps.add_argument("-n", "--last", type=int, default=None, help="the n latest created")
-    ps.add_argument("--format", default=None,
-                    help="'json' or a template like '{{.ID}}\\t{{.Names}}'")
+    ps.add_argument("-s", "--size", action="store_true", help="display total file sizes")
+    ps.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID .Image "
+                    ".Command .CreatedAt .RunningFor .Ports .State .Status .Size .Names "
+                    ".Labels .Label .Mounts .Networks .LocalVolumes")
     ps.set_defaults(func=cmd_ps)
 
     inspect = subparsers.add_parser("inspect", help="low-level information on containers "
                                                     "or images, as JSON")
-    inspect.add_argument("-f", "--format", default=None, help="template like "
-                                                              "'{{.State.Status}}'")
+    inspect.add_argument("-f", "--format", default=None,
+                         help="Go template over each object's JSON, as in Docker: "
+                              "'{{.State.Status}}', '{{json .Config}}', "
+                              "'{{range .Mounts}}{{.Source}} {{end}}', or 'json'")
     inspect.add_argument("--type", choices=("container", "image"), default=None)
     inspect.add_argument("objects", nargs="+", metavar="NAME|ID")
     inspect.set_defaults(func=cmd_inspect)
@@ -107,6 +115,9 @@ def register(subparsers):
     stats = subparsers.add_parser("stats", help="resource usage of containers")
     stats.add_argument("--no-stream", action="store_true", help="print once and exit")
     stats.add_argument("-a", "--all", action="store_true", help="all containers")
+    stats.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    stats.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .Container "
+                       ".Name .ID .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs")
     stats.add_argument("containers", nargs="*", metavar="CONTAINER")
     stats.set_defaults(func=cmd_stats)
 
@@ -341,50 +352,66 @@ def cmd_ps(args) -> int:
     elif args.last is not None:
         rows = rows[:args.last]
     if args.quiet:
+        if args.format and args.format != "table":
+            sys.stderr.write("WARNING: Ignoring custom format, because both --format and "
+                             "--quiet are set.\n")
         write("".join((s["Id"] if args.no_trunc else s["Id"][:12]) + "\n" for s in rows))
         return 0
-    views = [_ps_view(s, args.no_trunc) for s in rows]
-    if args.format == "json":
-        write("".join(json.dumps(v) + "\n" for v in views))
-        return 0
-    if args.format:
-        write("".join(template(args.format, v) + "\n" for v in views))
-        return 0
-    print_table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"],
-                [[v["ID"], v["Image"], v["Command"], v["RunningFor"], v["Status"], v["Ports"],
-                  v["Names"]] for v in views])
+    from runtime.cli.output import fields_used, print_rows
+    from runtime.cli.rows import ContainerRow
+    format_text, sizes = args.format, args.size
+    if args.size and (not format_text or format_text in ("table", "raw")):
+        format_text = (ContainerRow.RAW + "size: {{.Size}}\n" if format_text == "raw"
+                       else ContainerRow.DEFAULT + "\\t{{.Size}}")
+    elif format_text and not args.size:
+        # Sizes are costly: computed only when the template shows them, as Docker does.
+        probe = ContainerRow({"Id": "", "Names": [], "Created": 0, "State": "", "Status": ""})
+        sizes = "Size" in fields_used(format_text, probe)
+    print_rows(format_text, [ContainerRow(summary, trunc=not args.no_trunc,
+                                          details=_details(engine, summary["Id"]),
+                                          sizes=_sizes(engine, summary) if sizes else None)
+                             for summary in rows], ContainerRow)
     return 0
 
 
-def _ps_view(summary, no_trunc: bool) -> dict:
-    from runtime.container.inspect import human_duration
-    import time
-    command = summary["Command"]
-    if not no_trunc and len(command) > 20:
-        command = command[:19] + "…"
-    image = summary["Image"]
-    if image.startswith("sha256:") and not no_trunc:
-        image = image[7:19]
-    ports = []
-    for port in summary["Ports"]:
-        if port.get("PublicPort"):
-            ports.append(f"{port['IP']}:{port['PublicPort']}->{port['PrivatePort']}/"
-                         f"{port['Type']}")
-        else:
-            ports.append(f"{port['PrivatePort']}/{port['Type']}")
-    return {
-        "ID": summary["Id"] if no_trunc else summary["Id"][:12],
-        "Image": image,
-        "Command": json.dumps(command, ensure_ascii=False),
-        "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC",
-                                   time.gmtime(summary["Created"])),
-        "RunningFor": human_duration(time.time() - summary["Created"]) + " ago",
-        "Status": summary["Status"],
-        "State": summary["State"],
-        "Ports": ", ".join(ports),
-        "Names": summary["Names"][0].lstrip("/"),
-        "Labels": ",".join(f"{k}={v}" for k, v in summary["Labels"].items()),
-    }
+def _details(engine, container_id: str):
+    """The container's inspect document, read when a template first needs it."""
+    from runtime.errors import MoorError
+
+    def read() -> dict:
+        try:
+            return engine.inspect(container_id)
+        except MoorError:           # removed meanwhile
+            return {}
+    return read
+
+
+def _sizes(engine, summary: dict):
+    """(SizeRw, SizeRootFs) of a container, as Docker counts them: the bytes of the files of
+    its writable layer (each inode once), and those plus its image's."""
+    def measure() -> tuple[int, int]:
+        from runtime.errors import MoorError
+        seen, size_rw = set(), 0
+        try:
+            upper = engine.container(summary["Id"]).path("upper")
+        except MoorError:
+            return 0, 0
+        for directory, subdirectories, files in os.walk(upper):
+            for name in files + [d for d in subdirectories
+                                 if os.path.islink(os.path.join(directory, d))]:
+                try:
+                    info = os.lstat(os.path.join(directory, name))
+                except OSError:
+                    continue
+                if info.st_size and info.st_ino not in seen:
+                    seen.add(info.st_ino)
+                    size_rw += info.st_size
+        try:
+            image_size = engine.store.size(summary["ImageID"])
+        except MoorError:
+            image_size = 0
+        return size_rw, size_rw + image_size
+    return measure
 
 
 def cmd_inspect(args) -> int:
@@ -410,7 +437,8 @@ def cmd_inspect(args) -> int:
                 continue
         documents.append(document)
     if args.format:
-        write("".join(template(args.format, d) + "\n" for d in documents))
+        from runtime.cli.output import print_documents
+        failed = not print_documents(args.format, documents) or failed
     else:
         write(json.dumps(documents, indent=4) + "\n")
     return 1 if failed else 0
@@ -474,36 +502,41 @@ def cmd_top(args) -> int:
     engine = engine_for(args)
     container = engine.container(args.container)
     rows = cgroups.processes(engine.paths.cgroup_parent, container)
-    print_table(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], rows)
+    # Docker's top aligns its columns on 20 characters.
+    print_table(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], rows, minwidth=20)
     return 0
 
 
 def cmd_stats(args) -> int:
+    from runtime.cli.output import listing_template
+    from runtime.cli.rows import StatsRow
     from runtime.container import cgroups
+    listing_template(args.format, StatsRow)     # a bad template fails before sampling
     engine = engine_for(args)
     parent = engine.paths.cgroup_parent
 
     def chosen():
         if args.containers:
-            return [engine.container(ref) for ref in args.containers]
-        return [engine.container(s["Id"]) for s in engine.containers(all=args.all)]
+            return [(ref, engine.container(ref)) for ref in args.containers]
+        return [(s["Id"][:12], engine.container(s["Id"]))
+                for s in engine.containers(all=args.all)]
 
-    def table(samples) -> None:
-        print_table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
-                     "NET I/O", "BLOCK I/O", "PIDS"],
-                    [[short_id(s["id"]), s["name"], f"{s['cpu_percent']:.2f}%",
-                      f"{s['memory_text']} / {s['limit_text']}",
-                      f"{s['memory_percent']:.2f}%", s["net_text"], s["block_text"],
-                      str(s["pids"])] for s in samples])
+    def render(interval=None) -> str:
+        from runtime.cli.output import render_rows
+        named = chosen()
+        samples = cgroups.sample_stats(parent, [container for _, container in named],
+                                       **({"interval": interval} if interval else {}))
+        return render_rows(args.format, [StatsRow(sample, ref, trunc=not args.no_trunc)
+                                         for (ref, _), sample in zip(named, samples)],
+                           StatsRow)
 
     if args.no_stream:
-        table(cgroups.sample_stats(parent, chosen()))
+        write(render())
         return 0
     clear = "\x1b[2J\x1b[H" if sys.stdout.isatty() else ""
     try:
         while True:
-            samples = cgroups.sample_stats(parent, chosen(), interval=1.0)
-            write(clear)
-            table(samples)
+            text = render(interval=1.0)
+            write(clear + text)
     except KeyboardInterrupt:
         return 0

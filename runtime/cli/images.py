@@ -3,9 +3,15 @@ diff, cp, and `moor image ...` (bootstrap, ls, rm, inspect, history, tag)."""
 
 import json
 import sys
-import time
 
-from runtime.cli.output import engine_for, print_table, short_id, template, write
+from runtime.cli.output import engine_for, short_id, write
+
+TEMPLATE_HELP = ("Go template (https://pkg.go.dev/text/template) as in Docker: "
+                 "'{{.Repository}}:{{.Tag}}', 'table {{.ID}}\\t{{.Size}}' (with column "
+                 "titles), 'json'")
+HISTORY_FORMAT_HELP = ("Go template as in Docker: 'table {{.ID}}\\t{{.CreatedBy}}', 'json'; "
+                       "fields: .ID .CreatedSince .CreatedAt .CreatedBy .Size .Comment")
+INSPECT_FORMAT_HELP = "Go template over each image's JSON, as in Docker: '{{.Id}}', or 'json'"
 
 
 def register(subparsers):
@@ -28,6 +34,7 @@ def register(subparsers):
     history.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     history.add_argument("-H", "--human", default="true", choices=("true", "false"),
                          help="human readable sizes and dates (default true)")
+    history.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
     history.add_argument("image", metavar="IMAGE")
     history.set_defaults(func=cmd_history)
 
@@ -48,13 +55,14 @@ def register(subparsers):
     remove.add_argument("images", nargs="+", metavar="IMAGE")
     remove.set_defaults(func=cmd_rmi)
     inspect = verbs.add_parser("inspect", help="image details as JSON")
-    inspect.add_argument("-f", "--format", default=None)
+    inspect.add_argument("-f", "--format", default=None, help=INSPECT_FORMAT_HELP)
     inspect.add_argument("images", nargs="+", metavar="IMAGE")
     inspect.set_defaults(func=cmd_image_inspect)
     image_history = verbs.add_parser("history", help="show the history of an image")
     image_history.add_argument("--no-trunc", action="store_true")
     image_history.add_argument("-q", "--quiet", action="store_true")
     image_history.add_argument("-H", "--human", default="true", choices=("true", "false"))
+    image_history.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
     image_history.add_argument("image", metavar="IMAGE")
     image_history.set_defaults(func=cmd_history)
     prune = verbs.add_parser("prune", help="remove unused images")
@@ -75,22 +83,9 @@ def _images_flags(parser):
     parser.add_argument("-a", "--all", action="store_true", help="show intermediate images")
     parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
-    parser.add_argument("--format", default=None, help="'json' or a template")
+    parser.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID "
+                        ".Repository .Tag .Digest .CreatedSince .CreatedAt .Size .Containers")
     parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
-
-
-def _ago(seconds: float) -> str:
-    from runtime.container.inspect import human_duration
-    return human_duration(time.time() - seconds) + " ago"
-
-
-def _size(value: int) -> str:
-    """Docker prints image sizes in decimal units."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.3g}{unit}" if unit != "B" else f"{value}B"
-        value /= 1000.0
-    return str(value)
 
 
 def cmd_images(args) -> int:
@@ -113,19 +108,10 @@ def cmd_images(args) -> int:
                 seen.append(identifier)
         write("".join(i + "\n" for i in seen))
         return 0
-    views = [{"Repository": r, "Tag": t,
-              "ID": i["Id"] if args.no_trunc else short_id(i["Id"]),
-              "CreatedSince": _ago(i["Created"]),
-              "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S +0000 UTC", time.gmtime(i["Created"])),
-              "Size": _size(i["Size"])} for r, t, i in rows]
-    if args.format == "json":
-        write("".join(json.dumps(v) + "\n" for v in views))
-    elif args.format:
-        write("".join(template(args.format, v) + "\n" for v in views))
-    else:
-        print_table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
-                    [[v["Repository"], v["Tag"], v["ID"], v["CreatedSince"], v["Size"]]
-                     for v in views])
+    from runtime.cli.output import print_rows
+    from runtime.cli.rows import ImageRow
+    print_rows(args.format, [ImageRow(image, repository, tag, trunc=not args.no_trunc)
+                             for repository, tag, image in rows], ImageRow)
     return 0
 
 
@@ -158,20 +144,14 @@ def cmd_history(args) -> int:
         write("".join((r["Id"] if args.no_trunc or r["Id"] == "<missing>" else
                        short_id(r["Id"])) + "\n" for r in rows))
         return 0
-    table = []
-    for row in rows:
-        created_by = row["CreatedBy"]
-        if not args.no_trunc and len(created_by) > 45:
-            created_by = created_by[:44] + "…"
-        identifier = row["Id"] if (args.no_trunc or row["Id"] == "<missing>") \
-            else short_id(row["Id"])
-        human = args.human == "true"
-        table.append([identifier,
-                      _ago(row["Created"]) if human else time.strftime(
-                          "%Y-%m-%dT%H:%M:%SZ", time.gmtime(row["Created"])),
-                      created_by, _size(row["Size"]) if human else str(row["Size"]),
-                      row["Comment"]])
-    print_table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], table)
+    from runtime.cli.output import print_rows
+    from runtime.cli.rows import HistoryRow
+    human = args.human == "true"
+    format_text = args.format
+    if not format_text or format_text == "table":
+        format_text = HistoryRow.DEFAULT if human else HistoryRow.DEFAULT_NOT_HUMAN
+    print_rows(format_text, [HistoryRow(row, trunc=not args.no_trunc, human=human)
+                             for row in rows], HistoryRow)
     return 0
 
 
@@ -179,9 +159,9 @@ def cmd_image_inspect(args) -> int:
     engine = engine_for(args)
     documents = [engine.image_inspect(ref) for ref in args.images]
     if args.format:
-        write("".join(template(args.format, d) + "\n" for d in documents))
-    else:
-        write(json.dumps(documents, indent=4) + "\n")
+        from runtime.cli.output import print_documents
+        return 0 if print_documents(args.format, documents) else 1
+    write(json.dumps(documents, indent=4) + "\n")
     return 0
 
 

@@ -30,11 +30,14 @@ def register(subparsers):
     ls.add_argument("--no-trunc", action="store_true", help="full IDs")
     ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                     help="name=, id=, driver=")
-    ls.add_argument("--format", help="Go-style template or json")
+    ls.add_argument("--format", help="Go template (https://pkg.go.dev/text/template) as in "
+                    "Docker: '{{.Name}}', 'table {{.ID}}\\t{{.Name}}', 'json'; fields: .ID .Name "
+                    ".Driver .Scope .IPv4 .IPv6 .Internal .Labels .Label .CreatedAt")
     ls.set_defaults(func=cmd_ls)
 
     inspect = verbs.add_parser("inspect", help="show networks in detail")
-    inspect.add_argument("-f", "--format", help="Go-style template")
+    inspect.add_argument("-f", "--format", help="Go template over each network's JSON, as "
+                         "in Docker: '{{.IPAM.Config}}', or 'json'")
     inspect.add_argument("networks", nargs="+", metavar="NETWORK")
     inspect.set_defaults(func=cmd_inspect)
 
@@ -110,7 +113,8 @@ def _matches(network: dict, filters: dict) -> bool:
 
 
 def cmd_ls(args) -> int:
-    from runtime.cli.output import print_table, template, write
+    from runtime.cli.output import print_rows, write
+    from runtime.cli.rows import NetworkRow
     from runtime.errors import InvalidArgument
     from runtime.network import list_networks
 
@@ -122,19 +126,14 @@ def cmd_ls(args) -> int:
     width = None if args.no_trunc else 12
     if args.quiet:
         write("".join(network["Id"][:width] + "\n" for network in networks))
-    elif args.format == "json":
-        write("".join(json.dumps(network) + "\n" for network in networks))
-    elif args.format:
-        write("".join(template(args.format, network) + "\n" for network in networks))
     else:
-        print_table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
-                    [[network["Id"][:width], network["Name"], network["Driver"],
-                      network["Scope"]] for network in networks])
+        print_rows(args.format, [NetworkRow(network, trunc=not args.no_trunc)
+                                 for network in networks], NetworkRow)
     return 0
 
 
 def cmd_inspect(args) -> int:
-    from runtime.cli.output import template, write
+    from runtime.cli.output import print_documents, write
     from runtime.errors import MoorError
     from runtime.network import inspect_network
 
@@ -146,7 +145,7 @@ def cmd_inspect(args) -> int:
             sys.stderr.write(f"Error: {error.message}\n")
             failed = True
     if args.format:
-        write("".join(template(args.format, document) + "\n" for document in documents))
+        failed = not print_documents(args.format, documents) or failed
     else:
         write(json.dumps(documents, indent=4) + "\n")
     return 1 if failed else 0

@@ -1,7 +1,6 @@
 """`moor` verbs about the engine itself: info, version, system gc, system boot, and the exit
 command conmon runs when a container's program ends."""
 
-import json
 import os
 import platform
 
@@ -12,10 +11,15 @@ VERSION = "0.1.0"
 
 def register(subparsers):
     info = subparsers.add_parser("info", help="engine-wide information")
-    info.add_argument("--format", default=None, help="'json'")
+    info.add_argument("-f", "--format", default=None,
+                      help="Go template (https://pkg.go.dev/text/template) as in Docker: "
+                           "'{{.ServerVersion}}', '{{json .Runtimes}}', or 'json'")
     info.set_defaults(func=cmd_info)
 
     version = subparsers.add_parser("version", help="show the version")
+    version.add_argument("-f", "--format", default=None,
+                         help="Go template as in Docker: '{{.Server.Version}}', "
+                              "'{{json .Client}}', or 'json'")
     version.set_defaults(func=cmd_version)
 
     system = subparsers.add_parser("system", help="manage the engine (gc, prune, boot, reset)")
@@ -104,16 +108,48 @@ def cmd_boot(args) -> int:
     return 0
 
 
-def cmd_version(args) -> int:
+def _runtime_versions() -> list[tuple[str, str]]:
+    """(name, first line of `NAME --version`) of the OCI runtimes and the monitor found."""
+    import subprocess
     from runtime.container.oci import find_binary
-    write(f"moor version {VERSION}\n")
+    found = []
     for name in ("crun", "runc", "conmon"):
         path = find_binary(name)
         if path:
-            import subprocess
             first = subprocess.run([path, "--version"], capture_output=True,
                                    text=True).stdout.splitlines()
-            write(f"{name}: {first[0] if first else 'unknown'}\n")
+            found.append((name, first[0] if first else "unknown"))
+    return found
+
+
+_GO_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+
+
+def cmd_version(args) -> int:
+    components = _runtime_versions()
+    if args.format is None:
+        write(f"moor version {VERSION}\n")
+        write("".join(f"{name}: {line}\n" for name, line in components))
+        return 0
+    from runtime.cli.output import go_document, render_template
+    from runtime.cli.tabwriter import align
+    arch = _GO_ARCH.get(platform.machine(), platform.machine())
+    data = {
+        "Client": {"Version": VERSION, "Os": "linux", "Arch": arch,
+                   "PythonVersion": platform.python_version()},
+        "Server": {"Version": VERSION, "Os": "linux", "Arch": arch,
+                   "KernelVersion": platform.release(),
+                   "Components": [{"Name": name, "Version": line.split()[-1]}
+                                  for name, line in components]},
+    }
+    # As Docker's: the output goes through a tabwriter, and what a failing template wrote
+    # before its error is still printed.
+    text, error = render_template("{{json .}}" if args.format == "json" else args.format,
+                                  go_document(data, type_name="system.versionInfo"),
+                                  name="version")
+    write(align(text + "\n", minwidth=20, padding=1))
+    if error:
+        raise error
     return 0
 
 
@@ -145,8 +181,13 @@ def cmd_info(args) -> int:
         "Name": platform.node(),
         "ServerVersion": VERSION,
     }
-    if args.format == "json":
-        write(json.dumps(data) + "\n")
+    if args.format is not None:
+        from runtime.cli.output import go_document, render_template
+        text, error = render_template("{{json .}}" if args.format == "json" else args.format,
+                                      go_document(data, type_name="system.dockerInfo"))
+        write(text + "\n")
+        if error:
+            raise error
         return 0
     for key, value in data.items():
         write(f" {key}: {value}\n")
