@@ -213,6 +213,10 @@ JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
 HOUSEKEEPING_SECONDS = float(os.environ.get("MOORAGE_HOUSEKEEPING_SECONDS", 10))
 # The largest build context a build request may carry (it travels through the database).
 BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 32 << 20))
+# How deep (path components) and how many entries an uploaded context may hold when the host
+# unpacks it: the engine walks trees at most 256 directories deep.
+BUILD_CONTEXT_MAX_DEPTH = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_DEPTH", 256))
+BUILD_CONTEXT_MAX_ENTRIES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_ENTRIES", 200_000))
 
 # Terminals and log streams: how long a terminal whose socket dropped waits to be resumed
 # before its session is ended; where terminal sessions are recorded (asciicast v2), and how

@@ -3,6 +3,7 @@ host root the worker was started with (`MOORAGE_ROOT`). Unit tests replace `get_
 
 The web process uses only the pure functions at the end (the engine's grammar of references
 and Dockerfiles), never an `Engine`."""
+import contextlib
 import functools
 import re
 
@@ -125,14 +126,29 @@ def instruction_lines(text: str) -> list[tuple[int, str]]:
     return [(node.line, node.original) for node in parser.parse(text).instructions]
 
 
-def unpack_context(stream, directory: str, *, max_bytes: int, max_entries: int) -> None:
+def unpack_context(stream, directory: str, *, max_bytes: int, max_entries: int,
+                   max_depth: int) -> None:
     """Unpack an uploaded build context (tar, or tar compressed with gzip, bzip2 or xz) into
     the empty `directory` with the engine's layer unpacker, which opens every path inside the
-    directory and never follows a link out of it."""
+    directory and never follows a link out of it, and refuses an entry nested more than
+    `max_depth` path components deep."""
     from runtime.image.layer_unpack import LayerLimits, unpack_layer
 
     unpack_layer(stream, directory, limits=LayerLimits(max_bytes=max_bytes,
-                                                       max_entries=max_entries))
+                                                       max_entries=max_entries,
+                                                       max_depth=max_depth))
+
+
+@contextlib.contextmanager
+def working_directory(engine, prefix: str):
+    """A new private directory under the engine's tmp/ (mode 0700; under the engine root only
+    root reads), held so that `system gc` leaves it alone while the job works in it, and
+    removed afterwards without recursion, however deep what was put in it."""
+    from runtime import staging
+
+    engine.paths.ensure()
+    with staging.working_dir(engine.paths.tmp, prefix) as path:
+        yield path
 
 
 def untag(engine, reference: str) -> None:

@@ -7,22 +7,25 @@ has fails, saying so, and puts the tag back where it was (or takes it off), so a
 ends up with a name on an image it cannot see.
 
 A build runs in a private directory under the engine's tmp/ (mode 0700, under the engine root
-only root reads): the uploaded context, if any, is unpacked there by the engine's layer
-unpacker, which never follows a path out of the directory; the Dockerfile is written beside it,
-outside the context. The console adds `LABEL moorage.team=<team>` as the last step, so a team's
-build is always an image of its own even when every other step comes from the cache of another
-team's build. The directory and the stored context are removed whatever happens.
+only root reads), held against `system gc` while the job works there: the uploaded context, if
+any, is unpacked there by the engine's layer unpacker, which never follows a path out of the
+directory and refuses more entries or deeper nesting than `BUILD_CONTEXT_MAX_ENTRIES` and
+`BUILD_CONTEXT_MAX_DEPTH` allow; the Dockerfile is written beside it, outside the context. The
+console adds `LABEL moorage.team=<team>` as the last step, so a team's build is always an image
+of its own even when every other step comes from the cache of another team's build. The
+directory (without recursion, however deep) and the stored context are removed whatever
+happens.
 """
 import io
 import os
 import re
-import shutil
-import tempfile
+
+from django.conf import settings
 
 from console.images.models import BuildContext, Image
 from console.jobs import reconcile
 from console.jobs.engine import (dockerfile_message, engine_error_types, error_message,
-                                 instruction_lines, unpack_context, untag)
+                                 instruction_lines, unpack_context, untag, working_directory)
 from console.jobs.output import JobOutput
 
 TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -84,44 +87,46 @@ def team_words(job) -> str:
 # -- build --------------------------------------------------------------------------------------
 
 CONTEXT_MAX_UNPACKED_BYTES = 4 << 30
-CONTEXT_MAX_ENTRIES = 200_000
 
 
 def build(job, engine):
     params = job.params
     before = images_on(engine)
-    engine.paths.ensure()
-    workdir = tempfile.mkdtemp(prefix="console-build-", dir=engine.paths.tmp)
     try:
-        context_dir = os.path.join(workdir, "context")
-        os.mkdir(context_dir, 0o700)
-        dockerfile = os.path.join(workdir, "Dockerfile")
-        with open(dockerfile, "w", encoding="utf-8") as handle:
-            handle.write(with_team_label(params["dockerfile"], job.team))
-        steps = StepTracker(params["dockerfile"])
-        image_id = None
-        with JobOutput(job) as output:
-            unpack_stored_context(job, context_dir, output)
-
-            def write(text):
-                output.write(text)
-                steps.feed(text)
-            try:
-                image_id = engine.build(context_dir, dockerfile=dockerfile,
-                                        tags=params.get("tags") or (),
-                                        build_args=params.get("build_args") or {},
-                                        no_cache=bool(params.get("no_cache")), output=write)
-            except engine_error_types() as error:
-                output.line(f"Error: {error_message(error)}")
-                raise JobRefused(dockerfile_message(error_message(error), steps.line)) \
-                    from None
-            finally:
-                # A failed build's completed steps are images too (the next build's cache).
-                give_new_images(job, engine, before, image_id)
+        with working_directory(engine, "console-build-") as workdir:
+            image_id = build_in(workdir, job, engine, before)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
         BuildContext.objects.filter(job=job).delete()
     return {"image_id": image_id, "tags": list(params.get("tags") or [])}
+
+
+def build_in(workdir: str, job, engine, before: dict) -> str:
+    params = job.params
+    context_dir = os.path.join(workdir, "context")
+    os.mkdir(context_dir, 0o700)
+    dockerfile = os.path.join(workdir, "Dockerfile")
+    with open(dockerfile, "w", encoding="utf-8") as handle:
+        handle.write(with_team_label(params["dockerfile"], job.team))
+    steps = StepTracker(params["dockerfile"])
+    image_id = None
+    with JobOutput(job) as output:
+        unpack_stored_context(job, context_dir, output)
+
+        def write(text):
+            output.write(text)
+            steps.feed(text)
+        try:
+            image_id = engine.build(context_dir, dockerfile=dockerfile,
+                                    tags=params.get("tags") or (),
+                                    build_args=params.get("build_args") or {},
+                                    no_cache=bool(params.get("no_cache")), output=write)
+        except engine_error_types() as error:
+            output.line(f"Error: {error_message(error)}")
+            raise JobRefused(dockerfile_message(error_message(error), steps.line)) from None
+        finally:
+            # A failed build's completed steps are images too (the next build's cache).
+            give_new_images(job, engine, before, image_id)
+    return image_id
 
 
 def with_team_label(dockerfile: str, team) -> str:
@@ -138,7 +143,9 @@ def unpack_stored_context(job, context_dir: str, output) -> None:
     output.line(f"Unpacking the build context ({stored.size} bytes)")
     try:
         unpack_context(io.BytesIO(bytes(stored.archive)), context_dir,
-                       max_bytes=CONTEXT_MAX_UNPACKED_BYTES, max_entries=CONTEXT_MAX_ENTRIES)
+                       max_bytes=CONTEXT_MAX_UNPACKED_BYTES,
+                       max_entries=settings.BUILD_CONTEXT_MAX_ENTRIES,
+                       max_depth=settings.BUILD_CONTEXT_MAX_DEPTH)
     except engine_error_types() as error:
         output.line(f"Error: {error_message(error)}")
         raise JobRefused(f"build context: {error_message(error)}") from None

@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import time
 
 from runtime import atomic, staging
@@ -317,20 +316,6 @@ class ImageStore:
 
 def remove_tree(path: str) -> None:
     """Remove a directory tree that may hold overlay whiteouts, read-only dirs or immutable
-    modes. Never follows symlinks."""
-    def onerror(function, failed, excinfo):
-        if isinstance(excinfo[1], FileNotFoundError):
-            return
-        parent = os.path.dirname(failed)
-        with contextlib.suppress(OSError):
-            os.chmod(parent, 0o700)
-        with contextlib.suppress(OSError):
-            if os.path.isdir(failed) and not os.path.islink(failed):
-                os.chmod(failed, 0o700)
-                shutil.rmtree(failed, onerror=onerror)
-            else:
-                os.unlink(failed)
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, onerror=onerror)
-    elif os.path.lexists(path):
-        os.unlink(path)
+    modes, however deep. Never follows symlinks; leaves what cannot be removed."""
+    from runtime.fdtree import remove_tree as remove
+    remove(path, ignore_errors=True)

@@ -316,6 +316,43 @@ def test_a_context_that_expands_too_far_is_refused(world, engine, monkeypatch):
     assert job.state == "failed" and job.error.startswith("build context: ")
 
 
+def nested_context(depth: int) -> bytes:
+    """A context whose one file sits `depth` directories deep (d/d/.../d/f)."""
+    return context_tar([("/".join(["d"] * depth + ["f"]), "file", b"deep\n")])
+
+
+@pytest.mark.privileged
+def test_a_context_nested_too_deep_is_refused_and_nothing_is_left(world, engine, settings):
+    assert settings.BUILD_CONTEXT_MAX_DEPTH == 256
+    job = run(build_job(world, "FROM busybox\n", nested_context(2000)))
+    assert job.state == "failed"
+    assert job.error.startswith("build context: layer entry 'd/d/d/")
+    assert job.error.endswith("is nested more than 256 directories deep"), job.error
+    assert len(job.error) < 200
+    assert "build" not in [call[0] for call in engine.calls]
+    assert os.listdir(engine.paths.tmp) == [] and not BuildContext.objects.exists()
+
+
+@pytest.mark.privileged
+def test_a_deep_context_that_is_allowed_is_removed_without_recursion(world, engine, settings):
+    """Python's shutil.rmtree recurses once per level: 2,000 levels end in RecursionError."""
+    settings.BUILD_CONTEXT_MAX_DEPTH = 2100
+    job = run(build_job(world, "FROM busybox\n", nested_context(2000)))
+    assert job.state == "succeeded", job.error
+    assert engine.seen["files"] == ["d"]
+    assert os.listdir(engine.paths.tmp) == [] and not BuildContext.objects.exists()
+
+
+@pytest.mark.privileged
+def test_a_context_with_too_many_entries_is_refused(world, engine, settings):
+    settings.BUILD_CONTEXT_MAX_ENTRIES = 3
+    job = run(build_job(world, "FROM busybox\n", context_tar(
+        [(f"f{number}", "file", b"x") for number in range(5)])))
+    assert job.state == "failed"
+    assert job.error == "build context: layer archive has more than 3 entries"
+    assert os.listdir(engine.paths.tmp) == []
+
+
 def test_a_team_name_that_is_not_a_plain_word_is_labelled_by_number(world, engine):
     world.teams["alpha"].__class__.objects.filter(pk=world.teams["alpha"].pk).update(
         name="alpha team $HOME")
