@@ -14,7 +14,9 @@
 Everything the Dockerfile can get wrong is found before the first step runs. The build works
 in a private staging directory under the engine's tmp/ (the context snapshot, the step mounts),
 removed at the end whatever happens; a failed or interrupted build leaves only the images of
-the steps that completed, which the next build finds in its cache.
+the steps that completed, which the next build finds in its cache. What a build killed
+outright leaves (its RUN container, its directory) is removed by `system gc` and by the next
+build (leftovers.py).
 """
 
 import contextlib
@@ -27,7 +29,8 @@ import stat
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
 from runtime.image import reference
-from runtime.image.build import cache, context, instructions, metadata, parser, signals
+from runtime.image.build import (cache, context, instructions, leftovers, metadata, parser,
+                                  signals)
 from runtime.image.build.filesystem import StepFileSystem, copy_step, workdir_step
 from runtime.image.build.run import RunFailed, run_step
 from runtime.image.build.state import PREDEFINED_ARGS, StageState
@@ -359,10 +362,12 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
     meta_args, stages = instructions.stages(dockerfile.instructions, dockerfile.escape)
     stages = _up_to_target(stages, target)
     engine.paths.ensure()
+    leftovers.remove_dead_builds(engine)
     from runtime import staging as working
-    staging = working.make_dir(engine.paths.tmp, "build-")
+    staging = working.make_dir(engine.paths.tmp, leftovers.PREFIX)
     held = working.hold(staging)  # `system gc` leaves a build's directory and mounts alone
     try:
+        leftovers.prepare(staging)
         snapshot = os.path.join(staging, "context")
         os.mkdir(snapshot, 0o700)
         try:
