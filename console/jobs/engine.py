@@ -119,6 +119,53 @@ def dockerfile_problem(text: str) -> str | None:
 CLOSING_CHECK = "LABEL moorage.check=1"
 
 
+def named_images(text: str, build_args: dict) -> list[tuple[int, str, str]]:
+    """(line, "FROM" or "COPY --from", name) of each image of the host a Dockerfile that
+    `dockerfile_problem` accepts names, as the engine's build would read them: FROM with the
+    ARGs before the first FROM and `build_args`; COPY --from when it names no variable (those
+    may come from the image's ENV, which only the host knows). Build stages and `scratch`
+    are not images of the host."""
+    from runtime.errors import MoorError
+    from runtime.image.build import instructions, parser
+    from runtime.image.build.words import substitute
+
+    dockerfile = parser.parse(text)
+    escape = dockerfile.escape
+    meta_args, stages = instructions.stages(dockerfile.instructions, escape)
+    values = {}
+    try:
+        for command in meta_args:
+            for name, default in command.names:
+                known = {k: v for k, v in values.items() if v is not None}
+                values[name] = build_args[name] if name in build_args else (
+                    substitute(default, known, escape) if default is not None else None)
+    except MoorError:
+        return []       # the build itself will say what is wrong
+    known = {k: v for k, v in values.items() if v is not None}
+    found, built = [], set()
+    for stage in stages:
+        try:
+            base = substitute(stage.base.image, known, escape)
+        except MoorError:
+            base = ""
+        if base and base != "scratch" and base.lower() not in built:
+            found.append((stage.base.node.line, "FROM", base))
+        for command in stage.commands:
+            source = getattr(command, "source_stage", None)
+            if not source or "$" in source:
+                continue
+            try:
+                source = substitute(source, {}, escape)
+            except MoorError:
+                continue
+            if source and not source.isdigit() and source.lower() not in built \
+                    and source.lower() != (stage.name or ""):
+                found.append((command.node.line, "COPY --from", source))
+        if stage.name:
+            built.add(stage.name)
+    return found
+
+
 def instruction_lines(text: str) -> list[tuple[int, str]]:
     """(line, instruction as written) of each instruction of a Dockerfile, in order."""
     from runtime.image.build import parser

@@ -11,18 +11,22 @@ only root reads), held against `system gc` while the job works there: the upload
 any, is unpacked there by the engine's layer unpacker, which never follows a path out of the
 directory and refuses more entries or deeper nesting than `BUILD_CONTEXT_MAX_ENTRIES` and
 `BUILD_CONTEXT_MAX_DEPTH` allow; the Dockerfile is written beside it, outside the context. The
-console adds `LABEL moorage.team=<team>` as the last step, so a team's build is always an image
-of its own even when every other step comes from the cache of another team's build. The
-directory (without recursion, however deep) and the stored context are removed whatever
-happens.
+engine gets the images the build may use (`usable_images`: those the team may run, and their
+steps) and treats every other image as absent, in FROM, COPY --from and the cache, whatever a
+build argument computes. The console adds `LABEL moorage.team=<team>` as the last step, so a
+team's build is always an image of its own even when every other step comes from the cache
+(of its own builds, or of the host's images). The directory (without recursion, however deep)
+and the stored context are removed whatever happens.
 """
 import io
 import os
 import re
 
 from django.conf import settings
+from django.db.models import Q
 
 from console.images.models import BuildContext, Image
+from console.images.requests import images_usable_by
 from console.jobs import reconcile
 from console.jobs.engine import (dockerfile_message, engine_error_types, error_message,
                                  instruction_lines, unpack_context, untag, working_directory)
@@ -119,7 +123,8 @@ def build_in(workdir: str, job, engine, before: dict) -> str:
             image_id = engine.build(context_dir, dockerfile=dockerfile,
                                     tags=params.get("tags") or (),
                                     build_args=params.get("build_args") or {},
-                                    no_cache=bool(params.get("no_cache")), output=write)
+                                    no_cache=bool(params.get("no_cache")), output=write,
+                                    allowed_images=usable_images(job, engine))
         except engine_error_types() as error:
             output.line(f"Error: {error_message(error)}")
             raise JobRefused(dockerfile_message(error_message(error), steps.line)) from None
@@ -127,6 +132,33 @@ def build_in(workdir: str, job, engine, before: dict) -> str:
             # A failed build's completed steps are images too (the next build's cache).
             give_new_images(job, engine, before, image_id)
     return image_id
+
+
+def usable_images(job, engine) -> set[str] | None:
+    """The image IDs the build may use (FROM, COPY --from, the cache), as the run job passes
+    the image it checked; None (any image) for a superuser's build.
+
+    Those are the images the team may run (its own and the host's, read after a sync so that
+    what the host has just made counts), with their parents: the intermediate images of the
+    team's builds have no rows, and are the steps its next build finds in the cache. The
+    walk down to the parents stops at an image of another team, so that a host image built
+    on one never opens that team's image, nor its steps, to everybody."""
+    requester = job.requested_by
+    if requester is not None and requester.is_superuser:
+        return None
+    reconcile.sync_images(job.host, engine)
+    rows = Image.objects.filter(host=job.host)
+    foreign = set(rows.exclude(team=None).exclude(team=job.team)
+                  .values_list("image_id", flat=True))
+    runnable = images_usable_by(requester, job.host, job.team) if requester is not None else \
+        rows.filter(Q(team__isnull=True) | Q(team=job.team))
+    parents = {row.get("Id"): row.get("ParentId") or None for row in engine.images(all=True)}
+    usable = set()
+    for image_id in runnable.values_list("image_id", flat=True):
+        while image_id and image_id not in usable and image_id not in foreign:
+            usable.add(image_id)
+            image_id = parents.get(image_id)
+    return usable
 
 
 def with_team_label(dockerfile: str, team) -> str:

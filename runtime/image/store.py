@@ -254,14 +254,18 @@ class ImageStore:
         self._save_references(table)
         return image_id
 
-    def resolve(self, text: str) -> str:
-        """An image ID from a reference, a full ID or a unique ID prefix."""
+    def resolve(self, text: str, among=None) -> str:
+        """An image ID from a reference, a full ID or a unique ID prefix. With `among` (a set
+        of image IDs), the other images are as if they were not there."""
         if not text:
             raise InvalidArgument("image reference must not be empty")
         table = self.references()
+        if among is not None:
+            table = {name: image_id for name, image_id in table.items() if image_id in among}
         if refs.looks_like_id(text):
             hexpart = text[7:] if text.startswith("sha256:") else text
-            matches = [i for i in self.image_ids() if i[7:].startswith(hexpart)]
+            matches = [i for i in self.image_ids() if i[7:].startswith(hexpart)
+                       and (among is None or i in among)]
             if len(matches) == 1 and (len(hexpart) >= 4 or text.startswith("sha256:")):
                 return matches[0]
             if len(matches) > 1 and str(refs.parse(text)) not in table:

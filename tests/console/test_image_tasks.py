@@ -61,8 +61,11 @@ class ImageEngine(FakeEngine):
         self.seen = {}              # what the last build was given
 
     def images(self, all=False):
+        """As the engine's: tagged images and dangling ones; with `all`, intermediate too."""
         self._check("images", all)
-        return list(self.image_rows.values())
+        parents = {row["ParentId"] for row in self.image_rows.values()}
+        return [row for row in self.image_rows.values()
+                if all or row["RepoTags"] or row["Id"] not in parents]
 
     def pull(self, reference, progress=None, insecure=False):
         self._check("pull", reference)
@@ -82,12 +85,13 @@ class ImageEngine(FakeEngine):
         return image_id
 
     def build(self, context_dir, dockerfile=None, tags=(), build_args=None, no_cache=False,
-              target=None, output=None):
+              target=None, output=None, allowed_images=None):
         with open(dockerfile) as handle:
             text = handle.read()
         hello = os.path.join(context_dir, "hello.txt")
         self.seen = {"context_dir": context_dir, "dockerfile": text, "tags": list(tags),
                      "build_args": build_args, "no_cache": no_cache,
+                     "allowed_images": allowed_images,
                      "files": sorted(os.listdir(context_dir)),
                      # The real engine reads the context confined to it (RESOLVE_IN_ROOT).
                      "hello": os.readlink(hello) if os.path.islink(hello) else
@@ -351,6 +355,42 @@ def test_a_context_with_too_many_entries_is_refused(world, engine, settings):
     assert job.state == "failed"
     assert job.error == "build context: layer archive has more than 3 entries"
     assert os.listdir(engine.paths.tmp) == []
+
+
+def test_a_build_may_use_only_the_teams_and_the_hosts_images(world, engine):
+    """As a run gets the image the console checked, a build gets the images it may use; the
+    engine treats any other as absent (FROM, COPY --from, the cache). With the team's images
+    go their parents (the steps of its builds, the cache of its next one), down to an image
+    of another team."""
+    def add(name, parent="", tags=None, host="h1", team=None, row=True):
+        image_id = "sha256:" + name[0] * 64
+        if host == "h1":
+            engine.image_rows[image_id] = {"Id": image_id, "ParentId": parent, "Created": 1,
+                                           "Size": 1, "RepoTags": [f"{name}:1"]
+                                           if tags is None else tags}
+        if row:
+            Image.objects.create(host=world.hosts[host], image_id=image_id,
+                                 tags=[f"{name}:1"] if tags is None else tags,
+                                 team=world.teams[team] if team else None)
+        return image_id
+
+    base = world.images["h1"].image_id
+    engine.image_rows[base] = {"Id": base, "RepoTags": ["busybox:latest"], "ParentId": "",
+                               "Created": 1, "Size": 1}
+    step = add("1-step", parent=base, tags=[], row=False)       # a step of alpha's build
+    own = add("own", parent=step, team="alpha")
+    their_step = add("2-their-step", parent=base, tags=[], row=False)
+    theirs = add("theirs", parent=their_step, team="beta")
+    add("host-made", parent=theirs, row=False)   # made on the host with moor: no row yet
+    add("elsewhere", host="h2", team="alpha")
+    job = run(build_job(world, "FROM busybox\n"))
+    assert job.state == "succeeded", job.error
+    host_made = "sha256:" + "h" * 64
+    assert engine.seen["allowed_images"] == {base, step, own, host_made}
+
+    job = run(build_job(world, "FROM busybox\n", persona="superuser"))
+    assert job.state == "succeeded", job.error
+    assert engine.seen["allowed_images"] is None
 
 
 def test_a_team_name_that_is_not_a_plain_word_is_labelled_by_number(world, engine):

@@ -5,7 +5,8 @@ An image is built and pushed from an engine root of the test's own (as from anot
 then a developer pulls it onto the e2e host through the API and runs a container from it; a
 pull of an unknown tag, from a registry nobody serves, and of a tampered layer each fail with
 the engine's one line. A two-stage Dockerfile with a context is built through the API and its
-image run; a failing build names its Dockerfile line."""
+image run; a failing build names its Dockerfile line. A team's build neither starts from,
+copies from nor takes cached steps of another team's image."""
 import base64
 import io
 import os
@@ -44,18 +45,31 @@ def elsewhere():
         shutil.rmtree(engine.paths.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def developer(stack):
-    """A developer of team default, with an API token."""
+def developer_of(stack, team) -> Api:
+    """A new developer of `team` (its JSON), with an API token."""
     name, password = "pb" + secrets.token_hex(3), secrets.token_urlsafe(16)
     stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    team = next(t for t in stack.admin.ok("GET", "/api/teams/")["results"]
-                if t["name"] == "default")
     stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name,
                                                                  "role": "developer"})
     token = Api(stack.base).ok("POST", "/api/auth/token/", {"username": name,
                                                             "password": password})["token"]
     return Api(stack.base, token)
+
+
+@pytest.fixture(scope="module")
+def developer(stack):
+    """A developer of team default, with an API token."""
+    team = next(t for t in stack.admin.ok("GET", "/api/teams/")["results"]
+                if t["name"] == "default")
+    return developer_of(stack, team)
+
+
+@pytest.fixture(scope="module")
+def rival(stack):
+    """A developer of a second team, also granted the host e2e."""
+    team = stack.admin.ok("POST", "/api/teams/", {"name": "rival" + secrets.token_hex(3)})
+    stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
+    return developer_of(stack, team)
 
 
 @pytest.fixture
@@ -206,11 +220,79 @@ def test_a_failing_build_names_its_line(stack, developer):
                             "returned a non-zero code: 3")
     assert "going" in job["output"]
     assert job["output"].rstrip().endswith("returned a non-zero code: 3")
-    job = developer.ok("POST", "/api/images/build/?wait=1", {
+    # A base that is not there is named before any job (the host names what it computes).
+    status, answer = developer.call("POST", "/api/images/build/", {
         "host": "e2e", "dockerfile": "FROM e2e/nosuchbase:1\n"})
-    assert job["state"] == "failed"
-    assert job["error"] == ("Dockerfile line 1: FROM e2e/nosuchbase:1: no such image on this "
-                            "host; pull or build it first")
+    assert status == 400
+    assert answer["dockerfile"] == ["Dockerfile line 1: FROM e2e/nosuchbase:1: no such image "
+                                    "on e2e; pull or build it first."]
+
+
+def build_on_e2e(api, dockerfile, **fields):
+    job = api.ok("POST", "/api/images/build/?wait=1", {"host": "e2e", "dockerfile": dockerfile,
+                                                       **fields})
+    assert job["state"] in ("succeeded", "failed"), job
+    return job
+
+
+def test_a_build_cannot_read_another_teams_image(stack, developer, rival, containers):
+    token = secrets.token_hex(8)
+    secret_tag = f"rival/secret:{token}"
+    made = build_on_e2e(rival, f"FROM busybox\nRUN echo {token} > /secret\n", tags=[secret_tag])
+    assert made["state"] == "succeeded", made["error"]
+    secret_id = made["result"]["image_id"]
+
+    # Refused before any job, as an image that is not there would be.
+    for dockerfile, build_args in (
+            ("FROM {name}\n", {}),
+            ("ARG BASE=busybox\nFROM $BASE\nRUN cat /secret\n", {"BASE": "{name}"}),
+            ("FROM busybox\nCOPY --from={name} /secret /secret\n", {})):
+        answers = {}
+        for name in (secret_tag, secret_id[7:19], f"rival/nosuch:{token}"):
+            status, answer = developer.call("POST", "/api/images/build/", {
+                "host": "e2e", "dockerfile": dockerfile.format(name=name),
+                "build_args": {k: v.format(name=name) for k, v in build_args.items()}})
+            assert status == 400, answer
+            answers[name] = answer["dockerfile"][0]
+        assert "no such image on e2e; pull or build it first" in answers[secret_tag]
+        for name, message in answers.items():
+            assert message == answers[f"rival/nosuch:{token}"].replace(
+                f"rival/nosuch:{token}", name)
+
+    # What only the host can compute, the host refuses: the same words as for no image.
+    copy = "FROM busybox\nARG SOURCE\nCOPY --from=$SOURCE /secret /secret\n"
+    errors = {}
+    for name in (secret_tag, f"rival/nosuch:{token}"):
+        job = build_on_e2e(developer, copy, build_args={"SOURCE": name})
+        assert job["state"] == "failed"
+        errors[name] = job["error"]
+    assert errors[secret_tag] == (f"Dockerfile line 3: COPY --from {secret_tag}: no such "
+                                  "image on this host; pull or build it first")
+    assert errors[f"rival/nosuch:{token}"] == errors[secret_tag].replace(
+        secret_tag, f"rival/nosuch:{token}")
+
+    # A superuser builds from any image.
+    job = build_on_e2e(stack.admin, copy, build_args={"SOURCE": secret_tag})
+    assert job["state"] == "succeeded", job["error"]
+
+
+def test_a_build_does_not_take_another_teams_cached_steps(stack, developer, rival, containers):
+    """The same RUN on the same base is the cache's one key; what it wrote may differ (here
+    16 random bytes) and is the other team's."""
+    dockerfile = (f"FROM busybox\nENV RUN_ID={secrets.token_hex(8)}\n"
+                  "RUN head -c 16 /dev/urandom | od -An -tx1 > /random\n")
+    theirs = build_on_e2e(rival, dockerfile)
+    assert theirs["state"] == "succeeded", theirs["error"]
+    ours = build_on_e2e(developer, dockerfile)
+    assert ours["state"] == "succeeded", ours["error"]
+    assert "Using cache" not in ours["output"]
+    read = ["cat", "/random"]
+    assert run_and_read(stack, developer, containers, ours["result"]["image_id"], read) != \
+        run_and_read(stack, rival, containers, theirs["result"]["image_id"], read)
+    # The team's own cached steps are its to use.
+    again = build_on_e2e(developer, dockerfile)
+    assert again["output"].count("Using cache") == 3, again["output"]
+    assert again["result"]["image_id"] == ours["result"]["image_id"]
 
 
 def test_the_web_process_ends_a_terminal_session_nobody_resumed(stack):
