@@ -234,6 +234,13 @@ RECORD_TERMINAL_INPUT = env_bool("MOORAGE_RECORD_TERMINAL_INPUT")
 # reference says.
 PULL_REGISTRIES = [name.strip().lower() for name in
                    os.environ.get("MOORAGE_PULL_REGISTRIES", "").split(",") if name.strip()]
+# Where non-superusers' pulls may not connect, besides the host's own, loopback and link-local
+# addresses and its containers' networks (always refused): addresses, CIDRs and host names;
+# and what is let through all the same: `address[:port]`, `name[:port]` or CIDRs (a registry
+# the host runs on loopback, say). Checked by the host after DNS, on every connection a pull
+# makes, redirects included.
+PULL_DENY = env_list("MOORAGE_PULL_DENY")
+PULL_ALLOW = env_list("MOORAGE_PULL_ALLOW")
 
 # Audit retention in days; empty = keep forever.
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(

@@ -289,11 +289,13 @@ class Engine:
                 self.store.tag(image_id, reference)
         return image_id
 
-    def pull(self, reference: str, progress=None, insecure: bool = False) -> str:
+    def pull(self, reference: str, progress=None, insecure: bool = False,
+             policy=None) -> str:
         """Docker's `pull`: the image from its registry; returns its ID. `progress` gets
-        Docker's progress lines."""
+        Docker's progress lines. `policy`, a `runtime.image.distribution.policy.AddressPolicy`,
+        limits where a pull made on someone else's behalf may connect (None: anywhere)."""
         from runtime.image.distribution import pull
-        return pull.pull(self, reference, progress=progress, insecure=insecure)
+        return pull.pull(self, reference, progress=progress, insecure=insecure, policy=policy)
 
     def push(self, reference: str, progress=None, insecure: bool = False) -> str:
         """Docker's `push`: the tagged image to its registry; returns the manifest digest."""

@@ -44,6 +44,16 @@ def container_diff(engine, ref: str) -> list[dict]:
 # Reading a reference or a Dockerfile is pure (no engine, no files): the web process checks a
 # request with the engine's own grammar here, before it makes a job.
 
+def pull_policy(deny=(), allow=()):
+    """The engine's AddressPolicy for a pull made for a user: the host's own, loopback and
+    link-local addresses and its containers' networks refused, `deny` too, `allow` let
+    through (`MOORAGE_PULL_DENY`, `MOORAGE_PULL_ALLOW`)."""
+    from runtime.image.distribution.policy import AddressPolicy
+
+    return AddressPolicy(local=True, deny=deny, allow=allow,
+                         names=("MOORAGE_PULL_DENY", "MOORAGE_PULL_ALLOW"))
+
+
 def local_tag(text: str) -> str:
     """`text` as the engine stores a tag (`name:tag`, `latest` by default); ValueError with the
     engine's message when it is not a valid tag."""

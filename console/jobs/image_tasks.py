@@ -1,10 +1,11 @@
 """The host's side of pulling and building images (job kinds `pull` and `build`).
 
 Both write what the engine prints to the job as it happens (`JobOutput`), then sync the host's
-images and give the images the job made to the job's team. Images that were on the host before
-keep their owner: a pull that turns out to be the very image another team (or the host) already
-has fails, saying so, and puts the tag back where it was (or takes it off), so a team never
-ends up with a name on an image it cannot see.
+images and give the images the job made to the job's team. A user's pull connects only where
+its address policy lets it (`address_policy`), so it cannot reach the host's own services.
+Images that were on the host before keep their owner: a pull that turns out to be the very
+image another team (or the host) already has fails, saying so, and puts the tag back where it
+was (or takes it off), so a team never ends up with a name on an image it cannot see.
 
 A build runs in a private directory under the engine's tmp/ (mode 0700, under the engine root
 only root reads), held against `system gc` while the job works there: the uploaded context, if
@@ -29,7 +30,8 @@ from console.images.models import BuildContext, Image
 from console.images.requests import images_usable_by
 from console.jobs import reconcile
 from console.jobs.engine import (dockerfile_message, engine_error_types, error_message,
-                                 instruction_lines, unpack_context, untag, working_directory)
+                                 instruction_lines, pull_policy, unpack_context, untag,
+                                 working_directory)
 from console.jobs.output import JobOutput
 
 TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -46,7 +48,7 @@ def pull(job, engine):
     reference, tag = job.params["reference"], job.params.get("tag") or ""
     before = images_on(engine)
     with JobOutput(job) as output:
-        image_id = engine.pull(reference, progress=output.line)
+        image_id = engine.pull(reference, progress=output.line, policy=address_policy(job))
     if image_id in before and not may_take(job, image_id):
         if tag and tag not in before[image_id]:
             give_tag_back(engine, tag, before)
@@ -56,6 +58,17 @@ def pull(job, engine):
                          f"{team_words(job)}")
     give_new_images(job, engine, before, image_id)
     return {"image_id": image_id, "reference": tag or None}
+
+
+def address_policy(job):
+    """Where the pull may connect: anywhere for a superuser; for anyone else not to the
+    host's own, loopback or link-local addresses, its containers' networks, nor what
+    `PULL_DENY` lists (`PULL_ALLOW` excepted). The engine checks every connection the pull
+    makes, and tells a refused address, a closed port and a service that is no registry
+    apart in no way."""
+    if job.requested_by_id and job.requested_by.is_superuser:
+        return None
+    return pull_policy(deny=settings.PULL_DENY, allow=settings.PULL_ALLOW)
 
 
 def give_tag_back(engine, tag: str, before: dict) -> None:

@@ -67,8 +67,9 @@ class ImageEngine(FakeEngine):
         return [row for row in self.image_rows.values()
                 if all or row["RepoTags"] or row["Id"] not in parents]
 
-    def pull(self, reference, progress=None, insecure=False):
+    def pull(self, reference, progress=None, insecure=False, policy=None):
         self._check("pull", reference)
+        self.seen = {"policy": policy}
         image_id, tag, *labels = self.pulls[reference]
         progress(f"{reference}: Pulling from {reference.rsplit(':', 1)[0]}")
         progress("0123456789ab: Download complete")
@@ -181,6 +182,34 @@ def test_a_pulled_image_is_the_pulling_teams_whatever_its_label_says(world, engi
     job = run(pull_job(world))
     assert job.state == "succeeded", job.error
     assert Image.objects.get(image_id="sha256:" + "5" * 64).team.name == "alpha"
+
+
+def test_a_users_pull_goes_only_where_the_address_policy_lets_it(world, engine, settings):
+    """The engine gets the policy with the job (it knows nothing of users): the host's own,
+    loopback and link-local addresses and MOORAGE_PULL_DENY refused, MOORAGE_PULL_ALLOW let
+    through; a superuser's pull goes anywhere, as `moor pull` on the host."""
+    import ipaddress
+
+    settings.PULL_DENY = ["10.0.0.0/8"]
+    settings.PULL_ALLOW = ["127.0.0.1:5000"]
+    engine.pulls["127.0.0.1:5000/alpha/tool:1"] = ("sha256:" + "1" * 64,
+                                                   "127.0.0.1:5000/alpha/tool:1")
+    assert run(pull_job(world)).state == "succeeded"
+    policy = engine.seen["policy"]
+    assert [policy.permits(ipaddress.ip_address(text), port) for text, port in (
+        ("127.0.0.1", 5000), ("127.0.0.1", 6379), ("169.254.169.254", 80),
+        ("10.1.2.3", 443), ("203.0.113.7", 443))] == [True, False, False, False, True]
+
+    assert run(pull_job(world, persona="superuser")).state == "succeeded"
+    assert engine.seen["policy"] is None
+
+
+def test_a_bad_pull_setting_fails_the_job_saying_which(world, engine, settings):
+    settings.PULL_DENY = ["not a host!"]
+    engine.pulls["127.0.0.1:5000/alpha/tool:1"] = ("sha256:" + "1" * 64, "x")
+    job = run(pull_job(world))
+    assert job.state == "failed"
+    assert job.error.startswith("MOORAGE_PULL_DENY: 'not a host!' is not an address")
 
 
 def test_a_failed_pull_says_what_the_engine_said(world, engine):

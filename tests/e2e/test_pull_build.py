@@ -1,5 +1,6 @@
 """Pull and build through the console, end to end: the API, Redis, the e2e host's Celery worker
-and the real engine, a real registry (Debian's docker-registry) on loopback.
+and the real engine, a real registry (Debian's docker-registry) on the loopback address the
+stack lets users pull from (a user's pull reaches no other address of the host).
 
 An image is built and pushed from an engine root of the test's own (as from another machine),
 then a developer pulls it onto the e2e host through the API and runs a container from it; a
@@ -19,14 +20,15 @@ import pytest
 
 from runtime.api import Engine
 from tests.runtime.registry_fixture import Registry
-from tests.stack import Api, free_port, wait_until
+from runtime.image.distribution.policy import AddressPolicy
+from tests.stack import TEST_REGISTRY_HOST, Api, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 
 @pytest.fixture(scope="module")
 def registry():
-    the_registry = Registry()
+    the_registry = Registry(host=TEST_REGISTRY_HOST)
     try:
         yield the_registry.start()
     finally:
@@ -142,15 +144,23 @@ def test_pull_from_a_registry_then_run_it(stack, registry, elsewhere, developer,
     assert audit[0]["result"] == "requested"
 
 
+def pull_on_e2e(api, reference):
+    job = api.ok("POST", "/api/images/pull/?wait=1", {"reference": reference, "host": "e2e"})
+    assert job["state"] in ("succeeded", "failed"), job
+    return job
+
+
 def test_a_failed_pull_says_why_in_one_line(stack, registry, elsewhere, developer):
-    unknown = developer.ok("POST", "/api/images/pull/?wait=1", {
-        "reference": f"{registry.address}/e2e/pulled:nosuchtag", "host": "e2e"})
-    nobody = developer.ok("POST", "/api/images/pull/?wait=1", {
-        "reference": f"127.0.0.1:{free_port()}/e2e/nobody:1", "host": "e2e"})
+    unknown = pull_on_e2e(developer, f"{registry.address}/e2e/pulled:nosuchtag")
+    nobody_there = f"{TEST_REGISTRY_HOST}:{free_port()}"
+    nobody = pull_on_e2e(developer, f"{nobody_there}/e2e/nobody:1")
     for job in (unknown, nobody):
         assert job["state"] == "failed", job
         assert job["error"] and "\n" not in job["error"]
     assert "nosuchtag" in unknown["error"] and "not found" in unknown["error"], unknown["error"]
+    assert nobody["error"] == AddressPolicy.unreachable(nobody_there)
+    # A superuser's pull is told what happened, as moor pull on the host.
+    nobody = pull_on_e2e(stack.admin, f"{nobody_there}/e2e/nobody:1")
     assert "connection refused" in nobody["error"].lower(), nobody["error"]
 
     # A layer whose bytes are not those its digest names.
@@ -169,6 +179,22 @@ def test_a_failed_pull_says_why_in_one_line(stack, registry, elsewhere, develope
     assert job["error"] == f"filesystem layer verification failed for digest {blob}"
     assert image_id not in [i["id"] for i in developer.ok("GET", "/api/images/?host=e2e")
                             ["results"]]
+
+
+def test_a_users_pull_cannot_probe_the_hosts_own_ports(stack, developer):
+    """Redis, the console's web server and a closed port on loopback, also through a name that
+    resolves there, fail alike: the host refuses them before connecting. A superuser's pull
+    still reaches loopback."""
+    closed = free_port()
+    registries = [f"127.0.0.1:{stack.redis_port}", f"127.0.0.1:{stack.web_port}",
+                  f"127.0.0.1:{closed}", f"localhost:{stack.web_port}"]
+    for address in registries:
+        job = pull_on_e2e(developer, f"{address}/probe/x:1")
+        assert job["state"] == "failed"
+        assert job["error"] == AddressPolicy.unreachable(address)
+        assert job["output"].splitlines() == ["1: Pulling from probe/x"]
+    admin = pull_on_e2e(stack.admin, f"127.0.0.1:{closed}/probe/x:1")
+    assert admin["error"] == f"cannot reach registry 127.0.0.1:{closed}: Connection refused"
 
 
 DOCKERFILE = """\
