@@ -29,19 +29,25 @@ class SleepingBuild:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "runtime", "build", self.context], cwd=REPOSITORY,
             env={**os.environ, "MOORAGE_ROOT": engine.paths.root},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self.container_id = None
 
     def wait_running(self) -> str:
-        """The short ID of the step's container, once its command printed."""
-        lines = []
+        """The short ID of the step's container, once its command printed (the output read
+        as it comes, unbuffered: a line must not wait in a buffer select cannot see)."""
+        output = b""
         deadline = time.monotonic() + 60
-        while f"started-{self.token}\n" not in lines and time.monotonic() < deadline:
+        while f"\nstarted-{self.token}\n".encode() not in output and \
+                time.monotonic() < deadline:
             ready, _, _ = select.select([self.process.stdout], [], [], 1)
             if ready:
-                lines.append(self.process.stdout.readline())
-        assert f"started-{self.token}\n" in lines, "".join(lines)
-        running = [line for line in lines if line.startswith(" ---> Running in ")]
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                output += chunk
+        text = output.decode()
+        assert f"\nstarted-{self.token}\n" in text, text
+        running = [line for line in text.splitlines() if line.startswith(" ---> Running in ")]
         self.container_id = running[0].split()[-1]
         return self.container_id
 

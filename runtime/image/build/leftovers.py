@@ -103,10 +103,16 @@ def remove_dead_builds(engine, dry_run: bool = False) -> list[str]:
                 forget_container(directory, container_id)
             if dry_run:
                 continue
+            unmounted = True
             for target in _mounts_below(directory):
                 found.append(f"mount {target}")
-                rootfs.unmount(target)
-            if not os.listdir(records):
+                try:
+                    rootfs.unmount(target)
+                except MoorError as error:
+                    found.append(f"  failed: {error.message}")
+                    unmounted = False
+            # Never into a mount that stayed: removing through it would reach the layers.
+            if unmounted and not os.listdir(records):
                 found.append(f"staging {directory}")
                 remove_tree(directory)
         finally:
