@@ -231,6 +231,10 @@ JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
 HOUSEKEEPING_SECONDS = float(os.environ.get("MOORAGE_HOUSEKEEPING_SECONDS", 10))
 # The largest build context a build request may carry (it travels through the database).
 BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 32 << 20))
+# How deep (path components) and how many entries an uploaded context may hold when the host
+# unpacks it: the engine walks trees at most 256 directories deep.
+BUILD_CONTEXT_MAX_DEPTH = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_DEPTH", 256))
+BUILD_CONTEXT_MAX_ENTRIES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_ENTRIES", 200_000))
 
 # Terminals and log streams: how long a terminal whose socket dropped waits to be resumed
 # before its session is ended; where terminal sessions are recorded (asciicast v2), and how
@@ -248,6 +252,13 @@ RECORD_TERMINAL_INPUT = env_bool("MOORAGE_RECORD_TERMINAL_INPUT")
 # reference says.
 PULL_REGISTRIES = [name.strip().lower() for name in
                    os.environ.get("MOORAGE_PULL_REGISTRIES", "").split(",") if name.strip()]
+# Where non-superusers' pulls may not connect, besides the host's own, loopback and link-local
+# addresses and its containers' networks (always refused): addresses, CIDRs and host names;
+# and what is let through all the same: `address[:port]`, `name[:port]` or CIDRs (a registry
+# the host runs on loopback, say). Checked by the host after DNS, on every connection a pull
+# makes, redirects included.
+PULL_DENY = env_list("MOORAGE_PULL_DENY")
+PULL_ALLOW = env_list("MOORAGE_PULL_ALLOW")
 
 # Audit retention in days; empty = keep forever.
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(

@@ -273,16 +273,18 @@ class Engine:
 
     def build(self, context_dir: str, dockerfile: str | None = None, tags=(),
               build_args=None, no_cache: bool = False, target: str | None = None,
-              output=None) -> str:
+              output=None, allowed_images=None) -> str:
         """Build the Dockerfile of the directory `context_dir` with Docker's classic builder
         rules; returns the image ID. `dockerfile` is a path inside the context (or an
         absolute one), `tags` references to apply, `build_args` a dict (or `K=V` strings),
         `target` the last stage to build, `output` a callable or file receiving the build's
-        text output as it happens (`Step 1/5 : FROM busybox`, RUN output...)."""
+        text output as it happens (`Step 1/5 : FROM busybox`, RUN output...).
+        `allowed_images` (image IDs; None: all) limits the images FROM, COPY --from and the
+        cache may use; the others are as if absent."""
         from runtime.image import build
         return build.build(self, context_dir, dockerfile=dockerfile, tags=tags,
                            build_args=build_args, no_cache=no_cache, target=target,
-                           output=output)
+                           output=output, allowed_images=allowed_images)
 
     def bootstrap_busybox(self, reference: str = "busybox:latest") -> str:
         from runtime.image import bootstrap, layers
@@ -300,11 +302,13 @@ class Engine:
                 self.store.tag(image_id, reference)
         return image_id
 
-    def pull(self, reference: str, progress=None, insecure: bool = False) -> str:
+    def pull(self, reference: str, progress=None, insecure: bool = False,
+             policy=None) -> str:
         """Docker's `pull`: the image from its registry; returns its ID. `progress` gets
-        Docker's progress lines."""
+        Docker's progress lines. `policy`, a `runtime.image.distribution.policy.AddressPolicy`,
+        limits where a pull made on someone else's behalf may connect (None: anywhere)."""
         from runtime.image.distribution import pull
-        return pull.pull(self, reference, progress=progress, insecure=insecure)
+        return pull.pull(self, reference, progress=progress, insecure=insecure, policy=policy)
 
     def push(self, reference: str, progress=None, insecure: bool = False) -> str:
         """Docker's `push`: the tagged image to its registry; returns the manifest digest."""

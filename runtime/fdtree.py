@@ -1,10 +1,14 @@
-"""Copying file trees between two open directories without following a single symlink.
+"""Copying and removing file trees through open directories, without following a single
+symlink.
 
 `cp` (between a container and the host) and `build` (COPY/ADD into an image) both copy trees
 whose either side may be hostile: every step here is relative to an open directory, new
 entries are made with O_EXCL|O_NOFOLLOW, and what is in the way is removed rather than
 followed, so neither a link planted in the source nor one left at the destination can
 redirect a read or a write.
+
+Removing a tree (`remove_tree`) walks it in a loop rather than a recursion, so a tree nested
+thousands of directories deep (a hostile build context, a layer) goes like any other.
 """
 
 import errno
@@ -166,3 +170,145 @@ class TreeCopy:
             os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:
             os.close(target)
+
+
+# -- removing a tree --------------------------------------------------------------------------
+
+def _identity(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_dev, st.st_ino
+
+
+def _open_directory(parent: int, name) -> int:
+    """An fd of the directory `name` of `parent` (not following a symlink); one its owner made
+    unreadable is made 0700 first, through the fd of the entry itself, never by path."""
+    try:
+        return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+    except PermissionError:
+        handle = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+        try:
+            os.chmod(f"/proc/self/fd/{handle}", 0o700)
+        finally:
+            os.close(handle)
+        return os.open(name, DIRECTORY_FLAGS, dir_fd=parent)
+
+
+def _in_writable(directory: int, remove, name) -> None:
+    """`remove(name, dir_fd=directory)` (unlink or rmdir), once more after making `directory`
+    writable when it was refused."""
+    try:
+        remove(name, dir_fd=directory)
+    except PermissionError:
+        os.fchmod(directory, 0o700)
+        remove(name, dir_fd=directory)
+
+
+def _empty_of_files(directory: int, report) -> list:
+    """Remove every entry of `directory` but its subdirectories; returns their names."""
+    subdirectories = []
+    with os.scandir(directory) as entries:
+        listed = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in entries]
+    for name, is_dir in listed:
+        if is_dir:
+            subdirectories.append(name)
+            continue
+        try:
+            _in_writable(directory, os.unlink, name)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            report(error)
+    return subdirectories
+
+
+def remove_tree(path: str, *, ignore_errors: bool = False) -> None:
+    """Remove `path` and everything below it, never following a symlink (one is removed
+    itself), however deep the tree: the walk is a loop, not a recursion, and holds at most two
+    directory fds (it climbs back through `..`, checking it arrives where it came from, so a
+    directory moved meanwhile stops the removal instead of leading it elsewhere). What is gone
+    already is fine. With `ignore_errors` what cannot be removed is left and the rest goes;
+    otherwise the first failure is raised (after the rest was tried)."""
+    failures = []
+    report = failures.append
+    parent_path, name = os.path.split(os.path.abspath(path))
+    if not name:
+        raise InvalidArgument("refusing to remove /")
+    try:
+        top = os.open(parent_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    try:
+        try:
+            st = os.lstat(name, dir_fd=top)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            try:
+                os.unlink(name, dir_fd=top)
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                report(error)
+        else:
+            _remove_directory(top, name, report)
+    finally:
+        os.close(top)
+    if failures and not ignore_errors:
+        raise failures[0]
+
+
+def _remove_directory(top: int, name: str, report) -> None:
+    # levels: [name in its parent, (dev, ino) of the directory, subdirectories still to go]
+    try:
+        current = _open_directory(top, name)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        report(error)
+        return
+    levels = [[name, _identity(current), None]]
+    try:
+        while levels:
+            level = levels[-1]
+            if level[2] is None:
+                level[2] = _empty_of_files(current, report)
+            if level[2]:
+                child = level[2].pop()
+                try:
+                    opened = _open_directory(current, child)
+                except FileNotFoundError:
+                    continue
+                except OSError as error:
+                    if error.errno in (errno.ENOTDIR, errno.ELOOP):  # replaced meanwhile
+                        try:
+                            os.unlink(child, dir_fd=current)
+                        except OSError as unlink_error:
+                            report(unlink_error)
+                    else:
+                        report(error)
+                    continue
+                os.close(current)
+                current = opened
+                levels.append([child, _identity(current), None])
+                continue
+            levels.pop()
+            if levels:
+                parent = os.open("..", DIRECTORY_FLAGS, dir_fd=current)
+                if _identity(parent) != levels[-1][1]:
+                    os.close(parent)
+                    raise OSError(errno.ESTALE, "a directory was moved while its tree was "
+                                                "being removed", level[0])
+            else:
+                parent = os.dup(top)
+            os.close(current)
+            current = parent
+            try:
+                _in_writable(current, os.rmdir, level[0])
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                report(error)
+    except OSError as error:
+        report(error)
+    finally:
+        os.close(current)

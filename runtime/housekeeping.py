@@ -64,6 +64,7 @@ def gc(engine, dry_run: bool = False) -> list[str]:
     found = []
     paths = engine.paths
     paths.ensure()
+    found.extend(remove_build_leftovers(engine, dry_run))
     containers, running = _live(engine)
     # What a process is working on counts as live: a container being started has its runtime
     # state and cgroups before it is recorded as running.
@@ -159,6 +160,14 @@ def gc(engine, dry_run: bool = False) -> list[str]:
         found.extend(f"network: {line}" for line in network.gc(paths, running))
     found.extend(sweep_deleted_roots(dry_run))
     return found
+
+
+def remove_build_leftovers(engine, dry_run: bool = False) -> list[str]:
+    """The RUN containers and working directories of builds that were killed (before the
+    sweeps below, which would take a dead build's directory and with it the record of its
+    containers)."""
+    from runtime.image.build import leftovers
+    return leftovers.remove_dead_builds(engine, dry_run)
 
 
 def sweep_deleted_roots(dry_run: bool = False) -> list[str]:

@@ -22,6 +22,11 @@ VENV_BIN = os.path.join(REPO, ".venv", "bin")
 PYTHON = sys.executable
 
 
+# The loopback address the end-to-end tests' registries listen on: the stack's console lets
+# users pull from it (MOORAGE_PULL_ALLOW) and from no other address of the host.
+TEST_REGISTRY_HOST = "127.0.0.77"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -102,6 +107,7 @@ class Stack:
             "MOORAGE_HEARTBEAT_SECONDS": "1",
             "MOORAGE_OFFLINE_AFTER_SECONDS": "5",
             "MOORAGE_SYNC_SECONDS": "2",
+            "MOORAGE_PULL_ALLOW": TEST_REGISTRY_HOST,
             "PYTHONUNBUFFERED": "1",
         })
         self.env.pop("MOORAGE_CHANNEL_LAYER", None)

@@ -4,19 +4,24 @@
 data, context)` those of `POST /api/images/build/` (the context archive as bytes, already taken
 out of the request); each returns a request, or raises `InvalidRequest` with one clear message
 per field. Forbidden (403): a user in no team in which they may pull (or build), and a name that
-is another team's (or the host's) on that host, refused as commit and tag refuse it. References,
-tags and the Dockerfile are read with the engine's own grammar (`jobs.engine`).
+is another team's (or the host's) on that host, refused as commit and tag refuse it. A build
+whose FROM or COPY --from names an image the team may not run is refused as if that image did
+not exist (400). References, tags and the Dockerfile are read with the engine's own grammar
+(`jobs.engine`).
 """
 import hashlib
 import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Q
 
 from console.containers.options import Errors, InvalidRequest, choose_host, choose_team
 from console.hosts.models import Host
 from console.images.actions import check_name_is_free_for
-from console.jobs.engine import dockerfile_problem, local_tag, pulled_tag, registry_of
+from console.images.models import Image
+from console.jobs.engine import (dockerfile_problem, local_tag, named_images, pulled_tag,
+                                 registry_of)
 from console.teams.models import Team
 
 PULL_FIELDS = {"reference", "host", "team"}
@@ -147,10 +152,37 @@ def validate_build(user, data: dict, context: bytes | None = None, *,
         check_context(context, errors)
     if errors:
         raise InvalidRequest(errors)
+    check_named_images(user, host, team, dockerfile, build_args)
     for tag in tags:
         check_name_is_free_for(user, host, tag, team, field="tags")
     return BuildRequest(host=host, team=team, dockerfile=dockerfile, tags=tags,
                         build_args=build_args, no_cache=no_cache, context=context)
+
+
+def images_usable_by(user, host, team):
+    """The images of `host` a build for `team` may start from, copy from and take from the
+    cache: those `containers.options.choose_image` lets it run (the team's own and the host's,
+    which have no team; every image, for a superuser)."""
+    images = Image.objects.restrict(user, "run").filter(host=host)
+    if not user.is_superuser:
+        images = images.filter(Q(team__isnull=True) | Q(team=team))
+    return images
+
+
+def check_named_images(user, host, team, dockerfile: str, build_args: dict) -> None:
+    """Refuse a Dockerfile whose FROM or COPY --from names an image the team may not use,
+    in the words of an image that is not there (it may well not be). The host checks again
+    whatever the Dockerfile computes (`image_tasks.build`)."""
+    if user.is_superuser:
+        return
+    usable = list(images_usable_by(user, host, team))
+    errors = Errors()
+    for line, what, name in named_images(dockerfile, build_args):
+        if not any(image.matches(name) for image in usable):
+            errors.add("dockerfile", f"Dockerfile line {line}: {what} {name[:200]}: no such "
+                                     f"image on {host.name}; pull or build it first.")
+    if errors:
+        raise InvalidRequest(errors)
 
 
 def text(value) -> str:

@@ -3,6 +3,7 @@ host root the worker was started with (`MOORAGE_ROOT`). Unit tests replace `get_
 
 The web process uses only the pure functions of the sections below (the engine's grammar of
 published ports, references and Dockerfiles), never an `Engine`."""
+import contextlib
 import functools
 import re
 
@@ -61,6 +62,16 @@ def port_specs(specs: list[str]) -> list[tuple[str, list]]:
 # -- pull and build ----------------------------------------------------------------------------
 # Reading a reference or a Dockerfile is pure (no engine, no files): the web process checks a
 # request with the engine's own grammar here, before it makes a job.
+
+def pull_policy(deny=(), allow=()):
+    """The engine's AddressPolicy for a pull made for a user: the host's own, loopback and
+    link-local addresses and its containers' networks refused, `deny` too, `allow` let
+    through (`MOORAGE_PULL_DENY`, `MOORAGE_PULL_ALLOW`)."""
+    from runtime.image.distribution.policy import AddressPolicy
+
+    return AddressPolicy(local=True, deny=deny, allow=allow,
+                         names=("MOORAGE_PULL_DENY", "MOORAGE_PULL_ALLOW"))
+
 
 def local_tag(text: str) -> str:
     """`text` as the engine stores a tag (`name:tag`, `latest` by default); ValueError with the
@@ -137,6 +148,53 @@ def dockerfile_problem(text: str) -> str | None:
 CLOSING_CHECK = "LABEL moorage.check=1"
 
 
+def named_images(text: str, build_args: dict) -> list[tuple[int, str, str]]:
+    """(line, "FROM" or "COPY --from", name) of each image of the host a Dockerfile that
+    `dockerfile_problem` accepts names, as the engine's build would read them: FROM with the
+    ARGs before the first FROM and `build_args`; COPY --from when it names no variable (those
+    may come from the image's ENV, which only the host knows). Build stages and `scratch`
+    are not images of the host."""
+    from runtime.errors import MoorError
+    from runtime.image.build import instructions, parser
+    from runtime.image.build.words import substitute
+
+    dockerfile = parser.parse(text)
+    escape = dockerfile.escape
+    meta_args, stages = instructions.stages(dockerfile.instructions, escape)
+    values = {}
+    try:
+        for command in meta_args:
+            for name, default in command.names:
+                known = {k: v for k, v in values.items() if v is not None}
+                values[name] = build_args[name] if name in build_args else (
+                    substitute(default, known, escape) if default is not None else None)
+    except MoorError:
+        return []       # the build itself will say what is wrong
+    known = {k: v for k, v in values.items() if v is not None}
+    found, built = [], set()
+    for stage in stages:
+        try:
+            base = substitute(stage.base.image, known, escape)
+        except MoorError:
+            base = ""
+        if base and base != "scratch" and base.lower() not in built:
+            found.append((stage.base.node.line, "FROM", base))
+        for command in stage.commands:
+            source = getattr(command, "source_stage", None)
+            if not source or "$" in source:
+                continue
+            try:
+                source = substitute(source, {}, escape)
+            except MoorError:
+                continue
+            if source and not source.isdigit() and source.lower() not in built \
+                    and source.lower() != (stage.name or ""):
+                found.append((command.node.line, "COPY --from", source))
+        if stage.name:
+            built.add(stage.name)
+    return found
+
+
 def instruction_lines(text: str) -> list[tuple[int, str]]:
     """(line, instruction as written) of each instruction of a Dockerfile, in order."""
     from runtime.image.build import parser
@@ -144,14 +202,29 @@ def instruction_lines(text: str) -> list[tuple[int, str]]:
     return [(node.line, node.original) for node in parser.parse(text).instructions]
 
 
-def unpack_context(stream, directory: str, *, max_bytes: int, max_entries: int) -> None:
+def unpack_context(stream, directory: str, *, max_bytes: int, max_entries: int,
+                   max_depth: int) -> None:
     """Unpack an uploaded build context (tar, or tar compressed with gzip, bzip2 or xz) into
     the empty `directory` with the engine's layer unpacker, which opens every path inside the
-    directory and never follows a link out of it."""
+    directory and never follows a link out of it, and refuses an entry nested more than
+    `max_depth` path components deep."""
     from runtime.image.layer_unpack import LayerLimits, unpack_layer
 
     unpack_layer(stream, directory, limits=LayerLimits(max_bytes=max_bytes,
-                                                       max_entries=max_entries))
+                                                       max_entries=max_entries,
+                                                       max_depth=max_depth))
+
+
+@contextlib.contextmanager
+def working_directory(engine, prefix: str):
+    """A new private directory under the engine's tmp/ (mode 0700; under the engine root only
+    root reads), held so that `system gc` leaves it alone while the job works in it, and
+    removed afterwards without recursion, however deep what was put in it."""
+    from runtime import staging
+
+    engine.paths.ensure()
+    with staging.working_dir(engine.paths.tmp, prefix) as path:
+        yield path
 
 
 def untag(engine, reference: str) -> None:

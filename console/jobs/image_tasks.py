@@ -1,28 +1,37 @@
 """The host's side of pulling and building images (job kinds `pull` and `build`).
 
 Both write what the engine prints to the job as it happens (`JobOutput`), then sync the host's
-images and give the images the job made to the job's team. Images that were on the host before
-keep their owner: a pull that turns out to be the very image another team (or the host) already
-has fails, saying so, and puts the tag back where it was (or takes it off), so a team never
-ends up with a name on an image it cannot see.
+images and give the images the job made to the job's team. A user's pull connects only where
+its address policy lets it (`address_policy`), so it cannot reach the host's own services.
+Images that were on the host before keep their owner: a pull that turns out to be the very
+image another team (or the host) already has fails, saying so, and puts the tag back where it
+was (or takes it off), so a team never ends up with a name on an image it cannot see.
 
 A build runs in a private directory under the engine's tmp/ (mode 0700, under the engine root
-only root reads): the uploaded context, if any, is unpacked there by the engine's layer
-unpacker, which never follows a path out of the directory; the Dockerfile is written beside it,
-outside the context. The console adds `LABEL moorage.team=<team>` as the last step, so a team's
-build is always an image of its own even when every other step comes from the cache of another
-team's build. The directory and the stored context are removed whatever happens.
+only root reads), held against `system gc` while the job works there: the uploaded context, if
+any, is unpacked there by the engine's layer unpacker, which never follows a path out of the
+directory and refuses more entries or deeper nesting than `BUILD_CONTEXT_MAX_ENTRIES` and
+`BUILD_CONTEXT_MAX_DEPTH` allow; the Dockerfile is written beside it, outside the context. The
+engine gets the images the build may use (`usable_images`: those the team may run, and their
+steps) and treats every other image as absent, in FROM, COPY --from and the cache, whatever a
+build argument computes. The console adds `LABEL moorage.team=<team>` as the last step, so a
+team's build is always an image of its own even when every other step comes from the cache
+(of its own builds, or of the host's images). The directory (without recursion, however deep)
+and the stored context are removed whatever happens.
 """
 import io
 import os
 import re
-import shutil
-import tempfile
+
+from django.conf import settings
+from django.db.models import Q
 
 from console.images.models import BuildContext, Image
+from console.images.requests import images_usable_by
 from console.jobs import reconcile
 from console.jobs.engine import (dockerfile_message, engine_error_types, error_message,
-                                 instruction_lines, unpack_context, untag)
+                                 instruction_lines, pull_policy, unpack_context, untag,
+                                 working_directory)
 from console.jobs.output import JobOutput
 
 TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -39,7 +48,7 @@ def pull(job, engine):
     reference, tag = job.params["reference"], job.params.get("tag") or ""
     before = images_on(engine)
     with JobOutput(job) as output:
-        image_id = engine.pull(reference, progress=output.line)
+        image_id = engine.pull(reference, progress=output.line, policy=address_policy(job))
     if image_id in before and not may_take(job, image_id):
         if tag and tag not in before[image_id]:
             give_tag_back(engine, tag, before)
@@ -49,6 +58,17 @@ def pull(job, engine):
                          f"{team_words(job)}")
     give_new_images(job, engine, before, image_id)
     return {"image_id": image_id, "reference": tag or None}
+
+
+def address_policy(job):
+    """Where the pull may connect: anywhere for a superuser; for anyone else not to the
+    host's own, loopback or link-local addresses, its containers' networks, nor what
+    `PULL_DENY` lists (`PULL_ALLOW` excepted). The engine checks every connection the pull
+    makes, and tells a refused address, a closed port and a service that is no registry
+    apart in no way."""
+    if job.requested_by_id and job.requested_by.is_superuser:
+        return None
+    return pull_policy(deny=settings.PULL_DENY, allow=settings.PULL_ALLOW)
 
 
 def give_tag_back(engine, tag: str, before: dict) -> None:
@@ -84,44 +104,74 @@ def team_words(job) -> str:
 # -- build --------------------------------------------------------------------------------------
 
 CONTEXT_MAX_UNPACKED_BYTES = 4 << 30
-CONTEXT_MAX_ENTRIES = 200_000
 
 
 def build(job, engine):
     params = job.params
     before = images_on(engine)
-    engine.paths.ensure()
-    workdir = tempfile.mkdtemp(prefix="console-build-", dir=engine.paths.tmp)
     try:
-        context_dir = os.path.join(workdir, "context")
-        os.mkdir(context_dir, 0o700)
-        dockerfile = os.path.join(workdir, "Dockerfile")
-        with open(dockerfile, "w", encoding="utf-8") as handle:
-            handle.write(with_team_label(params["dockerfile"], job.team))
-        steps = StepTracker(params["dockerfile"])
-        image_id = None
-        with JobOutput(job) as output:
-            unpack_stored_context(job, context_dir, output)
-
-            def write(text):
-                output.write(text)
-                steps.feed(text)
-            try:
-                image_id = engine.build(context_dir, dockerfile=dockerfile,
-                                        tags=params.get("tags") or (),
-                                        build_args=params.get("build_args") or {},
-                                        no_cache=bool(params.get("no_cache")), output=write)
-            except engine_error_types() as error:
-                output.line(f"Error: {error_message(error)}")
-                raise JobRefused(dockerfile_message(error_message(error), steps.line)) \
-                    from None
-            finally:
-                # A failed build's completed steps are images too (the next build's cache).
-                give_new_images(job, engine, before, image_id)
+        with working_directory(engine, "console-build-") as workdir:
+            image_id = build_in(workdir, job, engine, before)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
         BuildContext.objects.filter(job=job).delete()
     return {"image_id": image_id, "tags": list(params.get("tags") or [])}
+
+
+def build_in(workdir: str, job, engine, before: dict) -> str:
+    params = job.params
+    context_dir = os.path.join(workdir, "context")
+    os.mkdir(context_dir, 0o700)
+    dockerfile = os.path.join(workdir, "Dockerfile")
+    with open(dockerfile, "w", encoding="utf-8") as handle:
+        handle.write(with_team_label(params["dockerfile"], job.team))
+    steps = StepTracker(params["dockerfile"])
+    image_id = None
+    with JobOutput(job) as output:
+        unpack_stored_context(job, context_dir, output)
+
+        def write(text):
+            output.write(text)
+            steps.feed(text)
+        try:
+            image_id = engine.build(context_dir, dockerfile=dockerfile,
+                                    tags=params.get("tags") or (),
+                                    build_args=params.get("build_args") or {},
+                                    no_cache=bool(params.get("no_cache")), output=write,
+                                    allowed_images=usable_images(job, engine))
+        except engine_error_types() as error:
+            output.line(f"Error: {error_message(error)}")
+            raise JobRefused(dockerfile_message(error_message(error), steps.line)) from None
+        finally:
+            # A failed build's completed steps are images too (the next build's cache).
+            give_new_images(job, engine, before, image_id)
+    return image_id
+
+
+def usable_images(job, engine) -> set[str] | None:
+    """The image IDs the build may use (FROM, COPY --from, the cache), as the run job passes
+    the image it checked; None (any image) for a superuser's build.
+
+    Those are the images the team may run (its own and the host's, read after a sync so that
+    what the host has just made counts), with their parents: the intermediate images of the
+    team's builds have no rows, and are the steps its next build finds in the cache. The
+    walk down to the parents stops at an image of another team, so that a host image built
+    on one never opens that team's image, nor its steps, to everybody."""
+    requester = job.requested_by
+    if requester is not None and requester.is_superuser:
+        return None
+    reconcile.sync_images(job.host, engine)
+    rows = Image.objects.filter(host=job.host)
+    foreign = set(rows.exclude(team=None).exclude(team=job.team)
+                  .values_list("image_id", flat=True))
+    runnable = images_usable_by(requester, job.host, job.team) if requester is not None else \
+        rows.filter(Q(team__isnull=True) | Q(team=job.team))
+    parents = {row.get("Id"): row.get("ParentId") or None for row in engine.images(all=True)}
+    usable = set()
+    for image_id in runnable.values_list("image_id", flat=True):
+        while image_id and image_id not in usable and image_id not in foreign:
+            usable.add(image_id)
+            image_id = parents.get(image_id)
+    return usable
 
 
 def with_team_label(dockerfile: str, team) -> str:
@@ -138,7 +188,9 @@ def unpack_stored_context(job, context_dir: str, output) -> None:
     output.line(f"Unpacking the build context ({stored.size} bytes)")
     try:
         unpack_context(io.BytesIO(bytes(stored.archive)), context_dir,
-                       max_bytes=CONTEXT_MAX_UNPACKED_BYTES, max_entries=CONTEXT_MAX_ENTRIES)
+                       max_bytes=CONTEXT_MAX_UNPACKED_BYTES,
+                       max_entries=settings.BUILD_CONTEXT_MAX_ENTRIES,
+                       max_depth=settings.BUILD_CONTEXT_MAX_DEPTH)
     except engine_error_types() as error:
         output.line(f"Error: {error_message(error)}")
         raise JobRefused(f"build context: {error_message(error)}") from None

@@ -49,6 +49,7 @@ class LayerLimits:
     max_bytes: int = 64 << 30       # uncompressed archive bytes
     max_entries: int = 2_000_000
     max_name: int = 4096            # bytes in one entry or link name
+    max_depth: int | None = None    # path components of one entry (a build context's limit)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -331,6 +332,11 @@ class _Unpacker:
             return None
         if name == b".." or name.startswith(b"../"):
             raise UnsafeArchive(f"layer {what} {_show(raw)} points outside the layer (breakout)")
+        depth = self._limits.max_depth
+        if depth is not None and name.count(b"/") >= depth:
+            shown = _show(name[:60] + b"..." if len(name) > 60 else name)
+            raise UnsafeArchive(f"layer {what} {shown} is nested more than {depth} "
+                                "directories deep")
         return name
 
     # ------------------------------------------------------------------ directories

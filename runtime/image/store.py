@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 import time
 
 from runtime import atomic, staging
@@ -255,14 +254,18 @@ class ImageStore:
         self._save_references(table)
         return image_id
 
-    def resolve(self, text: str) -> str:
-        """An image ID from a reference, a full ID or a unique ID prefix."""
+    def resolve(self, text: str, among=None) -> str:
+        """An image ID from a reference, a full ID or a unique ID prefix. With `among` (a set
+        of image IDs), the other images are as if they were not there."""
         if not text:
             raise InvalidArgument("image reference must not be empty")
         table = self.references()
+        if among is not None:
+            table = {name: image_id for name, image_id in table.items() if image_id in among}
         if refs.looks_like_id(text):
             hexpart = text[7:] if text.startswith("sha256:") else text
-            matches = [i for i in self.image_ids() if i[7:].startswith(hexpart)]
+            matches = [i for i in self.image_ids() if i[7:].startswith(hexpart)
+                       and (among is None or i in among)]
             if len(matches) == 1 and (len(hexpart) >= 4 or text.startswith("sha256:")):
                 return matches[0]
             if len(matches) > 1 and str(refs.parse(text)) not in table:
@@ -317,20 +320,6 @@ class ImageStore:
 
 def remove_tree(path: str) -> None:
     """Remove a directory tree that may hold overlay whiteouts, read-only dirs or immutable
-    modes. Never follows symlinks."""
-    def onerror(function, failed, excinfo):
-        if isinstance(excinfo[1], FileNotFoundError):
-            return
-        parent = os.path.dirname(failed)
-        with contextlib.suppress(OSError):
-            os.chmod(parent, 0o700)
-        with contextlib.suppress(OSError):
-            if os.path.isdir(failed) and not os.path.islink(failed):
-                os.chmod(failed, 0o700)
-                shutil.rmtree(failed, onerror=onerror)
-            else:
-                os.unlink(failed)
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, onerror=onerror)
-    elif os.path.lexists(path):
-        os.unlink(path)
+    modes, however deep. Never follows symlinks; leaves what cannot be removed."""
+    from runtime.fdtree import remove_tree as remove
+    remove(path, ignore_errors=True)

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from runtime.api import Engine
 from tests.runtime.registry_fixture import Registry
+from tests.stack import TEST_REGISTRY_HOST
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.privileged]
 
@@ -33,7 +34,7 @@ def developer(stack):
 @pytest.fixture
 def pushed(tmp_path):
     """An image pushed to a registry on loopback from an engine root of the test's own."""
-    registry = Registry().start()
+    registry = Registry(host=TEST_REGISTRY_HOST).start()
     engine = Engine(tempfile.mkdtemp(prefix="moorage-browser-elsewhere-"))
     try:
         engine.bootstrap_busybox()

@@ -61,11 +61,15 @@ class ImageEngine(FakeEngine):
         self.seen = {}              # what the last build was given
 
     def images(self, all=False):
+        """As the engine's: tagged images and dangling ones; with `all`, intermediate too."""
         self._check("images", all)
-        return list(self.image_rows.values())
+        parents = {row["ParentId"] for row in self.image_rows.values()}
+        return [row for row in self.image_rows.values()
+                if all or row["RepoTags"] or row["Id"] not in parents]
 
-    def pull(self, reference, progress=None, insecure=False):
+    def pull(self, reference, progress=None, insecure=False, policy=None):
         self._check("pull", reference)
+        self.seen = {"policy": policy}
         image_id, tag, *labels = self.pulls[reference]
         progress(f"{reference}: Pulling from {reference.rsplit(':', 1)[0]}")
         progress("0123456789ab: Download complete")
@@ -82,12 +86,13 @@ class ImageEngine(FakeEngine):
         return image_id
 
     def build(self, context_dir, dockerfile=None, tags=(), build_args=None, no_cache=False,
-              target=None, output=None):
+              target=None, output=None, allowed_images=None):
         with open(dockerfile) as handle:
             text = handle.read()
         hello = os.path.join(context_dir, "hello.txt")
         self.seen = {"context_dir": context_dir, "dockerfile": text, "tags": list(tags),
                      "build_args": build_args, "no_cache": no_cache,
+                     "allowed_images": allowed_images,
                      "files": sorted(os.listdir(context_dir)),
                      # The real engine reads the context confined to it (RESOLVE_IN_ROOT).
                      "hello": os.readlink(hello) if os.path.islink(hello) else
@@ -177,6 +182,34 @@ def test_a_pulled_image_is_the_pulling_teams_whatever_its_label_says(world, engi
     job = run(pull_job(world))
     assert job.state == "succeeded", job.error
     assert Image.objects.get(image_id="sha256:" + "5" * 64).team.name == "alpha"
+
+
+def test_a_users_pull_goes_only_where_the_address_policy_lets_it(world, engine, settings):
+    """The engine gets the policy with the job (it knows nothing of users): the host's own,
+    loopback and link-local addresses and MOORAGE_PULL_DENY refused, MOORAGE_PULL_ALLOW let
+    through; a superuser's pull goes anywhere, as `moor pull` on the host."""
+    import ipaddress
+
+    settings.PULL_DENY = ["10.0.0.0/8"]
+    settings.PULL_ALLOW = ["127.0.0.1:5000"]
+    engine.pulls["127.0.0.1:5000/alpha/tool:1"] = ("sha256:" + "1" * 64,
+                                                   "127.0.0.1:5000/alpha/tool:1")
+    assert run(pull_job(world)).state == "succeeded"
+    policy = engine.seen["policy"]
+    assert [policy.permits(ipaddress.ip_address(text), port) for text, port in (
+        ("127.0.0.1", 5000), ("127.0.0.1", 6379), ("169.254.169.254", 80),
+        ("10.1.2.3", 443), ("203.0.113.7", 443))] == [True, False, False, False, True]
+
+    assert run(pull_job(world, persona="superuser")).state == "succeeded"
+    assert engine.seen["policy"] is None
+
+
+def test_a_bad_pull_setting_fails_the_job_saying_which(world, engine, settings):
+    settings.PULL_DENY = ["not a host!"]
+    engine.pulls["127.0.0.1:5000/alpha/tool:1"] = ("sha256:" + "1" * 64, "x")
+    job = run(pull_job(world))
+    assert job.state == "failed"
+    assert job.error.startswith("MOORAGE_PULL_DENY: 'not a host!' is not an address")
 
 
 def test_a_failed_pull_says_what_the_engine_said(world, engine):
@@ -314,6 +347,79 @@ def test_a_context_that_expands_too_far_is_refused(world, engine, monkeypatch):
     monkeypatch.setattr("console.jobs.image_tasks.CONTEXT_MAX_UNPACKED_BYTES", 64 << 10)
     job = run(build_job(world, "FROM busybox\n", context_tar([("big", "file", b"0" * 200_000)])))
     assert job.state == "failed" and job.error.startswith("build context: ")
+
+
+def nested_context(depth: int) -> bytes:
+    """A context whose one file sits `depth` directories deep (d/d/.../d/f)."""
+    return context_tar([("/".join(["d"] * depth + ["f"]), "file", b"deep\n")])
+
+
+@pytest.mark.privileged
+def test_a_context_nested_too_deep_is_refused_and_nothing_is_left(world, engine, settings):
+    assert settings.BUILD_CONTEXT_MAX_DEPTH == 256
+    job = run(build_job(world, "FROM busybox\n", nested_context(2000)))
+    assert job.state == "failed"
+    assert job.error.startswith("build context: layer entry 'd/d/d/")
+    assert job.error.endswith("is nested more than 256 directories deep"), job.error
+    assert len(job.error) < 200
+    assert "build" not in [call[0] for call in engine.calls]
+    assert os.listdir(engine.paths.tmp) == [] and not BuildContext.objects.exists()
+
+
+@pytest.mark.privileged
+def test_a_deep_context_that_is_allowed_is_removed_without_recursion(world, engine, settings):
+    """Python's shutil.rmtree recurses once per level: 2,000 levels end in RecursionError."""
+    settings.BUILD_CONTEXT_MAX_DEPTH = 2100
+    job = run(build_job(world, "FROM busybox\n", nested_context(2000)))
+    assert job.state == "succeeded", job.error
+    assert engine.seen["files"] == ["d"]
+    assert os.listdir(engine.paths.tmp) == [] and not BuildContext.objects.exists()
+
+
+@pytest.mark.privileged
+def test_a_context_with_too_many_entries_is_refused(world, engine, settings):
+    settings.BUILD_CONTEXT_MAX_ENTRIES = 3
+    job = run(build_job(world, "FROM busybox\n", context_tar(
+        [(f"f{number}", "file", b"x") for number in range(5)])))
+    assert job.state == "failed"
+    assert job.error == "build context: layer archive has more than 3 entries"
+    assert os.listdir(engine.paths.tmp) == []
+
+
+def test_a_build_may_use_only_the_teams_and_the_hosts_images(world, engine):
+    """As a run gets the image the console checked, a build gets the images it may use; the
+    engine treats any other as absent (FROM, COPY --from, the cache). With the team's images
+    go their parents (the steps of its builds, the cache of its next one), down to an image
+    of another team."""
+    def add(name, parent="", tags=None, host="h1", team=None, row=True):
+        image_id = "sha256:" + name[0] * 64
+        if host == "h1":
+            engine.image_rows[image_id] = {"Id": image_id, "ParentId": parent, "Created": 1,
+                                           "Size": 1, "RepoTags": [f"{name}:1"]
+                                           if tags is None else tags}
+        if row:
+            Image.objects.create(host=world.hosts[host], image_id=image_id,
+                                 tags=[f"{name}:1"] if tags is None else tags,
+                                 team=world.teams[team] if team else None)
+        return image_id
+
+    base = world.images["h1"].image_id
+    engine.image_rows[base] = {"Id": base, "RepoTags": ["busybox:latest"], "ParentId": "",
+                               "Created": 1, "Size": 1}
+    step = add("1-step", parent=base, tags=[], row=False)       # a step of alpha's build
+    own = add("own", parent=step, team="alpha")
+    their_step = add("2-their-step", parent=base, tags=[], row=False)
+    theirs = add("theirs", parent=their_step, team="beta")
+    add("host-made", parent=theirs, row=False)   # made on the host with moor: no row yet
+    add("elsewhere", host="h2", team="alpha")
+    job = run(build_job(world, "FROM busybox\n"))
+    assert job.state == "succeeded", job.error
+    host_made = "sha256:" + "h" * 64
+    assert engine.seen["allowed_images"] == {base, step, own, host_made}
+
+    job = run(build_job(world, "FROM busybox\n", persona="superuser"))
+    assert job.state == "succeeded", job.error
+    assert engine.seen["allowed_images"] is None
 
 
 def test_a_team_name_that_is_not_a_plain_word_is_labelled_by_number(world, engine):

@@ -206,6 +206,55 @@ def test_a_tag_of_another_team_or_of_the_host_is_refused(world, client_for, sent
     assert AuditEntry.objects.filter(action="image.build", result="denied").count() == 2
 
 
+def another_teams_image(world):
+    from console.images.models import Image
+
+    return Image.objects.create(host=world.hosts["h1"], image_id="sha256:" + "be" * 32,
+                                tags=["beta/secret:1"], team=world.teams["beta"])
+
+
+@pytest.mark.parametrize("dockerfile,build_args,line,what", [
+    ("FROM {name}\n", {}, 1, "FROM"),
+    ("ARG BASE=busybox\nFROM ${{BASE}}\n", {"BASE": "{name}"}, 2, "FROM"),
+    ("FROM busybox AS one\nFROM busybox\nCOPY --from={name} /secret /s\n", {}, 3,
+     "COPY --from"),
+])
+def test_a_build_from_another_teams_image_reads_as_a_missing_one(world, client_for, sent,
+                                                                  dockerfile, build_args,
+                                                                  line, what):
+    secret = another_teams_image(world)
+    client = client_for("developer")
+    messages = {}
+    for name in ("beta/secret:1", secret.image_id[7:19], "beta/nosuch:1"):
+        answer = build(client, body(
+            dockerfile=dockerfile.format(name=name),
+            build_args={key: value.format(name=name) for key, value in build_args.items()}))
+        assert answer.status_code == 400, answer.json()
+        messages[name] = answer.json()["dockerfile"]
+    assert messages["beta/nosuch:1"] == [f"Dockerfile line {line}: {what} beta/nosuch:1: no "
+                                         "such image on h1; pull or build it first."]
+    for name, message in messages.items():
+        assert message == [messages["beta/nosuch:1"][0].replace("beta/nosuch:1", name)]
+    assert nothing_made(sent) and not AuditEntry.objects.exists()
+
+
+def test_a_build_from_the_teams_own_and_the_hosts_images_is_taken(world, client_for):
+    from console.images.models import Image
+
+    Image.objects.create(host=world.hosts["h1"], image_id="sha256:" + "a1" * 32,
+                         tags=["alpha/base:1"], team=world.teams["alpha"])
+    answer = build(client_for("developer"), body(
+        dockerfile="FROM alpha/base:1 AS one\nFROM busybox\nCOPY --from=one /x /x\n"
+                   "COPY --from=busybox:latest /bin/sh /sh\n"))
+    assert answer.status_code == 202, answer.json()
+
+
+def test_a_superuser_builds_from_any_image(world, client_for):
+    another_teams_image(world)
+    answer = build(client_for("superuser"), body(dockerfile="FROM beta/secret:1\n"))
+    assert answer.status_code == 202, answer.json()
+
+
 # -- the form -------------------------------------------------------------------------------
 
 def test_the_form_builds_with_an_uploaded_context(world, client_for, sent,

@@ -1,11 +1,13 @@
 """Pull and build through the console, end to end: the API, Redis, the e2e host's Celery worker
-and the real engine, a real registry (Debian's docker-registry) on loopback.
+and the real engine, a real registry (Debian's docker-registry) on the loopback address the
+stack lets users pull from (a user's pull reaches no other address of the host).
 
 An image is built and pushed from an engine root of the test's own (as from another machine),
 then a developer pulls it onto the e2e host through the API and runs a container from it; a
 pull of an unknown tag, from a registry nobody serves, and of a tampered layer each fail with
 the engine's one line. A two-stage Dockerfile with a context is built through the API and its
-image run; a failing build names its Dockerfile line."""
+image run; a failing build names its Dockerfile line. A team's build neither starts from,
+copies from nor takes cached steps of another team's image."""
 import base64
 import io
 import os
@@ -18,14 +20,15 @@ import pytest
 
 from runtime.api import Engine
 from tests.runtime.registry_fixture import Registry
-from tests.stack import Api, free_port, wait_until
+from runtime.image.distribution.policy import AddressPolicy
+from tests.stack import TEST_REGISTRY_HOST, Api, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 
 @pytest.fixture(scope="module")
 def registry():
-    the_registry = Registry()
+    the_registry = Registry(host=TEST_REGISTRY_HOST)
     try:
         yield the_registry.start()
     finally:
@@ -44,18 +47,31 @@ def elsewhere():
         shutil.rmtree(engine.paths.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def developer(stack):
-    """A developer of team default, with an API token."""
+def developer_of(stack, team) -> Api:
+    """A new developer of `team` (its JSON), with an API token."""
     name, password = "pb" + secrets.token_hex(3), secrets.token_urlsafe(16)
     stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    team = next(t for t in stack.admin.ok("GET", "/api/teams/")["results"]
-                if t["name"] == "default")
     stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name,
                                                                  "role": "developer"})
     token = Api(stack.base).ok("POST", "/api/auth/token/", {"username": name,
                                                             "password": password})["token"]
     return Api(stack.base, token)
+
+
+@pytest.fixture(scope="module")
+def developer(stack):
+    """A developer of team default, with an API token."""
+    team = next(t for t in stack.admin.ok("GET", "/api/teams/")["results"]
+                if t["name"] == "default")
+    return developer_of(stack, team)
+
+
+@pytest.fixture(scope="module")
+def rival(stack):
+    """A developer of a second team, also granted the host e2e."""
+    team = stack.admin.ok("POST", "/api/teams/", {"name": "rival" + secrets.token_hex(3)})
+    stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
+    return developer_of(stack, team)
 
 
 @pytest.fixture
@@ -128,15 +144,23 @@ def test_pull_from_a_registry_then_run_it(stack, registry, elsewhere, developer,
     assert audit[0]["result"] == "requested"
 
 
+def pull_on_e2e(api, reference):
+    job = api.ok("POST", "/api/images/pull/?wait=1", {"reference": reference, "host": "e2e"})
+    assert job["state"] in ("succeeded", "failed"), job
+    return job
+
+
 def test_a_failed_pull_says_why_in_one_line(stack, registry, elsewhere, developer):
-    unknown = developer.ok("POST", "/api/images/pull/?wait=1", {
-        "reference": f"{registry.address}/e2e/pulled:nosuchtag", "host": "e2e"})
-    nobody = developer.ok("POST", "/api/images/pull/?wait=1", {
-        "reference": f"127.0.0.1:{free_port()}/e2e/nobody:1", "host": "e2e"})
+    unknown = pull_on_e2e(developer, f"{registry.address}/e2e/pulled:nosuchtag")
+    nobody_there = f"{TEST_REGISTRY_HOST}:{free_port()}"
+    nobody = pull_on_e2e(developer, f"{nobody_there}/e2e/nobody:1")
     for job in (unknown, nobody):
         assert job["state"] == "failed", job
         assert job["error"] and "\n" not in job["error"]
     assert "nosuchtag" in unknown["error"] and "not found" in unknown["error"], unknown["error"]
+    assert nobody["error"] == AddressPolicy.unreachable(nobody_there)
+    # A superuser's pull is told what happened, as moor pull on the host.
+    nobody = pull_on_e2e(stack.admin, f"{nobody_there}/e2e/nobody:1")
     assert "connection refused" in nobody["error"].lower(), nobody["error"]
 
     # A layer whose bytes are not those its digest names.
@@ -155,6 +179,22 @@ def test_a_failed_pull_says_why_in_one_line(stack, registry, elsewhere, develope
     assert job["error"] == f"filesystem layer verification failed for digest {blob}"
     assert image_id not in [i["id"] for i in developer.ok("GET", "/api/images/?host=e2e")
                             ["results"]]
+
+
+def test_a_users_pull_cannot_probe_the_hosts_own_ports(stack, developer):
+    """Redis, the console's web server and a closed port on loopback, also through a name that
+    resolves there, fail alike: the host refuses them before connecting. A superuser's pull
+    still reaches loopback."""
+    closed = free_port()
+    registries = [f"127.0.0.1:{stack.redis_port}", f"127.0.0.1:{stack.web_port}",
+                  f"127.0.0.1:{closed}", f"localhost:{stack.web_port}"]
+    for address in registries:
+        job = pull_on_e2e(developer, f"{address}/probe/x:1")
+        assert job["state"] == "failed"
+        assert job["error"] == AddressPolicy.unreachable(address)
+        assert job["output"].splitlines() == ["1: Pulling from probe/x"]
+    admin = pull_on_e2e(stack.admin, f"127.0.0.1:{closed}/probe/x:1")
+    assert admin["error"] == f"cannot reach registry 127.0.0.1:{closed}: Connection refused"
 
 
 DOCKERFILE = """\
@@ -206,11 +246,79 @@ def test_a_failing_build_names_its_line(stack, developer):
                             "returned a non-zero code: 3")
     assert "going" in job["output"]
     assert job["output"].rstrip().endswith("returned a non-zero code: 3")
-    job = developer.ok("POST", "/api/images/build/?wait=1", {
+    # A base that is not there is named before any job (the host names what it computes).
+    status, answer = developer.call("POST", "/api/images/build/", {
         "host": "e2e", "dockerfile": "FROM e2e/nosuchbase:1\n"})
-    assert job["state"] == "failed"
-    assert job["error"] == ("Dockerfile line 1: FROM e2e/nosuchbase:1: no such image on this "
-                            "host; pull or build it first")
+    assert status == 400
+    assert answer["dockerfile"] == ["Dockerfile line 1: FROM e2e/nosuchbase:1: no such image "
+                                    "on e2e; pull or build it first."]
+
+
+def build_on_e2e(api, dockerfile, **fields):
+    job = api.ok("POST", "/api/images/build/?wait=1", {"host": "e2e", "dockerfile": dockerfile,
+                                                       **fields})
+    assert job["state"] in ("succeeded", "failed"), job
+    return job
+
+
+def test_a_build_cannot_read_another_teams_image(stack, developer, rival, containers):
+    token = secrets.token_hex(8)
+    secret_tag = f"rival/secret:{token}"
+    made = build_on_e2e(rival, f"FROM busybox\nRUN echo {token} > /secret\n", tags=[secret_tag])
+    assert made["state"] == "succeeded", made["error"]
+    secret_id = made["result"]["image_id"]
+
+    # Refused before any job, as an image that is not there would be.
+    for dockerfile, build_args in (
+            ("FROM {name}\n", {}),
+            ("ARG BASE=busybox\nFROM $BASE\nRUN cat /secret\n", {"BASE": "{name}"}),
+            ("FROM busybox\nCOPY --from={name} /secret /secret\n", {})):
+        answers = {}
+        for name in (secret_tag, secret_id[7:19], f"rival/nosuch:{token}"):
+            status, answer = developer.call("POST", "/api/images/build/", {
+                "host": "e2e", "dockerfile": dockerfile.format(name=name),
+                "build_args": {k: v.format(name=name) for k, v in build_args.items()}})
+            assert status == 400, answer
+            answers[name] = answer["dockerfile"][0]
+        assert "no such image on e2e; pull or build it first" in answers[secret_tag]
+        for name, message in answers.items():
+            assert message == answers[f"rival/nosuch:{token}"].replace(
+                f"rival/nosuch:{token}", name)
+
+    # What only the host can compute, the host refuses: the same words as for no image.
+    copy = "FROM busybox\nARG SOURCE\nCOPY --from=$SOURCE /secret /secret\n"
+    errors = {}
+    for name in (secret_tag, f"rival/nosuch:{token}"):
+        job = build_on_e2e(developer, copy, build_args={"SOURCE": name})
+        assert job["state"] == "failed"
+        errors[name] = job["error"]
+    assert errors[secret_tag] == (f"Dockerfile line 3: COPY --from {secret_tag}: no such "
+                                  "image on this host; pull or build it first")
+    assert errors[f"rival/nosuch:{token}"] == errors[secret_tag].replace(
+        secret_tag, f"rival/nosuch:{token}")
+
+    # A superuser builds from any image.
+    job = build_on_e2e(stack.admin, copy, build_args={"SOURCE": secret_tag})
+    assert job["state"] == "succeeded", job["error"]
+
+
+def test_a_build_does_not_take_another_teams_cached_steps(stack, developer, rival, containers):
+    """The same RUN on the same base is the cache's one key; what it wrote may differ (here
+    16 random bytes) and is the other team's."""
+    dockerfile = (f"FROM busybox\nENV RUN_ID={secrets.token_hex(8)}\n"
+                  "RUN head -c 16 /dev/urandom | od -An -tx1 > /random\n")
+    theirs = build_on_e2e(rival, dockerfile)
+    assert theirs["state"] == "succeeded", theirs["error"]
+    ours = build_on_e2e(developer, dockerfile)
+    assert ours["state"] == "succeeded", ours["error"]
+    assert "Using cache" not in ours["output"]
+    read = ["cat", "/random"]
+    assert run_and_read(stack, developer, containers, ours["result"]["image_id"], read) != \
+        run_and_read(stack, rival, containers, theirs["result"]["image_id"], read)
+    # The team's own cached steps are its to use.
+    again = build_on_e2e(developer, dockerfile)
+    assert again["output"].count("Using cache") == 3, again["output"]
+    assert again["result"]["image_id"] == ours["result"]["image_id"]
 
 
 def test_the_web_process_ends_a_terminal_session_nobody_resumed(stack):

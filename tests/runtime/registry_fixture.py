@@ -146,10 +146,12 @@ class TokenServer:
 
 
 class Registry:
-    """`docker-registry serve` on 127.0.0.1:<free port>; `auth` is None, "htpasswd" or
-    "token" (with `users` {name: password})."""
+    """`docker-registry serve` on 127.0.0.1:<free port> (or another loopback address,
+    `host`); `auth` is None, "htpasswd" or "token" (with `users` {name: password})."""
 
-    def __init__(self, auth: str | None = None, users: dict[str, str] | None = None):
+    def __init__(self, auth: str | None = None, users: dict[str, str] | None = None,
+                 host: str = "127.0.0.1"):
+        self.host = host
         self.directory = tempfile.mkdtemp(prefix="moorage-registry-")
         self.storage = os.path.join(self.directory, "data")
         self.auth = auth
@@ -160,7 +162,7 @@ class Registry:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def _config(self) -> str:
         lines = ["version: 0.1", "log:", "  level: error", "  accesslog:", "    disabled: true",

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import http.server
 import io
+import ipaddress
 import json
 import os
 import re
@@ -23,7 +24,7 @@ import threading
 import pytest
 
 from runtime.api import Engine
-from runtime.errors import InvalidArgument
+from runtime.errors import InvalidArgument, MoorError
 from runtime.image import archive as archives
 from runtime.image.commit import commit
 from runtime.image.distribution import client, names
@@ -881,3 +882,133 @@ def test_transport_reads_to_the_close_and_retries_a_connection_the_server_droppe
         connections.close()
         server.close()
     assert server.connections == 3
+
+
+# --------------------------------------------------------------------------- pulls for others
+
+def tiny_image() -> dict:
+    """The blobs and manifest of a one-layer image, for a scripted registry."""
+    raw = Archive().file("hello", b"hello\n").bytes()
+    layer = gzip.compress(raw, mtime=0)
+    config = config_for(["sha256:" + hashlib.sha256(raw).hexdigest()])
+    image = {"layer": layer, "layer_digest": "sha256:" + hashlib.sha256(layer).hexdigest(),
+             "config": config, "config_digest": "sha256:" + hashlib.sha256(config).hexdigest()}
+    image["manifest"] = json.dumps({
+        "schemaVersion": 2, "mediaType": client.MANIFEST_DOCKER,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "digest": image["config_digest"], "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "digest": image["layer_digest"], "size": len(layer)}]}).encode()
+    return image
+
+
+REGISTRY_PING = (200, {"Docker-Distribution-API-Version": "registry/2.0"}, b"{}")
+
+
+def registry_routes(image: dict, layer_answer) -> dict:
+    """A scripted registry serving `image`, its layer blob answered with `layer_answer`."""
+    return {"/v2/": REGISTRY_PING,
+            "/v2/app/manifests/1": (200, {"Content-Type": client.MANIFEST_DOCKER},
+                                    image["manifest"]),
+            f"/v2/app/blobs/{image['config_digest']}": (200, {}, image["config"]),
+            f"/v2/app/blobs/{image['layer_digest']}": layer_answer}
+
+
+def pull_error(engine, reference, policy) -> str:
+    with pytest.raises(MoorError) as failure:
+        engine.pull(reference, policy=policy)
+    return failure.value.message
+
+
+def test_what_a_policy_refuses():
+    from runtime.image.distribution.policy import AddressPolicy, _host_networks
+    policy = AddressPolicy(deny=["10.0.0.0/8", "192.0.2.7", "localhost"],
+                           allow=["127.0.0.1:5000", "198.51.100.0/24"])
+    cases = [("127.0.0.1", 80, False), ("127.3.2.1", 5000, False), ("::1", 80, False),
+             ("::ffff:127.0.0.1", 80, False), ("0.0.0.0", 80, False),
+             ("169.254.169.254", 80, False), ("fe80::1", 80, False), ("10.9.8.7", 443, False),
+             ("192.0.2.7", 443, False), ("127.0.0.1", 5000, True), ("203.0.113.9", 443, True),
+             ("198.51.100.3", 22, True)]
+    assert [(text, port, policy.permits(ipaddress.ip_address(text), port))
+            for text, port, _ in cases] == cases
+    # A denied name is refused as written, wherever it points.
+    assert not policy.permits(ipaddress.ip_address("203.0.113.9"), 443, "localhost")
+    # The host's own addresses (and its bridges' subnets), whatever interface has them.
+    own = [n for n in _host_networks() if n.num_addresses == 1 and not n.is_loopback]
+    assert own, "this host has an address besides loopback"
+    for network in own:
+        assert not policy.permits(network.network_address, 443), network
+    assert AddressPolicy(local=False).permits(ipaddress.ip_address("127.0.0.1"), 80)
+    with pytest.raises(InvalidArgument):
+        AddressPolicy(deny=["not a host!"])
+
+
+@pytest.mark.privileged
+def test_a_policy_pull_never_connects_to_the_hosts_own_addresses(other):
+    """Not to an HTTP server, nor to what speaks another protocol (Redis, say), nor to a
+    closed port, by address or by a name that resolves there: one message for all, and
+    nothing listening was ever connected to."""
+    from runtime.image.distribution.policy import AddressPolicy
+    redis_like = ScriptedServer([(b"-ERR unknown command 'GET'\r\n", True)])
+    try:
+        with FakeRegistry({"/v2/": REGISTRY_PING}) as web:
+            addresses = [web.address, f"127.0.0.1:{redis_like.port}",
+                         f"127.0.0.1:{free_port()}", f"localhost:{redis_like.port}"]
+            errors = [pull_error(other, f"{address}/app:1", AddressPolicy())
+                      for address in addresses]
+    finally:
+        redis_like.close()
+    assert errors == [AddressPolicy.unreachable(address) for address in addresses]
+    assert web.requests == [] and redis_like.connections == 0
+
+
+@pytest.mark.privileged
+def test_what_answers_at_a_permitted_address_is_not_told_unless_a_registry(other):
+    """Permitted addresses where a web server, another protocol or nothing answers fail
+    alike; moor pull on the host (no policy) says what it found, as before."""
+    from runtime.image.distribution.policy import AddressPolicy
+    policy = AddressPolicy(allow=["127.0.0.1"])
+    redis_like = ScriptedServer([(b"-ERR unknown command 'GET'\r\n", True)] * 2)
+    try:
+        with FakeRegistry({}) as web:
+            addresses = [web.address, f"127.0.0.1:{redis_like.port}", f"127.0.0.1:{free_port()}"]
+            errors = [pull_error(other, f"{address}/app:1", policy) for address in addresses]
+            unrestricted = [pull_error(other, f"{address}/app:1", None)
+                            for address in addresses]
+    finally:
+        redis_like.close()
+    assert errors == [AddressPolicy.unreachable(address) for address in addresses]
+    assert [(method, path) for method, path, _ in web.requests] == [
+        ("GET", "/v2/"), ("GET", "/v2/app/manifests/1")]
+    assert len(set(unrestricted)) == 3          # what moor pull says tells them apart
+
+
+@pytest.mark.privileged
+def test_a_redirect_cannot_take_a_policy_pull_where_it_may_not_go(other):
+    from runtime.image.distribution.policy import AddressPolicy
+    image = tiny_image()
+    layer_path = f"/cdn/{image['layer_digest']}"
+    with FakeRegistry({layer_path: (200, {}, b"not the layer")}) as elsewhere:
+        redirect = (307, {"Location": f"http://{elsewhere.address}{layer_path}"}, b"")
+        with FakeRegistry(registry_routes(image, redirect)) as fake:
+            reference = f"{fake.address}/app:1"
+            # Only the registry's own port is permitted: the redirect is refused.
+            refused = pull_error(other, reference, AddressPolicy(allow=[fake.address]))
+            assert elsewhere.requests == []
+            # Permitted, the redirect's target answers with the wrong bytes: the same words.
+            wrong = pull_error(other, reference, AddressPolicy(allow=["127.0.0.1"]))
+            assert [path for _, path, _ in elsewhere.requests] == [layer_path]
+            assert pull_error(other, reference, None) == (
+                f"filesystem layer verification failed for digest {image['layer_digest']}")
+    assert refused == wrong == AddressPolicy.unreachable(fake.address)
+
+
+@pytest.mark.privileged
+def test_a_policy_pull_from_a_registry_it_permits_works(engine, other, repo, registry):
+    from runtime.image.distribution.policy import AddressPolicy
+    image_id = unique_image(engine, repo + ":1")
+    assert moor_at(engine, "push", repo + ":1").returncode == 0
+    denied = pull_error(other, repo + ":1", AddressPolicy(deny=[registry.address]))
+    assert denied == AddressPolicy.unreachable(registry.address)
+    assert other.pull(repo + ":1", policy=AddressPolicy(allow=[registry.address])) == image_id
+    assert other.pull(repo + ":1", policy=AddressPolicy(allow=["localhost"])) == image_id

@@ -9,6 +9,7 @@
 - run.py          RUN in a container, committed with runtime.image.commit
 - metadata.py     ENV, LABEL, CMD, ... and their history entries
 - cache.py        step images and the classic cache
+- leftovers.py    what a killed build leaves, found and removed by gc and the next build
 - driver.py       the build: stages, steps, output
 """
 

@@ -6,6 +6,11 @@ cache when the store already holds an image whose parent is the current image, w
 the config the step would make and whose last history entry has the same `created_by` (for
 COPY/ADD that string carries a hash of the sources' content, for RUN the command and the build
 arguments it sees) — the rules of Docker's classic builder.
+
+A build limited to some images (the console's builds, for a team) takes from the cache only
+those: the same step on the same parent does not make the same layer when the step reads
+something the cache key does not show (a proxy argument, /dev/urandom, the time), so another
+team's cached step could hand over what that team's build saw.
 """
 
 import copy
@@ -30,14 +35,18 @@ def base_config(store, parent_id: str | None) -> dict:
             "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}, "history": []}
 
 
-def find(store, parent_id: str | None, config: dict, created_by: str) -> str | None:
-    """The newest image made by this same step on this same parent, if any."""
+def find(store, parent_id: str | None, config: dict, created_by: str,
+         among=None) -> str | None:
+    """The newest image made by this same step on this same parent, if any; with `among` (a
+    set of image IDs), only one of those."""
     parent = base_config(store, parent_id)
     parent_layers = (parent.get("rootfs") or {}).get("diff_ids") or []
     parent_history = len(parent.get("history") or [])
     wanted = _canonical(config)
     best, best_created = None, ""
     for image_id in store.image_ids():
+        if among is not None and image_id not in among:
+            continue
         try:
             if store.parent(image_id) != parent_id:
                 continue

@@ -14,7 +14,9 @@
 Everything the Dockerfile can get wrong is found before the first step runs. The build works
 in a private staging directory under the engine's tmp/ (the context snapshot, the step mounts),
 removed at the end whatever happens; a failed or interrupted build leaves only the images of
-the steps that completed, which the next build finds in its cache.
+the steps that completed, which the next build finds in its cache. What a build killed
+outright leaves (its RUN container, its directory) is removed by `system gc` and by the next
+build (leftovers.py).
 """
 
 import contextlib
@@ -27,7 +29,8 @@ import stat
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
 from runtime.image import reference
-from runtime.image.build import cache, context, instructions, metadata, parser, signals
+from runtime.image.build import (cache, context, instructions, leftovers, metadata, parser,
+                                  signals)
 from runtime.image.build.filesystem import StepFileSystem, copy_step, workdir_step
 from runtime.image.build.run import RunFailed, run_step
 from runtime.image.build.state import PREDEFINED_ARGS, StageState
@@ -47,8 +50,11 @@ def short(image_id: str | None) -> str:
 
 class Builder:
     def __init__(self, engine, staging: str, context_root: Root, escape: str,
-                 build_args: dict, no_cache: bool, write):
+                 build_args: dict, no_cache: bool, write, allowed_images=None):
         self.engine = engine
+        # None: every image of the host; else the only images FROM, COPY --from and the cache
+        # may use, with those this build makes (`usable`).
+        self.allowed_images = None if allowed_images is None else set(allowed_images)
         self.staging = staging
         self.context_root = context_root
         self.escape = escape
@@ -59,6 +65,7 @@ class Builder:
         self.consumed: set = set()        # build arguments some ARG declared
         self.stage_images: dict = {}      # stage index -> its last image (None: empty)
         self.stage_names: dict = {}       # stage name -> index, once the stage is built
+        self.made_images: set = set()     # the step images this build made
         self.step = 0
         self.total = 0
 
@@ -119,7 +126,7 @@ class Builder:
         elif name == "scratch":
             image_id = None
         else:
-            image_id = self._local_image(name, "FROM", base.node)
+            image_id = self._local_image(name, "FROM", base.node.line)
         config = copy.deepcopy(self.engine.store.config(image_id).get("config") or {}) \
             if image_id else {}
         predefined = {k: v for k, v in self.build_args.items()
@@ -143,16 +150,25 @@ class Builder:
             raise BuildError(f"FROM --platform={parser.shorten(wanted)}: this host builds "
                              f"only {host} images (Dockerfile line {node.line})")
 
-    def _local_image(self, text: str, what: str, node) -> str:
+    @property
+    def usable(self) -> set | None:
+        """The images this build may start from, copy from or take from the cache (None: any):
+        those it was allowed, and those it made itself."""
+        return None if self.allowed_images is None else self.allowed_images | self.made_images
+
+    def _local_image(self, text: str, what: str, line: int | None = None) -> str:
+        """An image the build may use, by name or ID; one it may not use is named as missing,
+        in the very words of one that is not there. `line`: the Dockerfile line to name (a
+        step's errors get theirs from `dispatch`)."""
+        where = f" (Dockerfile line {line})" if line is not None else ""
         try:
-            return self.engine.store.resolve(text)
+            return self.engine.store.resolve(text, among=self.usable)
         except NotFound:
             raise BuildError(f"{what} {parser.shorten(text)}: no such image on this host; "
-                             f"pull or build it first (Dockerfile line {node.line})") from None
+                             f"pull or build it first{where}") from None
         except InvalidArgument as error:
             raise BuildError(f"{what} {parser.shorten(text)}: "
-                             f"{parser.shorten(error.message, 120)} "
-                             f"(Dockerfile line {node.line})") from None
+                             f"{parser.shorten(error.message, 120)}{where}") from None
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -208,7 +224,8 @@ class Builder:
         the rest of the stage."""
         if not state.use_cache:
             return False
-        hit = cache.find(self.engine.store, state.image_id, state.config, created_by)
+        hit = cache.find(self.engine.store, state.image_id, state.config, created_by,
+                         among=self.usable)
         if hit is None:
             state.use_cache = False
             return False
@@ -217,6 +234,7 @@ class Builder:
         return True
 
     def made(self, state: StageState, image_id: str) -> None:
+        self.made_images.add(image_id)
         state.image_id = image_id
 
     def commit_files(self, state: StageState, created_by: str, upper: str) -> None:
@@ -244,7 +262,7 @@ class Builder:
             raise InvalidArgument(f"invalid from flag value {text}: a stage cannot copy "
                                   "from itself")
         else:
-            image_id = self._local_image(text, "COPY --from", state.stage.base.node)
+            image_id = self._local_image(text, "COPY --from")
         with StepFileSystem(self.engine, self.staging, image_id) as mounted:
             with Root(mounted.merged) as root:
                 yield root
@@ -348,9 +366,12 @@ def _up_to_target(stages, target: str | None):
 
 def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
           build_args=None, no_cache: bool = False, target: str | None = None,
-          output=None) -> str:
+          output=None, allowed_images=None) -> str:
     """Build the Dockerfile in `context_dir`; tag the image with `tags`; return its ID.
-    `output` (a callable or a file with `write`) receives Docker's build output."""
+    `output` (a callable or a file with `write`) receives Docker's build output.
+    `allowed_images` (image IDs), when given, are the only images of the host the build may
+    use: as a base (FROM), to copy from (COPY --from) and from the cache; any other is
+    treated as absent, whatever a build argument computes. A base image is never pulled."""
     write = _writer(output)
     names = [str(reference.parse(tag)) for tag in tags or ()]
     arguments = _build_args(build_args)
@@ -359,10 +380,12 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
     meta_args, stages = instructions.stages(dockerfile.instructions, dockerfile.escape)
     stages = _up_to_target(stages, target)
     engine.paths.ensure()
+    leftovers.remove_dead_builds(engine)
     from runtime import staging as working
-    staging = working.make_dir(engine.paths.tmp, "build-")
+    staging = working.make_dir(engine.paths.tmp, leftovers.PREFIX)
     held = working.hold(staging)  # `system gc` leaves a build's directory and mounts alone
     try:
+        leftovers.prepare(staging)
         snapshot = os.path.join(staging, "context")
         os.mkdir(snapshot, 0o700)
         try:
@@ -372,7 +395,7 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
                             f" {error.strerror}") from None
         with Root(snapshot) as context_root:
             builder = Builder(engine, staging, context_root, dockerfile.escape, arguments,
-                              no_cache, write)
+                              no_cache, write, allowed_images)
             image_id = builder.build(meta_args, stages)
     finally:
         with signals.deferred():

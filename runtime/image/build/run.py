@@ -5,12 +5,14 @@ The container is an ordinary engine container (Engine.run): the stage's environm
 working directory, the build arguments in its environment, no network, the same isolation as
 any container. Its output is streamed as it is written. A non-zero exit fails the build. The
 container is committed with the stage's config (not the RUN command or the build arguments)
-and removed, also when the build fails or is interrupted.
+and removed, also when the build fails or is interrupted; its ID is recorded in the build's
+directory before it is made, so that a build killed outright leaves it to `system gc` and the
+next build (leftovers.py).
 """
 
 from runtime.errors import MoorError
 from runtime.image import commit
-from runtime.image.build import signals
+from runtime.image.build import leftovers, signals
 from runtime.image.build.metadata import command_argv
 
 
@@ -36,12 +38,16 @@ def run_step(builder, state, command) -> None:
         raise RunFailed(f"The command '{' '.join(argv)}' cannot run: the stage starts FROM "
                         "scratch and has no file system to run it in")
     engine = builder.engine
-    options = {"image": state.image_id, "cmd": argv, "entrypoint": [], "env": arguments,
-               "network": "none"}
-    container_id = None
+    # Recorded in the build's directory before it exists: a build killed now leaves nothing
+    # that `system gc` or the next build cannot find (leftovers.py).
+    container_id = leftovers.new_container(builder.staging)
+    options = {"id": container_id, "image": state.image_id, "cmd": argv, "entrypoint": [],
+               "env": arguments, "network": "none"}
+    created = False
     try:
         try:
-            container_id = engine.run(options)
+            engine.run(options)
+            created = True
         except MoorError as error:
             raise RunFailed(f"The command '{' '.join(argv)}' could not start: "
                             f"{error.message}") from None
@@ -56,12 +62,13 @@ def run_step(builder, state, command) -> None:
                                      config=state.config, created_by=history,
                                      author=state.author)
     finally:
-        if container_id is not None:
-            with signals.deferred():
-                try:
+        with signals.deferred():
+            try:
+                if created:
                     engine.remove(container_id, force=True)
-                except MoorError as error:
-                    builder.write(f"Error removing intermediate container "
-                                  f"{container_id[:12]}: {error.message}\n")
+                leftovers.forget_container(builder.staging, container_id)
+            except MoorError as error:
+                builder.write(f"Error removing intermediate container "
+                              f"{container_id[:12]}: {error.message}\n")
     builder.write(f"Removing intermediate container {container_id[:12]}\n")
     builder.made(state, image_id)

@@ -11,6 +11,10 @@ mean.
 - Redirects are followed for GET/HEAD; the Authorization header never goes to another host
   (a CDN, an upload location elsewhere).
 - Errors: the registry's JSON error bodies become one-line `MoorError`s.
+- A pull made for someone else carries an `AddressPolicy` (policy.py): every connection goes
+  only where it permits, the registry must first answer `GET /v2/` as a registry, and what
+  could map the host's network (refused, unreachable, not a registry, a redirect's target
+  failing) is one message.
 
 Everything a registry sends is untrusted: bodies are read with a size bound, digests are
 checked against their grammar before they reach a URL, and every manifest and blob is
@@ -138,8 +142,9 @@ class Client:
     """Requests to `location`'s repository, with the access `actions` need."""
 
     def __init__(self, location: Location, credentials: tuple[str, str] | None = None,
-                 insecure: bool = False, actions=("pull",)):
+                 insecure: bool = False, actions=("pull",), policy=None):
         self.location = location
+        self.policy = policy    # an AddressPolicy: a pull made for someone else (policy.py)
         self.host = location.host
         self.credentials = credentials
         named = insecure_registries()
@@ -148,12 +153,14 @@ class Client:
         self.scope = f"repository:{location.repository}:{','.join(actions)}"
         self._scheme = "http" if self.plain else None     # None: https, not yet proven
         self._authorization: str | None = None
-        self._connections = transport.Connections(TIMEOUT, verify_tls=not self.insecure)
+        self._connections = transport.Connections(
+            TIMEOUT, verify_tls=not self.insecure,
+            connect=policy.connect if policy is not None else None)
 
     def sibling(self) -> "Client":
         """A client for the same repository and access on connections of its own (for
         downloads side by side), starting with this one's scheme and token."""
-        twin = Client(self.location, self.credentials, self.insecure)
+        twin = Client(self.location, self.credentials, self.insecure, policy=self.policy)
         twin.scope, twin._scheme = self.scope, self._scheme
         twin._authorization = self._authorization
         return twin
@@ -195,8 +202,9 @@ class Client:
             self._scheme = parts.scheme
         return response
 
-    @staticmethod
-    def _unreachable(netloc: str, error: OSError) -> Unreachable:
+    def _unreachable(self, netloc: str, error: OSError) -> Unreachable:
+        if self.policy is not None:
+            return self.nothing_answers()
         reason = error.strerror or str(error) or type(error).__name__
         if isinstance(error, transport.TLSError):
             reason = str(error) + ("; for a registry without a trusted certificate"
@@ -238,7 +246,11 @@ class Client:
                 same_host = urlsplit(url).netloc == self.host
                 continue
             if response.status in ok:
+                response.offsite = not same_host
                 return response
+            if self.policy is not None and not same_host:
+                response.close()
+                raise self.nothing_answers()
             raise self._failure(response, method, path)
 
     def _failure(self, response, method: str, path: str) -> MoorError:
@@ -299,6 +311,8 @@ class Client:
         response = self._send("GET", url, headers)
         body = _read_limited(response, MAX_SMALL_BODY, "token answer")
         server = urlsplit(realm).netloc
+        if self.policy is not None and response.status != 200 and server != self.host:
+            raise self.nothing_answers()
         if response.status in (401, 403):
             if self.credentials:
                 raise Unauthorized("unauthorized: incorrect username or password")
@@ -316,6 +330,39 @@ class Client:
         if not isinstance(token, str) or not token or any(c in token for c in "\r\n"):
             raise RegistryError(f"token server {server} sent no usable token")
         return token
+
+    # -- pulls made for someone else (an AddressPolicy) ----------------------------------------
+
+    def nothing_answers(self) -> Unreachable:
+        """The one error of a pull under a policy that found no registry it may use: the same
+        whether the address was refused, nothing answered there or something that is not a
+        registry did."""
+        return Unreachable(self.policy.unreachable(self.location.registry))
+
+    def check_registry(self) -> None:
+        """Under a policy, before anything else: `GET /v2/` must be answered by a registry
+        (200, or 401 with a challenge, and Docker's API version header or a challenge), or the
+        pull ends with `nothing_answers`, saying nothing of what did answer."""
+        try:
+            response = self._send("GET", self._url("/v2/"), {})
+            response.read(MAX_SMALL_BODY)
+        except (RegistryError, OSError):
+            raise self.nothing_answers() from None
+        version = response.getheader("Docker-Distribution-API-Version") or ""
+        challenge = response.getheader("WWW-Authenticate") or ""
+        if not ((response.status == 200 and version.startswith("registry/2")) or
+                (response.status == 401 and (version.startswith("registry/2") or
+                                             parse_challenge(challenge)[0] in ("bearer",
+                                                                               "basic")))):
+            raise self.nothing_answers()
+
+    def vouched(self, response, error: MoorError) -> MoorError:
+        """`error` about what `response` carried, as the pull reports it: under a policy,
+        what a host other than the registry sent (a redirect's target) reads as nothing
+        answering, so that a redirect cannot be used to probe another address."""
+        if self.policy is not None and getattr(response, "offsite", False):
+            return self.nothing_answers()
+        return error
 
     def check_login(self) -> None:
         """Prove the credentials (`moor login`): GET /v2/, then the challenge it answers
@@ -375,9 +422,16 @@ class Client:
         """A small blob (an image config) in memory, checked against its digest and size."""
         if size > limit:
             raise RegistryError(f"blob {digest} is larger than {limit} bytes")
-        data = _read_limited(self.open_blob(digest), limit, "blob")
+        response = self.open_blob(digest)
+        try:
+            data = _read_limited(response, limit, "blob")
+        except (RegistryError, OSError) as error:
+            raise self.vouched(response, error if isinstance(error, RegistryError) else
+                               RegistryError(f"download of blob {digest} failed: {error}")
+                               ) from None
         if len(data) != size or sha256_digest(data) != digest:
-            raise VerificationFailed(f"blob verification failed for digest {digest}")
+            raise self.vouched(response, VerificationFailed(
+                f"blob verification failed for digest {digest}"))
         return data
 
     def has_blob(self, digest: str) -> bool:

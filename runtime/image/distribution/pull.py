@@ -194,11 +194,14 @@ def download_layer(client, layer: dict, path: str, stop=None) -> None:
                 blob.update(chunk)
                 out.write(chunk)
     except OSError as error:
-        raise RegistryError(f"download of layer {digest} failed: {error}") from None
+        raise client.vouched(response, RegistryError(
+            f"download of layer {digest} failed: {error}")) from None
+    except VerificationFailed as error:
+        raise client.vouched(response, error) from None
     finally:
         response.close()
     if received != size or "sha256:" + blob.hexdigest() != digest:
-        raise _verification_failed(digest)
+        raise client.vouched(response, _verification_failed(digest))
 
 
 def download_layers(client, jobs: list[tuple[dict, str]], say) -> None:
@@ -253,9 +256,10 @@ def download_layers(client, jobs: list[tuple[dict, str]], say) -> None:
 
 # --------------------------------------------------------------------------- the pull
 
-def pull(engine, text: str, progress=None, insecure: bool = False) -> str:
+def pull(engine, text: str, progress=None, insecure: bool = False, policy=None) -> str:
     """Pull `text` into the engine's store; returns the image ID. `progress` is called with
-    each of Docker's progress lines."""
+    each of Docker's progress lines. `policy` (an AddressPolicy) limits where the pull may
+    connect, for a pull made on someone else's behalf (policy.py)."""
     say = progress or (lambda line: None)
     location = locate(text)
     engine.paths.ensure()
@@ -265,7 +269,9 @@ def pull(engine, text: str, progress=None, insecure: bool = False) -> str:
         say(f"Using default tag: {location.tag}")
     say(f"{location.reference}: Pulling from {location.repository}")
     tag = None if location.digest else location.familiar_reference
-    with Client(location, credentials, insecure) as client:
+    with Client(location, credentials, insecure, policy=policy) as client:
+        if policy is not None:
+            client.check_registry()
         top_digest, manifest = resolve(client, location)
         config = _descriptor(manifest.get("config"), "config")
         if config["mediaType"] not in ("", CONFIG_OCI, CONFIG_DOCKER):

@@ -165,11 +165,13 @@ class Response:
 
 
 class Connection:
-    def __init__(self, scheme: str, netloc: str, timeout: float, tls_context=None):
+    def __init__(self, scheme: str, netloc: str, timeout: float, tls_context=None,
+                 connect=None):
         self.scheme = scheme
         self.netloc = netloc
         self._timeout = timeout
         self._tls_context = tls_context
+        self._connect = connect or socket.create_connection
         self._sock = None
         self.file = None
         self.last: Response | None = None
@@ -180,7 +182,7 @@ class Connection:
 
     def _open(self) -> None:
         host, port = _split_netloc(self.netloc, 443 if self.scheme == "https" else 80)
-        sock = socket.create_connection((host, port), timeout=self._timeout)
+        sock = self._connect((host, port), self._timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.scheme == "https":
             import ssl
@@ -238,11 +240,14 @@ class Connection:
 
 
 class Connections:
-    """One connection per (scheme, host), reused while each answer was read to its end."""
+    """One connection per (scheme, host), reused while each answer was read to its end.
+    `connect` opens a TCP connection (socket.create_connection's signature): a pull under an
+    address policy passes the policy's."""
 
-    def __init__(self, timeout: float, verify_tls: bool = True):
+    def __init__(self, timeout: float, verify_tls: bool = True, connect=None):
         self._timeout = timeout
         self._verify_tls = verify_tls
+        self._connect = connect
         self._open: dict[tuple, Connection] = {}
         self._context = None
 
@@ -264,7 +269,7 @@ class Connections:
             connection.close()
         if connection is None:
             connection = self._open[key] = Connection(scheme, netloc, self._timeout,
-                                                      self._tls_context)
+                                                      self._tls_context, self._connect)
         reused = connection.is_open
         start = body.tell() if hasattr(body, "tell") else None
         try:
