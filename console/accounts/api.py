@@ -152,6 +152,10 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
                                           verb="grant", audit_refusal=True, request=request)
         except NoSuchContainer as error:
             raise exceptions.NotFound(str(error)) from None
+        # Refused before the user is looked up: "no such user" would tell anyone who sees a
+        # container which usernames exist.
+        run_action(actions.require_manager, request.user, container.team, "container.grant",
+                   request=request, target=container, host=container.host)
         user = get_user_model().objects.filter(username=data["user"]["username"],
                                                is_active=True).first()
         if user is None:

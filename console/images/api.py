@@ -82,12 +82,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         matches = named(self.get_queryset(), ref)
         if not matches:
             if self.action == "tag":
-                # Someone acting on an image they cannot see: record the attempt.
-                hidden = named(Image.objects.select_related("host", "team"), ref)
-                if hidden:
-                    audit.record("image.tag", request=self.request, team=hidden[0].team,
-                                 host=hidden[0].host, target=hidden[0], result="denied",
-                                 error="not visible to the requester")
+                # Acting on an image one cannot see (or that does not exist): recorded with
+                # what was typed, nothing of what it may name.
+                audit.record_unseen("image.tag", actor=self.request.user, request=self.request,
+                                    target_type="image", reference=ref)
             raise exceptions.NotFound(f"No such image: {ref}")
         if len(matches) > 1:
             raise exceptions.NotFound(f"{ref} names several images: give more of the ID, or "
