@@ -235,9 +235,11 @@ PULL_REGISTRIES = [name.strip().lower() for name in
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(
     "AUDIT_RETENTION_DAYS") else None
 
-# Failed logins: after this many failures for one username or address within the window,
-# further attempts are refused until the window has passed.
+# Failed logins (console/accounts/login_limits.py): after this many failures of one username
+# from one address within the window, that pair is refused until the window has passed; after
+# the much higher address limit, that address is refused for every username.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("MOORAGE_LOGIN_FAILURE_LIMIT", 10))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("MOORAGE_LOGIN_ADDRESS_FAILURE_LIMIT", 100))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("MOORAGE_LOGIN_FAILURE_WINDOW", 300))
 
 REST_FRAMEWORK = {

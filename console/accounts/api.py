@@ -106,10 +106,12 @@ def obtain_token(request):
     username = str(request.data.get("username", ""))
     password = str(request.data.get("password", ""))
     limiter = LoginLimiter(username, request)
-    if limiter.blocked():
+    wait = limiter.retry_after()
+    if wait:
         audit.record("auth.token", request=request, target_type="user", target_name=username,
                      result="denied", error="too many failed attempts")
-        raise exceptions.Throttled(detail="Too many failed attempts; try again later.")
+        raise exceptions.Throttled(wait=wait, detail="Too many failed attempts from your "
+                                                     "address for this username.")
     user = authenticate(request._request, username=username, password=password)
     if user is None:
         limiter.failed()
