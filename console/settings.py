@@ -211,6 +211,10 @@ JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
 # The web process's own bookkeeping (stale jobs and terminal sessions), every this many seconds
 # in a background thread (0: never; the hosts' workers reap jobs too).
 HOUSEKEEPING_SECONDS = float(os.environ.get("MOORAGE_HOUSEKEEPING_SECONDS", 10))
+# The PIDs limit of containers run by anyone but superusers: the most they may ask for, and
+# what they get when they ask for none (0: no cap). Without one, a fork bomb in a container
+# exhausts the host's process table.
+MAX_PIDS = int(os.environ.get("MOORAGE_MAX_PIDS", 4096))
 # The largest build context a build request may carry (it travels through the database).
 BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 32 << 20))
 
