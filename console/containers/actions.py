@@ -26,6 +26,9 @@ COMMIT_INSTRUCTIONS = ("CMD", "ENV", "WORKDIR", "EXPOSE", "LABEL", "ENTRYPOINT",
 REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 SIGNAL_PATTERN = re.compile(r"^(SIG)?[A-Z0-9]{2,10}$|^\d{1,2}$")
+# A commit's change is one instruction on one line; its message may have lines and tabs.
+LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+TEXT_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Conflict(Exception):
@@ -134,7 +137,7 @@ def clean_params(verb: str, params: dict, user) -> dict:
             raise InvalidRequest({"timeout": ["The timeout is a number of seconds (0-3600)."]})
     if params.get("signal") not in (None, ""):
         signal = str(params["signal"]).upper()
-        if not SIGNAL_PATTERN.match(signal):
+        if not SIGNAL_PATTERN.fullmatch(signal):
             raise InvalidRequest({"signal": [f"Invalid signal {params['signal']!r}."]})
         clean["signal"] = signal
     if "force" in params:
@@ -165,12 +168,20 @@ def clean_commit(params: dict, user) -> dict:
         if word not in COMMIT_INSTRUCTIONS:
             errors.setdefault("changes", []).append(
                 f"{str(change)[:40]!r}: only {', '.join(COMMIT_INSTRUCTIONS)} may be changed.")
+        elif LINE_CONTROL_CHARACTERS.search(str(change)):
+            errors.setdefault("changes", []).append(
+                f"{str(change)[:40]!r}: one instruction per change, without control "
+                "characters.")
+    message = str(params.get("message") or "")
+    if TEXT_CONTROL_CHARACTERS.search(message):
+        errors["message"] = ["The message may hold lines and tabs, but no other control "
+                             "characters."]
     if errors:
         raise InvalidRequest(errors)
     author = user.get_full_name() or user.username
     if user.email:
         author = f"{author} <{user.email}>"
-    return {"repository": repository, "tag": tag, "message": str(params.get("message") or "")[:5000],
+    return {"repository": repository, "tag": tag, "message": message[:5000],
             "changes": [str(c) for c in changes], "author": author,
             "pause": params.get("pause", True) not in (False, "0", "false")}
 
