@@ -2,11 +2,13 @@
 
 Each action, in one transaction: checks the permission (a denied attempt is audited and
 nothing is queued), changes the rows, writes the audit entry, and registers the job's dispatch
-for after the commit.
+for after the commit. When Redis cannot be reached the dispatch fails the job, takes back what
+the action changed for it, and raises `dispatch.QueueUnavailable` (answered with 503).
 """
 import re
 import secrets
 import time
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -54,7 +56,9 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
             audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
                          target=container, host=req.host, params=req.audit_params(),
                          result="requested", job=job)
-            dispatch.enqueue_on_commit(job)
+            # Not queued (Redis unreachable): the row of a container no engine will make goes.
+            dispatch.enqueue_on_commit(job, undo=lambda: Container.objects.filter(
+                pk=container.pk, state=Status.PENDING).delete())
             transaction.on_commit(lambda: (publish.container_changed(container),
                                            publish.job_changed(job)))
     except IntegrityError:
@@ -94,7 +98,9 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
         if locked.state not in ACTION_STATES[verb]:
             raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
                            f"{locked.state}.")
+        undo = None
         if verb == "remove":
+            undo = partial(undo_removal, container.pk, locked.state)
             locked.transition(Status.REMOVING)
             locked.save(update_fields=["state", "updated_at"])
             container.state = locked.state
@@ -104,10 +110,19 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
             params=params)
         audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
                      target=container, host=host, params=params, result="requested", job=job)
-        dispatch.enqueue_on_commit(job)
+        dispatch.enqueue_on_commit(job, undo=undo)
         transaction.on_commit(lambda: (publish.container_changed(container),
                                        publish.job_changed(job)))
     return job
+
+
+def undo_removal(container_id: int, engine_state: str) -> None:
+    """A removal that could not be queued: the row is again what the engine last reported."""
+    locked = Container.objects.select_for_update().filter(
+        pk=container_id, state=Status.REMOVING).first()
+    if locked is not None:
+        locked.observe(engine_state)
+        locked.save(update_fields=["state", "updated_at"])
 
 
 def deny(user, container: Container, verb: str, *, request=None):

@@ -6,13 +6,23 @@ view does not take (405), a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE, an unc
 (500), and DRF's own errors rendered for a browser. `ApiErrorsMiddleware` turns each into
 `{"detail": "..."}` with the same status (DRF's data kept as it is), and answers a body that
 is too large with 413.
+
+Redis unreachable (the broker a job is queued on, or the channel layer a log stream goes
+through) is a 503 saying so: JSON under /api/, and on pages the message shown on the page the
+form was sent from, instead of a 500.
 """
 import json
+import logging
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme
+
+log = logging.getLogger(__name__)
 
 # Pages that live under /api/ (the endpoint list is for people).
 PAGES_UNDER_API = ("/api/docs/",)
@@ -22,6 +32,7 @@ DETAILS = {400: "Bad request.", 401: "Authentication credentials were not provid
            403: "You do not have permission to perform this action.", 404: "Not found.",
            413: "The request is too large.", 500: "Internal server error: the error is "
                                                 "logged on the server."}
+REDIS_UNREACHABLE = "Redis is unreachable: nothing was queued, try again when it is back."
 
 
 def is_api(request) -> bool:
@@ -31,6 +42,18 @@ def is_api(request) -> bool:
 
 def json_error(status: int, detail: str) -> JsonResponse:
     return JsonResponse({"detail": detail}, status=status)
+
+
+def redis_unreachable(error: BaseException) -> bool:
+    """Whether `error` means Redis (broker or channel layer) cannot be reached."""
+    from kombu.exceptions import OperationalError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from console.jobs.dispatch import QueueUnavailable
+
+    return isinstance(error, (QueueUnavailable, OperationalError, RedisConnectionError,
+                              RedisTimeoutError))
 
 
 def as_json(request, response):
@@ -77,5 +100,22 @@ class ApiErrorsMiddleware:
                                    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
         if isinstance(exception, (TooManyFieldsSent, TooManyFilesSent)) and is_api(request):
             return json_error(413, str(exception))
+        if redis_unreachable(exception):
+            log.warning("%s %s: Redis is unreachable: %s", request.method, request.path,
+                        exception)
+            return unavailable(request)
         return None
 
+
+def unavailable(request):
+    """The 503 of a request that needed Redis: JSON for the API; for a form, the message on
+    the page it was sent from; a short page otherwise."""
+    if is_api(request):
+        return json_error(503, REDIS_UNREACHABLE)
+    back = request.META.get("HTTP_REFERER", "")
+    if request.method == "POST" and url_has_allowed_host_and_scheme(
+            back, {request.get_host()}, request.is_secure()):
+        messages.error(request, REDIS_UNREACHABLE)
+        return HttpResponseRedirect(back)
+    return HttpResponse(f"<!doctype html><title>Service unavailable</title>"
+                        f"<p>{escape(REDIS_UNREACHABLE)}</p>", status=503)
