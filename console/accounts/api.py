@@ -103,6 +103,8 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
 @permission_classes([AllowAny])
 def obtain_token(request):
     """Username and password in, a new API token out (shown this once)."""
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"detail": "Send a JSON object."})
     username = str(request.data.get("username", ""))
     password = str(request.data.get("password", ""))
     limiter = LoginLimiter(username, request)

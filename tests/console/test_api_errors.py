@@ -138,3 +138,22 @@ def test_a_commit_message_may_have_several_lines(world, developer):
                             {"repository": "a/b", "message": "title\n\n\tbody"},
                             content_type="application/json")
     assert answer.status_code == 202, answer.content
+
+
+POSTED = ["/api/auth/token/", "/api/containers/", "/api/containers/web/stop/",
+          "/api/containers/web/commit/", "/api/containers/web/team/", "/api/images/pull/",
+          "/api/images/build/", "/api/teams/", "/api/teams/1/members/", "/api/teams/1/hosts/",
+          "/api/users/", "/api/tokens/", "/api/grants/", "/api/hosts/1/sync/",
+          "/api/images/1/tag/"]
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "1", "null", "[[[]]]"])
+def test_a_body_that_is_not_an_object_is_never_a_500(world, body):
+    root = Client(raise_request_exception=False)
+    assert root.login(username="root", password=PASSWORD)
+    answers = {(method, url): getattr(root, method)(url, body, content_type="application/json")
+               for url in POSTED for method in ("post", "patch")}
+    wrong = {key: (answer.status_code, answer.content[:100]) for key, answer in answers.items()
+             if answer.status_code >= 500
+             or not answer["Content-Type"].startswith("application/json")}
+    assert wrong == {}
