@@ -5,7 +5,7 @@ Django answers before, around or instead of DRF is HTML: an unknown URL (404), a
 view does not take (405), a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE, an uncaught exception
 (500), and DRF's own errors rendered for a browser. `ApiErrorsMiddleware` turns each into
 `{"detail": "..."}` with the same status (DRF's data kept as it is), and answers a body that
-is too large with 413.
+is too large with 413. A URL holding a NUL character is refused before anything reads it.
 
 Redis unreachable (the broker a job is queued on, or the channel layer a log stream goes
 through) is a 503 saying so: JSON under /api/, and on pages the message shown on the page the
@@ -18,7 +18,8 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (HttpResponse, HttpResponseBadRequest, HttpResponseRedirect,
+                         JsonResponse)
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -56,6 +57,20 @@ def redis_unreachable(error: BaseException) -> bool:
                               RedisTimeoutError))
 
 
+def refused_up_front(request):
+    """A 400 for a URL holding a NUL character (in its path or a query parameter), which no
+    name or filter has and some databases cannot even be asked about (PostgreSQL); else
+    None."""
+    if "\x00" in request.path_info or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()):
+        detail = "NUL characters are not accepted in a URL."
+        if is_api(request):
+            return json_error(400, detail)
+        return HttpResponseBadRequest(detail, content_type="text/plain; charset=utf-8")
+    return None
+
+
 def as_json(request, response):
     """`response` as JSON, when it is an error answered under /api/ in another type."""
     if (response.status_code < 400 or response.streaming or not is_api(request)
@@ -89,10 +104,10 @@ class ApiErrorsMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        return as_json(request, self.get_response(request))
+        return refused_up_front(request) or as_json(request, self.get_response(request))
 
     async def __acall__(self, request):
-        return as_json(request, await self.get_response(request))
+        return refused_up_front(request) or as_json(request, await self.get_response(request))
 
     def process_exception(self, request, exception):
         if isinstance(exception, RequestDataTooBig) and is_api(request):

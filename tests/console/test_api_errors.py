@@ -76,6 +76,16 @@ def test_a_bad_page_size_is_a_400(developer, url, size):
     assert "page_size" in body
 
 
+@pytest.mark.parametrize("url", ["/api/containers/?name=%00", "/api/audit/?target=a%00",
+                                 "/api/containers/web%00/", "/api/jobs/?kind%00=x"])
+def test_nul_in_a_url_is_a_400(developer, url):
+    assert "NUL" in is_json_error(developer.get(url), 400)["detail"]
+
+
+def test_nul_in_a_page_url_is_a_400(developer):
+    assert developer.get("/containers/?name=%00").status_code == 400
+
+
 def test_a_large_page_size_is_cut_to_the_most(developer):
     assert developer.get("/api/containers/?page_size=100000").status_code == 200
 
