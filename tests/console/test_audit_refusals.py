@@ -192,3 +192,22 @@ def test_a_member_who_may_not_manage_learns_no_usernames(world, client_for):
         assert [a.status_code for a in answers] == [403, 403, 403], username
     entries = AuditEntry.objects.filter(actor_name="viewer", result="denied")
     assert "nobody-at-all" not in str(list(entries.values()))
+
+
+def test_a_taken_name_does_not_say_which_other_team_holds_it(world, zephyr, client_for):
+    """Image names belong to a host: a developer may learn a name is taken there, not by
+    which team they cannot see."""
+    from console.images.models import Image
+
+    team, container = zephyr
+    HostGrant.objects.create(team=world.teams["alpha"], host=container.host)
+    Image.objects.create(host=container.host, team=team, image_id="sha256:" + "ab" * 32,
+                         tags=["vault/app:1"], size=1, created=timezone.now())
+    mine = make_container(container.host, world.teams["alpha"], "mine")
+    answer = client_for("developer").post(f"/api/containers/{mine.engine_id}/commit/",
+                                          {"repository": "vault/app", "tag": "1"},
+                                          content_type="application/json")
+    assert answer.status_code == 403
+    assert "another team" in str(answer.json()) and SECRET_TEAM not in str(answer.json())
+    seen = everything_the_viewer_reads(client_for("developer"))
+    assert SECRET_TEAM not in seen
