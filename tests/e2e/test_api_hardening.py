@@ -72,3 +72,20 @@ def test_a_probing_viewer_reads_nothing_of_what_they_hit(stack):
         assert {p["params"]["reference"] for p in probes} >= set("0123456789abcdef")
     finally:
         admin.call("DELETE", f"/api/containers/{job['container']}/?force=1&wait=1")
+
+
+def test_failed_logins_lock_only_their_username_and_address(stack):
+    """Ten failures for one username from this address refuse that pair, even with the right
+    password; anyone else still logs in from the same address."""
+    name, password = "guessed" + secrets.token_hex(3), secrets.token_urlsafe(16)
+    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
+    anonymous = Api(stack.base)
+    for _ in range(10):
+        status, _ = anonymous.post("/api/auth/token/", {"username": name, "password": "wrong"})
+        assert status == 401
+    status, answer = anonymous.post("/api/auth/token/", {"username": name,
+                                                         "password": password})
+    assert status == 429 and "Too many failed attempts" in answer["detail"], answer
+    status, answer = anonymous.post("/api/auth/token/", {"username": "admin",
+                                                         "password": stack.admin_password})
+    assert status == 201, answer
