@@ -89,3 +89,31 @@ def test_failed_logins_lock_only_their_username_and_address(stack):
     status, answer = anonymous.post("/api/auth/token/", {"username": "admin",
                                                          "password": stack.admin_password})
     assert status == 201, answer
+
+
+def test_limits_are_checked_before_the_engine_and_a_developer_is_capped(stack):
+    admin = stack.admin
+    for change in ({"pids_limit": 2 ** 70}, {"memory": 2 ** 70}, {"cpus": 0.001}):
+        status, answer = admin.post("/api/containers/", {"image": "busybox", "host": "e2e",
+                                                         **change})
+        assert status == 400 and list(answer) == list(change), answer
+    name, password = "capped" + secrets.token_hex(3), secrets.token_urlsafe(16)
+    admin.ok("POST", "/api/users/", {"username": name, "password": password})
+    default = next(t for t in admin.ok("GET", "/api/teams/")["results"]
+                   if t["name"] == "default")
+    admin.ok("POST", f"/api/teams/{default['id']}/members/", {"user": name,
+                                                              "role": "developer"})
+    status, answer = Api(stack.base).post("/api/auth/token/", {"username": name,
+                                                                "password": password})
+    developer = Api(stack.base, answer["token"])
+    status, answer = developer.post("/api/containers/", {"image": "busybox", "host": "e2e",
+                                                         "pids_limit": -1})
+    assert status == 400 and "at most 4096" in answer["pids_limit"][0], answer
+    job = developer.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "e2e", "name": name, "cmd": ["sleep", "60"]})
+    try:
+        assert job["state"] == "succeeded", job
+        inspect = developer.ok("GET", f"/api/containers/{job['container']}/inspect/")
+        assert inspect["HostConfig"]["PidsLimit"] == 4096
+    finally:
+        admin.call("DELETE", f"/api/containers/{job['container']}/?force=1&wait=1")
