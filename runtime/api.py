@@ -53,14 +53,17 @@ class Engine:
         lifecycle.start(self, self.container(ref))
 
     def run(self, options: dict, before_start=None, owner_pid: int | None = None) -> str:
-        """create + start; when the start fails the container is removed again, so a failed
-        run leaves nothing behind (the error carries 125, 126 or 127)."""
+        """create + start; when the start fails the container is removed again, with the
+        volumes its create made, so a failed run leaves nothing behind (the error carries 125,
+        126 or 127)."""
         container = lifecycle.create(self, options)
         try:
             lifecycle.start(self, container, before_start=before_start, owner_pid=owner_pid)
         except BaseException as error:
             try:
-                removal.remove(self, container, force=True)
+                removal.remove(self, container, force=True, volumes=True)
+                from runtime.volume import mountpoints
+                mountpoints.remove_volumes_made_for(self, container)
             except MoorError:
                 pass
             if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
@@ -83,8 +86,11 @@ class Engine:
     def unpause(self, ref: str) -> None:
         control.unpause(self, self.container(ref))
 
-    def remove(self, ref: str, force: bool = False, background: bool = False) -> None:
-        removal.remove(self, self.container(ref), force, background)
+    def remove(self, ref: str, force: bool = False, background: bool = False,
+               volumes: bool = False) -> None:
+        """Docker's `rm`: `force` kills a running container first; `volumes` (`rm -v`) also
+        removes its anonymous volumes, never named ones."""
+        removal.remove(self, self.container(ref), force, background, volumes)
 
     def rename(self, ref: str, new_name: str) -> None:
         removal.rename(self, self.container(ref), new_name)

@@ -243,7 +243,7 @@ HOST_CONFIG_FIELDS = (
 COMBINED_OPTIONS = {
     "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
     "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
-    "binds",
+    "binds", "mounts", "tmpfs", "volumes",
 }
 KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
 
@@ -257,10 +257,6 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
     entrypoint, cmd = _command(options, image)
     memory, swap = _memory(options)
     restart, auto_remove = _restart(options)
-    from runtime.container.spec import parse_bind
-    binds = list(options.get("binds") or [])
-    for bind in binds:
-        parse_bind(bind)
     config = {
         "User": options.get("user") if options.get("user") is not None else image.get("User", ""),
         "Env": merge_env(image.get("Env") or [], parse_env(options.get("env"))),
@@ -269,20 +265,46 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         "WorkingDir": _working_dir(options, image),
         "Labels": {**(image.get("Labels") or {}), **parse_labels(options.get("labels"))},
         "ExposedPorts": _exposed_ports(options, image),
-        "Volumes": image.get("Volumes") or None,
+        "Volumes": _volumes(options, image),
         "StopSignal": _stop_signal(options, image),
         **{field.key: field.read(options.get(field.option)) for field in CONFIG_FIELDS},
     }
     host_config = {
-        "Binds": binds,
+        "Binds": list(options.get("binds") or []),
         "Memory": memory,
         "MemorySwap": swap,
         "RestartPolicy": restart,
         "AutoRemove": auto_remove,
         "PortBindings": {},
         **{field.key: field.read(options.get(field.option)) for field in HOST_CONFIG_FIELDS},
+        **_mounts(options),
     }
+    from runtime.volume import specs
+    specs.plan(config, host_config)  # every mount checked, a destination used twice refused
     return config, host_config
+
+
+def _volumes(options: dict, image: dict) -> dict | None:
+    """Config.Volumes: the image's VOLUME paths and the anonymous ones asked for (`-v /ctr`)."""
+    from runtime.volume import specs
+    return {**(image.get("Volumes") or {}), **specs.volume_paths(options.get("volumes"))} \
+        or None
+
+
+def _mounts(options: dict) -> dict:
+    """HostConfig.Mounts (API `Mount` objects, or `--mount` text) and HostConfig.Tmpfs, each
+    present only when asked for, as in Docker's documents."""
+    from runtime.volume import specs
+    result = {}
+    mounts = options.get("mounts") or []
+    if not isinstance(mounts, (list, tuple)):
+        raise InvalidArgument(f"invalid mounts: {mounts!r} (a list of mounts)")
+    if mounts:
+        result["Mounts"] = [specs.normalize_mount(mount) for mount in mounts]
+    tmpfs = specs.parse_tmpfs(options.get("tmpfs"))
+    if tmpfs:
+        result["Tmpfs"] = tmpfs
+    return result
 
 
 def _command(options: dict, image: dict) -> tuple[list[str], list[str]]:

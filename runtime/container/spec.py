@@ -171,10 +171,19 @@ def add_root(request: SpecRequest, spec: dict) -> None:
 
 
 def add_mounts(request: SpecRequest, spec: dict) -> None:
-    """The kernel file systems every container gets, the engine's files for /etc, then the
-    user's mounts."""
-    spec["mounts"] = (kernel_mounts(request) + engine_file_mounts(request) +
-                      user_mounts(request))
+    """The kernel file systems every container gets and the engine's files for /etc, except
+    where the user mounts something of their own (Docker's rule), then the user's mounts:
+    binds, volumes and tmpfs (runtime.volume.mountpoints)."""
+    from runtime.volume import mountpoints
+    user = mountpoints.oci_mounts(request.container)
+    taken = {mount["destination"] for mount in user}
+    defaults = [mount for mount in kernel_mounts(request) + engine_file_mounts(request)
+                if mount["destination"] not in taken and not (
+                    "/dev" in taken and mount["destination"].startswith("/dev/"))]
+    spec["mounts"] = defaults + user
+    propagation = mountpoints.check_propagation(request.container)
+    if propagation:
+        spec["linux"]["rootfsPropagation"] = propagation
 
 
 def kernel_mounts(request: SpecRequest) -> list[dict]:
@@ -208,16 +217,6 @@ def engine_file_mounts(request: SpecRequest) -> list[dict]:
     return [{"destination": f"/etc/{name}", "type": "bind",
              "source": request.container.path(name), "options": ["rbind", "rprivate"]}
             for name in ("resolv.conf", "hostname", "hosts")]
-
-
-def user_mounts(request: SpecRequest) -> list[dict]:
-    mounts = []
-    for bind in request.host.get("Binds") or []:
-        source, destination, mode = parse_bind(bind)
-        options = ["rbind", "rprivate"] + (["ro"] if mode == "ro" else [])
-        mounts.append({"destination": destination, "type": "bind", "source": source,
-                       "options": options})
-    return mounts
 
 
 def add_namespaces(request: SpecRequest, spec: dict) -> None:
@@ -277,23 +276,3 @@ def add_security(request: SpecRequest, spec: dict) -> None:
 
 
 STEPS = (add_process, add_root, add_mounts, add_namespaces, add_resources, add_security)
-
-
-def parse_bind(text: str) -> tuple[str, str, str]:
-    """`HOST:CTR[:ro|rw]` -> (host path, container path, mode)."""
-    from runtime.errors import InvalidArgument
-    parts = text.split(":")
-    if len(parts) == 2:
-        source, destination, mode = parts[0], parts[1], "rw"
-    elif len(parts) == 3 and parts[2] in ("ro", "rw"):
-        source, destination, mode = parts
-    else:
-        raise InvalidArgument(f"invalid volume specification: {text!r}")
-    if not source.startswith("/"):
-        raise InvalidArgument(
-            f"invalid volume specification: {text!r}: the host path must be absolute "
-            "(named volumes are not supported)")
-    if not destination.startswith("/") or os.path.normpath(destination) == "/":
-        raise InvalidArgument(f"invalid volume specification: {text!r}: "
-                              "the container path must be absolute and not '/'")
-    return os.path.normpath(source), os.path.normpath(destination), mode

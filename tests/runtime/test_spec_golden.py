@@ -18,6 +18,7 @@ import pytest
 
 from runtime.container import options, seccomp, seccomp_bpf, spec
 from runtime.container.state import Container
+from runtime.volume import specs
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 CONTAINER_ID = "c0ffee" + "0" * 58
@@ -49,6 +50,13 @@ OPTION_CASES = {
     },
     "drop_all": {"image": "busybox", "entrypoint": [], "cmd": ["true"],
                  "cap_drop": ["ALL"], "cap_add": ["CAP_CHOWN", "kill"], "memory": 8 << 20},
+    # Volumes, binds and tmpfs of every kind; user mounts over /etc/hosts and /dev/shm take
+    # the place of the engine's own.
+    "mounts": {"image": "busybox", "binds": ["data:/data:ro,nocopy", "/srv/hosts:/etc/hosts:ro",
+                                             "/srv/www:/www:rprivate"],
+               "volumes": ["/cache"], "tmpfs": {"/run": "size=64m,exec"},
+               "mounts": ["type=tmpfs,dst=/dev/shm,tmpfs-size=1m,tmpfs-mode=1777",
+                          "type=volume,src=logs,dst=/data/logs,volume-nocopy"]},
 }
 
 # name -> how the spec is built for it: (options case, spec arguments).
@@ -67,6 +75,8 @@ SPEC_CASES = {
     "drop_all_crun": ("drop_all", {"share_host_network": False, "network_namespace": None,
                                    "memory_swap_supported": True,
                                    "seccomp_cache": "/run/moorage/x/seccomp"}),
+    "mounts": ("mounts", {"share_host_network": False, "network_namespace": None,
+                          "memory_swap_supported": False, "seccomp_cache": None}),
 }
 
 
@@ -96,13 +106,25 @@ def build_options(case: str) -> dict:
 def build_spec(case: str) -> dict:
     options_case, arguments = SPEC_CASES[case]
     built = build_options(options_case)
-    container = Container(f"/var/lib/moorage/containers/{CONTAINER_ID}", {
-        "Id": CONTAINER_ID, "Name": "golden", "Config": built["Config"],
-        "HostConfig": built["HostConfig"]}, {})
+    record = {"Id": CONTAINER_ID, "Name": "golden", "Config": built["Config"],
+              "HostConfig": built["HostConfig"]}
+    if case == "mounts":
+        record["MountPoints"] = mount_points(built)
+    container = Container(f"/var/lib/moorage/containers/{CONTAINER_ID}", record, {})
     user = User(1, 1, [2, 3]) if case == "defaults" else User(0, 0, [])
     return spec.build(container, "/var/lib/moorage/containers/x/merged", user,
                       ["PATH=/bin", "HOME=/root"], ["/bin/sh", "-c", "true"], "/srv",
                       cgroup_parent="moorage-0123456789ab", **arguments)
+
+
+def mount_points(built: dict) -> list[dict]:
+    """The mount points create would record, volumes named and placed as it would."""
+    points = specs.plan(built["Config"], built["HostConfig"])
+    for point in points:
+        if point["Type"] == "volume":
+            point["Name"] = point["Name"] or "a" * 64
+            point["Source"] = f"/var/lib/moorage/volumes/{point['Name']}/_data"
+    return points
 
 
 def golden(kind: str, case: str) -> dict:

@@ -59,7 +59,7 @@ def run_step(builder, state, command) -> None:
         if container_id is not None:
             with signals.deferred():
                 try:
-                    engine.remove(container_id, force=True)
+                    engine.remove(container_id, force=True, volumes=True)
                 except MoorError as error:
                     builder.write(f"Error removing intermediate container "
                                   f"{container_id[:12]}: {error.message}\n")
