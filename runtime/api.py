@@ -187,6 +187,44 @@ class Engine:
     def container_exited(self, container_id: str) -> None:
         exits.container_exited(self, container_id)
 
+    # -- volumes -------------------------------------------------------------------------
+
+    def volume_create(self, name: str | None = None, labels: dict | None = None,
+                      driver_opts: dict | None = None, driver: str | None = None) -> dict:
+        """A volume of the local driver, Docker-shaped (`Name`, `Driver`, `Mountpoint`,
+        `CreatedAt`, `Labels`, `Scope`, `Options`). A name that exists gives that volume
+        back unchanged; no name makes an anonymous one (64 hex digits)."""
+        from runtime.volume import manage
+        return manage.create(self, name, labels=labels, driver_opts=driver_opts,
+                             driver=driver)
+
+    def volumes(self, filters=None) -> list[dict]:
+        """Volumes by name; filters `dangling`, `driver`, `label`, `name` as Docker's."""
+        from runtime.volume import manage
+        return manage.listing(self, filters)
+
+    def volume_inspect(self, name: str) -> dict:
+        from runtime.volume import manage
+        return manage.inspect(self, name)
+
+    def volume_remove(self, name: str, force: bool = False) -> None:
+        """Refused (Conflict) while any container names the volume, even with `force`, which
+        only makes a missing volume no error (Docker's rule)."""
+        from runtime.volume import manage
+        manage.remove(self, name, force=force)
+
+    def volume_prune(self, filters=None) -> dict:
+        """Unused anonymous volumes (every unused one with the filter `all=true`);
+        `{"VolumesDeleted", "SpaceReclaimed"}`."""
+        from runtime.volume import manage
+        return manage.prune(self, filters)
+
+    def system_df(self) -> dict:
+        """Disk usage in the shape of Docker's `GET /system/df`: `LayersSize`, `Images`,
+        `Containers`, `Volumes` (with `UsageData`), `BuildCache`."""
+        from runtime import disk_usage
+        return disk_usage.system_df(self)
+
     # -- networks ------------------------------------------------------------------------
 
     def network_inspect(self, ref: str) -> dict:
