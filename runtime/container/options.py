@@ -294,16 +294,16 @@ def _volumes(options: dict, image: dict) -> dict | None:
 def _mounts(options: dict) -> dict:
     """HostConfig.Mounts (API `Mount` objects, or `--mount` text) and HostConfig.Tmpfs, each
     present only when asked for, as in Docker's documents."""
-    from runtime.volume import specs
+    from runtime.volume import specs, tmpfs
     result = {}
     mounts = options.get("mounts") or []
     if not isinstance(mounts, (list, tuple)):
         raise InvalidArgument(f"invalid mounts: {mounts!r} (a list of mounts)")
     if mounts:
         result["Mounts"] = [specs.normalize_mount(mount) for mount in mounts]
-    tmpfs = specs.parse_tmpfs(options.get("tmpfs"))
-    if tmpfs:
-        result["Tmpfs"] = tmpfs
+    table = tmpfs.parse(options.get("tmpfs"))
+    if table:
+        result["Tmpfs"] = table
     return result
 
 

@@ -20,7 +20,7 @@ import os
 
 from runtime import staging
 from runtime.errors import InvalidArgument, MoorError
-from runtime.volume import copyup, specs, store
+from runtime.volume import copyup, specs, store, tmpfs
 from runtime.volume.specs import BIND, TMPFS, VOLUME
 
 
@@ -142,14 +142,14 @@ def oci_mounts(container) -> list[dict]:
             options.append("ro")
         mounts.append({"destination": destination, "type": "bind", "source": point["Source"],
                        "options": options})
-    for destination, data in specs.parse_tmpfs(container.host_config.get("Tmpfs")).items():
+    for destination, data in tmpfs.parse(container.host_config.get("Tmpfs")).items():
         mounts.append(_tmpfs(destination, data))
     return sorted(mounts, key=lambda mount: mount["destination"].count("/"))
 
 
 def _tmpfs(destination: str, data: str) -> dict:
     return {"destination": destination, "type": "tmpfs", "source": "tmpfs",
-            "options": specs.tmpfs_mount_options(data)}
+            "options": tmpfs.mount_options(data)}
 
 
 def make_bind_sources(container) -> None:

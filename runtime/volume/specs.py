@@ -10,7 +10,8 @@ Four sources, as in Docker (moby's volume/mounts/linux_parser.go and the CLI's o
 - `HostConfig.Mounts`, Docker's API objects (`Type`, `Source`, `Target`, `ReadOnly`,
   `BindOptions`, `VolumeOptions`, `TmpfsOptions`); `--mount` text becomes one with
   `parse_mount_flag`.
-- `HostConfig.Tmpfs`, `{"/path": "size=64m,mode=1777"}` (`--tmpfs /path[:opts]`).
+- `HostConfig.Tmpfs`, `{"/path": "size=64m,mode=1777"}` (`--tmpfs /path[:opts]`; see
+  `runtime.volume.tmpfs`).
 - `Config.Volumes`, the image's `VOLUME` paths and `-v /ctr`: an anonymous volume each,
   unless another mount already has that destination.
 
@@ -23,38 +24,15 @@ the container is made (`runtime.volume.mountpoints`).
 
 import csv
 import os
-import posixpath
 
 from runtime.errors import InvalidArgument
-from runtime.volume import names
+from runtime.volume import names, tmpfs
+from runtime.volume.destinations import check_destination, clean_path, printable
 
 VOLUME, BIND, TMPFS = "volume", "bind", "tmpfs"
 LOCAL_DRIVER = "local"
-PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
-DEFAULT_PROPAGATION = "rprivate"
+PROPAGATIONS, DEFAULT_PROPAGATION = tmpfs.PROPAGATIONS, tmpfs.DEFAULT_PROPAGATION
 CONSISTENCIES = ("consistent", "cached", "delegated", "default")
-
-
-def clean_path(path: str) -> str:
-    """Go's path.Clean for absolute paths (`//a/./b/` -> `/a/b`)."""
-    cleaned = posixpath.normpath(path)
-    return "/" + cleaned.lstrip("/") if cleaned.startswith("/") else cleaned
-
-
-def printable(text: str) -> str:
-    """`text` with control characters escaped, for one-line errors."""
-    return text if text.isprintable() else names.quoted(text)[1:-1]
-
-
-def _check_destination(target: str) -> str | None:
-    """Why `target` cannot be a mount destination, or None."""
-    if not target.startswith("/"):
-        return f"invalid mount path: '{printable(target)}' mount path must be absolute"
-    if clean_path(target) == "/":
-        return "invalid specification: destination can't be '/'"
-    if "\0" in target:
-        return "invalid mount path: it contains a NUL byte"
-    return None
 
 
 # -- -v ---------------------------------------------------------------------------------------
@@ -103,7 +81,7 @@ def parse_bind(text) -> dict:
     words = _mode_words(mode)
     if words is None:
         raise InvalidArgument(f"invalid mode: {printable(mode)}")
-    problem = _check_destination(target)
+    problem = check_destination(target)
     if problem:
         raise InvalidArgument(f"{invalid}: {problem}")
     read_only = "ro" in words
@@ -287,7 +265,7 @@ def mount_point(mount: dict) -> dict:
 
     if not isinstance(target, str) or not target:
         fail("field Target must not be empty")
-    problem = _check_destination(target)
+    problem = check_destination(target)
     if problem:
         fail(problem)
     if not isinstance(source, str):
@@ -347,7 +325,7 @@ def mount_point(mount: dict) -> dict:
             fail("field VolumeOptions must not be specified")
         if source:
             fail("field Source must not be specified")
-        data = tmpfs_data(tmpfs_options or {}, read_only, fail)
+        data = tmpfs.data_of(tmpfs_options or {}, read_only, fail)
         return {"Type": TMPFS, "Source": "", "Destination": destination, "Mode": "",
                 "RW": not read_only, "Propagation": "", "TmpfsOptions": data}
     fail("mount type unknown")
@@ -357,101 +335,6 @@ def check_driver(name) -> None:
     if name not in (None, "", LOCAL_DRIVER):
         raise InvalidArgument(f'error looking up volume plugin {name}: plugin "{name}" not '
                               "found (this engine has the local driver only)")
-
-
-def tmpfs_data(options: dict, read_only: bool, fail) -> str:
-    """moby's ConvertTmpfsOptions: `TmpfsOptions` -> `ro,mode=1777,size=64m`."""
-    words = ["ro"] if read_only else []
-    mode = options.get("Mode")
-    if mode:
-        if not isinstance(mode, int) or isinstance(mode, bool) or not 0 <= mode <= 0o7777:
-            fail(f"invalid tmpfs mode: {mode!r}")
-        words.append(f"mode={mode:o}")
-    size = options.get("SizeBytes")
-    if size:
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            fail(f"invalid tmpfs size: {size!r}")
-        for suffix, divisor in (("g", 1 << 30), ("m", 1 << 20), ("k", 1 << 10)):
-            if size % divisor == 0:
-                size, unit = size // divisor, suffix
-                break
-        else:
-            unit = ""
-        words.append(f"size={size}{unit}")
-    return ",".join(words)
-
-
-# -- --tmpfs ----------------------------------------------------------------------------------
-
-# Mount flags a tmpfs takes, each with the key it shares with its opposite (the later one of
-# a pair wins, as moby's MergeTmpfsOptions): ro/rw, exec/noexec...
-_FLAG_KEYS = {
-    "ro": "ro", "rw": "ro", "suid": "suid", "nosuid": "suid", "dev": "dev", "nodev": "dev",
-    "exec": "exec", "noexec": "exec", "sync": "sync", "async": "sync", "dirsync": "dirsync",
-    "mand": "mand", "nomand": "mand", "atime": "atime", "noatime": "atime",
-    "diratime": "diratime", "nodiratime": "diratime", "relatime": "relatime",
-    "norelatime": "relatime", "strictatime": "strictatime", "nostrictatime": "strictatime",
-    **dict.fromkeys(PROPAGATIONS + ("unbindable", "runbindable"), "propagation"),
-}
-_SIZE_VALUE = r"\d+[kmgKMG%]?"
-_DATA_VALUES = {"size": _SIZE_VALUE, "nr_blocks": r"\d+[kmgKMG%]?",
-                "nr_inodes": r"\d+[kmgKMG]?", "mode": r"[0-7]{1,4}", "uid": r"\d+",
-                "gid": r"\d+", "mpol": r"[a-z]+(:[0-9,-]+)?"}
-TMPFS_DEFAULTS = ["noexec", "nosuid", "nodev", DEFAULT_PROPAGATION]
-
-
-def merge_tmpfs_options(options: list[str]) -> list[str]:
-    """Options for a tmpfs, later ones winning over earlier ones of the same kind; refuses what
-    a tmpfs does not take."""
-    import re
-    seen, merged = set(), []
-    for option in reversed([o for o in options if o and o != "defaults"]):
-        if option in _FLAG_KEYS:
-            key = _FLAG_KEYS[option]
-        else:
-            name, sep, value = option.partition("=")
-            pattern = _DATA_VALUES.get(name)
-            if not sep or pattern is None or not re.fullmatch(pattern, value):
-                raise InvalidArgument(f"invalid tmpfs option {option!r}")
-            key = "=" + name
-        if key not in seen:
-            seen.add(key)
-            merged.insert(0, option)
-    return merged
-
-
-def tmpfs_mount_options(data: str) -> list[str]:
-    """The OCI options of a tmpfs: Docker's defaults (noexec, nosuid, nodev, rprivate), then
-    what was asked for."""
-    return merge_tmpfs_options(TMPFS_DEFAULTS + (data.split(",") if data else []))
-
-
-def parse_tmpfs(value) -> dict[str, str]:
-    """`--tmpfs` values (`/run:size=64m`) or `HostConfig.Tmpfs` -> {destination: options},
-    each checked."""
-    if not value:
-        return {}
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, (list, tuple)):
-        items = []
-        for text in value:
-            if not isinstance(text, str):
-                raise InvalidArgument(f"invalid tmpfs: {text!r}")
-            path, _, options = text.partition(":")
-            items.append((path, options))
-    else:
-        raise InvalidArgument(f"invalid tmpfs: {value!r}")
-    table = {}
-    for path, options in items:
-        if not isinstance(path, str) or not isinstance(options, str):
-            raise InvalidArgument(f"invalid tmpfs: {path!r}")
-        problem = _check_destination(path)
-        if problem:
-            raise InvalidArgument(f"invalid tmpfs {path!r}: {problem}")
-        merge_tmpfs_options(options.split(","))
-        table[clean_path(path)] = options
-    return table
 
 
 # -- Config.Volumes ---------------------------------------------------------------------------
@@ -464,7 +347,7 @@ def volume_paths(value) -> dict:
     if paths is None or not all(isinstance(path, str) for path in paths):
         raise InvalidArgument(f"invalid volumes: {value!r} (a list of container paths)")
     for path in paths:
-        problem = _check_destination(path)
+        problem = check_destination(path)
         if problem:
             raise InvalidArgument(f"invalid volume {path!r}: {problem}")
     return {path: {} for path in paths}
@@ -475,17 +358,17 @@ def volume_paths(value) -> dict:
 def plan(config: dict, host_config: dict) -> list[dict]:
     """The container's mount points, parents first; a destination named twice is refused."""
     points: dict[str, dict] = {}
-    tmpfs = parse_tmpfs(host_config.get("Tmpfs"))
+    tmpfs_table = tmpfs.parse(host_config.get("Tmpfs"))
     for text in host_config.get("Binds") or []:
-        _add(points, parse_bind(text), tmpfs)
+        _add(points, parse_bind(text), tmpfs_table)
     for mount in host_config.get("Mounts") or []:
-        _add(points, mount_point(normalize_mount(mount)), tmpfs)
+        _add(points, mount_point(normalize_mount(mount)), tmpfs_table)
     for path in config.get("Volumes") or {}:
-        problem = _check_destination(path)
+        problem = check_destination(path)
         if problem:
             raise InvalidArgument(f"invalid volume {path!r} in the image: {problem}")
         destination = clean_path(path)
-        if destination not in points and destination not in tmpfs:
+        if destination not in points and destination not in tmpfs_table:
             points[destination] = _volume_point("", destination, "", True, copy_data=True)
     return sort_by_depth(list(points.values()))
 

@@ -5,7 +5,7 @@ import pytest
 
 from runtime.container import options
 from runtime.errors import InvalidArgument
-from runtime.volume import names, specs
+from runtime.volume import names, specs, tmpfs
 
 IMAGE = {"config": {"Cmd": ["sh"]}}
 
@@ -138,10 +138,10 @@ def test_api_mounts_may_carry_nulls_for_what_is_unset():
 # -- --tmpfs ----------------------------------------------------------------------------------
 
 def test_tmpfs_options_start_from_dockers_defaults_and_later_ones_win():
-    assert specs.tmpfs_mount_options("") == ["noexec", "nosuid", "nodev", "rprivate"]
-    assert specs.tmpfs_mount_options("exec,size=64m,mode=1777,size=1g") == [
+    assert tmpfs.mount_options("") == ["noexec", "nosuid", "nodev", "rprivate"]
+    assert tmpfs.mount_options("exec,size=64m,mode=1777,size=1g") == [
         "nosuid", "nodev", "rprivate", "exec", "mode=1777", "size=1g"]
-    assert specs.parse_tmpfs(["/run:size=1m", "/tmp"]) == {"/run": "size=1m", "/tmp": ""}
+    assert tmpfs.parse(["/run:size=1m", "/tmp"]) == {"/run": "size=1m", "/tmp": ""}
 
 
 @pytest.mark.parametrize("value, message", [
@@ -153,7 +153,7 @@ def test_tmpfs_options_start_from_dockers_defaults_and_later_ones_win():
 ])
 def test_bad_tmpfs_is_refused(value, message):
     with pytest.raises(InvalidArgument, match=message):
-        specs.parse_tmpfs(value)
+        tmpfs.parse(value)
 
 
 # -- all of them, through the create options ---------------------------------------------------
