@@ -442,3 +442,44 @@ def test_gc_sweeps_only_what_crashes_left_of_volumes(volumes):
     assert os.path.isdir("/etc")
     assert anonymous not in engine_names(engine)
     assert {"unused-but-kept", "named-survives"} <= set(engine_names(engine))
+
+
+def test_the_command_line_flags_reach_the_container(volumes, moor, tmp_path):
+    engine = volumes
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index").write_text("hello\n")
+    created = subprocess.run(
+        [sys.executable, "-m", "runtime", "create", "-v", "/anon", "-v", "./site:/srv:ro",
+         "-v", "cli-named:/named", "--mount", "type=tmpfs,dst=/scratch,tmpfs-mode=700",
+         "--mount", "type=bind,src=./site,dst=/mnt,readonly", "--tmpfs", "/run:size=1m",
+         "busybox", "sh", "-c", "cat /srv/index /mnt/index; ls -A /named; "
+                                "stat -c %a /scratch; touch /srv/x 2>&1"],
+        cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "MOORAGE_ROOT": engine.paths.root, "PYTHONPATH": REPOSITORY})
+    assert created.returncode == 0, created.stderr
+    container_id = created.stdout.strip()
+    mounts = {m["Destination"]: m for m in engine.inspect(container_id)["Mounts"]}
+    assert mounts["/srv"]["Source"] == str(tmp_path / "site")
+    assert mounts["/mnt"] == {"Type": "bind", "Source": str(tmp_path / "site"),
+                              "Destination": "/mnt", "Mode": "", "RW": False,
+                              "Propagation": "rprivate"}
+    assert mounts["/anon"]["Type"] == "volume" and mounts["/named"]["Name"] == "cli-named"
+    engine.start(container_id)
+    assert engine.wait(container_id) != 0  # the read-only /srv refused the touch
+    output = "".join(r.data.decode() for r in engine.logs(container_id))
+    assert output.startswith("hello\nhello\n700\n") and "Read-only" in output
+    bad = moor("create", "--tmpfs", "/run:size=lots", "busybox")
+    assert (bad.returncode, bad.stderr) == (125, "Error: invalid tmpfs option 'size=lots'\n")
+    bad = moor("create", "--mount", "type=bind,src=/no/such,dst=/x", "busybox")
+    assert bad.returncode == 125 and "bind source path does not exist: /no/such" in bad.stderr
+
+
+def test_system_prune_with_volumes_takes_unused_anonymous_ones(volumes, moor):
+    engine = volumes
+    stopped = engine.create({"image": "busybox", "cmd": ["true"], "volumes": ["/a"]})
+    anonymous = engine.inspect(stopped)["Mounts"][0]["Name"]
+    engine.volume_create("prune-keeps-named")
+    out = moor("system", "prune", "--volumes", "-f", check=True).stdout
+    assert f"Deleted Containers:\n{stopped}\n" in out
+    assert f"Deleted Volumes:\n{anonymous}\n" in out
+    assert "prune-keeps-named" in engine_names(engine)
