@@ -277,8 +277,13 @@ def mounted(container, merged: str):
             for point in of(container):
                 if point["Type"] == TMPFS or not os.path.isdir(point.get("Source") or ""):
                     continue
-                root.makedirs(point["Destination"])
-                fd = root.open(point["Destination"], os.O_PATH | os.O_DIRECTORY)
+                try:
+                    root.makedirs(point["Destination"])
+                    fd = root.open(point["Destination"], os.O_PATH | os.O_DIRECTORY)
+                except OSError as error:
+                    raise MoorError(f"cannot mount {point['Source']} at "
+                                    f"{point['Destination']} in the container: "
+                                    f"{error.strerror}") from None
                 try:
                     target = os.readlink(f"/proc/self/fd/{fd}")
                     rootfs.bind_mount(point["Source"], f"/proc/self/fd/{fd}",

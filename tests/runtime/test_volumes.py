@@ -61,7 +61,7 @@ def run_to_end(engine, options) -> tuple[str, int, str]:
 def sh(engine, script, **options) -> str:
     container_id, code, output = run_to_end(engine, {"cmd": ["sh", "-c", script], **options})
     assert code == 0, output
-    engine.remove(container_id)
+    engine.remove(container_id, volumes=True)
     return output
 
 
@@ -483,3 +483,21 @@ def test_system_prune_with_volumes_takes_unused_anonymous_ones(volumes, moor):
     assert f"Deleted Containers:\n{stopped}\n" in out
     assert f"Deleted Volumes:\n{anonymous}\n" in out
     assert "prune-keeps-named" in engine_names(engine)
+
+
+def test_a_build_discards_what_its_steps_write_into_a_volume_and_leaves_none(volumes, moor,
+                                                                            tmp_path):
+    engine = volumes
+    before = engine_names(engine)
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\nRUN mkdir /data && echo before > /data/f\nVOLUME /data\n"
+        "RUN echo after > /data/f && echo layer > /outside\n")
+    tag = f"volume-build:{os.urandom(4).hex()}"
+    built = moor("build", "-t", tag, str(tmp_path))
+    assert built.returncode == 0, built.stderr
+    try:
+        # Docker's classic builder: a step's changes under a declared VOLUME are discarded.
+        assert sh(engine, "cat /data/f /outside", image=tag) == "before\nlayer\n"
+        assert engine_names(engine) == before
+    finally:
+        engine.remove_image(tag)
