@@ -146,13 +146,28 @@ def test_volume_create_is_idempotent_and_safe_when_concurrent(volumes, moor):
     assert again == first  # as Docker: the volume that exists, unchanged
     assert [e for e in os.listdir(store.volumes_dir(engine.paths)) if e.startswith(".")] == []
     listed = moor("volume", "ls", "--filter", "label=a=b", check=True).stdout
-    assert listed.splitlines() == ["DRIVER   VOLUME NAME", "local    racy"]
+    assert listed.splitlines() == ["DRIVER    VOLUME NAME", "local     racy"]  # Docker's columns
     anonymous = moor("volume", "create", check=True).stdout.strip()
     assert len(anonymous) == 64
     assert engine.volume_inspect(anonymous)["Labels"] == {names.ANONYMOUS_LABEL: ""}
 
 
 # -- copy-up ---------------------------------------------------------------------------------
+
+def test_volume_listings_and_documents_take_go_templates(volumes, moor):
+    moor("volume", "create", "--label", "tier=db", "templated", check=True)
+    listed = moor("volume", "ls", "--filter", "name=templated", "--format",
+                  'table {{.Name}}\t{{.Label "tier"}}\t{{.Scope}}', check=True).stdout
+    assert listed.splitlines() == ["VOLUME NAME   tier      SCOPE", "templated     db        local"]
+    assert moor("volume", "inspect", "-f", "{{.Name}} {{index .Labels \"tier\"}}",
+                "templated", check=True).stdout == "templated db\n"
+    failed = moor("volume", "ls", "--format", "{{.Nope}}")
+    assert failed.returncode == 1 and "Nope" in failed.stderr and failed.stdout == ""
+    kinds = moor("system", "df", "--format", "{{.Type}}", check=True).stdout.splitlines()
+    assert kinds == ["Images", "Containers", "Local Volumes", "Build Cache"]
+    engine = volumes
+    engine.volume_remove("templated")
+
 
 def test_an_empty_volume_gets_the_images_files_with_owners_and_modes(volumes,
                                                                       image_with_volume):
