@@ -30,7 +30,7 @@ _CONTROL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 
 def parse_detach_keys(text: str | None) -> bytes:
     """Docker's `detachKeys`: `ctrl-p,ctrl-q`, `ctrl-a`, `a,b`..."""
-    if text is None:
+    if not text:
         return DETACH_DEFAULT
     keys = bytearray()
     for part in text.split(","):

@@ -125,6 +125,16 @@ def docker_inspect(document: dict) -> dict:
     host["NanoCpus"] = cpus
     document = dict(document, HostConfig=host)
     document.setdefault("ExecIDs", None)
+    mode = host.get("NetworkMode") or ""
+    settings = dict(document.get("NetworkSettings") or {})
+    if not settings.get("Networks") and mode and mode not in ("none", "host") and \
+            not mode.startswith("container:"):
+        # Not running: the network it is made for, without an address yet, as Docker shows.
+        settings["Networks"] = {mode: {"IPAMConfig": None, "Links": None, "Aliases": None,
+                                       "NetworkID": "", "EndpointID": "", "Gateway": "",
+                                       "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
+                                       "DriverOpts": None}}
+        document["NetworkSettings"] = settings
     return document
 
 
@@ -150,6 +160,9 @@ async def start(request: web.Request) -> web.Response:
     container.refresh()
     if container.status in ("running", "paused"):
         return web.Response(status=304)
+    if container.id in service.detached_networks:
+        raise ApiError(409, f"container {container.id[:12]} was disconnected from the network "
+                            f"it was made for: connect it again before starting it")
     await attach.start_with_waiting_attaches(service, container)
     return wire.no_content()
 
@@ -221,38 +234,59 @@ async def prune(request: web.Request) -> web.Response:
 
 # -- wait ------------------------------------------------------------------------------------
 
-def _wait(engine, ref: str, condition: str, registered_started_at: str | None) -> dict:
+def _exit_code(engine, container_id: str, directory: str) -> int | None:
+    """The exit status conmon recorded, also once the container is being removed (its
+    directory then moves under tmp/, see removal._disappear)."""
+    import os
+    for candidate in (directory, os.path.join(engine.paths.tmp, f"removing-{container_id}")):
+        try:
+            with open(os.path.join(candidate, "exit")) as f:
+                code = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        return 137 if code < 0 else code
+    return None
+
+
+def _wait(engine, container_id: str, condition: str, registered_started_at: str | None) -> dict:
     """Block until the condition holds; Docker's answer `{"StatusCode", "Error"}`."""
+    import os
     from runtime.container import control
     from runtime.container.state import Container
-    container = engine.container(ref)
-    directory = container.dir
-    if condition == "next-exit":
-        # The next run's end: wait for a start after the one we knew of when asked.
+    directory = engine.paths.container(container_id)
+    container = Container.load(directory)
+    if container is None:
+        raise NotFound(f"No such container: {container_id}")
+    if condition in ("next-exit", "removed"):
+        # A container that has not run since the client asked (docker run asks before it
+        # starts it): the run to come, not the state before it.
         while True:
-            container = Container.load(directory)
-            if container is None:
-                raise NotFound(f"No such container: {ref}")
             container.refresh()
-            started = container.state.get("StartedAt")
-            if container.status in RUNNING_STATES or started != registered_started_at:
+            if container.status in RUNNING_STATES or \
+                    container.state.get("StartedAt") != registered_started_at:
+                break
+            if condition == "removed" and container.status == "removing":
                 break
             time.sleep(0.02)
+            container = Container.load(directory)
+            if container is None:
+                if condition == "removed":
+                    return {"StatusCode": 0, "Error": None}
+                raise NotFound(f"No such container: {container_id}")
     control.wait_for_exit(container)
-    container = Container.load(directory)
-    code = 0
-    if container is not None:
-        container.refresh()
-        code = container.state.get("ExitCode", 0)
-        error = container.state.get("Error") or None
-    else:
-        error = None
+    code, error = _exit_code(engine, container_id, directory), None
+    latest = Container.load(directory)
+    if latest is not None:
+        latest.refresh()
+        error = latest.state.get("Error") or None
+        if code is None:
+            code = latest.state.get("ExitCode", 0)
     if condition == "removed":
         # Until someone removes it (its --rm, or a client), as Docker waits.
-        import os
         while os.path.exists(directory):
             time.sleep(0.02)
-    return {"StatusCode": code, "Error": {"Message": error} if error else None}
+    return {"StatusCode": code if code is not None else 0,
+            "Error": {"Message": error} if error else None}
 
 
 async def wait(request: web.Request) -> web.StreamResponse:

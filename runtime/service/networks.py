@@ -105,6 +105,11 @@ async def connect(request: web.Request) -> web.Response:
                             "supported by Moorage's engine")
     container = await service.call(service.engine.inspect, body["Container"])
     network = request.match_info["id"]
+    if await _made_for(service, container, network):
+        # Not running, and made for this network: it joins it when it starts (compose
+        # disconnects and connects again before the start, to set its aliases).
+        service.detached_networks.discard(container["Id"])
+        return web.Response(status=200)
     await service.call(connect_network, service.engine.paths, network, NetworkRequest(
         container_id=container["Id"], name=container["Name"].lstrip("/"),
         hostname=container["Config"].get("Hostname") or container["Id"][:12], mode=network))
@@ -123,9 +128,27 @@ async def disconnect(request: web.Request) -> web.Response:
     if not body.get("Container"):
         raise ApiError(400, "Container is required")
     container = await service.call(service.engine.inspect, body["Container"])
+    if await _made_for(service, container, request.match_info["id"]):
+        service.detached_networks.add(container["Id"])
+        return web.Response(status=200)
     await service.call(disconnect_network, service.engine.paths, request.match_info["id"],
                        container["Id"])
     return web.Response(status=200)
+
+
+async def _made_for(service, container: dict, network: str) -> bool:
+    """True for a container that is not running and was made for `network` (by name or
+    ID): a connect or disconnect then only says whether it joins it when it starts."""
+    if container["State"]["Running"]:
+        return False
+    mode = container["HostConfig"].get("NetworkMode") or ""
+    if network == mode:
+        return True
+    try:
+        found = await service.call(service.engine.network_inspect, network)
+    except MoorError:
+        return False
+    return found["Name"] == mode
 
 
 async def prune(request: web.Request) -> web.Response:

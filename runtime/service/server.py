@@ -46,6 +46,9 @@ class Service:
             max_workers=workers, thread_name_prefix="engine")
         self.execs: dict = {}            # exec ID -> exec.ExecInstance
         self.waiting_attaches: dict = {}  # container ID -> [attach.PendingAttach]
+        # Containers a client disconnected, before their start, from the network they were
+        # made for (and did not connect again): they cannot start without it.
+        self.detached_networks: set = set()
         # The health checks of containers with a Config.Healthcheck run here, in the
         # resident process: `host_health_checks(checker)` takes the checker loop (an object
         # with `async run()` and `stop()`) and runs it for the service's lifetime.
