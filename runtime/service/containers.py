@@ -98,10 +98,25 @@ async def list_containers(request: web.Request) -> web.Response:
     rows = [s for s in summaries if _matches(s, wanted, image_ids)]
     if limit > 0:
         rows = rows[:limit]
+    rows = await service.call(_with_details, service.engine, rows)
     if boolean(request, "size"):
         for row in rows:
             row["SizeRw"], row["SizeRootFs"] = await service.call(_sizes, service.engine, row)
     return wire.ok_json(rows)
+
+
+def _with_details(engine, rows: list[dict]) -> list[dict]:
+    """Docker's summaries also carry each container's networks and mounts."""
+    detailed = []
+    for row in rows:
+        try:
+            document = docker_inspect(engine.inspect(row["Id"]))
+        except NotFound:            # removed meanwhile
+            continue
+        networks = (document.get("NetworkSettings") or {}).get("Networks") or {}
+        detailed.append(dict(row, NetworkSettings={"Networks": networks},
+                             Mounts=document.get("Mounts") or []))
+    return detailed
 
 
 def _sizes(engine, summary: dict) -> tuple[int, int]:
