@@ -15,15 +15,16 @@ from runtime.service import wire
 from runtime.service.containers import service_of
 from runtime.service.wire import ApiError, boolean
 
-# Build parameters of Docker's that change nothing here when left at these values.
-NEUTRAL = {"rm": None, "forcerm": None, "pull": None, "networkmode": ("", "default"),
-           "platform": ("",), "remote": ("",), "extrahosts": ("",), "squash": ("", "0",
-                                                                              "false"),
-           "cachefrom": ("", "[]", "null"), "labels": ("", "{}", "null"), "shmsize": None,
-           "memory": None, "memswap": None, "cpushares": None, "cpusetcpus": None,
-           "cpuperiod": None, "cpuquota": None, "ulimits": ("", "[]", "null"),
-           "session": None, "buildid": None, "outputs": ("", "[]", "null"), "version": ("",
-                                                                                      "1")}
+# Build parameters of Docker's that change nothing here when left at these values (None:
+# any value: the classic builder keeps no intermediate containers, so rm and forcerm hold).
+ZERO, EMPTY, FALSE = ("", "0"), ("", "[]", "null", "{}"), ("", "0", "false", "False")
+NEUTRAL = {"rm": None, "forcerm": None, "pull": FALSE, "networkmode": ("", "default"),
+           "platform": ("",), "remote": ("",), "extrahosts": ("",), "squash": FALSE,
+           "cachefrom": EMPTY, "labels": EMPTY, "shmsize": ZERO, "memory": ZERO,
+           "memswap": ZERO + ("-1",), "cpushares": ZERO, "cpusetcpus": ("",),
+           "cpusetmems": ("",), "cpuperiod": ZERO, "cpuquota": ZERO, "cgroupparent": ("",),
+           "ulimits": EMPTY, "session": None, "buildid": None, "outputs": EMPTY,
+           "isolation": ("", "default"), "version": ("", "1")}
 KNOWN = {"t", "dockerfile", "buildargs", "nocache", "target", "q"} | set(NEUTRAL)
 
 

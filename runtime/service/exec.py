@@ -159,24 +159,32 @@ async def _start_terminal(request, service, container, instance, detach: bool):
     try:
         outcome = await relay(connection, sock, tty=True, stdin=instance.attach_stdin,
                               detach_keys=parse_detach_keys(instance.detach_keys))
+        if outcome == "ended":
+            # Known before the client hears the end: it asks for the status right after.
+            code = await service.call(_session_end, session)
+            instance.running, instance.exit_code = code is None, code
     finally:
         connection.close()
     if outcome in ("gone", "detached") and session.running():
         # A terminal closed under a program: hang it up, as closing a terminal does.
         service.spawn(service.call(session.terminate))
-    code = await service.call(_session_end, session)
-    instance.running = code is None
-    instance.exit_code = code
     return connection.response
 
 
-def _session_end(session) -> int | None:
-    """The session's exit status once conmon wrote it (it does before closing the socket);
-    None while it still runs."""
-    code = session.exit_code()
-    if code is None and not session.monitor_alive():
-        return 137
-    return code
+def _session_end(session, patience: float = 5.0) -> int | None:
+    """The session's exit status: conmon writes it as the terminal's output ends, perhaps a
+    moment after. None if it still runs after `patience` seconds."""
+    import time
+    deadline = time.monotonic() + patience
+    while True:
+        code = session.exit_code()
+        if code is not None:
+            return code
+        if not session.monitor_alive():
+            return session.exit_code() if session.exit_code() is not None else 137
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
 
 
 async def _start_pipes(request, service, container, instance, detach: bool):

@@ -14,6 +14,12 @@ CREATE_FIELDS = {"Name", "CheckDuplicate", "Driver", "Internal", "Attachable", "
 HOST_ACCESS = "moorage.host_access"
 
 
+def docker_network(network: dict) -> dict:
+    """The engine's network document with a time Docker's clients can parse (the pre-defined
+    networks have no creation time)."""
+    return dict(network, Created=network.get("Created") or "0001-01-01T00:00:00Z")
+
+
 def _matches(network: dict, wanted: dict) -> bool:
     from runtime.service.containers import _label_matches
     for key, values in wanted.items():
@@ -43,13 +49,13 @@ async def list_networks(request: web.Request) -> web.Response:
     if "dangling" in wanted:
         raise wire.not_implemented("the networks filter 'dangling'")
     networks = await service.call(listing, service.engine.paths)
-    return wire.ok_json([n for n in networks if _matches(n, wanted)])
+    return wire.ok_json([docker_network(n) for n in networks if _matches(n, wanted)])
 
 
 async def inspect(request: web.Request) -> web.Response:
     service = service_of(request)
-    return wire.ok_json(await service.call(service.engine.network_inspect,
-                                           request.match_info["id"]))
+    return wire.ok_json(docker_network(await service.call(service.engine.network_inspect,
+                                                          request.match_info["id"])))
 
 
 async def create(request: web.Request) -> web.Response:
