@@ -26,8 +26,9 @@ COMPOSE = "/usr/bin/docker-compose"   # Debian's docker-compose 1.29
 class RunningService:
     """A `moor system service` process on `socket_path` for the engine root `root`."""
 
-    def __init__(self, root: str, socket_path: str, log_path: str):
+    def __init__(self, root: str, socket_path: str, log_path: str, group: str | None = None):
         self.root = root
+        self.group = group
         self.socket_path = socket_path
         self.log_path = log_path
         self.process = None
@@ -40,7 +41,8 @@ class RunningService:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [os.path.join(REPOSITORY, "bin", "moor"), "--root", self.root, "system",
-             "service", "--socket", self.socket_path],
+             "service", "--socket", self.socket_path,
+             *(["--group", self.group] if self.group else [])],
             cwd=REPOSITORY, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
             start_new_session=True)
         log.close()
@@ -92,6 +94,7 @@ def service_root():
 def service(service_root):
     need_clients()
     directory = tempfile.mkdtemp(prefix="moorage-socket-")
+    os.chmod(directory, 0o755)     # the socket's own mode is what keeps others out
     running = RunningService(service_root, os.path.join(directory, "docker.sock"),
                              os.path.join(directory, "service.log")).start()
     yield running
