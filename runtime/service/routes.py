@@ -11,7 +11,6 @@ from runtime.service import (archive, attach, build, containers, distribution, e
                              images, networks, system, volumes)
 
 VERSION = r"{version:(?:v[0-9]+(?:\.[0-9]+)?/)?}"
-NAME = "{name:.+}"     # image names have slashes
 
 IMPLEMENTED = [
     ("GET", "/_ping", system.ping),
@@ -54,12 +53,12 @@ IMPLEMENTED = [
     ("GET", "/images/get", images.save_many),
     ("POST", "/images/prune", images.prune),
     ("POST", "/commit", images.commit),
-    ("GET", f"/images/{NAME}/json", images.inspect),
-    ("GET", f"/images/{NAME}/history", images.history),
-    ("GET", f"/images/{NAME}/get", images.save_one),
-    ("POST", f"/images/{NAME}/push", distribution.push),
-    ("POST", f"/images/{NAME}/tag", images.tag),
-    ("DELETE", f"/images/{NAME}", images.remove),
+    ("GET", "/images/{name}/json", images.inspect),
+    ("GET", "/images/{name}/history", images.history),
+    ("GET", "/images/{name}/get", images.save_one),
+    ("POST", "/images/{name}/push", distribution.push),
+    ("POST", "/images/{name}/tag", images.tag),
+    ("DELETE", "/images/{name}", images.remove),
     ("GET", "/networks", networks.list_networks),
     ("POST", "/networks/create", networks.create),
     ("POST", "/networks/prune", networks.prune),
@@ -81,7 +80,7 @@ NOT_IMPLEMENTED = [
     ("POST", "/containers/{id}/update", "changing a container's resources"),
     ("POST", "/build/prune", "build cache prune (the classic builder keeps no separate cache)"),
     ("GET", "/images/search", "registry search"),
-    ("GET", "/distribution/{name:.+}/json", "registry image information"),
+    ("GET", "/distribution/{name}/json", "registry image information"),
     ("POST", "/session", "BuildKit sessions"),
     ("GET", "/plugins", "plugins"),
     ("GET", "/swarm", "swarm"),
@@ -105,8 +104,13 @@ def _not_implemented(method: str, path: str, what: str):
     return handler
 
 
+def _pattern(path: str) -> str:
+    # Under any API version; image names have slashes.
+    return "/" + VERSION + path[1:].replace("{name}", "{name:.+}")
+
+
 def add_all(router: web.UrlDispatcher) -> None:
     for method, path, handler in IMPLEMENTED:
-        router.add_route(method, "/" + VERSION + path[1:], handler)
+        router.add_route(method, _pattern(path), handler)
     for method, path, what in NOT_IMPLEMENTED:
-        router.add_route(method, "/" + VERSION + path[1:], _not_implemented(method, path, what))
+        router.add_route(method, _pattern(path), _not_implemented(method, path, what))
