@@ -24,6 +24,11 @@ async def container_of(request: web.Request):
     return await service.call(service.engine.container, request.match_info["id"])
 
 
+def client_gone(request: web.Request) -> bool:
+    """The client closed its connection (a follower that left while nothing was written)."""
+    return request.transport is None or request.transport.is_closing()
+
+
 # -- create, list, inspect -------------------------------------------------------------------
 
 async def create(request: web.Request) -> web.Response:
@@ -263,8 +268,18 @@ def _exit_code(engine, container_id: str, directory: str) -> int | None:
     return None
 
 
-def _wait(engine, container_id: str, condition: str, registered_started_at: str | None) -> dict:
-    """Block until the condition holds; Docker's answer `{"StatusCode", "Error"}`."""
+class WaitCancelled(Exception):
+    """The client of a wait went away."""
+
+
+def _wait(engine, container_id: str, condition: str, registered_started_at: str | None,
+          cancelled=None) -> dict:
+    """Block until the condition holds; Docker's answer `{"StatusCode", "Error"}`. Gives up
+    (WaitCancelled) soon after `cancelled` (a threading.Event) is set."""
+    def pause():
+        if cancelled is not None and cancelled.is_set():
+            raise WaitCancelled()
+        time.sleep(0.02)
     import os
     from runtime.container import control
     from runtime.container.state import Container
@@ -282,13 +297,14 @@ def _wait(engine, container_id: str, condition: str, registered_started_at: str 
                 break
             if condition == "removed" and container.status == "removing":
                 break
-            time.sleep(0.02)
+            pause()
             container = Container.load(directory)
             if container is None:
                 if condition == "removed":
                     return {"StatusCode": 0, "Error": None}
                 raise NotFound(f"No such container: {container_id}")
-    control.wait_for_exit(container)
+    while not control.wait_for_exit(container, timeout=0.5):
+        pause()
     code, error = _exit_code(engine, container_id, directory), None
     latest = Container.load(directory)
     if latest is not None:
@@ -299,7 +315,7 @@ def _wait(engine, container_id: str, condition: str, registered_started_at: str 
     if condition == "removed":
         # Until someone removes it (its --rm, or a client), as Docker waits.
         while os.path.exists(directory):
-            time.sleep(0.02)
+            pause()
     return {"StatusCode": code if code is not None else 0,
             "Error": {"Message": error} if error else None}
 
@@ -319,11 +335,22 @@ async def wait(request: web.Request) -> web.StreamResponse:
     response.content_type = "application/json"
     response.enable_chunked_encoding()
     await response.prepare(request)
+    import threading
+    cancelled = threading.Event()
+    waiting = asyncio.ensure_future(service.call(_wait, service.engine, container.id,
+                                                 condition, started_at, cancelled))
     try:
-        result = await service.call(_wait, service.engine, container.id, condition,
-                                    started_at)
+        while not waiting.done():
+            await asyncio.wait({waiting}, timeout=0.5)
+            if client_gone(request):       # nobody to answer: free the thread
+                cancelled.set()
+        result = waiting.result()
+    except WaitCancelled:
+        return response
     except MoorError as error:
         result = {"StatusCode": -1, "Error": {"Message": error.message}}
+    finally:
+        cancelled.set()
     await response.write(wire.json_line(result))
     await response.write_eof()
     return response
@@ -401,7 +428,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
                                          else wire.STDOUT, data))
         if pieces:
             await response.write(b"".join(pieces))
-        if not follow or finished:
+        if not follow or finished or client_gone(request):
             break
         await asyncio.sleep(LOG_POLL_SECONDS)
     await response.write_eof()
@@ -452,7 +479,7 @@ async def stats(request: web.Request) -> web.StreamResponse:
         await response.write(wire.json_line(sample))
         previous = sample
         container.refresh()
-        if container.status not in RUNNING_STATES:
+        if container.status not in RUNNING_STATES or client_gone(request):
             break
     await response.write_eof()
     return response

@@ -135,6 +135,11 @@ def test_client_leaving_mid_stream_leaves_the_service_serving(service, api, engi
         assert _read_headers(sock).startswith(expected)
         assert sock.recv(100)      # it streams
         sock.close()
+    for _ in range(3):              # waits whose clients left give their threads back
+        sock = _raw_request(service, f"POST /containers/{container_id}/wait HTTP/1.1\r\n"
+                                     "Host: d\r\nContent-Length: 0\r\n\r\n".encode())
+        assert _read_headers(sock).startswith(b"HTTP/1.1 200")
+        sock.close()
     assert api("GET", "/_ping", raw=True) == (200, b"OK")
     status, answer = api("GET", f"/containers/{container_id}/json")
     assert answer["State"]["Running"]
