@@ -259,3 +259,32 @@ def test_archive_tar_stream(docker):
     with tarfile.open(fileobj=io.BytesIO(out)) as archive:
         assert archive.extractfile("streamed.txt").read() == b"piped\n"
     docker("rm", "-f", "tars")
+
+
+def test_logs_follow_and_since(docker):
+    docker("run", "-d", "--name", "counter", "busybox", "sh", "-c",
+           "for i in 1 2 3; do echo line $i; sleep 0.3; done")
+    followed = docker("logs", "-f", "counter")
+    assert followed.stdout == "line 1\nline 2\nline 3\n"
+    assert docker("logs", "--since", "2100-01-01T00:00:00Z", "counter").stdout == ""
+    assert docker("logs", "--since", "2000-01-01T00:00:00Z", "--tail", "2",
+                  "counter").stdout == "line 2\nline 3\n"
+    docker("rm", "counter")
+
+
+def test_bind_mount(docker, tmp_path):
+    (tmp_path / "shared.txt").write_text("from the host\n")
+    result = docker("run", "--rm", "-v", f"{tmp_path}:/mnt/host:ro", "busybox", "sh", "-c",
+                    "cat /mnt/host/shared.txt; touch /mnt/host/new 2>&1 || echo read-only")
+    assert result.stdout.splitlines()[0] == "from the host"
+    assert "read-only" in result.stdout.splitlines()[-1] or "Read-only" in result.stdout
+    assert not (tmp_path / "new").exists()
+
+
+def test_health_flags_reach_the_engine_or_say_why_not(docker):
+    result = docker("run", "-d", "--name", "checked", "--health-cmd", "true",
+                    "--health-interval", "1s", "busybox", "sleep", "300", check=False)
+    if result.returncode == 0:       # the engine runs health checks
+        docker("rm", "-f", "checked")
+    else:
+        assert "Config.Healthcheck (health checks) is not implemented" in result.stderr
