@@ -139,10 +139,8 @@ def docker_inspect(document: dict) -> dict:
               for b in bindings or []]
         for key, bindings in (host.get("PortBindings") or {}).items()}
     host.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
-    cpus = host.get("NanoCpus") or 0
-    host.setdefault("CpuQuota", 0)
+    host.setdefault("CpuQuota", 0)       # the engine limits CPUs through NanoCpus alone
     host.setdefault("CpuPeriod", 0)
-    host["NanoCpus"] = cpus
     document = dict(document, HostConfig=host)
     document.setdefault("ExecIDs", None)
     mode = host.get("NetworkMode") or ""
@@ -380,7 +378,7 @@ def _log_tail(request: web.Request) -> int | None:
     return tail if tail >= 0 else None
 
 
-def _log_batch(engine, ref: str, tail, since, after_offset, finished_only: bool):
+def _log_batch(engine, ref: str, tail, since, after_offset):
     """Records of the log from where a reader is; without the unfinished last line while the
     program still runs (it is read again, whole, once it ends)."""
     from runtime.container import logs
@@ -410,7 +408,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
     offset = None
     while True:
         records, finished = await service.call(_log_batch, service.engine, container.id,
-                                               tail, since, offset, not follow)
+                                               tail, since, offset)
         pieces = []
         for record in records:
             offset = record.offset

@@ -211,3 +211,8 @@ def run(root: str | None, socket_path: str, group: str | None = None) -> None:
         # Said on stdout as well, for whoever started us and waits for the socket.
         print(f"listening on {socket_path}", flush=True)
     asyncio.run(serve(engine, socket_path, group, ready))
+    # A pool thread may still be blocked in an engine call that has no end of its own (an
+    # events follower waiting for the next event): the interpreter would wait for it at
+    # exit. Everything the service owns is closed by now.
+    logging.shutdown()
+    os._exit(0)

@@ -3,7 +3,6 @@ Moorage answers, through the real engine and real containers."""
 
 import io
 import json
-import os
 import tarfile
 
 import pytest

@@ -1,7 +1,6 @@
 """Attach, detach keys and resize through hijacked connections; `docker attach`;
 `--restart`; `docker push` and `pull` through Debian's docker-registry."""
 
-import json
 import socket
 
 import pytest
