@@ -172,6 +172,8 @@ async def serve(engine: Engine, socket_path: str, group: str | None = None,
     """Serve until SIGTERM or SIGINT. `ready()` is called once the socket listens."""
     service = Service(engine)
     app = make_app(service)
+    # The health checks of the engine's containers run in this process: their checker loop
+    # is handed to service.host_health_checks(checker) here, once the engine provides one.
     runner = web.AppRunner(app, handle_signals=False, access_log=log)
     await runner.setup()
     loop = asyncio.get_running_loop()
