@@ -49,8 +49,10 @@ class Engine:
         self.paths.ensure()
         return lifecycle.create(self, options).id
 
-    def start(self, ref: str) -> None:
-        lifecycle.start(self, self.container(ref))
+    def start(self, ref: str, before_start=None) -> None:
+        """Start a created or exited container; `before_start(container)` runs once it
+        exists but before its program runs (to attach and catch the first output)."""
+        lifecycle.start(self, self.container(ref), before_start=before_start)
 
     def run(self, options: dict, before_start=None, owner_pid: int | None = None) -> str:
         """create + start; when the start fails the container is removed again, with the

@@ -52,6 +52,19 @@ def register(subparsers):
                                            "of this engine root from the host")
     reset.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(func=cmd_reset)
+    service = verbs.add_parser(
+        "service", help="serve Docker's Engine API on a Unix socket (the docker CLI, "
+                        "docker-py, docker-compose...)",
+        description="Serve Docker's Engine API (version 1.41) for this engine root on a Unix "
+                    "socket, until SIGTERM: DOCKER_HOST=unix://SOCKET docker ps. The socket is "
+                    "root-equivalent (it can run privileged containers) and bypasses the "
+                    "console's teams and audit: it is mode 0660, owned by root and --group. "
+                    "It never listens on TCP. Containers do not depend on the service.")
+    service.add_argument("--socket", default=None, metavar="PATH",
+                         help="the socket's path (default /run/moorage/docker.sock)")
+    service.add_argument("--group", default=None,
+                         help="the group that may use the socket (default: root only)")
+    service.set_defaults(func=cmd_service)
     # conmon's exit command, not for people: kept out of the help listing.
     exited = verbs.add_parser("container-exited")
     exited.add_argument("container_id")
@@ -59,6 +72,12 @@ def register(subparsers):
     listed = getattr(verbs, "_choices_actions", None)
     if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
         verbs._choices_actions = [a for a in listed if a.dest != "container-exited"]
+
+
+def cmd_service(args) -> int:
+    from runtime.service import server
+    server.run(args.root, args.socket or server.DEFAULT_SOCKET, args.group)
+    return 0
 
 
 def cmd_container_exited(args) -> int:

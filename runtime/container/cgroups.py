@@ -220,3 +220,38 @@ def sample_stats(parent: str, containers, interval: float = 0.5) -> list[dict]:
             "pids": len(pids(parent, container.id)),
         })
     return rows
+
+
+def docker_stats(parent: str, container, previous: dict | None) -> dict:
+    """One sample of Docker's stats document (`GET /containers/{id}/stats`), with
+    `precpu_stats` from `previous` (None for the first of a series)."""
+    from runtime.container.state import rfc3339_ns
+    usage, limit = _memory(parent, container.id)
+    pid = container.state.get("Pid") or 0
+    running = container.status in ("running", "paused")
+    received, sent = _network(pid) if pid and running else (0, 0)
+    read, written = _block(parent, container.id)
+    cpu = {"cpu_usage": {"total_usage": _container_cpu_ns(parent, container.id),
+                         "usage_in_kernelmode": 0, "usage_in_usermode": 0},
+           "system_cpu_usage": _system_cpu_ns(), "online_cpus": os.cpu_count() or 1,
+           "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    empty_cpu = {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0,
+                               "usage_in_usermode": 0},
+                 "system_cpu_usage": 0, "online_cpus": 0,
+                 "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}}
+    return {
+        "read": rfc3339_ns(),
+        "preread": previous["read"] if previous else "0001-01-01T00:00:00Z",
+        "id": container.id, "name": "/" + container.name,
+        "pids_stats": {"current": len(pids(parent, container.id))},
+        "blkio_stats": {"io_service_bytes_recursive": [
+            {"major": 0, "minor": 0, "op": "Read", "value": read},
+            {"major": 0, "minor": 0, "op": "Write", "value": written}]},
+        "num_procs": 0, "storage_stats": {},
+        "cpu_stats": cpu,
+        "precpu_stats": previous["cpu_stats"] if previous else empty_cpu,
+        "memory_stats": {"usage": usage, "limit": limit, "stats": {}} if running else {},
+        "networks": {"eth0": {"rx_bytes": received, "rx_packets": 0, "rx_errors": 0,
+                              "rx_dropped": 0, "tx_bytes": sent, "tx_packets": 0,
+                              "tx_errors": 0, "tx_dropped": 0}} if running else {},
+    }

@@ -110,6 +110,11 @@ def tail_offset(path: str, count: int) -> int:
                     found += 1
                     if found > count:
                         return position + consumed + len(line) + 1
+        # The file's first line is left in `remainder`, never counted above: when it ends a
+        # line and `count` lines follow it, the tail starts right after it.
+        parts = remainder.split(b" ", 3)
+        if found >= count and len(parts) >= 3 and parts[2] == b"F":
+            return len(remainder) + 1
         return 0
 
 

@@ -212,10 +212,12 @@ class ExecSession:
 
 
 def start(engine, container, session_id: str, cmd: list[str] | None = None,
-          user: str | None = None, rows: int = 24, cols: int = 80, env=()):
+          user: str | None = None, rows: int = 24, cols: int = 80, env=(),
+          workdir: str | None = None, privileged: bool = False, term: str = "xterm-256color"):
     """Start a session in the running `container`: `cmd` (or the container's shell) on a
-    terminal of `rows` x `cols`, as `user` (or the container's user). Returns the session and
-    a socket attached to its terminal before the process ran, so no output is missed."""
+    terminal of `rows` x `cols`, as `user` (or the container's user), in `workdir` (or the
+    container's), with every capability if `privileged`. Returns the session and a socket
+    attached to its terminal before the process ran, so no output is missed."""
     if not SESSION_ID.match(session_id or ""):
         raise InvalidArgument("a session ID is 16 to 64 lowercase hex digits")
     rows, cols = check_size(rows, cols)
@@ -223,8 +225,8 @@ def start(engine, container, session_id: str, cmd: list[str] | None = None,
     if container.status != RUNNING:
         raise Conflict(f"container {container.name} is not running")
     argv = list(cmd) if cmd else [find_shell(container)]
-    process = execute.process_spec(container, argv, tty=True, user=user,
-                                   env=["TERM=xterm-256color", *env])
+    process = execute.process_spec(container, argv, tty=True, user=user, workdir=workdir,
+                                   env=[f"TERM={term}", *env], privileged=privileged)
     process["consoleSize"] = {"height": rows, "width": cols}
     directory = os.path.join(sessions_dir(container), session_id)
     os.makedirs(sessions_dir(container), mode=0o700, exist_ok=True)
