@@ -168,13 +168,31 @@ def parse_labels(value) -> dict:
     return labels
 
 
+_ALIAS = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$")
+
+
+def parse_network_aliases(value, network: str | None) -> list[str]:
+    """Docker's --network-alias: names on a user-defined network (not the default bridge,
+    none, host or another container's namespace)."""
+    aliases = list(value or [])
+    for alias in aliases:
+        if not isinstance(alias, str) or not _ALIAS.match(alias):
+            raise InvalidArgument(f"invalid network alias: {alias!r}")
+    if aliases and (network in (None, "", "bridge", "default", "none", "host") or
+                    str(network).startswith("container:")):
+        raise InvalidArgument("network-scoped aliases are supported only for containers on "
+                              "user-defined networks")
+    return list(dict.fromkeys(aliases))
+
+
 def build(options: dict, image_config: dict) -> tuple[dict, dict]:
     """(Config, HostConfig) for a new container from API options and the image's config."""
     known = {"image", "image_name", "name", "cmd", "entrypoint", "env", "workdir", "user", "hostname",
              "domainname", "tty", "stdin_open", "stdin_once", "memory", "memory_swap", "cpus",
              "pids_limit", "restart", "auto_remove", "binds", "network", "ports",
              "publish_all", "runtime", "labels", "privileged", "cap_add", "cap_drop", "id",
-             "stop_signal", "stop_timeout", "shm_size", "read_only", "expose", "publish_loopback"}
+             "stop_signal", "stop_timeout", "shm_size", "read_only", "expose", "publish_loopback",
+             "network_aliases"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise InvalidArgument(f"unknown option(s): {', '.join(unknown)}")
@@ -211,6 +229,7 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
     for cap in list(options.get("cap_add") or []) + list(options.get("cap_drop") or []):
         normalize_capability(cap)
     network = options.get("network") or None
+    aliases = parse_network_aliases(options.get("network_aliases"), network)
     ports = list(options.get("ports") or [])
     exposed = dict(image.get("ExposedPorts") or {})
     for port in options.get("expose") or []:
@@ -258,6 +277,9 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         # Moorage's own: whether ports published without an address also answer on the
         # host's 127.0.0.1, as Docker's do (the console turns it off for its users).
         "PublishLoopback": options.get("publish_loopback") is not False,
+        # Moorage's own: the names the container also has on its (user) network, which
+        # Docker keeps in NetworkingConfig.
+        "NetworkAliases": aliases,
         "Runtime": options.get("runtime") or None,
         "Privileged": bool(options.get("privileged")),
         "CapAdd": list(options.get("cap_add") or []),
