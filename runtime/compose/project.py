@@ -261,7 +261,10 @@ def _normalize(merged: dict, name: str, working_dir: str, variables, locate) -> 
             if labels:
                 entry["labels"] = labels
         networks[key] = entry
-    uses_default = any(not service.get("networks") for service in services.values())
+    # `default` exists without being declared, for services that name no network (and
+    # those that name it)
+    uses_default = any(not service.get("networks") or "default" in service["networks"]
+                       for service in services.values())
     if uses_default and "default" not in networks:
         networks["default"] = {"name": f"{name}_default", "driver": "bridge"}
     for service in services.values():

@@ -79,8 +79,21 @@ class Document:
         return node
 
     def line(self, path) -> int | None:
-        node = self.node_at(path)
-        return node.start_mark.line + 1 if node is not None else None
+        """The line of `path`: of its key, for an entry of a mapping (where a reader looks
+        for `ports:` rather than for its first item), else of its value."""
+        node, mark = self._root, None
+        for step in path:
+            if node is None:
+                break
+            key = _key(node, step)
+            child = _child(node, step)
+            if child is None:
+                break
+            mark = (key or child).start_mark
+            node = child
+        if mark is None:
+            return self._root.start_mark.line + 1 if self._root is not None else None
+        return mark.line + 1
 
     def has(self, path) -> bool:
         node = self._root
@@ -93,6 +106,24 @@ class Document:
     def where(self, path) -> str:
         line = self.line(path)
         return f"{self.name}, line {line}" if line else self.name
+
+
+def _key(node, step):
+    """The key node of a mapping entry (through `<<` merges), or None."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    merged = None
+    for key, value in node.value:
+        if key.tag == "tag:yaml.org,2002:merge":
+            merged = value
+        elif isinstance(key, yaml.ScalarNode) and key.value == str(step):
+            return key
+    if merged is not None:
+        for source in (merged.value if isinstance(merged, yaml.SequenceNode) else [merged]):
+            found = _key(source, step)
+            if found is not None:
+                return found
+    return None
 
 
 def _child(node, step):
