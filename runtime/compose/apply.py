@@ -40,15 +40,16 @@ def up(engine, plan, progress=None, timeout: float = DEPENDENCY_TIMEOUT,
     of image builds as they run."""
     report = _reporter(progress)
     project = plan.project
-    for key in plan.networks:
-        _create_network(engine, project, key, report)
-    for key in plan.volumes:
-        _create_volume(engine, project, key, report)
+    # images first: a build or pull that fails leaves no network or volume behind
     images = dict(plan.images)
     for name in plan.build:
         images[name] = _build(engine, project, name, report, build_output)
     for name in plan.pull:
         images[name] = _pull(engine, project, name, report)
+    for key in plan.networks:
+        _create_network(engine, project, key, report)
+    for key in plan.volumes:
+        _create_volume(engine, project, key, report)
     bind_sources(project, [item.service for item in plan.services
                            if item.action in (plans.CREATE, plans.RECREATE)])
     started: dict[str, str] = {}
@@ -99,9 +100,12 @@ def _build(engine, project, name: str, report, output) -> str:
     build = project.services[name]["build"]
     reference = labels.image_reference(project, name)
     report("image", reference, "Building", name)
-    image_id = engine.build(build["context"], dockerfile=build.get("dockerfile"),
-                            tags=[reference], build_args=build.get("args"),
-                            target=build.get("target"), output=output)
+    try:
+        image_id = engine.build(build["context"], dockerfile=build.get("dockerfile"),
+                                tags=[reference], build_args=build.get("args"),
+                                target=build.get("target"), output=output)
+    except MoorError as error:
+        raise ComposeError(f"service {name}: building {reference}: {error.message}") from None
     report("image", reference, "Built", name)
     return image_id
 
@@ -109,7 +113,10 @@ def _build(engine, project, name: str, report, output) -> str:
 def _pull(engine, project, name: str, report) -> str:
     reference = labels.image_reference(project, name)
     report("image", reference, "Pulling", name)
-    image_id = engine.pull(reference)
+    try:
+        image_id = engine.pull(reference)
+    except MoorError as error:
+        raise ComposeError(f"service {name}: pulling {reference}: {error.message}") from None
     report("image", reference, "Pulled", name)
     return image_id
 
