@@ -154,6 +154,8 @@ def create_options(project, name: str, image_id: str, number: int = 1,
 def network_aliases(project, name: str, network: str, oneoff: bool = False) -> list[str]:
     """A service's names on one network: its name (not for one-off containers, as Compose)
     and the aliases the file gives there."""
+    if project.network_name(network) in ("bridge", "host", "none"):
+        return []   # the pre-defined networks have no names of their own (Docker's rule)
     options = project.services[name]["networks"].get(network) or {}
     return ([] if oneoff else [name]) + [alias for alias in options.get("aliases", [])
                                          if alias != name]
