@@ -58,6 +58,8 @@ def register(subparsers):
                       help="also remove the named volumes the file declares")
     down.add_argument("--remove-orphans", action="store_true",
                       help="also remove containers of services the files no longer have")
+    down.add_argument("-t", "--timeout", type=int, help="seconds to wait for a stop before "
+                                                       "killing")
     down.set_defaults(func=cmd_down)
 
     ps = verbs.add_parser("ps", help="list the project's containers")
@@ -146,9 +148,12 @@ def _process_flags(parser):
 
 def _project(args, services=()):
     from runtime import compose
+    from runtime.paths import Paths
     project = compose.load(files=args.file or None, working_dir=args.project_directory,
                            project_name=args.project_name, env_files=args.env_file or None,
-                           profiles=args.profile, services=services)
+                           profiles=args.profile, services=services,
+                           cache_dir=os.path.join(Paths(args.root).root, "compose",
+                                                  "validated"))
     for warning in project.warnings:
         sys.stderr.write(f"WARN: {warning}\n")
     return project
@@ -233,7 +238,7 @@ def cmd_down(args) -> int:
     from runtime import compose
     name, project = _project_name_only(args)
     compose.down(engine_for(args), name, project, volumes=args.volumes,
-                 remove_orphans=args.remove_orphans, progress=_progress)
+                 remove_orphans=args.remove_orphans, progress=_progress, timeout=args.timeout)
     return 0
 
 

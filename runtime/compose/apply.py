@@ -289,7 +289,7 @@ def _reverse_order(project, summaries: list[dict]) -> list[dict]:
 
 
 def down(engine, project_name: str, project=None, volumes: bool = False,
-         remove_orphans: bool = False, progress=None, services=()) -> None:
+         remove_orphans: bool = False, progress=None, services=(), timeout=None) -> None:
     """Stop and remove the project's containers, then its networks and, with `volumes`, its
     named volumes (never external ones). Without `project` (no file at hand) everything
     labelled with the project's name goes."""
@@ -302,7 +302,8 @@ def down(engine, project_name: str, project=None, volumes: bool = False,
         found = [summary for summary in found if labels.service_of(summary) in services]
     for summary in _reverse_order(project, found):
         service = labels.service_of(summary)
-        _remove(engine, summary, report, service, _stop_timeout(project, service))
+        _remove(engine, summary, report, service,
+                timeout if timeout is not None else _stop_timeout(project, service))
     if services:
         return
     _remove_networks(engine, project_name, project, report)

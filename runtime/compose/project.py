@@ -113,7 +113,7 @@ class Project:
 
 def load(files=None, content: str | None = None, working_dir: str | None = None,
          project_name: str | None = None, env_files=None, environ=None, profiles=(),
-         services=()) -> Project:
+         services=(), cache_dir: str | None = None) -> Project:
     """Load a project.
 
     `files`: Compose files to merge in order (default: `COMPOSE_FILE`, then compose.yaml and
@@ -122,7 +122,8 @@ def load(files=None, content: str | None = None, working_dir: str | None = None,
     `environ`: the variables (default: this process's environment); `env_files`: `.env`
     files to read (default: `.env` in the project directory, if there). `profiles`: the
     profiles to enable (and `COMPOSE_PROFILES`); `services`: services named on the command
-    line, enabled whatever their profiles.
+    line, enabled whatever their profiles. `cache_dir`: where files found valid against the
+    schema are remembered (see `schema.validate`).
     """
     environ = dict(os.environ if environ is None else environ)
     cwd = os.path.abspath(working_dir or os.getcwd())
@@ -150,7 +151,7 @@ def load(files=None, content: str | None = None, working_dir: str | None = None,
             lambda path, document=document: f"{document.where(path)}: "
                                             f"{schema.dotted(path)}")
         validated = merge.plain(data)
-        schema.validate(document, validated)
+        schema.validate(document, validated, cache_dir)
         support.check(document, validated)
         documents.append(document)
         datas.append(data)

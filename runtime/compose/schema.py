@@ -35,9 +35,61 @@ def dotted(path) -> str:
     return ".".join(str(step) for step in path) or "(top level)"
 
 
-def validate(document, data) -> None:
+MAX_CACHED = 2000
+
+
+def validate(document, data, cache_dir: str | None = None) -> None:
     """Raise the first schema error of `data` (one file's interpolated data), located in
-    `document`."""
+    `document`.
+
+    With `cache_dir`, data found valid is remembered there by its digest and the schema's, so
+    the same file is not validated again: importing jsonschema alone costs more than the
+    rest of a `moor compose up` of a small project (it is imported only when a file is new).
+    """
+    stamp = None
+    if cache_dir is not None:
+        import hashlib
+        digest = hashlib.sha256(_schema_digest().encode())
+        digest.update(json.dumps(data, sort_keys=True, default=str).encode())
+        stamp = os.path.join(cache_dir, digest.hexdigest())
+        if os.path.exists(stamp):
+            return
+    _validate(document, data)
+    if stamp is not None:
+        _remember(cache_dir, stamp)
+
+
+_schema_digest_value = None
+
+
+def _schema_digest() -> str:
+    global _schema_digest_value
+    if _schema_digest_value is None:
+        import hashlib
+        try:
+            with open(SCHEMA_PATH, "rb") as file:
+                _schema_digest_value = hashlib.sha256(file.read()).hexdigest()
+        except FileNotFoundError:
+            validator()     # says the schema is not installed
+    return _schema_digest_value
+
+
+def _remember(cache_dir: str, stamp: str) -> None:
+    if not os.path.isdir(os.path.dirname(os.path.dirname(cache_dir))):
+        return          # no engine root yet: nothing is made for a cache
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        entries = os.listdir(cache_dir)
+        if len(entries) >= MAX_CACHED:     # a cache, not a record: start again
+            for entry in entries:
+                os.unlink(os.path.join(cache_dir, entry))
+        with open(stamp, "w"):
+            pass
+    except OSError:
+        pass            # a cache that cannot be written only costs time
+
+
+def _validate(document, data) -> None:
     import jsonschema
     error = jsonschema.exceptions.best_match(validator().iter_errors(data))
     if error is None:
