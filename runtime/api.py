@@ -53,14 +53,17 @@ class Engine:
         lifecycle.start(self, self.container(ref))
 
     def run(self, options: dict, before_start=None, owner_pid: int | None = None) -> str:
-        """create + start; when the start fails the container is removed again, so a failed
-        run leaves nothing behind (the error carries 125, 126 or 127)."""
+        """create + start; when the start fails the container is removed again, with the
+        volumes its create made, so a failed run leaves nothing behind (the error carries 125,
+        126 or 127)."""
         container = lifecycle.create(self, options)
         try:
             lifecycle.start(self, container, before_start=before_start, owner_pid=owner_pid)
         except BaseException as error:
             try:
-                removal.remove(self, container, force=True)
+                removal.remove(self, container, force=True, volumes=True)
+                from runtime.volume import mountpoints
+                mountpoints.remove_volumes_made_for(self, container)
             except MoorError:
                 pass
             if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
@@ -83,8 +86,11 @@ class Engine:
     def unpause(self, ref: str) -> None:
         control.unpause(self, self.container(ref))
 
-    def remove(self, ref: str, force: bool = False, background: bool = False) -> None:
-        removal.remove(self, self.container(ref), force, background)
+    def remove(self, ref: str, force: bool = False, background: bool = False,
+               volumes: bool = False) -> None:
+        """Docker's `rm`: `force` kills a running container first; `volumes` (`rm -v`) also
+        removes its anonymous volumes, never named ones."""
+        removal.remove(self, self.container(ref), force, background, volumes)
 
     def rename(self, ref: str, new_name: str) -> None:
         removal.rename(self, self.container(ref), new_name)
@@ -180,6 +186,44 @@ class Engine:
 
     def container_exited(self, container_id: str) -> None:
         exits.container_exited(self, container_id)
+
+    # -- volumes -------------------------------------------------------------------------
+
+    def volume_create(self, name: str | None = None, labels: dict | None = None,
+                      driver_opts: dict | None = None, driver: str | None = None) -> dict:
+        """A volume of the local driver, Docker-shaped (`Name`, `Driver`, `Mountpoint`,
+        `CreatedAt`, `Labels`, `Scope`, `Options`). A name that exists gives that volume
+        back unchanged; no name makes an anonymous one (64 hex digits)."""
+        from runtime.volume import manage
+        return manage.create(self, name, labels=labels, driver_opts=driver_opts,
+                             driver=driver)
+
+    def volumes(self, filters=None) -> list[dict]:
+        """Volumes by name; filters `dangling`, `driver`, `label`, `name` as Docker's."""
+        from runtime.volume import manage
+        return manage.listing(self, filters)
+
+    def volume_inspect(self, name: str) -> dict:
+        from runtime.volume import manage
+        return manage.inspect(self, name)
+
+    def volume_remove(self, name: str, force: bool = False) -> None:
+        """Refused (Conflict) while any container names the volume, even with `force`, which
+        only makes a missing volume no error (Docker's rule)."""
+        from runtime.volume import manage
+        manage.remove(self, name, force=force)
+
+    def volume_prune(self, filters=None) -> dict:
+        """Unused anonymous volumes (every unused one with the filter `all=true`);
+        `{"VolumesDeleted", "SpaceReclaimed"}`."""
+        from runtime.volume import manage
+        return manage.prune(self, filters)
+
+    def system_df(self) -> dict:
+        """Disk usage in the shape of Docker's `GET /system/df`: `LayersSize`, `Images`,
+        `Containers`, `Volumes` (with `UsageData`), `BuildCache`."""
+        from runtime import disk_usage
+        return disk_usage.system_df(self)
 
     # -- networks ------------------------------------------------------------------------
 

@@ -136,6 +136,10 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             if len(entry) == 64 and os.path.isdir(path) and entry not in running:
                 act(f"cgroup {path}", lambda p=path: _remove_cgroup(p))
 
+    # Volumes half made or half removed, and those a crashed `rm -v` or `--rm` left (before
+    # the tmp/ sweep below takes the removed containers' records).
+    found.extend(sweep_volumes(engine, dry_run))
+
     # conmon's socket links and leftover staging.
     with contextlib.suppress(FileNotFoundError):
         for entry in os.listdir(paths.sockets):
@@ -168,6 +172,47 @@ def remove_build_leftovers(engine, dry_run: bool = False) -> list[str]:
     containers)."""
     from runtime.image.build import leftovers
     return leftovers.remove_dead_builds(engine, dry_run)
+
+
+def sweep_volumes(engine, dry_run: bool = False) -> list[str]:
+    """What crashes leave of volumes, and only that (runtime.volume.store): working
+    directories `volumes/.creating-*` and `.removing-*` nobody holds, and the anonymous
+    volumes of containers whose `rm -v` or `--rm` died after the container was out of sight
+    (its record in tmp/removing-<id> says so), as long as no container names them. A volume
+    no container names is never swept: it is kept until `volume rm` or `volume prune`."""
+    from runtime.container.state import Container
+    from runtime.volume import mountpoints, store
+    found = []
+    directory = store.volumes_dir(engine.paths)
+    now = time.time()
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(directory):
+            path = os.path.join(directory, entry)
+            if not entry.startswith((store.CREATING, store.REMOVING)) or staging.in_use(path):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                if entry.startswith(store.CREATING) and \
+                        now - os.lstat(path).st_mtime <= STALE_STAGING_SECONDS:
+                    continue  # maybe made a moment ago, not yet held
+            found.append(f"volume debris {path}")
+            if not dry_run:
+                store.remove_tree_at(directory, entry)
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.listdir(engine.paths.tmp):
+            path = os.path.join(engine.paths.tmp, entry)
+            if not entry.startswith("removing-") or staging.in_use(path):
+                continue
+            removed = Container.load(path)
+            if removed is None or not removed.state.get("RemoveVolumes"):
+                continue
+            if dry_run:
+                found.extend(f"anonymous volume {point['Name']} of removed container "
+                             f"{removed.id[:12]}" for point in mountpoints.of(removed)
+                             if point.get("Anonymous"))
+                continue
+            for name in mountpoints.remove_anonymous_volumes(engine, removed):
+                found.append(f"anonymous volume {name} of removed container {removed.id[:12]}")
+    return found
 
 
 def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
@@ -239,6 +284,9 @@ def reset(engine) -> list[str]:
         with contextlib.suppress(Exception):
             report.extend(f"network: {line}" for line in network.teardown(engine.paths))
     release_host_state(engine.paths)
+    from runtime.volume import store
+    if os.path.isdir(store.volumes_dir(engine.paths)):  # containers may have nested deep
+        store.remove_tree_at(engine.paths.root, "volumes")
     remove_tree(engine.paths.root)
     report.append(f"removed {engine.paths.root}")
     return report

@@ -55,7 +55,7 @@ def register(subparsers):
     rm = subparsers.add_parser("rm", help="remove containers")
     rm.add_argument("-f", "--force", action="store_true", help="kill and remove running ones")
     rm.add_argument("-v", "--volumes", action="store_true",
-                    help="accepted for compatibility (Moorage has no anonymous volumes)")
+                    help="also remove the container's anonymous volumes (never named ones)")
     rm.add_argument("containers", nargs="+", metavar="CONTAINER")
     rm.set_defaults(func=cmd_rm)
 
@@ -140,8 +140,16 @@ def _add_create_flags(parser):
     add("--name", help="assign a name to the container")
     add("-e", "--env", action="append", default=[], help="set environment variables")
     add("--env-file", action="append", default=[], help="read environment variables from a file")
-    add("-v", "--volume", action="append", default=[], metavar="HOST:CONTAINER[:ro]",
-        help="bind mount a host path")
+    add("-v", "--volume", action="append", default=[],
+        metavar="[HOST-DIR|VOLUME:]CONTAINER-DIR[:OPTIONS]",
+        help="bind mount a host path, mount a named volume (made on first use), or an "
+             "anonymous volume; options ro, rw, nocopy, z, Z, [r]shared, [r]slave, "
+             "[r]private")
+    add("--mount", action="append", default=[], metavar="type=volume|bind|tmpfs,...",
+        help="attach a mount: type=, source=/src=, target=/dst=, readonly, volume-nocopy, "
+             "volume-label=K=V, bind-propagation=, tmpfs-size=, tmpfs-mode=")
+    add("--tmpfs", action="append", default=[], metavar="PATH[:OPTIONS]",
+        help="mount a tmpfs, e.g. /run:size=64m,mode=1777")
     add("-w", "--workdir", help="working directory inside the container")
     add("-u", "--user", help="user: name|uid[:group|gid]")
     add("-h", "--hostname", help="container host name")
@@ -187,8 +195,12 @@ def _options(args) -> dict:
         except OSError as error:
             raise InvalidArgument(f"cannot read env file {path}: {error.strerror}") from None
     env.extend(args.env)
+    binds, volumes = _volume_flags(args.volume)
+    from runtime.volume.specs import parse_mount_flag
     options = {
-        "image": args.image, "name": args.name, "env": env, "binds": args.volume,
+        "image": args.image, "name": args.name, "env": env, "binds": binds,
+        "volumes": volumes, "mounts": [parse_mount_flag(text) for text in args.mount],
+        "tmpfs": args.tmpfs,
         "workdir": args.workdir, "user": args.user, "hostname": args.hostname,
         "stdin_open": args.interactive, "tty": args.tty, "auto_remove": args.rm,
         "memory": args.memory, "memory_swap": args.memory_swap, "cpus": args.cpus,
@@ -204,6 +216,21 @@ def _options(args) -> dict:
     if args.entrypoint is not None:
         options["entrypoint"] = [args.entrypoint] if args.entrypoint else []
     return {k: v for k, v in options.items() if v not in (None, [], False, "")}
+
+
+def _volume_flags(values: list[str]) -> tuple[list[str], list[str]]:
+    """`-v` values -> (binds, anonymous volume paths), as Docker's CLI splits them: a value
+    without a source is an anonymous volume; a host path `.` or `./dir` is made absolute."""
+    binds, volumes = [], []
+    for value in values:
+        source, sep, rest = value.partition(":")
+        if not sep:
+            volumes.append(value)
+            continue
+        if source == "." or source.startswith("./"):
+            value = os.path.abspath(source) + ":" + rest
+        binds.append(value)
+    return binds, volumes
 
 
 def cmd_create(args) -> int:
@@ -225,7 +252,11 @@ def cmd_run(args) -> int:
         sys.stderr.write("the input device is not a TTY\n")
         return 1
     engine = engine_for(args)
-    options = _options(args)
+    try:
+        options = _options(args)
+    except MoorError as error:
+        error.status = 125
+        raise
     options["stdin_once"] = bool(args.interactive and not args.detach)
     if args.detach:
         try:
@@ -286,7 +317,8 @@ def cmd_kill(args) -> int:
 def cmd_rm(args) -> int:
     engine = engine_for(args)
     return _each(args.containers,
-                 lambda ref: engine.remove(ref, args.force, background=True))
+                 lambda ref: engine.remove(ref, args.force, background=True,
+                                           volumes=args.volumes))
 
 
 def cmd_pause(args) -> int:

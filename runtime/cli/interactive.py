@@ -72,7 +72,7 @@ def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> i
     code = engine.wait(container_id)
     if options.get("auto_remove"):
         try:
-            engine.remove(container_id, force=True, background=True)
+            engine.remove(container_id, force=True, background=True, volumes=True)
         except MoorError:
             pass
     return code

@@ -482,3 +482,104 @@ class StatsRow(Row):
     @go_method()
     def PIDs(self) -> str:
         return str(self.sample["pids"])
+
+
+class VolumeRow(Row):
+    """A volume in `volume ls` (formatter.volumeContext)."""
+    go_type = "*formatter.volumeContext"
+    FIELDS = ("Availability", "Driver", "Group", "Labels", "Links", "Mountpoint", "Name",
+              "Scope", "Size", "Status")
+    HEADER = Header({
+        "Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+        "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE",
+        "Group": "GROUP", "Availability": "AVAILABILITY", "Status": "STATUS",
+    })
+    DEFAULT = "table {{.Driver}}\\t{{.Name}}"
+
+    def __init__(self, volume: dict):
+        self.volume = volume
+
+    def _usage(self, key: str):
+        usage = self.volume.get("UsageData") or {}
+        return usage.get(key, -1)
+
+    @go_method()
+    def Name(self) -> str:
+        return self.volume["Name"]
+
+    @go_method()
+    def Driver(self) -> str:
+        return self.volume.get("Driver", "local")
+
+    @go_method()
+    def Scope(self) -> str:
+        return self.volume.get("Scope", "local")
+
+    @go_method()
+    def Mountpoint(self) -> str:
+        return self.volume.get("Mountpoint", "")
+
+    @go_method()
+    def Labels(self) -> str:
+        labels = self.volume.get("Labels") or {}
+        return ",".join(f"{key}={value}" for key, value in labels.items())
+
+    @go_method("string")
+    def Label(self, name: str) -> str:
+        return (self.volume.get("Labels") or {}).get(name, "")
+
+    @go_method()
+    def Links(self) -> str:
+        count = self._usage("RefCount")
+        return "N/A" if count == -1 else str(count)
+
+    @go_method()
+    def Size(self) -> str:
+        size = self._usage("Size")
+        return "N/A" if size == -1 else human_size(size)
+
+    @go_method()
+    def Group(self) -> str:
+        return "N/A"
+
+    @go_method()
+    def Availability(self) -> str:
+        return "N/A"
+
+    @go_method()
+    def Status(self) -> str:
+        return "N/A"
+
+
+class DiskUsageRow(Row):
+    """One kind of object in `system df` (formatter.diskUsageImagesContext and its siblings)."""
+    go_type = "*formatter.diskUsageContext"
+    FIELDS = ("Active", "Reclaimable", "Size", "TotalCount", "Type")
+    HEADER = Header({
+        "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
+        "Reclaimable": "RECLAIMABLE",
+    })
+    DEFAULT = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}"
+
+    def __init__(self, row: dict):
+        self.row = row
+
+    @go_method()
+    def Type(self) -> str:
+        return self.row["Type"]
+
+    @go_method()
+    def TotalCount(self) -> str:
+        return self.row["TotalCount"]
+
+    @go_method()
+    def Active(self) -> str:
+        return self.row["Active"]
+
+    @go_method()
+    def Size(self) -> str:
+        return self.row["Size"]
+
+    @go_method()
+    def Reclaimable(self) -> str:
+        return self.row["Reclaimable"]

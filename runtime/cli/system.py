@@ -1,5 +1,5 @@
-"""`moor` verbs about the engine itself: info, version, system gc, system boot, and the exit
-command conmon runs when a container's program ends."""
+"""`moor` verbs about the engine itself: info, version, system gc, system boot, system df,
+and the exit command conmon runs when a container's program ends."""
 
 import os
 import platform
@@ -22,7 +22,8 @@ def register(subparsers):
                               "'{{json .Client}}', or 'json'")
     version.set_defaults(func=cmd_version)
 
-    system = subparsers.add_parser("system", help="manage the engine (gc, prune, boot, reset)")
+    system = subparsers.add_parser("system",
+                                   help="manage the engine (df, gc, prune, boot, reset)")
     from runtime.cli import Parser
     verbs = system.add_subparsers(title="system commands", metavar="COMMAND",
                                   parser_class=Parser)
@@ -34,9 +35,17 @@ def register(subparsers):
                                          "ended, clean up, and start containers whose "
                                          "restart policy asks for it")
     boot.set_defaults(func=cmd_boot)
+    df = verbs.add_parser("df", help="show disk usage: images, containers, local volumes, "
+                                     "build cache")
+    df.add_argument("-v", "--verbose", action="store_true", help="one line per object")
+    df.add_argument("--format", default=None, help="'json' or a template like "
+                                                   "'{{.Type}} {{.Size}}'")
+    df.set_defaults(func=cmd_df)
     prune = verbs.add_parser("prune", help="remove stopped containers and unused images")
     prune.add_argument("-a", "--all", action="store_true",
                        help="every unused image, not only dangling ones")
+    prune.add_argument("--volumes", action="store_true",
+                       help="also remove unused anonymous volumes")
     prune.add_argument("-f", "--force", action="store_true", help="do not ask")
     prune.set_defaults(func=cmd_system_prune)
     reset = verbs.add_parser("reset", help="remove all containers, images, networks and state "
@@ -67,20 +76,41 @@ def cmd_gc(args) -> int:
 
 def cmd_system_prune(args) -> int:
     from runtime.cli.containers import confirm
-    if not confirm("WARNING! This will remove all stopped containers and "
+    what = "all stopped containers, " if args.volumes else "all stopped containers and "
+    if args.volumes:
+        what += "all anonymous volumes not used by at least one container and "
+    if not confirm(f"WARNING! This will remove {what}"
                    f"{'all unused' if args.all else 'all dangling'} images. Are you sure you "
                    "want to continue?", args.force):
         return 0
     engine = engine_for(args)
     containers = engine.prune_containers()
+    volumes = engine.volume_prune() if args.volumes else {"VolumesDeleted": []}
     events = engine.prune_images(all=args.all)
     if containers:
         write("Deleted Containers:\n" + "".join(f"{i}\n" for i in containers) + "\n")
+    if volumes["VolumesDeleted"]:
+        write("Deleted Volumes:\n" + "".join(f"{name}\n" for name in volumes["VolumesDeleted"])
+              + "\n")
     if events:
         write("Deleted Images:\n" + "".join(
             f"{key.lower()}: {value}\n" for event in events for key, value in event.items()))
-    if not containers and not events:
+    if not containers and not events and not volumes["VolumesDeleted"]:
         write("Total reclaimed space: 0B\n")
+    return 0
+
+
+def cmd_df(args) -> int:
+    from runtime.cli import disk_usage
+    engine = engine_for(args)
+    usage = engine.system_df()
+    if args.verbose and not args.format:
+        write(disk_usage.verbose_text(usage))
+        return 0
+    from runtime.cli.output import print_rows
+    from runtime.cli.rows import DiskUsageRow
+    print_rows(args.format, [DiskUsageRow(row) for row in disk_usage.summary_rows(usage)],
+               DiskUsageRow)
     return 0
 
 

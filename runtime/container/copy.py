@@ -2,11 +2,13 @@
 
 The container side is opened through `openat2(RESOLVE_IN_ROOT)` on the container's own root
 (`/proc/<pid>/root` while it runs, so bind mounts and tmpfs are seen as the program sees them;
-the overlay mount when it is stopped): symlinks in the container, `..` and absolute links
-included, resolve inside it and never reach the host. Below the starting points every step is
-relative to an open directory and never follows a symlink, on both sides, so neither a link
-planted in the container nor one left on the host by an earlier copy can redirect a write
-(the `docker cp` escapes, CVE-2018-15664 and CVE-2019-14271).
+when it is stopped, the overlay mount with its volumes and binds mounted in it for the time
+of the copy, so a path in a volume is the volume's, as Docker's): symlinks in the container,
+`..` and absolute links included, resolve inside it and never reach the host. Below the
+starting points every step is relative to an open directory and never follows a symlink, on
+both sides, so neither a link planted in the container nor one left on the host by an
+earlier copy can redirect a write (the `docker cp` escapes, CVE-2018-15664 and
+CVE-2019-14271).
 
 `-` on the host side is a tar stream, as with `docker cp`: out of the container to standard
 output, or from standard input into a container directory. Both go through a private
@@ -40,8 +42,9 @@ def container_root(engine, container):
             yield root
         return
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
+    from runtime.volume import mountpoints
     with rootfs.mounted(engine.paths.root, container.dir, links) as merged:
-        with Root(merged) as root:
+        with mountpoints.mounted(container, merged), Root(merged) as root:
             yield root
 
 

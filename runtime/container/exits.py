@@ -7,7 +7,7 @@ import os
 import time
 
 from runtime.container.lifecycle import _cleanup, _start_locked, holding
-from runtime.container.removal import _disappear, _forget_name
+from runtime.container.removal import _disappear, _forget_name, remove_volumes
 from runtime.container.state import (DEAD, EXITED, RESTARTING, Container, process_alive)
 from runtime.errors import MoorError
 from runtime.image.store import remove_tree
@@ -42,6 +42,7 @@ def container_exited(engine, container_id: str) -> None:
             owner = container.state.get("Owner") or {}
             owner_alive = process_alive(owner.get("Pid"), owner.get("StartTime"))
             if container.host_config.get("AutoRemove") and not owner_alive:
+                container.state["RemoveVolumes"] = True
                 doomed = _disappear(engine, container)
             else:
                 return
@@ -49,8 +50,9 @@ def container_exited(engine, container_id: str) -> None:
             container.transition(RESTARTING)
             container.state["RestartDelay"] = delay
             container.save_state()
-    if delay is None:  # removed (--rm)
+    if delay is None:  # removed (--rm), with its anonymous volumes
         _forget_name(engine, container)
+        remove_volumes(engine, container)
         remove_tree(doomed)
         return
     time.sleep(delay)

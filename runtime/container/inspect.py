@@ -150,13 +150,8 @@ def full(engine, container: Container) -> dict:
             pass
     host = dict(config["HostConfig"])
     host.pop("PortSpecs", None)
-    mounts = []
-    from runtime.container.spec import parse_bind
-    for bind in host.get("Binds") or []:
-        source, destination, mode = parse_bind(bind)
-        mounts.append({"Type": "bind", "Source": source, "Destination": destination,
-                       "Mode": mode if mode == "ro" else "", "RW": mode != "ro",
-                       "Propagation": "rprivate"})
+    from runtime.volume import mountpoints
+    mounts = mountpoints.inspect_mounts(container)
     settings = live_network_settings(engine, container)
     if status not in (RUNNING, PAUSED) and settings:
         settings = {**settings, "IPAddress": "", "Ports": {}}

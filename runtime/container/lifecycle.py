@@ -21,6 +21,7 @@ from runtime.container import users
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.image.store import remove_tree
 from runtime.locking import locked
+from runtime.volume import mountpoints
 
 DEFAULT_STOP_TIMEOUT = 10
 RESTART_DELAY_START, RESTART_DELAY_MAX = 0.1, 60.0
@@ -106,21 +107,26 @@ def _create(engine, options: dict, image_text: str) -> Container:
             os.makedirs(staging, mode=0o700)
             rootfs.prepare_dirs(staging)
             final_dir = engine.paths.container(container_id)
-            container = Container(final_dir, {
-                "Id": container_id,
-                "Name": name,
-                "Created": rfc3339_ns(),
-                "Image": image_id,
-                "ImageRef": shown,
-                "Layers": layers,
-                "Config": {**config, "Image": shown},
-                "HostConfig": host_config,
-                "LogPath": os.path.join(final_dir, "ctr.log"),
-                "Driver": "overlay",
-            }, new_state())
-            atomic.write_json(os.path.join(staging, "container.json"), container.config)
-            atomic.write_json(os.path.join(staging, "state.json"), container.state)
-            os.rename(staging, final_dir)
+            # Volumes are found or made (and filled from the image) under the volumes lock,
+            # held until the record is in place: see runtime.volume.mountpoints.
+            with mountpoints.prepared(engine, staging, layers, config,
+                                      host_config) as mount_points:
+                container = Container(final_dir, {
+                    "Id": container_id,
+                    "Name": name,
+                    "Created": rfc3339_ns(),
+                    "Image": image_id,
+                    "ImageRef": shown,
+                    "Layers": layers,
+                    "Config": {**config, "Image": shown},
+                    "HostConfig": host_config,
+                    "MountPoints": mount_points,
+                    "LogPath": os.path.join(final_dir, "ctr.log"),
+                    "Driver": "overlay",
+                }, new_state())
+                atomic.write_json(os.path.join(staging, "container.json"), container.config)
+                atomic.write_json(os.path.join(staging, "state.json"), container.state)
+                os.rename(staging, final_dir)
             index_name(engine, name, container_id)
         except BaseException:
             if os.path.lexists(staging):
@@ -155,19 +161,6 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
         _start_locked(engine, container, before_start, owner_pid)
 
 
-def _make_bind_sources(binds) -> None:
-    """A `-v HOST:CTR` whose host path does not exist gets it as a new directory, as Docker's
-    `-v` does (not left for the OCI runtime to fail on)."""
-    for bind in binds:
-        source = oci_spec.parse_bind(bind)[0]
-        if not os.path.lexists(source):
-            try:
-                os.makedirs(source, mode=0o755, exist_ok=True)
-            except OSError as error:
-                raise InvalidArgument(f"cannot create the host directory {source} for "
-                                      f"{bind}: {error.strerror}") from None
-
-
 def _start_locked(engine, container: Container, before_start=None,
                   owner_pid: int | None = None) -> None:
     host = container.host_config
@@ -182,7 +175,7 @@ def _start_locked(engine, container: Container, before_start=None,
         attachment = _attach_network(engine, container, network)
         undo.callback(_detach_network, engine, container, network)
         _write_hostname(container, attachment)
-        _make_bind_sources(host.get("Binds") or [])
+        mountpoints.make_bind_sources(container)
         bundle = oci_spec.build(container, merged, process["user"], process["env"],
                                 process["argv"], process["cwd"], attachment["netns"],
                                 attachment["share_host"], memory_swap_supported(),

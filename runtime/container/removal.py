@@ -13,11 +13,12 @@ from runtime.locking import locked
 
 
 def remove(engine, container: Container, force: bool = False,
-           background: bool = False) -> None:
+           background: bool = False, volumes: bool = False) -> None:
     """Remove a container. With `background`, it is gone (from `ps`, by name and ID) when
     this returns, and a detached process releases its runtime state, network and files
     right after — for a command line that should not wait for the kernel's veth teardown;
-    `system gc` finishes the job should that process die."""
+    `system gc` finishes the job should that process die. With `volumes` (`rm -v`), its
+    anonymous volumes go too (see `remove_volumes`)."""
     with holding(container):
         container.refresh()
         if container.status in (RUNNING, PAUSED, RESTARTING):
@@ -36,8 +37,12 @@ def remove(engine, container: Container, force: bool = False,
             container.refresh()
         if not background and not container.state.get("CleanedUp", True):
             _cleanup(engine, container)
+        if volumes:
+            container.state["RemoveVolumes"] = True  # for gc, should this process die
         doomed = _disappear(engine, container)
     _forget_name(engine, container)
+    if volumes:
+        remove_volumes(engine, container)
     if background:
         _in_background(_finish_removal, engine, container, doomed)
     else:
@@ -55,6 +60,13 @@ def _disappear(engine, container: Container) -> str:
         remove_tree(doomed)
     os.rename(container.dir, doomed)
     return doomed
+
+
+def remove_volumes(engine, container: Container) -> None:
+    """The anonymous volumes of a container that is out of sight, unless another container
+    names them (Docker's `rm -v` and `--rm`); named volumes stay."""
+    from runtime.volume import mountpoints
+    mountpoints.remove_anonymous_volumes(engine, container)
 
 
 def _forget_name(engine, container: Container) -> None:

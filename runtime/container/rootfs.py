@@ -93,6 +93,22 @@ def mount_overlay(root: str, container_dir: str, layer_links: list[str]) -> str:
     return merged
 
 
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC = 1, 32, 4096, 16384
+
+
+def bind_mount(source: str, target: str, read_only: bool = False) -> None:
+    """Bind `source` (recursively) onto `target`, which may be `/proc/self/fd/N` of a
+    directory opened safely; then make it read-only if asked."""
+    if _libc.mount(source.encode(), target.encode(), None, MS_BIND | MS_REC, None) != 0:
+        err = ctypes.get_errno()
+        raise MoorError(f"mounting {source} failed: {os.strerror(err)}")
+    if read_only and _libc.mount(None, target.encode(), None,
+                                 MS_BIND | MS_REMOUNT | MS_RDONLY, None) != 0:
+        err = ctypes.get_errno()
+        unmount(os.readlink(target) if target.startswith("/proc/self/fd/") else target)
+        raise MoorError(f"making {target} read-only failed: {os.strerror(err)}")
+
+
 def unmount(path: str) -> None:
     """Unmount `path` if mounted; a busy mount is detached lazily."""
     if not is_mounted(path):

@@ -65,7 +65,7 @@ def run_step(builder, state, command) -> None:
         with signals.deferred():
             try:
                 if created:
-                    engine.remove(container_id, force=True)
+                    engine.remove(container_id, force=True, volumes=True)
                 leftovers.forget_container(builder.staging, container_id)
             except MoorError as error:
                 builder.write(f"Error removing intermediate container "

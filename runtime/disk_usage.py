@@ -1,0 +1,143 @@
+"""Disk usage of one engine root in the shape of Docker's `GET /system/df` (`moor system df`).
+
+- `Images`: the images `moor images` lists (tagged ones and dangling ones), each with its
+  `Size`, `SharedSize` (the part of its layers another listed image uses too) and
+  `Containers` (how many use it); `LayersSize` counts every stored layer once.
+- `Containers`: each with `SizeRw` (its writable layer) and `SizeRootFs` (that and its
+  image), and its `Mounts`.
+- `Volumes`: each with `UsageData` (`Size`, `RefCount`: the containers that name it).
+- `BuildCache`: the intermediate images of builds (untagged images other images are built
+  on, which only `moor images -a` lists): the classic builder keeps its cache as images. Each
+  one's `Size` counts only the layers no listed image uses, which is what removing it would
+  give back.
+
+Sizes are the bytes of the files, each inode once, as Docker counts them.
+"""
+
+import os
+
+from runtime.container import inspect, state
+from runtime.errors import NotFound
+from runtime.volume import mountpoints, store as volume_store
+
+
+def _layer_size(engine, chain: str, cache: dict) -> int:
+    if chain not in cache:
+        try:
+            cache[chain] = int(engine.store.layer_info(chain).get("size") or 0)
+        except NotFound:
+            cache[chain] = 0
+    return cache[chain]
+
+
+def _upper_size(container) -> int:
+    try:
+        fd = os.open(container.path("upper"), volume_store.DIRECTORY_FLAGS)
+    except OSError:
+        return 0
+    try:
+        return volume_store.tree_size(fd)
+    finally:
+        os.close(fd)
+
+
+def system_df(engine) -> dict:
+    store = engine.store
+    sizes: dict[str, int] = {}
+    ids = store.image_ids()
+    layers = {}
+    for image_id in ids:
+        try:
+            layers[image_id] = store.layers(image_id)
+        except NotFound:
+            continue
+    parents = {store.parent(image_id) for image_id in layers}
+    tagged = set(store.references().values())
+    listed = [i for i in layers if i in tagged or i not in parents]
+    intermediate = [i for i in layers if i not in listed]
+    containers = state.all_containers(engine)
+    for container in containers:
+        container.refresh()
+    used_by = {}
+    for container in containers:
+        used_by[container.config["Image"]] = used_by.get(container.config["Image"], 0) + 1
+
+    users_of_layer: dict[str, int] = {}
+    for image_id in listed:
+        for chain in set(layers[image_id]):
+            users_of_layer[chain] = users_of_layer.get(chain, 0) + 1
+
+    images = []
+    for image_id in listed:
+        config = store.config(image_id)
+        size = sum(_layer_size(engine, chain, sizes) for chain in set(layers[image_id]))
+        shared = sum(_layer_size(engine, chain, sizes) for chain in set(layers[image_id])
+                     if users_of_layer.get(chain, 0) > 1)
+        images.append({
+            "Id": image_id, "ParentId": store.parent(image_id) or "",
+            "RepoTags": store.tags_of(image_id), "RepoDigests": [],
+            "Created": int(inspect.parse_time(config.get("created")) or 0),
+            "Size": size, "SharedSize": shared,
+            "Labels": (config.get("config") or {}).get("Labels") or {},
+            "Containers": used_by.get(image_id, 0),
+        })
+    images.sort(key=lambda image: image["Created"], reverse=True)
+
+    image_sizes = {image["Id"]: image["Size"] for image in images}
+    rows = []
+    for container in containers:
+        summary = inspect.summary(engine, container)
+        size_rw = _upper_size(container)
+        summary.update({
+            "SizeRw": size_rw,
+            "SizeRootFs": size_rw + image_sizes.get(container.config["Image"], sum(
+                _layer_size(engine, chain, sizes) for chain in container.config["Layers"])),
+            "Mounts": mountpoints.inspect_mounts(container),
+        })
+        rows.append(summary)
+    rows.sort(key=lambda row: row["Created"], reverse=True)
+
+    volumes = volume_store.Volumes(engine.paths)
+    references = mountpoints.users(engine)
+    volume_rows = []
+    for name in volumes.names():
+        try:
+            volume = volumes.get(name)
+        except NotFound:
+            continue
+        volume["UsageData"] = {"Size": volumes.size(name),
+                               "RefCount": len(references.get(name, []))}
+        volume_rows.append(volume)
+
+    children = {}
+    for image_id in layers:
+        parent = store.parent(image_id)
+        children[parent] = children.get(parent, 0) + 1
+    cache = []
+    for image_id in intermediate:
+        config = store.config(image_id)
+        own = set(layers[image_id])
+        unique = [chain for chain in own if chain not in users_of_layer]
+        history = config.get("history") or []
+        created = config.get("created", "")
+        cache.append({
+            "ID": image_id[7:] if image_id.startswith("sha256:") else image_id,
+            "Parents": [store.parent(image_id)] if store.parent(image_id) else [],
+            "Type": "regular",
+            "Description": history[-1].get("created_by", "") if history else "",
+            "InUse": image_id in used_by,
+            "Shared": len(unique) < len(own),
+            "Size": sum(_layer_size(engine, chain, sizes) for chain in unique),
+            "CreatedAt": created, "LastUsedAt": created,
+            "UsageCount": children.get(image_id, 0),
+        })
+
+    every_layer = {chain for chains in layers.values() for chain in chains}
+    return {
+        "LayersSize": sum(_layer_size(engine, chain, sizes) for chain in every_layer),
+        "Images": images,
+        "Containers": rows,
+        "Volumes": volume_rows,
+        "BuildCache": cache,
+    }
+
