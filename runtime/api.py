@@ -240,6 +240,35 @@ class Engine:
         from runtime import network
         return network.ensure_network(self.paths, name, labels)
 
+    # -- compose (see runtime.compose) ----------------------------------------------------
+
+    def compose_load(self, **options):
+        """A Compose project (`runtime.compose.load`: files or content, environ, profiles...)."""
+        from runtime import compose
+        return compose.load(**options)
+
+    def compose_plan(self, project, **options):
+        """What `up` would change for `project`, and why (`runtime.compose.plan_up`)."""
+        from runtime import compose
+        return compose.plan_up(self, project, **options)
+
+    def compose_up(self, plan, progress=None, **options) -> dict:
+        """Carry out a plan; `progress` gets one dict per step. Returns {service: ID}."""
+        from runtime import compose
+        return compose.up(self, plan, progress=progress, **options)
+
+    def compose_down(self, project_name: str, project=None, volumes: bool = False,
+                     remove_orphans: bool = False, progress=None) -> None:
+        """Remove a project's containers and networks (and named volumes with `volumes`)."""
+        from runtime import compose
+        compose.down(self, project_name, project, volumes=volumes,
+                     remove_orphans=remove_orphans, progress=progress)
+
+    def compose_containers(self, project_name: str) -> list[dict]:
+        """The project's containers (summaries as `containers` gives them)."""
+        from runtime.compose.containers import project_containers
+        return project_containers(self, project_name, oneoff=None)
+
     # -- images --------------------------------------------------------------------------
 
     def image_id(self, ref: str) -> str:

@@ -20,7 +20,8 @@ import argparse  # noqa: E402  (after the gettext shortcut above, which it binds
 from runtime.errors import MoorError  # noqa: E402
 
 # Verb groups, in the order `moor --help` lists them.
-GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "system")
+GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "compose",
+          "system")
 
 # Which group defines each verb, so `moor run` loads one module instead of all of them.
 # A verb missing here still works: the full parser is built when the table does not know it.
@@ -34,6 +35,7 @@ VERB_GROUPS = {
     **dict.fromkeys(("network", "port"), "network"),
     "volume": "volumes",
     "build": "build",
+    "compose": "compose",
     **dict.fromkeys(("pull", "push", "login", "logout"), "registry"),
 }
 

@@ -310,7 +310,8 @@ def _attach_network(engine, container: Container, network) -> dict:
         publish_all=bool(host.get("PublishAllPorts")),
         publish_loopback=host.get("PublishLoopback", True),
         exposed=sorted((container.config["Config"].get("ExposedPorts") or {}).keys()),
-        container_dir=container.dir, peer_netns=peer)
+        container_dir=container.dir, peer_netns=peer,
+        aliases=host.get("NetworkAliases") or [])
     attachment = network.attach(engine.paths, request)
     return {"netns": attachment.netns, "share_host": attachment.share_host,
             "settings": attachment.settings}

@@ -171,6 +171,23 @@ def parse_labels(value) -> dict:
     return labels
 
 
+_ALIAS = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$")
+
+
+def parse_network_aliases(value, network: str | None) -> list[str]:
+    """Docker's --network-alias: names on a user-defined network (not the default bridge,
+    none, host or another container's namespace)."""
+    aliases = list(value or [])
+    for alias in aliases:
+        if not isinstance(alias, str) or not _ALIAS.match(alias):
+            raise InvalidArgument(f"invalid network alias: {alias!r}")
+    if aliases and (network in (None, "", "bridge", "default", "none", "host") or
+                    str(network).startswith("container:")):
+        raise InvalidArgument("network-scoped aliases are supported only for containers on "
+                              "user-defined networks")
+    return list(dict.fromkeys(aliases))
+
+
 def parse_hostname(value) -> str:
     hostname = value or ""
     if hostname and not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$", hostname):
@@ -243,7 +260,7 @@ HOST_CONFIG_FIELDS = (
 COMBINED_OPTIONS = {
     "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
     "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
-    "binds", "mounts", "tmpfs", "volumes",
+    "binds", "mounts", "tmpfs", "volumes", "network_aliases",
 }
 KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
 
@@ -279,6 +296,12 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         **{field.key: field.read(options.get(field.option)) for field in HOST_CONFIG_FIELDS},
         **_mounts(options),
     }
+    aliases = parse_network_aliases(options.get("network_aliases"),
+                                    options.get("network") or None)
+    if aliases:
+        # Moorage's own: the names the container also has on its (user) network, which
+        # Docker keeps in NetworkingConfig.
+        host_config["NetworkAliases"] = aliases
     from runtime.volume import specs
     specs.plan(config, host_config)  # every mount checked, a destination used twice refused
     return config, host_config

@@ -61,13 +61,16 @@ class _Neighbourhood:
         if record["mode"] == "none" or not record["endpoints"]:
             return hostfiles.hosts_text(None, [])
         first = record["endpoints"][0]
-        own = (first["address"], [record["hostname"], record["name"]])
+        own = (first["address"], [record["hostname"], record["name"]] +
+               list(first.get("aliases") or ()))
         peers = []
         for endpoint in record["endpoints"]:
             for address, member in self.members.get(endpoint["network_id"], {}).items():
                 other = self.records.get(member)
                 if member != record["id"] and other:
-                    peers.append((address, [other["name"], other["id"][:12]]))
+                    there = endpoints.endpoint(other, endpoint["network_id"]) or {}
+                    peers.append((address, [other["name"], other["id"][:12]] +
+                                  list(there.get("aliases") or ())))
         return hostfiles.hosts_text(own, peers)
 
     def write_hosts(self, record: dict):
@@ -136,7 +139,9 @@ def settings_of(paths: Paths, record: dict) -> dict:
             "IPPrefixLen": endpoint["prefixlen"],
         })
         if endpoint["network"] != store.DEFAULT_NETWORK:
-            entry["DNSNames"] = [record["name"], record["id"][:12]]
+            aliases = list(endpoint.get("aliases") or ())
+            entry["Aliases"] = aliases or None
+            entry["DNSNames"] = [record["name"], record["id"][:12]] + aliases
         networks[endpoint["network"]] = entry
     first = record["endpoints"][0] if record["endpoints"] else {}
     published = [PortSpec.from_json(port) for port in record["ports"]]
@@ -283,12 +288,16 @@ def attach(paths: Paths, request):
                 netns_for_runtime = _join_peer(paths, request, record)
             elif bridged:
                 network = store.find(paths, mode)
+                if request.aliases and network.default:
+                    raise InvalidArgument("network-scoped aliases are supported only for "
+                                          "containers on user-defined networks")
                 try:
                     _attach_bridge(paths, record, network, requested, undo)
                 except OSError as error:
                     raise MoorError(f"cannot attach {record['name']} to network "
                                     f"{network.name}: {error.strerror or error}") from None
                 netns_for_runtime = record["netns"]
+                record["endpoints"][0]["aliases"] = list(request.aliases)
             endpoints.save(paths, record)
             _write_files(paths, record, request, resolv_conf)
             undo.pop_all()
@@ -397,6 +406,9 @@ def connect(paths: Paths, network_name: str, request) -> dict:
         if endpoints.endpoint(record, network.id):
             raise Conflict(f"container {record['name']} is already connected to network "
                            f"{network.name}")
+        if request.aliases and network.default:
+            raise InvalidArgument("network-scoped aliases are supported only for containers "
+                                  "on user-defined networks")
         used = {int(endpoint["interface"][3:]) for endpoint in record["endpoints"]}
         free = [position for position in range(MAX_NETWORKS) if position not in used]
         if not free:
@@ -407,6 +419,7 @@ def connect(paths: Paths, network_name: str, request) -> dict:
                     bridge_index = bridge.ensure_up(paths, netlink, network)
                     endpoint = _plug(paths, netlink, inside, network, bridge_index, record,
                                      free[0], undo)
+                endpoint["aliases"] = list(request.aliases)
                 record["endpoints"].append(endpoint)
                 endpoints.save(paths, record)
                 _refresh_hosts(paths, [item["network_id"] for item in record["endpoints"]],
