@@ -243,7 +243,7 @@ HOST_CONFIG_FIELDS = (
 COMBINED_OPTIONS = {
     "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
     "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
-    "binds", "mounts", "tmpfs", "volumes",
+    "binds", "mounts", "tmpfs", "volumes", "group",
 }
 KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
 
@@ -278,6 +278,7 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         "PortBindings": {},
         **{field.key: field.read(options.get(field.option)) for field in HOST_CONFIG_FIELDS},
         **_mounts(options),
+        **_group(options),
     }
     from runtime.volume import specs
     specs.plan(config, host_config)  # every mount checked, a destination used twice refused
@@ -305,6 +306,15 @@ def _mounts(options: dict) -> dict:
     if table:
         result["Tmpfs"] = table
     return result
+
+
+def _group(options: dict) -> dict:
+    """HostConfig.CgroupParent (Docker's field for the cgroup a container's goes under): the
+    group the container runs in (runtime.container.groups), present only when asked for."""
+    if not options.get("group"):
+        return {}
+    from runtime.container import groups
+    return {"CgroupParent": groups.validate(options["group"])}
 
 
 def _command(options: dict, image: dict) -> tuple[list[str], list[str]]:
