@@ -143,6 +143,43 @@ def test_the_spec_caps_cpus_and_pids_to_the_groups_but_keeps_memory_as_asked():
     assert cgroups.capped(30, 0) == 30
 
 
+def test_on_a_v2_host_the_controllers_are_enabled_down_the_path_and_limits_written(
+        tmp_path, monkeypatch):
+    # A unit test of the v2 layout on a stand-in tree (this suite's hosts are v1): the files
+    # the kernel would show at each level are made here, the ones the engine writes read back.
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", str(tmp_path))
+    child = "c" * 64
+    levels = [tmp_path, tmp_path / "moorage-0123456789ab", tmp_path / "moorage-0123456789ab" /
+              "team-1"]
+    for level in levels:
+        level.mkdir(exist_ok=True)
+        (level / "cgroup.controllers").write_text("cpuset cpu io memory hugetlb pids\n")
+        (level / "cgroup.subtree_control").write_text("cpu\n" if level == tmp_path else "")
+    (levels[2] / child).mkdir()
+    cgroups.apply_group("moorage-0123456789ab/team-1",
+                        {"Memory": 128 << 20, "NanoCpus": 1_500_000_000, "PidsLimit": 20},
+                        {child: (2_000_000_000, 0)})
+    assert [(level / "cgroup.subtree_control").read_text() for level in levels] == [
+        "+memory +pids", "+memory +cpu +pids", "+memory +cpu +pids"]
+    assert (levels[2] / "memory.max").read_text() == str(128 << 20)
+    assert (levels[2] / "cpu.max").read_text() == "150000 100000"
+    assert (levels[2] / "pids.max").read_text() == "20"
+    assert (levels[2] / child / "cpu.max").read_text() == "150000 100000"
+    assert not (levels[2] / child / "pids.max").exists()   # it asked none of its own
+    (levels[2] / "memory.current").write_text("4096\n")
+    (levels[2] / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (levels[2] / "cpu.stat").write_text("usage_usec 2500\nuser_usec 2000\n")
+    (levels[2] / "pids.current").write_text("7\n")
+    assert cgroups.group_usage("moorage-0123456789ab/team-1") == {
+        "Memory": {"Current": 4096, "Max": 128 << 20, "FailCount": 3, "OOMKills": 1},
+        "Cpu": {"UsageNanos": 2_500_000, "Quota": 150000, "Period": 100000},
+        "Pids": {"Current": 7, "Max": 20}}
+    cgroups.apply_group("moorage-0123456789ab/team-1", {}, {child: (2_000_000_000, 0)})
+    assert [(levels[2] / name).read_text() for name in ("memory.max", "cpu.max", "pids.max")] \
+        == ["max", "max 100000", "max"]
+    assert (levels[2] / child / "cpu.max").read_text() == "200000 100000"
+
+
 @pytest.mark.privileged
 def test_set_creates_then_changes_a_group_and_its_cgroup(engine, make_group):
     name = make_group("set", memory="64m", cpus=0.5, pids=30)
