@@ -417,6 +417,19 @@ def test_gc_keeps_defined_groups_and_sweeps_what_no_definition_accounts_for(
 
 
 @pytest.mark.privileged
+def test_reset_removes_groups_with_the_containers_running_in_them(tmp_path):
+    from runtime.api import Engine
+    doomed = Engine(str(tmp_path / "doomed"))
+    doomed.bootstrap_busybox()
+    doomed.group_set("team-9", memory="64m", pids=10)
+    doomed.run({"image": "busybox", "group": "team-9", "cmd": ["sleep", "300"]})
+    assert os.path.isdir(cgroup_file(place(doomed, "team-9"), "memory", ""))
+    doomed.reset()
+    assert not [hierarchy for hierarchy in cgroups.hierarchies() if os.path.exists(
+        os.path.join(hierarchy, doomed.paths.cgroup_parent))]
+
+
+@pytest.mark.privileged
 def test_inspect_reads_the_cgroup_files_and_counts_the_groups_disk(engine, make_group):
     name = make_group("usage", memory="96m", cpus=1, pids=50)
     relative = place(engine, name)
