@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from runtime import atomic
 from runtime.container import cgroups
-from runtime.errors import Conflict, InvalidArgument, NotFound
+from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.locking import locked
 
 # One path component of a cgroup, never 64 characters (a container's cgroup is its 64-hex
@@ -289,7 +289,28 @@ def placement(engine, container):
         relative = cgroup_path(engine.paths, name)
         if not cgroups.group_exists(relative):
             _apply(engine, name, record)
-        yield Placement(relative, record)
+        try:
+            yield Placement(relative, record)
+        except MoorError as error:
+            from runtime.container.lifecycle import StartFailed
+            # The runtime could not start the container (not the program: 126, 127): a full
+            # group refuses the runtime's own processes too, so say how full it is.
+            if not isinstance(error, StartFailed) or error.status != 125:
+                raise
+            raise StartFailed(f"{error.message} ({_in_use(name, relative, record)})",
+                              error.status) from None
+
+
+def _in_use(name: str, relative: str, record: dict) -> str:
+    """What a group with limits holds now: "group team-1 uses 12 of 12 PIDs, ..."."""
+    usage = cgroups.group_usage(relative)
+    parts = []
+    if record.get("PidsLimit"):
+        parts.append(f"{usage['Pids']['Current']} of {record['PidsLimit']} PIDs")
+    if record.get("Memory"):
+        parts.append(f"{cgroups.human_bytes(usage['Memory']['Current'])} of "
+                     f"{cgroups.human_bytes(record['Memory'])} memory")
+    return f"group {name} uses {', '.join(parts)}" if parts else f"in group {name}"
 
 
 def restore(engine) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 
 from runtime.container import cgroups, groups, removal, spec
 from runtime.container.state import Container
-from runtime.errors import Conflict, InvalidArgument, NotFound
+from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from tests.stack import wait_until
 
 UNIFIED = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
@@ -272,6 +272,21 @@ def test_a_pids_limit_above_the_groups_is_capped_to_it(engine, make_group, runti
     assert pids_current(place(engine, name)) <= 12
     assert engine.group_inspect(name)["Usage"]["Pids"] == {
         "Current": pids_current(place(engine, name)), "Max": 12}
+    # In a full group, runc's init cannot make its threads: the start fails and says how full
+    # the group is. crun moves its one process in (the kernel limits forks, not moves), and
+    # that process cannot fork either.
+    full = pids_current(place(engine, name))
+    engine.group_set(name, pids=full)
+    if runtime_name == "runc":
+        with pytest.raises(MoorError, match=f"group {name} uses {full} of {full} PIDs"):
+            engine.run({"image": "busybox", "group": name, "runtime": runtime_name,
+                        "cmd": ["true"]})
+    else:
+        late = engine.run({"image": "busybox", "group": name, "runtime": runtime_name,
+                           "cmd": ["sh", "-c", "sleep 1 & wait"]})
+        assert engine.wait(late) != 0
+        assert "can't fork" in "".join(r.data.decode() for r in engine.logs(late))
+        engine.remove(late)
     # A lower limit for the group holds at once for the containers in it.
     engine.group_set(name, pids=5)
     assert pids_max(place(engine, name)) == 5
