@@ -227,6 +227,37 @@ class Engine:
         from runtime import disk_usage
         return disk_usage.system_df(self)
 
+    # -- groups --------------------------------------------------------------------------
+
+    def group_set(self, name: str, memory=None, cpus=None, pids=None) -> dict:
+        """Create the group `name` or change its limits: `memory` (bytes or "128m"), `cpus`
+        (a float), `pids` (a count); None or 0 is no limit, and every call sets all three.
+        The limits hold at once for the running containers inside (the kernel enforces them
+        on the group's cgroup, see runtime.container.groups); Conflict, and the old limits
+        kept, when the kernel refuses. Returns the definition (`Name`, `CreatedAt`,
+        `UpdatedAt`, `Memory`, `NanoCpus`, `PidsLimit`)."""
+        from runtime.container import groups
+        return groups.set_limits(self, name, memory=memory, cpus=cpus, pids=pids)
+
+    def group_inspect(self, name: str) -> dict:
+        """The group's limits, `Cgroup`, `Containers` (IDs) and `Usage` read from its cgroup
+        files now: `Memory` (`Current`, `Max`, `FailCount`, `OOMKills`), `Cpu`
+        (`UsageNanos`, `Quota`, `Period`), `Pids` (`Current`, `Max`), `Containers`
+        (`Total`, `Running`) and `Disk` (`WritableLayers`, `Volumes`, `Total` in bytes)."""
+        from runtime.container import groups
+        return groups.inspect(self, name)
+
+    def groups(self) -> list[dict]:
+        """Every group's limits and containers, by name (no usage: see `group_inspect`)."""
+        from runtime.container import groups
+        return groups.listing(self)
+
+    def group_remove(self, name: str) -> None:
+        """Remove the group and its cgroup; Conflict while any container (running or not)
+        is in it."""
+        from runtime.container import groups
+        groups.remove(self, name)
+
     # -- networks ------------------------------------------------------------------------
 
     def network_inspect(self, ref: str) -> dict:

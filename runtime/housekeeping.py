@@ -9,7 +9,6 @@ leftovers are found by name and only this root's are touched.
 
 import contextlib
 import os
-import signal
 import time
 
 from runtime import atomic, staging
@@ -135,6 +134,9 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             path = os.path.join(parent, entry)
             if len(entry) == 64 and os.path.isdir(path) and entry not in running:
                 act(f"cgroup {path}", lambda p=path: _remove_cgroup(p))
+    # ... and in groups' cgroups, and groups' cgroups that no definition accounts for.
+    from runtime.container import groups
+    found.extend(groups.sweep(engine, running, dry_run))
 
     # Volumes half made or half removed, and those a crashed `rm -v` or `--rm` left (before
     # the tmp/ sweep below takes the removed containers' records).
@@ -304,24 +306,10 @@ def _controllers() -> list[str]:
 
 
 def _remove_cgroup(path: str) -> None:
-    """Kill what is left in a dead container's cgroup, then remove it (rmdir only)."""
-    for attempt in range(50):
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                pids = [int(p) for p in f.read().split()]
-        except OSError:
-            pids = []
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.02)
-    os.rmdir(path)
+    """Kill what is left in a dead container's cgroup (or a group's, with the cgroups of
+    its containers), then remove it (rmdir only)."""
+    from runtime.container import cgroups
+    cgroups.remove_tree(path)
 
 
 def _settle(engine, container) -> None:
@@ -344,6 +332,8 @@ def boot(engine) -> list[str]:
     previous = (atomic.read_json(marker) or {}).get("boot_id")
     rebooted = previous is not None and previous != current
     containers, _ = _live(engine)
+    from runtime.container import groups
+    report.extend(groups.restore(engine))      # before any container starts in one
     for container in containers.values():
         if container.status in (EXITED, DEAD) and not container.state.get("CleanedUp", True):
             _settle(engine, container)

@@ -20,7 +20,7 @@ import argparse  # noqa: E402  (after the gettext shortcut above, which it binds
 from runtime.errors import MoorError  # noqa: E402
 
 # Verb groups, in the order `moor --help` lists them.
-GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "compose",
+GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "groups", "compose",
           "system")
 
 # Which group defines each verb, so `moor run` loads one module instead of all of them.
@@ -34,6 +34,7 @@ VERB_GROUPS = {
     **dict.fromkeys(("info", "version", "system"), "system"),
     **dict.fromkeys(("network", "port"), "network"),
     "volume": "volumes",
+    "group": "groups",
     "build": "build",
     "compose": "compose",
     **dict.fromkeys(("pull", "push", "login", "logout"), "registry"),

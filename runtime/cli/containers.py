@@ -160,6 +160,9 @@ def _add_create_flags(parser):
     add("--memory-swap", help="memory plus swap limit")
     add("--cpus", help="number of CPUs (e.g. 0.5)")
     add("--pids-limit", help="maximum number of processes")
+    add("--group", "--cgroup-parent", dest="group", metavar="GROUP",
+        help="run in this group (moor group set): its limits hold for all its containers "
+             "together; CPUs and PIDs above the group's are capped to them")
     add("--restart", default="no", help="no | on-failure[:N] | always | unless-stopped")
     add("--entrypoint", help="override the image's entrypoint")
     add("--runtime", help="OCI runtime: crun or runc")
@@ -209,7 +212,7 @@ def _options(args) -> dict:
         "expose": args.expose, "labels": args.label, "privileged": args.privileged,
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
-        "shm_size": args.shm_size,
+        "shm_size": args.shm_size, "group": args.group,
     }
     if args.command:
         options["cmd"] = list(args.command)

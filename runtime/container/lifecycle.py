@@ -11,7 +11,7 @@ import os
 import shutil
 
 from runtime import atomic
-from runtime.container import monitor, names, options as opts, rootfs, spec as oci_spec
+from runtime.container import groups, monitor, names, options as opts, rootfs, spec as oci_spec
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -94,6 +94,7 @@ def _create(engine, options: dict, image_text: str) -> Container:
 
     engine.paths.ensure()
     with locked(engine.paths.lock("containers")):
+        groups.require(engine, host_config)
         if os.path.exists(engine.paths.container(container_id)):
             raise Conflict(f"a container with ID {container_id} already exists")
         if name is None:
@@ -166,7 +167,7 @@ def _start_locked(engine, container: Container, before_start=None,
     host = container.host_config
     runtime = OCIRuntime(host["Runtime"], engine.paths.oci_state(host["Runtime"]))
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
-    with contextlib.ExitStack() as undo:
+    with contextlib.ExitStack() as undo, groups.placement(engine, container) as placement:
         merged = rootfs.mount_overlay(engine.paths.root, container.dir, links)
         undo.callback(rootfs.unmount, merged)
         with Root(merged) as root:
@@ -179,7 +180,7 @@ def _start_locked(engine, container: Container, before_start=None,
         bundle = oci_spec.build(container, merged, process["user"], process["env"],
                                 process["argv"], process["cwd"], attachment["netns"],
                                 attachment["share_host"], memory_swap_supported(),
-                                engine.paths.cgroup_parent,
+                                placement.parent, group=placement.limits,
                                 seccomp_cache=os.path.join(engine.paths.run, "seccomp")
                                 if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)

@@ -260,7 +260,7 @@ HOST_CONFIG_FIELDS = (
 COMBINED_OPTIONS = {
     "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
     "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
-    "binds", "mounts", "tmpfs", "volumes", "network_aliases",
+    "binds", "mounts", "tmpfs", "volumes", "network_aliases", "group",
 }
 KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
 
@@ -295,6 +295,7 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         "PortBindings": {},
         **{field.key: field.read(options.get(field.option)) for field in HOST_CONFIG_FIELDS},
         **_mounts(options),
+        **_group(options),
     }
     aliases = parse_network_aliases(options.get("network_aliases"),
                                     options.get("network") or None)
@@ -328,6 +329,15 @@ def _mounts(options: dict) -> dict:
     if table:
         result["Tmpfs"] = table
     return result
+
+
+def _group(options: dict) -> dict:
+    """HostConfig.CgroupParent (Docker's field for the cgroup a container's goes under): the
+    group the container runs in (runtime.container.groups), present only when asked for."""
+    if not options.get("group"):
+        return {}
+    from runtime.container import groups
+    return {"CgroupParent": groups.validate(options["group"])}
 
 
 def _command(options: dict, image: dict) -> tuple[list[str], list[str]]:

@@ -161,7 +161,11 @@ class Container:
         self.state["Status"] = EXITED if code >= 0 else DEAD
         self.state["ExitCode"] = code if code >= 0 else 255
         self.state["FinishedAt"] = rfc3339_ns(when)
-        self.state["OOMKilled"] = os.path.exists(self.path("oom"))
+        if os.path.exists(self.path("oom")):
+            from runtime.container.cgroups import oom_kill_counted
+            self.state["OOMKilled"] = oom_kill_counted(self)
+        else:
+            self.state["OOMKilled"] = False
         self.state["Pid"] = 0
         self.state["Paused"] = False
         return True
