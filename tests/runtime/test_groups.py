@@ -453,12 +453,13 @@ def test_inspect_reads_the_cgroup_files_and_counts_the_groups_disk(engine, make_
         f.write(os.urandom(2 << 20))
     container_id = engine.run({
         "image": "busybox", "group": name, "volumes": ["/cache"],
-        "cmd": ["sh", "-c", "head -c 1048576 /dev/urandom > /big && "
-                            "head -c 524288 /dev/urandom > /cache/part && exec sleep 300"]})
+        "cmd": ["sh", "-c", "head -c 524288 /dev/urandom > /cache/part && "
+                            "head -c 1048576 /dev/urandom > /big && exec sleep 300"]})
     engine.create({"image": "busybox", "group": name, "cmd": ["true"]})
+    # Written in that order, and only the sleep left: nothing changes while we read.
     wait_until(lambda: engine.diff(container_id) and os.path.getsize(
-        os.path.join(engine.container(container_id).path("upper"), "big")) == 1 << 20,
-        what="the container to write its files")
+        os.path.join(engine.container(container_id).path("upper"), "big")) == 1 << 20
+        and pids_current(relative) == 1, what="the container to write its files")
     cpu_before = int(read(relative, "cpuacct", "cpuacct.usage", "")) if not UNIFIED else 0
     document = engine.group_inspect(name)
     usage = document["Usage"]
