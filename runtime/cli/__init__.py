@@ -20,7 +20,7 @@ import argparse  # noqa: E402  (after the gettext shortcut above, which it binds
 from runtime.errors import MoorError  # noqa: E402
 
 # Verb groups, in the order `moor --help` lists them.
-GROUPS = ("containers", "images", "build", "registry", "network", "system")
+GROUPS = ("containers", "images", "build", "registry", "network", "events", "system")
 
 # Which group defines each verb, so `moor run` loads one module instead of all of them.
 # A verb missing here still works: the full parser is built when the table does not know it.
@@ -33,6 +33,7 @@ VERB_GROUPS = {
     **dict.fromkeys(("info", "version", "system"), "system"),
     **dict.fromkeys(("network", "port"), "network"),
     "build": "build",
+    "events": "events",
     **dict.fromkeys(("pull", "push", "login", "logout"), "registry"),
 }
 

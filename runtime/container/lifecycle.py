@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 
-from runtime import atomic
+from runtime import atomic, events
 from runtime.container import monitor, names, options as opts, rootfs, spec as oci_spec
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
@@ -126,6 +126,7 @@ def _create(engine, options: dict, image_text: str) -> Container:
             if os.path.lexists(staging):
                 remove_tree(staging)
             raise
+    events.container(engine, container, "create")
     return container
 
 
@@ -144,6 +145,7 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
     container exists but before its program runs (to attach and catch the first output)."""
     with holding(container):
         if container.refresh():
+            events.container_ended(engine, container)
             _cleanup(engine, container)
             container.save_state()
         if container.status in (RUNNING, PAUSED):
@@ -193,6 +195,8 @@ def _start_locked(engine, container: Container, before_start=None,
         # Before the launch: a monitor that times out or dies may leave the runtime's
         # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
         undo.callback(_kill_monitor, runtime, container)
+        with contextlib.suppress(FileNotFoundError):    # a new run, whose die is to come
+            os.unlink(container.path(events.EXIT_JOURNALED))
         try:
             monitor_pid, pid = monitor.launch(
                 root=engine.paths.root, runtime=runtime, container=container,
@@ -217,6 +221,7 @@ def _start_locked(engine, container: Container, before_start=None,
         runtime.start(container.id)
         container.save_state()
         undo.pop_all()
+    events.container(engine, container, "start")
 
 
 def _start_error(error: MoorError) -> MoorError:

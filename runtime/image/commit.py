@@ -13,6 +13,7 @@ import os
 import shlex
 import stat
 
+from runtime import events
 from runtime.container.state import PAUSED, RUNNING, rfc3339_ns
 from runtime.errors import InvalidArgument
 
@@ -248,11 +249,14 @@ def commit(engine, container, repository: str | None = None, message: str | None
             new_id = engine.store.add_image(
                 json.dumps(new, sort_keys=True, separators=(",", ":")).encode(),
                 parent=image_id)
-            if repository:
-                engine.store.tag(new_id, repository)
+            tagged = engine.store.tag(new_id, repository) if repository else ""
     finally:
         if frozen:
             container.refresh()
             if container.status in (RUNNING, PAUSED):
                 runtime.resume(container.id)
+    if tagged:
+        events.image(engine, "tag", new_id, tagged, (new["config"] or {}).get("Labels"))
+    events.container(engine, container, "commit",
+                     {"comment": message or "", "imageID": new_id, "imageRef": tagged})
     return new_id
