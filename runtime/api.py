@@ -183,7 +183,19 @@ class Engine:
     def container_exited(self, container_id: str) -> None:
         exits.container_exited(self, container_id)
 
-    # -- events --------------------------------------------------------------------------
+    # -- health checks and events --------------------------------------------------------
+
+    def health_check(self, ref: str) -> dict:
+        """Run the container's health check once now and record it (as the checker does);
+        returns `{"Status", "FailingStreak", "Result": {Start, End, ExitCode, Output}}`."""
+        from runtime.container import health
+        return health.check_now(self, self.container(ref))
+
+    def health_checker(self, scan_seconds: float = 1.0):
+        """The loop that runs every running container's health checks on schedule, for the
+        resident service to host (`start()`/`stop()`, see runtime.container.health)."""
+        from runtime.container import health
+        return health.HealthChecker(self, scan_seconds)
 
     def events(self, since=None, until=None, filters=None, follow: bool = False, stop=None):
         """The engine's events as Docker's `/events` sends them (dicts), in order: those

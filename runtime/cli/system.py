@@ -43,6 +43,8 @@ def register(subparsers):
     exited = verbs.add_parser("container-exited")
     exited.add_argument("container_id")
     exited.set_defaults(func=cmd_container_exited)
+    from runtime.cli import health
+    health.register(verbs)
     listed = getattr(verbs, "_choices_actions", None)
     if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
         verbs._choices_actions = [a for a in listed if a.dest != "container-exited"]

@@ -11,7 +11,7 @@ import os
 import shutil
 
 from runtime import atomic, events
-from runtime.container import monitor, names, options as opts, rootfs, spec as oci_spec
+from runtime.container import health, monitor, names, options as opts, rootfs, spec as oci_spec
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -23,6 +23,9 @@ from runtime.image.store import remove_tree
 from runtime.locking import locked
 
 DEFAULT_STOP_TIMEOUT = 10
+# Options of `create` that runtime.container.health reads (Docker's Config.Healthcheck shape,
+# and Podman's on-failure action).
+HEALTH_OPTIONS = ("healthcheck", "health_on_failure")
 RESTART_DELAY_START, RESTART_DELAY_MAX = 0.1, 60.0
 
 
@@ -73,7 +76,10 @@ def _create(engine, options: dict, image_text: str) -> Container:
     shown = _image_shown(engine, image_id, image_text, options.get("image_name"))
     image_config = engine.store.config(image_id)
     layers = engine.store.layers(image_id)
-    config, host_config = opts.build(options, image_config)
+    health_options = {key: options[key] for key in HEALTH_OPTIONS if key in options}
+    config, host_config = opts.build({key: value for key, value in options.items()
+                                      if key not in HEALTH_OPTIONS}, image_config)
+    config.update(health.container_config(health_options, image_config))
     runtime_name = host_config["Runtime"] or default_name()
     OCIRuntime(runtime_name, engine.paths.oci_state(runtime_name))  # validates it exists
     host_config["Runtime"] = runtime_name

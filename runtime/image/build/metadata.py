@@ -149,7 +149,8 @@ def apply_shell(state, command) -> str:
     return f"SHELL {go_list(command.words)}"
 
 
-def apply_healthcheck(state, command) -> str:
+def healthcheck_config(command) -> dict:
+    """The image config's `Healthcheck` of a HEALTHCHECK command (zero fields left out)."""
     check = {"Test": list(command.test)}
     for key, value in (("Interval", command.interval), ("Timeout", command.timeout),
                        ("StartPeriod", command.start_period),
@@ -157,7 +158,11 @@ def apply_healthcheck(state, command) -> str:
                        ("Retries", command.retries)):
         if value:
             check[key] = value
-    state.config["Healthcheck"] = check
+    return check
+
+
+def apply_healthcheck(state, command) -> str:
+    state.config["Healthcheck"] = healthcheck_config(command)
     durations = " ".join(json.dumps(go_duration(value)) for value in (
         command.interval, command.timeout, command.start_period, command.start_interval))
     return f"HEALTHCHECK &{{{go_quoted(command.test)} {durations} {_go_rune(command.retries)}}}"

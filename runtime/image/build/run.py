@@ -37,7 +37,7 @@ def run_step(builder, state, command) -> None:
                         "scratch and has no file system to run it in")
     engine = builder.engine
     options = {"image": state.image_id, "cmd": argv, "entrypoint": [], "env": arguments,
-               "network": "none"}
+               "network": "none", "healthcheck": {"Test": ["NONE"]}}
     container_id = None
     try:
         try:
