@@ -194,8 +194,8 @@ class Engine:
     def health_checker(self, scan_seconds: float = 1.0):
         """The loop that runs every running container's health checks on schedule, for the
         resident service to host (`start()`/`stop()`, see runtime.container.health)."""
-        from runtime.container import health
-        return health.HealthChecker(self, scan_seconds)
+        from runtime.container import health_checker
+        return health_checker.HealthChecker(self, scan_seconds)
 
     def events(self, since=None, until=None, filters=None, follow: bool = False, stop=None):
         """The engine's events as Docker's `/events` sends them (dicts), in order: those

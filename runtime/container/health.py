@@ -25,14 +25,11 @@ it `healthy` and resets the failing streak; a failure adds to the streak (not wh
 change of status is a `health_status: <status>` event in the journal; a failure that leaves
 the container `unhealthy` applies its on-failure action (kill, restart or stop), as Podman's.
 
-Who checks: `HealthChecker`, a thread that runs every running container's checks on their
-schedule (`Interval`; `StartInterval` while `starting` within `StartPeriod`; the first one an
-interval after the start, as Docker's). It is meant to live in the resident engine service
-(`runtime/service`, which hosts it: `checker = engine.health_checker(); checker.start()` ...
-`checker.stop()`); `moor system health-checker` runs it in the foreground, and `moor system
-healthcheck-run CONTAINER` runs one check by hand. Only one checker runs per engine root
-(it holds `<run>/health-checker.lock`), and it keeps `<run>/health-checker.json` (its PID and
-a heartbeat) up to date, so everyone can tell whether checks are being run.
+Who checks: `HealthChecker` (health_checker.py), the loop that runs every running
+container's checks on their schedule, hosted by the resident engine service (or run in the
+foreground by `moor system health-checker`); `moor system healthcheck-run CONTAINER` runs one
+check by hand. The checker keeps a heartbeat, so everyone can tell whether checks are being
+run.
 
 What `inspect` shows (`State.Health`) is what was recorded, as long as a live checker keeps
 it current. While a container runs and nothing checks it (no checker, or its last result is
@@ -45,15 +42,14 @@ vouches for) with a `Note` saying it is not being checked and what the last resu
 import os
 import select
 import subprocess
-import threading
 import time
 
 from runtime import atomic, durations, events
-from runtime.container.state import PAUSED, RUNNING, process_alive, process_start_time, rfc3339_ns
+from runtime.container.state import PAUSED, RUNNING, rfc3339_ns
 from runtime.errors import Conflict, InvalidArgument, MoorError
 from runtime.locking import locked
 
-STARTING, HEALTHY, UNHEALTHY, NO_HEALTHCHECK = "starting", "healthy", "unhealthy", "none"
+STARTING, HEALTHY, UNHEALTHY = "starting", "healthy", "unhealthy"
 DEFAULTS = {"Interval": 30_000_000_000, "Timeout": 30_000_000_000, "StartPeriod": 0,
             "StartInterval": 5_000_000_000, "Retries": 3}
 FIELDS = ("Test", "Interval", "Timeout", "StartPeriod", "StartInterval", "Retries")
@@ -64,8 +60,6 @@ MAX_OUTPUT = 4096
 RECORD, LOCK = "health.json", "health.lock"
 # A result older than its interval and timeout plus this no longer counts as current.
 STALE_GRACE = 10_000_000_000
-HEARTBEAT_SECONDS = 2.0
-HEARTBEAT_STALE = 30_000_000_000
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -212,6 +206,11 @@ def _for_run(record: dict | None, started_at: str) -> dict:
         return record
     return {"Status": STARTING, "FailingStreak": 0, "Log": list(record.get("Log") or []),
             "StartedAt": started_at}
+
+
+def run_record(container, started_at: str) -> dict:
+    """The health record of the container's run that started at `started_at`."""
+    return _for_run(_load(container), started_at)
 
 
 def _record(engine, container, started_at: str, result: dict, check: dict) -> tuple:
@@ -384,16 +383,6 @@ def _act_on_failure(engine, container) -> None:
 
 # -- what is shown --------------------------------------------------------------------------
 
-def checker_running(paths) -> dict | None:
-    """The live checker's heartbeat record ({Pid, StartTime, Heartbeat}), or None."""
-    beat = atomic.read_json(os.path.join(paths.run, "health-checker.json"))
-    if not beat or not process_alive(beat.get("Pid"), beat.get("StartTime")):
-        return None
-    if time.time_ns() - int(beat.get("Heartbeat") or 0) > HEARTBEAT_STALE:
-        return None                      # alive but stuck (or stopped with SIGSTOP)
-    return beat
-
-
 def view(engine, container, checker=...) -> dict | None:
     """`State.Health` for inspect (None: the container has no health check, or has never
     run with one). `checker` is `checker_running(...)` when the caller knows it already."""
@@ -412,6 +401,7 @@ def view(engine, container, checker=...) -> dict | None:
     if status == PAUSED:
         return shown
     if checker is ...:
+        from runtime.container.health_checker import checker_running
         checker = checker_running(engine.paths)
     note = _not_checked(record, configured(container), checker)
     if note:
@@ -452,160 +442,3 @@ def status_suffix(shown: dict | None) -> str:
     if shown.get("Note"):
         return " (health: not checked)"
     return f" (health: {STARTING})" if shown["Status"] == STARTING else f" ({shown['Status']})"
-
-
-# -- the checker ----------------------------------------------------------------------------
-
-class HealthChecker:
-    """Runs the health checks of every running container of an engine root on their
-    schedule, each check in a thread of its own (a slow one holds up no other).
-
-    Hosted in a thread: `start()` returns at once, `stop()` ends it (waiting for checks in
-    progress is not needed: their results are recorded by their own threads or dropped).
-    In the foreground: `run(stop_event)` until the event is set. MoorError (Conflict) when
-    another checker runs for the same root."""
-
-    def __init__(self, engine, scan_seconds: float = 1.0):
-        self.engine = engine
-        self.scan_seconds = scan_seconds
-        self._stop = threading.Event()
-        self._thread = None
-        self._schedule: dict[str, tuple[str, int]] = {}   # id -> (run's StartedAt, due ns)
-        self._busy: set[str] = set()
-        self._threads: set[threading.Thread] = set()
-        self._guard = threading.Lock()
-
-    def start(self) -> None:
-        ready = threading.Event()
-        failure = []
-
-        def host():
-            try:
-                self.run(self._stop, ready)
-            except BaseException as error:   # reported to start()'s caller
-                failure.append(error)
-                ready.set()
-        self._thread = threading.Thread(target=host, name="health-checker", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
-
-    def stop(self, timeout: float | None = 60.0) -> None:
-        """End the loop and wait for the checks in progress (and their on-failure actions)
-        to finish."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        with self._guard:
-            running = list(self._threads)
-        for thread in running:
-            thread.join(timeout)
-
-    def run(self, stop=None, ready=None) -> None:
-        """Check until `stop` (a threading.Event; the checker's own by default) is set;
-        `ready` is set once the checker holds its lock."""
-        stop = stop or self._stop
-        paths = self.engine.paths.ensure()
-        lock_path = os.path.join(paths.run, "health-checker.lock")
-        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            import fcntl
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                other = checker_running(paths) or {}
-                raise Conflict("a health checker already runs for this engine root"
-                               + (f" (pid {other['Pid']})" if other.get("Pid") else ""))
-            beat_path = os.path.join(paths.run, "health-checker.json")
-            identity = {"Pid": os.getpid(), "StartTime": process_start_time(os.getpid())}
-            atomic.write_json(beat_path, {**identity, "Heartbeat": time.time_ns()})
-            if ready is not None:
-                ready.set()
-            last_beat = time.monotonic()
-            try:
-                while not stop.is_set():
-                    wait = self._tick()
-                    if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                        atomic.write_json(beat_path, {**identity, "Heartbeat": time.time_ns()})
-                        last_beat = time.monotonic()
-                    stop.wait(min(wait, self.scan_seconds, HEARTBEAT_SECONDS))
-            finally:
-                try:
-                    os.unlink(beat_path)
-                except FileNotFoundError:
-                    pass
-        finally:
-            os.close(handle)
-
-    def _tick(self) -> float:
-        """Start the checks that are due; returns the seconds until the next one."""
-        from runtime.container import state
-        now = time.time_ns()
-        next_due = now + int(self.scan_seconds * 1e9)
-        seen = set()
-        for container in state.all_containers(self.engine):
-            container.refresh()
-            check = configured(container)
-            if container.status != RUNNING or check is None:
-                continue
-            seen.add(container.id)
-            started_at = container.state.get("StartedAt")
-            with self._guard:
-                scheduled = self._schedule.get(container.id)
-                if scheduled is None or scheduled[0] != started_at:
-                    scheduled = (started_at, self._first_due(container, check, started_at))
-                    self._schedule[container.id] = scheduled
-                if scheduled[1] <= now and container.id not in self._busy:
-                    self._busy.add(container.id)
-                    thread = threading.Thread(target=self._check, args=(container, started_at),
-                                              name=f"health-{container.id[:12]}", daemon=True)
-                    self._threads.add(thread)
-                    thread.start()
-                elif container.id not in self._busy:
-                    next_due = min(next_due, scheduled[1])
-        with self._guard:
-            for gone in set(self._schedule) - seen:
-                self._schedule.pop(gone, None)
-        return max(0.0, (next_due - time.time_ns()) / 1e9)
-
-    def _first_due(self, container, check: dict, started_at: str) -> int:
-        """An interval after the last result of this run, or after the start."""
-        from runtime.container.inspect import parse_time
-        record = _for_run(_load(container), started_at)
-        base = parse_time(started_at) or time.time()
-        if record.get("StartedAt") == started_at and record["Log"] and \
-                record["Status"] != STARTING:
-            base = max(base, parse_time(record["Log"][-1].get("End")) or base)
-        return int(base * 1e9) + self._interval(check, started_at, record["Status"])
-
-    @staticmethod
-    def _interval(check: dict, started_at: str, status: str) -> int:
-        """Docker's: the start interval while `starting` within the start period."""
-        from runtime.container.inspect import parse_time
-        settings = timing(check)
-        since_start = time.time_ns() - int((parse_time(started_at) or 0) * 1e9)
-        if since_start < settings["StartPeriod"] and status == STARTING:
-            return settings["StartInterval"]
-        return settings["Interval"]
-
-    def _check(self, container, started_at: str) -> None:
-        status = STARTING
-        try:
-            status = check_now(self.engine, container)["Status"]
-        except MoorError:
-            pass                       # stopped or removed meanwhile: the next scan sees it
-        except Exception as error:     # one container's failure must not end the checker
-            import logging
-            logging.getLogger(__name__).warning("health check of %s failed: %s",
-                                                container.name, error)
-        finally:
-            check = configured(container) or {}
-            with self._guard:
-                self._busy.discard(container.id)
-                self._threads.discard(threading.current_thread())
-                if container.id in self._schedule and check:
-                    self._schedule[container.id] = (
-                        started_at,
-                        time.time_ns() + self._interval(check, started_at, status))
-
