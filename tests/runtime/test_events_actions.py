@@ -241,3 +241,21 @@ def test_network_events_with_their_attributes(engine):
     create = journal(engine, since, network="ev-net")[0]
     assert create["Actor"] == {"ID": made["Id"], "Attributes": {"name": "ev-net",
                                                                  "type": "bridge"}}
+
+
+def test_a_terminal_session_is_exec_create_start_and_die_from_its_exit_command(engine):
+    from runtime.container import sessions
+    since = time.time_ns()
+    container_id = engine.run({"image": "busybox", "cmd": TRAPPING})
+    session, sock = sessions.start(engine, engine.container(container_id), "5e55" * 4,
+                                   cmd=["sh", "-c", "exit 5"])
+    sock.close()
+    wait_until(lambda: "exec_die" in actions(engine, since, container_id),
+               what="the session's exec_die")
+    execs = [event for event in journal(engine, since, container=container_id)
+             if event["Action"].startswith("exec")]
+    assert [event["Action"] for event in execs] == [
+        "exec_create: sh -c exit 5", "exec_start: sh -c exit 5", "exec_die"]
+    assert {event["Actor"]["Attributes"]["execID"] for event in execs} == {session.id}
+    assert execs[-1]["Actor"]["Attributes"]["exitCode"] == "5"
+    engine.remove(container_id, force=True)
