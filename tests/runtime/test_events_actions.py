@@ -259,3 +259,31 @@ def test_a_terminal_session_is_exec_create_start_and_die_from_its_exit_command(e
     assert {event["Actor"]["Attributes"]["execID"] for event in execs} == {session.id}
     assert execs[-1]["Actor"]["Attributes"]["exitCode"] == "5"
     engine.remove(container_id, force=True)
+
+
+@pytest.fixture(scope="module")
+def registry():
+    """Debian's docker-registry on a free loopback port (see registry_fixture.py)."""
+    from tests.runtime.registry_fixture import Registry
+    the_registry = Registry()
+    try:
+        yield the_registry.start()
+    finally:
+        the_registry.stop()
+
+
+def test_push_and_pull_are_journaled_by_reference(engine, registry):
+    reference = f"{registry.address}/ev-{os.getpid()}/app:1"
+    since = time.time_ns()
+    image_id = engine.image_id("busybox")
+    engine.tag("busybox", reference)
+    engine.push(reference)
+    engine.remove_image(reference)
+    assert engine.pull(reference) == image_id
+    engine.remove_image(reference)
+    seen = [(event["Action"], event["Actor"]["ID"], event["Actor"]["Attributes"]["name"])
+            for event in journal(engine, since, type="image")]
+    name = reference.rsplit(":", 1)[0]
+    assert seen == [("tag", image_id, reference), ("push", reference, name),
+                    ("untag", image_id, image_id), ("pull", reference, name),
+                    ("untag", image_id, image_id)]
