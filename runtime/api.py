@@ -101,7 +101,9 @@ class Engine:
         container = self.container(ref)
         control.wait_for_exit(container)
         fresh = records.find(self, container.id)
-        fresh.refresh()
+        if fresh.refresh():     # seen before conmon's exit command records it: die now
+            from runtime import events
+            events.container_ended(self, fresh)
         return fresh.state.get("ExitCode", 0)
 
     def containers(self, all: bool = False) -> list[dict]:
@@ -258,6 +260,31 @@ class Engine:
         from runtime.container import groups
         groups.remove(self, name)
 
+    # -- health checks and events --------------------------------------------------------
+
+    def health_check(self, ref: str) -> dict:
+        """Run the container's health check once now and record it (as the checker does);
+        returns `{"Status", "FailingStreak", "Result": {Start, End, ExitCode, Output}}`."""
+        from runtime.container import health
+        return health.check_now(self, self.container(ref))
+
+    def health_checker(self, scan_seconds: float = 1.0):
+        """The loop that runs every running container's health checks on schedule, for the
+        resident service to host (`start()`/`stop()`, see runtime.container.health)."""
+        from runtime.container import health_checker
+        return health_checker.HealthChecker(self, scan_seconds)
+
+    def events(self, since=None, until=None, filters=None, follow: bool = False, stop=None):
+        """The engine's events as Docker's `/events` sends them (dicts), in order: those
+        from `since` (RFC 3339, unix seconds, a duration like "10m"; without it, with
+        `follow`, only new ones) to `until`, that match `filters` (Docker's: container,
+        image, event, type, label, network, volume, scope; `{key: [values]}`). With
+        `follow`, the iterator waits for new events until `until` passes or `stop` (a
+        threading.Event or a callable) says so. Bad filters or times raise here, before
+        the first event."""
+        from runtime import events
+        return events.read(self, since, until, filters, follow, stop)
+
     # -- networks ------------------------------------------------------------------------
 
     def network_inspect(self, ref: str) -> dict:
@@ -318,24 +345,31 @@ class Engine:
         return listing.history(self, self.store.resolve(ref))
 
     def tag(self, ref: str, target: str) -> str:
+        from runtime import events
         image_id = self.store.resolve(ref)
         with self.store.lock():
-            return self.store.tag(image_id, target)
+            tagged = self.store.tag(image_id, target)
+        events.image(self, "tag", image_id, tagged, events.image_labels(self.store, image_id))
+        return tagged
 
     def remove_image(self, ref: str, force: bool = False) -> list[dict]:
         """Docker's `rmi`: naming one of several tags only removes that tag; otherwise the
         image is untagged and deleted, with the layers nothing else uses. Refused while a
         container uses the image (with force, only while a running one does)."""
+        from runtime import events as journal
         from runtime.image import reference
         image_id = self.store.resolve(ref)
         with self.store.lock():
             tags = self.store.tags_of(image_id)
+            labels = journal.image_labels(self.store, image_id)
             try:
                 named = str(reference.parse(ref))
             except MoorError:
                 named = None
             if named in tags and len(tags) > 1:
                 self.store.untag(named)
+                # Docker names the image by its ID in untag and delete events.
+                journal.image(self, "untag", image_id, image_id, labels)
                 return [{"Untagged": named}]
             short = image_id[7:19]
             if len(tags) > 1 and not force:
@@ -356,6 +390,7 @@ class Engine:
             for tag in tags:
                 self.store.untag(tag)
                 events.append({"Untagged": tag})
+                journal.image(self, "untag", image_id, image_id, labels)
             containers = records.all_containers(self)
             in_use = set()
             for container in containers:
@@ -365,6 +400,7 @@ class Engine:
             removed = self.store.remove_image(image_id, in_use)
             events.append({"Deleted": image_id})
             events.extend({"Deleted": chain} for chain in removed)
+            journal.image(self, "delete", image_id, image_id)
             # As Docker: the untagged intermediate images under it (a build's steps) go too,
             # as long as nothing else stands on them.
             while parent and self.store.exists(parent) and not self.store.tags_of(parent) \
@@ -374,6 +410,7 @@ class Engine:
                 removed = self.store.remove_image(parent, in_use)
                 events.append({"Deleted": parent})
                 events.extend({"Deleted": chain} for chain in removed)
+                journal.image(self, "delete", parent, parent)
                 parent = next_parent
         return events
 
@@ -405,7 +442,10 @@ class Engine:
                 diff_id, chain_id = layers.add_directory(self.store, rootfs, parent_chain=None)
                 config = bootstrap.image_config(diff_id, description, created)
                 image_id = self.store.add_image(config)
-                self.store.tag(image_id, reference)
+                tagged = self.store.tag(image_id, reference)
+        from runtime import events
+        events.image(self, "tag", image_id, tagged)
+        events.image(self, "import", image_id, image_id)
         return image_id
 
     def pull(self, reference: str, progress=None, insecure: bool = False,

@@ -11,7 +11,7 @@ import contextlib
 import os
 import time
 
-from runtime import atomic, staging
+from runtime import atomic, events, staging
 from runtime.container import lifecycle, removal, rootfs, state as records
 from runtime.container.oci import KNOWN, OCIRuntime, find_binary
 from runtime.container.state import (
@@ -315,6 +315,7 @@ def _remove_cgroup(path: str) -> None:
 def _settle(engine, container) -> None:
     with lifecycle.holding(container):
         container.refresh()
+        events.container_ended(engine, container)
         lifecycle._cleanup(engine, container)
         container.save_state()
 

@@ -21,7 +21,7 @@ from runtime.errors import MoorError  # noqa: E402
 
 # Verb groups, in the order `moor --help` lists them.
 GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "groups", "compose",
-          "system")
+          "events", "system")
 
 # Which group defines each verb, so `moor run` loads one module instead of all of them.
 # A verb missing here still works: the full parser is built when the table does not know it.
@@ -37,6 +37,7 @@ VERB_GROUPS = {
     "group": "groups",
     "build": "build",
     "compose": "compose",
+    "events": "events",
     **dict.fromkeys(("pull", "push", "login", "logout"), "registry"),
 }
 

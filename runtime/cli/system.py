@@ -69,9 +69,16 @@ def register(subparsers):
     exited = verbs.add_parser("container-exited")
     exited.add_argument("container_id")
     exited.set_defaults(func=cmd_container_exited)
+    session_exited = verbs.add_parser("exec-exited")     # a terminal session's, the same way
+    session_exited.add_argument("container_id")
+    session_exited.add_argument("session_id")
+    session_exited.set_defaults(func=cmd_exec_exited)
+    from runtime.cli import health
+    health.register(verbs)
     listed = getattr(verbs, "_choices_actions", None)
     if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
-        verbs._choices_actions = [a for a in listed if a.dest != "container-exited"]
+        verbs._choices_actions = [a for a in listed
+                                  if a.dest not in ("container-exited", "exec-exited")]
 
 
 def cmd_service(args) -> int:
@@ -82,6 +89,12 @@ def cmd_service(args) -> int:
 
 def cmd_container_exited(args) -> int:
     engine_for(args).container_exited(args.container_id)
+    return 0
+
+
+def cmd_exec_exited(args) -> int:
+    from runtime.container import sessions
+    sessions.exec_exited(engine_for(args), args.container_id, args.session_id)
     return 0
 
 

@@ -3,7 +3,7 @@
 import os
 import time
 
-from runtime import atomic
+from runtime import atomic, events
 from runtime.container import options as opts
 from runtime.container.lifecycle import _cleanup, holding, oci_runtime, start
 from runtime.container.state import (EXITED, PAUSED, RESTARTING, RUNNING, Container,
@@ -38,12 +38,14 @@ def stop(engine, container: Container, timeout: int | None = None,
          signal: str | None = None) -> None:
     with holding(container):
         if container.refresh():
+            events.container_ended(engine, container)
             _cleanup(engine, container)
             container.save_state()
         if container.status == RESTARTING:
             container.state["ManualStop"] = True
             container.transition(EXITED)
             container.save_state()
+            events.container(engine, container, "stop")
             return
         if container.status not in (RUNNING, PAUSED):
             return
@@ -57,6 +59,7 @@ def stop(engine, container: Container, timeout: int | None = None,
             timeout = DEFAULT_STOP_TIMEOUT
         first = str(opts.parse_signal(signal or config.get("StopSignal") or "SIGTERM"))
         runtime.kill(container.id, first)
+        events.container(engine, container, "kill", {"signal": first})
         if container.status == PAUSED:
             # Frozen, it cannot act on the signal: thaw it once (the signal is pending).
             runtime.resume(container.id)
@@ -65,17 +68,21 @@ def stop(engine, container: Container, timeout: int | None = None,
             container.save_state()
         if timeout < 0 or not wait_for_exit(container, timeout):
             runtime.kill(container.id, "KILL")
+            events.container(engine, container, "kill", {"signal": "9"})
             if not wait_for_exit(container, 30):
                 raise MoorError(f"container {container.name} did not stop after SIGKILL")
         container.refresh()
+        events.container_ended(engine, container)
         _cleanup(engine, container)
         container.save_state()
+    events.container(engine, container, "stop")
 
 
 def kill(engine, container: Container, signal="KILL") -> None:
     number = opts.parse_signal(signal)
     with holding(container):
         if container.refresh():
+            events.container_ended(engine, container)
             _cleanup(engine, container)
             container.save_state()
         if container.status not in (RUNNING, PAUSED):
@@ -87,6 +94,7 @@ def kill(engine, container: Container, signal="KILL") -> None:
         runtime = oci_runtime(engine, container)
         if not runtime.kill(container.id, str(number)):
             raise MoorError(f"Cannot kill container {container.name}: the runtime refused")
+        events.container(engine, container, "kill", {"signal": number})
         if container.status == PAUSED and number in (9, 15):
             runtime.resume(container.id)
 
@@ -94,6 +102,7 @@ def kill(engine, container: Container, signal="KILL") -> None:
 def restart(engine, container: Container, timeout: int | None = None) -> None:
     stop(engine, container, timeout)
     start(engine, container)
+    events.container(engine, container, "restart")
 
 
 def pause(engine, container: Container) -> None:
@@ -105,6 +114,7 @@ def pause(engine, container: Container) -> None:
         container.transition(PAUSED)
         container.state["Paused"] = True
         container.save_state()
+    events.container(engine, container, "pause")
 
 
 def unpause(engine, container: Container) -> None:
@@ -116,3 +126,4 @@ def unpause(engine, container: Container) -> None:
         container.transition(RUNNING)
         container.state["Paused"] = False
         container.save_state()
+    events.container(engine, container, "unpause")

@@ -10,8 +10,9 @@ import contextlib
 import os
 import shutil
 
-from runtime import atomic
-from runtime.container import groups, monitor, names, options as opts, rootfs, spec as oci_spec
+from runtime import atomic, events
+from runtime.container import (groups, health, monitor, names, options as opts, rootfs,
+                               spec as oci_spec)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -24,6 +25,9 @@ from runtime.locking import locked
 from runtime.volume import mountpoints
 
 DEFAULT_STOP_TIMEOUT = 10
+# Options of `create` that runtime.container.health reads (Docker's Config.Healthcheck shape,
+# and Podman's on-failure action).
+HEALTH_OPTIONS = ("healthcheck", "health_on_failure")
 RESTART_DELAY_START, RESTART_DELAY_MAX = 0.1, 60.0
 
 
@@ -74,7 +78,10 @@ def _create(engine, options: dict, image_text: str) -> Container:
     shown = _image_shown(engine, image_id, image_text, options.get("image_name"))
     image_config = engine.store.config(image_id)
     layers = engine.store.layers(image_id)
-    config, host_config = opts.build(options, image_config)
+    health_options = {key: options[key] for key in HEALTH_OPTIONS if key in options}
+    config, host_config = opts.build({key: value for key, value in options.items()
+                                      if key not in HEALTH_OPTIONS}, image_config)
+    config.update(health.container_config(health_options, image_config))
     runtime_name = host_config["Runtime"] or default_name()
     OCIRuntime(runtime_name, engine.paths.oci_state(runtime_name))  # validates it exists
     host_config["Runtime"] = runtime_name
@@ -133,6 +140,7 @@ def _create(engine, options: dict, image_text: str) -> Container:
             if os.path.lexists(staging):
                 remove_tree(staging)
             raise
+    events.container(engine, container, "create")
     return container
 
 
@@ -151,6 +159,7 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
     container exists but before its program runs (to attach and catch the first output)."""
     with holding(container):
         if container.refresh():
+            events.container_ended(engine, container)
             _cleanup(engine, container)
             container.save_state()
         if container.status in (RUNNING, PAUSED):
@@ -187,6 +196,8 @@ def _start_locked(engine, container: Container, before_start=None,
         # Before the launch: a monitor that times out or dies may leave the runtime's
         # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
         undo.callback(_kill_monitor, runtime, container)
+        with contextlib.suppress(FileNotFoundError):    # a new run, whose die is to come
+            os.unlink(container.path(events.EXIT_JOURNALED))
         try:
             monitor_pid, pid = monitor.launch(
                 root=engine.paths.root, runtime=runtime, container=container,
@@ -211,6 +222,7 @@ def _start_locked(engine, container: Container, before_start=None,
         runtime.start(container.id)
         container.save_state()
         undo.pop_all()
+    events.container(engine, container, "start")
 
 
 def _start_error(error: MoorError) -> MoorError:

@@ -13,6 +13,7 @@ import os
 import shlex
 import stat
 
+from runtime import events
 from runtime.container.state import PAUSED, RUNNING, rfc3339_ns
 from runtime.errors import InvalidArgument
 
@@ -132,9 +133,20 @@ def _pairs(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _healthcheck(value: str) -> dict:
+    """`HEALTHCHECK [--interval=...] CMD ...|NONE`, read as a Dockerfile's."""
+    from runtime.image.build import instructions, metadata, parser
+    try:
+        node = parser.parse_instruction(f"HEALTHCHECK {value}", 1)
+        command = instructions.command(node, "\\")
+    except parser.DockerfileError as error:
+        raise InvalidArgument(error.message.split(": ", 1)[-1]) from None
+    return metadata.healthcheck_config(command)
+
+
 def apply_changes(config: dict, changes) -> dict:
     """Apply Dockerfile instructions (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, LABEL, USER,
-    VOLUME, STOPSIGNAL) to an image's `config` object."""
+    VOLUME, STOPSIGNAL, HEALTHCHECK) to an image's `config` object."""
     cmd_set = False
     for change in changes or []:
         instruction, _, value = change.strip().partition(" ")
@@ -179,15 +191,17 @@ def apply_changes(config: dict, changes) -> dict:
             config["Volumes"] = volumes
         elif instruction == "STOPSIGNAL":
             config["StopSignal"] = value
+        elif instruction == "HEALTHCHECK":
+            config["Healthcheck"] = _healthcheck(value)
         else:
             raise InvalidArgument(f"{instruction} is not a valid change command (use CMD, "
-                                  "ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR or "
-                                  "STOPSIGNAL)")
+                                  "ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, "
+                                  "STOPSIGNAL or HEALTHCHECK)")
     return config
 
 
 IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Entrypoint", "Volumes",
-                     "WorkingDir", "Labels", "StopSignal")
+                     "WorkingDir", "Labels", "StopSignal", "Healthcheck", "Shell")
 
 
 def commit(engine, container, repository: str | None = None, message: str | None = None,
@@ -248,11 +262,14 @@ def commit(engine, container, repository: str | None = None, message: str | None
             new_id = engine.store.add_image(
                 json.dumps(new, sort_keys=True, separators=(",", ":")).encode(),
                 parent=image_id)
-            if repository:
-                engine.store.tag(new_id, repository)
+            tagged = engine.store.tag(new_id, repository) if repository else ""
     finally:
         if frozen:
             container.refresh()
             if container.status in (RUNNING, PAUSED):
                 runtime.resume(container.id)
+    if tagged:
+        events.image(engine, "tag", new_id, tagged, (new["config"] or {}).get("Labels"))
+    events.container(engine, container, "commit",
+                     {"comment": message or "", "imageID": new_id, "imageRef": tagged})
     return new_id

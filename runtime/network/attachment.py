@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 
+from runtime import events
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.network import endpoints, hostfiles, ipam, store
 from runtime.network.ports import (PortSpec, choose_host_ports, docker_ports, exposed_ports,
@@ -301,6 +302,7 @@ def attach(paths: Paths, request):
             endpoints.save(paths, record)
             _write_files(paths, record, request, resolv_conf)
             undo.pop_all()
+    _connected(paths, record, "connect")
     return NetworkAttachment(netns=netns_for_runtime, share_host=record["share_host"],
                              settings=settings_of(paths, record))
 
@@ -367,7 +369,23 @@ def release(paths: Paths, container_id: str, record: dict) -> list[str]:
             networks.append(network.id)
     endpoints.remove(paths, container_id)
     _refresh_hosts(paths, networks)
+    _connected(paths, record, "disconnect")
     return removed
+
+
+def _connected(paths: Paths, record: dict, action: str) -> None:
+    """The journal's `connect` (a container starts on its networks) or `disconnect` (it
+    has left them) for each network of the record, as Docker's daemon logs them."""
+    if record["endpoints"]:
+        names = {network.id: network.name for network in store.all_networks(paths)}
+        for endpoint in record["endpoints"]:
+            network_id = endpoint["network_id"]
+            events.network(paths, action, network_id, names.get(network_id, ""),
+                           container_id=record["id"])
+    elif record["mode"] in ("host", "none"):
+        events.network(paths, action, store.predefined_id(paths, record["mode"]),
+                       record["mode"], "host" if record["mode"] == "host" else "null",
+                       container_id=record["id"])
 
 
 def detach(paths: Paths, container_id: str) -> None:
@@ -428,6 +446,8 @@ def connect(paths: Paths, network_name: str, request) -> dict:
         except OSError as error:
             raise MoorError(f"cannot connect {record['name']} to network {network.name}: "
                             f"{error.strerror or error}") from None
+        events.network(paths, "connect", network.id, network.name,
+                       container_id=request.container_id)
         return settings_of(paths, record)
 
 
@@ -470,4 +490,6 @@ def disconnect(paths: Paths, network_name: str, container_id: str) -> dict:
         endpoints.save(paths, record)
         _refresh_hosts(paths, [network.id] + [item["network_id"] for item in record["endpoints"]],
                        also=record)
+        events.network(paths, "disconnect", network.id, network.name,
+                       container_id=container_id)
         return settings_of(paths, record)

@@ -404,6 +404,9 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
     with engine.store.lock():
         for name in names:
             engine.store.tag(image_id, name)
+    from runtime import events
+    labels = events.image_labels(engine.store, image_id)
     for name in names:
+        events.image(engine, "tag", image_id, name, labels)
         write(f"Successfully tagged {name}\n")
     return image_id

@@ -42,7 +42,8 @@ def run_step(builder, state, command) -> None:
     # that `system gc` or the next build cannot find (leftovers.py).
     container_id = leftovers.new_container(builder.staging)
     options = {"id": container_id, "image": state.image_id, "cmd": argv, "entrypoint": [],
-               "env": arguments, "network": "none"}
+               "env": arguments, "network": "none",
+               "healthcheck": {"Test": ["NONE"]}}
     created = False
     try:
         try:
