@@ -41,9 +41,15 @@ class Engine:
 
     # -- containers ----------------------------------------------------------------------
 
-    def container(self, ref: str):
+    def container(self, ref: str, settle: bool = True):
+        """The container `ref` names. With `settle`, one a dead process left frozen (a
+        commit killed while it held the container) is thawed first, so every command finds
+        it as it really is (see control.settle_abandoned_freeze)."""
         from runtime.container import state
-        return state.find(self, ref)
+        container = state.find(self, ref)
+        if settle and container.freeze_abandoned():
+            control.settle_abandoned_freeze(self, container)
+        return container
 
     def create(self, options: dict) -> str:
         self.paths.ensure()
@@ -78,10 +84,11 @@ class Engine:
         control.restart(self, self.container(ref), timeout)
 
     def pause(self, ref: str) -> None:
-        control.pause(self, self.container(ref))
+        # A container left frozen by a dead commit becomes the user's pause.
+        control.pause(self, self.container(ref, settle=False))
 
     def unpause(self, ref: str) -> None:
-        control.unpause(self, self.container(ref))
+        control.unpause(self, self.container(ref, settle=False))
 
     def remove(self, ref: str, force: bool = False, background: bool = False) -> None:
         removal.remove(self, self.container(ref), force, background)
@@ -101,6 +108,8 @@ class Engine:
         result = []
         for container in state.all_containers(self):
             container.refresh()
+            if container.freeze_abandoned():
+                control.settle_abandoned_freeze(self, container)
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
                 result.append(inspect.summary(self, container))
         result.sort(key=lambda c: c["Created"], reverse=True)
@@ -108,8 +117,10 @@ class Engine:
 
     def inspect(self, ref: str) -> dict:
         from runtime.container import inspect
-        container = self.container(ref)
+        container = self.container(ref, settle=False)
         container.refresh()
+        # One file read tells whether the kernel agrees with the record.
+        control.settle_abandoned_freeze(self, container, check_kernel=True)
         return inspect.full(self, container)
 
     def logs(self, ref: str, follow: bool = False, tail: int | None = None,

@@ -208,6 +208,7 @@ def _start_locked(engine, container: Container, before_start=None,
             "MonitorPid": monitor_pid, "MonitorStartTime": process_start_time(monitor_pid),
             "StartedAt": rfc3339_ns(), "ExitCode": 0, "OOMKilled": False, "Error": "",
             "BootId": boot_id(), "CleanedUp": False, "ManualStop": False, "Paused": False,
+            "PausedBy": None,
             "NetworkSettings": attachment["settings"],
             "Owner": ({"Pid": owner_pid, "StartTime": process_start_time(owner_pid)}
                       if owner_pid else None),

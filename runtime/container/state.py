@@ -121,6 +121,12 @@ class Container:
             raise Conflict(f"container {self.name} cannot go from {current} to {status}")
         self.state["Status"] = status
 
+    def freeze_abandoned(self) -> bool:
+        """Paused on behalf of a process (a commit) that is gone: nobody will thaw it."""
+        holder = self.state.get("PausedBy")
+        return self.state["Status"] == PAUSED and bool(holder) and not process_alive(
+            holder.get("Pid"), holder.get("StartTime"))
+
     def exit_file(self) -> tuple[int, int] | None:
         """(exit code, time it was written in ns) when conmon recorded the program's end."""
         path = self.path("exit")
@@ -164,13 +170,15 @@ class Container:
         self.state["OOMKilled"] = os.path.exists(self.path("oom"))
         self.state["Pid"] = 0
         self.state["Paused"] = False
+        self.state["PausedBy"] = None
         return True
 
 
 def new_state() -> dict:
     return {
         "Status": CREATED, "Pid": 0, "MonitorPid": 0, "ExitCode": 0, "Error": "",
-        "OOMKilled": False, "Paused": False, "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
+        "OOMKilled": False, "Paused": False, "PausedBy": None, "StartedAt": ZERO_TIME,
+        "FinishedAt": ZERO_TIME,
         "RestartCount": 0, "ManualStop": False, "BootId": "", "CleanedUp": True,
     }
 
