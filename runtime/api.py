@@ -67,8 +67,8 @@ class Engine:
         except BaseException as error:
             try:
                 removal.remove(self, container, force=True)
-            except MoorError:
-                pass
+            except (MoorError, OSError):
+                pass    # the start's own error is the one to report
             if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
                 raise lifecycle.StartFailed(error.message, 125) from None
             raise

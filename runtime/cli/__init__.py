@@ -129,4 +129,17 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as error:
+        # A full disk, a permission, a missing file: one line, as for the engine's own
+        # errors; `run` and `create` fail with 125 as they do when the engine refuses.
+        sys.stderr.write(f"Error: {os_error_text(error)}\n")
+        return 125 if verb in ("run", "create") else 1
     return status or 0
+
+
+def os_error_text(error: OSError) -> str:
+    """`no space left on device: /var/lib/moorage/containers/...`"""
+    text = (error.strerror or str(error)).lower() if error.errno else str(error)
+    if error.filename is not None:
+        text += f": {os.fsdecode(error.filename)}"
+    return text

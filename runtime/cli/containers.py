@@ -243,6 +243,7 @@ def cmd_start(args) -> int:
 def _each(refs, action, echo=True) -> int:
     """Run `action` on every reference, Docker style: print each success, report each
     failure on its own line, exit 1 if any failed."""
+    from runtime.cli import os_error_text
     from runtime.errors import MoorError
     failed = False
     for ref in refs:
@@ -250,6 +251,10 @@ def _each(refs, action, echo=True) -> int:
             action(ref)
         except MoorError as error:
             sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+            continue
+        except OSError as error:      # a full disk: say so, and go on with the others
+            sys.stderr.write(f"Error: {ref}: {os_error_text(error)}\n")
             failed = True
             continue
         if echo:

@@ -13,11 +13,18 @@ from runtime.errors import Conflict, MoorError
 DEFAULT_STOP_TIMEOUT = 10
 
 
+# How long conmon may take to record an exit once the program is gone (it drains what is
+# left of the output first); longer means it cannot (a full disk), and it then waits for its
+# exit command, which waits for whoever holds the container's lock.
+EXIT_RECORD_GRACE = 2.0
+
+
 def wait_for_exit(container: Container, timeout: float | None = None) -> bool:
-    """Wait until conmon records the program's end (or the monitor vanished).
-    True when it ended within the timeout."""
+    """Wait until conmon records the program's end (or the monitor vanished, or the program
+    is gone and conmon cannot record it). True when it ended within the timeout."""
     deadline = None if timeout is None else time.monotonic() + timeout
     pause = 0.001
+    gone_since = None
     while True:
         if os.path.exists(container.path("exit")):
             return True
@@ -28,6 +35,10 @@ def wait_for_exit(container: Container, timeout: float | None = None) -> bool:
                 not os.path.exists(container.path("exit")):
             time.sleep(0.05)
             return True
+        if state.get("Pid") and not process_alive(state.get("Pid"), state.get("PidStartTime")):
+            gone_since = gone_since or time.monotonic()
+            if time.monotonic() - gone_since > EXIT_RECORD_GRACE:
+                return True
         if deadline is not None and time.monotonic() >= deadline:
             return False
         time.sleep(pause)
@@ -36,6 +47,9 @@ def wait_for_exit(container: Container, timeout: float | None = None) -> bool:
 
 def stop(engine, container: Container, timeout: int | None = None,
          signal: str | None = None) -> None:
+    """Signal the program (its stop signal, SIGKILL after `timeout`), then record the stop.
+    Signalling comes first and writes nothing: a container that filled the disk can still be
+    stopped (the record is then rewritten in place, see atomic.write_json)."""
     with holding(container):
         if container.refresh():
             _cleanup(engine, container)
@@ -47,8 +61,6 @@ def stop(engine, container: Container, timeout: int | None = None,
             return
         if container.status not in (RUNNING, PAUSED):
             return
-        container.state["ManualStop"] = True
-        container.save_state()
         runtime = oci_runtime(engine, container)
         config = container.config["Config"]
         if timeout is None:
@@ -56,20 +68,29 @@ def stop(engine, container: Container, timeout: int | None = None,
         if timeout is None:
             timeout = DEFAULT_STOP_TIMEOUT
         first = str(opts.parse_signal(signal or config.get("StopSignal") or "SIGTERM"))
-        runtime.kill(container.id, first)
-        if container.status == PAUSED:
-            # Frozen, it cannot act on the signal: thaw it once (the signal is pending).
-            _thaw(engine, container)
-        if timeout < 0 or not wait_for_exit(container, timeout):
-            runtime.kill(container.id, "KILL")
-            if not wait_for_exit(container, 30):
-                raise MoorError(f"container {container.name} did not stop after SIGKILL")
-        container.refresh()
-        _cleanup(engine, container)
-        container.save_state()
+        # The exit command waits for this lock, so it reads ManualStop (no restart policy
+        # applies) however late it is recorded.
+        container.state["ManualStop"] = True
+        try:
+            runtime.kill(container.id, first)
+            if container.status == PAUSED:
+                # Frozen, it cannot act on the signal: thaw it once (the signal is pending).
+                _thaw(engine, container)
+            if timeout < 0 or not wait_for_exit(container, timeout):
+                runtime.kill(container.id, "KILL")
+                if not wait_for_exit(container, 30):
+                    raise MoorError(f"container {container.name} did not stop after SIGKILL")
+            container.refresh()
+            if not container.program_alive():
+                container.end_unrecorded()   # ended; conmon could not say how
+            _cleanup(engine, container)
+        finally:
+            container.save_state()
 
 
 def kill(engine, container: Container, signal="KILL") -> None:
+    """Send a signal to the program; SIGKILL is also recorded as a stop by hand (after it is
+    sent, so that a full disk cannot keep it from being sent)."""
     number = opts.parse_signal(signal)
     with holding(container):
         if container.refresh():
@@ -78,14 +99,15 @@ def kill(engine, container: Container, signal="KILL") -> None:
         if container.status not in (RUNNING, PAUSED):
             raise Conflict(f"Cannot kill container: {container.name}: container "
                            f"{container.id} is not running")
-        if number == 9:
-            container.state["ManualStop"] = True
-            container.save_state()
         runtime = oci_runtime(engine, container)
         if not runtime.kill(container.id, str(number)):
             raise MoorError(f"Cannot kill container {container.name}: the runtime refused")
+        if number == 9:
+            container.state["ManualStop"] = True
         if container.status == PAUSED and number in (9, 15):
             _thaw(engine, container)   # frozen, it could not act on the signal
+        elif number == 9:
+            container.save_state()
 
 
 def restart(engine, container: Container, timeout: int | None = None) -> None:

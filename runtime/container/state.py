@@ -163,7 +163,16 @@ class Container:
                                               self.state.get("PidStartTime")):
                 return False  # unmonitored but running; `stop`/`kill` still work
             ended = (-1, time.time_ns())
-        code, when = ended
+        self._record_end(*ended)
+        return True
+
+    def end_unrecorded(self) -> None:
+        """The program has ended, but its monitor could not record how (it could not write
+        its exit file on a full disk): the exit code is unknowable, as when it vanished."""
+        if self.state["Status"] in (RUNNING, PAUSED, RESTARTING):
+            self._record_end(-1, time.time_ns())
+
+    def _record_end(self, code: int, when: int) -> None:
         self.state["Status"] = EXITED if code >= 0 else DEAD
         self.state["ExitCode"] = code if code >= 0 else 255
         self.state["FinishedAt"] = rfc3339_ns(when)
@@ -171,7 +180,10 @@ class Container:
         self.state["Pid"] = 0
         self.state["Paused"] = False
         self.state["PausedBy"] = None
-        return True
+
+    def program_alive(self) -> bool:
+        """The container's first process still runs (whatever the records say)."""
+        return process_alive(self.state.get("Pid"), self.state.get("PidStartTime"))
 
 
 def new_state() -> dict:
