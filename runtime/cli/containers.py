@@ -159,6 +159,9 @@ def _add_create_flags(parser):
     add("--stop-signal", help="signal to stop the container (default SIGTERM)")
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
+    add("--log-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="cap the log: max-size=SIZE (one file, default $MOORAGE_LOG_MAX_SIZE or 100m), "
+             "max-file=N (files kept, default $MOORAGE_LOG_MAX_FILE or 3)")
     add("image", metavar="IMAGE")
     add("command", nargs="...", metavar="COMMAND")
 
@@ -186,7 +189,7 @@ def _options(args) -> dict:
         "expose": args.expose, "labels": args.label, "privileged": args.privileged,
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
-        "shm_size": args.shm_size,
+        "shm_size": args.shm_size, "log_opts": args.log_opt,
     }
     if args.command:
         options["cmd"] = list(args.command)
@@ -441,7 +444,11 @@ def cmd_logs(args) -> int:
             break
         line = (record.time.encode() + b" " + record.data) if args.timestamps else record.data
         target = err if record.stream == "stderr" else out
-        if target is not batch_stream or size > 1 << 16 or args.follow:
+        if args.follow:     # each line as it comes: the next may be long in coming
+            target.write(line)
+            target.flush()
+            continue
+        if target is not batch_stream or size > 1 << 16:
             if batch:
                 batch_stream.write(b"".join(batch))
                 batch_stream.flush()

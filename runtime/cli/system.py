@@ -1,5 +1,5 @@
-"""`moor` verbs about the engine itself: info, version, system gc, system boot, and the exit
-command conmon runs when a container's program ends."""
+"""`moor` verbs about the engine itself: info, version, system gc, system boot, the exit
+command conmon runs when a container's program ends, and the root's log keeper."""
 
 import json
 import os
@@ -43,13 +43,24 @@ def register(subparsers):
     exited = verbs.add_parser("container-exited")
     exited.add_argument("container_id")
     exited.set_defaults(func=cmd_container_exited)
+    # The root's log keeper (runtime/container/logkeeper.py), started by the engine itself.
+    keeper = verbs.add_parser("log-keeper")
+    keeper.add_argument("--ready-fd", type=int, default=None)
+    keeper.set_defaults(func=cmd_log_keeper)
     listed = getattr(verbs, "_choices_actions", None)
     if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
-        verbs._choices_actions = [a for a in listed if a.dest != "container-exited"]
+        verbs._choices_actions = [a for a in listed
+                                  if a.dest not in ("container-exited", "log-keeper")]
 
 
 def cmd_container_exited(args) -> int:
     engine_for(args).container_exited(args.container_id)
+    return 0
+
+
+def cmd_log_keeper(args) -> int:
+    from runtime.container import logkeeper
+    logkeeper.run(engine_for(args).paths, args.ready_fd)
     return 0
 
 

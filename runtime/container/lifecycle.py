@@ -11,7 +11,8 @@ import os
 import shutil
 
 from runtime import atomic
-from runtime.container import monitor, names, options as opts, rootfs, spec as oci_spec
+from runtime.container import (logfiles, logkeeper, monitor, names, options as opts, rootfs,
+                               spec as oci_spec)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -190,6 +191,11 @@ def _start_locked(engine, container: Container, before_start=None,
                                 seccomp_cache=os.path.join(engine.paths.run, "seccomp")
                                 if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)
+        # Each start writes a new log file: conmon caps it at max-size (logfiles).
+        log_size_max, log_max_files = opts.log_limits(host)
+        logfiles.begin(container.path("ctr.log"), log_max_files)
+        # The files conmon rotates from the start on are kept by the root's log keeper.
+        logkeeper.ensure_running(engine)
         # Before the launch: a monitor that times out or dies may leave the runtime's
         # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
         undo.callback(_kill_monitor, runtime, container)
@@ -199,7 +205,8 @@ def _start_locked(engine, container: Container, before_start=None,
                 sockets_dir=engine.paths.sockets,
                 stdin_open=bool(container.config["Config"].get("OpenStdin")),
                 stdin_once=bool(container.config["Config"].get("StdinOnce")),
-                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors")
+                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors",
+                log_size_max=log_size_max)
         except MoorError as error:
             raise _start_error(error) from None
         container.transition(RUNNING)
