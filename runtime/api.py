@@ -6,9 +6,11 @@ Containers are addressed by full ID, unique ID prefix or name; images by ID, ID 
 `name[:tag]`.
 """
 
+import functools
+import types
 import os
 
-from runtime.errors import Conflict, MoorError, NotFound
+from runtime.errors import Conflict, MoorError, NotFound, os_error_text
 from runtime.image.store import ImageStore
 from runtime.paths import Paths
 
@@ -309,5 +311,22 @@ class Engine:
         from runtime.image.distribution import push
         return push.push(self, reference, progress=progress, insecure=insecure)
 
+
+def _one_line_errors(method):
+    """The API's promise: failures are MoorErrors with one line to show. An operating system
+    error (a full disk, above all) becomes one, its cause kept for logs."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except OSError as error:
+            raise MoorError(os_error_text(error)) from error
+    return wrapper
+
+
+for _name, _method in list(vars(Engine).items()):
+    if not _name.startswith("_") and isinstance(_method, types.FunctionType):
+        setattr(Engine, _name, _one_line_errors(_method))
+del _name, _method
 
 __all__ = ["Engine", "MoorError", "NotFound", "Conflict"]

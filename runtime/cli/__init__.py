@@ -17,7 +17,7 @@ gettext.gettext, gettext.ngettext = _untranslated.gettext, _untranslated.ngettex
 
 import argparse  # noqa: E402  (after the gettext shortcut above, which it binds at import)
 
-from runtime.errors import MoorError  # noqa: E402
+from runtime.errors import MoorError, os_error_text  # noqa: E402
 
 # Verb groups, in the order `moor --help` lists them.
 GROUPS = ("containers", "images", "build", "registry", "network", "system")
@@ -135,11 +135,3 @@ def main(argv=None) -> int:
         sys.stderr.write(f"Error: {os_error_text(error)}\n")
         return 125 if verb in ("run", "create") else 1
     return status or 0
-
-
-def os_error_text(error: OSError) -> str:
-    """`no space left on device: /var/lib/moorage/containers/...`"""
-    text = (error.strerror or str(error)).lower() if error.errno else str(error)
-    if error.filename is not None:
-        text += f": {os.fsdecode(error.filename)}"
-    return text

@@ -246,8 +246,7 @@ def cmd_start(args) -> int:
 def _each(refs, action, echo=True) -> int:
     """Run `action` on every reference, Docker style: print each success, report each
     failure on its own line, exit 1 if any failed."""
-    from runtime.cli import os_error_text
-    from runtime.errors import MoorError
+    from runtime.errors import MoorError, os_error_text
     failed = False
     for ref in refs:
         try:

@@ -129,3 +129,14 @@ def test_commands_on_a_full_disk_fail_in_one_line(small_root):
     assert result.returncode == 0
     for args in (("tag", "busybox", "another:name"), ("ps", "-a"), ("system", "gc")):
         one_line_error(moor(small_root, *args))
+
+
+def test_the_api_reports_a_full_disk_as_its_own_one_line_error(small_root):
+    """What the console's worker calls: a MoorError its job shows, not an OSError."""
+    from runtime.errors import MoorError
+    fill(small_root)
+    with pytest.raises(MoorError) as raised:
+        small_root.run({"image": "busybox", "cmd": ["true"], "network": "none"})
+    assert "no space left on device" in raised.value.message
+    assert "\n" not in raised.value.message
+    assert small_root.containers(all=True) == []
