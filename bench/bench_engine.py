@@ -417,18 +417,19 @@ def clean_up(workspace: Workspace, runners: Runners, log=print):
 
 def destroy_moor_root(root: str):
     """Every trace of a moor root on the host: containers (with their mounts, cgroups,
-    runtime state and network attachments), bridges and rules, the cgroup parents and the
-    run directory under /run/moorage."""
+    runtime state and network attachments), its log keeper, bridges and rules, the cgroup
+    parents and the run directory under /run/moorage."""
     if REPOSITORY not in sys.path:
         sys.path.insert(0, REPOSITORY)
     from runtime import housekeeping, network
     from runtime.api import Engine
-    from runtime.container import removal, state as records
+    from runtime.container import logkeeper, removal, state as records
 
     engine = Engine(root)
     for container in records.all_containers(engine):
         with contextlib.suppress(Exception):
             removal.remove(engine, container, force=True)
+    logkeeper.stop(engine.paths)
     with contextlib.suppress(Exception):
         housekeeping.gc(engine)
     with contextlib.suppress(Exception):
