@@ -6,9 +6,11 @@ Containers are addressed by full ID, unique ID prefix or name; images by ID, ID 
 `name[:tag]`.
 """
 
+import functools
+import types
 import os
 
-from runtime.errors import Conflict, MoorError, NotFound
+from runtime.errors import Conflict, MoorError, NotFound, os_error_text
 from runtime.image.store import ImageStore
 from runtime.paths import Paths
 
@@ -41,9 +43,15 @@ class Engine:
 
     # -- containers ----------------------------------------------------------------------
 
-    def container(self, ref: str):
+    def container(self, ref: str, settle: bool = True):
+        """The container `ref` names. With `settle`, one a dead process left frozen (a
+        commit killed while it held the container) is thawed first, so every command finds
+        it as it really is (see control.settle_abandoned_freeze)."""
         from runtime.container import state
-        return state.find(self, ref)
+        container = state.find(self, ref)
+        if settle and container.freeze_abandoned():
+            control.settle_abandoned_freeze(self, container)
+        return container
 
     def create(self, options: dict) -> str:
         self.paths.ensure()
@@ -66,8 +74,8 @@ class Engine:
                 removal.remove(self, container, force=True, volumes=True)
                 from runtime.volume import mountpoints
                 mountpoints.remove_volumes_made_for(self, container)
-            except MoorError:
-                pass
+            except (MoorError, OSError):
+                pass    # the start's own error is the one to report
             if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
                 raise lifecycle.StartFailed(error.message, 125) from None
             raise
@@ -83,10 +91,11 @@ class Engine:
         control.restart(self, self.container(ref), timeout)
 
     def pause(self, ref: str) -> None:
-        control.pause(self, self.container(ref))
+        # A container left frozen by a dead commit becomes the user's pause.
+        control.pause(self, self.container(ref, settle=False))
 
     def unpause(self, ref: str) -> None:
-        control.unpause(self, self.container(ref))
+        control.unpause(self, self.container(ref, settle=False))
 
     def remove(self, ref: str, force: bool = False, background: bool = False,
                volumes: bool = False) -> None:
@@ -111,6 +120,8 @@ class Engine:
         result = []
         for container in state.all_containers(self):
             container.refresh()
+            if container.freeze_abandoned():
+                control.settle_abandoned_freeze(self, container)
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
                 result.append(inspect.summary(self, container))
         result.sort(key=lambda c: c["Created"], reverse=True)
@@ -118,8 +129,10 @@ class Engine:
 
     def inspect(self, ref: str) -> dict:
         from runtime.container import inspect
-        container = self.container(ref)
+        container = self.container(ref, settle=False)
         container.refresh()
+        # One file read tells whether the kernel agrees with the record.
+        control.settle_abandoned_freeze(self, container, check_kernel=True)
         return inspect.full(self, container)
 
     def logs(self, ref: str, follow: bool = False, tail: int | None = None,
@@ -461,5 +474,22 @@ class Engine:
         from runtime.image.distribution import push
         return push.push(self, reference, progress=progress, insecure=insecure)
 
+
+def _one_line_errors(method):
+    """The API's promise: failures are MoorErrors with one line to show. An operating system
+    error (a full disk, above all) becomes one, its cause kept for logs."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except OSError as error:
+            raise MoorError(os_error_text(error)) from error
+    return wrapper
+
+
+for _name, _method in list(vars(Engine).items()):
+    if not _name.startswith("_") and isinstance(_method, types.FunctionType):
+        setattr(Engine, _name, _one_line_errors(_method))
+del _name, _method
 
 __all__ = ["Engine", "MoorError", "NotFound", "Conflict"]

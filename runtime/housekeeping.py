@@ -16,6 +16,7 @@ from runtime.container import lifecycle, removal, rootfs, state as records
 from runtime.container.oci import KNOWN, OCIRuntime, find_binary
 from runtime.container.state import (
     DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id)
+from runtime.errors import MoorError
 from runtime.image.store import remove_tree
 
 # An unlocked working directory this old is debris; younger ones may belong to an operation
@@ -76,6 +77,8 @@ def gc(engine, dry_run: bool = False) -> list[str]:
                 action()
             except OSError as error:
                 found.append(f"  failed: {error}")
+
+    found.extend(thaw_abandoned(engine, containers, running, dry_run))
 
     # Containers whose program ended without anyone cleaning up, or half removed.
     for container in containers.values():
@@ -217,6 +220,29 @@ def sweep_volumes(engine, dry_run: bool = False) -> list[str]:
     return found
 
 
+def thaw_abandoned(engine, containers: dict, running: set, dry_run: bool = False) -> list[str]:
+    """Thaw containers left frozen with nobody to thaw them: paused on behalf of a process
+    that died (a commit killed while it held the container), or frozen in the kernel while
+    their record says running. A container its user paused stays paused."""
+    from runtime.container import control
+    found = []
+    for container_id in sorted(running):
+        container = containers.get(container_id)
+        if container is None:
+            continue
+        reason = control.abandoned_freeze(engine, container, check_kernel=True)
+        if reason is None:
+            continue
+        found.append(f"container {container_id[:12]}: thawed ({reason})")
+        if dry_run:
+            continue
+        try:
+            control.settle_abandoned_freeze(engine, container, check_kernel=True)
+        except (OSError, MoorError) as error:
+            found.append(f"  failed: {error}")
+    return found
+
+
 def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
     """The short-lived state (OCI runtime state, sockets, cgroups) of engine roots whose
     directory was deleted: no engine will ever clean it up otherwise."""
@@ -245,8 +271,10 @@ def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
 
 
 def release_host_state(paths) -> None:
-    """What an engine root holds outside its directory: OCI runtime state (containers are
-    deleted, killing what still runs), cgroups, the run directory."""
+    """What an engine root holds outside its directory: its log keeper, OCI runtime state
+    (containers are deleted, killing what still runs), cgroups, the run directory."""
+    from runtime.container import logkeeper
+    logkeeper.stop(paths)
     for name in KNOWN:
         state_root = paths.oci_state(name)
         if find_binary(name) and os.path.isdir(state_root):

@@ -183,6 +183,9 @@ def _add_create_flags(parser):
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
     _add_health_flags(parser)
+    add("--log-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="cap the log: max-size=SIZE (one file, default $MOORAGE_LOG_MAX_SIZE or 100m), "
+             "max-file=N (files kept, default $MOORAGE_LOG_MAX_FILE or 3)")
     add("image", metavar="IMAGE")
     add("command", nargs="...", metavar="COMMAND")
 
@@ -244,6 +247,7 @@ def _options(args) -> dict:
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
         "shm_size": args.shm_size, "group": args.group, **_health_options(args),
+        "log_opts": args.log_opt,
     }
     if args.command:
         options["cmd"] = list(args.command)
@@ -319,13 +323,17 @@ def cmd_start(args) -> int:
 def _each(refs, action, echo=True) -> int:
     """Run `action` on every reference, Docker style: print each success, report each
     failure on its own line, exit 1 if any failed."""
-    from runtime.errors import MoorError
+    from runtime.errors import MoorError, os_error_text
     failed = False
     for ref in refs:
         try:
             action(ref)
         except MoorError as error:
             sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+            continue
+        except OSError as error:      # a full disk: say so, and go on with the others
+            sys.stderr.write(f"Error: {ref}: {os_error_text(error)}\n")
             failed = True
             continue
         if echo:
@@ -533,7 +541,11 @@ def cmd_logs(args) -> int:
             break
         line = (record.time.encode() + b" " + record.data) if args.timestamps else record.data
         target = err if record.stream == "stderr" else out
-        if target is not batch_stream or size > 1 << 16 or args.follow:
+        if args.follow:     # each line as it comes: the next may be long in coming
+            target.write(line)
+            target.flush()
+            continue
+        if target is not batch_stream or size > 1 << 16:
             if batch:
                 batch_stream.write(b"".join(batch))
                 batch_stream.flush()

@@ -1,5 +1,5 @@
 """`moor` verbs about the engine itself: info, version, system gc, system boot, system df,
-and the exit command conmon runs when a container's program ends."""
+the exit command conmon runs when a container's program ends, and the root's log keeper."""
 
 import os
 import platform
@@ -75,10 +75,14 @@ def register(subparsers):
     session_exited.set_defaults(func=cmd_exec_exited)
     from runtime.cli import health
     health.register(verbs)
+    # The root's log keeper (runtime/container/logkeeper.py), started by the engine itself.
+    keeper = verbs.add_parser("log-keeper")
+    keeper.add_argument("--ready-fd", type=int, default=None)
+    keeper.set_defaults(func=cmd_log_keeper)
     listed = getattr(verbs, "_choices_actions", None)
     if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
-        verbs._choices_actions = [a for a in listed
-                                  if a.dest not in ("container-exited", "exec-exited")]
+        verbs._choices_actions = [a for a in listed if a.dest not in (
+            "container-exited", "exec-exited", "log-keeper")]
 
 
 def cmd_service(args) -> int:
@@ -95,6 +99,12 @@ def cmd_container_exited(args) -> int:
 def cmd_exec_exited(args) -> int:
     from runtime.container import sessions
     sessions.exec_exited(engine_for(args), args.container_id, args.session_id)
+    return 0
+
+
+def cmd_log_keeper(args) -> int:
+    from runtime.container import logkeeper
+    logkeeper.run(engine_for(args).paths, args.ready_fd)
     return 0
 
 

@@ -56,6 +56,16 @@ def move_to(relative: str, pid: int) -> None:
             continue
 
 
+def frozen(parent: str, container_id: str) -> bool:
+    """Whether the container's processes are frozen, as the kernel says (the freezer
+    controller's state on v1, `cgroup.freeze` on v2): what its record says may be stale."""
+    if _unified():
+        return (_read(os.path.join(cgroup_dir(parent, container_id, ""), "cgroup.freeze"))
+                or "").strip() == "1"
+    state = _read(os.path.join(cgroup_dir(parent, container_id, "freezer"), "freezer.state"))
+    return (state or "").strip() in ("FROZEN", "FREEZING")
+
+
 def _read(path: str) -> str | None:
     try:
         with open(path) as f:

@@ -33,6 +33,10 @@ def container_exited(engine, container_id: str) -> None:
         return
     with holding(container):
         container.refresh()
+        if not os.path.exists(container.path("exit")) and not container.program_alive():
+            # conmon runs this command once the program has ended; without an exit file it
+            # could not write one (a full disk).
+            container.end_unrecorded()
         if container.status not in (EXITED, DEAD):
             return
         events.container_ended(engine, container)

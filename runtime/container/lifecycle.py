@@ -11,8 +11,8 @@ import os
 import shutil
 
 from runtime import atomic, events
-from runtime.container import (groups, health, monitor, names, options as opts, rootfs,
-                               spec as oci_spec)
+from runtime.container import (groups, health, logfiles, logkeeper, monitor, names,
+                               options as opts, rootfs, spec as oci_spec)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -193,6 +193,11 @@ def _start_locked(engine, container: Container, before_start=None,
                                 seccomp_cache=os.path.join(engine.paths.run, "seccomp")
                                 if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)
+        # Each start writes a new log file: conmon caps it at max-size (logfiles).
+        log_size_max, log_max_files = opts.log_limits(host)
+        logfiles.begin(container.path("ctr.log"), log_max_files)
+        # The files conmon rotates from the start on are kept by the root's log keeper.
+        logkeeper.ensure_running(engine)
         # Before the launch: a monitor that times out or dies may leave the runtime's
         # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
         undo.callback(_kill_monitor, runtime, container)
@@ -204,7 +209,8 @@ def _start_locked(engine, container: Container, before_start=None,
                 sockets_dir=engine.paths.sockets,
                 stdin_open=bool(container.config["Config"].get("OpenStdin")),
                 stdin_once=bool(container.config["Config"].get("StdinOnce")),
-                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors")
+                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors",
+                log_size_max=log_size_max)
         except MoorError as error:
             raise _start_error(error) from None
         container.transition(RUNNING)
@@ -213,6 +219,7 @@ def _start_locked(engine, container: Container, before_start=None,
             "MonitorPid": monitor_pid, "MonitorStartTime": process_start_time(monitor_pid),
             "StartedAt": rfc3339_ns(), "ExitCode": 0, "OOMKilled": False, "Error": "",
             "BootId": boot_id(), "CleanedUp": False, "ManualStop": False, "Paused": False,
+            "PausedBy": None,
             "NetworkSettings": attachment["settings"],
             "Owner": ({"Pid": owner_pid, "StartTime": process_start_time(owner_pid)}
                       if owner_pid else None),

@@ -27,8 +27,9 @@ def remove(engine, container: Container, force: bool = False,
                 raise Conflict(
                     f"You cannot remove a running container {container.id}. Stop the "
                     "container before attempting removal or force remove")
+            # Signal first, record after (in `_disappear`): nothing needs disk space
+            # before the program is killed.
             container.state["ManualStop"] = True
-            container.save_state()
             if container.status != RESTARTING:
                 runtime = oci_runtime(engine, container)
                 runtime.kill(container.id, "KILL")

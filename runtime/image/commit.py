@@ -14,7 +14,7 @@ import shlex
 import stat
 
 from runtime import events
-from runtime.container.state import PAUSED, RUNNING, rfc3339_ns
+from runtime.container.state import rfc3339_ns
 from runtime.errors import InvalidArgument
 
 ADDED, CHANGED, DELETED = "A", "C", "D"
@@ -204,6 +204,26 @@ IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Entrypoint", "Volume
                      "WorkingDir", "Labels", "StopSignal", "Healthcheck", "Shell")
 
 
+def hold_for_tests() -> None:
+    """When $MOORAGE_COMMIT_HOLD names a FIFO, wait there once the container is frozen (or
+    found paused by its user): write "frozen\n" to the FIFO's reader, then hold until the
+    reader closes it. Tests use it to act at exactly the moment a commit holds the container
+    frozen, e.g. to kill the committing process then."""
+    path = os.environ.get("MOORAGE_COMMIT_HOLD")
+    if not path:
+        return
+    import select
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, b"frozen\n")
+        poller = select.poll()
+        poller.register(fd, select.POLLERR | select.POLLHUP)
+        while not poller.poll():
+            pass
+    finally:
+        os.close(fd)
+
+
 def commit(engine, container, repository: str | None = None, message: str | None = None,
            author: str | None = None, changes=(), pause: bool = True,
            config: dict | None = None, created_by: str | None = None) -> str:
@@ -212,7 +232,7 @@ def commit(engine, container, repository: str | None = None, message: str | None
     `config` and `created_by`, when given, replace the image config taken from the container
     and the history's command: a build step runs a container with its own command and build
     arguments but commits the stage's config (Docker's CommitConfig.Config)."""
-    from runtime.container import lifecycle
+    from runtime.container import control
     from runtime.image import layers, reference
     if repository:
         reference.parse(repository)  # refuse a bad name before doing any work
@@ -226,13 +246,11 @@ def commit(engine, container, repository: str | None = None, message: str | None
         image_config = copy.deepcopy(config)
     new["config"] = apply_changes(image_config, changes)
 
-    runtime = lifecycle.oci_runtime(engine, container)
-    container.refresh()
-    frozen = False
-    if pause and container.status == RUNNING:
-        runtime.pause(container.id)
-        frozen = True
+    # The freeze is recorded, with this process as its holder, before the freezer is
+    # touched: should this process die holding it, the next command thaws the container.
+    frozen = pause and control.hold_frozen(engine, container, "commit")
     try:
+        hold_for_tests()
         upper = container.path("upper")
         created = rfc3339_ns()
         chains = container.config["Layers"]
@@ -265,9 +283,7 @@ def commit(engine, container, repository: str | None = None, message: str | None
             tagged = engine.store.tag(new_id, repository) if repository else ""
     finally:
         if frozen:
-            container.refresh()
-            if container.status in (RUNNING, PAUSED):
-                runtime.resume(container.id)
+            control.release_frozen(engine, container)
     if tagged:
         events.image(engine, "tag", new_id, tagged, (new["config"] or {}).get("Labels"))
     events.container(engine, container, "commit",
