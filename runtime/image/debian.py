@@ -657,6 +657,7 @@ def creation_time() -> str:
 def bootstrap(engine, plan: Plan, progress=None) -> str:
     """Make the image of `plan` and tag it; returns its ID. Nothing is left on failure."""
     from runtime.image import layers
+    mmdebstrap_binary()
     engine.paths.ensure()
     with engine.store.staging_dir("debian-") as staging:
         rootfs = os.path.join(staging, "rootfs")
