@@ -382,7 +382,12 @@ def plan(suite: str | None = None, include=(), reference: str | None = None,
         for path in entry.keyrings():
             if not os.path.isfile(path):
                 raise NotFound(f"keyring {path} not found (named by the apt sources)")
-            keyrings[path] = image_keyring(path)
+            target, number = image_keyring(path), 1
+            while path not in keyrings and target in keyrings.values():
+                number += 1   # two keyrings of one name, from different directories
+                stem, extension = os.path.splitext(image_keyring(path))
+                target = f"{stem}-{number}{extension}"
+            keyrings.setdefault(path, target)
     if any(uri.startswith("https://") for entry in entries for uri in entry.uris()) and \
             "ca-certificates" not in packages:
         packages.append("ca-certificates")   # apt inside the image checks the mirror's TLS
@@ -444,17 +449,19 @@ def command(plan: Plan, source_files: list[str], image_files: dict[str, str]) ->
     argv += [f"--dpkgopt={option}" for option in DPKG_OPTIONS]
     argv += [f"--aptopt={option}" for option in plan.apt_options]
     if plan.include:
-        # A package apt cannot find fails here, seconds in, rather than after the essential
-        # packages are installed.
+        # A package apt cannot find fails here, before anything is downloaded or unpacked
+        # (the indexes are fetched once more, which the mirror answers with "not modified").
+        apt = 'APT_CONFIG="$MMDEBSTRAP_APT_CONFIG" apt-get'
         packages = " ".join(shlex.quote(name) for name in plan.include)
-        argv.append(f'--extract-hook=APT_CONFIG="$MMDEBSTRAP_APT_CONFIG" apt-get --simulate '
-                    f'--quiet --no-install-recommends install {packages} >/dev/null')
+        argv.append(f"--setup-hook={apt} update --quiet >&2 && {apt} --simulate --quiet "
+                    f"--no-install-recommends install {packages} >/dev/null")
     argv += [f"--customize-hook={hook}" for hook in _hooks(plan, image_files)]
     return argv + ["--", plan.suite, "-", *source_files]
 
 
-_WRAPPERS = re.compile(r"^(setup failed|mmdebstrap failed|run_chroot failed|apt-get .*failed"
-                       r"|Sub-process .* returned an error code|.*failed to run$)")
+_WRAPPERS = re.compile(r"^(setup failed|command failed|mmdebstrap failed|run_chroot failed"
+                       r"|apt-get .*failed|Sub-process .* returned an error code"
+                       r"|.*failed to run$)")
 
 
 def distill(lines: list[str], suite: str) -> str:

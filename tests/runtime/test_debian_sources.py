@@ -179,3 +179,16 @@ def test_installed_packages_are_read_from_dpkgs_status(tmp_path):
         "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\n\n"
         "Package: apt\nStatus: install ok installed\nVersion: 2.6.1\n")
     assert debian.installed_packages(str(tmp_path)) == ["apt=2.6.1", "bash=5.2.15-2+b2"]
+
+
+def test_two_keyrings_of_one_name_stay_apart(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for directory in ("a", "b"):
+        (tmp_path / directory / "archive.gpg").write_bytes(directory.encode())
+    plan = debian.plan("bookworm", sources=[
+        f"deb [signed-by={tmp_path}/a/archive.gpg] http://a/ bookworm main",
+        f"deb [signed-by={tmp_path}/b/archive.gpg] http://b/ bookworm main",
+        f"deb [signed-by={tmp_path}/a/archive.gpg] http://c/ bookworm main"])
+    assert plan.keyrings == {f"{tmp_path}/a/archive.gpg": "/etc/apt/keyrings/archive.gpg",
+                             f"{tmp_path}/b/archive.gpg": "/etc/apt/keyrings/archive-2.gpg"}
