@@ -429,18 +429,19 @@ class Engine:
 
     def build(self, context_dir: str, dockerfile: str | None = None, tags=(),
               build_args=None, no_cache: bool = False, target: str | None = None,
-              output=None, allowed_images=None) -> str:
+              output=None, allowed_images=None, network: str = "none") -> str:
         """Build the Dockerfile of the directory `context_dir` with Docker's classic builder
         rules; returns the image ID. `dockerfile` is a path inside the context (or an
         absolute one), `tags` references to apply, `build_args` a dict (or `K=V` strings),
         `target` the last stage to build, `output` a callable or file receiving the build's
         text output as it happens (`Step 1/5 : FROM busybox`, RUN output...).
         `allowed_images` (image IDs; None: all) limits the images FROM, COPY --from and the
-        cache may use; the others are as if absent."""
+        cache may use; the others are as if absent. `network`: where RUN steps run ("none",
+        the default here; "bridge", "host" or a network's name)."""
         from runtime.image import build
         return build.build(self, context_dir, dockerfile=dockerfile, tags=tags,
                            build_args=build_args, no_cache=no_cache, target=target,
-                           output=output, allowed_images=allowed_images)
+                           output=output, allowed_images=allowed_images, network=network)
 
     def bootstrap_busybox(self, reference: str = "busybox:latest") -> str:
         from runtime.image import bootstrap, layers
@@ -460,6 +461,19 @@ class Engine:
         events.image(self, "tag", image_id, tagged)
         events.image(self, "import", image_id, image_id)
         return image_id
+
+    def bootstrap_debian(self, suite: str | None = None, include=(),
+                         reference: str | None = None, variant: str | None = None,
+                         mirror: str | None = None, keyring: str | None = None, sources=(),
+                         progress=None) -> str:
+        """A Debian image made with mmdebstrap (see runtime.image.debian); returns its ID.
+        `suite` defaults to the host's release, `reference` to `debian:<suite>`, `variant`
+        to minbase; `include` adds packages. The packages come from the host's apt sources,
+        or from `mirror` (checked with the `keyring` file) and/or `sources` (sources.list
+        lines), which the image keeps. `progress` gets mmdebstrap's progress lines."""
+        from runtime.image import debian
+        plan = debian.plan(suite, include, reference, variant, mirror, keyring, sources)
+        return debian.bootstrap(self, plan, progress)
 
     def pull(self, reference: str, progress=None, insecure: bool = False,
              policy=None) -> str:
