@@ -123,9 +123,12 @@ class Engine:
             if container.freeze_abandoned():
                 control.settle_abandoned_freeze(self, container)
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
-                result.append(inspect.summary(self, container))
-        result.sort(key=lambda c: c["Created"], reverse=True)
-        return result
+                # Newest first, as Docker lists them: by the creation time to the nanosecond
+                # (the summary's `Created` is whole seconds), then by ID.
+                created = container.config.get("Created") or ""
+                result.append((created, inspect.summary(self, container)))
+        result.sort(key=lambda pair: (pair[0], pair[1]["Id"]), reverse=True)
+        return [summary for _, summary in result]
 
     def inspect(self, ref: str) -> dict:
         from runtime.container import inspect
