@@ -4,7 +4,8 @@ Python's own parser gives up on JSON nested about a thousand levels deep with a
 RecursionError (a 500), and anything that walks the data recursively (redaction, the audit
 log, the database's JSON functions) far sooner; a NUL character fits in a JSON string but in
 no argument, environment variable, path or PostgreSQL text column. Both are refused here, as
-a 400 saying so, before any view sees the data.
+a 400 saying so, before any view sees the data; the websockets' text frames are read the same
+way (`frame`).
 """
 import json
 
@@ -49,6 +50,20 @@ def check(data) -> None:
                 stack.append((item, depth + 1, field or key))
         else:
             stack.extend((item, depth + 1, field) for item in value)
+
+
+def frame(text) -> dict:
+    """A websocket text frame that must hold a JSON object, read with `loads`' limits;
+    ValueError with a one-line reason otherwise."""
+    try:
+        data = loads(text or "")
+    except ParseError as error:
+        raise ValueError(str(error.detail)) from None
+    except ValidationError:
+        raise ValueError("NUL characters are not accepted.") from None
+    if not isinstance(data, dict):
+        raise ValueError("text frames are JSON objects")
+    return data
 
 
 def nul_in(field):

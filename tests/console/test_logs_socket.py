@@ -103,6 +103,18 @@ async def test_resume_from_a_cursor_or_an_offset():
     assert (await bridge.next("bridge.logs.stop"))["stream"] == again["stream"]
 
 
+async def test_a_deeply_nested_frame_is_refused_and_the_socket_stays():
+    world = await make_world()
+    bridge = FakeBridge()
+    communicator, connected, _ = await open_socket(logs_path(world), world.user("viewer"))
+    await communicator.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    error = json.loads(await communicator.receive_from(timeout=3))
+    assert error["type"] == "error" and "nested deeper than" in error["message"]
+    await communicator.send_to(text_data=json.dumps({"type": "follow", "tail": 3}))
+    assert (await bridge.next("bridge.logs.start"))["tail"] == 3
+    await communicator.disconnect()
+
+
 async def test_a_stream_the_bridge_forgot_is_followed_again_from_where_it_was():
     world = await make_world()
     bridge = FakeBridge()

@@ -206,6 +206,18 @@ async def test_bytes_go_both_ways_and_control_is_json():
     await communicator.disconnect()
 
 
+async def test_a_deeply_nested_control_frame_is_refused_and_the_terminal_stays():
+    world = await make_world()
+    communicator, bridge, request, session = await opened_terminal(world)
+    await communicator.send_to(text_data="[" * 100_000 + "]" * 100_000)
+    error = json.loads(await communicator.receive_from(timeout=3))
+    assert error["type"] == "error" and "nested deeper than" in error["message"]
+    await communicator.send_to(text_data=json.dumps({"type": "resize", "cols": 90,
+                                                     "rows": 20}))
+    assert (await bridge.next("bridge.terminal.resize"))["cols"] == 90
+    await communicator.disconnect()
+
+
 async def test_utf8_split_across_frames_passes_unchanged_and_records_whole():
     world = await make_world()
     communicator, bridge, request, session = await opened_terminal(world)

@@ -35,6 +35,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from console.core import parsers
 from console.streams import access, bridge_protocol as protocol
 from console.streams.consumers.user_groups import UserGroupsMember
 
@@ -96,11 +97,11 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type")
-        except (ValueError, AttributeError):
-            await self.send_json({"type": "error", "message": "send JSON text frames"})
+            message = parsers.frame(text_data)
+        except ValueError as error:
+            await self.send_json({"type": "error", "message": str(error)})
             return
+        kind = message.get("type")
         if kind == "follow":
             await self.start({"tail": message.get("tail")})
         elif kind == "resume":

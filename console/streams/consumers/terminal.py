@@ -46,6 +46,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from console.core import parsers
 from console.streams import access, bridge_protocol as protocol, terminal_sessions
 from console.streams.casts import CastRecorder
 from console.streams.consumers.user_groups import UserGroupsMember
@@ -213,12 +214,11 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
 
     async def control(self, text_data) -> None:
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type")
-        except (ValueError, AttributeError):
-            await self.send(text_data=json.dumps({"type": "error",
-                                                  "message": "text frames are JSON objects"}))
+            message = parsers.frame(text_data)
+        except ValueError as error:
+            await self.send(text_data=json.dumps({"type": "error", "message": str(error)}))
             return
+        kind = message.get("type")
         if kind == "resize":
             cols, rows = message.get("cols"), message.get("rows")
             if not all(isinstance(value, int) and 1 <= value <= 1000 for value in (cols, rows)):
