@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "console.images",
     "console.containers",
     "console.jobs",
+    "console.agent",
     "console.audit",
     "console.streams",
 ]

@@ -97,7 +97,7 @@ def engine(monkeypatch):
     from tests.console.fake_engine import FakeEngine
 
     fake = FakeEngine()
-    monkeypatch.setattr("console.jobs.host_tasks.get_engine", lambda: fake)
+    monkeypatch.setattr("console.agent.tasks.get_engine", lambda: fake)
     return fake
 
 

@@ -80,6 +80,13 @@ class Container(models.Model):
     def display_name(self) -> str:
         return self.name or self.short_id
 
+    @property
+    def network_mode(self) -> str:
+        """The network the container was given: the engine's word for it, else the
+        request's."""
+        host_config = (self.inspect_data or {}).get("HostConfig") or {}
+        return host_config.get("NetworkMode") or self.options.get("network") or "bridge"
+
     def transition(self, new: str) -> None:
         """Move to `new` as the console's own table allows; raises InvalidTransition."""
         if not can_move(self.state, new):

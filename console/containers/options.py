@@ -23,7 +23,6 @@ from console.containers.models import Container
 from console.containers.publishing import validate_ports
 from console.hosts.models import Host
 from console.images.models import Image
-from console.jobs.specs import team_network
 from console.teams.models import Team
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$")
@@ -392,7 +391,7 @@ def validate_network(user, host, team, network, errors, options) -> bool:
     `moorage.team=team-<id>`): the host's worker checks that before it makes the container,
     and reports another team's network as it reports a missing one. `container:NAME` joins a
     container of the same team. Superusers may name any network."""
-    own = team_network(team) if team is not None else None
+    own = team.network if team is not None else None
     if network in (None, ""):
         if own:
             options["network"] = own
@@ -432,19 +431,13 @@ def validate_network(user, host, team, network, errors, options) -> bool:
     return False
 
 
-def network_mode(container: Container) -> str:
-    """The network a container was given: the engine's word for it, else the request's."""
-    host_config = (container.inspect_data or {}).get("HostConfig") or {}
-    return host_config.get("NetworkMode") or container.options.get("network") or "bridge"
-
-
 def uses_host_network(container: Container, hops: int = 8) -> bool:
     """Whether `container` is in the host's network namespace, itself or through the
     containers whose network it joined (`container:<id>`, followed to the end)."""
     seen = set()
     while hops and container is not None and container.pk not in seen:
         seen.add(container.pk)
-        mode = network_mode(container)
+        mode = container.network_mode
         if mode == "host":
             return True
         if not mode.startswith("container:"):

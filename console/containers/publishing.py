@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from console.jobs.engine import port_specs
+from console.core.engine_grammar import port_specs
 
 EVERY_ADDRESS = "*"
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")

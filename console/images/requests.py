@@ -7,7 +7,7 @@ per field. Forbidden (403): a user in no team in which they may pull (or build),
 is another team's (or the host's) on that host, refused as commit and tag refuse it. A build
 whose FROM or COPY --from names an image the team may not run is refused as if that image did
 not exist (400). References, tags and the Dockerfile are read with the engine's own grammar
-(`jobs.engine`).
+(`core.engine_grammar`).
 """
 import hashlib
 import re
@@ -20,8 +20,8 @@ from console.containers.options import Errors, InvalidRequest, choose_host, choo
 from console.hosts.models import Host
 from console.images.actions import check_name_is_free_for
 from console.images.models import Image
-from console.jobs.engine import (dockerfile_problem, local_tag, named_images, pulled_tag,
-                                 registry_of)
+from console.core.engine_grammar import (dockerfile_problem, local_tag, named_images,
+                                         pulled_tag, registry_of)
 from console.teams.models import Team
 
 PULL_FIELDS = {"reference", "host", "team"}

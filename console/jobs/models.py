@@ -59,7 +59,7 @@ class Job(models.Model):
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    # What a pull or build printed, written while it runs (capped: see jobs/output.py).
+    # What a pull or build printed, written while it runs (capped: see agent/output.py).
     output = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -228,7 +228,7 @@ def test_a_run_the_user_may_not_ask_for_is_refused_and_audited(world, client_for
 
 
 def test_the_job_outcome_is_linked_to_the_entry(world, client_for, engine):
-    from console.jobs import host_tasks
+    from console.agent import tasks
 
     objects = add_objects(world)
     engine.containers_by_id[objects.web.engine_id] = {
@@ -237,7 +237,7 @@ def test_the_job_outcome_is_linked_to_the_entry(world, client_for, engine):
         "Image": objects.web.image.image_id, "Cmd": []}
     job_id = client_for("operator").post(f"/api/containers/{objects.web.engine_id}/stop/",
                                          content_type="application/json").json()["id"]
-    host_tasks.execute_job(job_id)
+    tasks.execute_job(job_id)
     row = client_for("viewer").get("/api/audit/?action=container.stop").json()["results"][0]
     assert (row["job"], row["job_state"], row["job_error"]) == (job_id, "succeeded", "")
     html = client_for("viewer").get("/audit/?action=container.stop").content.decode()

@@ -7,7 +7,7 @@ from console.audit.models import AuditEntry
 from console.containers.options import InvalidRequest
 from console.images import actions
 from console.images.models import Commit, Image
-from console.jobs import host_tasks
+from console.agent import tasks
 from console.jobs.models import Job
 
 
@@ -88,7 +88,7 @@ def test_the_worker_tags_and_records_the_new_name(world, tool, engine):
     Image.objects.filter(pk=image.pk).update(image_id=tool_id)
     image.refresh_from_db()
     job = actions.tag_image(world.user("developer"), image, "alpha/tool", "stable")
-    assert host_tasks.execute_job(job.pk) == "succeeded"
+    assert tasks.execute_job(job.pk) == "succeeded"
     job.refresh_from_db()
     assert job.result == {"image_id": tool_id, "reference": "alpha/tool:stable"}
     image.refresh_from_db()
@@ -99,7 +99,7 @@ def test_the_worker_tags_and_records_the_new_name(world, tool, engine):
 def test_an_engine_refusal_fails_the_tag_job_with_its_message(world, tool, engine):
     job = actions.tag_image(world.user("developer"), tool[0], "alpha/tool", "stable")
     engine.fail("tag", "No such image: sha256:aaaa")
-    assert host_tasks.execute_job(job.pk) == "failed"
+    assert tasks.execute_job(job.pk) == "failed"
     job.refresh_from_db()
     assert job.error == "No such image: sha256:aaaa"
 

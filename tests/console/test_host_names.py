@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from console.hosts.models import Host
-from console.jobs import worker
+from console.agent import worker
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_moorage_init_refuses_bad_names(name):
 
 def test_a_worker_with_a_bad_host_name_serves_no_host(settings, caplog):
     settings.MOORAGE_HOST = "Bad Name"
-    with caplog.at_level(logging.ERROR, logger="console.jobs.worker"):
+    with caplog.at_level(logging.ERROR, logger="console.agent.worker"):
         worker.become_host()
     assert "MOORAGE_HOST='Bad Name'" in caplog.text and "serves no host" in caplog.text
     assert not Host.objects.exists()

@@ -4,7 +4,7 @@ import pytest
 
 from console.containers.models import Container
 from console.images.models import Commit, Image
-from console.jobs import host_tasks
+from console.agent import tasks
 from console.jobs.models import Job
 from console.containers import actions
 from console.containers.options import validate_run
@@ -17,14 +17,14 @@ def request_run(world, **extra):
 
 def test_a_job_is_claimed_once(world, engine):
     container, job = request_run(world, name="once", cmd=["sleep", "300"])
-    assert host_tasks.execute_job(job.pk) == "succeeded"
-    assert host_tasks.execute_job(job.pk) == "already claimed"
+    assert tasks.execute_job(job.pk) == "succeeded"
+    assert tasks.execute_job(job.pk) == "already claimed"
     assert [call[0] for call in engine.calls].count("create") == 1
 
 
 def test_run_makes_a_running_container(world, engine):
     container, job = request_run(world, name="web2", cmd=["sleep", "300"], memory="64m")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     container.refresh_from_db()
     assert job.state == "succeeded" and job.started_at and job.finished_at
@@ -38,7 +38,7 @@ def test_run_makes_a_running_container(world, engine):
 def test_an_engine_error_fails_the_job_with_its_message_and_leaves_no_row(world, engine):
     container, job = request_run(world, name="broken")
     engine.fail("create", "No such image: sha256:0123")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and job.error == "No such image: sha256:0123"
     assert not Container.objects.filter(pk=container.pk).exists()
@@ -47,7 +47,7 @@ def test_an_engine_error_fails_the_job_with_its_message_and_leaves_no_row(world,
 def test_a_failed_start_of_run_removes_the_container(world, engine):
     container, job = request_run(world, name="nostart", cmd=["/nonexistent"])
     engine.fail("start", 'exec: "/nonexistent": no such file or directory')
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and "no such file" in job.error
     assert not Container.objects.filter(pk=container.pk).exists()
@@ -59,9 +59,9 @@ def test_a_failed_start_of_run_removes_the_container(world, engine):
                                                     ("restart", "running", None)])
 def test_lifecycle_jobs_record_the_engine_state(world, engine, verb, state, exit_code):
     container, job = request_run(world, name="lc")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job = actions.act(world.user("developer"), Container.objects.get(pk=container.pk), verb)
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     container.refresh_from_db()
     assert container.state == state and container.exit_code == exit_code
     assert Job.objects.get(pk=job.pk).state == "succeeded"
@@ -69,10 +69,10 @@ def test_lifecycle_jobs_record_the_engine_state(world, engine, verb, state, exit
 
 def test_remove_deletes_the_row(world, engine):
     container, job = request_run(world, name="gone")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job = actions.act(world.user("developer"), Container.objects.get(pk=container.pk), "remove",
                       params={"force": True})
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     assert not Container.objects.filter(pk=container.pk).exists()
     job.refresh_from_db()
     assert job.state == "succeeded" and job.target_name == "gone"
@@ -80,10 +80,10 @@ def test_remove_deletes_the_row(world, engine):
 
 def test_a_failed_remove_restores_the_state(world, engine):
     container, job = request_run(world, name="stays")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job = actions.act(world.user("developer"), Container.objects.get(pk=container.pk), "remove")
     assert Container.objects.get(pk=container.pk).state == "removing"
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and "cannot remove a running container" in job.error
     assert Container.objects.get(pk=container.pk).state == "running"
@@ -91,12 +91,12 @@ def test_a_failed_remove_restores_the_state(world, engine):
 
 def test_commit_records_the_image_and_the_file_changes(world, engine):
     container, job = request_run(world, name="src")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     developer = world.user("developer")
     job = actions.act(developer, Container.objects.get(pk=container.pk), "commit",
                       params={"repository": "alpha/tool", "tag": "v1", "message": "add tool",
                               "changes": ["CMD [\"sh\"]"]})
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "succeeded", job.error
     commit = Commit.objects.get()
@@ -124,9 +124,9 @@ def test_commit_refuses_changes_it_does_not_know(world):
 
 def test_an_unexpected_error_still_finishes_the_job(world, engine, monkeypatch):
     container, job = request_run(world, name="bug")
-    monkeypatch.setitem(host_tasks.HANDLERS, "run",
+    monkeypatch.setitem(tasks.HANDLERS, "run",
                         lambda job, engine: (_ for _ in ()).throw(KeyError("x")))
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and job.error.startswith("internal error: KeyError")
 
@@ -146,7 +146,7 @@ def test_a_job_the_reaper_failed_meanwhile_keeps_the_reapers_verdict(world, engi
         reaper.fail(Job.objects.filter(pk=job.pk), "the host's worker stopped responding")
         stop(ref, timeout)
     monkeypatch.setattr(engine, "stop", slow_stop)
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert (job.state, job.error) == ("failed", "the host's worker stopped responding")
 
@@ -155,6 +155,6 @@ def test_a_job_another_worker_holds_is_not_finished_here(world, engine):
     container, job = request_run(world, name="elsewhere")
     Job.objects.filter(pk=job.pk).update(state="running", worker="h1@other:1")
     job.refresh_from_db()
-    assert host_tasks.finish(job, Job.State.SUCCEEDED) is False
+    assert tasks.finish(job, Job.State.SUCCEEDED) is False
     job.refresh_from_db()
     assert (job.state, job.worker) == ("running", "h1@other:1")

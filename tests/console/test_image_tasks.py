@@ -1,4 +1,4 @@
-"""The host's side of pulls and builds (`console/jobs/image_tasks.py`), against a fake engine at
+"""The host's side of pulls and builds (`console/agent/image_tasks.py`), against a fake engine at
 the runtime boundary but the real unpacker for build contexts: the output kept on the job, the
 images made owned by the job's team (and those already there keeping their owner), the
 engine's one-line error, `Dockerfile line N: ...` for a build, the private build directory and
@@ -14,7 +14,7 @@ from console.containers.options import InvalidRequest
 from console.images import actions
 from console.images.models import BuildContext, Image
 from console.images.requests import validate_build, validate_pull
-from console.jobs import host_tasks
+from console.agent import tasks
 from console.jobs.models import Job
 from runtime.errors import MoorError
 from tests.console.fake_engine import FakeEngine
@@ -118,12 +118,12 @@ class ImageEngine(FakeEngine):
 @pytest.fixture
 def engine(monkeypatch, tmp_path):
     fake = ImageEngine(str(tmp_path / "root"))
-    monkeypatch.setattr("console.jobs.host_tasks.get_engine", lambda: fake)
+    monkeypatch.setattr("console.agent.tasks.get_engine", lambda: fake)
     return fake
 
 
 def run(job) -> Job:
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     return Job.objects.get(pk=job.pk)
 
 
@@ -344,7 +344,7 @@ def test_absolute_names_and_links_stay_inside_the_context(world, engine):
 
 @pytest.mark.privileged
 def test_a_context_that_expands_too_far_is_refused(world, engine, monkeypatch):
-    monkeypatch.setattr("console.jobs.image_tasks.CONTEXT_MAX_UNPACKED_BYTES", 64 << 10)
+    monkeypatch.setattr("console.agent.image_tasks.CONTEXT_MAX_UNPACKED_BYTES", 64 << 10)
     job = run(build_job(world, "FROM busybox\n", context_tar([("big", "file", b"0" * 200_000)])))
     assert job.state == "failed" and job.error.startswith("build context: ")
 

@@ -1,4 +1,4 @@
-"""What a pull or build prints, kept on its job (`console/jobs/output.py`): written while the job
+"""What a pull or build prints, kept on its job (`console/agent/output.py`): written while the job
 runs, from any thread; each new piece published with its offset to those who may see the job;
 capped to its head and its tail with a line saying how much was left out; the events socket
 forwards the pieces, and the other sockets of a user's groups let them pass."""
@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from console.jobs.models import Job
-from console.jobs.output import JobOutput
+from console.agent.output import JobOutput
 from console.streams import groups, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)

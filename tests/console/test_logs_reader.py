@@ -3,8 +3,8 @@ joined, the two streams' unfinished lines held back or released, and resume posi
 give every line exactly once, wherever a stream is cut."""
 import time
 
-from console.jobs import bridge_logs
-from console.jobs.bridge_logs import LogReader
+from console.agent import bridge_logs
+from console.agent.bridge_logs import LogReader
 
 T = b"2026-11-29T05:00:02.319614317+00:00"
 

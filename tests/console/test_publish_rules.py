@@ -9,7 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from console.containers.models import Container
 from console.containers.publishing import parse_rules
 from console.jobs.models import Job
-from console.jobs.specs import create_options
+from console.agent.specs import create_options
 from runtime.container import options as engine_options
 
 

@@ -8,7 +8,8 @@ from console.audit.models import AuditEntry
 from console.containers.models import Container
 from console.core.testing import make_container
 from console.images.models import Image
-from console.jobs import host_tasks, reaper, reconcile
+from console.agent import reconcile, tasks, worker
+from console.jobs import reaper
 from console.jobs.models import Job
 
 
@@ -53,7 +54,7 @@ def test_a_restarted_worker_fails_the_jobs_its_predecessor_left_running(world):
                              worker="h1@box:111", started_at=timezone.now())
     mine = Job.objects.create(kind="stop", host=world.hosts["h1"], state="running",
                               worker="h1@box:222")
-    assert reaper.reap_after_restart(world.hosts["h1"], "h1@box:222") == 1
+    assert worker.reap_after_restart(world.hosts["h1"], "h1@box:222") == 1
     job.refresh_from_db()
     assert job.state == "failed" and "worker stopped" in job.error and job.finished_at
     assert Job.objects.get(pk=mine.pk).state == "running"
@@ -84,8 +85,8 @@ def test_jobs_queued_too_long_fail(world, settings):
 
 def test_a_pool_process_lost_mid_job_fails_the_job(world):
     job = Job.objects.create(kind="stop", host=world.hosts["h1"], state="running",
-                             worker=host_tasks.worker_identity())
-    host_tasks.fail_job_of_lost_worker(sender=host_tasks.execute_job, args=[job.pk],
+                             worker=worker.worker_identity())
+    tasks.fail_job_of_lost_worker(sender=tasks.execute_job, args=[job.pk],
                                        exception=RuntimeError("lost"))
     job.refresh_from_db()
     assert job.state == "failed" and "worker process died" in job.error

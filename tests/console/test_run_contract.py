@@ -6,7 +6,7 @@ import pytest
 
 from console.containers import actions
 from console.containers.options import FIELDS, HOST_FIELDS, InvalidRequest, validate_run
-from console.jobs import specs
+from console.agent import specs
 from runtime.container import options as engine_options
 
 # One valid value of every field a run request may carry (a superuser's: the host fields too).

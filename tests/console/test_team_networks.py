@@ -8,7 +8,7 @@ from console.containers.models import Container
 from console.containers.options import validate_run
 from console.core.testing import make_container
 from console.hosts.models import HostGrant
-from console.jobs import host_tasks
+from console.agent import tasks
 from console.jobs.models import Job
 from console.teams.models import Membership
 
@@ -86,7 +86,7 @@ def request_run(world, persona="developer", **body):
 
 def test_the_worker_makes_the_teams_network_before_the_container(world, engine):
     container, job = request_run(world, name="first")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "succeeded", job.error
     verbs = [call[0] for call in engine.calls]
@@ -102,7 +102,7 @@ def test_a_network_the_team_does_not_own_fails_as_a_missing_one(world, engine, l
     if labels is not None:
         engine.networks["tools"] = labels
     container, job = request_run(world, name="probe", network="tools")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert (job.state, job.error) == ("failed", "network tools not found")
     assert "create" not in [call[0] for call in engine.calls]
@@ -112,7 +112,7 @@ def test_a_network_the_team_does_not_own_fails_as_a_missing_one(world, engine, l
 def test_a_labelled_network_of_the_team_is_used(world, engine):
     engine.networks["tools"] = {"moorage.team": own(world)}
     container, job = request_run(world, name="probe", network="tools")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "succeeded", job.error
     assert next(call[1] for call in engine.calls if call[0] == "create")["network"] == "tools"
@@ -121,7 +121,7 @@ def test_a_labelled_network_of_the_team_is_used(world, engine):
 def test_a_superuser_may_use_any_network(world, engine):
     engine.networks["tools"] = {"moorage.team": own(world, "beta")}
     container, job = request_run(world, "superuser", team="alpha", network="tools")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "succeeded", job.error
 
@@ -131,11 +131,11 @@ def test_the_worker_checks_team_networks_whoever_asked(world, engine):
     and no network is made for a team that does not exist."""
     container, job = request_run(world, name="sneaky")
     Container.objects.filter(pk=container.pk).update(options={"network": own(world, "beta")})
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert (job.state, job.error) == ("failed", f"network {own(world, 'beta')} not found")
     container, job = request_run(world, "superuser", team="alpha", network="team-999999")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert (job.state, job.error) == ("failed", "network team-999999 not found")
     assert engine.networks == {}
@@ -143,13 +143,13 @@ def test_the_worker_checks_team_networks_whoever_asked(world, engine):
 
 def test_a_start_brings_back_the_teams_network(world, engine):
     container, job = request_run(world, name="again")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     stop = actions.act(world.user("developer"), Container.objects.get(pk=container.pk), "stop")
-    host_tasks.execute_job(stop.pk)
+    tasks.execute_job(stop.pk)
     engine.networks.clear()            # removed on the host meanwhile
     start = actions.act(world.user("developer"), Container.objects.get(pk=container.pk),
                         "start")
-    host_tasks.execute_job(start.pk)
+    tasks.execute_job(start.pk)
     start.refresh_from_db()
     assert start.state == "succeeded", start.error
     assert own(world) in engine.networks
@@ -158,7 +158,7 @@ def test_a_start_brings_back_the_teams_network(world, engine):
 def test_a_team_network_made_otherwise_fails_the_job_clearly(world, engine):
     engine.networks[own(world)] = {}
     container, job = request_run(world, name="clash")
-    host_tasks.execute_job(job.pk)
+    tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and "not made for its team" in job.error
 

@@ -7,7 +7,7 @@ import secrets
 import pytest
 from channels.layers import InMemoryChannelLayer
 
-from console.jobs.bridge import BadMessage, Bridge
+from console.agent.bridge import BadMessage, Bridge
 from runtime.api import Engine
 from tests.stream_client import run
 

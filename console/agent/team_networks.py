@@ -10,10 +10,9 @@ such a network is reported exactly as a missing one, so no other team's network 
 """
 import re
 
-from console.containers.options import network_mode
-from console.jobs.specs import team_network
-from console.teams.models import Team
 from runtime.errors import NotFound
+
+from console.teams.models import Team
 
 TEAM_LABEL = "moorage.team"
 TEAM_NETWORK = re.compile(r"^team-([0-9]+)$")
@@ -33,7 +32,7 @@ def prepare(job, container, engine) -> None:
     if name in SHARED or name.startswith("container:"):
         return      # checked by the web process (the host's network, other containers)
     superuser = job.requested_by is not None and job.requested_by.is_superuser
-    own = team_network(container.team) if container.team_id else None
+    own = container.team.network if container.team_id else None
     team_name = TEAM_NETWORK.match(name)
     if team_name:
         if (not superuser and name != own) or not Team.objects.filter(
@@ -56,6 +55,6 @@ def ensure_own(container, engine) -> None:
     (made again if someone removed it from the host meanwhile)."""
     if container.team_id is None:
         return
-    own = team_network(container.team)
-    if network_mode(container) == own:
+    own = container.team.network
+    if container.network_mode == own:
         engine.ensure_network(own, {TEAM_LABEL: own})

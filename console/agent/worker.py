@@ -6,15 +6,38 @@ belong to their monitors, and outlive any worker.
 """
 import logging
 import os
+import socket
 import threading
 import time
+from importlib.metadata import version
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection
+
+from console.agent.engine import engine_root, get_engine
+from console.agent.reconcile import mark_seen, sync_host
+from console.hosts.models import Host, validate_host_name
+from console.jobs import dispatch, reaper
+from console.jobs.models import Job
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
+
+
+def worker_identity() -> str:
+    """`<host name>@<machine>:<pid of the worker's main process>`: a restarted worker is a new
+    identity, which is how the reaper tells its own jobs from a dead predecessor's."""
+    main_pid = os.getppid() if os.environ.get("MOORAGE_WORKER_CHILD") else os.getpid()
+    return f"{settings.MOORAGE_HOST or '?'}@{socket.gethostname()}:{main_pid}"
+
+
+def reap_after_restart(host: Host, worker: str) -> int:
+    """At worker start-up: this host's running jobs belong to a worker that is gone."""
+    return reaper.fail(Job.objects.filter(host=host, state=Job.State.RUNNING)
+                       .exclude(worker=worker),
+                       "the host's worker stopped while running the job (it was restarted)")
 
 
 @worker_process_init.connect
@@ -27,30 +50,20 @@ def become_host(sender=None, **kwargs):
     if not settings.MOORAGE_HOST:
         log.warning("MOORAGE_HOST is not set: this worker serves no host")
         return
-    from django.core.exceptions import ValidationError
-
-    from console.hosts.models import Host, validate_host_name
-
     try:
         validate_host_name(settings.MOORAGE_HOST)
     except ValidationError as error:
         log.error("MOORAGE_HOST=%r: %s This worker serves no host.", settings.MOORAGE_HOST,
                   error.messages[0])
         return
-    from console.jobs import reaper
-    from console.jobs.host_tasks import worker_identity
-
     identity = worker_identity()
     host, _ = Host.objects.get_or_create(name=settings.MOORAGE_HOST)
-    reaped = reaper.reap_after_restart(host, identity)
+    reaped = reap_after_restart(host, identity)
     if reaped:
         log.warning("failed %d job(s) left running by the previous worker of %s", reaped, host)
     # Report the host's truth before calling it online, so nobody is refused an image the
     # host has but the database has not heard of yet.
     try:
-        from console.jobs.engine import get_engine
-        from console.jobs.reconcile import sync_host
-
         engine = get_engine()
         # The engine's own recovery first: record what ended while no one watched, clean up,
         # and after a reboot start the containers whose restart policy asks for it.
@@ -72,8 +85,6 @@ def stop_heartbeat(**kwargs):
 
 
 def host_facts() -> dict:
-    from console.jobs.engine import engine_root, get_engine
-
     facts = {"kernel_version": os.uname().release, "cpus": os.cpu_count() or 0,
              "engine_root": engine_root(get_engine())}
     try:
@@ -84,8 +95,6 @@ def host_facts() -> dict:
     except OSError:
         pass
     try:
-        from importlib.metadata import version
-
         facts["runtime_version"] = f"moorage {version('moorage')}"
     except Exception:
         facts["runtime_version"] = "moorage"
@@ -93,15 +102,10 @@ def host_facts() -> dict:
 
 
 def beat(host, identity: str) -> None:
-    from console.jobs.reconcile import mark_seen
-
     mark_seen(host, worker=identity, facts=host_facts())
 
 
 def heartbeat_loop(host_name: str, identity: str) -> None:
-    from console.hosts.models import Host
-    from console.jobs import dispatch, reaper
-
     last_sync = 0.0
     while not _stop.wait(settings.HOST_HEARTBEAT_SECONDS):
         try:

@@ -21,12 +21,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from runtime.errors import MoorError
+
+from console.agent import specs
+from console.agent.engine import engine_root
 from console.containers.models import Container
 from console.containers.status import InvalidTransition, Status
 from console.hosts.models import Host
 from console.images.models import Image
-from console.jobs import specs
-from console.jobs.engine import engine_error_types, engine_root
 from console.jobs.models import Job
 from console.streams import publish
 from console.teams.models import Team
@@ -40,7 +42,7 @@ def refresh(container: Container, engine) -> bool:
     """Update `container` from `engine.inspect`; False if the engine no longer has it."""
     try:
         data = engine.inspect(container.engine_id)
-    except engine_error_types():
+    except MoorError:
         return False
     apply_inspect(container, data)
     return True
@@ -177,7 +179,7 @@ def adopt(host, engine, summary: dict) -> int:
     it runs) owns it."""
     try:
         data = engine.inspect(summary["Id"])
-    except engine_error_types():
+    except MoorError:
         return 0  # gone again already
     config = data.get("Config") or {}
     names = summary.get("Names") or []

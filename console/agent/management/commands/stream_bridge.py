@@ -1,5 +1,5 @@
 """`manage.py stream_bridge`: serve this host's terminals and log follows (see
-`console/jobs/bridge.py`). Run next to the host's worker, with the same `MOORAGE_HOST` and
+`console/agent/bridge.py`). Run next to the host's worker, with the same `MOORAGE_HOST` and
 `MOORAGE_ROOT`."""
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         except ValidationError as error:
             raise CommandError(f"MOORAGE_HOST={settings.MOORAGE_HOST!r}: "
                                f"{error.messages[0]}") from None
-        from console.jobs import bridge
-        from console.jobs.engine import get_engine
+        from console.agent import bridge
+        from console.agent.engine import get_engine
 
         bridge.run(settings.MOORAGE_HOST, get_engine(), settings.TERMINAL_RESUME_SECONDS)

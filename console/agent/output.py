@@ -16,6 +16,7 @@ import threading
 
 from django.db import connection
 
+from console.jobs.models import Job
 from console.streams import publish
 
 HEAD_CHARS = 192 * 1024
@@ -73,8 +74,6 @@ class JobOutput:
         text = self.text
         if text == self.saved:
             return
-        from console.jobs.models import Job
-
         Job.objects.filter(pk=self.job.pk).update(output=text)
         if text.startswith(self.saved):
             publish.job_output(self.job, offset=len(self.saved), text=text[len(self.saved):])

@@ -20,8 +20,8 @@ import time
 from runtime.container import state as records
 from runtime.container import sessions as exec_sessions
 
-from console.jobs.bridge_logs import LogFollow
-from console.jobs.bridge_terminals import TerminalRelay
+from console.agent.bridge_logs import LogFollow
+from console.agent.bridge_terminals import TerminalRelay
 from console.streams import bridge_protocol as protocol
 from console.streams import groups
 

@@ -1,39 +1,37 @@
 """The tasks a host's worker runs. Each takes a job id, claims the job (a redelivered message
 finds it taken and returns), calls the engine, records the result and publishes the change.
 
-One small handler per job kind; an engine error (`MoorError`) fails the job with the engine's
-own one-line message.
+One small handler per job kind; an engine error (`MoorError`, which a handler's own refusal
+also is) fails the job with its one-line message.
+
+The tasks' names (`console.jobs.execute`, `console.jobs.sync`: `EXECUTE_TASK` and `SYNC_TASK`
+in `console.jobs.dispatch`, which sends them) are part of the wire between the web side and
+every host's worker: a renamed task would strand the messages queued under its old name.
 """
 import logging
-import os
-import socket
 
 from celery import shared_task
 from celery.signals import task_failure
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
+from runtime.errors import MoorError
+
+from console.agent import image_tasks, reconcile, specs, team_networks
+from console.agent.engine import container_diff, error_message, get_engine
+# The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
+from console.agent.worker import worker_identity
 from console.containers.models import Container
+from console.hosts.models import Host
 from console.images.models import Commit
-from console.jobs import image_tasks, reconcile, specs, team_networks
-from console.jobs.engine import (container_diff, engine_error_types,
-                                 error_message, get_engine)
+from console.jobs.dispatch import EXECUTE_TASK, SYNC_TASK
 from console.jobs.models import Job
 from console.streams import publish
 
 log = logging.getLogger(__name__)
 
 
-def worker_identity() -> str:
-    """`<host name>@<machine>:<pid of the worker's main process>`: a restarted worker is a new
-    identity, which is how the reaper tells its own jobs from a dead predecessor's."""
-    from django.conf import settings
-
-    main_pid = os.getppid() if os.environ.get("MOORAGE_WORKER_CHILD") else os.getpid()
-    return f"{settings.MOORAGE_HOST or '?'}@{socket.gethostname()}:{main_pid}"
-
-
-@shared_task(name="console.jobs.execute", acks_late=True, ignore_result=True)
+@shared_task(name=EXECUTE_TASK, acks_late=True, ignore_result=True)
 def execute_job(job_id: int) -> str:
     close_old_connections()
     if not Job.objects.claim(job_id, worker_identity()):
@@ -42,7 +40,7 @@ def execute_job(job_id: int) -> str:
     publish.job_changed(job)
     try:
         result = HANDLERS[job.kind](job, get_engine())
-    except (image_tasks.JobRefused, *engine_error_types()) as error:
+    except MoorError as error:
         finish(job, Job.State.FAILED, error=error_message(error))
     except Exception as error:  # a bug of ours: still never leave the job running
         log.exception("job %s (%s) failed", job.pk, job.kind)
@@ -52,11 +50,9 @@ def execute_job(job_id: int) -> str:
     return job.state
 
 
-@shared_task(name="console.jobs.sync", ignore_result=True)
+@shared_task(name=SYNC_TASK, ignore_result=True)
 def sync_host(host_name: str) -> None:
     """The periodic reconcile a worker asks of itself (no job row)."""
-    from console.hosts.models import Host
-
     close_old_connections()
     host = Host.objects.filter(name=host_name).first()
     if host is not None:
@@ -66,7 +62,7 @@ def sync_host(host_name: str) -> None:
 @task_failure.connect
 def fail_job_of_lost_worker(sender=None, task_id=None, exception=None, args=None, **kwargs):
     """A pool process killed mid-task (OOM, SIGKILL) never reaches `finish`: fail its job."""
-    if getattr(sender, "name", None) != "console.jobs.execute" or not args:
+    if getattr(sender, "name", None) != EXECUTE_TASK or not args:
         return
     job = Job.objects.filter(pk=args[0], state=Job.State.RUNNING).first()
     if job is not None:
@@ -102,7 +98,7 @@ def making(verb):
         try:
             team_networks.prepare(job, container, engine)
             getattr(engine, verb)(specs.create_options(container))
-        except engine_error_types():
+        except MoorError:
             remove_row(container)
             raise
         reconcile.refresh(container, engine)
@@ -135,7 +131,7 @@ def remove(job, engine):
     container = job.container
     try:
         engine.remove(container.engine_id, force=bool(job.params.get("force")))
-    except engine_error_types():
+    except MoorError:
         reconcile.refresh(container, engine)
         raise
     remove_row(container)
@@ -201,5 +197,3 @@ HANDLERS = {
     Job.Kind.SYNC: sync,
 }
 
-# Imported for its signal handlers (heartbeat, reaper at start-up): it runs in the worker.
-from console.jobs import worker  # noqa: E402,F401

@@ -26,20 +26,23 @@ import re
 from django.conf import settings
 from django.db.models import Q
 
+from runtime.errors import MoorError
+
+from console.agent import reconcile
+from console.agent.engine import (error_message, pull_policy, unpack_context, untag,
+                                  working_directory)
+from console.agent.output import JobOutput
+from console.core.engine_grammar import dockerfile_message, instruction_lines
 from console.images.models import BuildContext, Image
 from console.images.requests import images_usable_by
-from console.jobs import reconcile
-from console.jobs.engine import (dockerfile_message, engine_error_types, error_message,
-                                 instruction_lines, pull_policy, unpack_context, untag,
-                                 working_directory)
-from console.jobs.output import JobOutput
 
 TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
 
 
-class JobRefused(Exception):
-    """The host would not finish the job; the message is the job's error."""
+class JobRefused(MoorError):
+    """The host would not finish the job; the message is the job's error. An engine error
+    like the engine's own, so that the task fails the job alike for both."""
 
 
 # -- pull ---------------------------------------------------------------------------------------
@@ -138,7 +141,7 @@ def build_in(workdir: str, job, engine, before: dict) -> str:
                                     build_args=params.get("build_args") or {},
                                     no_cache=bool(params.get("no_cache")), output=write,
                                     allowed_images=usable_images(job, engine))
-        except engine_error_types() as error:
+        except MoorError as error:
             output.line(f"Error: {error_message(error)}")
             raise JobRefused(dockerfile_message(error_message(error), steps.line)) from None
         finally:
@@ -191,7 +194,7 @@ def unpack_stored_context(job, context_dir: str, output) -> None:
                        max_bytes=CONTEXT_MAX_UNPACKED_BYTES,
                        max_entries=settings.BUILD_CONTEXT_MAX_ENTRIES,
                        max_depth=settings.BUILD_CONTEXT_MAX_DEPTH)
-    except engine_error_types() as error:
+    except MoorError as error:
         output.line(f"Error: {error_message(error)}")
         raise JobRefused(f"build context: {error_message(error)}") from None
 

@@ -18,21 +18,13 @@ def create_options(container) -> dict:
         options["cmd"] = list(container.command)
     if container.env:
         options["env"] = list(container.env)
-    # The options `containers.options.validate_run` kept, under the engine's own names
+    # The options `containers.run_request.validate_run` kept, under the engine's own names
     # (tests/console/test_run_contract.py holds the two to the same list).
     for key, value in container.options.items():
         if value not in (None, "", [], {}):
             options[key] = value
     options["labels"] = {"moorage.team": container.team.name if container.team else ""}
     return options
-
-
-def team_network(team) -> str:
-    """The name of `team`'s own network on each of its hosts (made there on first use, and
-    the value of the `moorage.team` label that marks a network as the team's): by number, so
-    a rename changes nothing and no team's name shows. The engine keeps `team-<number>` for
-    these (`moor network create` refuses it)."""
-    return f"team-{team.pk}"
 
 
 _FRACTION = re.compile(r"\.(\d+)")
