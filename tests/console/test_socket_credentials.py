@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from console.accounts import actions
+from console.teams import actions
 from console.streams import bridge_protocol, groups, publish
 from console.streams.consumers import events, logs, terminal
 from tests.console.streams_fixtures import FakeBridge, make_world, open_socket, session_cookie
@@ -86,7 +86,10 @@ async def open_terminal(world, persona, key, bridge, query=""):
     assert connected, code
     request = await bridge.next("bridge.terminal.open")
     await bridge.opened(request)
-    assert json.loads(await communicator.receive_from(timeout=3))["type"] == "session"
+    frame = {"type": "ping"}
+    while frame["type"] == "ping":       # pings come every PING_SECONDS, before it too
+        frame = json.loads(await communicator.receive_from(timeout=3))
+    assert frame["type"] == "session"
     return communicator, request
 
 
