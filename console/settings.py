@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "console.hosts",
     "console.images",
     "console.containers",
+    "console.grants",
     "console.jobs",
     "console.agent",
     "console.audit",

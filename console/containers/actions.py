@@ -7,10 +7,8 @@ the action changed for it, and raises `dispatch.QueueUnavailable` (answered with
 """
 import re
 import secrets
-import time
 from functools import partial
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -201,21 +199,6 @@ def clean_commit(params: dict, user) -> dict:
             "pause": params.get("pause", True) not in (False, "0", "false")}
 
 
-def sync(user, host, *, request=None) -> Job:
-    """Ask a host to reconcile now (superusers)."""
-    if not user.is_superuser:
-        audit.record("host.sync", actor=user, request=request, target=host, host=host,
-                     result="denied")
-        raise PermissionDenied("Only a superuser may sync a host.")
-    with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.SYNC, host=host, requested_by=user,
-                                 target_id=str(host.pk), target_name=host.name)
-        audit.record("host.sync", actor=user, request=request, target=host, host=host,
-                     result="requested", job=job)
-        dispatch.enqueue_on_commit(job)
-    return job
-
-
 def assign_team(user, container: Container, team, *, request=None) -> Container:
     """Give `container` to `team` (superusers): a container made outside the console without
     a team label comes with none, and only superusers see it until then. The team must be
@@ -244,17 +227,3 @@ def assign_team(user, container: Container, team, *, request=None) -> Container:
         transaction.on_commit(lambda: publish.container_changed(container))
         publish.permissions_changed_on_commit(members)
     return container
-
-
-def wait(job: Job, timeout: float | None = None) -> Job:
-    """Poll until `job` is final or `timeout` passes (for `?wait=1`)."""
-    deadline = time.monotonic() + (timeout or settings.JOB_WAIT_SECONDS)
-    delay = 0.005
-    while time.monotonic() < deadline:
-        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
-        if state in Job.FINAL_STATES:
-            break
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.05)
-    job.refresh_from_db()
-    return job

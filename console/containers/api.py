@@ -5,8 +5,8 @@ answer with the job (202), or with the finished job (200) when `?wait=1`.
 """
 from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KT
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, UnsupportedMediaType, ValidationError
 from rest_framework.response import Response
@@ -17,7 +17,7 @@ from console.containers.models import Container
 from console.containers.options import InvalidRequest, validate_run
 from console.containers.redaction import redacted_inspect
 from console.core.api import ConflictError
-from console.jobs.api import JobSerializer
+from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
 
 
@@ -117,26 +117,12 @@ class AssignSerializer(serializers.Serializer):
     team = serializers.CharField(help_text="the team's name")
 
 
-WAIT = OpenApiParameter("wait", bool, description="wait for the job to finish")
-
-
 def invalid(error: InvalidRequest):
     if error.forbidden:
         from rest_framework.exceptions import PermissionDenied as Forbidden
 
         raise Forbidden(error.errors)
     raise ValidationError(error.errors)
-
-
-def wants_wait(request) -> bool:
-    return request.query_params.get("wait", "") in ("1", "true", "yes")
-
-
-def job_response(request, job):
-    if wants_wait(request):
-        job = actions.wait(job)
-        return Response(JobSerializer(job).data, status=status.HTTP_200_OK)
-    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ContainerViewSet(viewsets.GenericViewSet):

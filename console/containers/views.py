@@ -13,10 +13,10 @@ from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from console.containers import actions
-from console.containers.forms import RunForm
+from console.containers.forms import CommitForm, RunForm
 from console.containers.lookup import NoSuchContainer, visible_container
 from console.containers.models import Container
 from console.containers.options import InvalidRequest
@@ -179,9 +179,8 @@ def network_summary(container) -> dict:
 
 @login_required
 def container_detail(request, ref, *, grant_form=None, status=200):
-    from console.images.forms import CommitForm
+    from console.grants.views import access_context
     from console.streams.pages import container_streams
-    from console.teams.grant_views import access_context
 
     container = container_for(request, ref)
     user = request.user
@@ -248,3 +247,34 @@ def container_action(request, ref, verb):
         if verb == "remove":
             return redirect("container-list")
     return redirect("container-detail", ref=container.engine_id)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def container_commit(request, ref):
+    """GET: the commit form on a page of its own (the container page opens it as a dialog).
+    POST: commit the container; the author is the logged-in user."""
+    posting = request.method == "POST"
+    container = container_for(request, ref, "commit" if posting else "view")
+    if not Container.objects.allows(request.user, "commit", container):
+        if posting:
+            actions.deny(request.user, container, "commit", request=request)
+        raise PermissionDenied(f"You may not commit {container.display_name}.")
+    form = CommitForm(request.POST if posting else None, initial={"pause": True})
+    if posting and form.is_valid():
+        try:
+            job = actions.act(request.user, container, "commit", request=request,
+                              params=form.action_params())
+        except InvalidRequest as error:
+            for name, problems in error.errors.items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+        except actions.Conflict as error:
+            messages.error(request, str(error))
+            return redirect("container-detail", ref=container.engine_id)
+        else:
+            messages.success(request, f"Commit of {container.display_name} requested "
+                                      f"(job {job.pk}); it appears in the history when done.")
+            return redirect("container-detail", ref=container.engine_id)
+    return render(request, "commits/commit_form.html", {"container": container, "form": form},
+                  status=400 if posting else 200)

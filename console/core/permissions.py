@@ -5,13 +5,15 @@ rows a (non-superuser) user may do `action` on; `restrict` applies it, gives sup
 everything and anonymous or inactive users nothing.
 
 `get_for_user_or_404` turns that into the HTTP answers: an object the user may not even see is a
-404 (its existence does not leak), one they see but may not act on is a 403.
+404 (its existence does not leak), one they see but may not act on is a 403. `require_manager`
+and `require_superuser` refuse, audited, what only a team's admins or superusers may do.
 """
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 from django.http import Http404
 
+from console import audit
 from console.core.roles import roles_allowing
 
 
@@ -25,6 +27,10 @@ class RestrictedQuerySet(models.QuerySet):
 
     def permission_filter(self, user, action: str) -> Q:
         raise NotImplementedError(f"{self.model.__name__} does not say who may {action} it")
+
+    def allows(self, user, action: str, obj) -> bool:
+        """Whether `user` may do `action` on `obj`, one of these rows."""
+        return self.restrict(user, action).filter(pk=obj.pk).exists()
 
 
 def team_ids_allowing(user, action: str):
@@ -69,3 +75,21 @@ def get_for_user_or_404(queryset, user, action: str = "view", *, denied=None, **
             denied(obj)
         raise PermissionDenied(f"You may not {action} this.")
     return obj
+
+
+def refuse(action: str, actor, request=None, **fields):
+    """Record `actor`'s attempt at `action` as denied, then refuse it (403)."""
+    audit.record(action, actor=actor, request=request, result="denied", **fields)
+    raise PermissionDenied(f"You may not do {action}.")
+
+
+def require_manager(actor, team, action: str, *, request=None, **fields) -> None:
+    """Refuse, audited, unless `actor` may manage `team` (its team admins, superusers)."""
+    if not user_may(actor, "manage", team):
+        refuse(action, actor, request, team=team, **fields)
+
+
+def require_superuser(actor, action: str, *, request=None, **fields) -> None:
+    """Refuse, audited, unless `actor` is a superuser."""
+    if not actor.is_superuser:
+        refuse(action, actor, request, **fields)

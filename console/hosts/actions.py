@@ -1,9 +1,12 @@
-"""What a superuser does to a host itself (asking it to sync is `containers.actions.sync`)."""
+"""What a superuser does to a host itself: asking it to sync now, and accepting the engine root
+its worker reports."""
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from console import audit
 from console.hosts.models import Host
+from console.jobs import dispatch
+from console.jobs.models import Job
 
 
 class NothingToAccept(Exception):
@@ -28,3 +31,18 @@ def accept_root(user, host: Host, *, request=None) -> Host:
         audit.record("host.accept_root", actor=user, request=request, target=host, host=host,
                      params={"root": host.engine_root, "previous": previous})
     return host
+
+
+def sync(user, host, *, request=None) -> Job:
+    """Ask a host to reconcile now (superusers)."""
+    if not user.is_superuser:
+        audit.record("host.sync", actor=user, request=request, target=host, host=host,
+                     result="denied")
+        raise PermissionDenied("Only a superuser may sync a host.")
+    with transaction.atomic():
+        job = Job.objects.create(kind=Job.Kind.SYNC, host=host, requested_by=user,
+                                 target_id=str(host.pk), target_name=host.name)
+        audit.record("host.sync", actor=user, request=request, target=host, host=host,
+                     result="requested", job=job)
+        dispatch.enqueue_on_commit(job)
+    return job

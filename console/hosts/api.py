@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from console.core.api import ConflictError
 from console.hosts import actions
 from console.hosts.models import Host
+from console.jobs.api import JobSerializer
 
 
 class HostSerializer(serializers.ModelSerializer):
@@ -38,10 +39,7 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Reconcile the host with its engine now (superusers); returns the job."""
-        from console.containers.actions import sync
-        from console.jobs.api import JobSerializer
-
-        job = sync(request.user, self.get_object(), request=request)
+        job = actions.sync(request.user, self.get_object(), request=request)
         return Response(JobSerializer(job).data, status=202)
 
     @extend_schema(request=None, responses=HostSerializer)

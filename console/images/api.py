@@ -11,22 +11,22 @@ import base64
 import binascii
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from console import audit
-from console.containers.actions import wait
-from console.containers.api import WAIT, invalid, wants_wait
+from console.containers.api import invalid
 from console.containers.options import InvalidRequest
 from console.core import parsers
+from console.core.api import ConflictError
 from console.images import actions
-from console.images.commit_api import TagSerializer, tag_response
 from console.images.models import Image
 from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
                                      validate_pull)
-from console.jobs.api import JobDetailSerializer, JobSerializer
+from console.jobs.api import WAIT, JobDetailSerializer, JobSerializer, job_response
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -71,6 +71,27 @@ class BuildSerializer(serializers.Serializer):
                                               "a file in multipart")
 
 
+class TagSerializer(serializers.Serializer):
+    repository = serializers.CharField()
+    tag = serializers.CharField(required=False, allow_blank=True)
+
+
+def tag_response(request, function, target):
+    """Run a tag action for the API: 202 with the job, or the errors as 400/403/409."""
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"detail": "Send a JSON object."})
+    try:
+        job = function(request.user, target, str(request.data.get("repository") or ""),
+                       str(request.data.get("tag") or ""), request=request)
+    except InvalidRequest as error:
+        invalid(error)
+    except actions.Conflict as error:
+        raise ConflictError(str(error))
+    except PermissionDenied as error:
+        raise exceptions.PermissionDenied(str(error))
+    return job_response(request, job)
+
+
 class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Images per host (?host=), as the engines report them."""
 
@@ -111,7 +132,8 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             if error.forbidden:
                 actions.refuse(request.user, "pull", data, error, request=request)
             invalid(error)
-        return job_answer(request, actions.pull(request.user, req, request=request))
+        return job_response(request, actions.pull(request.user, req, request=request),
+                            JobDetailSerializer)
 
     @extend_schema(request={"application/json": BuildSerializer,
                             "multipart/form-data": BuildSerializer},
@@ -130,7 +152,8 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             if error.forbidden:
                 actions.refuse(request.user, "build", data, error, request=request)
             invalid(error)
-        return job_answer(request, actions.build(request.user, req, request=request))
+        return job_response(request, actions.build(request.user, req, request=request),
+                            JobDetailSerializer)
 
     def get_queryset(self):
         queryset = Image.objects.restrict(self.request.user, "view").select_related("host", "team")
@@ -200,13 +223,6 @@ def context_of(request, body) -> tuple[bytes | None, str]:
         return base64.b64decode(encoded, validate=True), ""
     except (binascii.Error, ValueError):
         return None, "The build context is not valid base64."
-
-
-def job_answer(request, job):
-    """The job with its output: 202 at once, or 200 when it is over with `?wait=1`."""
-    if wants_wait(request):
-        return Response(JobDetailSerializer(wait(job)).data, status=status.HTTP_200_OK)
-    return Response(JobDetailSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 def named(images, ref: str) -> list:

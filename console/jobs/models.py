@@ -5,12 +5,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from console.core.permissions import RestrictedQuerySet, team_ids_allowing
+from console.grants.models import granted_container_ids
 
 
 class JobQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
-        from console.containers.models import granted_container_ids
-
         return (Q(team_id__in=team_ids_allowing(user, "view")) | Q(requested_by=user)
                 | Q(container_id__in=granted_container_ids(user, "view")))
 

@@ -8,8 +8,10 @@ from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from console.accounts import actions
+from console.accounts.actions import Invalid
+from console.core.permissions import require_manager, require_superuser
 from console.core.roles import Role
+from console.teams import actions
 from console.hosts.models import Host
 from console.teams.models import Membership, Team
 
@@ -49,7 +51,7 @@ class TeamSettingsSerializer(serializers.ModelSerializer):
 def run_action(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
-    except actions.Invalid as error:
+    except Invalid as error:
         raise exceptions.ValidationError(error.errors)
     except PermissionDenied as error:
         raise exceptions.PermissionDenied(str(error))
@@ -98,7 +100,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         """Change the team's `description` or `terminal_user`, the user terminals on its
         containers run as (team admins)."""
         team = self.get_object()
-        run_action(actions.require_manager, request.user, team, "team.settings",
+        run_action(require_manager, request.user, team, "team.settings",
                    request=request, target=team)
         serializer = TeamSettingsSerializer(team, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -138,7 +140,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def revoke_host(self, request, pk=None, host=None):
         """Take a host back from the team (superusers)."""
         team = self.get_object()
-        run_action(actions.require_superuser, request.user, "team.host.revoke", request=request,
+        run_action(require_superuser, request.user, "team.host.revoke", request=request,
                    team=team, target_type="host", target_name=host[:63])
         granted = Host.objects.filter(grants__team=team).filter(
             **({"pk": host} if host.isdigit() else {"name": host})).first()
@@ -167,7 +169,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def _require_manager(self, team, action):
         """Refuse (audited) before a username is looked up, so that "no such user" tells only
         those who may manage the team which usernames exist."""
-        run_action(actions.require_manager, self.request.user, team, action,
+        run_action(require_manager, self.request.user, team, action,
                    request=self.request)
 
     def _user(self, username):

@@ -2,7 +2,7 @@
 
 Everyone in a team sees it; its team admins (and superusers) add, invite and remove members and
 change roles and settings; superusers create teams and grant hosts. Each change goes through
-`console.accounts.actions`, which checks it, audits it (a refusal too) and tells the affected
+`console.teams.actions`, which checks it, audits it (a refusal too) and tells the affected
 users' open sockets to re-check. A stranger gets 404 for a team, a member without the right 403.
 """
 from django.contrib import messages
@@ -11,12 +11,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from console.accounts import actions
-from console.core.permissions import get_for_user_or_404, user_may
+from console.accounts.actions import Invalid, create_user
+from console.core.permissions import (get_for_user_or_404, require_manager, require_superuser,
+                                      user_may)
 from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleForm, TeamForm,
                                  TeamSettingsForm)
+from console.teams import actions
 from console.teams.models import Membership, Team
 
 
@@ -67,7 +69,7 @@ def team_list(request):
 @login_required
 @require_POST
 def team_create(request):
-    actions.require_superuser(request.user, "team.create", request=request, target_type="team",
+    require_superuser(request.user, "team.create", request=request, target_type="team",
                               target_name=request.POST.get("name", "")[:64])
     form = TeamForm(request.POST)
     if not form.is_valid():
@@ -90,7 +92,7 @@ def team_detail(request, pk):
 def member_add(request, pk):
     """Add a member with a role, or change the role of one already in."""
     team = visible_team(request, pk, "team.member.set")
-    actions.require_manager(request.user, team, "team.member.set", request=request,
+    require_manager(request.user, team, "team.member.set", request=request,
                             target_type="user", target_name=request.POST.get("user", "")[:150])
     form = MemberForm(request.POST)
     if not form.is_valid():
@@ -106,14 +108,14 @@ def member_add(request, pk):
 def member_invite(request, pk):
     """Make a new account and add it to the team (superusers: only they create users)."""
     team = visible_team(request, pk, "team.member.set")
-    actions.require_superuser(request.user, "user.create", request=request, team=team,
+    require_superuser(request.user, "user.create", request=request, team=team,
                               target_type="user",
                               target_name=request.POST.get("username", "")[:150])
     form = NewUserForm(request.POST)
     if not form.is_valid():
         return render_team(request, team, status=400, new_user_form=form)
     data = form.cleaned_data
-    user = actions.create_user(request.user, username=data["username"],
+    user = create_user(request.user, username=data["username"],
                                password=data["password"], email=data["email"], request=request)
     actions.set_member(request.user, team, user, data["role"], request=request)
     messages.success(request, f"{user.username} can now log in, as {role_label(data['role'])} "
@@ -126,7 +128,7 @@ def member_invite(request, pk):
 def member_role(request, pk, username):
     team = visible_team(request, pk, "team.member.set")
     member = get_member(team, username)
-    actions.require_manager(request.user, team, "team.member.set", request=request,
+    require_manager(request.user, team, "team.member.set", request=request,
                             target=member.user)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -152,7 +154,7 @@ def member_remove(request, pk, username):
 @require_POST
 def host_grant(request, pk):
     team = visible_team(request, pk, "team.host.grant")
-    actions.require_superuser(request.user, "team.host.grant", request=request, team=team,
+    require_superuser(request.user, "team.host.grant", request=request, team=team,
                               target_type="host", target_name=request.POST.get("host", "")[:63])
     form = HostGrantForm(team, request.POST)
     if not form.is_valid():
@@ -171,7 +173,7 @@ def host_revoke(request, pk, host_pk):
                              grants__team=team)
     try:
         actions.revoke_host(request.user, team, host, request=request)
-    except actions.Invalid as error:
+    except Invalid as error:
         messages.error(request, " ".join(error.errors["host"]))
     else:
         messages.success(request, f"Team {team.name} may no longer run containers on "
@@ -183,7 +185,7 @@ def host_revoke(request, pk, host_pk):
 @require_POST
 def team_settings(request, pk):
     team = visible_team(request, pk, "team.settings")
-    actions.require_manager(request.user, team, "team.settings", request=request, target=team)
+    require_manager(request.user, team, "team.settings", request=request, target=team)
     form = TeamSettingsForm(request.POST, instance=Team.objects.get(pk=team.pk))
     if not form.is_valid():
         return render_team(request, team, status=400, settings_form=form)

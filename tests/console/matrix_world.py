@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 
 from console import audit
 from console.accounts.models import ApiToken
-from console.containers.models import ContainerGrant
 from console.core.testing import PASSWORD
+from console.grants.models import ContainerGrant
 from console.images.models import Commit, Image
 from console.jobs.models import Job
 

@@ -95,7 +95,7 @@ def test_a_container_is_found_by_a_unique_prefix(world, client_for):
 
 
 def test_a_grant_lets_one_user_do_exactly_the_granted_actions(world, client_for, sent):
-    from console.containers.models import ContainerGrant
+    from console.grants.models import ContainerGrant
 
     web = world.containers["web"]
     ContainerGrant.objects.create(user=world.user("stranger"), container=web,

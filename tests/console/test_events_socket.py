@@ -81,7 +81,7 @@ async def test_a_removed_member_stops_receiving():
     world = await make_world()
     communicator, connected, _ = await as_user(world.user("operator"))
     assert connected
-    from console.accounts import actions
+    from console.teams import actions
 
     await database_sync_to_async(actions.remove_member)(
         world.user("team_admin"), world.teams["alpha"], world.user("operator"))

@@ -47,7 +47,7 @@ async def test_every_member_reads_the_logs(persona):
 
 async def test_a_grant_of_logs_alone_is_enough_and_others_are_not():
     world = await make_world()
-    from console.containers.models import ContainerGrant
+    from console.grants.models import ContainerGrant
 
     await database_sync_to_async(ContainerGrant.objects.create)(
         user=world.user("stranger"), container=world.containers["web"], actions=["logs"])
@@ -148,7 +148,7 @@ async def test_removal_from_the_team_closes_the_log_socket():
     world = await make_world()
     communicator, connected, _ = await open_socket(logs_path(world, query="tail=1"),
                                                    world.user("viewer"))
-    from console.accounts import actions
+    from console.teams import actions
 
     await database_sync_to_async(actions.remove_member)(
         world.user("team_admin"), world.teams["alpha"], world.user("viewer"))

@@ -183,7 +183,7 @@ def test_a_row_goes_only_after_missing_from_several_syncs_in_a_row(world, engine
 def test_a_worker_on_another_engine_root_wipes_nothing(world, engine, client_for):
     """The worker restarted on an empty MOORAGE_ROOT: its engine lists nothing. Containers,
     their grants and the image names stay until a superuser accepts the new root."""
-    from console.containers.models import ContainerGrant
+    from console.grants.models import ContainerGrant
 
     host = world.hosts["h1"]
     ContainerGrant.objects.create(user=world.user("viewer"), container=world.containers["web"],

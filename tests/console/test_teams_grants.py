@@ -5,7 +5,7 @@ import re
 import pytest
 
 from console.audit.models import AuditEntry
-from console.containers.models import ContainerGrant
+from console.grants.models import ContainerGrant
 from console.jobs.models import Job
 from tests.console.test_teams_pages import drain, field_errors  # noqa: F401  (shared helpers)
 

@@ -36,7 +36,7 @@ def audit_actions(action_prefix="container.terminal"):
 
 @database_sync_to_async
 def grant(world, persona, container, actions):
-    from console.containers.models import ContainerGrant
+    from console.grants.models import ContainerGrant
 
     return ContainerGrant.objects.create(user=world.user(persona),
                                          container=world.containers[container], actions=actions)
@@ -409,7 +409,7 @@ async def test_logout_ends_the_terminal():
 async def test_removal_from_the_team_ends_the_terminal():
     world = await make_world()
     communicator, bridge, request, session = await opened_terminal(world, "operator")
-    from console.accounts import actions
+    from console.teams import actions
 
     await database_sync_to_async(actions.remove_member)(
         world.user("team_admin"), world.teams["alpha"], world.user("operator"))
@@ -421,7 +421,7 @@ async def test_removal_from_the_team_ends_the_terminal():
 
 async def test_losing_the_role_or_the_grant_ends_the_terminal():
     world = await make_world()
-    from console.accounts import actions
+    from console.teams import actions
 
     communicator, bridge, request, session = await opened_terminal(world, "operator")
     await database_sync_to_async(actions.set_member)(
@@ -432,8 +432,9 @@ async def test_losing_the_role_or_the_grant_ends_the_terminal():
 
     granted = await grant(world, "stranger", "web", ["terminal"])
     communicator, bridge, request, session = await opened_terminal(world, "stranger", bridge=bridge)
-    await database_sync_to_async(actions.revoke_container_grant)(world.user("team_admin"),
-                                                                 granted)
+    from console.grants.actions import revoke_container_grant
+
+    await database_sync_to_async(revoke_container_grant)(world.user("team_admin"), granted)
     await communicator.receive_from(timeout=2)
     assert (await communicator.receive_output(timeout=2))["code"] == 4403
     await bridge.next("bridge.terminal.close")
@@ -441,7 +442,7 @@ async def test_losing_the_role_or_the_grant_ends_the_terminal():
 
 async def test_a_change_that_keeps_the_permission_keeps_the_terminal():
     world = await make_world()
-    from console.accounts import actions
+    from console.teams import actions
 
     communicator, bridge, request, session = await opened_terminal(world, "operator")
     await database_sync_to_async(actions.set_member)(

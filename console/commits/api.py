@@ -1,16 +1,14 @@
 """`/api/commits/`: the commit history, newest first, and one commit with its file changes;
 `POST /api/commits/{id}/tag/` tags the image a commit made. A commit is named by its number, its
 image's ID or a unique prefix of it, or `repository[:tag]`."""
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from console.audit.redact import redact_change
-from console.containers.api import invalid, job_response
-from console.containers.options import InvalidRequest
-from console.core.api import ConflictError
+from console.commits.views import commit_for
 from console.images import actions
+from console.images.api import TagSerializer, tag_response
 from console.images.models import Commit
 from console.jobs.api import JobSerializer
 
@@ -62,27 +60,6 @@ class CommitDetailSerializer(CommitSerializer):
         read_only_fields = fields
 
 
-class TagSerializer(serializers.Serializer):
-    repository = serializers.CharField()
-    tag = serializers.CharField(required=False, allow_blank=True)
-
-
-def tag_response(request, function, target):
-    """Run a tag action for the API: 202 with the job, or the errors as 400/403/409."""
-    if not isinstance(request.data, dict):
-        raise exceptions.ValidationError({"detail": "Send a JSON object."})
-    try:
-        job = function(request.user, target, str(request.data.get("repository") or ""),
-                       str(request.data.get("tag") or ""), request=request)
-    except InvalidRequest as error:
-        invalid(error)
-    except actions.Conflict as error:
-        raise ConflictError(str(error))
-    except PermissionDenied as error:
-        raise exceptions.PermissionDenied(str(error))
-    return job_response(request, job)
-
-
 COMMIT_FILTERS = [OpenApiParameter(name, str, description=text) for name, text in (
     ("team", "a team's name"), ("host", "a host's name"), ("author", "the author's username"),
     ("image", "commits whose image ID starts with this"))]
@@ -113,8 +90,6 @@ class CommitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return commits
 
     def get_object(self):
-        from console.images.commit_views import commit_for
-
         return commit_for(self.request, self.kwargs["pk"],
                           "tag" if self.action == "tag" else "view")
 

@@ -1,70 +1,30 @@
-"""Commit history pages: the commit dialog's target, the history (per team, or one image's
-lineage) read like `git log`, one commit with its files, and tagging from a commit.
+"""Commit history pages: the history (per team, or one image's lineage) read like `git log`,
+one commit with its files, and tagging from a commit.
 
 A commit is named by its number, its image's ID or a prefix of it, or `repository:tag`; one the
 user may not see is a 404 whichever way it is named.
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from console import audit
 from console.audit.redact import redact_change
-from console.containers import actions as container_actions
+from console.commits.lineage import Lineage, render_svg
 from console.containers.models import Container
 from console.containers.options import InvalidRequest
-from console.containers.views import container_for
 from console.hosts.models import Host
 from console.images import actions
-from console.images.forms import CommitForm, TagForm
-from console.images.lineage import Lineage, render_svg
+from console.images.forms import TagForm
 from console.images.models import Commit, Image
 from console.teams.models import Team
 
 PAGE_SIZE = 50
-
-
-def may(user, queryset, action, obj) -> bool:
-    return queryset.restrict(user, action).filter(pk=obj.pk).exists()
-
-
-# -- the commit dialog --------------------------------------------------------------------
-
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def container_commit(request, ref):
-    """GET: the commit form on a page of its own (the container page opens it as a dialog).
-    POST: commit the container; the author is the logged-in user."""
-    posting = request.method == "POST"
-    container = container_for(request, ref, "commit" if posting else "view")
-    if not may(request.user, Container.objects, "commit", container):
-        if posting:
-            container_actions.deny(request.user, container, "commit", request=request)
-        raise PermissionDenied(f"You may not commit {container.display_name}.")
-    form = CommitForm(request.POST if posting else None, initial={"pause": True})
-    if posting and form.is_valid():
-        try:
-            job = container_actions.act(request.user, container, "commit", request=request,
-                                        params=form.action_params())
-        except InvalidRequest as error:
-            for name, problems in error.errors.items():
-                for problem in problems:
-                    form.add_error(name if name in form.fields else None, problem)
-        except container_actions.Conflict as error:
-            messages.error(request, str(error))
-            return redirect("container-detail", ref=container.engine_id)
-        else:
-            messages.success(request, f"Commit of {container.display_name} requested "
-                                      f"(job {job.pk}); it appears in the history when done.")
-            return redirect("container-detail", ref=container.engine_id)
-    return render(request, "commits/commit_form.html", {"container": container, "form": form},
-                  status=400 if posting else 200)
 
 
 # -- history --------------------------------------------------------------------------------
@@ -150,7 +110,7 @@ def render_commit(request, commit, *, tag_form=None, status=200):
     parent = chain[1] if len(chain) > 1 else None
     image = (Image.objects.restrict(user, "view")
              .filter(host=commit.host, image_id=commit.new_image_id).first())
-    runnable = image is not None and may(user, Image.objects, "run", image)
+    runnable = image is not None and Image.objects.allows(user, "run", image)
     counts = {kind: sum(1 for f in commit.file_changes if f.get("kind") == kind)
               for kind in ("A", "C", "D")}
     return render(request, "commits/detail.html", {
@@ -164,7 +124,7 @@ def render_commit(request, commit, *, tag_form=None, status=200):
         "changes": [redact_change(change) for change in commit.changes],
         "run_url": (reverse("container-run") + "?" + urlencode(
             {"host": commit.host.name, "image": image.reference})) if runnable else "",
-        "may_tag": may(user, Commit.objects, "tag", commit),
+        "may_tag": Commit.objects.allows(user, "tag", commit),
         "tag_form": tag_form or TagForm(initial={"repository": commit.repository}),
         "graph": render_svg(lineage, current=(commit.host_id, commit.new_image_id)),
         "container": Container.objects.restrict(user, "view")
@@ -183,7 +143,7 @@ def commit_detail(request, ref):
 def commit_tag(request, ref):
     commit = commit_for(request, ref, "tag")
     form = TagForm(request.POST)
-    if not may(request.user, Commit.objects, "tag", commit):
+    if not Commit.objects.allows(request.user, "tag", commit):
         # The action refuses first thing, and audits the refusal.
         actions.tag_commit(request.user, commit, "", request=request)
     if not form.is_valid():

@@ -1,7 +1,7 @@
 """Per-container grants on the container page: a team admin lets one user do chosen actions on
 one container ("may start, stop and open a terminal on web-1, and nothing else").
 
-The grant is made and revoked by `console.accounts.actions` (checked, audited, and the
+The grant is made and revoked by `console.grants.actions` (checked, audited, and the
 grantee's open sockets told to re-check), as through `POST /api/grants/`.
 """
 from django.contrib import messages
@@ -10,11 +10,11 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from console.accounts import actions
-from console.containers.models import ContainerGrant
 from console.containers.views import container_detail, container_for
-from console.core.permissions import user_may
-from console.teams.forms import ACTION_LABELS, ContainerGrantForm
+from console.core.permissions import require_manager, user_may
+from console.grants import actions
+from console.grants.forms import ACTION_LABELS, ContainerGrantForm
+from console.grants.models import ContainerGrant
 
 
 def access_context(request, container, form=None) -> dict:
@@ -33,8 +33,8 @@ def access_context(request, container, form=None) -> dict:
 @require_POST
 def grant_add(request, ref):
     container = container_for(request, ref, "grant")
-    actions.require_manager(request.user, container.team, "container.grant", request=request,
-                            target=container, host=container.host)
+    require_manager(request.user, container.team, "container.grant", request=request,
+                    target=container, host=container.host)
     form = ContainerGrantForm(request.POST)
     if not form.is_valid():
         return container_detail(request, container.engine_id, grant_form=form, status=400)
