@@ -6,14 +6,9 @@ from django.db import transaction
 
 from console import audit
 from console.accounts.models import ApiToken
+from console.core.errors import Invalid
 from console.core.permissions import refuse
 from console.streams import publish
-
-
-class Invalid(Exception):
-    def __init__(self, errors: dict):
-        super().__init__(str(errors))
-        self.errors = errors
 
 
 def create_user(actor, *, username, password, email="", is_superuser=False, request=None):
@@ -21,7 +16,7 @@ def create_user(actor, *, username, password, email="", is_superuser=False, requ
         refuse("user.create", actor, request, target_type="user", target_name=username)
     User = get_user_model()
     if User.objects.filter(username=username).exists():
-        raise Invalid({"username": [f"The username {username!r} is taken."]})
+        raise Invalid(fields={"username": [f"The username {username!r} is taken."]})
     with transaction.atomic():
         user = User.objects.create_user(username=username, password=password, email=email,
                                         is_superuser=is_superuser, is_staff=is_superuser)

@@ -10,7 +10,7 @@ from console import audit
 from console.accounts import actions
 from console.accounts.login_limits import LoginLimiter
 from console.accounts.models import ApiToken
-from console.teams.api import run_action
+from console.core.api import json_object
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -53,11 +53,10 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         """Create a user (superusers)."""
         serializer = UserSerializer(data=request.data)
         if not request.user.is_superuser:
-            run_action(actions.create_user, request.user, username=request.data.get("username", ""),
-                       password="", request=request)
+            actions.create_user(request.user, username=request.data.get("username", ""),
+                                password="", request=request)
         serializer.is_valid(raise_exception=True)
-        user = run_action(actions.create_user, request.user, request=request,
-                          **serializer.validated_data)
+        user = actions.create_user(request.user, request=request, **serializer.validated_data)
         return Response(UserSerializer(user).data, status=201)
 
 
@@ -99,10 +98,9 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
 @permission_classes([AllowAny])
 def obtain_token(request):
     """Username and password in, a new API token out (shown this once)."""
-    if not isinstance(request.data, dict):
-        raise exceptions.ValidationError({"detail": "Send a JSON object."})
-    username = str(request.data.get("username", ""))
-    password = str(request.data.get("password", ""))
+    data = json_object(request.data)
+    username = str(data.get("username", ""))
+    password = str(data.get("password", ""))
     limiter = LoginLimiter(username, request)
     wait = limiter.retry_after()
     if wait:
@@ -117,7 +115,7 @@ def obtain_token(request):
                      result="failed", error="wrong username or password")
         return Response({"detail": "Wrong username or password."}, status=401)
     limiter.succeeded()
-    token, key = actions.create_token(user, str(request.data.get("name", "api"))[:100],
+    token, key = actions.create_token(user, str(data.get("name", "api"))[:100],
                                       request=request)
     return Response({"token": key, "id": token.pk}, status=201)
 

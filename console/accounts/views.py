@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +14,7 @@ from console import audit
 from console.accounts import actions
 from console.accounts.login_limits import LoginLimiter
 from console.accounts.models import ApiToken
+from console.core.errors import Forbidden
 from console.core.permissions import get_for_user_or_404
 from console.streams import publish
 
@@ -84,7 +84,7 @@ def token_list(request):
 def token_revoke(request, pk):
     token = get_for_user_or_404(ApiToken.objects, request.user, "view", pk=pk)
     if token.user_id != request.user.pk:
-        raise PermissionDenied
+        raise Forbidden("Only its owner revokes a token.")
     actions.revoke_token(request.user, token, request=request)
     messages.success(request, "Token revoked.")
     return redirect("token-list")

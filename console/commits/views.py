@@ -7,7 +7,6 @@ user may not see is a 404 whichever way it is named.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -17,7 +16,7 @@ from console import audit
 from console.audit.redact import redact_change
 from console.commits.lineage import Lineage, render_svg
 from console.containers.models import Container
-from console.containers.options import InvalidRequest
+from console.core.errors import Forbidden, Invalid, NotFound, on_form, said_on
 from console.hosts.models import Host
 from console.images import actions
 from console.images.forms import TagForm
@@ -99,7 +98,7 @@ def commit_for(request, ref, verb="view") -> Commit:
         if verb != "view" and not matches:
             audit.record_unseen(f"image.{verb}", actor=request.user, request=request,
                                 target_type="commit", reference=ref)
-        raise Http404("No such commit.")
+        raise NotFound("No such commit.")
     return matches[0]
 
 
@@ -140,6 +139,7 @@ def commit_detail(request, ref):
 
 @login_required
 @require_POST
+@said_on("commit-detail", "ref")
 def commit_tag(request, ref):
     commit = commit_for(request, ref, "tag")
     form = TagForm(request.POST)
@@ -151,14 +151,8 @@ def commit_tag(request, ref):
     try:
         job = actions.tag_commit(request.user, commit, form.cleaned_data["repository"],
                                  form.cleaned_data["tag"], request=request)
-    except InvalidRequest as error:
-        for name, problems in error.errors.items():
-            for problem in problems:
-                form.add_error(name if name in form.fields else None, problem)
-        return render_commit(request, commit, tag_form=form,
-                             status=403 if error.forbidden else 400)
-    except actions.Conflict as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Tag {job.target_name} requested (job {job.pk}).")
+    except (Invalid, Forbidden) as error:         # a bad name, a name of another team
+        on_form(form, error)
+        return render_commit(request, commit, tag_form=form, status=error.status)
+    messages.success(request, f"Tag {job.target_name} requested (job {job.pk}).")
     return redirect("commit-detail", ref=commit.pk)

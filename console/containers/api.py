@@ -3,20 +3,19 @@
 A container is addressed by its 64-hex engine ID, a unique prefix of it, or its name. Actions
 answer with the job (202), or with the finished job (200) when `?wait=1`.
 """
-from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KT
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 
 from console.containers import actions
-from console.containers.lookup import NoSuchContainer, visible_container
+from console.containers.lookup import visible_container
 from console.containers.models import Container
-from console.containers.options import InvalidRequest, validate_run
 from console.containers.redaction import redacted_inspect
-from console.core.api import ConflictError
+from console.core.api import json_object
+from console.core.errors import Invalid
 from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
 
@@ -117,14 +116,6 @@ class AssignSerializer(serializers.Serializer):
     team = serializers.CharField(help_text="the team's name")
 
 
-def invalid(error: InvalidRequest):
-    if error.forbidden:
-        from rest_framework.exceptions import PermissionDenied as Forbidden
-
-        raise Forbidden(error.errors)
-    raise ValidationError(error.errors)
-
-
 class ContainerViewSet(viewsets.GenericViewSet):
     serializer_class = ContainerSerializer
     lookup_value_regex = "[^/]+"
@@ -144,12 +135,9 @@ class ContainerViewSet(viewsets.GenericViewSet):
         return queryset
 
     def get_object(self, verb: str = "view"):
-        try:
-            return visible_container(self.request.user, self.kwargs["pk"], verb=verb,
-                                     audit_refusal=verb != "view", request=self.request,
-                                     visible=self.get_queryset())
-        except NoSuchContainer as error:
-            raise NotFound(str(error)) from None
+        return visible_container(self.request.user, self.kwargs["pk"], verb=verb,
+                                 audit_refusal=verb != "view", request=self.request,
+                                 visible=self.get_queryset())
 
     def list(self, request):
         """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=."""
@@ -164,15 +152,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
             raise UnsupportedMediaType(request.content_type or "none",
                                        detail="Send the run request as JSON "
                                               "(Content-Type: application/json).")
-        if not isinstance(request.data, dict):
-            raise ValidationError({"detail": "Send a JSON object."})
-        try:
-            req = validate_run(request.user, dict(request.data))
-            container, job = actions.run(request.user, req, request=request)
-        except InvalidRequest as error:
-            if error.forbidden:
-                actions.refuse_run(request.user, dict(request.data), error, request=request)
-            invalid(error)
+        req = actions.check_run(request.user, json_object(request.data), request=request)
+        container, job = actions.run(request.user, req, request=request)
         response = job_response(request, job)
         response.data["container"] = container.engine_id
         return response
@@ -196,19 +177,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
     def _act(self, request, verb, params=None):
         container = self.get_object(verb)
         if params is None:
-            if not isinstance(request.data, dict):
-                raise ValidationError({"detail": "Send a JSON object."})
-            params = dict(request.data)
-        try:
-            job = actions.act(request.user, container, verb, request=request, params=params)
-        except InvalidRequest as error:
-            invalid(error)
-        except actions.Conflict as error:
-            raise ConflictError(str(error))
-        except PermissionDenied as error:
-            from rest_framework.exceptions import PermissionDenied as Forbidden
-
-            raise Forbidden(str(error))
+            params = json_object(request.data)
+        job = actions.act(request.user, container, verb, request=request, params=params)
         return job_response(request, job)
 
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
@@ -251,13 +221,6 @@ class ContainerViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         team = Team.objects.filter(name=serializer.validated_data["team"]).first()
         if team is None:
-            raise ValidationError({"team": ["No such team."]})
-        try:
-            actions.assign_team(request.user, container, team, request=request)
-        except InvalidRequest as error:
-            invalid(error)
-        except PermissionDenied as error:
-            from rest_framework.exceptions import PermissionDenied as Forbidden
-
-            raise Forbidden(str(error))
+            raise Invalid(fields={"team": ["No such team."]})
+        actions.assign_team(request.user, container, team, request=request)
         return Response(ContainerSerializer(container).data)

@@ -1,5 +1,5 @@
-"""The run form and the commit dialog. The run form's checks are `options.validate_run`'s,
-the API's own; errors are shown beside the field they concern.
+"""The run form and the commit dialog. The run form's checks are the API's own
+(`actions.check_run`); errors are shown beside the field they concern.
 
 The commit form turns its fields into the Dockerfile instructions `moor commit --change` takes
 (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, LABEL, USER), checking each beside its field;
@@ -11,9 +11,9 @@ import shlex
 
 from django import forms
 
-from console.containers import publishing
-from console.containers.options import ENV_NAME_PATTERN, InvalidRequest, validate_run
-from console.core.forms import host_choices, offer_teams
+from console.containers import actions, publishing
+from console.containers.options import ENV_NAME_PATTERN
+from console.core.forms import RequestForm, host_choices, offer_teams
 from console.hosts.models import Host
 from console.images.forms import ReferenceForm
 from console.images.models import Image
@@ -21,8 +21,6 @@ from console.teams.models import validate_container_user
 
 RESTART_CHOICES = [("no", "no"), ("on-failure", "on-failure"), ("always", "always"),
                    ("unless-stopped", "unless-stopped")]
-# Form field name -> API field name.
-API_NAMES = {"command": "cmd"}
 PORT_PATTERN = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
 LABEL_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
 
@@ -46,7 +44,7 @@ def ports_help(user) -> str:
             f"{allowed.describe_ports()}")
 
 
-class RunForm(forms.Form):
+class RunForm(RequestForm):
     team = forms.ChoiceField(required=False)
     host = forms.ChoiceField()
     image = forms.CharField(max_length=255, help_text="an image of the chosen host")
@@ -64,17 +62,15 @@ class RunForm(forms.Form):
     ports = forms.CharField(max_length=500, required=False, label="Published ports")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
-    def __init__(self, user, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.run_request = None
-        self.refused = None       # the InvalidRequest, when the user may not run this at all
-        self.request_data = {}
-        offer_teams(self.fields["team"], user, "run", no_team="(no team)")
-        self.hosts = list(Host.objects.restrict(user, "run"))
+    api_names = {"cmd": "command"}
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        offer_teams(self.fields["team"], self.user, "run", no_team="(no team)")
+        self.hosts = list(Host.objects.restrict(self.user, "run"))
         self.fields["host"].choices = host_choices(self.hosts)
-        self.fields["network"].help_text = network_help(user)
-        self.fields["ports"].help_text = ports_help(user)
+        self.fields["network"].help_text = network_help(self.user)
+        self.fields["ports"].help_text = ports_help(self.user)
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
         images = (Image.objects.restrict(self.user, "run")
@@ -84,30 +80,16 @@ class RunForm(forms.Form):
             grouped.setdefault(image.host.name, []).append(image)
         return sorted(grouped.items())
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        request = {
-            "team": data.get("team") or None, "host": data.get("host"),
-            "image": data.get("image"), "name": data.get("name"),
-            "cmd": data.get("command") or None, "env": data.get("env") or None,
-            "memory": data.get("memory") or None, "cpus": data.get("cpus") or None,
-            "pids_limit": data.get("pids_limit") or None,
-            "restart": data.get("restart") or None, "tty": bool(data.get("tty")),
-            "network": data.get("network") or None, "ports": data.get("ports") or None,
-        }
-        self.request_data = request
-        try:
-            self.run_request = validate_run(self.user, request)
-        except InvalidRequest as error:
-            if error.forbidden:
-                self.refused = error
-            for name, problems in error.errors.items():
-                field = {v: k for k, v in API_NAMES.items()}.get(name, name)
-                for problem in problems:
-                    self.add_error(field if field in self.fields else None, problem)
-        return data
+    def api_fields(self, data: dict) -> dict:
+        fields = {"image": data.get("image"), "name": data.get("name"),
+                  "cmd": data.get("command") or None, "tty": bool(data.get("tty"))}
+        for name in ("team", "host", "env", "memory", "cpus", "pids_limit", "restart",
+                     "network", "ports"):
+            fields[name] = data.get(name) or None
+        return fields
+
+    def check(self, fields: dict):
+        return actions.check_run(self.user, fields, request=self.request)
 
 
 def lines(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """Checking a request to run a container, the same way for the run form and the API.
 
 `validate_run(user, data)` takes the fields of `POST /api/containers/` and returns a
-`RunRequest`, or raises `InvalidRequest` with one clear message per field. Unknown fields are
+`RunRequest`, or raises `Invalid` with one clear message per field. Unknown fields are
 refused, so an option cannot slip in under another name; options that hand a container the
 host (bind mounts, privileged, extra capabilities, the host's network, directly or through
 another container's) are for superusers only, and a request carrying them from anyone else is
@@ -21,6 +21,8 @@ from django.conf import settings
 
 from console.containers.models import Container
 from console.containers.publishing import validate_ports
+from console.core.errors import FieldErrors, Forbidden, Invalid
+from console.core.targets import choose_host, choose_team
 from console.hosts.models import Host
 from console.images.models import Image
 from console.teams.models import Team
@@ -48,13 +50,6 @@ FIELDS = {"image", "name", "cmd", "host", "team", "env", "memory", "cpus", "pids
 HOST_FIELDS = {"binds", "privileged", "cap_add"}
 
 
-class InvalidRequest(Exception):
-    def __init__(self, errors: dict[str, list[str]], forbidden: bool = False):
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
-        self.forbidden = forbidden
-
-
 @dataclass
 class RunRequest:
     host: Host
@@ -70,11 +65,6 @@ class RunRequest:
     def audit_params(self) -> dict:
         return {"image": self.image_ref, "name": self.name, "cmd": self.command,
                 "env": self.env, **self.options, "start": self.start}
-
-
-class Errors(dict):
-    def add(self, name: str, message: str) -> None:
-        self.setdefault(name, []).append(message)
 
 
 def _size(value: int) -> str:
@@ -199,7 +189,7 @@ def check_text(errors, name: str, value, *, max_length: int = 255) -> str | None
 
 
 def validate_run(user, data: dict) -> RunRequest:
-    errors = Errors()
+    errors = FieldErrors()
     unknown = sorted(set(data) - FIELDS - HOST_FIELDS)
     for name in unknown:
         errors.add(name, f"Unknown field {name!r}.")
@@ -216,7 +206,7 @@ def validate_run(user, data: dict) -> RunRequest:
         errors.add("team", "You are in no team in which you may run containers.")
         forbidden = True
     if forbidden:
-        raise InvalidRequest(errors, forbidden=True)
+        raise Forbidden(fields=errors)
 
     for key in ("team", "host"):
         if data.get(key) not in (None, "") and not isinstance(data[key], int):
@@ -316,53 +306,9 @@ def validate_run(user, data: dict) -> RunRequest:
         errors.add("start", "Must be true or false.")
 
     if errors:
-        raise InvalidRequest(errors, forbidden=forbidden)
+        raise (Forbidden if forbidden else Invalid)(fields=errors)
     return RunRequest(host=host, team=team, image=image, image_ref=image_ref, name=name,
                       command=command, env=env, options=options, start=start)
-
-
-def choose_team(user, value, errors, *, action="run", what="run containers") -> Team | None:
-    """The team a request is for: `value` (a name or number), or the user's one team in which
-    they may do `action`. A superuser's belongs to their team if they have exactly one, else to
-    no team (superusers only)."""
-    teams = Team.objects.restrict(user, action)
-    if value in (None, ""):
-        if user.is_superuser:
-            own = list(Team.objects.filter(memberships__user=user)[:2])
-            return own[0] if len(own) == 1 else None
-        choices = list(teams[:2])
-        if len(choices) == 1:
-            return choices[0]
-        if not choices:
-            errors.add("team", f"You are in no team that may {what}.")
-        else:
-            errors.add("team", "You are in several teams: choose one.")
-        return None
-    lookup = {"pk": value} if str(value).isdigit() else {"name": value}
-    team = teams.filter(**lookup).first()
-    if team is None:
-        errors.add("team", f"No team {value!r} in which you may {what}.")
-    return team
-
-
-def choose_host(user, team, value, errors) -> Host | None:
-    if value in (None, ""):
-        errors.add("host", "This field is required.")
-        return None
-    lookup = {"pk": value} if str(value).isdigit() else {"name": value}
-    host = Host.objects.restrict(user, "view").filter(**lookup).first()
-    if host is None:
-        errors.add("host", f"No such host: {value}.")
-        return None
-    if team is not None and not host.grants.filter(team=team).exists():
-        errors.add("host", f"Host {host.name} is not granted to team {team.name}.")
-        return None
-    if not host.is_online:
-        when = f"last seen {host.last_seen:%Y-%m-%d %H:%M:%S} UTC" if host.last_seen else \
-            "never seen"
-        errors.add("host", f"Host {host.name} is offline ({when}).")
-        return None
-    return host
 
 
 def choose_image(user, host, team, reference, errors) -> Image | None:

@@ -1,9 +1,45 @@
-"""What the pages' forms share: a username field that gives the active user, and the team and
-host choices of a form that does something on a host (run, pull, build)."""
+"""What the pages' forms share: a form for a request the API takes too (run, pull, build), the
+team and host choices of such a form, and a username field that gives the active user."""
 from django import forms
 from django.contrib.auth import get_user_model
 
+from console.core.errors import ConsoleError, Forbidden, on_form
 from console.teams.models import Team
+
+
+class RequestForm(forms.Form):
+    """A page's form for a request the API takes too: its fields become the API's
+    (`api_fields`), checked as the API checks them (`check`: the action's check, which audits
+    a request the user may not make at all), the problems beside their fields. `checked` is
+    the request once it holds; `refusal` the Forbidden when the user may not ask it."""
+
+    api_names: dict = {}        # the API's name of a field -> the form's, where they differ
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request, self.user = request, request.user
+        self.checked = self.refusal = None
+
+    def clean(self):
+        data = super().clean()
+        if not self.errors:
+            try:
+                self.checked = self.check(self.api_fields(data))
+            except ConsoleError as error:
+                self.refusal = error if isinstance(error, Forbidden) else None
+                on_form(self, error, self.api_names)
+        return data
+
+    def api_fields(self, data: dict) -> dict:
+        raise NotImplementedError
+
+    def check(self, fields: dict):
+        raise NotImplementedError
+
+
+def posted_fields(request) -> dict:
+    """What a form posted, but its CSRF token (for the audit entry of a refused request)."""
+    return {key: value for key, value in request.POST.items() if key != "csrfmiddlewaretoken"}
 
 
 class UserField(forms.CharField):

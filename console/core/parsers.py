@@ -10,28 +10,29 @@ way (`frame`).
 import json
 
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError, ValidationError
+
+from console.core.errors import Invalid
 
 MAX_DEPTH = 32
+TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels is not accepted."
 
 
 def loads(text):
-    """The JSON document `text` (str or bytes), checked by `check`; ParseError otherwise."""
+    """The JSON document `text` (str or bytes), checked by `check`; Invalid otherwise."""
     try:
         data = json.loads(text)
     except RecursionError:
-        raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.") \
-            from None
+        raise Invalid(TOO_DEEP) from None
     except ValueError as error:
-        raise ParseError(f"JSON parse error - {error}") from None
+        raise Invalid(f"JSON parse error - {error}") from None
     check(data)
     return data
 
 
 def check(data) -> None:
-    """Refuse a document nested deeper than MAX_DEPTH (ParseError), or holding a NUL character
-    in a string or a key (ValidationError, beside the top-level field it is in). Walked with a
-    stack, not recursion."""
+    """Refuse (Invalid) a document nested deeper than MAX_DEPTH, or holding a NUL character in
+    a string or a key (said beside the top-level field it is in). Walked with a stack, not
+    recursion."""
     stack = [(data, 1, None)]
     while stack:
         value, depth, field = stack.pop()
@@ -42,7 +43,7 @@ def check(data) -> None:
         if not isinstance(value, (dict, list)):
             continue
         if depth > MAX_DEPTH:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
+            raise Invalid(TOO_DEEP)
         if isinstance(value, dict):
             for key, item in value.items():
                 if "\x00" in key:
@@ -57,10 +58,8 @@ def frame(text) -> dict:
     ValueError with a one-line reason otherwise."""
     try:
         data = loads(text or "")
-    except ParseError as error:
-        raise ValueError(str(error.detail)) from None
-    except ValidationError:
-        raise ValueError("NUL characters are not accepted.") from None
+    except Invalid as error:
+        raise ValueError(error.message) from None
     if not isinstance(data, dict):
         raise ValueError("text frames are JSON objects")
     return data
@@ -68,7 +67,7 @@ def frame(text) -> dict:
 
 def nul_in(field):
     message = "NUL characters are not accepted."
-    raise ValidationError({field: [message]} if field else {"detail": message})
+    raise Invalid(message, fields={field: [message]} if field else None)
 
 
 class JSONParser(parsers.JSONParser):
@@ -78,7 +77,6 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.") \
-                from None
+            raise Invalid(TOO_DEEP) from None
         check(data)
         return data

@@ -4,7 +4,7 @@ transaction that makes the change, and the grantee's open sockets told to re-che
 from django.db import transaction
 
 from console import audit
-from console.accounts.actions import Invalid
+from console.core.errors import Invalid
 from console.core.permissions import refuse, user_may
 from console.core.roles import GRANTABLE_ACTIONS
 from console.grants.models import ContainerGrant
@@ -15,7 +15,8 @@ def grant_container(actor, user, container, actions, *, request=None) -> Contain
     """Let `user` do `actions` on `container` (team admins of its team, superusers)."""
     bad = [a for a in actions if a not in GRANTABLE_ACTIONS]
     if bad or not actions:
-        raise Invalid({"actions": [f"Grantable actions: {', '.join(GRANTABLE_ACTIONS)}."]})
+        raise Invalid(fields={"actions": [
+            f"Grantable actions: {', '.join(GRANTABLE_ACTIONS)}."]})
     if not user_may(actor, "manage", container.team):
         refuse("container.grant", actor, request, team=container.team, target=container,
                host=container.host)

@@ -2,16 +2,15 @@
 team grants and revokes them (`console.grants.actions`, as the container page does); a user
 sees the grants they hold."""
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from console.containers.lookup import NoSuchContainer, visible_container
+from console.containers.lookup import visible_container
+from console.core.errors import Invalid
 from console.core.permissions import require_manager
 from console.core.roles import GRANTABLE_ACTIONS
 from console.grants import actions
 from console.grants.models import ContainerGrant
-from console.teams.api import run_action
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -39,27 +38,20 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
         serializer = GrantSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            container = visible_container(request.user, data["container"]["engine_id"],
-                                          verb="grant", audit_refusal=True, request=request)
-        except NoSuchContainer as error:
-            raise exceptions.NotFound(str(error)) from None
+        container = visible_container(request.user, data["container"]["engine_id"],
+                                      verb="grant", audit_refusal=True, request=request)
         # Refused before the user is looked up: "no such user" would tell anyone who sees a
         # container which usernames exist.
-        run_action(require_manager, request.user, container.team, "container.grant",
-                   request=request, target=container, host=container.host)
+        require_manager(request.user, container.team, "container.grant", request=request,
+                        target=container, host=container.host)
         user = get_user_model().objects.filter(username=data["user"]["username"],
                                                is_active=True).first()
         if user is None:
-            raise exceptions.ValidationError({"user": ["No such user."]})
-        grant = run_action(actions.grant_container, request.user, user, container,
-                           data["actions"], request=request)
+            raise Invalid(fields={"user": ["No such user."]})
+        grant = actions.grant_container(request.user, user, container, data["actions"],
+                                        request=request)
         return Response(GrantSerializer(grant).data, status=201)
 
     def destroy(self, request, pk=None):
-        grant = self.get_object()
-        try:
-            actions.revoke_container_grant(request.user, grant, request=request)
-        except PermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error))
+        actions.revoke_container_grant(request.user, self.get_object(), request=request)
         return Response(status=204)

@@ -6,11 +6,11 @@ grantee's open sockets told to re-check), as through `POST /api/grants/`.
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from console.containers.views import container_detail, container_for
+from console.core.errors import NotFound
 from console.core.permissions import require_manager, user_may
 from console.grants import actions
 from console.grants.forms import ACTION_LABELS, ContainerGrantForm
@@ -53,7 +53,7 @@ def grant_revoke(request, ref, grant_pk):
     grant = ContainerGrant.objects.filter(pk=grant_pk, container=container).select_related(
         "user", "container__team").first()
     if grant is None:
-        raise Http404("No such grant on this container.")
+        raise NotFound("No such grant on this container.")
     actions.revoke_container_grant(request.user, grant, request=request)
     messages.success(request, f"{grant.user.username} no longer has a grant on "
                               f"{container.display_name}.")

@@ -11,21 +11,17 @@ import base64
 import binascii
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
 from console import audit
-from console.containers.api import invalid
-from console.containers.options import InvalidRequest
 from console.core import parsers
-from console.core.api import ConflictError
+from console.core.api import json_object
+from console.core.errors import NotFound, TooLarge
 from console.images import actions
 from console.images.models import Image
-from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
-                                     validate_pull)
+from console.images.requests import MAX_DOCKERFILE_CHARS, too_large
 from console.jobs.api import WAIT, JobDetailSerializer, JobSerializer, job_response
 
 
@@ -77,18 +73,10 @@ class TagSerializer(serializers.Serializer):
 
 
 def tag_response(request, function, target):
-    """Run a tag action for the API: 202 with the job, or the errors as 400/403/409."""
-    if not isinstance(request.data, dict):
-        raise exceptions.ValidationError({"detail": "Send a JSON object."})
-    try:
-        job = function(request.user, target, str(request.data.get("repository") or ""),
-                       str(request.data.get("tag") or ""), request=request)
-    except InvalidRequest as error:
-        invalid(error)
-    except actions.Conflict as error:
-        raise ConflictError(str(error))
-    except PermissionDenied as error:
-        raise exceptions.PermissionDenied(str(error))
+    """Run a tag action (`actions.tag_image`, `actions.tag_commit`) for the API: the job."""
+    data = json_object(request.data)
+    job = function(request.user, target, str(data.get("repository") or ""),
+                   str(data.get("tag") or ""), request=request)
     return job_response(request, job)
 
 
@@ -107,10 +95,9 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 # what was typed, nothing of what it may name.
                 audit.record_unseen("image.tag", actor=self.request.user, request=self.request,
                                     target_type="image", reference=ref)
-            raise exceptions.NotFound(f"No such image: {ref}")
+            raise NotFound(f"No such image: {ref}")
         if len(matches) > 1:
-            raise exceptions.NotFound(f"{ref} names several images: give more of the ID, or "
-                                      "?host=.")
+            raise NotFound(f"{ref} names several images: give more of the ID, or ?host=.")
         return matches[0]
 
     @extend_schema(request=TagSerializer, responses={202: JobSerializer})
@@ -125,13 +112,7 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def pull(self, request):
         """Pull `reference` from its registry onto `host`, as an image of `team`; returns the
         job (its `output`: the progress lines)."""
-        data = request_fields(request.data)
-        try:
-            req = validate_pull(request.user, data)
-        except InvalidRequest as error:
-            if error.forbidden:
-                actions.refuse(request.user, "pull", data, error, request=request)
-            invalid(error)
+        req = actions.check_pull(request.user, request_fields(request.data), request=request)
         return job_response(request, actions.pull(request.user, req, request=request),
                             JobDetailSerializer)
 
@@ -144,14 +125,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         `build_args`, `no_cache`, and the files of `context` (a tar archive: base64 in JSON, a
         file in multipart); returns the job (its `output`: the build's output)."""
         body = build_body(request)
-        data = request_fields(body)
-        try:
-            context, problem = context_of(request, body)
-            req = validate_build(request.user, data, context, context_problem=problem)
-        except InvalidRequest as error:
-            if error.forbidden:
-                actions.refuse(request.user, "build", data, error, request=request)
-            invalid(error)
+        fields = request_fields(body)
+        context, problem = context_of(request, body)
+        req = actions.check_build(request.user, fields, context, context_problem=problem,
+                                  request=request)
         return job_response(request, actions.build(request.user, req, request=request),
                             JobDetailSerializer)
 
@@ -160,11 +137,6 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.request.query_params.get("host"):
             queryset = queryset.filter(host__name=self.request.query_params["host"])
         return queryset
-
-
-class TooLarge(exceptions.APIException):
-    status_code = 413
-    default_code = "too_large"
 
 
 def request_limit() -> int:
@@ -199,9 +171,7 @@ def request_fields(data) -> dict:
             fields["dockerfile"] = fields["dockerfile"].read(MAX_DOCKERFILE_CHARS * 4 + 1) \
                 .decode("utf-8", "replace")
         return fields
-    if not isinstance(data, dict):
-        raise exceptions.ValidationError({"detail": "Send a JSON object."})
-    return {key: value for key, value in data.items() if key != "context"}
+    return {key: value for key, value in json_object(data).items() if key != "context"}
 
 
 def context_of(request, body) -> tuple[bytes | None, str]:

@@ -1,15 +1,13 @@
 """The tag form (a name for an image, or for the image a commit made; the commit form takes
-its fields too), and the pull and build forms, which check their requests with
-`images.requests`, as the API does."""
+its fields too), and the pull and build forms, which check their requests as the API does
+(`actions.check_pull`, `actions.check_build`)."""
 from django import forms
 from django.conf import settings
 
-from console.containers.options import InvalidRequest
-from console.core.forms import host_choices, offer_teams
+from console.core.forms import RequestForm, host_choices, offer_teams
 from console.hosts.models import Host
-from console.images.actions import reference_errors
-from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
-                                     validate_pull)
+from console.images import actions
+from console.images.requests import MAX_DOCKERFILE_CHARS, reference_errors, too_large
 
 
 class ReferenceForm(forms.Form):
@@ -33,37 +31,18 @@ class TagForm(ReferenceForm):
     repository_required = True
 
 
-class ImageJobForm(forms.Form):
-    """What the pull and build forms share: the team and the host, and turning the fields
-    into the API's request, checked by `images.requests` (errors beside their fields)."""
+class ImageJobForm(RequestForm):
+    """What the pull and build forms share: the team and the host."""
 
     action = ""             # "pull" or "build"
     team = forms.ChoiceField(required=False)
     host = forms.ChoiceField()
 
-    def __init__(self, user, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.image_request = None
-        self.refused = None         # the InvalidRequest, when the user may not do this at all
-        self.request_data = {}
-        offer_teams(self.fields["team"], user, self.action, no_team="(no team: a host image)")
-        self.fields["host"].choices = host_choices(Host.objects.restrict(user, self.action))
-
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        self.request_data = self.api_fields(data)
-        try:
-            self.image_request = self.validate(self.request_data)
-        except InvalidRequest as error:
-            if error.forbidden:
-                self.refused = error
-            for name, problems in error.errors.items():
-                for problem in problems:
-                    self.add_error(name if name in self.fields else None, problem)
-        return data
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        offer_teams(self.fields["team"], self.user, self.action,
+                    no_team="(no team: a host image)")
+        self.fields["host"].choices = host_choices(Host.objects.restrict(self.user, self.action))
 
     def api_fields(self, data) -> dict:
         return {"team": data.get("team") or None, "host": data.get("host")}
@@ -83,8 +62,8 @@ class PullForm(ImageJobForm):
     def api_fields(self, data) -> dict:
         return {**super().api_fields(data), "reference": data.get("reference", "")}
 
-    def validate(self, fields):
-        return validate_pull(self.user, fields)
+    def check(self, fields):
+        return actions.check_pull(self.user, fields, request=self.request)
 
 
 class BuildForm(ImageJobForm):
@@ -115,8 +94,10 @@ class BuildForm(ImageJobForm):
                 "dockerfile": data.get("dockerfile", ""),
                 "build_args": data.get("build_args", ""), "no_cache": bool(data.get("no_cache"))}
 
-    def validate(self, fields):
+    def check(self, fields):
         upload = self.cleaned_data.get("context")
         if upload is not None and upload.size > settings.BUILD_CONTEXT_MAX_BYTES:
-            return validate_build(self.user, fields, context_problem=too_large(upload.size))
-        return validate_build(self.user, fields, upload.read() if upload else None)
+            return actions.check_build(self.user, fields, context_problem=too_large(upload.size),
+                                       request=self.request)
+        return actions.check_build(self.user, fields, upload.read() if upload else None,
+                                   request=self.request)

@@ -5,7 +5,7 @@ the admin site call these."""
 from django.db import transaction
 
 from console import audit
-from console.accounts.actions import Invalid
+from console.core.errors import Invalid
 from console.core.permissions import refuse, user_may
 from console.core.roles import Role
 from console.hosts.models import HostGrant
@@ -24,7 +24,7 @@ def create_team(actor, *, name, description="", request=None):
     if not actor.is_superuser:
         refuse("team.create", actor, request, target_type="team", target_name=name)
     if Team.objects.filter(name=name).exists():
-        raise Invalid({"name": [f"A team named {name!r} exists."]})
+        raise Invalid(fields={"name": [f"A team named {name!r} exists."]})
     with transaction.atomic():
         team = Team.objects.create(name=name, description=description)
         audit.record("team.create", actor=actor, request=request, team=team, target=team)
@@ -34,7 +34,7 @@ def create_team(actor, *, name, description="", request=None):
 def set_member(actor, team, user, role, *, request=None) -> Membership:
     """Add `user` to `team` with `role`, or change their role (team admins, superusers)."""
     if role not in Role.values:
-        raise Invalid({"role": [f"Role is one of {', '.join(Role.values)}."]})
+        raise Invalid(fields={"role": [f"Role is one of {', '.join(Role.values)}."]})
     if not user_may(actor, "manage", team):
         refuse("team.member.set", actor, request, team=team, target=user)
     with transaction.atomic():
@@ -57,7 +57,7 @@ def remove_member(actor, team, user, *, request=None) -> None:
     with transaction.atomic():
         deleted, _ = Membership.objects.filter(team=team, user=user).delete()
         if not deleted:
-            raise Invalid({"user": [f"{user.username} is not in team {team.name}."]})
+            raise Invalid(fields={"user": [f"{user.username} is not in team {team.name}."]})
         audit.record("team.member.remove", actor=actor, request=request, team=team, target=user)
         publish.permissions_changed_on_commit([user.pk])
 
@@ -81,7 +81,8 @@ def revoke_host(actor, team, host, *, request=None) -> None:
     with transaction.atomic():
         deleted, _ = HostGrant.objects.filter(team=team, host=host).delete()
         if not deleted:
-            raise Invalid({"host": [f"Host {host.name} is not granted to team {team.name}."]})
+            raise Invalid(fields={"host": [f"Host {host.name} is not granted to team "
+                                           f"{team.name}."]})
         audit.record("team.host.revoke", actor=actor, request=request, team=team, target=host,
                      host=host)
         members = list(team.memberships.values_list("user_id", flat=True))

@@ -7,30 +7,29 @@ users' open sockets to re-check. A stranger gets 404 for a team, a member withou
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from console.accounts.actions import Invalid, create_user
-from console.core.permissions import (get_for_user_or_404, require_manager, require_superuser,
-                                      user_may)
+from console.accounts.actions import create_user
+from console.core.errors import NotFound, said_on
+from console.core.permissions import require_manager, require_superuser, user_may
 from console.core.roles import Role
 from console.hosts.models import Host
+from console.teams import actions
 from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleForm, TeamForm,
                                  TeamSettingsForm)
-from console.teams import actions
 from console.teams.models import Membership, Team
 
 
 def visible_team(request, pk, change: str = "") -> Team:
-    """The team, if the user may see it (else 404); an attempt to `change` (an audit action)
-    a team they cannot see is audited as denied."""
-    try:
-        return get_for_user_or_404(Team.objects, request.user, "view", pk=pk)
-    except Http404:
+    """The team, if the user may see it (else NotFound); an attempt to `change` (an audit
+    action) a team they cannot see is audited as denied."""
+    team = Team.objects.restrict(request.user, "view").filter(pk=pk).first()
+    if team is None:
         if change:
             actions.audit_hidden_team(change, request.user, pk, request=request)
-        raise
+        raise NotFound("No such team.")
+    return team
 
 
 def render_team(request, team, status=200, **bound):
@@ -167,17 +166,13 @@ def host_grant(request, pk):
 
 @login_required
 @require_POST
+@said_on("team-detail", "pk")
 def host_revoke(request, pk, host_pk):
     team = visible_team(request, pk, "team.host.revoke")
     host = get_object_or_404(Host.objects.restrict(request.user, "view"), pk=host_pk,
                              grants__team=team)
-    try:
-        actions.revoke_host(request.user, team, host, request=request)
-    except Invalid as error:
-        messages.error(request, " ".join(error.errors["host"]))
-    else:
-        messages.success(request, f"Team {team.name} may no longer run containers on "
-                                  f"{host.name}.")
+    actions.revoke_host(request.user, team, host, request=request)
+    messages.success(request, f"Team {team.name} may no longer run containers on {host.name}.")
     return redirect("team-detail", pk=team.pk)
 
 
@@ -200,7 +195,7 @@ def get_member(team, username) -> Membership:
     member = (Membership.objects.filter(team=team, user__username=username, user__is_active=True)
               .select_related("user").first())
     if member is None:
-        raise Http404(f"{username} is not in team {team.name}.")
+        raise NotFound(f"{username} is not in team {team.name}.")
     return member
 
 

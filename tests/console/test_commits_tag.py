@@ -1,10 +1,9 @@
 """Tagging an image (a job on its host, `Engine.tag`): who may, which names they may take, and
 what the host worker records. A commit's ENV values stay out of the audit log and the job API."""
 import pytest
-from django.core.exceptions import PermissionDenied
 
 from console.audit.models import AuditEntry
-from console.containers.options import InvalidRequest
+from console.core.errors import Forbidden, Invalid
 from console.images import actions
 from console.images.models import Commit, Image
 from console.agent import tasks
@@ -41,9 +40,9 @@ def test_a_developer_tags_the_teams_image(world, tool, sent, django_capture_on_c
 @pytest.mark.parametrize("persona", ["viewer", "operator"])
 def test_roles_below_developer_may_not_tag(world, tool, persona, sent):
     image, commit = tool
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         actions.tag_image(world.user(persona), image, "alpha/tool", "stable")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         actions.tag_commit(world.user(persona), commit, "alpha/tool", "stable")
     assert not Job.objects.exists() and sent == []
     assert AuditEntry.objects.filter(action="image.tag", result="denied").count() == 2
@@ -54,9 +53,9 @@ def test_a_team_cannot_take_a_name_of_the_host_or_of_another_team(world, tool):
     Image.objects.create(host=world.hosts["h1"], image_id="sha256:" + "b" * 64,
                          tags=["beta/thing:latest"], team=world.teams["beta"])
     for name in ("busybox", "beta/thing"):
-        with pytest.raises(InvalidRequest) as refused:
+        with pytest.raises(Forbidden) as refused:
             actions.tag_commit(world.user("developer"), commit, name, "latest")
-        assert refused.value.forbidden and "choose another name" in str(refused.value)
+        assert "choose another name" in str(refused.value)
     # Its own names move freely; a superuser may move any.
     assert actions.tag_commit(world.user("developer"), commit, "alpha/tool", "v1").kind == "tag"
     assert actions.tag_image(world.user("superuser"), image, "busybox", "latest").kind == "tag"
@@ -75,9 +74,9 @@ def test_a_commit_cannot_take_another_teams_name_either(world, client_for):
     ("", "v1", "repository"), ("Upper/Case", "", "repository"), ("ok", "bad tag", "tag"),
     ("ok", "-leading", "tag")])
 def test_bad_names_are_refused_beside_their_field(world, tool, repository, tag, field):
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(Invalid) as refused:
         actions.tag_image(world.user("developer"), tool[0], repository, tag)
-    assert list(refused.value.errors) == [field]
+    assert list(refused.value.fields) == [field]
 
 
 def test_the_worker_tags_and_records_the_new_name(world, tool, engine):

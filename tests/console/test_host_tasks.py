@@ -113,9 +113,9 @@ def test_commit_records_the_image_and_the_file_changes(world, engine):
 
 
 def test_commit_refuses_changes_it_does_not_know(world):
-    from console.containers.options import InvalidRequest
+    from console.core.errors import Invalid
 
-    with pytest.raises(InvalidRequest) as error:
+    with pytest.raises(Invalid) as error:
         actions.act(world.user("developer"), world.containers["web"], "commit",
                     params={"changes": ["RUN rm -rf /"]})
     assert "only CMD" in str(error.value)

@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from console.containers.options import InvalidRequest
+from console.core.errors import Invalid
 from console.images import actions
 from console.images.models import BuildContext, Image
 from console.images.requests import validate_build, validate_pull
@@ -438,6 +438,6 @@ def test_a_superusers_build_without_a_team_has_no_label(world, engine):
 
 
 def test_requests_carry_only_what_validate_allows(world):
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(Invalid):
         validate_build(world.user("developer"), {"host": "h1", "dockerfile": "FROM busybox",
                                                  "target": "x"})

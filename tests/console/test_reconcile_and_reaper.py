@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from console.audit.models import AuditEntry
 from console.containers.models import Container
+from console.core.errors import RedisUnreachable
 from console.core.testing import make_container
 from console.images.models import Image
 from console.agent import reconcile, tasks, worker
@@ -116,7 +117,7 @@ def test_a_job_the_broker_refuses_fails_at_once(world, monkeypatch,
     def refuse(*args, **kwargs):
         raise ConnectionError("redis is down")
     monkeypatch.setattr(dispatch.app, "send_task", refuse)
-    with pytest.raises(dispatch.QueueUnavailable):
+    with pytest.raises(RedisUnreachable):
         with django_capture_on_commit_callbacks(execute=True):
             actions.act(world.user("operator"), world.containers["web"], "stop")
     job = Job.objects.get(kind="stop")

@@ -5,7 +5,8 @@ keeps it. A field added on one side only fails here, before a user's job fails o
 import pytest
 
 from console.containers import actions
-from console.containers.options import FIELDS, HOST_FIELDS, InvalidRequest, validate_run
+from console.containers.options import FIELDS, HOST_FIELDS, validate_run
+from console.core.errors import Invalid
 from console.agent import specs
 from runtime.container import options as engine_options
 
@@ -67,6 +68,6 @@ def test_each_spelling_the_console_accepts_is_one_the_engine_takes(world, varian
 
 @pytest.mark.parametrize("field", ["devices", "pid", "runtime", "stdin_open", "labels"])
 def test_options_the_console_does_not_offer_are_refused_even_to_a_superuser(world, field):
-    with pytest.raises(InvalidRequest) as refused:
+    with pytest.raises(Invalid) as refused:
         validate_run(world.user("superuser"), dict(SAMPLES, **{field: "host"}))
-    assert refused.value.errors == {field: [f"Unknown field {field!r}."]}
+    assert refused.value.fields == {field: [f"Unknown field {field!r}."]}

@@ -7,6 +7,7 @@ again at each periodic re-check. Those groups
 also carry the live events of the user's objects, which these sockets do not show."""
 from channels.db import database_sync_to_async
 
+from console.core.errors import ConsoleError
 from console.streams import access, groups
 
 
@@ -23,8 +24,8 @@ class UserGroupsMember:
             self.container = await database_sync_to_async(access.container_for)(
                 user, self.scope["url_route"]["kwargs"]["ref"], action,
                 audit_refusal=audit_refusal, path=self.scope.get("path", ""))
-        except access.Refused as refusal:
-            await self.close(code=refusal.code)
+        except ConsoleError as refusal:
+            await self.close(code=refusal.close_code)
             return False
         self.user = user
         self.bridge = groups.bridge_channel(self.container.host.name)
