@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from console import audit
 from console.containers.models import Container
-from console.containers.options import RunRequest, validate_run
+from console.containers.run_request import RunRequest, validate_run
 from console.containers.status import ACTION_STATES, Status
 from console.core.errors import Conflict, Forbidden, Invalid
 from console.core.permissions import refuse
@@ -41,7 +41,7 @@ def new_engine_id() -> str:
 
 
 def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
-    """Request a new container (`req` comes from `options.validate_run`)."""
+    """Request a new container (`req` comes from `run_request.validate_run`)."""
     kind = Job.Kind.RUN if req.start else Job.Kind.CREATE
     try:
         with transaction.atomic():

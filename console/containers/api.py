@@ -14,6 +14,7 @@ from console.containers import actions
 from console.containers.lookup import visible_container
 from console.containers.models import Container
 from console.containers.redaction import redacted_inspect
+from console.containers.run_request import RunSerializer
 from console.core.api import json_object
 from console.core.errors import Invalid
 from console.jobs.api import WAIT, JobSerializer, job_response
@@ -79,28 +80,6 @@ def api_time(value):
         return None
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-class RunSerializer(serializers.Serializer):
-    """The documented body of `POST /api/containers/` (checked by `options.validate_run`)."""
-
-    image = serializers.CharField()
-    host = serializers.CharField()
-    name = serializers.CharField(required=False)
-    cmd = serializers.ListField(child=serializers.CharField(), required=False)
-    team = serializers.CharField(required=False)
-    env = serializers.ListField(child=serializers.CharField(), required=False)
-    memory = serializers.CharField(required=False, help_text="bytes, or e.g. 64m")
-    cpus = serializers.FloatField(required=False)
-    pids_limit = serializers.IntegerField(
-        required=False, help_text="at most MOORAGE_MAX_PIDS (also the default) for all but "
-                                  "superusers, who may give -1 for no limit")
-    tty = serializers.BooleanField(required=False)
-    ports = serializers.ListField(child=serializers.CharField(), required=False)
-    network = serializers.CharField(required=False)
-    restart = serializers.CharField(required=False)
-    start = serializers.BooleanField(required=False, default=True,
-                                     help_text="false: create only")
 
 
 class ActionSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ import shlex
 from django import forms
 
 from console.containers import actions, publishing
-from console.containers.options import ENV_NAME_PATTERN
+from console.containers.run_request import ENV_NAME_PATTERN
 from console.core.forms import RequestForm, host_choices, offer_teams
 from console.hosts.models import Host
 from console.images.forms import ReferenceForm

@@ -197,7 +197,7 @@ def validate_build(user, data: dict, context: bytes | None = None, *,
 
 def images_usable_by(user, host, team):
     """The images of `host` a build for `team` may start from, copy from and take from the
-    cache: those `containers.options.choose_image` lets it run (the team's own and the host's,
+    cache: those `containers.run_request.read_image` lets it run (the team's own and the host's,
     which have no team; every image, for a superuser)."""
     images = Image.objects.restrict(user, "run").filter(host=host)
     if not user.is_superuser:

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 from console.containers.lookup import visible_container
 from console.containers.models import Container
-from console.containers.options import host_access
+from console.containers.host_access import host_access
 from console.core.errors import Forbidden, NotAuthenticated
 from console.core.permissions import refuse
 

@@ -7,7 +7,7 @@ from console.images.models import Commit, Image
 from console.agent import tasks
 from console.jobs.models import Job
 from console.containers import actions
-from console.containers.options import validate_run
+from console.containers.run_request import validate_run
 
 
 def request_run(world, **extra):

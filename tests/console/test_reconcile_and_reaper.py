@@ -42,7 +42,7 @@ def test_sync_adopts_updates_and_forgets(world, engine):
 
 def test_sync_leaves_pending_and_busy_containers_alone(world, engine):
     from console.containers import actions
-    from console.containers.options import validate_run
+    from console.containers.run_request import validate_run
 
     req = validate_run(world.user("developer"), {"image": "busybox", "host": "h1", "name": "new"})
     container, job = actions.run(world.user("developer"), req)
@@ -95,7 +95,7 @@ def test_a_pool_process_lost_mid_job_fails_the_job(world):
 
 def test_a_pending_row_whose_job_is_over_is_forgotten(world, engine):
     from console.containers import actions
-    from console.containers.options import validate_run
+    from console.containers.run_request import validate_run
 
     req = validate_run(world.user("developer"), {"image": "busybox", "host": "h1", "name": "lost"})
     container, job = actions.run(world.user("developer"), req)

@@ -5,7 +5,7 @@ keeps it. A field added on one side only fails here, before a user's job fails o
 import pytest
 
 from console.containers import actions
-from console.containers.options import FIELDS, HOST_FIELDS, validate_run
+from console.containers.run_request import FIELDS, HOST_FIELDS, validate_run
 from console.core.errors import Invalid
 from console.agent import specs
 from runtime.container import options as engine_options
@@ -37,6 +37,14 @@ def engine_view(world, body):
 
 def test_every_field_of_a_run_request_has_a_sample():
     assert set(SAMPLES) == FIELDS | HOST_FIELDS
+
+
+def test_the_api_documents_every_field_a_run_request_may_carry(client_for):
+    schema = client_for("viewer").get("/api/schema/?format=json").json()
+    body = schema["paths"]["/api/containers/"]["post"]["requestBody"]["content"]
+    reference = body["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    documented = schema["components"]["schemas"][reference]["properties"]
+    assert set(documented) == FIELDS | HOST_FIELDS
 
 
 def test_every_field_the_console_accepts_is_one_the_engine_takes(world):

@@ -5,7 +5,7 @@ import pytest
 
 from console.containers import actions
 from console.containers.models import Container
-from console.containers.options import validate_run
+from console.containers.run_request import validate_run
 from console.core.testing import make_container
 from console.hosts.models import HostGrant
 from console.agent import tasks
