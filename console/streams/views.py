@@ -10,7 +10,6 @@ was opened with lapses (the token revoked, the login session over) or the permis
 checked when the stream is idle for PING_SECONDS, and at least every RECHECK_SECONDS.
 """
 import asyncio
-import secrets
 import time
 
 from asgiref.sync import sync_to_async
@@ -22,7 +21,8 @@ from django.views.decorators.http import require_safe
 
 from console.core.errors import HostSilent, Invalid, NotAuthenticated, NotFound
 from console.core.permissions import get_for_user_or_404
-from console.streams import access, bridge_protocol as protocol, groups
+from console.streams import access, bridge_protocol as protocol
+from console.streams.bridge_client import LogStream
 from console.streams.models import TerminalSession
 
 FIRST_ANSWER_TIMEOUT = 15.0
@@ -65,16 +65,11 @@ async def container_logs(request, ref):
     wanted = {"out": flag(request, "stdout", "1"), "err": flag(request, "stderr", "1")}
     timestamps = flag(request, "timestamps", "0")
     layer = get_channel_layer()
-    reply_to = await layer.new_channel()
-    stream = secrets.token_hex(8)
-    bridge = groups.bridge_channel(container.host.name)
-    await layer.send(bridge, dict(start, type="bridge.logs.start", stream=stream,
-                                  container=container.engine_id, follow=follow,
-                                  reply_to=reply_to))
+    logs = LogStream(layer, container, await layer.new_channel())
+    await logs.start(start, follow=follow)
     try:
-        first = await asyncio.wait_for(layer.receive(reply_to), FIRST_ANSWER_TIMEOUT)
+        first = await logs.first_answer(FIRST_ANSWER_TIMEOUT)
     except asyncio.TimeoutError:
-        await layer.send(bridge, {"type": "bridge.logs.stop", "stream": stream})
         raise HostSilent(f"Host {container.host.name} did not answer: its stream bridge may "
                          "not be running.") from None
     if first.get("type") == "logs.error":
@@ -106,23 +101,21 @@ async def container_logs(request, ref):
                     chunk = text(message["lines"])
                     if chunk:
                         yield chunk
-                    await layer.send(bridge, {"type": "bridge.logs.ack", "stream": stream,
-                                              "batch": message["batch"]})
+                    await logs.acknowledge(message["batch"])
                 elif kind in ("logs.end", "logs.error"):
                     return
                 while True:
                     try:
-                        message = await asyncio.wait_for(layer.receive(reply_to),
+                        message = await asyncio.wait_for(layer.receive(logs.reply_to),
                                                          protocol.PING_SECONDS)
                         break
                     except asyncio.TimeoutError:
                         last_check = time.monotonic()
                         if not await still_allowed():
                             return
-                        await layer.send(bridge, {"type": "bridge.ping", "streams": [stream],
-                                                  "reply_to": reply_to})
+                        await logs.ping()
         finally:
-            await layer.send(bridge, {"type": "bridge.logs.stop", "stream": stream})
+            await logs.stop()
 
     response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
     response["X-Accel-Buffering"] = "no"

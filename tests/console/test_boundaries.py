@@ -68,3 +68,16 @@ def test_the_web_side_imports_nothing_of_the_agent():
         bad = {m for m in modules(path) if m == "console.agent" or m.startswith("console.agent.")}
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
+
+
+def test_the_web_side_of_the_bridge_protocol_is_written_once():
+    """Only the bridge client builds the messages the web side sends to a host's bridge
+    (their types all start with "bridge.")."""
+    client = ROOT / "console" / "streams" / "bridge_client.py"
+    for path in web_side():
+        if path == client:
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        built = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
+                 and isinstance(node.value, str) and node.value.startswith("bridge.")]
+        assert not built, f"{path.relative_to(ROOT)} builds bridge messages: {built}"

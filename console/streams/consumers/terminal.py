@@ -50,6 +50,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from console.core import parsers
 from console.core.errors import ConsoleError, Gone, HostSilent, Invalid
 from console.streams import access, bridge_protocol as protocol, terminal_sessions
+from console.streams.bridge_client import TerminalClient
 from console.streams.casts import CastRecorder
 from console.streams.consumers.user_groups import UserGroupsMember
 from console.streams.models import TerminalSession
@@ -105,7 +106,8 @@ def terminal_options(query: dict, container) -> dict:
 class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
         self.joined, self.row, self.recorder, self.opened = [], None, None, False
-        self.session_id, self.ended, self.tasks, self.held = None, False, [], []
+        self.session_id, self.terminal = None, None
+        self.ended, self.tasks, self.held = False, [], []
         if not await self.admit("terminal", audit_refusal=True):
             return
         self.request = terminal_sessions.ScopeRequest(self.scope)
@@ -118,13 +120,11 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
             await self.fail(error.message, code=error.close_code)
             return
         self.session_id = self.options["session"] or secrets.token_hex(16)
-        self.received = 0
-        await self.to_bridge("bridge.terminal.open", mode=self.options["mode"],
-                             container=self.container.engine_id,
-                             command=self.options["command"] or None,
-                             user=self.options["user"], rows=self.options["rows"],
-                             cols=self.options["cols"], resume=bool(self.options["session"]),
-                             reply_to=self.channel_name)
+        self.terminal = TerminalClient(self.channel_layer, self.container, self.channel_name,
+                                       self.session_id)
+        await self.terminal.open(mode=self.options["mode"], command=self.options["command"],
+                                 user=self.options["user"], rows=self.options["rows"],
+                                 cols=self.options["cols"], resume=bool(self.options["session"]))
         self.tasks = [asyncio.ensure_future(self.wait_opened()),
                       asyncio.ensure_future(self.keep_alive())]
 
@@ -138,10 +138,6 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
             raise Gone("That session has ended.")
         if row.mode != self.options["mode"]:
             raise Invalid("the session was opened in another mode")
-
-    async def to_bridge(self, kind: str, **fields) -> None:
-        await self.channel_layer.send(self.bridge, {"type": kind, "session": self.session_id,
-                                                    "reply_to": self.channel_name, **fields})
 
     async def fail(self, message: str, code: int) -> None:
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
@@ -164,9 +160,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(protocol.PING_SECONDS)
             count += 1
-            await self.channel_layer.send(self.bridge, {
-                "type": "bridge.ping", "sessions": [self.session_id],
-                "reply_to": self.channel_name})
+            await self.terminal.ping()
             await self.send(text_data='{"type": "ping"}')
             if self.row is not None and count % SEEN_EVERY == 0:
                 await database_sync_to_async(terminal_sessions.save_position)(
@@ -193,9 +187,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def input(self, data: bytes) -> None:
         if self.recorder:
             self.recorder.input(data)
-        for start in range(0, len(data), protocol.MAX_INPUT):
-            await self.to_bridge("bridge.terminal.input",
-                                 data=data[start:start + protocol.MAX_INPUT])
+        await self.terminal.input(data)
 
     async def hold(self, text_data) -> None:
         """A control message that came before the session opened (a client may size its
@@ -222,14 +214,13 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
                 return
             if self.recorder:
                 self.recorder.resize(cols, rows)
-            await self.to_bridge("bridge.terminal.resize", cols=cols, rows=rows)
+            await self.terminal.resize(cols, rows)
         elif kind == "ack" and isinstance(message.get("bytes"), int):
             # Positions count the bytes skipped for the page as well as those it showed.
-            await self.to_bridge("bridge.terminal.ack",
-                                 position=self.stream_start + self.skipped + message["bytes"])
+            await self.terminal.acknowledge(self.stream_start + self.skipped + message["bytes"])
         elif kind == "close":
             self.closing_reason = "closed"
-            await self.to_bridge("bridge.terminal.close")
+            await self.terminal.close()
         elif kind != "pong":
             await self.send(text_data=json.dumps({"type": "error",
                                                   "message": f"unknown message {kind!r}"}))
@@ -237,7 +228,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- from the bridge --------------------------------------------------------------------
 
     def ours(self, event) -> bool:
-        return event.get("session") == self.session_id and not self.ended
+        return self.terminal is not None and self.terminal.ours(event) and not self.ended
 
     async def terminal_opened(self, event):
         if not self.ours(event):
@@ -363,8 +354,8 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def revoke(self, reason: str, *, code: int, message: str) -> None:
         if self.ended:
             return
-        if self.session_id:
-            await self.to_bridge("bridge.terminal.close")
+        if self.terminal is not None:
+            await self.terminal.close()
         await self.end(reason)
         await self.fail(message, code=code)
 
@@ -393,7 +384,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         self.ended = True
         await self.stop_tasks()
         # A session the socket never showed is ended; one it showed waits to be resumed.
-        await self.to_bridge("bridge.terminal.detach" if self.opened else "bridge.terminal.close")
+        await (self.terminal.detach() if self.opened else self.terminal.close())
         if self.recorder:
             self.recorder.close()
         if self.row is not None:

@@ -14,8 +14,8 @@ from console.streams import access, groups
 class UserGroupsMember:
     async def admit(self, action: str, *, audit_refusal: bool) -> bool:
         """Accept the socket if its user may do `action` on the container its path names,
-        setting `user`, `container` and `bridge` and joining the user's groups; otherwise
-        close it with the refusal's code and answer False."""
+        setting `user` and `container` and joining the user's groups; otherwise close it with
+        the refusal's code and answer False."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=access.UNAUTHENTICATED)
@@ -28,7 +28,6 @@ class UserGroupsMember:
             await self.close(code=refusal.close_code)
             return False
         self.user = user
-        self.bridge = groups.bridge_channel(self.container.host.name)
         await self.join_user_groups()
         await self.accept()
         return True
