@@ -19,7 +19,7 @@ def create_options(container) -> dict:
     if container.env:
         options["env"] = list(container.env)
     # The options `containers.run_request.validate_run` kept, under the engine's own names
-    # (tests/console/test_run_contract.py holds the two to the same list).
+    # (tests/console/containers/test_run_contract.py holds the two to the same list).
     for key, value in container.options.items():
         if value not in (None, "", [], {}):
             options[key] = value

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib.auth import get_user, get_user_model
 from django.http import HttpRequest
 
+from console.containers.host_access import host_access
 from console.containers.lookup import visible_container
 from console.containers.models import Container
-from console.containers.host_access import host_access
 from console.core.errors import Forbidden, NotAuthenticated
 from console.core.permissions import refuse
 

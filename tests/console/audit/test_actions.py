@@ -9,7 +9,7 @@ from django.test import Client
 
 from console.audit.models import AuditEntry
 from console.core.testing import PASSWORD
-from tests.console.matrix_world import add_objects, recordings  # noqa: F401  (a fixture)
+from tests.console.matrix_world import add_objects
 
 AGENT = "audit-test/1.0"
 SECRETS = ("hunter2-env-value", "a long enough password 7", "db-pass-in-change")

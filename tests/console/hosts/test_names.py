@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from console.hosts.models import Host
 from console.agent import worker
+from console.hosts.models import Host
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ from channels.layers import get_channel_layer
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from console.teams import actions
 from console.streams import bridge_protocol, groups, publish
 from console.streams.consumers import events, logs, terminal
+from console.teams import actions
 from tests.console.streams_fixtures import FakeBridge, make_world, open_socket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,12 +3,12 @@
 exactly as missing ones; the container's JSON and page show the network."""
 import pytest
 
+from console.agent import tasks
 from console.containers import actions
 from console.containers.models import Container
 from console.containers.run_request import validate_run
 from console.core.testing import make_container
 from console.hosts.models import HostGrant
-from console.agent import tasks
 from console.jobs.models import Job
 from console.teams.models import Membership
 

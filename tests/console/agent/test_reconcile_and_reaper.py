@@ -4,12 +4,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from console.agent import reconcile, tasks, worker
 from console.audit.models import AuditEntry
 from console.containers.models import Container
 from console.core.errors import RedisUnreachable
 from console.core.testing import make_container
 from console.images.models import Image
-from console.agent import reconcile, tasks, worker
 from console.jobs import reaper
 from console.jobs.models import Job
 

@@ -10,11 +10,11 @@ import tarfile
 
 import pytest
 
+from console.agent import tasks
 from console.core.errors import Invalid
 from console.images import actions
 from console.images.models import BuildContext, Image
 from console.images.requests import validate_build, validate_pull
-from console.agent import tasks
 from console.jobs.models import Job
 from runtime.errors import MoorError
 from tests.console.fake_engine import FakeEngine

@@ -2,12 +2,12 @@
 handler, the engine's error text on the job, and rows that follow the engine."""
 import pytest
 
-from console.containers.models import Container
-from console.images.models import Commit, Image
 from console.agent import tasks
-from console.jobs.models import Job
 from console.containers import actions
+from console.containers.models import Container
 from console.containers.run_request import validate_run
+from console.images.models import Commit, Image
+from console.jobs.models import Job
 
 
 def request_run(world, **extra):

@@ -12,18 +12,12 @@ from channels.db import database_sync_to_async
 from console.streams import publish
 from tests.console.streams_fixtures import FakeBridge, make_world, open_socket, session_cookie
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("recordings")]
 
 
 def terminal_path(world, name="web", query=""):
     return f"/ws/containers/{world.containers[name].engine_id}/terminal/" + (
         f"?{query}" if query else "")
-
-
-@pytest.fixture(autouse=True)
-def recordings(settings, tmp_path):
-    settings.RECORDINGS_DIR = tmp_path / "recordings"
-    return settings.RECORDINGS_DIR
 
 
 @database_sync_to_async

@@ -1,46 +1,14 @@
 """The commit dialog, the history pages (per team, host, author and image lineage), one commit
 with its files, tagging from it, and the lineage picture."""
-import hashlib
 import re
 from html import unescape
 
 import pytest
 
-from console.images.models import Commit, Image
+from console.core.testing import make_commit
+from console.images.models import Image
 from console.jobs.models import Job
-from tests.console.test_teams_pages import field_errors
-
-
-def make_commit(world, parent, number, *, team="alpha", host="h1", tags=(), author="developer",
-                message=None, files=None, repository="", tag=""):
-    image = Image.objects.create(host=world.hosts[host],
-                                 image_id="sha256:" + hashlib.sha256(b"%d" % number).hexdigest(),
-                                 tags=list(tags), parent_id=parent.image_id,
-                                 team=world.teams[team])
-    commit = Commit.objects.create(
-        image=image, new_image_id=image.image_id, parent_image_id=parent.image_id,
-        host=world.hosts[host], team=world.teams[team], author=world.user(author),
-        author_name=f"{author} <{author}@example.test>",
-        container_engine_id=world.containers["web"].engine_id, container_name="web",
-        repository=repository, tag=tag, message=message or f"commit {number}",
-        file_changes=files if files is not None else [{"kind": "A", "path": f"/f{number}",
-                                                       "size": number}])
-    return image, commit
-
-
-@pytest.fixture
-def chain(world):
-    """base -> one (alpha/tool:v1) -> two -> three (alpha/tool:v3); two -> side; and beta's
-    own commit on h2."""
-    base = world.images["h1"]
-    one = make_commit(world, base, 1, tags=["alpha/tool:v1"], repository="alpha/tool", tag="v1")
-    two = make_commit(world, one[0], 2, author="team_admin")
-    three = make_commit(world, two[0], 3, tags=["alpha/tool:v3"], repository="alpha/tool",
-                        tag="v3", message="three\n\nthe long story")
-    side = make_commit(world, two[0], 4, tags=["alpha/side:latest"], repository="alpha/side")
-    theirs = make_commit(world, world.images["h2"], 9, team="beta", host="h2", author="stranger",
-                         tags=["beta/x:latest"], repository="beta/x")
-    return {"one": one, "two": two, "three": three, "side": side, "theirs": theirs}
+from tests.console.pages import field_errors
 
 
 def log(html: str) -> list[int]:

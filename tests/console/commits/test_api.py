@@ -1,7 +1,6 @@
 """`GET /api/commits/` (newest first, without the file lists), `/api/commits/{id}/` (with the
 file changes), filters, and tagging through `/api/commits/{id}/tag/` and `/api/images/{id}/tag/`."""
 from console.jobs.models import Job
-from tests.console.test_commits_pages import chain  # noqa: F401  (the fixture)
 
 
 def test_the_list_is_newest_first_and_leaves_the_files_out(world, client_for, chain):

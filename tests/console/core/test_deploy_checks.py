@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.stack import REPO
 
 
 def test_check_deploy_is_clean(tmp_path):

@@ -2,11 +2,11 @@
 what the host worker records. A commit's ENV values stay out of the audit log and the job API."""
 import pytest
 
+from console.agent import tasks
 from console.audit.models import AuditEntry
 from console.core.errors import Forbidden, Invalid
 from console.images import actions
 from console.images.models import Commit, Image
-from console.agent import tasks
 from console.jobs.models import Job
 
 

@@ -1,51 +1,21 @@
 """The team pages: who sees which team, and what team admins and superusers change there
 (members, roles, invitations, hosts, settings). Errors show beside their field and change
 nothing; each change is audited and tells the affected users' open sockets to re-check."""
-import asyncio
 import re
 
 import pytest
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from console.audit.models import AuditEntry
 from console.hosts.models import HostGrant
-from console.streams import groups
 from console.teams.models import Membership, Team
-
-
-def field_errors(html: str) -> list[str]:
-    return re.findall(r'<div class="field-error">([^<]*)</div>', html)
+from tests.console.pages import field_errors
 
 
 @pytest.fixture
 def alpha(world):
     return world.teams["alpha"]
-
-
-@pytest.fixture
-def listen():
-    """`listen(user)` -> a function returning what has been sent to that user's sockets."""
-    layer = get_channel_layer()
-
-    def make(user):
-        channel = async_to_sync(layer.new_channel)()
-        async_to_sync(layer.group_add)(groups.user_group(user.pk), channel)
-        return lambda: drain(layer, channel)
-    return make
-
-
-def drain(layer, channel):
-    async def take():
-        found = []
-        while True:
-            try:
-                found.append(await asyncio.wait_for(layer.receive(channel), 0.05))
-            except asyncio.TimeoutError:
-                return found
-    return async_to_sync(take)()
 
 
 def test_the_list_shows_my_teams_with_my_role(world, client_for):

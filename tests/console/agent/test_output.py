@@ -10,8 +10,8 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
-from console.jobs.models import Job
 from console.agent.output import JobOutput
+from console.jobs.models import Job
 from console.streams import groups, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
