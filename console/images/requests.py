@@ -208,7 +208,7 @@ def images_usable_by(user, host, team):
 def check_named_images(user, host, team, dockerfile: str, build_args: dict) -> None:
     """Refuse a Dockerfile whose FROM or COPY --from names an image the team may not use,
     in the words of an image that is not there (it may well not be). The host checks again
-    whatever the Dockerfile computes (`image_tasks.build`)."""
+    whatever the Dockerfile computes (`console.agent.image_tasks.build`)."""
     if user.is_superuser:
         return
     usable = list(images_usable_by(user, host, team))
