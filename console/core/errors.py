@@ -51,10 +51,17 @@ REDIS_UNREACHABLE = "Redis is unreachable: nothing was queued, try again when it
 
 
 class ConsoleError(Exception):
-    """What went wrong, in the words its user reads. `status` is the HTTP answer."""
+    """What went wrong, in the words its user reads. Each class stands for an HTTP `status`
+    and has a message of its own for when none is given (`class X(ConsoleError, status=...,
+    message=...)`; a subclass of one of those keeps them)."""
 
     status = 500
     default_message = "Internal server error: the error is logged on the server."
+
+    def __init_subclass__(cls, *, status: int | None = None, message: str = "", **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.status = status or cls.status
+        cls.default_message = message or cls.default_message
 
     def __init__(self, message: str = "", *, fields: dict | None = None):
         self.fields = {name: [str(problem) for problem in problems]
@@ -76,65 +83,46 @@ class ConsoleError(Exception):
         return 4000 + self.status if self.status < 500 else 1011
 
 
-class Invalid(ConsoleError):
+class Invalid(ConsoleError, status=400, message="Bad request."):
     """What was sent does not hold: the problems by field, or one message."""
 
-    status = 400
-    default_message = "Bad request."
+
+class NotAuthenticated(ConsoleError, status=401,
+                       message="Authentication credentials were not provided."):
+    """Nobody is logged in, or the token given is none."""
 
 
-class NotAuthenticated(ConsoleError):
-    status = 401
-    default_message = "Authentication credentials were not provided."
-
-
-class Forbidden(ConsoleError):
+class Forbidden(ConsoleError, status=403,
+                message="You do not have permission to perform this action."):
     """The user may not do this. A refused request (a run, a pull, a name) may say why beside
     the fields concerned."""
 
-    status = 403
-    default_message = "You do not have permission to perform this action."
 
-
-class NotFound(ConsoleError):
+class NotFound(ConsoleError, status=404, message="Not found."):
     """Nothing the user may see goes by that name: what exists out of their sight is answered
     alike."""
 
-    status = 404
-    default_message = "Not found."
+
+class Conflict(ConsoleError, status=409, message="Conflict."):
+    """Not in the current state of what it names: a host offline, a container stopped."""
 
 
-class Conflict(ConsoleError):
-    """The request does not fit the current state of what it names (a host offline, a
-    container not running)."""
-
-    status = 409
-    default_message = "Conflict."
+class Gone(ConsoleError, status=410, message="It has ended."):
+    """What it names has ended: a terminal session that cannot be resumed."""
 
 
-class Gone(ConsoleError):
-    status = 410
-    default_message = "It has ended."
+class TooLarge(ConsoleError, status=413, message="The request is too large."):
+    """The request, or a part of it (a build's context), is larger than allowed."""
 
 
-class TooLarge(ConsoleError):
-    status = 413
-    default_message = "The request is too large."
-
-
-class RedisUnreachable(ConsoleError):
+class RedisUnreachable(ConsoleError, status=503, message=REDIS_UNREACHABLE):
     """The broker a job is queued on, or the channel layer a stream goes through, cannot be
     reached: nothing was queued, and what was made for the job is taken back."""
 
-    status = 503
-    default_message = REDIS_UNREACHABLE
 
-
-class HostSilent(ConsoleError):
+class HostSilent(ConsoleError, status=504,
+                 message="The host did not answer: its stream bridge may not be running."):
     """A host's stream bridge did not answer in time."""
-
-    status = 504
-    default_message = "The host did not answer: its stream bridge may not be running."
 
 
 class FieldErrors(dict):
