@@ -6,9 +6,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from console import audit
 from console.accounts import actions
-from console.accounts.login_limits import LoginLimiter
 from console.accounts.models import ApiToken
 from console.core.api import json_object
 
@@ -101,20 +99,16 @@ def obtain_token(request):
     data = json_object(request.data)
     username = str(data.get("username", ""))
     password = str(data.get("password", ""))
-    limiter = LoginLimiter(username, request)
-    wait = limiter.retry_after()
+    attempt = actions.LoginAttempt("auth.token", username, request)
+    wait = attempt.refused()
     if wait:
-        audit.record("auth.token", request=request, target_type="user", target_name=username,
-                     result="denied", error="too many failed attempts")
         raise exceptions.Throttled(wait=wait, detail="Too many failed attempts from your "
                                                      "address for this username.")
     user = authenticate(request._request, username=username, password=password)
     if user is None:
-        limiter.failed()
-        audit.record("auth.token", request=request, target_type="user", target_name=username,
-                     result="failed", error="wrong username or password")
+        attempt.failed()
         return Response({"detail": "Wrong username or password."}, status=401)
-    limiter.succeeded()
+    attempt.succeeded()
     token, key = actions.create_token(user, str(data.get("name", "api"))[:100],
                                       request=request)
     return Response({"token": key, "id": token.pk}, status=201)

@@ -6,7 +6,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from console.audit.redact import redact_change
-from console.commits.views import commit_for
+from console.commits.lookup import visible_commit
 from console.images import actions
 from console.images.api import TagSerializer, tag_response
 from console.images.models import Commit
@@ -90,8 +90,9 @@ class CommitViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return commits
 
     def get_object(self):
-        return commit_for(self.request, self.kwargs["pk"],
-                          "tag" if self.action == "tag" else "view")
+        return visible_commit(self.request.user, self.kwargs["pk"],
+                              verb="tag" if self.action == "tag" else "view",
+                              request=self.request)
 
     @extend_schema(parameters=COMMIT_FILTERS)
     def list(self, request, *args, **kwargs):

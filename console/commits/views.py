@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST, require_safe
 
-from console import audit
 from console.audit.redact import redact_change
 from console.commits.lineage import Lineage, render_svg
+from console.commits.lookup import visible_commit
 from console.containers.models import Container
-from console.core.errors import Forbidden, Invalid, NotFound, on_form, said_on
+from console.core.errors import Forbidden, Invalid, on_form, said_on
 from console.hosts.models import Host
 from console.images import actions
 from console.images.forms import TagForm
@@ -89,19 +89,6 @@ def resolve_image(user, reference, host_name=""):
 
 # -- one commit -----------------------------------------------------------------------------
 
-def commit_for(request, ref, verb="view") -> Commit:
-    """The one commit `ref` names among those the user may see, else 404 (an attempt to act
-    on one they cannot see is audited)."""
-    matches = list(Commit.objects.restrict(request.user, "view")
-                   .select_related("host", "team", "author", "job").resolve(ref)[:2])
-    if len(matches) != 1:
-        if verb != "view" and not matches:
-            audit.record_unseen(f"image.{verb}", actor=request.user, request=request,
-                                target_type="commit", reference=ref)
-        raise NotFound("No such commit.")
-    return matches[0]
-
-
 def render_commit(request, commit, *, tag_form=None, status=200):
     user = request.user
     lineage = Lineage(user).add_seeds([(commit.host_id, commit.new_image_id)], descendants=True)
@@ -134,14 +121,14 @@ def render_commit(request, commit, *, tag_form=None, status=200):
 @login_required
 @require_safe
 def commit_detail(request, ref):
-    return render_commit(request, commit_for(request, ref))
+    return render_commit(request, visible_commit(request.user, ref))
 
 
 @login_required
 @require_POST
 @said_on("commit-detail", "ref")
 def commit_tag(request, ref):
-    commit = commit_for(request, ref, "tag")
+    commit = visible_commit(request.user, ref, verb="tag", request=request)
     form = TagForm(request.POST)
     if not Commit.objects.allows(request.user, "tag", commit):
         # The action refuses first thing, and audits the refusal.

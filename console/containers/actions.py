@@ -62,7 +62,7 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
                                            publish.job_changed(job)))
     except IntegrityError:
         raise Invalid(fields={"name": [f"The name {req.name!r} is already in use on host "
-                                       f"{req.host.name}."]}) from None
+                                        f"{req.host.name}."]}) from None
     return container, job
 
 
@@ -213,7 +213,7 @@ def assign_team(user, container: Container, team, *, request=None) -> Container:
                host=container.host, message="Only a superuser may give a container to a team.")
     if not HostGrant.objects.filter(team=team, host=container.host).exists():
         raise Invalid(fields={"team": [f"Team {team.name} is not granted host "
-                                       f"{container.host.name}."]})
+                                        f"{container.host.name}."]})
     previous = container.team
     with transaction.atomic():
         container.updated_at = timezone.now()

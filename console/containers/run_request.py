@@ -31,6 +31,7 @@ from console.containers.host_access import uses_host_network
 from console.containers.models import Container
 from console.containers.publishing import checked_ports
 from console.core.errors import ConsoleError, FieldErrors, Forbidden, Invalid
+from console.core.permissions import may_somewhere
 from console.core.targets import choose_host, choose_team
 from console.hosts.models import Host
 from console.images.models import Image
@@ -455,7 +456,7 @@ def refuse_outsiders(user, data: dict) -> None:
     if data.get("network") == "host":
         problems.add("network", "Only a superuser may set 'network': it gives the container "
                                 "access to the host.")
-    if not Team.objects.restrict(user, "run").exists():
+    if not may_somewhere(user, "run"):
         problems.add("team", "You are in no team in which you may run containers.")
     if problems:
         for name in sorted(set(data) - FIELDS - HOST_FIELDS):

@@ -25,6 +25,7 @@ from console.containers.status import ACTION_STATES, Status
 from console.core.errors import (ConsoleError, Forbidden, Invalid, NotFound, on_form,
                                  said_on)
 from console.core.forms import posted_fields
+from console.core.permissions import may_somewhere
 from console.hosts.models import Host
 from console.jobs.models import Job
 from console.teams.models import Team
@@ -60,7 +61,7 @@ def container_list(request):
         "hosts": Host.objects.restrict(request.user, "view"),
         "states": Status.values,
         "filters": {"host": host, "state": state, "name": name},
-        "may_run": request.user.is_superuser or user_may_run_somewhere(request.user),
+        "may_run": may_somewhere(request.user, "run"),
     })
 
 
@@ -87,12 +88,6 @@ def page_size(request) -> int:
         return max(1, min(int(request.GET.get("page_size", PAGE_SIZE)), MAX_PAGE_SIZE))
     except ValueError:
         return PAGE_SIZE
-
-
-def user_may_run_somewhere(user) -> bool:
-    from console.teams.models import Team
-
-    return Team.objects.restrict(user, "run").exists()
 
 
 @login_required
@@ -127,8 +122,7 @@ def bulk_action(request):
 
 @login_required
 def run_container(request):
-    if request.method == "POST" and not (request.user.is_superuser
-                                         or user_may_run_somewhere(request.user)):
+    if request.method == "POST" and not may_somewhere(request.user, "run"):
         refusal = Forbidden(fields={"team": [NO_TEAM_TO_RUN_IN]})
         actions.refuse_run(request.user, posted_fields(request), refusal, request=request)
         raise refusal

@@ -61,6 +61,16 @@ def user_may(user, action: str, team) -> bool:
         user=user, team=team, role__in=roles_allowing(action)).exists()
 
 
+def may_somewhere(user, action: str) -> bool:
+    """Whether `user` may do `action` in some team (superusers always may)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    from console.teams.models import Membership
+
+    return user.is_superuser or Membership.objects.filter(
+        user=user, role__in=roles_allowing(action)).exists()
+
+
 def get_for_user_or_404(queryset, user, action: str = "view", **lookup):
     """The object matching `lookup` if `user` may do `action` on it.
 

@@ -15,11 +15,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
-from console import audit
 from console.core import parsers
 from console.core.api import json_object
-from console.core.errors import NotFound, TooLarge
+from console.core.errors import TooLarge
 from console.images import actions
+from console.images.lookup import visible_image
 from console.images.models import Image
 from console.images.requests import MAX_DOCKERFILE_CHARS, too_large
 from console.jobs.api import WAIT, JobDetailSerializer, JobSerializer, job_response
@@ -87,18 +87,9 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_regex = "[^/]+"
 
     def get_object(self):
-        ref = self.kwargs["pk"].strip()
-        matches = named(self.get_queryset(), ref)
-        if not matches:
-            if self.action == "tag":
-                # Acting on an image one cannot see (or that does not exist): recorded with
-                # what was typed, nothing of what it may name.
-                audit.record_unseen("image.tag", actor=self.request.user, request=self.request,
-                                    target_type="image", reference=ref)
-            raise NotFound(f"No such image: {ref}")
-        if len(matches) > 1:
-            raise NotFound(f"{ref} names several images: give more of the ID, or ?host=.")
-        return matches[0]
+        return visible_image(self.request.user, self.kwargs["pk"], self.get_queryset(),
+                             verb="tag" if self.action == "tag" else "view",
+                             request=self.request)
 
     @extend_schema(request=TagSerializer, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
@@ -194,12 +185,3 @@ def context_of(request, body) -> tuple[bytes | None, str]:
     except (binascii.Error, ValueError):
         return None, "The build context is not valid base64."
 
-
-def named(images, ref: str) -> list:
-    """The images of `images` that `ref` names: a number (the row's), an ID, an ID prefix or
-    a `name[:tag]`."""
-    if ref.isdigit():
-        by_pk = list(images.filter(pk=int(ref)))
-        if by_pk:
-            return by_pk
-    return [image for image in images if image.matches(ref)]

@@ -20,7 +20,7 @@ from django.db.models import Q
 from console.core.engine_grammar import (dockerfile_problem, local_tag, named_images,
                                          pulled_tag, registry_of)
 from console.core.errors import FieldErrors, Forbidden, Invalid
-from console.core.permissions import user_may
+from console.core.permissions import may_somewhere, user_may
 from console.core.targets import choose_host, choose_team
 from console.hosts.models import Host
 from console.images.models import Image
@@ -107,11 +107,6 @@ class BuildRequest:
             return {"context_size": 0}
         return {"context_size": len(self.context),
                 "context_sha256": hashlib.sha256(self.context).hexdigest()}
-
-
-def may_somewhere(user, action: str) -> bool:
-    """Whether `user` may `action` ("pull", "build") in any team."""
-    return user.is_superuser or Team.objects.restrict(user, action).exists()
 
 
 def check_registry_allowed(user, reference: str) -> None:

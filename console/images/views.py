@@ -7,11 +7,11 @@ from django.views.decorators.http import require_http_methods
 
 from console.core.errors import Forbidden
 from console.core.forms import posted_fields
+from console.core.permissions import may_somewhere
 from console.hosts.models import Host
 from console.images import actions
 from console.images.forms import BuildForm, PullForm
 from console.images.models import Image
-from console.images.requests import may_somewhere
 
 
 @login_required
