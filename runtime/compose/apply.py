@@ -89,7 +89,7 @@ def _create_network(engine, project, key: str, report) -> None:
     report("network", network["name"], "Creating")
     create_network(engine.paths, network["name"], internal=bool(network.get("internal")),
                    labels={**network.get("labels", {}), labels.PROJECT: project.name,
-                           labels.NETWORK: key})
+                           labels.NETWORK: key, labels.VERSION: labels.COMPOSE_VERSION})
     report("network", network["name"], "Created")
 
 
@@ -98,7 +98,7 @@ def _create_volume(engine, project, key: str, report) -> None:
     report("volume", volume["name"], "Creating")
     engine.volume_create(name=volume["name"],
                          labels={**volume.get("labels", {}), labels.PROJECT: project.name,
-                                 labels.VOLUME: key})
+                                 labels.VOLUME: key, labels.VERSION: labels.COMPOSE_VERSION})
     report("volume", volume["name"], "Created")
 
 

@@ -70,7 +70,8 @@ def test_up_makes_the_networks_and_containers_with_compose_labels(engine, compos
         labels.ONEOFF: "False"}
     assert app["Labels"][labels.CONFIG_HASH] == labels.config_hash(project, "app")
     networks = {network["Name"]: network["Labels"] for network in list_networks(engine.paths)}
-    assert networks["proj_back"] == {labels.PROJECT: "proj", labels.NETWORK: "back"}
+    assert networks["proj_back"] == {labels.PROJECT: "proj", labels.NETWORK: "back",
+                                     labels.VERSION: labels.COMPOSE_VERSION}
     # services reach each other by name and alias on the networks they share, and only there
     assert {"db", "database", "proj-db-1"} <= _names_on(engine, started["app"])
     assert {"app", "tool"} <= _names_on(engine, started["web"])
