@@ -53,7 +53,8 @@ def _beat_path(paths) -> str:
 
 
 def checker_running(paths) -> dict | None:
-    """The live checker's heartbeat record ({Pid, StartTime, Heartbeat}), or None."""
+    """The live checker's heartbeat record ({Pid, StartTime, Heartbeat, StandIn}), or
+    None."""
     beat = atomic.read_json(_beat_path(paths))
     if not beat or not process_alive(beat.get("Pid"), beat.get("StartTime")):
         return None
@@ -84,16 +85,20 @@ def ensure_running(engine, timeout: float = 10.0) -> dict:
         ready_write = None
         # One byte once it checks; end of file if another checker was there first, or it
         # failed.
+        deadline = time.monotonic() + timeout
         select.select([ready_read], [], [], timeout)
     finally:
         os.close(ready_read)
         if ready_write is not None:
             os.close(ready_write)
-    beat = checker_running(paths)
-    if not beat:
-        raise MoorError("no health checker runs for this engine root and none could be "
-                        "started (moor system health-checker)")
-    return beat
+    while True:
+        beat = checker_running(paths)
+        if beat:
+            return beat
+        if time.monotonic() > deadline:
+            raise MoorError("no health checker runs for this engine root and none could be "
+                            "started (moor system health-checker)")
+        time.sleep(0.05)     # another one took the lock first: its record follows
 
 
 def stop_stand_in(paths, timeout: float = TAKE_OVER_SECONDS) -> bool:

@@ -88,3 +88,21 @@ def test_reset_ends_the_stand_in_with_its_root():
     beat = engine.ensure_health_checker()
     destroy_root(engine)     # asserts that nothing of the root is left in /run
     assert not process_alive(beat["Pid"], beat["StartTime"])
+
+
+def test_two_callers_at_once_get_the_one_stand_in(engine, no_stand_in_after):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as pool:
+        beats = list(pool.map(lambda _: health_checker.ensure_running(engine), range(4)))
+    assert len({beat["Pid"] for beat in beats}) == 1
+    stand_ins = [pid for pid in os.listdir("/proc") if pid.isdigit() and
+                 f"--root {engine.paths.root} system health-checker --stand-in" in
+                 _cmdline_or_empty(int(pid))]
+    assert stand_ins == [str(beats[0]["Pid"])]
+
+
+def _cmdline_or_empty(pid: int) -> str:
+    try:
+        return stand_in_cmdline(pid)
+    except OSError:
+        return ""
