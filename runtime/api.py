@@ -284,11 +284,17 @@ class Engine:
         from runtime.container import health
         return health.check_now(self, self.container(ref))
 
-    def health_checker(self, scan_seconds: float = 1.0):
+    def health_checker(self, scan_seconds: float = 1.0, stand_in: bool = False):
         """The loop that runs every running container's health checks on schedule, for the
         resident service to host (`start()`/`stop()`, see runtime.container.health)."""
         from runtime.container import health_checker
-        return health_checker.HealthChecker(self, scan_seconds)
+        return health_checker.HealthChecker(self, scan_seconds, stand_in=stand_in)
+
+    def ensure_health_checker(self) -> dict:
+        """Make sure health checks are being run for this root: the live checker's record,
+        after starting a stand-in when none runs (see runtime.container.health_checker)."""
+        from runtime.container import health_checker
+        return health_checker.ensure_running(self)
 
     def events(self, since=None, until=None, filters=None, follow: bool = False, stop=None):
         """The engine's events as Docker's `/events` sends them (dicts), in order: those

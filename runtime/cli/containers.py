@@ -179,6 +179,8 @@ def _add_create_flags(parser):
     add("--cap-add", action="append", default=[], help="add a capability")
     add("--cap-drop", action="append", default=[], help="drop a capability")
     add("--read-only", action="store_true", help="mount the root file system read-only")
+    add("--init", action="store_true", help="run an init inside the container that forwards "
+                                            "signals and reaps processes")
     add("--stop-signal", help="signal to stop the container (default SIGTERM)")
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
@@ -245,6 +247,7 @@ def _options(args) -> dict:
         "network": args.network, "ports": args.publish, "publish_all": args.publish_all,
         "expose": args.expose, "labels": args.label, "privileged": args.privileged,
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
+        "init": args.init,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
         "shm_size": args.shm_size, "group": args.group, **_health_options(args),
         "log_opts": args.log_opt,

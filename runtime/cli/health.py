@@ -2,6 +2,8 @@
 `moor system health-checker` (the checker loop in the foreground: what the resident engine
 service hosts; for hosts without the service, and for tests)."""
 
+import argparse
+import os
 import sys
 
 from runtime.cli.output import engine_for, write
@@ -17,6 +19,10 @@ def register(verbs):
                                help="run every container's health checks on schedule, in "
                                     "the foreground, until interrupted (the engine service "
                                     "does this; one checker per engine root)")
+    # What `moor compose up` starts, detached, where no engine service runs: it ends once
+    # nothing is left to check and gives way to any other checker (not in the listing).
+    checker.add_argument("--stand-in", action="store_true", help=argparse.SUPPRESS)
+    checker.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
     checker.set_defaults(func=cmd_health_checker)
 
 
@@ -35,5 +41,26 @@ def cmd_health_checker(args) -> int:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, lambda *_: stop.set())
-    engine_for(args).health_checker().run(stop)
+    engine = engine_for(args)
+    if args.stand_in:
+        from runtime.container import cgroups
+        cgroups.move_to(f"{engine.paths.cgroup_parent}/monitors", os.getpid())
+    engine.health_checker(stand_in=args.stand_in).run(stop, _Ready(args.ready_fd))
     return 0
+
+
+class _Ready:
+    """Says "checking" to whoever started the checker: one byte on `--ready-fd`."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def set(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.write(self.fd, b"1")
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = None
