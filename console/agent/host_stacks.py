@@ -16,7 +16,10 @@ stack's team, else (an anonymous volume) to the team of the container using it. 
 forgotten only after SYNC_MISSES syncs without them, and never while the host's engine root is
 not the rows' own.
 """
+import contextlib
+import fcntl
 import logging
+import os
 from datetime import timedelta
 
 from django.conf import settings
@@ -35,11 +38,36 @@ log = logging.getLogger(__name__)
 TEAM_LABEL = "moorage.team"
 
 
-def sync(host, engine, summaries: list[dict], *, trusted: bool) -> dict:
-    """Stacks and volumes of `host` in line with its engine (`summaries`: its containers, as
-    the sync read them)."""
-    return {"stacks": sync_stacks(host, summaries, trusted=trusted),
-            "volumes": sync_volumes(host, engine, trusted=trusted)}
+def sync(host, engine, *, trusted: bool) -> dict:
+    """Stacks and volumes of `host` in line with its engine. One sync of a host at a time
+    does this, reading the engine under its lock: a slower one that read the engine earlier
+    must not write what it read over a later one's (another sync running now is skipped: the
+    next one follows within MOORAGE_SYNC_SECONDS)."""
+    with only_sync(host) as alone:
+        if not alone:
+            return {}
+        summaries = engine.containers(all=True)
+        return {"stacks": sync_stacks(host, summaries, trusted=trusted),
+                "volumes": sync_volumes(host, engine, trusted=trusted)}
+
+
+@contextlib.contextmanager
+def only_sync(host):
+    """Whether this process holds the host's sync lock (a file lock in the agent's own
+    directory), for the block."""
+    directory = os.path.join(settings.VAR_DIR, "stacks", host.name)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(directory, ".sync.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def labelled_team(host, labels: dict):

@@ -160,7 +160,7 @@ def sync_host(host, engine) -> dict:
         removed += 1
     images = sync_images(host, engine, trusted=trusted)
     return {"containers": len(seen), "added": added, "updated": updated, "removed": removed,
-            "images": images, **host_stacks.sync(host, engine, summaries, trusted=trusted)}
+            "images": images, **host_stacks.sync(host, engine, trusted=trusted)}
 
 
 def missed(model, rows: list) -> list:

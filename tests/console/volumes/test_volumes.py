@@ -166,5 +166,5 @@ def test_the_sync_finds_stacks_made_on_the_host(world, engine, settings):
     console = Stack.objects.create(name="kept", host=world.hosts["h1"], team=world.teams["alpha"])
     console.versions.create(number=1, compose="services: {}", author_name="developer")
     for _ in range(settings.SYNC_MISSES + 1):
-        host_stacks.sync(world.hosts["h1"], engine, [], trusted=True)
+        host_stacks.sync(world.hosts["h1"], engine, trusted=True)
     assert Stack.objects.filter(name="kept").exists()
