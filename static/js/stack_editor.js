@@ -69,7 +69,9 @@
       } else if (problem.field && problem.field !== "compose") {
         item.appendChild(document.createTextNode(problem.field + ": "));
       }
-      item.appendChild(document.createTextNode(problem.message));
+      // The line is said once, in front: the message's own "compose.yaml, line N: " goes.
+      item.appendChild(document.createTextNode(problem.line ?
+        problem.message.replace(/^(compose\.yaml|\.env), line \d+: /, "") : problem.message));
       list.appendChild(item);
     });
   }
