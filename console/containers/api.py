@@ -150,9 +150,10 @@ class ContainerViewSet(viewsets.GenericViewSet):
     def destroy(self, request, pk=None):
         """Remove the container (?force=1 also stops a running one; ?volumes=1 also removes
         its anonymous volumes, as `docker rm -v`); returns the job."""
-        return self._act(request, "remove",
-                         {name: request.query_params.get(name) in ("1", "true")
-                          for name in ("force", "volumes")})
+        params = {"force": request.query_params.get("force") in ("1", "true")}
+        if request.query_params.get("volumes") in ("1", "true"):
+            params["volumes"] = True
+        return self._act(request, "remove", params)
 
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])

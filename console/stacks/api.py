@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 
+from console.containers.api import AssignSerializer
 from console.core.api import json_object
 from console.core.errors import ConsoleError, Forbidden, Invalid
 from console.core.permissions import may_somewhere
@@ -137,10 +138,6 @@ class StackChangeSerializer(serializers.Serializer):
 
 class MessageSerializer(serializers.Serializer):
     message = serializers.CharField(required=False)
-
-
-class AssignSerializer(serializers.Serializer):
-    team = serializers.CharField(help_text="the team's name")
 
 
 PLAN_ANSWER = inline_serializer("StackPlan", {

@@ -7,6 +7,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from console.containers.api import AssignSerializer
 from console.core.api import json_object
 from console.core.errors import Invalid
 from console.jobs.api import WAIT, JobSerializer, job_response
@@ -57,10 +58,6 @@ class VolumeRequestSerializer(serializers.Serializer):
     host = serializers.CharField()
     team = serializers.CharField(required=False, help_text="your one team that may create "
                                                            "volumes, by default")
-
-
-class AssignSerializer(serializers.Serializer):
-    team = serializers.CharField(help_text="the team's name")
 
 
 class VolumeViewSet(viewsets.GenericViewSet):

@@ -120,7 +120,7 @@ def test_removal_takes_anonymous_volumes_when_asked(world, client_for, engine, q
     response = client_for("developer").delete(f"/api/containers/web/{query}")
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["id"])
-    assert job.params == {"force": True, "volumes": volumes}
+    assert job.params == ({"force": True, "volumes": True} if volumes else {"force": True})
     tasks.execute_job(job.pk)
     assert ("remove", web.engine_id, True, volumes) in engine.calls
 
@@ -131,3 +131,17 @@ def test_the_page_removes_with_volumes_when_ticked(world, client_for):
                                             {"force": "1", "volumes": "1"})
     assert response.status_code == 302
     assert Job.objects.get(kind="remove").params == {"force": True, "volumes": True}
+
+
+def test_the_run_form_mounts_volumes(world, client_for):
+    form = {"host": "h1", "image": "busybox:latest", "name": "withvol", "restart": "no",
+            "volumes": "data:/srv\r\ncache:/cache:ro\r\n"}
+    response = client_for("developer").post("/containers/run/", form)
+    assert response.status_code == 302, response.content
+    assert Container.objects.get(name="withvol").options["binds"] == ["data:/srv",
+                                                                      "cache:/cache:ro"]
+    response = client_for("developer").post("/containers/run/", {
+        **form, "name": "hostdir", "volumes": "/etc:/etc"})
+    assert response.status_code == 403
+    assert "Only a superuser may set &#x27;binds&#x27;" in response.content.decode()
+    assert not Container.objects.filter(name="hostdir").exists()
