@@ -1,7 +1,8 @@
 """What of the host a container holds: privileges, bind mounts of its directories (a named
-volume is not one), added capabilities, the host's network (itself, or through the containers whose network it joined). A shell in such a
-container is a shell on the host: only superusers get one (`streams.access`), and only they
-may run a container that joins such a network (`run_request`)."""
+volume is not one), added capabilities, the host's network (itself, or through the
+containers whose network it joined). A shell in such a container is a shell on the host:
+only superusers get one (`streams.access`), and only they may run a container that joins
+such a network (`run_request`)."""
 from console.containers.models import Container
 
 

@@ -1,10 +1,11 @@
 """The engine's own grammar for what users type, read in the web process: published ports
-(`-p`), image references and tags, Dockerfiles, and Compose files with their `.env`. A request is checked with the words the
-engine will read it with, before a job is made for it.
+(`-p`), image references and tags, Dockerfiles, and Compose files with their `.env`. A
+request is checked with the words the engine will read it with, before a job is made for it.
 
-Everything here is pure: no engine, no files, no host. These are the only engine modules the
-web side imports (tests/console/test_boundaries.py holds it to the list); the rest of
-`runtime` belongs to the host agent (`console/agent/`).
+Everything here is pure: no engine, no files, no host (the Compose loader is called with
+`read_files=False`: no `env_file`, no `.env` of a directory is read here). These are the
+only engine modules the web side imports (tests/console/test_boundaries.py holds it to the
+list); the rest of `runtime` belongs to the host agent (`console/agent/`).
 """
 import re
 

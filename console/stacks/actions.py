@@ -221,9 +221,13 @@ def queued(user, stack: Stack, kind: str, action: str, params: dict, *, request=
         locked = Stack.objects.select_for_update().get(pk=stack.pk)
         ready(locked)
         undo = None
+        # No job of the stack is under way (`ready`): a `removing` mark left by a removal
+        # that never ended (its worker died) is stale.
+        wanted = Stack.State.REMOVING if mark_removing else Stack.State.ACTIVE
+        if locked.state != wanted:
+            Stack.objects.filter(pk=stack.pk).update(state=wanted)
+            stack.state = wanted
         if mark_removing:
-            Stack.objects.filter(pk=stack.pk).update(state=Stack.State.REMOVING)
-            stack.state = Stack.State.REMOVING
             undo = lambda: Stack.objects.filter(pk=stack.pk).update(  # noqa: E731
                 state=Stack.State.ACTIVE)
         job = Job.objects.create(kind=kind, host=stack.host, team=stack.team,

@@ -193,7 +193,7 @@ class StackViewSet(viewsets.GenericViewSet):
 
     def list(self, request):
         """Stacks you may see, across hosts; filter with ?host=, ?team=, ?name=."""
-        page = self.paginate_queryset(self.get_queryset().prefetch_related("versions"))
+        page = self.paginate_queryset(self.get_queryset().with_versions())
         rows = stack_status.rows_of(page)
         return self.get_paginated_response([self.shown(stack, rows=rows) for stack in page])
 

@@ -24,6 +24,13 @@ class StackQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
         return models.Q(team_id__in=team_ids_allowing(user, action))
 
+    def with_versions(self):
+        """Each stack with its versions' numbers and services (not their files), for lists:
+        `Stack.current` reads them without a query of its own."""
+        return self.prefetch_related(models.Prefetch("versions", queryset=StackVersion.objects
+                                                     .only("id", "stack_id", "number",
+                                                           "services")))
+
 
 class Stack(models.Model):
     class State(models.TextChoices):
@@ -60,7 +67,11 @@ class Stack(models.Model):
 
     @property
     def current(self):
-        """The version deployed last (None for a stack made outside with none)."""
+        """The version deployed last (None for a stack made outside with none); from the
+        versions prefetched by `with_versions`, when they were."""
+        prefetched = getattr(self, "_prefetched_objects_cache", {}).get("versions")
+        if prefetched is not None:
+            return max(prefetched, key=lambda version: version.number, default=None)
         return self.versions.order_by("-number").first()
 
     @property

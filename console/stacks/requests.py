@@ -71,7 +71,7 @@ class StackRequest:
     compose: str = ""
     env: str = ""
     message: str = ""
-    services: list = field(default_factory=list)     # the active services, in order
+    services: list = field(default_factory=list)     # the active ones, dependencies first
     volumes: list = field(default_factory=list)      # the engine names of the file's volumes
 
     def audit_params(self) -> dict:
@@ -88,8 +88,7 @@ def env_lines(text: str) -> list[str]:
 
 # -- the request --------------------------------------------------------------------------------
 
-def validate_stack(user, data: dict, *, stack: Stack | None = None,
-                   changing_file: bool = True) -> StackRequest:
+def validate_stack(user, data: dict, *, stack: Stack | None = None) -> StackRequest:
     """The request `data` makes, for a new stack (`stack` None: `name`, `host`, `team`,
     `compose`, `env`, `message`) or a new version of `stack` (`compose` and `env`, each
     kept from the current version when not sent, and `message`). Raises Invalid with the
@@ -220,7 +219,7 @@ def check_file(user, req: StackRequest, problems: FieldErrors, *, stack=None) ->
     except ValueError as error:
         problems.add("compose", str(error))
         return False
-    req.services = list(project.active)
+    req.services = project.order()
     req.volumes = [volume["name"] for volume in project.volumes.values()
                    if not volume.get("external")]
     where = Where(project.where)
@@ -229,7 +228,7 @@ def check_file(user, req: StackRequest, problems: FieldErrors, *, stack=None) ->
     for name in project.active:
         check_service(user, req, project, name, where, forbidden, invalid)
     check_networks(user, req, project, where, forbidden, invalid)
-    check_volumes(user, req, project, where, invalid, stack)
+    check_volumes(user, req, project, where, invalid)
     check_container_names(req, project, where, invalid, stack)
     for message in forbidden + invalid:
         problems.add("compose", message)
@@ -315,7 +314,7 @@ def check_networks(user, req, project, where, forbidden, invalid) -> None:
             invalid.append(where("networks", key) + f"no such network: {engine_name}.")
 
 
-def check_volumes(user, req, project, where, invalid, stack) -> None:
+def check_volumes(user, req, project, where, invalid) -> None:
     """The file's named volumes: those it makes must be free on the host (or the stack's own
     already), an external one must be the team's."""
     if req.host is None:

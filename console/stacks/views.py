@@ -49,7 +49,7 @@ def posted(request):
 @login_required
 def stack_list(request):
     stacks = list(Stack.objects.restrict(request.user, "view").select_related("host", "team")
-                  .prefetch_related("versions"))
+                  .with_versions())
     host = request.GET.get("host", "").strip()
     if host:
         stacks = [stack for stack in stacks if stack.host.name == host]

@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 FILE = """services:
   web:
     image: busybox
-    command: ["sh", "-c", "echo web says $$GREETING | tee /srv/index.html; exec httpd -f -p 80 -h /srv"]
+    command: ["sh", "-c",
+              "echo web says $$GREETING | tee /srv/index.html; exec httpd -f -p 80 -h /srv"]
     environment:
       GREETING: ${GREETING}
     ports: ["${PORT}:80"]
@@ -100,9 +101,7 @@ def test_a_stack_from_plan_to_removal(stack, teams):
         ("db", "create"), ("web", "create")]
     assert dev.ok("GET", f"/api/stacks/?name={name}")["count"] == 0       # nothing made
 
-    job = finished(stack, dev, dev.ok("POST", "/api/stacks/?wait=1", body))
-    stack_id = job["stack"] if "stack" in job else None
-    stack_id = stack_id or dev.ok("GET", f"/api/stacks/?name={name}")["results"][0]["id"]
+    stack_id = finished(stack, dev, dev.ok("POST", "/api/stacks/?wait=1", body))["stack"]
     shown = dev.ok("GET", f"/api/stacks/{stack_id}/")
     assert (shown["state"], shown["version"], shown["team"]) == ("running", 1, team)
     web = next(s for s in shown["services"] if s["name"] == "web")

@@ -203,6 +203,12 @@ def test_removal_with_volumes_names_them(world, client_for):
     assert client_for("viewer").get(f"/api/stacks/{stack.pk}/").json()["state"] == "removing"
     again = client_for("developer").post(f"/api/stacks/{stack.pk}/start/")
     assert again.status_code == 409
+    # A removal that never ended (its worker died, the job was failed) leaves a mark that
+    # the next request clears.
+    Job.objects.update(state="failed")
+    assert client_for("developer").post(f"/api/stacks/{stack.pk}/start/").status_code == 202
+    stack.refresh_from_db()
+    assert stack.state == "active"
 
 
 def test_an_offline_host_is_a_conflict(world, client_for):

@@ -8,7 +8,7 @@ from console.audit.models import AuditEntry
 from console.volumes.models import Volume
 from tests.console.stacks.helpers import FILE, nothing_made, post
 
-BOMB = """x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+BOMB = """x-a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]
 x-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
 x-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
 x-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
@@ -33,7 +33,8 @@ def service(extra: str, name: str = "web") -> str:
     ("services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n"
      "    depends_on: [a]\n", "dependency cycle: a -> b -> a"),
     ("services:\n  a:\n    image: busybox\n    ports: ['8080:80']\n  b:\n    image: busybox\n"
-     "    ports: ['8080:81']\n", "line 7: services.b.ports.0: services a and b both publish port 8080/tcp"),
+     "    ports: ['8080:81']\n",
+     "line 7: services.b.ports.0: services a and b both publish port 8080/tcp"),
     ("services:\n  web:\n    image: busybox\n    imagee: x\n",
      "compose.yaml, line 4: services.web.imagee: not a key the Compose Specification"),
     ("services: [\n", "compose.yaml, line 2:"),
