@@ -2,8 +2,10 @@
 `reconcile.sync_host`).
 
 Stacks: the host's Compose projects, found by their containers' labels
-(`com.docker.compose.project`). A project the console does not know (made with `moor
-compose` or docker-compose, or through the engine's Docker API) becomes a stack made outside:
+(`com.docker.compose.project`); a container's row is refreshed when its health changes (a
+sync refreshes rows whose state changed, and health changes while a container runs). A
+project the console does not know (made with `moor compose` or docker-compose, or through the
+engine's Docker API) becomes a stack made outside:
 it belongs to the team its containers' `moorage.team` label names (all of them, a team granted
 the host), else to no team (superusers only) until a superuser gives it one. Each stack's list
 of containers follows the engine; one made outside is forgotten once its containers have been
@@ -38,6 +40,22 @@ log = logging.getLogger(__name__)
 TEAM_LABEL = "moorage.team"
 
 
+def refresh_health(host, engine, summaries: list[dict]) -> None:
+    """The rows of project containers whose health changed since they were last read (a
+    sync refreshes a row when its state changes; health changes while a container runs)."""
+    health = {summary["Id"]: summary["Health"].get("Status") for summary in summaries
+              if summary.get("Health")}
+    if not health:
+        return
+    from console.agent.reconcile import refresh
+
+    for row in Container.objects.filter(host=host, engine_id__in=list(health)).select_related(
+            "host", "team"):
+        known = ((row.inspect_data or {}).get("State") or {}).get("Health") or {}
+        if known.get("Status") != health[row.engine_id]:
+            refresh(row, engine)
+
+
 def sync(host, engine, *, trusted: bool) -> dict:
     """Stacks and volumes of `host` in line with its engine. One sync of a host at a time
     does this, reading the engine under its lock: a slower one that read the engine earlier
@@ -47,7 +65,7 @@ def sync(host, engine, *, trusted: bool) -> dict:
         if not alone:
             return {}
         summaries = engine.containers(all=True)
-        return {"stacks": sync_stacks(host, summaries, trusted=trusted),
+        return {"stacks": sync_stacks(host, engine, summaries, trusted=trusted),
                 "volumes": sync_volumes(host, engine, trusted=trusted)}
 
 
@@ -78,12 +96,13 @@ def labelled_team(host, labels: dict):
 
 # -- stacks ---------------------------------------------------------------------------------------
 
-def sync_stacks(host, summaries: list[dict], *, trusted: bool) -> int:
+def sync_stacks(host, engine, summaries: list[dict], *, trusted: bool) -> int:
     projects: dict[str, list[dict]] = {}
     for summary in summaries:
         name = (summary.get("Labels") or {}).get(compose_labels.PROJECT)
         if name:
             projects.setdefault(name, []).append(summary)
+    refresh_health(host, engine, [s for found in projects.values() for s in found])
     stacks = {stack.name: stack for stack in Stack.objects.filter(host=host)
               .select_related("team")}
     for name, found in projects.items():

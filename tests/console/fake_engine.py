@@ -90,7 +90,8 @@ class FakeEngine:
         self._check("inspect", ref)
         c = self.find(ref)
         return {"Id": c["Id"], "Name": "/" + c["Name"], "Created": c["Created"],
-                "State": {"Status": c["Status"], "Running": c["Status"] == "running",
+                "State": {**({"Health": dict(c["Health"])} if c.get("Health") else {}),
+                          "Status": c["Status"], "Running": c["Status"] == "running",
                           "ExitCode": c["ExitCode"], "StartedAt": c["StartedAt"] or
                           "0001-01-01T00:00:00Z", "FinishedAt": c["FinishedAt"] or
                           "0001-01-01T00:00:00Z"},
@@ -102,7 +103,9 @@ class FakeEngine:
         self._check("containers", all)
         return [{"Id": c["Id"], "Names": ["/" + c["Name"]], "Image": c["Image"],
                  "ImageID": c["Image"], "State": c["Status"], "ExitCode": c["ExitCode"],
-                 "Created": 0, "Labels": c.get("Labels", {})} for c in self.containers_by_id.values()
+                 "Created": 0, "Labels": c.get("Labels", {}),
+                 **({"Health": dict(c["Health"])} if c.get("Health") else {})}
+                for c in self.containers_by_id.values()
                 if all or c["Status"] == "running"]
 
     # networks

@@ -7,6 +7,7 @@ import pytest
 
 from console.agent import host_stacks, reconcile, tasks
 from console.audit.models import AuditEntry
+from console.containers.models import Container
 from console.core.testing import make_container
 from console.jobs.models import Job
 from console.stacks.models import Stack
@@ -168,3 +169,19 @@ def test_the_sync_finds_stacks_made_on_the_host(world, engine, settings):
     for _ in range(settings.SYNC_MISSES + 1):
         host_stacks.sync(world.hosts["h1"], engine, trusted=True)
     assert Stack.objects.filter(name="kept").exists()
+
+
+def test_the_sync_follows_the_health_of_a_stacks_containers(world, engine):
+    engine.create({"name": "shop-db-1", "image": "busybox",
+                   "labels": {"com.docker.compose.project": "shop",
+                              "com.docker.compose.service": "db", "moorage.team": "alpha"}})
+    container = next(iter(engine.containers_by_id.values()))
+    engine.start(container["Id"])
+    container["Health"] = {"Status": "starting", "FailingStreak": 0}
+    reconcile.sync_host(world.hosts["h1"], engine)
+    row = Container.objects.get(name="shop-db-1")
+    assert row.inspect_data["State"]["Health"]["Status"] == "starting"
+    container["Health"] = {"Status": "healthy", "FailingStreak": 0}
+    reconcile.sync_host(world.hosts["h1"], engine)
+    row.refresh_from_db()
+    assert row.inspect_data["State"]["Health"]["Status"] == "healthy"
