@@ -7,24 +7,21 @@ import sys
 from runtime.cli.output import engine_for, write
 
 
-def register(subparsers):
-    """Add this group's verbs to the `moor` parser."""
-    build = subparsers.add_parser("build", help="build an image from a Dockerfile")
-    build.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]",
-                       help="name and optionally a tag (may be given more than once)")
-    build.add_argument("-f", "--file", default=None, metavar="PATH",
-                       help="the Dockerfile (default: PATH/Dockerfile)")
-    build.add_argument("--build-arg", action="append", default=[], metavar="NAME[=VALUE]",
-                       help="set a build-time variable (NAME alone takes it from your "
-                            "environment)")
-    build.add_argument("--no-cache", action="store_true",
-                       help="do not use the cache when building the image")
-    build.add_argument("--target", default=None, metavar="STAGE",
-                       help="the build stage to stop at")
-    build.add_argument("-q", "--quiet", action="store_true",
-                       help="print only the image ID on success")
-    build.add_argument("path", metavar="PATH", help="the build context directory")
-    build.set_defaults(func=cmd_build)
+def args_build(parser):
+    parser.add_argument("-t", "--tag", action="append", default=[], metavar="NAME[:TAG]",
+                        help="name and optionally a tag (may be given more than once)")
+    parser.add_argument("-f", "--file", default=None, metavar="PATH",
+                        help="the Dockerfile (default: PATH/Dockerfile)")
+    parser.add_argument("--build-arg", action="append", default=[], metavar="NAME[=VALUE]",
+                        help="set a build-time variable (NAME alone takes it from your "
+                             "environment)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not use the cache when building the image")
+    parser.add_argument("--target", default=None, metavar="STAGE",
+                        help="the build stage to stop at")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the image ID on success")
+    parser.add_argument("path", metavar="PATH", help="the build context directory")
 
 
 def _build_args(items: list[str]) -> dict:

@@ -1,5 +1,5 @@
-"""`moor` verbs for images: images, rmi, tag, history, import, export, save, load, commit,
-diff, cp, and `moor image ...` (bootstrap, ls, rm, inspect, history, tag)."""
+"""`moor` verbs for images: images (image ls), rmi (image rm), tag, history, image inspect,
+image prune, image bootstrap."""
 
 import json
 import sys
@@ -14,78 +14,48 @@ HISTORY_FORMAT_HELP = ("Go template as in Docker: 'table {{.ID}}\\t{{.CreatedBy}
 INSPECT_FORMAT_HELP = "Go template over each image's JSON, as in Docker: '{{.Id}}', or 'json'"
 
 
-def register(subparsers):
-    images = subparsers.add_parser("images", help="list images")
-    _images_flags(images)
-    images.set_defaults(func=cmd_images)
-
-    rmi = subparsers.add_parser("rmi", help="remove images")
-    rmi.add_argument("-f", "--force", action="store_true", help="force removal")
-    rmi.add_argument("images", nargs="+", metavar="IMAGE")
-    rmi.set_defaults(func=cmd_rmi)
-
-    tag = subparsers.add_parser("tag", help="create a tag TARGET that refers to SOURCE")
-    tag.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
-    tag.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
-    tag.set_defaults(func=cmd_tag)
-
-    history = subparsers.add_parser("history", help="show the history of an image")
-    history.add_argument("--no-trunc", action="store_true", help="do not truncate output")
-    history.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    history.add_argument("-H", "--human", default="true", choices=("true", "false"),
-                         help="human readable sizes and dates (default true)")
-    history.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
-    history.add_argument("image", metavar="IMAGE")
-    history.set_defaults(func=cmd_history)
-
-    image = subparsers.add_parser("image", help="manage images (bootstrap, ls, rm, ...)")
-    from runtime.cli import Parser
-    verbs = image.add_subparsers(title="image commands", metavar="COMMAND",
-                                 parser_class=Parser)
-    bootstrap = verbs.add_parser("bootstrap", help="make the offline base image from the "
-                                                   "distribution's busybox-static")
-    bootstrap.add_argument("name", choices=("busybox",), help="the image to make")
-    bootstrap.add_argument("--tag", default="busybox:latest", help="reference to tag it as")
-    bootstrap.set_defaults(func=cmd_bootstrap)
-    listing = verbs.add_parser("ls", help="list images")
-    _images_flags(listing)
-    listing.set_defaults(func=cmd_images)
-    remove = verbs.add_parser("rm", help="remove images")
-    remove.add_argument("-f", "--force", action="store_true")
-    remove.add_argument("images", nargs="+", metavar="IMAGE")
-    remove.set_defaults(func=cmd_rmi)
-    inspect = verbs.add_parser("inspect", help="image details as JSON")
-    inspect.add_argument("-f", "--format", default=None, help=INSPECT_FORMAT_HELP)
-    inspect.add_argument("images", nargs="+", metavar="IMAGE")
-    inspect.set_defaults(func=cmd_image_inspect)
-    image_history = verbs.add_parser("history", help="show the history of an image")
-    image_history.add_argument("--no-trunc", action="store_true")
-    image_history.add_argument("-q", "--quiet", action="store_true")
-    image_history.add_argument("-H", "--human", default="true", choices=("true", "false"))
-    image_history.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
-    image_history.add_argument("image", metavar="IMAGE")
-    image_history.set_defaults(func=cmd_history)
-    prune = verbs.add_parser("prune", help="remove unused images")
-    prune.add_argument("-a", "--all", action="store_true",
-                       help="every image no container uses, not only dangling ones")
-    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
-    prune.set_defaults(func=cmd_image_prune)
-    image_tag = verbs.add_parser("tag", help="tag an image")
-    image_tag.add_argument("source")
-    image_tag.add_argument("target")
-    image_tag.set_defaults(func=cmd_tag)
-
-    from runtime.cli import files
-    files.register(subparsers)
-
-
-def _images_flags(parser):
+def args_images(parser):
     parser.add_argument("-a", "--all", action="store_true", help="show intermediate images")
     parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
     parser.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID "
                         ".Repository .Tag .Digest .CreatedSince .CreatedAt .Size .Containers")
     parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
+
+
+def args_rmi(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="force removal")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+
+
+def args_tag(parser):
+    parser.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
+    parser.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
+
+
+def args_history(parser):
+    parser.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    parser.add_argument("-H", "--human", default="true", choices=("true", "false"),
+                        help="human readable sizes and dates (default true)")
+    parser.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
+    parser.add_argument("image", metavar="IMAGE")
+
+
+def args_image_inspect(parser):
+    parser.add_argument("-f", "--format", default=None, help=INSPECT_FORMAT_HELP)
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+
+
+def args_prune(parser):
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="every image no container uses, not only dangling ones")
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+
+
+def args_bootstrap(parser):
+    parser.add_argument("name", choices=("busybox",), help="the image to make")
+    parser.add_argument("--tag", default="busybox:latest", help="reference to tag it as")
 
 
 def cmd_images(args) -> int:
@@ -165,7 +135,7 @@ def cmd_image_inspect(args) -> int:
     return 0
 
 
-def cmd_image_prune(args) -> int:
+def cmd_prune(args) -> int:
     from runtime.cli.containers import confirm
     what = "all images without at least one container associated to them" if args.all \
         else "all dangling images"

@@ -9,31 +9,34 @@ INSECURE_HELP = ("the registry has no trusted certificate: try HTTPS without che
                  "MOORAGE_INSECURE_REGISTRIES=host:port,... names others)")
 
 
-def register(subparsers):
-    for verb, what, name, func in (
-            ("pull", "download an image from a registry", "NAME[:TAG|@DIGEST]", cmd_pull),
-            ("push", "upload an image to a registry", "NAME[:TAG]", cmd_push)):
-        transfer = subparsers.add_parser(verb, help=what)
-        transfer.add_argument("-q", "--quiet", action="store_true",
-                              help="print only the image's full reference")
-        transfer.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
-        transfer.add_argument("name", metavar=name)
-        transfer.set_defaults(func=func)
+def _transfer_flags(parser, name: str):
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the image's full reference")
+    parser.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    parser.add_argument("name", metavar=name)
 
-    login = subparsers.add_parser("login", help="log in to a registry")
-    login.add_argument("-u", "--username")
-    login.add_argument("-p", "--password")
-    login.add_argument("--password-stdin", action="store_true",
-                       help="take the password from standard input")
-    login.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
-    login.add_argument("server", nargs="?", metavar="SERVER",
-                       help="the registry (default: Docker Hub)")
-    login.set_defaults(func=cmd_login)
 
-    logout = subparsers.add_parser("logout", help="log out from a registry")
-    logout.add_argument("server", nargs="?", metavar="SERVER",
+def args_pull(parser):
+    _transfer_flags(parser, "NAME[:TAG|@DIGEST]")
+
+
+def args_push(parser):
+    _transfer_flags(parser, "NAME[:TAG]")
+
+
+def args_login(parser):
+    parser.add_argument("-u", "--username")
+    parser.add_argument("-p", "--password")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="take the password from standard input")
+    parser.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    parser.add_argument("server", nargs="?", metavar="SERVER",
                         help="the registry (default: Docker Hub)")
-    logout.set_defaults(func=cmd_logout)
+
+
+def args_logout(parser):
+    parser.add_argument("server", nargs="?", metavar="SERVER",
+                        help="the registry (default: Docker Hub)")
 
 
 def _lines(quiet: bool):

@@ -9,47 +9,38 @@ from runtime.cli.output import engine_for, write
 VERSION = "0.1.0"
 
 
-def register(subparsers):
-    info = subparsers.add_parser("info", help="engine-wide information")
-    info.add_argument("-f", "--format", default=None,
-                      help="Go template (https://pkg.go.dev/text/template) as in Docker: "
-                           "'{{.ServerVersion}}', '{{json .Runtimes}}', or 'json'")
-    info.set_defaults(func=cmd_info)
+def args_info(parser):
+    parser.add_argument("-f", "--format", default=None,
+                        help="Go template (https://pkg.go.dev/text/template) as in Docker: "
+                             "'{{.ServerVersion}}', '{{json .Runtimes}}', or 'json'")
 
-    version = subparsers.add_parser("version", help="show the version")
-    version.add_argument("-f", "--format", default=None,
-                         help="Go template as in Docker: '{{.Server.Version}}', "
-                              "'{{json .Client}}', or 'json'")
-    version.set_defaults(func=cmd_version)
 
-    system = subparsers.add_parser("system", help="manage the engine (gc, prune, boot, reset)")
-    from runtime.cli import Parser
-    verbs = system.add_subparsers(title="system commands", metavar="COMMAND",
-                                  parser_class=Parser)
-    gc = verbs.add_parser("gc", help="find and remove what crashed containers left behind "
-                                     "(mounts, cgroups, runtime state, network devices)")
-    gc.add_argument("-n", "--dry-run", action="store_true", help="only list the leftovers")
-    gc.set_defaults(func=cmd_gc)
-    boot = verbs.add_parser("boot", help="after a reboot or an engine restart: record what "
-                                         "ended, clean up, and start containers whose "
-                                         "restart policy asks for it")
-    boot.set_defaults(func=cmd_boot)
-    prune = verbs.add_parser("prune", help="remove stopped containers and unused images")
-    prune.add_argument("-a", "--all", action="store_true",
-                       help="every unused image, not only dangling ones")
-    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
-    prune.set_defaults(func=cmd_system_prune)
-    reset = verbs.add_parser("reset", help="remove all containers, images, networks and state "
-                                           "of this engine root from the host")
-    reset.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
-    reset.set_defaults(func=cmd_reset)
-    # conmon's exit command, not for people: kept out of the help listing.
-    exited = verbs.add_parser("container-exited")
-    exited.add_argument("container_id")
-    exited.set_defaults(func=cmd_container_exited)
-    listed = getattr(verbs, "_choices_actions", None)
-    if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
-        verbs._choices_actions = [a for a in listed if a.dest != "container-exited"]
+def args_version(parser):
+    parser.add_argument("-f", "--format", default=None,
+                        help="Go template as in Docker: '{{.Server.Version}}', "
+                             "'{{json .Client}}', or 'json'")
+
+
+def args_gc(parser):
+    parser.add_argument("-n", "--dry-run", action="store_true", help="only list the leftovers")
+
+
+def args_boot(parser):
+    pass
+
+
+def args_prune(parser):
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="every unused image, not only dangling ones")
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+
+
+def args_reset(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+
+
+def args_container_exited(parser):
+    parser.add_argument("container_id")
 
 
 def cmd_container_exited(args) -> int:
@@ -65,7 +56,7 @@ def cmd_gc(args) -> int:
     return 0
 
 
-def cmd_system_prune(args) -> int:
+def cmd_prune(args) -> int:
     from runtime.cli.containers import confirm
     if not confirm("WARNING! This will remove all stopped containers and "
                    f"{'all unused' if args.all else 'all dangling'} images. Are you sure you "

@@ -302,7 +302,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
     (["--cap-add", "NOT_A_CAP", "busybox", "true"], 125, "unknown capability"),
     (["-v", "relative:/x", "busybox", "true"], 125, "invalid volume"),
     (["-v", "/etc/hostname/sub:/x", "busybox", "true"], 125, "cannot create the host directory"),
-    (["--nosuchflag", "busybox", "true"], 125, "unrecognized arguments"),
+    (["--nosuchflag", "busybox", "true"], 125, "unknown flag: --nosuchflag"),
     (["Busybox"], 125, "invalid reference format"),
 ])
 def test_run_fails_cleanly(engine, moor, args, status, message):

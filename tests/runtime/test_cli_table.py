@@ -1,0 +1,135 @@
+"""The verb table of `moor`: every verb and object verb has its help, options are never
+abbreviated, an object verb is its top-level verb, and only the verb typed is loaded."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from runtime.cli import COMMANDS
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def moor_here(*args, root=None):
+    """`moor` without an engine behind it (parsing and help need none)."""
+    env = {**os.environ, "MOORAGE_ROOT": root or "/nonexistent/moorage-root"}
+    return subprocess.run([sys.executable, "-m", "runtime", *args], cwd=REPOSITORY, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def every_command_line() -> list[tuple[str, ...]]:
+    lines = []
+    for verb in COMMANDS:
+        if verb.verbs:
+            lines.append((verb.name,))
+            for sub in verb.verbs:
+                lines.extend((verb.name, name) for name in (sub.name, *sub.aliases))
+        else:
+            lines.append((verb.name,))
+    return lines
+
+
+def test_every_verb_and_object_verb_has_its_help():
+    failures = []
+    for words in every_command_line():
+        result = moor_here(*words, "--help")
+        usage = result.stdout.split("\n", 1)[0]
+        # An alias shows its verb's own name in the usage line, as Docker's does.
+        if result.returncode != 0 or not usage.startswith("usage: moor " + words[0]):
+            failures.append(f"{' '.join(words)}: {result.returncode} {result.stderr[-200:]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_hidden_verbs_stay_out_of_the_listings():
+    assert "container-exited" not in moor_here("system", "--help").stdout
+    top = moor_here("--help").stdout
+    for verb in COMMANDS:
+        assert f"\n    {verb.name} " in top or f"\n    {verb.name}\n" in top, verb.name
+
+
+@pytest.mark.parametrize("words, flag", [
+    (("run", "--pid", "host", "busybox"), "--pid"),          # not --pids-limit
+    (("create", "--mem", "64m", "busybox"), "--mem"),         # not --memory(-swap)
+    (("ps", "--no-tru"), "--no-tru"),
+    (("container", "ls", "--las", "1"), "--las"),
+    (("image", "ls", "--dig"), "--dig"),
+    (("network", "create", "--sub", "10.9.0.0/24", "n"), "--sub"),
+])
+def test_options_are_never_abbreviated(words, flag):
+    result = moor_here(*words)
+    assert result.returncode == 125, result
+    assert result.stderr.startswith(f"moor: unknown flag: {flag}\nSee 'moor "), result.stderr
+
+
+def test_an_unknown_flag_names_the_verbs_help():
+    result = moor_here("container", "ls", "--bogus")
+    assert result.stderr == "moor: unknown flag: --bogus\nSee 'moor container ls --help'.\n"
+    result = moor_here("run", "--bogus", "busybox")
+    assert result.stderr == "moor: unknown flag: --bogus\nSee 'moor run --help'.\n"
+
+
+def test_run_and_create_keep_h_for_the_host_name():
+    for verb in ("run", "create"):
+        help_text = moor_here(verb, "--help").stdout
+        assert "-h HOSTNAME, --hostname HOSTNAME" in help_text
+        assert "\n  --help " in help_text
+
+
+def test_a_group_alone_prints_its_own_help():
+    for group in ("container", "image", "network", "system"):
+        result = moor_here(group)
+        assert result.returncode == 0
+        assert result.stdout.startswith(f"usage: moor {group} [-h] COMMAND ...")
+
+
+def _modules_loaded(argv: list[str]) -> set[str]:
+    code = ("import sys; from runtime.cli import build_parser; "
+            f"build_parser({argv!r}); "
+            "print(' '.join(m for m in sys.modules if m.startswith('runtime.')))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True,
+                         text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_only_the_module_of_the_verb_typed_is_imported():
+    cli_modules = {m for m in _modules_loaded(["--help"]) if m.startswith("runtime.cli.")}
+    assert cli_modules == set()
+    assert {m for m in _modules_loaded(["images", "-q"])
+            if m.startswith("runtime.cli.")} == {"runtime.cli.images", "runtime.cli.output"}
+    assert "runtime.cli.containers" not in _modules_loaded(["image", "ls"])
+    assert "runtime.cli.images" not in _modules_loaded(["container", "ls"])
+
+
+@pytest.mark.privileged
+def test_object_verbs_do_what_their_verbs_do(engine, moor):
+    container_id = engine.create({"image": "busybox", "cmd": ["true"], "name": "objverbs"})
+    try:
+        pairs = [
+            (["ps", "-a", "-q", "--no-trunc"], ["container", "ls", "-a", "-q", "--no-trunc"]),
+            (["ps", "-a", "-q", "--no-trunc"], ["container", "ps", "-a", "-q", "--no-trunc"]),
+            (["ps", "-a", "-q", "--no-trunc"], ["container", "list", "-a", "-q", "--no-trunc"]),
+            (["images", "-q"], ["image", "ls", "-q"]),
+            (["images", "--format", "{{.Repository}}"], ["image", "list", "--format",
+                                                         "{{.Repository}}"]),
+            (["inspect", "-f", "{{.Name}}", "objverbs"],
+             ["container", "inspect", "-f", "{{.Name}}", "objverbs"]),
+            (["history", "-q", "busybox"], ["image", "history", "-q", "busybox"]),
+            (["logs", "objverbs"], ["container", "logs", "objverbs"]),
+            (["port", "objverbs"], ["container", "port", "objverbs"]),
+            (["info", "-f", "{{.Driver}}"], ["system", "info", "-f", "{{.Driver}}"]),
+        ]
+        for plain, grouped in pairs:
+            expected, got = moor(*plain), moor(*grouped)
+            assert (got.returncode, got.stdout, got.stderr) == \
+                (expected.returncode, expected.stdout, expected.stderr), (plain, grouped)
+        assert container_id in moor("container", "ls", "-a", "--no-trunc", "-q").stdout
+        # `container inspect` is about containers only, as Docker's.
+        result = moor("container", "inspect", "busybox")
+        assert (result.returncode, result.stderr) == (1, "Error: No such container: busybox\n")
+        assert moor("container", "rm", "objverbs").stdout == "objverbs\n"
+        assert moor("container", "ls", "-a", "-q", "--no-trunc").stdout.count(container_id) == 0
+    finally:
+        subprocess.run([sys.executable, "-m", "runtime", "--root", engine.paths.root, "rm",
+                        "-f", container_id], cwd=REPOSITORY, capture_output=True)
