@@ -322,7 +322,7 @@ def main(argv=None) -> int:
         return 130
     except BrokenPipeError:
         # `moor logs | head`: the reader went away; that is not an error of ours.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        from runtime.cli.output import stdout_gone
+        stdout_gone()
         return 0
     return status or 0

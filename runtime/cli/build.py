@@ -4,7 +4,7 @@ import os
 import signal
 import sys
 
-from runtime.cli.output import engine_for, write
+from runtime.cli.output import engine_for, write, write_while_read
 
 
 def args_build(parser):
@@ -51,7 +51,8 @@ def cmd_build(args) -> int:
     # As Docker's: -f is relative to where you are, not to the context.
     dockerfile = os.path.abspath(args.file) if args.file else None
     buffered = []
-    output = buffered.append if args.quiet else write
+    # `moor build ... | head`: the build goes on to its end when the reader has gone.
+    output = buffered.append if args.quiet else write_while_read
     try:
         image_id = engine.build(args.path, dockerfile=dockerfile, tags=args.tag,
                                 build_args=_build_args(args.build_arg),
