@@ -383,8 +383,12 @@ def cmd_prune(args) -> int:
 
 def cmd_top(args) -> int:
     from runtime.container import cgroups
+    from runtime.errors import Conflict
     engine = engine_for(args)
     container = engine.container(args.container)
+    container.refresh()
+    if container.status not in ("running", "paused"):
+        raise Conflict(f"container {container.id} is not running")
     rows = cgroups.processes(engine.paths.cgroup_parent, container)
     # Docker's top aligns its columns on 20 characters.
     print_table(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], rows, minwidth=20)
