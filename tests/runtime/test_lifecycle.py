@@ -296,7 +296,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
     (["--restart", "sometimes", "busybox", "true"], 125, "invalid restart policy"),
     (["--rm", "--restart", "always", "busybox", "true"], 125, "Conflicting options"),
     (["--name", "bad name!", "busybox", "true"], 125, "invalid container name"),
-    (["-u", "nosuchuser", "busybox", "true"], 125, "unable to find user"),
+    (["-u", "nosuchuser", "busybox", "true"], 126, "unable to find user"),
     (["-w", "relative", "busybox", "true"], 125, "absolute path"),
     (["--runtime", "nosuch", "busybox", "true"], 125, "unknown runtime"),
     (["--cap-add", "NOT_A_CAP", "busybox", "true"], 125, "unknown capability"),
