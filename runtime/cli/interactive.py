@@ -126,7 +126,9 @@ def cmd_exec(args) -> int:
     from runtime.errors import InvalidArgument
     if not args.command:
         raise InvalidArgument("exec needs a command to run")
-    if args.tty and not args.detach and not os.isatty(0):
+    # As Docker's: only -it makes our terminal the process's; -t alone gives it a terminal
+    # of its own, whatever stdin is.
+    if args.tty and args.interactive and not args.detach and not os.isatty(0):
         sys.stderr.write("the input device is not a TTY\n")
         return 1
     engine = engine_for(args)
