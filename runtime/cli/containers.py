@@ -156,6 +156,10 @@ def _create_flags(parser):
     add("--stop-signal", help="signal to stop the container (default SIGTERM)")
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
+    add("--pull", default="missing", choices=("missing", "always", "never"),
+        help="pull the image before creating: missing (default: when it is not here), "
+             "always, never")
+    add("-q", "--quiet", action="store_true", help="do not print the pull's progress")
     add("image", metavar="IMAGE")
     add("command", nargs="...", metavar="COMMAND")
 
@@ -192,10 +196,37 @@ def _options(args) -> dict:
     return {k: v for k, v in options.items() if v not in (None, [], False, "")}
 
 
+def pull_as_asked(engine, args) -> None:
+    """Docker's `--pull` of run and create: `missing` pulls an image that is not here (after
+    saying so), `always` pulls it anyway, `never` leaves the create to fail. The pull is
+    `moor pull`'s, its progress on stderr (none with -q); failing, it is run's failure
+    (125)."""
+    from runtime.errors import MoorError, NotFound
+    from runtime.image import reference
+    if args.pull == "never":
+        return
+    if args.pull == "missing":
+        try:
+            engine.image_id(args.image)
+            return
+        except NotFound:
+            pass
+    try:
+        wanted = str(reference.parse(args.image))      # with its tag: `latest` is no news
+        if args.pull == "missing":
+            sys.stderr.write(f"Unable to find image '{wanted}' locally\n")
+        progress = None if args.quiet else (lambda line: sys.stderr.write(line + "\n"))
+        engine.pull(wanted, progress=progress)
+    except MoorError as error:
+        error.status = 125
+        raise
+
+
 def cmd_create(args) -> int:
     engine = engine_for(args)
     from runtime.errors import MoorError
     try:
+        pull_as_asked(engine, args)
         container_id = engine.create(_options(args))
     except MoorError as error:
         error.status = 125
@@ -213,6 +244,7 @@ def cmd_run(args) -> int:
     engine = engine_for(args)
     options = _options(args)
     options["stdin_once"] = bool(args.interactive and not args.detach)
+    pull_as_asked(engine, args)
     if args.detach:
         try:
             container_id = engine.run(options)

@@ -18,9 +18,14 @@ def args_images(parser):
     parser.add_argument("-a", "--all", action="store_true", help="show intermediate images")
     parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
+    parser.add_argument("--digests", action="store_true", help="show digests")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="dangling=true|false, reference=PATTERN (busy*, team/*:1), "
+                             "label=KEY[=VALUE], before=IMAGE, since=IMAGE")
     parser.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID "
                         ".Repository .Tag .Digest .CreatedSince .CreatedAt .Size .Containers")
-    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
+    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]",
+                        help="only the images of this name (a reference= filter)")
 
 
 def args_rmi(parser):
@@ -59,20 +64,15 @@ def args_bootstrap(parser):
 
 
 def cmd_images(args) -> int:
+    from runtime.cli import filters
     engine = engine_for(args)
-    rows = []
-    for image in engine.images(all=args.all):
-        tags = image["RepoTags"] or ["<none>:<none>"]
-        for tag in tags:
-            repository, _, version = tag.rpartition(":")
-            if args.repository:
-                wanted, _, wanted_tag = args.repository.partition(":")
-                if repository != wanted or (wanted_tag and version != wanted_tag):
-                    continue
-            rows.append((repository, version, image))
+    wanted = filters.parse(args.filter)
+    if args.repository:
+        wanted.setdefault("reference", []).append(args.repository)
+    images = engine.images(all=args.all, filters=wanted)
     if args.quiet:
         seen = []
-        for _, _, image in rows:
+        for image in images:
             identifier = image["Id"] if args.no_trunc else short_id(image["Id"])
             if identifier not in seen:
                 seen.append(identifier)
@@ -80,9 +80,45 @@ def cmd_images(args) -> int:
         return 0
     from runtime.cli.output import print_rows
     from runtime.cli.rows import ImageRow
-    print_rows(args.format, [ImageRow(image, repository, tag, trunc=not args.no_trunc)
-                             for repository, tag, image in rows], ImageRow)
+    format_text = args.format
+    if args.digests and (not format_text or format_text in ("table", "raw")):
+        format_text = ImageRow.RAW_WITH_DIGEST if format_text == "raw" else \
+            ImageRow.DEFAULT_WITH_DIGEST
+    elif args.digests and format_text.startswith("table") and "{{.Digest}}" not in format_text:
+        format_text += "\t{{.Digest}}"
+    digests = args.digests or "{{.Digest}}" in (format_text or "")
+    print_rows(format_text, [ImageRow(image, repository, tag, trunc=not args.no_trunc,
+                                      digest=digest)
+                             for image in images
+                             for repository, tag, digest in image_rows(image, digests,
+                                                                       args.digests)],
+               ImageRow)
     return 0
+
+
+def image_rows(image: dict, digests: bool, digest_rows: bool) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) of each row `images` prints for an image, as Docker's
+    formatter: a row per tag (per tag and digest of its repository when digests are
+    shown), then the repositories it has only digests in; `<none>` for a dangling one."""
+    from runtime.image.listing import repository_of
+    if not image["RepoTags"] and not image["RepoDigests"]:
+        return [("<none>", "<none>", "<none>")]
+    tags: dict[str, list[str]] = {}
+    for name in image["RepoTags"]:
+        tags.setdefault(repository_of(name), []).append(name.rpartition(":")[2])
+    by_repository: dict[str, list[str]] = {}
+    for name in image["RepoDigests"]:
+        by_repository.setdefault(repository_of(name), []).append(name.partition("@")[2])
+    rows = []
+    for repository, names in tags.items():
+        found = by_repository.pop(repository, [])     # shown with the tags, if at all
+        shown = found if digests else []
+        for tag in names:
+            rows.extend((repository, tag, digest) for digest in shown or ["<none>"])
+    for repository, found in by_repository.items():
+        rows.extend([(repository, "<none>", digest) for digest in found] if digest_rows
+                    else [(repository, "<none>", "")])
+    return rows
 
 
 def cmd_rmi(args) -> int:

@@ -261,8 +261,14 @@ class ImageRow(Row):
     })
     DEFAULT = ("table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{if .CreatedSince }}"
                "{{.CreatedSince}}{{else}}N/A{{end}}\\t{{.Size}}")
+    DEFAULT_WITH_DIGEST = ("table {{.Repository}}\\t{{.Tag}}\\t{{.Digest}}\\t{{.ID}}\\t"
+                           "{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\\t"
+                           "{{.Size}}")
     RAW = ("repository: {{ .Repository }}\ntag: {{.Tag}}\nimage_id: {{.ID}}\n"
            "created_at: {{.CreatedAt}}\nvirtual_size: {{.Size}}\n")
+    RAW_WITH_DIGEST = ("repository: {{ .Repository }}\ntag: {{.Tag}}\ndigest: {{.Digest}}\n"
+                       "image_id: {{.ID}}\ncreated_at: {{.CreatedAt}}\n"
+                       "virtual_size: {{.Size}}\n")
 
     def __init__(self, summary: dict, repository: str, tag: str, trunc: bool = True,
                  digest: str = "<none>"):

@@ -280,17 +280,19 @@ def pull(engine, text: str, progress=None, insecure: bool = False, policy=None) 
                 f"{config['mediaType']!r})")
         layers = _layers_of(manifest)
         image_id = config["digest"]
+        # What the image was pulled as: its RepoDigests entry.
+        names = (tag, f"{location.familiar}@{top_digest}")
         existed = store.exists(image_id)
         if existed:
             for layer in layers:
                 say(f"{layer['digest'][7:19]}: Already exists")
             with store.lock():
-                previous = _tag(store, image_id, tag)
+                previous = _name(store, image_id, names)
         else:
             config_bytes = client.fetch_blob(image_id, config["size"])
             diff_ids = _diff_ids_of(config_bytes, len(layers))
             previous = _fetch_and_register(client, store, layers, diff_ids, config_bytes,
-                                           tag, say)
+                                           names, say)
     say(f"Digest: {top_digest}")
     if existed and previous == image_id:
         say(f"Status: Image is up to date for {location.familiar_reference}")
@@ -299,8 +301,11 @@ def pull(engine, text: str, progress=None, insecure: bool = False, policy=None) 
     return image_id
 
 
-def _tag(store, image_id: str, tag: str | None) -> str | None:
-    """Point `tag` at the image; returns the image it pointed at before. Lock held."""
+def _name(store, image_id: str, names: tuple) -> str | None:
+    """Point the tag (None for a pull by digest) and the digest reference of `names` at the
+    image; returns the image the tag pointed at before. Lock held."""
+    tag, digest_reference = names
+    store.add_digest(image_id, digest_reference)
     if tag is None:
         return image_id
     previous = store.references().get(tag)
@@ -309,7 +314,7 @@ def _tag(store, image_id: str, tag: str | None) -> str | None:
 
 
 def _fetch_and_register(client, store, layers: list[dict], diff_ids: list[str],
-                        config_bytes: bytes, tag: str | None, say) -> str | None:
+                        config_bytes: bytes, names: tuple, say) -> str | None:
     chains = chain_ids(diff_ids)
     missing = [not store.has_layer(chain) for chain in chains]
     for layer, needed in zip(layers, missing):
@@ -321,7 +326,7 @@ def _fetch_and_register(client, store, layers: list[dict], diff_ids: list[str],
             download_layers(client, [(layers[n], path) for n, path in files.items()], say)
         with store.lock():
             image_id = _register(store, layers, diff_ids, chains, files, config_bytes, say)
-            return _tag(store, image_id, tag)
+            return _name(store, image_id, names)
 
 
 def _register(store, layers, diff_ids, chains, files, config_bytes, say) -> str:

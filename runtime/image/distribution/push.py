@@ -147,5 +147,8 @@ def push(engine, text: str, progress=None, insecure: bool = False) -> str:
                        for digest, size in blobs],
         }, separators=(",", ":")).encode()
         digest = client.put_manifest(location.tag, manifest, MANIFEST_OCI)
+    with store.lock():
+        if store.exists(image_id):      # what it was pushed as: its RepoDigests entry
+            store.add_digest(image_id, f"{location.familiar}@{digest}")
     say(f"{location.tag}: digest: {digest} size: {len(manifest)}")
     return digest
