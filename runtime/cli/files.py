@@ -1,5 +1,6 @@
 """`moor` verbs that move files and images: cp, diff, commit, export, import, save, load."""
 
+import os
 import sys
 
 from runtime.cli.output import engine_for, write
@@ -47,12 +48,19 @@ def args_import(parser):
 
 def args_save(parser):
     parser.add_argument("-o", "--output", help="write to a file instead of standard output")
+    parser.add_argument("--format", default="docker-archive",
+                        choices=("docker-archive", "oci-archive"),
+                        help="docker-archive (default: Docker's, an OCI layout with "
+                             "manifest.json) or oci-archive (the OCI layout alone, as podman "
+                             "and skopeo write it)")
     parser.add_argument("images", nargs="+", metavar="IMAGE")
 
 
 def args_load(parser):
-    parser.add_argument("-i", "--input", help="read from a file instead of standard input")
-    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("-i", "--input", metavar="FILE|DIRECTORY",
+                        help="read a Docker or OCI archive (tar, gzip, bzip2, xz, zstd) from "
+                             "a file, or an OCI layout directory, instead of standard input")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not list the images")
 
 
 def cmd_cp(args) -> int:
@@ -149,7 +157,7 @@ def cmd_save(args) -> int:
         engine.image_id(ref)  # fail before writing anything
     out = _output(args.output)
     try:
-        archive.save(engine, args.images, out)
+        archive.save(engine, args.images, out, format=args.format)
         out.flush()
     finally:
         if args.output:
@@ -161,6 +169,11 @@ def cmd_load(args) -> int:
     from runtime.errors import InvalidArgument
     from runtime.image import archive
     engine = engine_for(args)
+    if args.input and os.path.isdir(args.input):
+        lines = archive.load(engine, args.input)       # an OCI layout directory
+        if not args.quiet:
+            write("".join(line + "\n" for line in lines))
+        return 0
     if args.input:
         try:
             stream = open(args.input, "rb")

@@ -44,6 +44,7 @@ CONFIG_OCI = "application/vnd.oci.image.config.v1+json"
 CONFIG_DOCKER = "application/vnd.docker.container.image.v1+json"
 LAYER_OCI = "application/vnd.oci.image.layer.v1.tar"
 LAYER_OCI_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+LAYER_OCI_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
 MAX_MANIFEST = 4 << 20      # the spec asks registries to accept at least 4 MB
 MAX_CONFIG = 16 << 20

@@ -17,8 +17,8 @@ import json
 import os
 
 from runtime.image.distribution.client import (
-    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, SCHEMA1_TYPES,
-    Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
+    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, LAYER_OCI_ZSTD,
+    SCHEMA1_TYPES, Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
 from runtime.image.distribution.credentials import Credentials
 from runtime.image.distribution.names import locate
 from runtime.image.store import chain_ids
@@ -35,6 +35,7 @@ LAYER_TYPES = {
     "application/vnd.docker.image.rootfs.diff.tar.gzip": LAYER_OCI_GZIP,
     LAYER_OCI: LAYER_OCI,
     "application/vnd.docker.image.rootfs.diff.tar": LAYER_OCI,
+    LAYER_OCI_ZSTD: LAYER_OCI_ZSTD,
 }
 DOWNLOADS_AT_ONCE = 3
 FOREIGN_TYPES = ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
@@ -142,9 +143,6 @@ def _layers_of(manifest: dict) -> list[dict]:
         if media_type in FOREIGN_TYPES:
             raise RegistryError(f"layer {layer['digest']} is a foreign layer "
                                 f"({media_type}); those are not supported")
-        if "zstd" in media_type:
-            raise RegistryError(f"layer {layer['digest']} is compressed with zstd, "
-                                "which is not supported")
         if media_type and media_type not in LAYER_TYPES:
             raise RegistryError(f"layer {layer['digest']} has an unknown media "
                                 f"type {media_type!r}")
