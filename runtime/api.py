@@ -86,6 +86,12 @@ class Engine:
     def remove(self, ref: str, force: bool = False, background: bool = False) -> None:
         removal.remove(self, self.container(ref), force, background)
 
+    def update(self, ref: str, changes: dict) -> None:
+        """Docker's `update`: `memory`, `memory_swap`, `cpus`, `pids_limit` (as `create`
+        takes them) and `restart`, applied at once to a running container's cgroups."""
+        from runtime.container import update
+        update.update(self, self.container(ref), changes)
+
     def rename(self, ref: str, new_name: str) -> None:
         removal.rename(self, self.container(ref), new_name)
 
@@ -166,6 +172,22 @@ class Engine:
                     events.extend(self.remove_image(image_id, force=True))
                 except (NotFound, Conflict):
                     continue
+
+    def prune_build_cache(self, all: bool = False, keep=None) -> tuple[list[str], int]:
+        """Docker's `builder prune`: the step images of builds that bear no name and no
+        container uses, those nothing stands on (or with `all` every one, the cache the
+        next build would use); `keep(image_id)` spares some. Returns (image IDs removed,
+        bytes reclaimed)."""
+        from runtime.container import state
+        from runtime.image.build import cache
+        containers = state.all_containers(self)
+        in_use = {c.config["Image"] for c in containers}
+        layers = set()
+        for container in containers:
+            layers.update(container.config.get("Layers") or [])
+        with self.store.lock():
+            return cache.prune(self.store, in_use, layers, all=all,
+                               keep=keep or (lambda image_id: False))
 
     def boot(self) -> list[str]:
         """Settle containers after a reboot or an engine restart (see housekeeping.boot)."""

@@ -80,6 +80,7 @@ CONTAINER = (
     Verb("stop", "containers", "stop running containers (SIGTERM, then SIGKILL)"),
     Verb("top", "containers", "the running processes of a container"),
     Verb("unpause", "containers", "unpause containers"),
+    Verb("update", "containers", "change the limits and restart policy of containers"),
     Verb("wait", "containers", "wait for containers to stop, print exit codes"),
 )
 
@@ -106,16 +107,25 @@ NETWORK = (
     Verb("disconnect", "network", "disconnect a container from a network"),
     Verb("inspect", "network", "show networks in detail"),
     Verb("ls", "network", "list networks", aliases=("list",)),
+    Verb("prune", "network", "remove all networks no container uses"),
     Verb("rm", "network", "remove networks", aliases=("remove",)),
+)
+
+BUILDER = (
+    Verb("build", "build", "build an image from a Dockerfile"),
+    Verb("prune", "build", "remove the build cache: the step images of builds no name and "
+                           "no container holds"),
 )
 
 SYSTEM = (
     Verb("boot", "system", "after a reboot or an engine restart: record what ended, clean "
                            "up, and start containers whose restart policy asks for it"),
+    Verb("df", "system", "disk space used by images, containers and the build cache"),
     Verb("gc", "system", "find and remove what crashed containers left behind (mounts, "
                          "cgroups, runtime state, network devices)"),
     Verb("info", "system", "engine-wide information"),
-    Verb("prune", "system", "remove stopped containers and unused images"),
+    Verb("prune", "system", "remove stopped containers, unused networks and images, the "
+                            "build cache"),
     Verb("reset", "system", "remove all containers, images, networks and state of this "
                             "engine root from the host"),
     # conmon's exit command, not for people: kept out of the help listing.
@@ -139,8 +149,10 @@ COMMANDS = (
     _top(IMAGE, "ls", name="images", aliases=()),
     Verb("login", "registry", "log in to a registry"),
     Verb("logout", "registry", "log out from a registry"),
+    Verb("search", "registry", "search a registry's catalog for repositories"),
     _top(SYSTEM, "info"),
     Verb("version", "system", "show the version"),
+    _group("builder", "manage builds (build, prune)", *BUILDER),
     _group("container", "manage containers (ls, rm, inspect, logs, run, prune, ...)",
            *CONTAINER),
     _group("image", "manage images (ls, pull, push, build, rm, prune, bootstrap, ...)", *IMAGE),
@@ -171,6 +183,7 @@ COMMANDS = (
     _top(IMAGE, "tag"),
     _top(CONTAINER, "top"),
     _top(CONTAINER, "unpause"),
+    _top(CONTAINER, "update"),
     _top(CONTAINER, "wait"),
 )
 

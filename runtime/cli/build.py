@@ -29,6 +29,40 @@ def args_build(parser):
                              "(plain or compressed) or a Dockerfile alone from standard input")
 
 
+def args_prune(parser):
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="all the build cache, not only the dangling steps")
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+    parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="until=TIME (made before it), label=KEY[=VALUE], "
+                             "label!=KEY[=VALUE]")
+
+
+def cmd_prune(args) -> int:
+    """`builder prune`: the step images of builds no name and no container holds (the
+    classic builder's cache), as Docker reports a prune of its build cache."""
+    from runtime.cli import filters
+    from runtime.cli.output import confirm
+    from runtime.cli.rows import human_size
+    wanted = filters.parse(args.filter, filters.PRUNE_FILTERS)
+    what = "all build cache" if args.all else "all dangling build cache"
+    if not confirm(f"WARNING! This will remove {what}. Are you sure you want to continue?",
+                   args.force):
+        return 0
+    engine = engine_for(args)
+
+    def keep(image_id: str) -> bool:
+        config = engine.store.config(image_id)
+        return not filters.prune_matches(wanted, (config.get("config") or {}).get("Labels")
+                                         or {}, config.get("created"))
+    removed, reclaimed = engine.prune_build_cache(all=args.all, keep=keep)
+    if removed:
+        write("Deleted build cache objects:\n" + "".join(f"{i[7:]}\n" for i in removed) +
+              "\n")
+    write(f"Total reclaimed space: {human_size(reclaimed)}\n")
+    return 0
+
+
 def _build_args(items: list[str]) -> dict:
     """`NAME=VALUE`, or `NAME` taken from the environment (skipped when it is not set)."""
     result = {}

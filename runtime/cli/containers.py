@@ -1,12 +1,12 @@
 """`moor` verbs for containers: run, create, start, stop, kill, restart, rm, inspect, logs,
-wait, pause, unpause, rename, top, stats, container prune."""
+wait, pause, unpause, rename, top, stats, update, container prune."""
 
 import json
 import os
 import sys
 
 from runtime.cli import long_help_only
-from runtime.cli.output import engine_for, print_table, write
+from runtime.cli.output import confirm, engine_for, print_table, write
 
 TEMPLATE_HELP = ("Go template (https://pkg.go.dev/text/template) as in Docker: "
                  "'{{.ID}}\\t{{.Names}}', 'table {{.ID}}\\t{{.Status}}' (with column "
@@ -119,6 +119,16 @@ def args_stats(parser):
 
 def args_prune(parser):
     parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+
+
+def args_update(parser):
+    parser.add_argument("-m", "--memory", help="memory limit (e.g. 64m; 0: none)")
+    parser.add_argument("--memory-swap", help="memory plus swap limit (-1: as much swap as "
+                                              "memory)")
+    parser.add_argument("--cpus", help="number of CPUs (e.g. 0.5; 0: no limit)")
+    parser.add_argument("--pids-limit", help="maximum number of processes (-1: no limit)")
+    parser.add_argument("--restart", help="no | on-failure[:N] | always | unless-stopped")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
 def _create_flags(parser):
@@ -317,6 +327,17 @@ def cmd_unpause(args) -> int:
     return _each(args.containers, engine.unpause)
 
 
+def cmd_update(args) -> int:
+    from runtime.errors import InvalidArgument
+    changes = {key: value for key, value in (
+        ("memory", args.memory), ("memory_swap", args.memory_swap), ("cpus", args.cpus),
+        ("pids_limit", args.pids_limit), ("restart", args.restart)) if value is not None}
+    if not changes:
+        raise InvalidArgument("you must provide one or more flags when using this command")
+    engine = engine_for(args)
+    return _each(args.containers, lambda ref: engine.update(ref, changes))
+
+
 def cmd_rename(args) -> int:
     engine_for(args).rename(args.container, args.new_name)
     return 0
@@ -391,16 +412,6 @@ def cmd_logs(args) -> int:
         batch_stream.write(b"".join(batch))
         batch_stream.flush()
     return 0
-
-
-def confirm(question: str, force: bool) -> bool:
-    """Ask on a terminal; without one, only --force goes ahead (as Docker's prune)."""
-    if force:
-        return True
-    if not sys.stdin.isatty():
-        from runtime.errors import InvalidArgument
-        raise InvalidArgument("refusing to prune without --force when not on a terminal")
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def cmd_prune(args) -> int:

@@ -172,7 +172,7 @@ def cmd_image_inspect(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    from runtime.cli.containers import confirm
+    from runtime.cli.output import confirm
     what = "all images without at least one container associated to them" if args.all \
         else "all dangling images"
     if not confirm(f"WARNING! This will remove {what}. Are you sure you want to continue?",

@@ -1,4 +1,4 @@
-"""`moor` verbs: network create|ls|inspect|rm|connect|disconnect, and port."""
+"""`moor` verbs: network create|ls|inspect|rm|connect|disconnect|prune, and port."""
 
 import json
 import sys
@@ -49,6 +49,12 @@ def args_disconnect(parser):
                         "compatibility")
     parser.add_argument("network", metavar="NETWORK")
     parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_prune(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+    parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME")
 
 
 def args_port(parser):
@@ -157,6 +163,46 @@ def cmd_rm(args) -> int:
             sys.stderr.write(f"Error: {error.message}\n")
             failed = True
     return 1 if failed else 0
+
+
+def cmd_prune(args) -> int:
+    """Docker's `network prune`: every user network no running container is on (the
+    console's team networks stay: the console makes them and counts on them)."""
+    from runtime.cli import filters
+    from runtime.cli.output import confirm, write
+
+    wanted = filters.parse(args.filter, filters.PRUNE_FILTERS)
+    if not confirm("WARNING! This will remove all custom networks not used by at least one "
+                   "container.\nAre you sure you want to continue?", args.force):
+        return 0
+    removed = remove_unused_networks(_paths(args), wanted)
+    if removed:
+        write("Deleted Networks:\n" + "".join(name + "\n" for name in removed))
+    return 0
+
+
+def remove_unused_networks(paths, wanted: dict) -> list[str]:
+    """Remove the user networks no running container is on that pass the prune filters
+    `wanted`; the console's team networks stay. Returns their names."""
+    from runtime.cli import filters
+    from runtime.errors import Conflict, NotFound
+    from runtime.network import list_networks, remove_network
+    removed = []
+    for network in list_networks(paths):
+        labels = network.get("Labels") or {}
+        if network["Name"] in ("bridge", "host", "none") or TEAM_LABEL in labels or \
+                network["Containers"] or \
+                not filters.prune_matches(wanted, labels, network.get("Created")):
+            continue
+        try:
+            remove_network(paths, network["Id"])
+        except (Conflict, NotFound):      # a container came, or another prune was first
+            continue
+        removed.append(network["Name"])
+    return removed
+
+
+TEAM_LABEL = "moorage.team"
 
 
 def _container(args, ref: str) -> dict:

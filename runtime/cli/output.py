@@ -74,6 +74,16 @@ def write_while_read(text: str) -> None:
         stdout_gone()
 
 
+def confirm(question: str, force: bool) -> bool:
+    """Ask on a terminal; without one, only --force goes ahead (as Docker's prune)."""
+    if force:
+        return True
+    if not sys.stdin.isatty():
+        from runtime.errors import InvalidArgument
+        raise InvalidArgument("refusing to prune without --force when not on a terminal")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
 def short_id(identifier: str) -> str:
     if identifier.startswith("sha256:"):
         identifier = identifier[7:]

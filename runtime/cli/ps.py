@@ -1,6 +1,5 @@
 """`moor ps` (`container ls`): the containers, Docker's filters, sizes and table."""
 
-import os
 import sys
 
 from runtime.cli.output import engine_for, write
@@ -239,29 +238,14 @@ def _details(engine):
 
 def _sizes(engine, summary: dict):
     """(SizeRw, SizeRootFs) of a container, as Docker counts them: the bytes of the files of
-    its writable layer (each inode once), and those plus its image's."""
+    its writable layer, and those plus its image's."""
     def measure() -> tuple[int, int]:
+        from runtime.cli.usage import writable_size
         from runtime.errors import MoorError
-        seen, size_rw = set(), 0
-        try:
-            upper = engine.container(summary["Id"]).path("upper")
-        except MoorError:
-            return 0, 0
-        for directory, subdirectories, files in os.walk(upper):
-            for name in files + [d for d in subdirectories
-                                 if os.path.islink(os.path.join(directory, d))]:
-                try:
-                    info = os.lstat(os.path.join(directory, name))
-                except OSError:
-                    continue
-                if info.st_size and info.st_ino not in seen:
-                    seen.add(info.st_ino)
-                    size_rw += info.st_size
+        size_rw = writable_size(engine, summary["Id"])
         try:
             image_size = engine.store.size(summary["ImageID"])
         except MoorError:
             image_size = 0
         return size_rw, size_rw + image_size
     return measure
-
-

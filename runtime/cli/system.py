@@ -21,6 +21,21 @@ def args_version(parser):
                              "'{{json .Client}}', or 'json'")
 
 
+def args_df(parser):
+    parser.add_argument("--format", default=None,
+                        help="Go template as in Docker: 'table {{.Type}}\\t{{.Size}}', "
+                             "'json'; fields: .Type .TotalCount .Active .Size .Reclaimable")
+
+
+def cmd_df(args) -> int:
+    from runtime.cli.output import print_rows
+    from runtime.cli.rows import DiskUsageRow
+    from runtime.cli.usage import disk_usage
+    rows = [DiskUsageRow(usage) for usage in disk_usage(engine_for(args))]
+    print_rows(args.format, rows, DiskUsageRow)
+    return 0
+
+
 def args_gc(parser):
     parser.add_argument("-n", "--dry-run", action="store_true", help="only list the leftovers")
 
@@ -57,20 +72,33 @@ def cmd_gc(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    from runtime.cli.containers import confirm
-    if not confirm("WARNING! This will remove all stopped containers and "
-                   f"{'all unused' if args.all else 'all dangling'} images. Are you sure you "
-                   "want to continue?", args.force):
+    """Docker's `system prune`: stopped containers, networks no container uses, dangling
+    (with -a: unused) images, and the build cache (with -a: all of it)."""
+    from runtime.cli.network import remove_unused_networks
+    from runtime.cli.output import confirm
+    images = "all images without at least one container associated to them" if args.all \
+        else "all dangling images"
+    if not confirm("WARNING! This will remove:\n  - all stopped containers\n  - all networks "
+                   f"not used by at least one container\n  - {images}\n  - "
+                   f"{'all' if args.all else 'unused'} build cache\n\nAre you sure you want "
+                   "to continue?", args.force):
         return 0
     engine = engine_for(args)
     containers = engine.prune_containers()
+    networks = remove_unused_networks(engine.paths, {})
     events = engine.prune_images(all=args.all)
+    cache, _ = engine.prune_build_cache(all=args.all)
     if containers:
         write("Deleted Containers:\n" + "".join(f"{i}\n" for i in containers) + "\n")
+    if networks:
+        write("Deleted Networks:\n" + "".join(f"{name}\n" for name in networks) + "\n")
     if events:
         write("Deleted Images:\n" + "".join(
-            f"{key.lower()}: {value}\n" for event in events for key, value in event.items()))
-    if not containers and not events:
+            f"{key.lower()}: {value}\n" for event in events for key, value in event.items())
+            + "\n")
+    if cache:
+        write("Deleted build cache objects:\n" + "".join(f"{i[7:]}\n" for i in cache) + "\n")
+    if not (containers or networks or events or cache):
         write("Total reclaimed space: 0B\n")
     return 0
 

@@ -214,16 +214,20 @@ class ImageStore:
                 total += self.layer_info(chain).get("size", 0)
         return total
 
-    def add_image(self, config_bytes: bytes, parent: str | None = None) -> str:
-        """Register an image whose layers are already in the store. Call with the lock held."""
+    def add_image(self, config_bytes: bytes, parent: str | None = None,
+                  origin: str | None = None) -> str:
+        """Register an image whose layers are already in the store. `origin` "build" marks
+        a build's step image (the build cache). Call with the lock held."""
         config = json.loads(config_bytes)
         for chain in chain_ids(config.get("rootfs", {}).get("diff_ids", [])):
             if not self.has_layer(chain):
                 raise NotFound(f"layer {chain} of the image is missing from the store")
         image_id = self.put_blob(config_bytes)
         if not self.exists(image_id):
-            atomic.write_json(self._meta_path(image_id), {"parent": parent,
-                                                          "added": now_rfc3339()})
+            meta = {"parent": parent, "added": now_rfc3339()}
+            if origin:
+                meta["origin"] = origin
+            atomic.write_json(self._meta_path(image_id), meta)
         return image_id
 
     # -- references --------------------------------------------------------------------------

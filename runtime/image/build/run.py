@@ -82,7 +82,7 @@ def run_step(builder, state, command) -> None:
         with signals.deferred():
             image_id = commit.commit(engine, engine.container(container_id), pause=False,
                                      config=state.config, created_by=history,
-                                     author=state.author)
+                                     author=state.author, origin="build")
     finally:
         with signals.deferred():
             try:
