@@ -42,6 +42,48 @@ def test_every_verb_and_object_verb_has_its_help():
     assert not failures, "\n".join(failures)
 
 
+# Each verb's help names the flags (and filter keys, formats) a Docker user looks for.
+HELP_NAMES = [
+    (("run",), ["--pull", "missing", "always", "never", "-q, --quiet", "--help",
+                "-h HOSTNAME"]),
+    (("create",), ["--pull", "-q, --quiet"]),
+    (("images",), ["--digests", "-f KEY=VALUE, --filter KEY=VALUE", "dangling=", "reference=",
+                   "label=", "before=", "since=", "--format", "--no-trunc", "-a, --all"]),
+    (("image", "ls"), ["--digests", "--filter"]),
+    (("ps",), ["-f KEY=VALUE, --filter KEY=VALUE", "network=", "volume=", "publish=",
+               "expose=", "before=", "since=", "ancestor=", "health=", "label=", "exited=",
+               "status=", "-s, --size", "-n LAST, --last LAST", "-l, --latest"]),
+    (("save",), ["--format", "docker-archive", "oci-archive", "-o OUTPUT"]),
+    (("load",), ["-i FILE|DIRECTORY", "OCI layout directory", "zstd", "-q, --quiet"]),
+    (("build",), ["PATH|-", "-f PATH, --file PATH", "standard input", "--build-arg",
+                  "--target", "--no-cache", "-q, --quiet", "-t NAME[:TAG]"]),
+    (("pull",), ["NAME[:TAG|@DIGEST]", "--insecure", "-q, --quiet"]),
+    (("update",), ["-m MEMORY, --memory MEMORY", "--memory-swap", "--cpus", "--pids-limit",
+                   "--restart"]),
+    (("search",), ["--limit", "--filter", "stars=N", "--no-trunc", "--format"]),
+    (("network", "prune"), ["-f, --force", "--filter", "until="]),
+    (("builder", "prune"), ["-a, --all", "-f, --force", "--filter"]),
+    (("system", "df"), ["--format", ".Reclaimable"]),
+    (("system", "prune"), ["-a, --all", "-f, --force"]),
+    (("container", "prune"), ["-f, --force"]),
+    (("image", "prune"), ["-a, --all", "-f, --force"]),
+    (("exec",), ["-i, --interactive", "-t, --tty", "-d, --detach", "-u USER"]),
+]
+
+
+def test_each_help_names_its_flags():
+    failures = []
+    for words, names in HELP_NAMES:
+        help_text = " ".join(moor_here(*words, "--help").stdout.split())
+        failures += [f"{' '.join(words)}: {name}" for name in names
+                     if " ".join(name.split()) not in help_text]
+    top = moor_here("--help").stdout
+    failures += [f"moor --help: {verb}" for verb in (
+        "search", "update", "builder", "container", "image", "network", "system")
+        if f"\n    {verb} " not in top]
+    assert not failures, "\n".join(failures)
+
+
 def test_hidden_verbs_stay_out_of_the_listings():
     assert "container-exited" not in moor_here("system", "--help").stdout
     top = moor_here("--help").stdout
