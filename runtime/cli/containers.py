@@ -215,13 +215,13 @@ def pull_as_asked(engine, args) -> None:
     from runtime.image import reference
     if args.pull == "never":
         return
-    if args.pull == "missing":
-        try:
-            engine.image_id(args.image)
-            return
-        except NotFound:
-            pass
     try:
+        if args.pull == "missing":
+            try:
+                engine.image_id(args.image)
+                return
+            except NotFound:
+                pass
         wanted = str(reference.parse(args.image))      # with its tag: `latest` is no news
         if args.pull == "missing":
             sys.stderr.write(f"Unable to find image '{wanted}' locally\n")

@@ -286,7 +286,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
 # -- bad input: one clear line, Docker's exit status, nothing left behind -----------------
 
 @pytest.mark.parametrize("args, status, message", [
-    (["nosuchimage"], 125, "No such image"),
+    (["--pull", "never", "nosuchimage"], 125, "No such image"),
     (["busybox", "nosuchcommand"], 127, "executable file not found"),
     (["busybox", "/etc/passwd"], 126, "permission denied"),
     (["-m", "abc", "busybox", "true"], 125, "invalid memory size"),
