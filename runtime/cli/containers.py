@@ -16,7 +16,7 @@ TEMPLATE_HELP = ("Go template (https://pkg.go.dev/text/template) as in Docker: "
 @long_help_only
 def args_run(parser):
     parser.description = "Create a container from IMAGE and start it."
-    _create_flags(parser)
+    _add_create_flags(parser)
     parser.add_argument("-d", "--detach", action="store_true",
                         help="run in the background and print the container ID")
     parser.add_argument("--sig-proxy", default="true", choices=("true", "false"),
@@ -25,7 +25,7 @@ def args_run(parser):
 
 @long_help_only
 def args_create(parser):
-    _create_flags(parser)
+    _add_create_flags(parser)
 
 
 def args_start(parser):
@@ -131,7 +131,7 @@ def args_update(parser):
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
-def _create_flags(parser):
+def _add_create_flags(parser):
     add = parser.add_argument
     add("--name", help="assign a name to the container")
     add("-e", "--env", action="append", default=[], help="set environment variables")
