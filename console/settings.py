@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every other answer: errors under /api/ as JSON (console/core/errors.py).
+    "console.core.errors.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "console.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -229,6 +231,10 @@ JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
 # The web process's own bookkeeping (stale jobs and terminal sessions), every this many seconds
 # in a background thread (0: never; the hosts' workers reap jobs too).
 HOUSEKEEPING_SECONDS = float(os.environ.get("MOORAGE_HOUSEKEEPING_SECONDS", 10))
+# The PIDs limit of containers run by anyone but superusers: the most they may ask for, and
+# what they get when they ask for none (0: no cap). Without one, a fork bomb in a container
+# exhausts the host's process table.
+MAX_PIDS = int(os.environ.get("MOORAGE_MAX_PIDS", 4096))
 # The largest build context a build request may carry (it travels through the database).
 BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 32 << 20))
 # How deep (path components) and how many entries an uploaded context may hold when the host
@@ -264,9 +270,11 @@ PULL_ALLOW = env_list("MOORAGE_PULL_ALLOW")
 AUDIT_RETENTION_DAYS = int(os.environ["AUDIT_RETENTION_DAYS"]) if os.environ.get(
     "AUDIT_RETENTION_DAYS") else None
 
-# Failed logins: after this many failures for one username or address within the window,
-# further attempts are refused until the window has passed.
+# Failed logins (console/accounts/login_limits.py): after this many failures of one username
+# from one address within the window, that pair is refused until the window has passed; after
+# the much higher address limit, that address is refused for every username.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("MOORAGE_LOGIN_FAILURE_LIMIT", 10))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("MOORAGE_LOGIN_ADDRESS_FAILURE_LIMIT", 100))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("MOORAGE_LOGIN_FAILURE_WINDOW", 300))
 
 # Where users other than superusers may publish container ports on a host: IPv4 addresses and
@@ -282,6 +290,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "console.core.api.Pagination",
+    # JSON nested too deep or holding NUL characters is a 400 (console/core/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["console.core.parsers.JSONParser",
+                               "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer",

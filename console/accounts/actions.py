@@ -26,12 +26,10 @@ def _denied(action, actor, request, **fields):
 
 
 def audit_hidden_team(action: str, actor, pk, *, request=None) -> None:
-    """An attempt to `action` a team `actor` cannot see: answered 404 like an unknown team,
-    and audited as denied when the team exists."""
-    hidden = Team.objects.filter(pk=pk).first() if str(pk).isdigit() else None
-    if hidden is not None:
-        audit.record(action, actor=actor, request=request, team=hidden, target=hidden,
-                     result="denied", error="not visible to the requester")
+    """An attempt to `action` a team `actor` cannot see, or that does not exist: answered 404
+    either way, and audited alike, as denied, with only the path and the number as typed."""
+    audit.record_unseen(action, actor=actor, request=request, target_type="team",
+                        reference=pk)
 
 
 def require_manager(actor, team, action: str, *, request=None, **fields) -> None:

@@ -103,13 +103,17 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
 @permission_classes([AllowAny])
 def obtain_token(request):
     """Username and password in, a new API token out (shown this once)."""
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError({"detail": "Send a JSON object."})
     username = str(request.data.get("username", ""))
     password = str(request.data.get("password", ""))
     limiter = LoginLimiter(username, request)
-    if limiter.blocked():
+    wait = limiter.retry_after()
+    if wait:
         audit.record("auth.token", request=request, target_type="user", target_name=username,
                      result="denied", error="too many failed attempts")
-        raise exceptions.Throttled(detail="Too many failed attempts; try again later.")
+        raise exceptions.Throttled(wait=wait, detail="Too many failed attempts from your "
+                                                     "address for this username.")
     user = authenticate(request._request, username=username, password=password)
     if user is None:
         limiter.failed()
@@ -152,6 +156,10 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
                                           verb="grant", audit_refusal=True, request=request)
         except NoSuchContainer as error:
             raise exceptions.NotFound(str(error)) from None
+        # Refused before the user is looked up: "no such user" would tell anyone who sees a
+        # container which usernames exist.
+        run_action(actions.require_manager, request.user, container.team, "container.grant",
+                   request=request, target=container, host=container.host)
         user = get_user_model().objects.filter(username=data["user"]["username"],
                                                is_active=True).first()
         if user is None:

@@ -30,11 +30,13 @@ def login_view(request):
     if request.method == "POST":
         username = request.POST.get("username", "")
         limiter = LoginLimiter(username, request)
-        if limiter.blocked():
+        wait = limiter.retry_after()
+        if wait:
             audit.record("auth.login", request=request, target_type="user",
                          target_name=username, result="denied", error="too many failed attempts")
             form = AuthenticationForm(request)
-            refused = "Too many failed attempts. Try again in a few minutes."
+            refused = (f"Too many failed attempts from your address. Try again in "
+                       f"{-(-wait // 60)} minute(s).")
         elif form.is_valid():
             user = form.get_user()
             with transaction.atomic():

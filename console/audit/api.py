@@ -1,5 +1,5 @@
 """`/api/audit/`: the audit log, read-only. Team members see their teams' entries (and their
-own), superusers everything."""
+own that name no team or host, such as their refusals), superusers everything."""
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, serializers, viewsets
 from rest_framework.decorators import action

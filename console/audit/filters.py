@@ -9,9 +9,10 @@ the (time, id) of the last row of the page before (`cursor`). Each page reads a 
 an index, however long the log is (an OFFSET would read everything before the page, and a
 count every matching row).
 
-What a member sees is "their teams' entries or their own": one OR, which a database answers by
-collecting every matching row and sorting them. So the page reads each part apart (`parts`:
-one per team, and the member's own), each a page's worth of its index in order, and merges.
+What a member sees is "their teams' entries, or their own that name no team or host" (see
+`AuditQuerySet.permission_filter`): one OR, which a database answers by collecting every
+matching row and sorting them. So the page reads each part apart (`parts`: one per team, and
+the member's own), each a page's worth of its index in order, and merges.
 The permission filter itself stays `restrict`'s, applied to every part.
 """
 import heapq
@@ -23,7 +24,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
-from console.audit.models import AuditEntry
+from console.audit.models import AuditEntry, own_entries_naming_no_team_or_host
 from console.core.permissions import team_ids_allowing
 
 PAGE_SIZE = 50
@@ -151,7 +152,8 @@ def parts(user, entries) -> list:
     if user.is_superuser:
         return [entries]
     teams = list(team_ids_allowing(user, "view").values_list("team_id", flat=True))
-    return [entries.filter(team_id=team) for team in sorted(teams)] + [entries.filter(actor=user)]
+    return [entries.filter(team_id=team) for team in sorted(teams)] + [
+        entries.filter(own_entries_naming_no_team_or_host(user))]
 
 
 def merged(streams, key):

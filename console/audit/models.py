@@ -14,11 +14,22 @@ class AppendOnly(Exception):
     pass
 
 
+def own_entries_naming_no_team_or_host(user) -> Q:
+    """The entries `user` caused that name no team and no host: their logins and tokens, and
+    their refusals, which by construction carry only what they typed (`record_unseen`, and the
+    refusals of runs, pulls and builds). An entry of theirs that names a team or host they
+    cannot see (one they left, or one written when refusals still recorded what they hit)
+    is not theirs to read: it would tell them about it."""
+    return Q(actor=user, team__isnull=True, team_name="", host__isnull=True, host_name="")
+
+
 class AuditQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
+        """A member reads their teams' entries, and their own that name no team or host."""
         if action != "view":
             return Q(pk__in=[])
-        return Q(team_id__in=team_ids_allowing(user, "view")) | Q(actor=user)
+        return (Q(team_id__in=team_ids_allowing(user, "view"))
+                | own_entries_naming_no_team_or_host(user))
 
     def update(self, **kwargs):
         raise AppendOnly("audit entries cannot be changed")

@@ -48,6 +48,24 @@ def record(action: str, *, actor=None, request=None, team=None, target=None, tar
     )
 
 
+def record_unseen(action: str, *, actor, reference, target_type: str, request=None,
+                  path: str = "") -> AuditEntry:
+    """Write the denied entry of an attempt to `action` something `actor` may not see.
+
+    Such a request is answered like one naming nothing (404), and it is recorded alike, whether
+    or not something hidden matched: only what was asked is kept, the path (`path`, or the
+    request's) and the reference as typed, never the team, host, ID or name it resolved to.
+    The actor may read their own refusals; this is why they carry nothing the actor did not
+    type (see `AuditQuerySet.permission_filter`). Superusers see who probed what.
+    """
+    reference = str(reference)[:200]
+    return record(action, actor=actor, request=request, target_type=target_type,
+                  target_name=reference, result="denied",
+                  params={"path": str(path or (request.path if request is not None else ""))
+                          [:300], "reference": reference},
+                  error=f"no {target_type} {reference!r} that the requester may see")
+
+
 def audit_target(obj) -> tuple[str, str, str]:
     from django.contrib.auth import get_user_model
 

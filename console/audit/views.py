@@ -2,7 +2,8 @@
 its whole chain; CSV and JSON exports of what the filters select. Read-only: nothing here
 changes an entry, and the log has no page that could.
 
-Team members see their teams' entries (and their own); superusers see all.
+Team members see their teams' entries (and their own that name no team or host: see
+`AuditQuerySet.permission_filter`); superusers see all.
 """
 from urllib.parse import urlencode
 

@@ -2,11 +2,13 @@
 
 Each action, in one transaction: checks the permission (a denied attempt is audited and
 nothing is queued), changes the rows, writes the audit entry, and registers the job's dispatch
-for after the commit.
+for after the commit. When Redis cannot be reached the dispatch fails the job, takes back what
+the action changed for it, and raises `dispatch.QueueUnavailable` (answered with 503).
 """
 import re
 import secrets
 import time
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -26,6 +28,9 @@ COMMIT_INSTRUCTIONS = ("CMD", "ENV", "WORKDIR", "EXPOSE", "LABEL", "ENTRYPOINT",
 REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 SIGNAL_PATTERN = re.compile(r"^(SIG)?[A-Z0-9]{2,10}$|^\d{1,2}$")
+# A commit's change is one instruction on one line; its message may have lines and tabs.
+LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+TEXT_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Conflict(Exception):
@@ -51,7 +56,9 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
             audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
                          target=container, host=req.host, params=req.audit_params(),
                          result="requested", job=job)
-            dispatch.enqueue_on_commit(job)
+            # Not queued (Redis unreachable): the row of a container no engine will make goes.
+            dispatch.enqueue_on_commit(job, undo=lambda: Container.objects.filter(
+                pk=container.pk, state=Status.PENDING).delete())
             transaction.on_commit(lambda: (publish.container_changed(container),
                                            publish.job_changed(job)))
     except IntegrityError:
@@ -91,7 +98,9 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
         if locked.state not in ACTION_STATES[verb]:
             raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
                            f"{locked.state}.")
+        undo = None
         if verb == "remove":
+            undo = partial(undo_removal, container.pk, locked.state)
             locked.transition(Status.REMOVING)
             locked.save(update_fields=["state", "updated_at"])
             container.state = locked.state
@@ -101,10 +110,19 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
             params=params)
         audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
                      target=container, host=host, params=params, result="requested", job=job)
-        dispatch.enqueue_on_commit(job)
+        dispatch.enqueue_on_commit(job, undo=undo)
         transaction.on_commit(lambda: (publish.container_changed(container),
                                        publish.job_changed(job)))
     return job
+
+
+def undo_removal(container_id: int, engine_state: str) -> None:
+    """A removal that could not be queued: the row is again what the engine last reported."""
+    locked = Container.objects.select_for_update().filter(
+        pk=container_id, state=Status.REMOVING).first()
+    if locked is not None:
+        locked.observe(engine_state)
+        locked.save(update_fields=["state", "updated_at"])
 
 
 def deny(user, container: Container, verb: str, *, request=None):
@@ -134,7 +152,7 @@ def clean_params(verb: str, params: dict, user) -> dict:
             raise InvalidRequest({"timeout": ["The timeout is a number of seconds (0-3600)."]})
     if params.get("signal") not in (None, ""):
         signal = str(params["signal"]).upper()
-        if not SIGNAL_PATTERN.match(signal):
+        if not SIGNAL_PATTERN.fullmatch(signal):
             raise InvalidRequest({"signal": [f"Invalid signal {params['signal']!r}."]})
         clean["signal"] = signal
     if "force" in params:
@@ -165,12 +183,20 @@ def clean_commit(params: dict, user) -> dict:
         if word not in COMMIT_INSTRUCTIONS:
             errors.setdefault("changes", []).append(
                 f"{str(change)[:40]!r}: only {', '.join(COMMIT_INSTRUCTIONS)} may be changed.")
+        elif LINE_CONTROL_CHARACTERS.search(str(change)):
+            errors.setdefault("changes", []).append(
+                f"{str(change)[:40]!r}: one instruction per change, without control "
+                "characters.")
+    message = str(params.get("message") or "")
+    if TEXT_CONTROL_CHARACTERS.search(message):
+        errors["message"] = ["The message may hold lines and tabs, but no other control "
+                             "characters."]
     if errors:
         raise InvalidRequest(errors)
     author = user.get_full_name() or user.username
     if user.email:
         author = f"{author} <{user.email}>"
-    return {"repository": repository, "tag": tag, "message": str(params.get("message") or "")[:5000],
+    return {"repository": repository, "tag": tag, "message": message[:5000],
             "changes": [str(c) for c in changes], "author": author,
             "pause": params.get("pause", True) not in (False, "0", "false")}
 

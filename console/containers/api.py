@@ -93,7 +93,9 @@ class RunSerializer(serializers.Serializer):
     env = serializers.ListField(child=serializers.CharField(), required=False)
     memory = serializers.CharField(required=False, help_text="bytes, or e.g. 64m")
     cpus = serializers.FloatField(required=False)
-    pids_limit = serializers.IntegerField(required=False)
+    pids_limit = serializers.IntegerField(
+        required=False, help_text="at most MOORAGE_MAX_PIDS (also the default) for all but "
+                                  "superusers, who may give -1 for no limit")
     tty = serializers.BooleanField(required=False)
     ports = serializers.ListField(child=serializers.CharField(), required=False)
     network = serializers.CharField(required=False)

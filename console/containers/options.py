@@ -6,11 +6,18 @@ refused, so an option cannot slip in under another name; options that hand a con
 host (bind mounts, privileged, extra capabilities, the host's network, directly or through
 another container's) are for superusers only, and a request carrying them from anyone else is
 forbidden (403). Every field accepted here is one the engine takes (`runtime.container.options`;
-tests/console/test_run_contract.py feeds them all through).
+tests/console/test_run_contract.py feeds them all through), and every value is one the engine
+and the kernel take: numbers within their bounds, no NUL (which no argument, environment
+variable or path can hold) and no control characters in names, paths and users. A PIDs limit
+is capped for everyone but superusers (`settings.MAX_PIDS`, also the default when none is
+asked for, as Docker's daemon-wide `default-pids-limit`).
 """
+import math
 import re
 import shlex
 from dataclasses import dataclass, field
+
+from django.conf import settings
 
 from console.containers.models import Container
 from console.containers.publishing import validate_ports
@@ -24,6 +31,13 @@ ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MEMORY_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)i?b?\s*$", re.IGNORECASE)
 MEMORY_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 MIN_MEMORY = 6 * 1024 ** 2
+# The kernel's and the OCI spec's numbers are signed 64-bit.
+MAX_INT64 = 2 ** 63 - 1
+MIN_CPUS = 0.01           # Docker's lower bound, and the engine's
+MAX_CPUS = 8192           # a Linux kernel's most (NR_CPUS), while the host's count is unknown
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+CONTAINER_USER_PATTERN = re.compile(
+    r"(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10})(?::(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10}))?")
 RESTART_PATTERN = re.compile(r"^(no|always|unless-stopped|on-failure(?::\d{1,4})?)$")
 NETWORK_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$")
 TEAM_NETWORK_PATTERN = re.compile(r"^team-[0-9]+$")
@@ -72,30 +86,40 @@ def _size(value: int) -> str:
 
 
 def parse_memory(value) -> int | None:
-    """Bytes from `134217728`, `"64m"`, `"1.5g"`, `"512k"`; None for empty."""
+    """Bytes from `134217728`, `"64m"`, `"1.5g"`, `"512k"`; None for empty, ValueError for
+    anything else."""
     if value in (None, ""):
         return None
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int):
-        if value < 0:
+        size = value
+    else:
+        match = MEMORY_PATTERN.fullmatch(str(value))
+        if not match:
             raise ValueError
-        return value
-    match = MEMORY_PATTERN.match(str(value))
-    if not match:
+        number, unit = match.groups()
+        size = float(number) * MEMORY_UNITS[unit.lower()]
+        if not math.isfinite(size):
+            raise ValueError
+        size = int(size)
+    if size < 0:
         raise ValueError
-    number, unit = match.groups()
-    return int(float(number) * MEMORY_UNITS[unit.lower()])
+    return size
 
 
 def parse_command(value) -> list[str]:
+    """A list of strings from a list or one shell-like line; ValueError for anything else,
+    and for a NUL, which no program argument can hold."""
     if value in (None, ""):
         return []
     if isinstance(value, str):
-        return shlex.split(value)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
-    raise ValueError
+        value = shlex.split(value)
+    if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        raise ValueError
+    if any("\x00" in item for item in value):
+        raise ValueError
+    return value
 
 
 def parse_env(value) -> list[str]:
@@ -108,9 +132,71 @@ def parse_env(value) -> list[str]:
     if not isinstance(value, list):
         raise ValueError("use a list of NAME=value")
     for item in value:
-        if not isinstance(item, str) or not ENV_NAME_PATTERN.match(item.split("=", 1)[0]):
+        if not isinstance(item, str) or not ENV_NAME_PATTERN.fullmatch(item.split("=", 1)[0]):
             raise ValueError(f"{str(item)[:40]!r} is not NAME=value")
+        if "\x00" in item:
+            raise ValueError(f"{item.split('=', 1)[0]!r} holds a NUL character, which no "
+                             "environment variable can")
     return value
+
+
+def parse_pids_limit(value, user) -> int | None:
+    """The PIDs limit to give the container: a whole number of at least 1, or -1 for none;
+    for all but superusers at most `settings.MAX_PIDS` (0: no cap), which is also what they
+    get when they ask for none. ValueError with the message to show."""
+    cap = settings.MAX_PIDS if not user.is_superuser else 0
+    if value in (None, ""):
+        return cap or None
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValueError("The PIDs limit must be a whole number.")
+    try:
+        limit = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("The PIDs limit must be a whole number of at least 1 (or -1 for no "
+                         "limit).") from None
+    if cap and not 1 <= limit <= cap:
+        raise ValueError(f"The PIDs limit must be a whole number of at least 1 and at most "
+                         f"{cap} (the console's cap for all but superusers).")
+    if limit != -1 and not 1 <= limit <= MAX_INT64:
+        raise ValueError("The PIDs limit must be a whole number of at least 1 (or -1 for no "
+                         f"limit), and at most {MAX_INT64}.")
+    return limit
+
+
+def parse_cpus(value, host) -> float | None:
+    """CPUs as a float between 0.01 and the host's count (or a kernel's most, when the host's
+    is not known yet); ValueError with the message to show."""
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        cpus = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError("CPUs must be a positive number, e.g. 0.5 or 2.") from None
+    if not math.isfinite(cpus) or cpus <= 0:
+        raise ValueError("CPUs must be a positive number, e.g. 0.5 or 2.")
+    if cpus < MIN_CPUS:
+        raise ValueError(f"CPUs must be at least {MIN_CPUS}.")
+    if host is not None and host.cpus and cpus > host.cpus:
+        raise ValueError(f"Host {host.name} has only {host.cpus} CPUs.")
+    if cpus > MAX_CPUS:
+        raise ValueError(f"CPUs must be at most {MAX_CPUS}.")
+    return cpus
+
+
+def check_text(errors, name: str, value, *, max_length: int = 255) -> str | None:
+    """`value` if it is a string of at most `max_length` characters without control
+    characters; else the error beside `name`, and None."""
+    if not isinstance(value, str):
+        errors.add(name, "Must be a string.")
+    elif len(value) > max_length:
+        errors.add(name, f"At most {max_length} characters.")
+    elif CONTROL_CHARACTERS.search(value):
+        errors.add(name, "Must not contain control characters (NUL, newlines, escapes...).")
+    else:
+        return value
+    return None
 
 
 def validate_run(user, data: dict) -> RunRequest:
@@ -133,17 +219,22 @@ def validate_run(user, data: dict) -> RunRequest:
     if forbidden:
         raise InvalidRequest(errors, forbidden=True)
 
-    team = choose_team(user, data.get("team"), errors)
-    host = choose_host(user, team, data.get("host"), errors)
+    for key in ("team", "host"):
+        if data.get(key) not in (None, "") and not isinstance(data[key], int):
+            check_text(errors, key, data[key], max_length=64)
+    team = choose_team(user, data.get("team"), errors) if "team" not in errors else None
+    host = choose_host(user, team, data.get("host"), errors) if "host" not in errors else None
     image = None
-    image_ref = str(data.get("image") or "").strip()
-    if not image_ref:
+    image_ref = check_text(errors, "image", data["image"]) if data.get("image") else None
+    image_ref = (image_ref or "").strip()
+    if not image_ref and "image" not in errors:
         errors.add("image", "This field is required.")
-    elif host is not None:
+    elif image_ref and host is not None:
         image = choose_image(user, host, team, image_ref, errors)
 
-    name = str(data.get("name") or "").strip()
-    if name and not NAME_PATTERN.match(name):
+    name = check_text(errors, "name", data["name"], max_length=128) if data.get("name") else None
+    name = (name or "").strip()
+    if name and not NAME_PATTERN.fullmatch(name):
         errors.add("name", "Invalid name: use letters, digits, '_', '.' and '-', starting "
                            "with a letter or digit (at most 128).")
     elif name and host is not None and Container.objects.filter(host=host, name=name).exists():
@@ -167,36 +258,28 @@ def validate_run(user, data: dict) -> RunRequest:
             errors.add("memory", "The memory limit must be at least 6m.")
         elif memory is not None and host is not None and host.memory and memory > host.memory:
             errors.add("memory", f"Host {host.name} has only {_size(host.memory)} of memory.")
+        elif memory is not None and memory > MAX_INT64:
+            errors.add("memory", f"The memory limit must be at most {MAX_INT64} bytes.")
         elif memory is not None:
             options["memory"] = memory
     except ValueError:
-        errors.add("memory", f"Invalid memory {data.get('memory')!r}: use a number of bytes "
-                             "or a number with a unit (k, m, g), e.g. 64m.")
-    cpus = data.get("cpus")
-    if cpus not in (None, ""):
-        try:
-            cpus = float(cpus)
-            if isinstance(data.get("cpus"), bool) or not cpus > 0:
-                raise ValueError
-            if host is not None and host.cpus and cpus > host.cpus:
-                errors.add("cpus", f"Host {host.name} has only {host.cpus} CPUs.")
-            else:
-                options["cpus"] = cpus
-        except (TypeError, ValueError):
-            errors.add("cpus", "CPUs must be a positive number, e.g. 0.5 or 2.")
-    pids = data.get("pids_limit")
-    if pids not in (None, ""):
-        try:
-            pids = int(pids)
-            if isinstance(data.get("pids_limit"), bool) or (pids < 1 and pids != -1):
-                raise ValueError
+        errors.add("memory", f"Invalid memory {str(data.get('memory'))[:40]!r}: use a number "
+                             "of bytes or a number with a unit (k, m, g), e.g. 64m.")
+    try:
+        cpus = parse_cpus(data.get("cpus"), host)
+        if cpus is not None:
+            options["cpus"] = cpus
+    except ValueError as error:
+        errors.add("cpus", str(error))
+    try:
+        pids = parse_pids_limit(data.get("pids_limit"), user)
+        if pids is not None:
             options["pids_limit"] = pids
-        except (TypeError, ValueError):
-            errors.add("pids_limit", "The PIDs limit must be a whole number of at least 1 "
-                                     "(or -1 for no limit).")
+    except ValueError as error:
+        errors.add("pids_limit", str(error))
     restart = data.get("restart")
     if restart not in (None, ""):
-        if not isinstance(restart, str) or not RESTART_PATTERN.match(restart):
+        if not isinstance(restart, str) or not RESTART_PATTERN.fullmatch(restart):
             errors.add("restart", "Restart policy must be no, always, unless-stopped or "
                                   "on-failure[:N].")
         else:
@@ -209,12 +292,19 @@ def validate_run(user, data: dict) -> RunRequest:
                 options[flag] = True
     validate_ports(user, data.get("ports"), errors, options)
     forbidden = validate_network(user, host, team, data.get("network"), errors, options)
-    for key in ("workdir", "user"):
-        if data.get(key) not in (None, ""):
-            if not isinstance(data[key], str) or len(data[key]) > 255:
-                errors.add(key, "Must be a string.")
-            else:
-                options[key] = data[key]
+    if data.get("workdir") not in (None, ""):
+        workdir = check_text(errors, "workdir", data["workdir"])
+        if workdir is not None and not workdir.startswith("/"):
+            errors.add("workdir", "The working directory must be an absolute path.")
+        elif workdir is not None:
+            options["workdir"] = workdir
+    if data.get("user") not in (None, ""):
+        user_name = check_text(errors, "user", data["user"])
+        if user_name is not None and not CONTAINER_USER_PATTERN.fullmatch(user_name):
+            errors.add("user", "A user inside the container: a name or a number, optionally "
+                               "with a group (app, 1000, app:staff, 1000:1000).")
+        elif user_name is not None:
+            options["user"] = user_name
     if data.get("entrypoint") not in (None, ""):
         try:
             options["entrypoint"] = parse_command(data["entrypoint"])

@@ -22,7 +22,9 @@ from console.containers.models import Container
 from console.containers.options import InvalidRequest
 from console.containers.redaction import redacted_inspect
 from console.containers.status import ACTION_STATES, Status
+from console.core.errors import REDIS_UNREACHABLE
 from console.hosts.models import Host
+from console.jobs.dispatch import QueueUnavailable
 from console.jobs.models import Job
 from console.teams.models import Team
 
@@ -115,6 +117,8 @@ def bulk_action(request):
             done += 1
         except (Http404, PermissionDenied, actions.Conflict, InvalidRequest) as error:
             skipped.append(f"{ref[:12]}: {error or 'not found'}")
+        except QueueUnavailable:
+            skipped.append(f"{ref[:12]}: {REDIS_UNREACHABLE}")
     if done:
         messages.success(request, f"{verb.capitalize()} requested for {done} container(s).")
     for reason in skipped:
@@ -148,6 +152,8 @@ def run_container(request):
             for name, problems in error.errors.items():
                 for problem in problems:
                     form.add_error(name if name in form.fields else None, problem)
+        except QueueUnavailable:
+            form.add_error(None, REDIS_UNREACHABLE)
         else:
             messages.success(request, f"Run requested (job {job.pk}).")
             return redirect("container-detail", ref=container.engine_id)
@@ -235,6 +241,8 @@ def container_action(request, ref, verb):
         job = actions.act(request.user, container, verb, request=request, params=params)
     except (actions.Conflict, InvalidRequest) as error:
         messages.error(request, str(error))
+    except QueueUnavailable:
+        messages.error(request, REDIS_UNREACHABLE)
     else:
         messages.success(request, f"{verb.capitalize()} requested (job {job.pk}).")
         if verb == "remove":

@@ -14,6 +14,7 @@ from django.db import transaction
 from console import audit
 from console.containers.actions import REPOSITORY_PATTERN, TAG_PATTERN, Conflict
 from console.containers.options import InvalidRequest
+from console.core.permissions import user_may
 from console.images.models import BuildContext, Commit, Image
 from console.jobs import dispatch
 from console.jobs.models import Job
@@ -46,7 +47,10 @@ def check_name_is_free_for(user, host, reference: str, team, *, field="repositor
         return
     for image in Image.objects.filter(host=host).select_related("team"):
         if reference in image.tags and (image.team_id is None or image.team_id != getattr(team, "pk", None)):
-            owner = f"team {image.team.name}" if image.team_id else "the host"
+            # Which team holds it is said only to those who may see that team.
+            owner = ("the host" if image.team_id is None
+                     else f"team {image.team.name}" if user_may(user, "view", image.team)
+                     else "another team")
             raise InvalidRequest({field: [
                 f"{reference} names an image of {owner} on {host.name}: choose another name."]},
                 forbidden=True)

@@ -9,7 +9,6 @@ as the file `context`). Both answer with the job (202; `?wait=1`: 200 once it is
 """
 import base64
 import binascii
-import json
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
@@ -21,6 +20,7 @@ from console import audit
 from console.containers.actions import wait
 from console.containers.api import WAIT, invalid, wants_wait
 from console.containers.options import InvalidRequest
+from console.core import parsers
 from console.images import actions
 from console.images.commit_api import TagSerializer, tag_response
 from console.images.models import Image
@@ -82,12 +82,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         matches = named(self.get_queryset(), ref)
         if not matches:
             if self.action == "tag":
-                # Someone acting on an image they cannot see: record the attempt.
-                hidden = named(Image.objects.select_related("host", "team"), ref)
-                if hidden:
-                    audit.record("image.tag", request=self.request, team=hidden[0].team,
-                                 host=hidden[0].host, target=hidden[0], result="denied",
-                                 error="not visible to the requester")
+                # Acting on an image one cannot see (or that does not exist): recorded with
+                # what was typed, nothing of what it may name.
+                audit.record_unseen("image.tag", actor=self.request.user, request=self.request,
+                                    target_type="image", reference=ref)
             raise exceptions.NotFound(f"No such image: {ref}")
         if len(matches) > 1:
             raise exceptions.NotFound(f"{ref} names several images: give more of the ID, or "
@@ -165,10 +163,7 @@ def build_body(request):
     raw = request.stream.read(limit + 1) if request.stream is not None else b""
     if len(raw) > limit:
         raise too_large
-    try:
-        return json.loads(raw or b"null")
-    except ValueError as error:
-        raise exceptions.ParseError(f"JSON parse error - {error}") from None
+    return parsers.loads(raw or b"null")
 
 
 def request_fields(data) -> dict:

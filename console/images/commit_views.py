@@ -137,12 +137,8 @@ def commit_for(request, ref, verb="view") -> Commit:
                    .select_related("host", "team", "author", "job").resolve(ref)[:2])
     if len(matches) != 1:
         if verb != "view" and not matches:
-            hidden = Commit.objects.resolve(ref).select_related("team", "host").first()
-            if hidden is not None:
-                audit.record(f"image.{verb}", request=request, team=hidden.team,
-                             host=hidden.host, target_type="commit", target_id=str(hidden.pk),
-                             target_name=hidden.reference or hidden.short_id, result="denied",
-                             error="not visible to the requester")
+            audit.record_unseen(f"image.{verb}", actor=request.user, request=request,
+                                target_type="commit", reference=ref)
         raise Http404("No such commit.")
     return matches[0]
 

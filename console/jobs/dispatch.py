@@ -9,6 +9,11 @@ from console.celery import app
 
 log = logging.getLogger(__name__)
 
+
+class QueueUnavailable(Exception):
+    """The broker (Redis) could not be reached: the job was not queued. The job is failed,
+    what was made for it undone, and the request that asked for it answers 503."""
+
 EXECUTE_TASK = "console.jobs.execute"
 SYNC_TASK = "console.jobs.sync"
 
@@ -17,22 +22,33 @@ def enqueue(job_id: int, queue: str) -> None:
     app.send_task(EXECUTE_TASK, args=[job_id], queue=queue)
 
 
-def enqueue_on_commit(job) -> None:
+def enqueue_on_commit(job, undo=None) -> None:
     """Send `job` once the current transaction commits (at once outside a transaction).
-    If the broker cannot be reached the job fails at once, saying so, rather than waiting
-    in `queued` for a message that was never sent."""
+
+    If the broker cannot be reached, in one transaction the job fails, saying so, rather than
+    waiting in `queued` for a message that was never sent, and `undo()` takes back what the
+    request changed for it (a pending container row, a container marked `removing`); then
+    QueueUnavailable is raised, out of the caller's `transaction.atomic()` block (the callbacks
+    registered after this one, such as publishing the change, do not run): the request
+    answers 503 saying Redis is unreachable (`console.core.errors`)."""
     job_id, queue = job.pk, job.host.queue
 
     def send():
         try:
             enqueue(job_id, queue)
         except Exception as error:
-            log.exception("could not queue job %s", job_id)
+            log.warning("could not queue job %s: %s: %s", job_id, type(error).__name__, error)
             from console.jobs.models import Job
 
-            Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
-                state=Job.State.FAILED, finished_at=timezone.now(),
-                error=f"could not queue the job (is Redis running?): {type(error).__name__}")
+            with transaction.atomic():
+                failed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+                    state=Job.State.FAILED, finished_at=timezone.now(),
+                    error=f"could not queue the job: Redis is unreachable "
+                          f"({type(error).__name__})")
+                if failed and undo is not None:
+                    undo()
+            raise QueueUnavailable(f"Redis is unreachable: job {job_id} was not queued.") \
+                from error
     transaction.on_commit(send)
 
 

@@ -32,13 +32,16 @@ def fresh_user(user):
     return get_user_model().objects.filter(pk=user.pk, is_active=True).first()
 
 
-def container_for(user, ref: str, action: str, *, audit_refusal: bool) -> Container:
-    """The container `ref` names if `user` may do `action` on it; raises Refused."""
+def container_for(user, ref: str, action: str, *, audit_refusal: bool,
+                  path: str = "") -> Container:
+    """The container `ref` names if `user` may do `action` on it; raises Refused. A refusal
+    of one the user cannot see is audited with `path` and `ref` alone."""
     user = fresh_user(user)
     if user is None:
         raise Refused(UNAUTHENTICATED, "Log in first.")
     try:
-        container = visible_container(user, ref, verb=action, audit_refusal=audit_refusal)
+        container = visible_container(user, ref, verb=action, audit_refusal=audit_refusal,
+                                      path=path)
     except NoSuchContainer:
         raise Refused(NOT_FOUND, "No such container.") from None
     if not may(user, container, action):

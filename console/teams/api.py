@@ -116,6 +116,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         if request.method == "POST":
             serializer = MemberSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
+            self._require_manager(team, "team.member.set")
             user = self._user(serializer.validated_data["user"]["username"])
             membership = run_action(actions.set_member, request.user, team, user,
                                     serializer.validated_data["role"], request=request)
@@ -128,6 +129,7 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     def remove_member(self, request, pk=None, username=None):
         """Remove a member from the team (team admins)."""
         team = self.get_object()
+        self._require_manager(team, "team.member.remove")
         run_action(actions.remove_member, request.user, team, self._user(username),
                    request=request)
         return Response(status=204)
@@ -161,6 +163,12 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             raise exceptions.ValidationError({"host": [f"No such host: {value}."]})
         run_action(actions.grant_host, request.user, team, host, request=request)
         return Response(TeamSerializer(team).data, status=201)
+
+    def _require_manager(self, team, action):
+        """Refuse (audited) before a username is looked up, so that "no such user" tells only
+        those who may manage the team which usernames exist."""
+        run_action(actions.require_manager, self.request.user, team, action,
+                   request=self.request)
 
     def _user(self, username):
         user = get_user_model().objects.filter(username=username, is_active=True).first()

@@ -6,7 +6,11 @@ or `image`) its own verbs. A verb's module has two functions named after the ver
 (its name unless the table says otherwise): `args_<key>(parser)` adds its flags and
 arguments, `cmd_<key>(args) -> int` runs it by calling the engine and printing. The object
 verbs Docker has (`container ls`, `image rm`...) are rows of the same table pointing at the
-same functions.
+same functions. A group with options of its own before its verb (`compose -f FILE up`)
+names a module too, whose `args_<key>` adds them. Hidden verbs (those the engine runs
+itself, such as conmon's exit command) are in the table but in no listing. `moor --help`
+lists the verbs in Docker's sections: common commands, management commands (the groups),
+and the others.
 
 Only the verb typed is built and only its module is imported: `moor --help` lists the
 verbs from the table alone, and a command line starts in a few milliseconds, which is part
@@ -15,6 +19,7 @@ of the product.
 
 import gettext
 import os
+import re
 import sys
 
 # argparse passes every help string through gettext, which looks for a message catalogue on
@@ -85,8 +90,8 @@ CONTAINER = (
 )
 
 IMAGE = (
-    Verb("bootstrap", "images", "make the offline base image from the distribution's "
-                                "busybox-static"),
+    Verb("bootstrap", "images", "make a base image without a registry: busybox (from the "
+                                "distribution's busybox-static) or debian (with mmdebstrap)"),
     Verb("build", "build", "build an image from a Dockerfile"),
     Verb("history", "images", "show the history of an image"),
     Verb("import", "files", "create an image from a file system tar"),
@@ -111,6 +116,38 @@ NETWORK = (
     Verb("rm", "network", "remove networks", aliases=("remove",)),
 )
 
+VOLUME = (
+    Verb("create", "volumes", "create a volume"),
+    Verb("inspect", "volumes", "show volumes in detail"),
+    Verb("ls", "volumes", "list volumes", aliases=("list",)),
+    Verb("prune", "volumes", "remove unused anonymous volumes (with -a, named ones too)"),
+    Verb("rm", "volumes", "remove volumes no container uses", aliases=("remove",)),
+)
+
+GROUP = (
+    Verb("inspect", "groups", "show groups' limits and what they use now"),
+    Verb("ls", "groups", "list groups", aliases=("list",)),
+    Verb("rm", "groups", "remove groups no container is in", aliases=("remove",)),
+    Verb("set", "groups", "create a group or change its limits"),
+)
+
+COMPOSE = (
+    Verb("build", "compose", "build the services' images"),
+    Verb("config", "compose", "the resolved Compose file"),
+    Verb("down", "compose", "stop and remove the project's containers and networks"),
+    Verb("exec", "compose", "run a command in a service's container"),
+    Verb("images", "compose", "the images the project's containers use"),
+    Verb("logs", "compose", "the services' output, merged"),
+    Verb("ps", "compose", "list the project's containers"),
+    Verb("pull", "compose", "pull the services' images"),
+    Verb("restart", "compose", "restart the services' containers"),
+    Verb("run", "compose", "run a one-off command in a new container of a service"),
+    Verb("start", "compose", "start the services' existing containers"),
+    Verb("stop", "compose", "stop the services' containers"),
+    Verb("top", "compose", "the processes of the services' containers"),
+    Verb("up", "compose", "create and start the services' containers"),
+)
+
 BUILDER = (
     Verb("build", "build", "build an image from a Dockerfile"),
     Verb("prune", "build", "remove the build cache: the step images of builds no name and "
@@ -120,26 +157,39 @@ BUILDER = (
 SYSTEM = (
     Verb("boot", "system", "after a reboot or an engine restart: record what ended, clean "
                            "up, and start containers whose restart policy asks for it"),
-    Verb("df", "system", "disk space used by images, containers and the build cache"),
+    Verb("df", "system", "disk space used by images, containers, local volumes and the "
+                         "build cache"),
+    Verb("events", "events", "get real-time events from the engine"),
     Verb("gc", "system", "find and remove what crashed containers left behind (mounts, "
                          "cgroups, runtime state, network devices)"),
+    Verb("health-checker", "health", "run every container's health checks on schedule, in "
+                                     "the foreground, until interrupted (the engine service "
+                                     "does this; one checker per engine root)"),
+    Verb("healthcheck-run", "health", "run a container's health check now and print the "
+                                      "result (status 0 when it passed, 1 when it failed)"),
     Verb("info", "system", "engine-wide information"),
     Verb("prune", "system", "remove stopped containers, unused networks and images, the "
-                            "build cache"),
+                            "build cache (with --volumes, unused anonymous volumes)"),
     Verb("reset", "system", "remove all containers, images, networks and state of this "
                             "engine root from the host"),
-    # conmon's exit command, not for people: kept out of the help listing.
+    Verb("service", "system", "serve Docker's Engine API on a Unix socket (the docker CLI, "
+                              "docker-py, docker-compose...)"),
+    # Run by the engine itself, not by people: kept out of the listings. conmon's exit
+    # commands for a container and for a terminal session, and the root's log keeper.
     Verb("container-exited", "system", "", hidden=True),
+    Verb("exec-exited", "system", "", hidden=True),
+    Verb("log-keeper", "system", "", hidden=True),
 )
+
 
 def _top(group: tuple, verb_name: str, **changes) -> Verb:
     """A group's verb as a top-level verb too (`moor run` is `moor container run`)."""
     return next(verb for verb in group if verb.name == verb_name).but(**changes)
 
 
-# Every verb of `moor`, in the order `moor --help` lists them: Docker's common commands,
-# its management commands (groups), then the others.
-COMMANDS = (
+# Every verb of `moor`, in the sections and the order `moor --help` lists them, as Docker's:
+# its common commands, its management commands (groups), then the others.
+COMMON = (
     _top(CONTAINER, "run"),
     _top(CONTAINER, "exec"),
     _top(CONTAINER, "ls", name="ps", aliases=()),
@@ -150,19 +200,31 @@ COMMANDS = (
     Verb("login", "registry", "log in to a registry"),
     Verb("logout", "registry", "log out from a registry"),
     Verb("search", "registry", "search a registry's catalog for repositories"),
-    _top(SYSTEM, "info"),
     Verb("version", "system", "show the version"),
+    _top(SYSTEM, "info"),
+)
+
+MANAGEMENT = (
     _group("builder", "manage builds (build, prune)", *BUILDER),
+    Verb("compose", "compose", "run multi-container projects from Compose files",
+         verbs=COMPOSE),
     _group("container", "manage containers (ls, rm, inspect, logs, run, prune, ...)",
            *CONTAINER),
+    _group("group", "manage groups of containers with shared limits (team quotas)", *GROUP),
     _group("image", "manage images (ls, pull, push, build, rm, prune, bootstrap, ...)", *IMAGE),
     _group("network", "manage networks", *NETWORK),
-    _group("system", "manage the engine (df, prune, gc, boot, reset)", *SYSTEM),
+    _group("system", "manage the engine (df, events, prune, service, gc, boot, reset, ...)",
+           *SYSTEM),
+    _group("volume", "manage volumes", *VOLUME),
+)
+
+OTHERS = (
     _top(CONTAINER, "attach"),
     _top(CONTAINER, "commit"),
     _top(CONTAINER, "cp"),
     _top(CONTAINER, "create"),
     _top(CONTAINER, "diff"),
+    _top(SYSTEM, "events"),
     _top(CONTAINER, "export"),
     _top(IMAGE, "history"),
     _top(IMAGE, "import"),
@@ -187,6 +249,10 @@ COMMANDS = (
     _top(CONTAINER, "wait"),
 )
 
+SECTIONS = (("Common commands", COMMON), ("Management commands", MANAGEMENT),
+            ("Commands", OTHERS))
+COMMANDS = COMMON + MANAGEMENT + OTHERS
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with Docker's error shape: one line on stderr, exit status 125 for bad flags
@@ -203,6 +269,11 @@ class Parser(argparse.ArgumentParser):
         message = message.replace("arguments are required: IMAGE, COMMAND",
                                   "argument is required: IMAGE")
         command = self.prog.removeprefix("moor").strip()
+        # An unknown verb, as Docker names it (argparse would list every verb, hidden ones
+        # too).
+        unknown = re.match(r"argument COMMAND: invalid choice: '([^']*)'", message)
+        if unknown:
+            message = f"'{(command + ' ' + unknown[1]).strip()}' is not a moor command."
         sys.stderr.write(f"moor: {message}\nSee 'moor {command} --help'.\n" if command
                          else f"moor: {message}\nSee 'moor --help'.\n")
         sys.exit(125)
@@ -216,17 +287,18 @@ def find(verbs: tuple, name: str | None) -> Verb | None:
     return None
 
 
-def _add_verbs(subparsers, verbs: tuple, chosen: Verb | None,
-               words: list[str]) -> Parser | None:
+def _add_verbs(subparsers, verbs: tuple, chosen: Verb | None, words: list[str],
+               listed: bool = True) -> Parser | None:
     """Add `verbs` to `subparsers`: only `chosen` with its flags (the rest of the command
-    line picking among a group's verbs), or, when none is chosen, every verb with its help
-    line alone, for the listing and for argparse's error about an unknown verb. Returns the
-    parser of the verb the command line names (a group's verb, when it names one)."""
+    line, `words`, picking among a group's verbs), or, when none is chosen, every verb with
+    its help line alone, for the listing and for argparse's error about an unknown verb
+    (`listed=False`: no listing, the caller writes its own). Returns the parser of the verb
+    the command line names (a group's verb, when it names one)."""
     for verb in verbs:
         if chosen is not None and verb is not chosen:
             continue
         options = {"aliases": list(verb.aliases)}
-        if not verb.hidden:         # without a help line, argparse does not list it
+        if listed and not verb.hidden:      # without a help line, argparse does not list it
             options["help"] = verb.help
         parser = subparsers.add_parser(verb.name, description=_sentence(verb.help),
                                        add_help=False, **options)
@@ -234,19 +306,27 @@ def _add_verbs(subparsers, verbs: tuple, chosen: Verb | None,
             continue
         if verb.verbs:
             _help_flags(parser)
+            if verb.module:         # the group's own options, before its verb
+                _arguments(verb)[0](parser)
             return _fill_group(parser, verb, words)
         _fill_verb(parser, verb)
         return parser
     return None
 
 
-def _fill_verb(parser: Parser, verb: Verb) -> None:
+def _arguments(verb: Verb):
+    """(args_<key>, cmd_<key>) of the verb's module (cmd_ None for a group's options)."""
     import importlib
     module = importlib.import_module(f"runtime.cli.{verb.module}")
-    add_arguments = getattr(module, f"args_{verb.function_key}")
+    key = verb.function_key
+    return getattr(module, f"args_{key}"), getattr(module, f"cmd_{key}", None)
+
+
+def _fill_verb(parser: Parser, verb: Verb) -> None:
+    add_arguments, run = _arguments(verb)
     _help_flags(parser, getattr(add_arguments, "help_flags", ("-h", "--help")))
     add_arguments(parser)
-    parser.set_defaults(func=getattr(module, f"cmd_{verb.function_key}"))
+    parser.set_defaults(func=run)
 
 
 def _help_flags(parser: Parser, flags=("-h", "--help")) -> None:
@@ -263,20 +343,38 @@ def long_help_only(add_arguments):
 def _fill_group(parser: Parser, group: Verb, words: list[str]) -> Parser:
     subparsers = parser.add_subparsers(title=f"{group.name} commands", metavar="COMMAND",
                                        parser_class=Parser)
-    chosen = find(group.verbs, _first_word(words))
+    index = _verb_index(words, _valued_options(parser))
+    chosen = find(group.verbs, words[index]) if index is not None else None
     # `moor network` alone: the group's help, as Docker's.
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
-    return _add_verbs(subparsers, group.verbs, chosen, words[1:] if chosen else []) or parser
+    return _add_verbs(subparsers, group.verbs, chosen,
+                      words[index + 1:] if chosen else []) or parser
 
 
 def _sentence(text: str) -> str:
     return (text[:1].upper() + text[1:] + ".") if text else None
 
 
+class TopParser(Parser):
+    """`moor` itself: its help lists the verbs in Docker's sections (SECTIONS) before its
+    own options, where argparse would list them in one."""
+
+    def format_help(self):
+        usage, _, rest = super().format_help().partition("\n\n")
+        description, _, rest = rest.partition("\n\n")
+        width = max(len(verb.name) for _, verbs in SECTIONS for verb in verbs) + 2
+        sections = "\n".join(
+            f"{title}:\n" + "".join(f"    {verb.name:<{width}}{verb.help}\n"
+                                    for verb in verbs if not verb.hidden)
+            for title, verbs in SECTIONS)
+        # The verbs' listing is this, not argparse's, which leaves COMMAND out of the usage.
+        return f"{usage} COMMAND ...\n\n{description}\n\n{sections}\n{rest}"
+
+
 def build_parser(argv: list[str]) -> Parser:
     """The parser for this command line: `moor` with the verb it names (and, for a group,
     the group's verb it names) built in full; every verb with its help line otherwise."""
-    parser = Parser(
+    parser = TopParser(
         prog="moor",
         description="Moorage's container engine: run, inspect and manage containers and images.",
         epilog="Run 'moor COMMAND --help' for more information on a command. --format takes "
@@ -286,33 +384,37 @@ def build_parser(argv: list[str]) -> Parser:
     parser.add_argument(
         "--root", default=os.environ.get("MOORAGE_ROOT"),
         help="engine state directory (default: $MOORAGE_ROOT or /var/lib/moorage)")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND",
-                                       parser_class=Parser)
-    words = _words(argv)
-    chosen = find(COMMANDS, _first_word(words))
+    subparsers = parser.add_subparsers(metavar="COMMAND", parser_class=Parser,
+                                       help=argparse.SUPPRESS)
+    index = _verb_index(argv, _valued_options(parser))
+    chosen = find(COMMANDS, argv[index]) if index is not None else None
+    parser.verb = chosen
     # The parser of the verb typed, which reports the flags it does not know.
     parser.verb_parser = _add_verbs(subparsers, COMMANDS, chosen,
-                                    words[1:] if chosen else []) or parser
+                                    argv[index + 1:] if chosen else [], listed=False) or parser
     return parser
 
 
-def _words(argv: list[str]) -> list[str]:
-    """The command line from the verb on: what follows `moor`'s own options."""
+def _valued_options(parser: Parser) -> set[str]:
+    """The option strings of `parser` that take a value (`--root PATH`, `-f FILE`)."""
+    # argparse keeps this table to itself; reading it spares a second list of the options.
+    return {option for option, action in parser._option_string_actions.items()
+            if action.nargs != 0}
+
+
+def _verb_index(words: list[str], valued: set[str]) -> int | None:
+    """Where the verb is among `words`: the first word that is neither an option nor the
+    value of one in `valued` (`moor --root R ps`, `moor compose -f F up`)."""
     index = 0
-    while index < len(argv):
-        word = argv[index]
-        if word == "--root":
+    while index < len(words):
+        word = words[index]
+        if word in valued:
             index += 2
         elif word.startswith("-"):
             index += 1
         else:
-            return argv[index:]
-    return []
-
-
-def _first_word(words: list[str]) -> str | None:
-    """The verb a command line names first (`moor image -h` names none)."""
-    return words[0] if words and not words[0].startswith("-") else None
+            return index
+    return None
 
 
 def main(argv=None) -> int:
@@ -338,4 +440,10 @@ def main(argv=None) -> int:
         from runtime.cli.output import stdout_gone
         stdout_gone()
         return 0
+    except OSError as error:
+        # A full disk, a permission, a missing file: one line, as for the engine's own
+        # errors; `run` and `create` fail with 125 as they do when the engine refuses.
+        from runtime.errors import os_error_text
+        sys.stderr.write(f"Error: {os_error_text(error)}\n")
+        return 125 if parser.verb is not None and parser.verb.name in ("run", "create") else 1
     return status or 0

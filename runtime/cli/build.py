@@ -22,6 +22,9 @@ def args_build(parser):
                         help="do not use the cache when building the image")
     parser.add_argument("--target", default=None, metavar="STAGE",
                         help="the build stage to stop at")
+    parser.add_argument("--network", default="default", metavar="NETWORK",
+                        help="the network of RUN steps: default (the bridge), none, host or "
+                             "a network's name")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the image ID on success")
     parser.add_argument("path", metavar="PATH|-",
@@ -95,7 +98,9 @@ def cmd_build(args) -> int:
             image_id = engine.build(context, dockerfile=dockerfile, tags=args.tag,
                                     build_args=_build_args(args.build_arg),
                                     no_cache=args.no_cache, target=args.target,
-                                    output=output)
+                                    output=output,
+                                    network="bridge" if args.network == "default"
+                                    else args.network)
     except MoorError:
         if args.quiet:
             sys.stderr.write("".join(buffered))

@@ -57,7 +57,7 @@ def args_rm(parser):
     parser.add_argument("-f", "--force", action="store_true",
                         help="kill and remove running ones")
     parser.add_argument("-v", "--volumes", action="store_true",
-                        help="accepted for compatibility (Moorage has no anonymous volumes)")
+                        help="also remove the container's anonymous volumes (never named ones)")
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
@@ -136,8 +136,16 @@ def _add_create_flags(parser):
     add("--name", help="assign a name to the container")
     add("-e", "--env", action="append", default=[], help="set environment variables")
     add("--env-file", action="append", default=[], help="read environment variables from a file")
-    add("-v", "--volume", action="append", default=[], metavar="HOST:CONTAINER[:ro]",
-        help="bind mount a host path")
+    add("-v", "--volume", action="append", default=[],
+        metavar="[HOST-DIR|VOLUME:]CONTAINER-DIR[:OPTIONS]",
+        help="bind mount a host path, mount a named volume (made on first use), or an "
+             "anonymous volume; options ro, rw, nocopy, z, Z, [r]shared, [r]slave, "
+             "[r]private")
+    add("--mount", action="append", default=[], metavar="type=volume|bind|tmpfs,...",
+        help="attach a mount: type=, source=/src=, target=/dst=, readonly, volume-nocopy, "
+             "volume-label=K=V, bind-propagation=, tmpfs-size=, tmpfs-mode=")
+    add("--tmpfs", action="append", default=[], metavar="PATH[:OPTIONS]",
+        help="mount a tmpfs, e.g. /run:size=64m,mode=1777")
     add("-w", "--workdir", help="working directory inside the container")
     add("-u", "--user", help="user: name|uid[:group|gid]")
     add("-h", "--hostname", help="container host name")
@@ -148,6 +156,9 @@ def _add_create_flags(parser):
     add("--memory-swap", help="memory plus swap limit")
     add("--cpus", help="number of CPUs (e.g. 0.5)")
     add("--pids-limit", help="maximum number of processes")
+    add("--group", "--cgroup-parent", dest="group", metavar="GROUP",
+        help="run in this group (moor group set): its limits hold for all its containers "
+             "together; CPUs and PIDs above the group's are capped to them")
     add("--restart", default="no", help="no | on-failure[:N] | always | unless-stopped")
     add("--entrypoint", help="override the image's entrypoint")
     add("--runtime", help="OCI runtime: crun or runc")
@@ -170,8 +181,41 @@ def _add_create_flags(parser):
         help="pull the image before creating: missing (default: when it is not here), "
              "always, never")
     add("-q", "--quiet", action="store_true", help="do not print the pull's progress")
+    _add_health_flags(parser)
+    add("--log-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="cap the log: max-size=SIZE (one file, default $MOORAGE_LOG_MAX_SIZE or 100m), "
+             "max-file=N (files kept, default $MOORAGE_LOG_MAX_FILE or 3)")
     add("image", metavar="IMAGE")
     add("command", nargs="...", metavar="COMMAND")
+
+
+def _add_health_flags(parser):
+    add = parser.add_argument
+    add("--health-cmd", help="command to run to check health (run by the engine service)")
+    add("--health-interval", help="time between checks (ms|s|m|h, default 30s)")
+    add("--health-timeout", help="longest a check may run (default 30s)")
+    add("--health-retries", type=int, help="failures in a row that make it unhealthy "
+                                          "(default 3)")
+    add("--health-start-period", help="time to start before failures count (default 0s)")
+    add("--health-start-interval", help="time between checks in the start period "
+                                        "(default 5s)")
+    add("--no-healthcheck", action="store_true", help="disable the image's HEALTHCHECK")
+    add("--health-on-failure", choices=("none", "kill", "restart", "stop"),
+        help="what to do once it is unhealthy (default none)")
+
+
+def _health_options(args) -> dict:
+    from runtime.container.health import options_from_flags
+    from runtime.errors import InvalidArgument
+    try:
+        healthcheck = options_from_flags(
+            cmd=args.health_cmd, interval=args.health_interval, timeout=args.health_timeout,
+            retries=args.health_retries, start_period=args.health_start_period,
+            start_interval=args.health_start_interval, none=args.no_healthcheck)
+    except InvalidArgument as error:
+        error.status = 125      # a bad flag, as Docker's run and create report it
+        raise
+    return {"healthcheck": healthcheck, "health_on_failure": args.health_on_failure}
 
 
 def _options(args) -> dict:
@@ -187,8 +231,12 @@ def _options(args) -> dict:
         except OSError as error:
             raise InvalidArgument(f"cannot read env file {path}: {error.strerror}") from None
     env.extend(args.env)
+    binds, volumes = _volume_flags(args.volume)
+    from runtime.volume.specs import parse_mount_flag
     options = {
-        "image": args.image, "name": args.name, "env": env, "binds": args.volume,
+        "image": args.image, "name": args.name, "env": env, "binds": binds,
+        "volumes": volumes, "mounts": [parse_mount_flag(text) for text in args.mount],
+        "tmpfs": args.tmpfs,
         "workdir": args.workdir, "user": args.user, "hostname": args.hostname,
         "stdin_open": args.interactive, "tty": args.tty, "auto_remove": args.rm,
         "memory": args.memory, "memory_swap": args.memory_swap, "cpus": args.cpus,
@@ -197,7 +245,8 @@ def _options(args) -> dict:
         "expose": args.expose, "labels": args.label, "privileged": args.privileged,
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
-        "shm_size": args.shm_size,
+        "shm_size": args.shm_size, "group": args.group, **_health_options(args),
+        "log_opts": args.log_opt,
     }
     if args.command:
         options["cmd"] = list(args.command)
@@ -232,6 +281,21 @@ def pull_as_asked(engine, args) -> None:
         raise
 
 
+def _volume_flags(values: list[str]) -> tuple[list[str], list[str]]:
+    """`-v` values -> (binds, anonymous volume paths), as Docker's CLI splits them: a value
+    without a source is an anonymous volume; a host path `.` or `./dir` is made absolute."""
+    binds, volumes = [], []
+    for value in values:
+        source, sep, rest = value.partition(":")
+        if not sep:
+            volumes.append(value)
+            continue
+        if source == "." or source.startswith("./"):
+            value = os.path.abspath(source) + ":" + rest
+        binds.append(value)
+    return binds, volumes
+
+
 def cmd_create(args) -> int:
     engine = engine_for(args)
     from runtime.errors import MoorError
@@ -252,7 +316,11 @@ def cmd_run(args) -> int:
         sys.stderr.write("the input device is not a TTY\n")
         return 1
     engine = engine_for(args)
-    options = _options(args)
+    try:
+        options = _options(args)
+    except MoorError as error:
+        error.status = 125
+        raise
     options["stdin_once"] = bool(args.interactive and not args.detach)
     pull_as_asked(engine, args)
     if args.detach:
@@ -282,13 +350,17 @@ def cmd_start(args) -> int:
 def _each(refs, action, echo=True) -> int:
     """Run `action` on every reference, Docker style: print each success, report each
     failure on its own line, exit 1 if any failed."""
-    from runtime.errors import MoorError
+    from runtime.errors import MoorError, os_error_text
     failed = False
     for ref in refs:
         try:
             action(ref)
         except MoorError as error:
             sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+            continue
+        except OSError as error:      # a full disk: say so, and go on with the others
+            sys.stderr.write(f"Error: {ref}: {os_error_text(error)}\n")
             failed = True
             continue
         if echo:
@@ -314,7 +386,8 @@ def cmd_kill(args) -> int:
 def cmd_rm(args) -> int:
     engine = engine_for(args)
     return _each(args.containers,
-                 lambda ref: engine.remove(ref, args.force, background=True))
+                 lambda ref: engine.remove(ref, args.force, background=True,
+                                           volumes=args.volumes))
 
 
 def cmd_pause(args) -> int:
@@ -401,7 +474,11 @@ def cmd_logs(args) -> int:
             break
         line = (record.time.encode() + b" " + record.data) if args.timestamps else record.data
         target = err if record.stream == "stderr" else out
-        if target is not batch_stream or size > 1 << 16 or args.follow:
+        if args.follow:     # each line as it comes: the next may be long in coming
+            target.write(line)
+            target.flush()
+            continue
+        if target is not batch_stream or size > 1 << 16:
             if batch:
                 batch_stream.write(b"".join(batch))
                 batch_stream.flush()

@@ -59,8 +59,24 @@ def args_prune(parser):
 
 
 def args_bootstrap(parser):
-    parser.add_argument("name", choices=("busybox",), help="the image to make")
-    parser.add_argument("--tag", default="busybox:latest", help="reference to tag it as")
+    parser.description = ("Make a base image without a registry: busybox (from the "
+                          "distribution's busybox-static) or debian (with mmdebstrap).")
+    parser.add_argument("name", choices=("busybox", "debian"), help="the image to make")
+    parser.add_argument("-t", "--tag", default=None, metavar="NAME[:TAG]",
+                        help="reference to tag it as (busybox:latest, debian:SUITE)")
+    debian = parser.add_argument_group("debian")
+    debian.add_argument("--suite", help="the Debian release (default: the host's own)")
+    debian.add_argument("--variant", help="mmdebstrap's package set (default: minbase)")
+    debian.add_argument("--include", action="append", default=[], metavar="PKG,PKG...",
+                        help="more packages to install")
+    debian.add_argument("--mirror", metavar="URL",
+                        help="take the packages from this mirror (`deb URL SUITE main`) "
+                             "instead of the host's apt sources")
+    debian.add_argument("--keyring", metavar="FILE",
+                        help="the keyring that signs --mirror (copied into the image)")
+    debian.add_argument("--source", action="append", default=[], metavar="LINE",
+                        help="a sources.list line to use instead of the host's apt sources "
+                             "(may be given more than once)")
 
 
 def cmd_images(args) -> int:
@@ -189,6 +205,24 @@ def cmd_prune(args) -> int:
 
 def cmd_bootstrap(args) -> int:
     engine = engine_for(args)
-    image_id = engine.bootstrap_busybox(args.tag)
-    write(f"{args.tag}: {image_id}\n")
+    if args.name == "busybox":
+        given = [flag for flag, value in (("--suite", args.suite), ("--variant", args.variant),
+                                          ("--include", args.include),
+                                          ("--mirror", args.mirror),
+                                          ("--keyring", args.keyring),
+                                          ("--source", args.source)) if value]
+        if given:
+            from runtime.errors import InvalidArgument
+            raise InvalidArgument(f"{given[0]} is for moor image bootstrap debian")
+        tag = args.tag or "busybox:latest"
+        image_id = engine.bootstrap_busybox(tag)
+    else:
+        # progress on a terminal, nothing but the result otherwise
+        progress = sys.stderr.write if sys.stderr.isatty() else None
+        image_id = engine.bootstrap_debian(
+            suite=args.suite, include=args.include, reference=args.tag, variant=args.variant,
+            mirror=args.mirror, keyring=args.keyring, sources=args.source, progress=progress)
+        from runtime.image import debian
+        tag = args.tag or f"debian:{args.suite or debian.default_suite()}"
+    write(f"{tag}: {image_id}\n")
     return 0

@@ -40,6 +40,8 @@ def args_rm(parser):
 
 
 def args_connect(parser):
+    parser.add_argument("--alias", action="append", default=[], metavar="ALIAS",
+                        help="another name the container has on this network")
     parser.add_argument("network", metavar="NETWORK")
     parser.add_argument("container", metavar="CONTAINER")
 
@@ -212,13 +214,14 @@ def _container(args, ref: str) -> dict:
 
 
 def cmd_connect(args) -> int:
+    from runtime.container.options import parse_network_aliases
     from runtime.network import NetworkRequest, connect
 
     container = _container(args, args.container)
     connect(_paths(args), args.network, NetworkRequest(
         container_id=container["Id"], name=container["Name"].lstrip("/"),
         hostname=container["Config"].get("Hostname") or container["Id"][:12],
-        mode=args.network))
+        mode=args.network, aliases=parse_network_aliases(args.alias, args.network)))
     return 0
 
 

@@ -1,5 +1,5 @@
-"""What a `--format` template sees for each item `ps`, `images`, `history`, `network ls` and
-`stats` list: Docker's formatter contexts (docker/cli's cli/command/formatter), whose
+"""What a `--format` template sees for each item `ps`, `images`, `history`, `network ls`,
+`stats`, `system df`, `search`, `volume ls` and `group ls` list: Docker's formatter contexts (docker/cli's cli/command/formatter), whose
 methods are the fields users write (`{{.ID}}`, `{{.Names}}`, `{{.Label "k"}}`...), with
 their truncation (`--no-trunc` turns it off), their quoting and their units. Each row class
 has `HEADER` (the column titles `table` prints), `DEFAULT` (the table printed without
@@ -563,3 +563,112 @@ class SearchRow(Row):
     @go_method()
     def IsAutomated(self) -> str:
         return "[OK]" if self.result.get("is_automated") else ""
+
+
+class VolumeRow(Row):
+    """A volume in `volume ls` (formatter.volumeContext)."""
+    go_type = "*formatter.volumeContext"
+    FIELDS = ("Availability", "Driver", "Group", "Labels", "Links", "Mountpoint", "Name",
+              "Scope", "Size", "Status")
+    HEADER = Header({
+        "Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+        "Mountpoint": "MOUNTPOINT", "Labels": "LABELS", "Links": "LINKS", "Size": "SIZE",
+        "Group": "GROUP", "Availability": "AVAILABILITY", "Status": "STATUS",
+    })
+    DEFAULT = "table {{.Driver}}\\t{{.Name}}"
+
+    def __init__(self, volume: dict):
+        self.volume = volume
+
+    def _usage(self, key: str):
+        usage = self.volume.get("UsageData") or {}
+        return usage.get(key, -1)
+
+    @go_method()
+    def Name(self) -> str:
+        return self.volume["Name"]
+
+    @go_method()
+    def Driver(self) -> str:
+        return self.volume.get("Driver", "local")
+
+    @go_method()
+    def Scope(self) -> str:
+        return self.volume.get("Scope", "local")
+
+    @go_method()
+    def Mountpoint(self) -> str:
+        return self.volume.get("Mountpoint", "")
+
+    @go_method()
+    def Labels(self) -> str:
+        labels = self.volume.get("Labels") or {}
+        return ",".join(f"{key}={value}" for key, value in labels.items())
+
+    @go_method("string")
+    def Label(self, name: str) -> str:
+        return (self.volume.get("Labels") or {}).get(name, "")
+
+    @go_method()
+    def Links(self) -> str:
+        count = self._usage("RefCount")
+        return "N/A" if count == -1 else str(count)
+
+    @go_method()
+    def Size(self) -> str:
+        size = self._usage("Size")
+        return "N/A" if size == -1 else human_size(size)
+
+    @go_method()
+    def Group(self) -> str:
+        return "N/A"
+
+    @go_method()
+    def Availability(self) -> str:
+        return "N/A"
+
+    @go_method()
+    def Status(self) -> str:
+        return "N/A"
+
+
+class GroupRow(Row):
+    """A group in `group ls` (Moorage's own listing, in the manner of `volume ls`)."""
+    go_type = "*formatter.groupContext"
+    FIELDS = ("CPUs", "Containers", "CreatedAt", "Memory", "Name", "PIDs")
+    HEADER = Header({
+        "Name": "NAME", "Memory": "MEMORY", "CPUs": "CPUS", "PIDs": "PIDS",
+        "Containers": "CONTAINERS", "CreatedAt": "CREATED AT",
+    })
+    DEFAULT = "table {{.Name}}\\t{{.Memory}}\\t{{.CPUs}}\\t{{.PIDs}}\\t{{.Containers}}"
+
+    def __init__(self, group: dict):
+        self.group = group
+
+    @go_method()
+    def Name(self) -> str:
+        return self.group["Name"]
+
+    @go_method()
+    def Memory(self) -> str:
+        from runtime.container.cgroups import human_bytes
+        memory = self.group.get("Memory") or 0
+        return human_bytes(memory) if memory else "unlimited"
+
+    @go_method()
+    def CPUs(self) -> str:
+        nano = self.group.get("NanoCpus") or 0
+        return format_float(nano / 1e9, "g") if nano else "unlimited"
+
+    @go_method()
+    def PIDs(self) -> str:
+        pids = self.group.get("PidsLimit") or 0
+        return str(pids) if pids else "unlimited"
+
+    @go_method()
+    def Containers(self) -> str:
+        return str(len(self.group.get("Containers") or []))
+
+    @go_method()
+    def CreatedAt(self) -> str:
+        return self.group.get("CreatedAt", "")

@@ -1,5 +1,6 @@
-"""`moor` verbs about the engine itself: info, version, system gc, system boot, and the exit
-command conmon runs when a container's program ends."""
+"""`moor` verbs about the engine itself: info, version, system df, prune, gc, boot, reset and
+service, and the internal ones the engine runs itself: the exit commands conmon runs when a
+container's program or a terminal session ends, and the root's log keeper."""
 
 import os
 import platform
@@ -22,17 +23,25 @@ def args_version(parser):
 
 
 def args_df(parser):
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="one line per image, container, volume and build cache entry")
     parser.add_argument("--format", default=None,
                         help="Go template as in Docker: 'table {{.Type}}\\t{{.Size}}', "
                              "'json'; fields: .Type .TotalCount .Active .Size .Reclaimable")
 
 
 def cmd_df(args) -> int:
+    """Docker's `system df`: the summary table of Engine.system_df(), or with -v a section
+    per kind (runtime.cli.disk_usage)."""
+    from runtime.cli import disk_usage
+    usage = engine_for(args).system_df()
+    if args.verbose and not args.format:
+        write(disk_usage.verbose_text(usage))
+        return 0
     from runtime.cli.output import print_rows
     from runtime.cli.rows import DiskUsageRow
-    from runtime.cli.usage import disk_usage
-    rows = [DiskUsageRow(usage) for usage in disk_usage(engine_for(args))]
-    print_rows(args.format, rows, DiskUsageRow)
+    print_rows(args.format, [DiskUsageRow(row) for row in disk_usage.summary_rows(usage)],
+               DiskUsageRow)
     return 0
 
 
@@ -46,12 +55,34 @@ def args_boot(parser):
 
 def args_prune(parser):
     parser.add_argument("-a", "--all", action="store_true",
-                        help="every unused image, not only dangling ones")
+                        help="every unused image, not only dangling ones, and all the build "
+                             "cache")
+    parser.add_argument("--volumes", action="store_true",
+                        help="also remove anonymous volumes no container uses")
     parser.add_argument("-f", "--force", action="store_true", help="do not ask")
 
 
 def args_reset(parser):
     parser.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+
+
+def args_service(parser):
+    parser.description = (
+        "Serve Docker's Engine API (version 1.41) for this engine root on a Unix socket, "
+        "until SIGTERM: DOCKER_HOST=unix://SOCKET docker ps. The socket is root-equivalent "
+        "(it can run privileged containers) and bypasses the console's teams and audit: it "
+        "is mode 0660, owned by root and --group. It never listens on TCP. Containers do not "
+        "depend on the service.")
+    parser.add_argument("--socket", default=None, metavar="PATH",
+                        help="the socket's path (default /run/moorage/docker.sock)")
+    parser.add_argument("--group", default=None,
+                        help="the group that may use the socket (default: root only)")
+
+
+def cmd_service(args) -> int:
+    from runtime.service import server
+    server.run(args.root, args.socket or server.DEFAULT_SOCKET, args.group)
+    return 0
 
 
 def args_container_exited(parser):
@@ -60,6 +91,29 @@ def args_container_exited(parser):
 
 def cmd_container_exited(args) -> int:
     engine_for(args).container_exited(args.container_id)
+    return 0
+
+
+def args_exec_exited(parser):
+    parser.add_argument("container_id")
+    parser.add_argument("session_id")
+
+
+def cmd_exec_exited(args) -> int:
+    """A terminal session's end, which conmon reports the way it reports a container's."""
+    from runtime.container import sessions
+    sessions.exec_exited(engine_for(args), args.container_id, args.session_id)
+    return 0
+
+
+def args_log_keeper(parser):
+    parser.add_argument("--ready-fd", type=int, default=None)
+
+
+def cmd_log_keeper(args) -> int:
+    """The root's log keeper (runtime/container/logkeeper.py), started by the engine itself."""
+    from runtime.container import logkeeper
+    logkeeper.run(engine_for(args).paths, args.ready_fd)
     return 0
 
 
@@ -72,33 +126,39 @@ def cmd_gc(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    """Docker's `system prune`: stopped containers, networks no container uses, dangling
-    (with -a: unused) images, and the build cache (with -a: all of it)."""
+    """Docker's `system prune`: stopped containers, networks no container uses, with
+    --volumes anonymous volumes no container uses, dangling (with -a: unused) images, and
+    the build cache (with -a: all of it)."""
     from runtime.cli.network import remove_unused_networks
     from runtime.cli.output import confirm
     images = "all images without at least one container associated to them" if args.all \
         else "all dangling images"
+    volume_line = "  - all anonymous volumes not used by at least one container\n" \
+        if args.volumes else ""
     if not confirm("WARNING! This will remove:\n  - all stopped containers\n  - all networks "
-                   f"not used by at least one container\n  - {images}\n  - "
+                   f"not used by at least one container\n{volume_line}  - {images}\n  - "
                    f"{'all' if args.all else 'unused'} build cache\n\nAre you sure you want "
                    "to continue?", args.force):
         return 0
     engine = engine_for(args)
     containers = engine.prune_containers()
     networks = remove_unused_networks(engine.paths, {})
+    volumes = engine.volume_prune()["VolumesDeleted"] if args.volumes else []
     events = engine.prune_images(all=args.all)
     cache, _ = engine.prune_build_cache(all=args.all)
     if containers:
         write("Deleted Containers:\n" + "".join(f"{i}\n" for i in containers) + "\n")
     if networks:
         write("Deleted Networks:\n" + "".join(f"{name}\n" for name in networks) + "\n")
+    if volumes:
+        write("Deleted Volumes:\n" + "".join(f"{name}\n" for name in volumes) + "\n")
     if events:
         write("Deleted Images:\n" + "".join(
             f"{key.lower()}: {value}\n" for event in events for key, value in event.items())
             + "\n")
     if cache:
         write("Deleted build cache objects:\n" + "".join(f"{i[7:]}\n" for i in cache) + "\n")
-    if not (containers or networks or events or cache):
+    if not (containers or networks or volumes or events or cache):
         write("Total reclaimed space: 0B\n")
     return 0
 

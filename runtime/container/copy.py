@@ -2,11 +2,13 @@
 
 The container side is opened through `openat2(RESOLVE_IN_ROOT)` on the container's own root
 (`/proc/<pid>/root` while it runs, so bind mounts and tmpfs are seen as the program sees them;
-the overlay mount when it is stopped): symlinks in the container, `..` and absolute links
-included, resolve inside it and never reach the host. Below the starting points every step is
-relative to an open directory and never follows a symlink, on both sides, so neither a link
-planted in the container nor one left on the host by an earlier copy can redirect a write
-(the `docker cp` escapes, CVE-2018-15664 and CVE-2019-14271).
+when it is stopped, the overlay mount with its volumes and binds mounted in it for the time
+of the copy, so a path in a volume is the volume's, as Docker's): symlinks in the container,
+`..` and absolute links included, resolve inside it and never reach the host. Below the
+starting points every step is relative to an open directory and never follows a symlink, on
+both sides, so neither a link planted in the container nor one left on the host by an
+earlier copy can redirect a write (the `docker cp` escapes, CVE-2018-15664 and
+CVE-2019-14271).
 
 `-` on the host side is a tar stream, as with `docker cp`: out of the container to standard
 output, or from standard input into a container directory. Both go through a private
@@ -21,7 +23,7 @@ import os
 import stat
 import tarfile
 
-from runtime import staging
+from runtime import events, staging
 from runtime.container import rootfs
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING, process_alive
@@ -40,8 +42,9 @@ def container_root(engine, container):
             yield root
         return
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
+    from runtime.volume import mountpoints
     with rootfs.mounted(engine.paths.root, container.dir, links) as merged:
-        with Root(merged) as root:
+        with mountpoints.mounted(container, merged), Root(merged) as root:
             yield root
 
 
@@ -88,6 +91,7 @@ def copy_from_container(engine, container, source: str, destination: str) -> Non
             _copy_to_host(src_dir, name, contents_only, destination)
         finally:
             os.close(src_dir)
+    events.container(engine, container, "archive-path")
 
 
 def _copy_to_host(src_dir: int, name: str, contents_only: bool, destination: str) -> None:
@@ -182,6 +186,7 @@ def copy_to_container(engine, container, source: str, destination: str,
                     os.close(dest_fd)
         finally:
             os.close(src_dir)
+    events.container(engine, container, "extract-to-dir")
 
 
 def _copy_in(src_dir: int, name: str, dst_dir: int, dst_name: str, archive: bool) -> None:
@@ -235,6 +240,7 @@ def copy_from_container_as_tar(engine, container, source: str, out) -> None:
             for entry in sorted(os.listdir(scratch)):
                 archive.add(os.path.join(scratch, entry), arcname=entry,
                             filter=_numeric_owners)
+    events.container(engine, container, "archive-path")
 
 
 def copy_tar_to_container(engine, container, stream, destination: str,
@@ -259,3 +265,4 @@ def copy_tar_to_container(engine, container, stream, destination: str,
             finally:
                 os.close(source)
                 os.close(dest_fd)
+    events.container(engine, container, "extract-to-dir")

@@ -10,8 +10,9 @@ import contextlib
 import os
 import shutil
 
-from runtime import atomic
-from runtime.container import monitor, names, options as opts, rootfs, spec as oci_spec
+from runtime import atomic, events
+from runtime.container import (groups, health, logfiles, logkeeper, monitor, names,
+                               options as opts, rootfs, spec as oci_spec)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -21,8 +22,12 @@ from runtime.container import users
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.image.store import remove_tree
 from runtime.locking import locked
+from runtime.volume import mountpoints
 
 DEFAULT_STOP_TIMEOUT = 10
+# Options of `create` that runtime.container.health reads (Docker's Config.Healthcheck shape,
+# and Podman's on-failure action).
+HEALTH_OPTIONS = ("healthcheck", "health_on_failure")
 RESTART_DELAY_START, RESTART_DELAY_MAX = 0.1, 60.0
 
 
@@ -73,7 +78,10 @@ def _create(engine, options: dict, image_text: str) -> Container:
     shown = _image_shown(engine, image_id, image_text, options.get("image_name"))
     image_config = engine.store.config(image_id)
     layers = engine.store.layers(image_id)
-    config, host_config = opts.build(options, image_config)
+    health_options = {key: options[key] for key in HEALTH_OPTIONS if key in options}
+    config, host_config = opts.build({key: value for key, value in options.items()
+                                      if key not in HEALTH_OPTIONS}, image_config)
+    config.update(health.container_config(health_options, image_config))
     runtime_name = host_config["Runtime"] or default_name()
     OCIRuntime(runtime_name, engine.paths.oci_state(runtime_name))  # validates it exists
     host_config["Runtime"] = runtime_name
@@ -93,6 +101,7 @@ def _create(engine, options: dict, image_text: str) -> Container:
 
     engine.paths.ensure()
     with locked(engine.paths.lock("containers")):
+        groups.require(engine, host_config)
         if os.path.exists(engine.paths.container(container_id)):
             raise Conflict(f"a container with ID {container_id} already exists")
         if name is None:
@@ -106,26 +115,32 @@ def _create(engine, options: dict, image_text: str) -> Container:
             os.makedirs(staging, mode=0o700)
             rootfs.prepare_dirs(staging)
             final_dir = engine.paths.container(container_id)
-            container = Container(final_dir, {
-                "Id": container_id,
-                "Name": name,
-                "Created": rfc3339_ns(),
-                "Image": image_id,
-                "ImageRef": shown,
-                "Layers": layers,
-                "Config": {**config, "Image": shown},
-                "HostConfig": host_config,
-                "LogPath": os.path.join(final_dir, "ctr.log"),
-                "Driver": "overlay",
-            }, new_state())
-            atomic.write_json(os.path.join(staging, "container.json"), container.config)
-            atomic.write_json(os.path.join(staging, "state.json"), container.state)
-            os.rename(staging, final_dir)
+            # Volumes are found or made (and filled from the image) under the volumes lock,
+            # held until the record is in place: see runtime.volume.mountpoints.
+            with mountpoints.prepared(engine, staging, layers, config,
+                                      host_config) as mount_points:
+                container = Container(final_dir, {
+                    "Id": container_id,
+                    "Name": name,
+                    "Created": rfc3339_ns(),
+                    "Image": image_id,
+                    "ImageRef": shown,
+                    "Layers": layers,
+                    "Config": {**config, "Image": shown},
+                    "HostConfig": host_config,
+                    "MountPoints": mount_points,
+                    "LogPath": os.path.join(final_dir, "ctr.log"),
+                    "Driver": "overlay",
+                }, new_state())
+                atomic.write_json(os.path.join(staging, "container.json"), container.config)
+                atomic.write_json(os.path.join(staging, "state.json"), container.state)
+                os.rename(staging, final_dir)
             index_name(engine, name, container_id)
         except BaseException:
             if os.path.lexists(staging):
                 remove_tree(staging)
             raise
+    events.container(engine, container, "create")
     return container
 
 
@@ -144,6 +159,7 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
     container exists but before its program runs (to attach and catch the first output)."""
     with holding(container):
         if container.refresh():
+            events.container_ended(engine, container)
             _cleanup(engine, container)
             container.save_state()
         if container.status in (RUNNING, PAUSED):
@@ -155,25 +171,12 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
         _start_locked(engine, container, before_start, owner_pid)
 
 
-def _make_bind_sources(binds) -> None:
-    """A `-v HOST:CTR` whose host path does not exist gets it as a new directory, as Docker's
-    `-v` does (not left for the OCI runtime to fail on)."""
-    for bind in binds:
-        source = oci_spec.parse_bind(bind)[0]
-        if not os.path.lexists(source):
-            try:
-                os.makedirs(source, mode=0o755, exist_ok=True)
-            except OSError as error:
-                raise InvalidArgument(f"cannot create the host directory {source} for "
-                                      f"{bind}: {error.strerror}") from None
-
-
 def _start_locked(engine, container: Container, before_start=None,
                   owner_pid: int | None = None) -> None:
     host = container.host_config
     runtime = OCIRuntime(host["Runtime"], engine.paths.oci_state(host["Runtime"]))
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
-    with contextlib.ExitStack() as undo:
+    with contextlib.ExitStack() as undo, groups.placement(engine, container) as placement:
         merged = rootfs.mount_overlay(engine.paths.root, container.dir, links)
         undo.callback(rootfs.unmount, merged)
         with Root(merged) as root:
@@ -182,24 +185,32 @@ def _start_locked(engine, container: Container, before_start=None,
         attachment = _attach_network(engine, container, network)
         undo.callback(_detach_network, engine, container, network)
         _write_hostname(container, attachment)
-        _make_bind_sources(host.get("Binds") or [])
+        mountpoints.make_bind_sources(container)
         bundle = oci_spec.build(container, merged, process["user"], process["env"],
                                 process["argv"], process["cwd"], attachment["netns"],
                                 attachment["share_host"], memory_swap_supported(),
-                                engine.paths.cgroup_parent,
+                                placement.parent, group=placement.limits,
                                 seccomp_cache=os.path.join(engine.paths.run, "seccomp")
                                 if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)
+        # Each start writes a new log file: conmon caps it at max-size (logfiles).
+        log_size_max, log_max_files = opts.log_limits(host)
+        logfiles.begin(container.path("ctr.log"), log_max_files)
+        # The files conmon rotates from the start on are kept by the root's log keeper.
+        logkeeper.ensure_running(engine)
         # Before the launch: a monitor that times out or dies may leave the runtime's
         # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
         undo.callback(_kill_monitor, runtime, container)
+        with contextlib.suppress(FileNotFoundError):    # a new run, whose die is to come
+            os.unlink(container.path(events.EXIT_JOURNALED))
         try:
             monitor_pid, pid = monitor.launch(
                 root=engine.paths.root, runtime=runtime, container=container,
                 sockets_dir=engine.paths.sockets,
                 stdin_open=bool(container.config["Config"].get("OpenStdin")),
                 stdin_once=bool(container.config["Config"].get("StdinOnce")),
-                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors")
+                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors",
+                log_size_max=log_size_max)
         except MoorError as error:
             raise _start_error(error) from None
         container.transition(RUNNING)
@@ -208,6 +219,7 @@ def _start_locked(engine, container: Container, before_start=None,
             "MonitorPid": monitor_pid, "MonitorStartTime": process_start_time(monitor_pid),
             "StartedAt": rfc3339_ns(), "ExitCode": 0, "OOMKilled": False, "Error": "",
             "BootId": boot_id(), "CleanedUp": False, "ManualStop": False, "Paused": False,
+            "PausedBy": None,
             "NetworkSettings": attachment["settings"],
             "Owner": ({"Pid": owner_pid, "StartTime": process_start_time(owner_pid)}
                       if owner_pid else None),
@@ -217,6 +229,7 @@ def _start_locked(engine, container: Container, before_start=None,
         runtime.start(container.id)
         container.save_state()
         undo.pop_all()
+    events.container(engine, container, "start")
 
 
 def _start_error(error: MoorError) -> MoorError:
@@ -320,7 +333,8 @@ def _attach_network(engine, container: Container, network) -> dict:
         publish_all=bool(host.get("PublishAllPorts")),
         publish_loopback=host.get("PublishLoopback", True),
         exposed=sorted((container.config["Config"].get("ExposedPorts") or {}).keys()),
-        container_dir=container.dir, peer_netns=peer)
+        container_dir=container.dir, peer_netns=peer,
+        aliases=host.get("NetworkAliases") or [])
     attachment = network.attach(engine.paths, request)
     return {"netns": attachment.netns, "share_host": attachment.share_host,
             "settings": attachment.settings}

@@ -1,11 +1,14 @@
 """Validate `create` options and turn them into Docker's `Config` and `HostConfig` shapes.
 
 Everything a user can type wrong is checked here, before anything is made on disk, with
-Docker's wording where Docker has one.
+Docker's wording where Docker has one. An option that becomes one key by itself is described
+as data (`CONFIG_FIELDS`, `HOST_CONFIG_FIELDS`: the option, its key, the function that reads
+it); the others are read together with the image's config or with each other in `build`.
 """
 
 import os
 import re
+from typing import Callable, NamedTuple
 
 from runtime.errors import InvalidArgument
 
@@ -168,29 +171,194 @@ def parse_labels(value) -> dict:
     return labels
 
 
+_ALIAS = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$")
+
+
+def parse_network_aliases(value, network: str | None) -> list[str]:
+    """Docker's --network-alias: names on a user-defined network (not the default bridge,
+    none, host or another container's namespace)."""
+    aliases = list(value or [])
+    for alias in aliases:
+        if not isinstance(alias, str) or not _ALIAS.match(alias):
+            raise InvalidArgument(f"invalid network alias: {alias!r}")
+    if aliases and (network in (None, "", "bridge", "default", "none", "host") or
+                    str(network).startswith("container:")):
+        raise InvalidArgument("network-scoped aliases are supported only for containers on "
+                              "user-defined networks")
+    return list(dict.fromkeys(aliases))
+
+
+def parse_hostname(value) -> str:
+    hostname = value or ""
+    if hostname and not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$", hostname):
+        raise InvalidArgument(f"invalid hostname: {hostname!r}")
+    return hostname
+
+
+def parse_stop_timeout(value) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"invalid stop timeout: {value!r} (a number of seconds)") from None
+
+
+def parse_capabilities(value) -> list[str]:
+    """Capabilities as given (`net_admin`, `CAP_NET_ADMIN`, `ALL`), each checked."""
+    from runtime.container.spec import normalize_capability
+    names = list(value or [])
+    for name in names:
+        normalize_capability(name)
+    return names
+
+
+def parse_shm_size(value) -> int:
+    return parse_size(value, "shm") or 64 << 20
+
+
+def _text_or_none(value):
+    return value or None
+
+
+class Field(NamedTuple):
+    """A create option that becomes one key of Config or HostConfig by itself."""
+    option: str
+    key: str
+    read: Callable  # the option's value (None when not given) -> the value kept
+
+
+CONFIG_FIELDS = (
+    Field("hostname", "Hostname", parse_hostname),
+    Field("domainname", "Domainname", lambda value: value or ""),
+    Field("tty", "Tty", bool),
+    Field("stdin_open", "OpenStdin", bool),
+    Field("stdin_once", "StdinOnce", bool),
+    Field("stdin_open", "AttachStdin", bool),
+    Field("stop_timeout", "StopTimeout", parse_stop_timeout),
+)
+
+HOST_CONFIG_FIELDS = (
+    Field("cpus", "NanoCpus", parse_cpus),
+    Field("pids_limit", "PidsLimit", parse_pids_limit),
+    Field("network", "NetworkMode", _text_or_none),
+    Field("ports", "PortSpecs", lambda value: list(value or [])),
+    Field("publish_all", "PublishAllPorts", bool),
+    # Moorage's own: whether ports published without an address also answer on the
+    # host's 127.0.0.1, as Docker's do (the console turns it off for its users).
+    Field("publish_loopback", "PublishLoopback", lambda value: value is not False),
+    Field("runtime", "Runtime", _text_or_none),
+    Field("privileged", "Privileged", bool),
+    Field("cap_add", "CapAdd", parse_capabilities),
+    Field("cap_drop", "CapDrop", parse_capabilities),
+    Field("shm_size", "ShmSize", parse_shm_size),
+    Field("read_only", "ReadonlyRootfs", bool),
+    # Every container's log is capped: `--log-opt` over the host's defaults (see log_config).
+    Field("log_opts", "LogConfig", lambda value: log_config(value)),
+)
+
+# Options read together with the image's config or with other options (see `build`), and
+# those the caller uses before or after (`image`, `image_name`, `name`, `id`).
+COMBINED_OPTIONS = {
+    "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
+    "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
+    "binds", "mounts", "tmpfs", "volumes", "network_aliases", "group",
+}
+KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
+
+
 def build(options: dict, image_config: dict) -> tuple[dict, dict]:
     """(Config, HostConfig) for a new container from API options and the image's config."""
-    known = {"image", "image_name", "name", "cmd", "entrypoint", "env", "workdir", "user", "hostname",
-             "domainname", "tty", "stdin_open", "stdin_once", "memory", "memory_swap", "cpus",
-             "pids_limit", "restart", "auto_remove", "binds", "network", "ports",
-             "publish_all", "runtime", "labels", "privileged", "cap_add", "cap_drop", "id",
-             "stop_signal", "stop_timeout", "shm_size", "read_only", "expose", "publish_loopback"}
-    unknown = sorted(set(options) - known)
+    unknown = sorted(set(options) - KNOWN_OPTIONS)
     if unknown:
         raise InvalidArgument(f"unknown option(s): {', '.join(unknown)}")
     image = image_config.get("config") or {}
+    entrypoint, cmd = _command(options, image)
+    memory, swap = _memory(options)
+    restart, auto_remove = _restart(options)
+    config = {
+        "User": options.get("user") if options.get("user") is not None else image.get("User", ""),
+        "Env": merge_env(image.get("Env") or [], parse_env(options.get("env"))),
+        "Cmd": cmd,
+        "Entrypoint": entrypoint or None,
+        "WorkingDir": _working_dir(options, image),
+        "Labels": {**(image.get("Labels") or {}), **parse_labels(options.get("labels"))},
+        "ExposedPorts": _exposed_ports(options, image),
+        "Volumes": _volumes(options, image),
+        "StopSignal": _stop_signal(options, image),
+        **{field.key: field.read(options.get(field.option)) for field in CONFIG_FIELDS},
+    }
+    host_config = {
+        "Binds": list(options.get("binds") or []),
+        "Memory": memory,
+        "MemorySwap": swap,
+        "RestartPolicy": restart,
+        "AutoRemove": auto_remove,
+        "PortBindings": {},
+        **{field.key: field.read(options.get(field.option)) for field in HOST_CONFIG_FIELDS},
+        **_mounts(options),
+        **_group(options),
+    }
+    aliases = parse_network_aliases(options.get("network_aliases"),
+                                    options.get("network") or None)
+    if aliases:
+        # Moorage's own: the names the container also has on its (user) network, which
+        # Docker keeps in NetworkingConfig.
+        host_config["NetworkAliases"] = aliases
+    from runtime.volume import specs
+    specs.plan(config, host_config)  # every mount checked, a destination used twice refused
+    return config, host_config
+
+
+def _volumes(options: dict, image: dict) -> dict | None:
+    """Config.Volumes: the image's VOLUME paths and the anonymous ones asked for (`-v /ctr`)."""
+    from runtime.volume import specs
+    return {**(image.get("Volumes") or {}), **specs.volume_paths(options.get("volumes"))} \
+        or None
+
+
+def _mounts(options: dict) -> dict:
+    """HostConfig.Mounts (API `Mount` objects, or `--mount` text) and HostConfig.Tmpfs, each
+    present only when asked for, as in Docker's documents."""
+    from runtime.volume import specs, tmpfs
+    result = {}
+    mounts = options.get("mounts") or []
+    if not isinstance(mounts, (list, tuple)):
+        raise InvalidArgument(f"invalid mounts: {mounts!r} (a list of mounts)")
+    if mounts:
+        result["Mounts"] = [specs.normalize_mount(mount) for mount in mounts]
+    table = tmpfs.parse(options.get("tmpfs"))
+    if table:
+        result["Tmpfs"] = table
+    return result
+
+
+def _group(options: dict) -> dict:
+    """HostConfig.CgroupParent (Docker's field for the cgroup a container's goes under): the
+    group the container runs in (runtime.container.groups), present only when asked for."""
+    if not options.get("group"):
+        return {}
+    from runtime.container import groups
+    return {"CgroupParent": groups.validate(options["group"])}
+
+
+def _command(options: dict, image: dict) -> tuple[list[str], list[str]]:
+    """(Entrypoint, Cmd): the image's unless given; a new entrypoint drops the image's CMD,
+    as Docker's does."""
     cmd = string_list(options.get("cmd"), "command")
     entrypoint = string_list(options.get("entrypoint"), "entrypoint")
     if entrypoint is not None:
-        # Docker: a new entrypoint drops the image's CMD.
-        final_entrypoint = entrypoint
-        final_cmd = cmd or []
+        final_entrypoint, final_cmd = entrypoint, cmd or []
     else:
         final_entrypoint = image.get("Entrypoint") or []
         final_cmd = cmd if cmd else (image.get("Cmd") or [])
     if not final_entrypoint and not final_cmd:
         raise InvalidArgument("no command specified")
+    return final_entrypoint, final_cmd
 
+
+def _memory(options: dict) -> tuple[int, int]:
+    """(Memory, MemorySwap) with Docker's checks of the pair."""
     memory = parse_memory(options.get("memory"))
     swap = parse_size(options.get("memory_swap"), "memory-swap") if options.get(
         "memory_swap") not in (None, "", -1, "-1") else 0
@@ -200,69 +368,105 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
     if swap and not memory:
         raise InvalidArgument("You should always set the Memory limit when using "
                               "Memoryswap limit, see usage")
+    return memory, swap
+
+
+def _restart(options: dict) -> tuple[dict, bool]:
+    """(RestartPolicy, AutoRemove): a container cannot have both."""
     restart = parse_restart(options.get("restart"))
     auto_remove = bool(options.get("auto_remove"))
     if auto_remove and restart["Name"]:
         raise InvalidArgument("Conflicting options: --restart and --rm")
-    from runtime.container.spec import normalize_capability, parse_bind
-    binds = list(options.get("binds") or [])
-    for bind in binds:
-        parse_bind(bind)
-    for cap in list(options.get("cap_add") or []) + list(options.get("cap_drop") or []):
-        normalize_capability(cap)
-    network = options.get("network") or None
-    ports = list(options.get("ports") or [])
+    return restart, auto_remove
+
+
+def _working_dir(options: dict, image: dict) -> str:
+    workdir = options.get("workdir") or image.get("WorkingDir") or ""
+    if workdir and not workdir.startswith("/"):
+        raise InvalidArgument(f"the working directory '{workdir}' is invalid, "
+                              "it needs to be an absolute path")
+    return workdir
+
+
+def _exposed_ports(options: dict, image: dict) -> dict:
     exposed = dict(image.get("ExposedPorts") or {})
     for port in options.get("expose") or []:
         exposed[port if "/" in str(port) else f"{port}/tcp"] = {}
-    hostname = options.get("hostname") or ""
-    if hostname and not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$", hostname):
-        raise InvalidArgument(f"invalid hostname: {hostname!r}")
+    return exposed
+
+
+def _stop_signal(options: dict, image: dict) -> str:
     stop_signal = options.get("stop_signal") or image.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
+    return stop_signal
 
-    config = {
-        "Hostname": hostname,
-        "Domainname": options.get("domainname") or "",
-        "User": options.get("user") if options.get("user") is not None else image.get("User", ""),
-        "Env": merge_env(image.get("Env") or [], parse_env(options.get("env"))),
-        "Cmd": final_cmd,
-        "Entrypoint": final_entrypoint or None,
-        "WorkingDir": options.get("workdir") or image.get("WorkingDir") or "",
-        "Tty": bool(options.get("tty")),
-        "OpenStdin": bool(options.get("stdin_open")),
-        "StdinOnce": bool(options.get("stdin_once")),
-        "AttachStdin": bool(options.get("stdin_open")),
-        "Labels": {**(image.get("Labels") or {}), **parse_labels(options.get("labels"))},
-        "ExposedPorts": exposed,
-        "Volumes": image.get("Volumes") or None,
-        "StopSignal": stop_signal,
-        "StopTimeout": int(options["stop_timeout"]) if options.get("stop_timeout") is not None
-        else None,
-    }
-    if config["WorkingDir"] and not config["WorkingDir"].startswith("/"):
-        raise InvalidArgument(f"the working directory '{config['WorkingDir']}' is invalid, "
-                              "it needs to be an absolute path")
-    host_config = {
-        "Binds": binds,
-        "Memory": memory,
-        "MemorySwap": swap,
-        "NanoCpus": parse_cpus(options.get("cpus")),
-        "PidsLimit": parse_pids_limit(options.get("pids_limit")),
-        "RestartPolicy": restart,
-        "AutoRemove": auto_remove,
-        "NetworkMode": network,
-        "PortSpecs": ports,
-        "PortBindings": {},
-        "PublishAllPorts": bool(options.get("publish_all")),
-        # Moorage's own: whether ports published without an address also answer on the
-        # host's 127.0.0.1, as Docker's do (the console turns it off for its users).
-        "PublishLoopback": options.get("publish_loopback") is not False,
-        "Runtime": options.get("runtime") or None,
-        "Privileged": bool(options.get("privileged")),
-        "CapAdd": list(options.get("cap_add") or []),
-        "CapDrop": list(options.get("cap_drop") or []),
-        "ShmSize": parse_size(options.get("shm_size"), "shm") or 64 << 20,
-        "ReadonlyRootfs": bool(options.get("read_only")),
-    }
-    return config, host_config
+
+# -- logs --------------------------------------------------------------------------------
+
+LOG_DRIVER = "k8s-file"     # conmon's format; see runtime/container/logfiles.py
+DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILE = "100m", "3"
+MIN_LOG_SIZE = 16 << 10     # two of conmon's largest records (8 KiB of output each)
+LOG_OPTS = ("max-size", "max-file")
+
+
+def log_config(opts) -> dict:
+    """HostConfig.LogConfig, as Docker shows it, from `--log-opt` values (`{"max-size":
+    "10m", "max-file": "3"}`, or ["max-size=10m", ...]) over the host's defaults
+    ($MOORAGE_LOG_MAX_SIZE, 100m; $MOORAGE_LOG_MAX_FILE, 3): every container's log is
+    capped."""
+    if isinstance(opts, (list, tuple)):
+        pairs = {}
+        for item in opts:
+            key, sep, value = str(item).partition("=")
+            if not sep:
+                raise InvalidArgument(f"invalid log option {item!r}: expected KEY=VALUE")
+            pairs[key] = value
+        opts = pairs
+    opts = dict(opts or {})
+    unknown = sorted(set(opts) - set(LOG_OPTS))
+    if unknown:
+        raise InvalidArgument(f"unknown log opt '{unknown[0]}' for {LOG_DRIVER} log driver "
+                              f"(the options are {', '.join(LOG_OPTS)})")
+    size = opts.get("max-size") or host_log_default("MOORAGE_LOG_MAX_SIZE",
+                                                     DEFAULT_LOG_MAX_SIZE)
+    files = opts.get("max-file") or host_log_default("MOORAGE_LOG_MAX_FILE",
+                                                     DEFAULT_LOG_MAX_FILE)
+    log_size(size, "max-size")
+    log_files(files, "max-file")
+    return {"Type": LOG_DRIVER, "Config": {"max-size": str(size), "max-file": str(files)}}
+
+
+def host_log_default(variable: str, default: str) -> str:
+    value = os.environ.get(variable, "").strip() or default
+    try:
+        (log_size if variable.endswith("SIZE") else log_files)(value, variable)
+    except InvalidArgument as error:
+        raise InvalidArgument(f"${variable}: {error.message}") from None
+    return value
+
+
+def log_size(value, what: str = "max-size") -> int:
+    try:
+        size = parse_size(value, what)
+    except InvalidArgument:
+        raise InvalidArgument(f"invalid {what} {value!r}: a size like 10m or 512k") from None
+    if size < MIN_LOG_SIZE:
+        raise InvalidArgument(f"invalid {what} {value!r}: at least 16k")
+    return size
+
+
+def log_files(value, what: str = "max-file") -> int:
+    try:
+        count = int(str(value))
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise InvalidArgument(f"invalid {what} {value!r}: a number of files, at least 1")
+    return count
+
+
+def log_limits(host_config: dict) -> tuple[int, int]:
+    """(max-size in bytes, max-file) of a container; a container made before logs were
+    capped gets the host's defaults."""
+    config = (host_config.get("LogConfig") or {}).get("Config") or log_config({})["Config"]
+    return log_size(config["max-size"]), log_files(config["max-file"])

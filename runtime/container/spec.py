@@ -99,32 +99,96 @@ def normalize_capability(name: str) -> str:
     return upper
 
 
+class SpecRequest:
+    """What one container's OCI spec is made from: its record (Config and HostConfig) and what
+    the start resolved for it (root file system, user, environment, program, network
+    namespace, cgroup parent and the limits of the container's group, if any)."""
+
+    def __init__(self, container, rootfs: str, user, env: list[str], argv: list[str],
+                 cwd: str, network_namespace: str | None, share_host_network: bool,
+                 memory_swap_supported: bool, cgroup_parent: str,
+                 seccomp_cache: str | None = None, group: dict | None = None):
+        self.container = container
+        self.rootfs = rootfs
+        self.user = user
+        self.env = env
+        self.argv = argv
+        self.cwd = cwd
+        self.network_namespace = network_namespace
+        self.share_host_network = share_host_network
+        self.memory_swap_supported = memory_swap_supported
+        self.cgroup_parent = cgroup_parent
+        self.seccomp_cache = seccomp_cache
+        self.group = group
+        self.config = container.config["Config"]
+        self.host = container.host_config
+        self.privileged = bool(self.host.get("Privileged"))
+        self.capabilities = capabilities(self.host)
+
+
 def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: str,
           network_namespace: str | None, share_host_network: bool,
           memory_swap_supported: bool, cgroup_parent: str,
-          seccomp_cache: str | None = None) -> dict:
+          seccomp_cache: str | None = None, group: dict | None = None) -> dict:
     """Return the OCI config for `container` (a runtime.container.state.Container).
 
     `seccomp_cache`: for crun, a directory where the seccomp profile is kept compiled; the
-    bundle then also carries the compiled program (see seccomp_bpf)."""
-    config = container.config["Config"]
-    host = container.host_config
-    caps = capabilities(host)
-    privileged = bool(host.get("Privileged"))
+    bundle then also carries the compiled program (see seccomp_bpf). `group`: the limits of
+    the group the container runs in (`cgroup_parent` is then the group's cgroup).
 
+    The spec is made in named steps (`STEPS`), each filling its own part, in the manner of
+    podman's pkg/specgen/generate."""
+    request = SpecRequest(container, rootfs, user, env, argv, cwd, network_namespace,
+                          share_host_network, memory_swap_supported, cgroup_parent,
+                          seccomp_cache, group)
+    spec = {"ociVersion": OCI_VERSION, "linux": {}}
+    for step in STEPS:
+        step(request, spec)
+    return spec
+
+
+def add_process(request: SpecRequest, spec: dict) -> None:
+    """The program: terminal, user, argv, environment, working directory."""
+    user = request.user
     process = {
-        "terminal": bool(config.get("Tty")),
+        "terminal": bool(request.config.get("Tty")),
         "user": {"uid": user.uid, "gid": user.gid},
-        "args": argv,
-        "env": env,
-        "cwd": cwd,
-        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps,
-                         "inheritable": [], "ambient": []},
-        "noNewPrivileges": bool(host.get("NoNewPrivileges")),
+        "args": request.argv,
+        "env": request.env,
+        "cwd": request.cwd,
     }
     if user.additional_gids:
         process["user"]["additionalGids"] = user.additional_gids
+    spec["process"] = process
 
+
+def add_root(request: SpecRequest, spec: dict) -> None:
+    """The root file system, the host name and the domain name."""
+    spec["root"] = {"path": request.rootfs,
+                    "readonly": bool(request.host.get("ReadonlyRootfs"))}
+    spec["hostname"] = request.config.get("Hostname") or (
+        os.uname().nodename if request.share_host_network else request.container.id[:12])
+    if request.config.get("Domainname"):
+        spec["domainname"] = request.config["Domainname"]
+
+
+def add_mounts(request: SpecRequest, spec: dict) -> None:
+    """The kernel file systems every container gets and the engine's files for /etc, except
+    where the user mounts something of their own (Docker's rule), then the user's mounts:
+    binds, volumes and tmpfs (runtime.volume.mountpoints)."""
+    from runtime.volume import mountpoints
+    user = mountpoints.oci_mounts(request.container)
+    taken = {mount["destination"] for mount in user}
+    defaults = [mount for mount in kernel_mounts(request) + engine_file_mounts(request)
+                if mount["destination"] not in taken and not (
+                    "/dev" in taken and mount["destination"].startswith("/dev/"))]
+    spec["mounts"] = defaults + user
+    propagation = mountpoints.check_propagation(request.container)
+    if propagation:
+        spec["linux"]["rootfsPropagation"] = propagation
+
+
+def kernel_mounts(request: SpecRequest) -> list[dict]:
     mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc",
          "options": ["nosuid", "noexec", "nodev"]},
@@ -140,93 +204,81 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
          "options": ["nosuid", "noexec", "nodev"]},
         {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
          "options": ["nosuid", "noexec", "nodev", "mode=1777",
-                     f"size={int(host.get('ShmSize') or 64 << 20)}"]},
+                     f"size={int(request.host.get('ShmSize') or 64 << 20)}"]},
     ]
-    if share_host_network:
+    if request.share_host_network:
         # A host-network container must not get a private /sys (the kernel refuses sysfs in a
         # network namespace it does not own); bind the host's read-only like Docker.
         mounts[3] = {"destination": "/sys", "type": "bind", "source": "/sys",
                      "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}
-    for name in ("resolv.conf", "hostname", "hosts"):
-        mounts.append({"destination": f"/etc/{name}", "type": "bind",
-                       "source": container.path(name), "options": ["rbind", "rprivate"]})
-    for bind in host.get("Binds") or []:
-        source, destination, mode = parse_bind(bind)
-        options = ["rbind", "rprivate"] + (["ro"] if mode == "ro" else [])
-        mounts.append({"destination": destination, "type": "bind", "source": source,
-                       "options": options})
+    return mounts
 
+
+def engine_file_mounts(request: SpecRequest) -> list[dict]:
+    """/etc/resolv.conf, /etc/hostname and /etc/hosts, written by the engine."""
+    return [{"destination": f"/etc/{name}", "type": "bind",
+             "source": request.container.path(name), "options": ["rbind", "rprivate"]}
+            for name in ("resolv.conf", "hostname", "hosts")]
+
+
+def add_namespaces(request: SpecRequest, spec: dict) -> None:
+    """pid, ipc, uts and mount always; a network namespace unless the host's is shared."""
     namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-    if not share_host_network:
+    if not request.share_host_network:
         network = {"type": "network"}
-        if network_namespace:
-            network["path"] = network_namespace
+        if request.network_namespace:
+            network["path"] = request.network_namespace
         namespaces.append(network)
+    spec["linux"]["namespaces"] = namespaces
 
-    resources = {"devices": [{"allow": True, "access": "rwm"}] if privileged else DEVICE_RULES}
+
+def add_resources(request: SpecRequest, spec: dict) -> None:
+    """The cgroup: its path, the device rules, memory, CPU and PIDs limits. In a group, CPUs
+    and PIDs above the group's are capped to the group's (runtime.container.groups); memory
+    stays as asked."""
+    from runtime.container.cgroups import capped
+    host = request.host
+    group = request.group or {}
+    resources = {"devices": [{"allow": True, "access": "rwm"}] if request.privileged
+                 else DEVICE_RULES}
     memory = int(host.get("Memory") or 0)
     if memory > 0:
         resources["memory"] = {"limit": memory}
-        if memory_swap_supported:
+        if request.memory_swap_supported:
             swap = int(host.get("MemorySwap") or 0)
             resources["memory"]["swap"] = swap if swap > 0 else memory
-    nano_cpus = int(host.get("NanoCpus") or 0)
+    nano_cpus = capped(int(host.get("NanoCpus") or 0), int(group.get("NanoCpus") or 0))
     if nano_cpus > 0:
         period = 100000
         resources["cpu"] = {"period": period, "quota": nano_cpus * period // 1_000_000_000}
-    pids = int(host.get("PidsLimit") or 0)
+    pids = capped(int(host.get("PidsLimit") or 0), int(group.get("PidsLimit") or 0))
     if pids > 0:
         resources["pids"] = {"limit": pids}
-
-    annotations = {}
-    linux = {
-        "namespaces": namespaces,
-        "resources": resources,
-        "cgroupsPath": f"/{cgroup_parent}/{container.id}",
-    }
-    if not privileged:
-        linux["maskedPaths"] = existing_masked_paths()
-        linux["readonlyPaths"] = list(READONLY_PATHS)
-        profile = seccomp.default_profile(caps)
-        if profile and host.get("SeccompProfile") != "unconfined":
-            linux["seccomp"] = profile
-            if seccomp_cache:
-                from runtime.container import seccomp_bpf
-                compiled = seccomp_bpf.annotation(profile, seccomp_cache)
-                if compiled:
-                    annotations["run.oci.seccomp_bpf_data"] = compiled
-
-    spec = {
-        "ociVersion": OCI_VERSION,
-        "process": process,
-        "root": {"path": rootfs, "readonly": bool(host.get("ReadonlyRootfs"))},
-        "hostname": config.get("Hostname") or (
-            os.uname().nodename if share_host_network else container.id[:12]),
-        "mounts": mounts,
-        "linux": linux,
-    }
-    if config.get("Domainname"):
-        spec["domainname"] = config["Domainname"]
-    if annotations:
-        spec["annotations"] = annotations
-    return spec
+    spec["linux"]["resources"] = resources
+    spec["linux"]["cgroupsPath"] = f"/{request.cgroup_parent}/{request.container.id}"
 
 
-def parse_bind(text: str) -> tuple[str, str, str]:
-    """`HOST:CTR[:ro|rw]` -> (host path, container path, mode)."""
-    from runtime.errors import InvalidArgument
-    parts = text.split(":")
-    if len(parts) == 2:
-        source, destination, mode = parts[0], parts[1], "rw"
-    elif len(parts) == 3 and parts[2] in ("ro", "rw"):
-        source, destination, mode = parts
-    else:
-        raise InvalidArgument(f"invalid volume specification: {text!r}")
-    if not source.startswith("/"):
-        raise InvalidArgument(
-            f"invalid volume specification: {text!r}: the host path must be absolute "
-            "(named volumes are not supported)")
-    if not destination.startswith("/") or os.path.normpath(destination) == "/":
-        raise InvalidArgument(f"invalid volume specification: {text!r}: "
-                              "the container path must be absolute and not '/'")
-    return os.path.normpath(source), os.path.normpath(destination), mode
+def add_security(request: SpecRequest, spec: dict) -> None:
+    """Capabilities, no-new-privileges, and for unprivileged containers the masked and
+    read-only paths and the seccomp filter (compiled in advance for crun)."""
+    caps = request.capabilities
+    spec["process"]["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps,
+                                       "inheritable": [], "ambient": []}
+    spec["process"]["noNewPrivileges"] = bool(request.host.get("NoNewPrivileges"))
+    if request.privileged:
+        return
+    linux = spec["linux"]
+    linux["maskedPaths"] = existing_masked_paths()
+    linux["readonlyPaths"] = list(READONLY_PATHS)
+    profile = seccomp.default_profile(caps)
+    if not profile or request.host.get("SeccompProfile") == "unconfined":
+        return
+    linux["seccomp"] = profile
+    if request.seccomp_cache:
+        from runtime.container import seccomp_bpf
+        compiled = seccomp_bpf.annotation(profile, request.seccomp_cache)
+        if compiled:
+            spec.setdefault("annotations", {})["run.oci.seccomp_bpf_data"] = compiled
+
+
+STEPS = (add_process, add_root, add_mounts, add_namespaces, add_resources, add_security)

@@ -1,6 +1,7 @@
 """`update`: a container's memory, CPU and process limits and its restart policy, changed
 while it runs (through the OCI runtime's `update`, which writes its cgroups) or while it is
-stopped (its next start uses them), as Docker's `docker update`."""
+stopped (its next start uses them), as Docker's `docker update`. In a group, CPUs and PIDs
+above the group's are capped to the group's, as at start (runtime.container.groups)."""
 
 import json
 import os
@@ -63,20 +64,36 @@ def _apply(host: dict, changes: dict, container: Container) -> None:
         host["PidsLimit"] = opts.parse_pids_limit(changes["pids_limit"])
 
 
-def resources(host: dict) -> dict:
+def resources(host: dict, group: dict | None = None) -> dict:
     """The OCI linux.resources of the limits that are set, as the runtimes' `update -r`
-    takes them (a memory of -1: none)."""
+    takes them (a memory of -1: none); CPUs and PIDs capped to the `group`'s limits."""
+    from runtime.container.cgroups import capped
+    group = group or {}
+    nano_cpus = capped(int(host.get("NanoCpus") or 0), int(group.get("NanoCpus") or 0))
+    pids = capped(int(host.get("PidsLimit") or 0), int(group.get("PidsLimit") or 0))
     memory = int(host.get("Memory") or 0)
     swap = int(host.get("MemorySwap") or 0)
     limits = {"memory": {"limit": memory or -1}}
     if memory_swap_supported():
         limits["memory"]["swap"] = (swap or memory) if memory else -1
-    if host.get("NanoCpus"):
-        limits["cpu"] = {"period": CPU_PERIOD,
-                         "quota": int(host["NanoCpus"]) * CPU_PERIOD // 1_000_000_000}
-    if host.get("PidsLimit"):
-        limits["pids"] = {"limit": int(host["PidsLimit"])}
+    if nano_cpus:
+        limits["cpu"] = {"period": CPU_PERIOD, "quota": nano_cpus * CPU_PERIOD // 1_000_000_000}
+    if pids:
+        limits["pids"] = {"limit": pids}
     return limits
+
+
+def _group_limits(engine, container: Container) -> dict | None:
+    """The limits of the container's group (None: in none, or its group is gone)."""
+    from runtime.container import groups
+    from runtime.errors import NotFound
+    name = container.host_config.get("CgroupParent")
+    if not name:
+        return None
+    try:
+        return groups.definition(engine.paths, name)
+    except NotFound:
+        return None
 
 
 def _write_cgroups(engine, container: Container, host: dict) -> None:
@@ -84,7 +101,7 @@ def _write_cgroups(engine, container: Container, host: dict) -> None:
     fd, path = tempfile.mkstemp(prefix="update-", suffix=".json", dir=container.dir)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(resources(host), f)
+            json.dump(resources(host, _group_limits(engine, container)), f)
         runtime.run("update", "--resources", path, container.id)
     finally:
         os.unlink(path)
@@ -95,7 +112,7 @@ def _lift_removed_limits(engine, container: Container, host: dict) -> None:
     """No CPU or process limit any more: crun refuses -1 for these where runc takes it, so
     the cgroup files get their `max` here, as the runtimes write it."""
     from runtime.container import cgroups
-    parent = engine.paths.cgroup_parent
+    parent = cgroups.container_parent(engine.paths.cgroup_parent, container)
     cpu_v2 = os.path.exists(os.path.join(cgroups.cgroup_dir(parent, container.id, "cpu"),
                                          "cpu.max"))
     writes = []

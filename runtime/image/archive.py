@@ -20,6 +20,7 @@ import os
 import shutil
 import tarfile
 
+from runtime import events
 from runtime.container.state import rfc3339_ns
 from runtime.errors import InvalidArgument, MoorError
 from runtime.image import layers
@@ -63,7 +64,11 @@ def import_tar(engine, stream, reference: str | None = None, message: str | None
             image_id = store.add_image(
                 json.dumps(config, sort_keys=True, separators=(",", ":")).encode())
             if reference:
-                store.tag(image_id, reference)
+                tagged = store.tag(image_id, reference)
+    labels = events.image_labels(store, image_id)
+    if reference:
+        events.image(engine, "tag", image_id, tagged, labels)
+    events.image(engine, "import", image_id, image_id, labels)
     return image_id
 
 
@@ -73,6 +78,7 @@ def export(engine, container, out) -> None:
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
     with rootfs.mounted(engine.paths.root, container.dir, links) as merged:
         pack_layer(merged, out)
+    events.container(engine, container, "export")
 
 
 # -- save --------------------------------------------------------------------------------------
@@ -190,6 +196,8 @@ def save(engine, references: list[str], out, format: str = "docker-archive") -> 
             add_bytes("manifest.json", json.dumps(manifest).encode())
             if repositories:
                 add_bytes("repositories", json.dumps(repositories).encode())
+    for image_id, _ in images:
+        events.image(engine, "save", image_id, image_id, events.image_labels(store, image_id))
 
 
 # -- load --------------------------------------------------------------------------------------
@@ -269,7 +277,7 @@ def load(engine, source) -> list[str]:
                                   "Docker archive) nor index.json (an OCI layout)")
         loaded = []
         for image in images:
-            loaded.extend(_load_image(engine.store, members, image))
+            loaded.extend(_load_image(engine, members, image))
         return loaded
 
 
@@ -294,10 +302,11 @@ def _docker_images(members: Members) -> list[dict]:
     return images
 
 
-def _load_image(store, members: Members, image: dict) -> list[str]:
+def _load_image(engine, members: Members, image: dict) -> list[str]:
     """Unpack and register one image (its layers each checked against the config's diff
     ID, and against its descriptor's digest when it has one), then name it."""
     from runtime.image import reference as refs
+    store = engine.store
     try:
         config = json.loads(image["config"])
     except ValueError:
@@ -331,6 +340,7 @@ def _load_image(store, members: Members, image: dict) -> list[str]:
             raise
         for tag in tags:
             store.tag(image_id, tag)
+    events.image(engine, "load", image_id, image_id, events.image_labels(store, image_id))
     return [f"Loaded image: {tag}" for tag in tags] or [f"Loaded image ID: {image_id}"]
 
 

@@ -2,7 +2,8 @@
 containers, images, jobs, commits and audit entries, naming each by ID, by name and by ID
 prefix, through the pages, the API and the websockets. Every answer is the 404 a name that
 does not exist gets (no existence oracle), lists leave alpha's rows out, nothing changes and
-no job is sent; each attempted action is audited as denied."""
+no job is sent; each attempted action is audited as denied, alike for the hidden and the
+missing, with only the reference as typed."""
 import secrets
 
 import pytest
@@ -64,7 +65,7 @@ def read(client, method, url, body=None):
 
 def assert_invisible(client, method, url_for, ref, body=None, sent=None):
     """`url_for(ref)` answers as `url_for(<a name that does not exist>)` does, changing
-    nothing."""
+    nothing; returns the name that does not exist."""
     before = fingerprint()
     unknown = unknown_like(ref)
     hidden = read(client, method, url_for(ref), body)
@@ -78,6 +79,16 @@ def assert_invisible(client, method, url_for, ref, body=None, sent=None):
         # Same words, but for the name itself.
         assert hidden.json()["detail"].replace(ref, "?") == \
             missing.json()["detail"].replace(unknown, "?")
+    return unknown
+
+
+def assert_refusals_hold_only_what_was_typed(action, refs):
+    """One denied entry per reference tried, hidden or missing alike, holding the reference
+    as typed and nothing of what it may have named."""
+    denied = AuditEntry.objects.filter(action=action, result="denied", actor_name="stranger")
+    assert sorted(denied.values_list("target_name", flat=True)) == sorted(refs), action
+    assert set(denied.values_list("team_name", "host_name", "target_id")) == {("", "", "")}
+    assert sorted(e.params["reference"] for e in denied) == sorted(refs)
 
 
 # -- containers ------------------------------------------------------------------------------
@@ -114,10 +125,8 @@ def test_container_reads(objects, stranger, how, method, url):
 def test_container_actions_are_404_and_audited(objects, stranger, sent, how, method, url,
                                                action, body):
     ref = container_refs(objects)[how]
-    assert_invisible(stranger, method, url, ref, body, sent)
-    denied = AuditEntry.objects.filter(action=action, result="denied", actor_name="stranger",
-                                       target_id=objects.web.engine_id)
-    assert denied.count() == 1, action
+    unknown = assert_invisible(stranger, method, url, ref, body, sent)
+    assert_refusals_hold_only_what_was_typed(action, [ref, unknown])
 
 
 def test_bulk_actions_skip_what_the_user_cannot_see(objects, stranger, sent):
@@ -156,10 +165,9 @@ def test_the_run_form_cannot_use_alphas_image_or_host(objects, stranger, sent):
 def test_images(objects, stranger, sent, how):
     ref = image_refs(objects)[how]
     assert_invisible(stranger, "get", lambda r: f"/api/images/{r}/", ref)
-    assert_invisible(stranger, "post", lambda r: f"/api/images/{r}/tag/", ref,
-                     {"repository": "beta/stolen"}, sent)
-    assert AuditEntry.objects.filter(action="image.tag", result="denied",
-                                     actor_name="stranger").count() == 1
+    unknown = assert_invisible(stranger, "post", lambda r: f"/api/images/{r}/tag/", ref,
+                               {"repository": "beta/stolen"}, sent)
+    assert_refusals_hold_only_what_was_typed("image.tag", [ref, unknown])
     page = stranger.get(f"/commits/?image={ref}").content.decode()
     assert "data-commit=" not in page and "lineage" not in page.split("history-problem")[1]
     assert f"No image {ref} that you may see." in page
@@ -189,12 +197,10 @@ def test_commits(objects, stranger, sent, how):
     ref = commit_refs(objects)[how]
     assert_invisible(stranger, "get", lambda r: f"/commits/{r}/", ref)
     assert_invisible(stranger, "get", lambda r: f"/api/commits/{r}/", ref)
-    assert_invisible(stranger, "post", lambda r: f"/commits/{r}/tag/", ref,
-                     {"repository": "beta/stolen"}, sent)
-    assert_invisible(stranger, "post", lambda r: f"/api/commits/{r}/tag/", ref,
-                     {"repository": "beta/stolen"}, sent)
-    assert AuditEntry.objects.filter(action="image.tag", result="denied",
-                                     actor_name="stranger").count() == 2
+    unknowns = [assert_invisible(stranger, "post", lambda r: f"{prefix}/commits/{r}/tag/", ref,
+                                 {"repository": "beta/stolen"}, sent)
+                for prefix in ("", "/api")]
+    assert_refusals_hold_only_what_was_typed("image.tag", [ref, ref] + unknowns)
 
 
 def test_commit_lists_leave_alphas_out(objects, stranger):
@@ -238,10 +244,12 @@ def test_teams(objects, stranger, sent):
                      {"terminal_user": "root"}, sent)
     assert_invisible(stranger, "delete", lambda r: f"/api/teams/{r}/members/viewer/",
                      str(team.pk), None, sent)
-    denied = AuditEntry.objects.filter(result="denied", actor_name="stranger",
-                                       target_id=str(team.pk), team_name=team.name)
-    assert sorted(denied.values_list("action", flat=True)) == [
-        "team.member.remove", "team.member.set", "team.member.set", "team.settings"]
+    denied = AuditEntry.objects.filter(result="denied", actor_name="stranger")
+    assert sorted(denied.values_list("action", flat=True)) == sorted(
+        ["team.member.remove", "team.member.set", "team.member.set", "team.settings"] * 2)
+    assert sorted(set(denied.values_list("target_name", flat=True))) == sorted(
+        [str(team.pk), unknown_like(str(team.pk))])
+    assert set(denied.values_list("team_name", "target_id")) == {("", "")}
 
 
 @pytest.mark.parametrize("how", ["id", "prefix", "name"])
@@ -249,14 +257,13 @@ def test_granting_on_a_hidden_container_is_404_and_audited(objects, stranger, se
     ref = container_refs(objects)[how]
     before = fingerprint()
     body = {"user": "stranger", "container": ref, "actions": ["terminal"]}
+    unknown = unknown_like(ref)
     hidden = stranger.post("/api/grants/", body, content_type="application/json")
-    missing = stranger.post("/api/grants/", dict(body, container=unknown_like(ref)),
+    missing = stranger.post("/api/grants/", dict(body, container=unknown),
                             content_type="application/json")
     assert (hidden.status_code, missing.status_code) == (404, 404)
     assert changed_tables(before, fingerprint()) == []
-    assert AuditEntry.objects.filter(action="container.grant", result="denied",
-                                     actor_name="stranger",
-                                     target_id=objects.web.engine_id).count() == 1
+    assert_refusals_hold_only_what_was_typed("container.grant", [ref, unknown])
 
 
 # -- websockets --------------------------------------------------------------------------------

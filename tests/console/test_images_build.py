@@ -198,7 +198,7 @@ def test_a_tag_of_another_team_or_of_the_host_is_refused(world, client_for, sent
     Image.objects.create(host=world.hosts["h1"], image_id="sha256:" + "cd" * 32,
                          tags=["beta/app:1"], team=world.teams["beta"])
     client = client_for("developer")
-    for tag, owner in (("busybox", "the host"), ("beta/app:1", "team beta")):
+    for tag, owner in (("busybox", "the host"), ("beta/app:1", "another team")):
         answer = build(client, body(tags=["alpha/app:1", tag]))
         assert answer.status_code == 403
         assert owner in answer.json()["tags"][0]

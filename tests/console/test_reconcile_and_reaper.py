@@ -1,6 +1,7 @@
 """The database follows each host's engine (sync), and no job stays running forever."""
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from console.audit.models import AuditEntry
@@ -114,9 +115,10 @@ def test_a_job_the_broker_refuses_fails_at_once(world, monkeypatch,
     def refuse(*args, **kwargs):
         raise ConnectionError("redis is down")
     monkeypatch.setattr(dispatch.app, "send_task", refuse)
-    with django_capture_on_commit_callbacks(execute=True):
-        job = actions.act(world.user("operator"), world.containers["web"], "stop")
-    job.refresh_from_db()
+    with pytest.raises(dispatch.QueueUnavailable):
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.act(world.user("operator"), world.containers["web"], "stop")
+    job = Job.objects.get(kind="stop")
     assert job.state == "failed" and "could not queue the job" in job.error
 
 

@@ -116,7 +116,7 @@ def test_joining_a_container_on_its_own_network_is_fine(world, client_for):
     response = run(client_for("developer"), network="container:web")
     assert response.status_code == 202, response.content
     assert Container.objects.get(name="").options == {
-        "network": f"container:{world.containers['web'].engine_id}"}
+        "network": f"container:{world.containers['web'].engine_id}", "pids_limit": 4096}
 
 
 @pytest.mark.parametrize("alias", ["Binds", "Mounts", "HostConfig", "volumes", "Privileged",

@@ -67,9 +67,13 @@ def test_team_admins_manage_members_and_roles(world, client_for):
     assert admin.delete(f"{url}stranger/").status_code == 204
     actions = list(AuditEntry.objects.filter(team_name="alpha").order_by("pk")
                    .values_list("action", "result"))
-    assert actions == [("team.member.set", "denied"), ("team.member.set", "denied"),
+    assert actions == [("team.member.set", "denied"),
                        ("team.member.add", "succeeded"),
                        ("team.member.role", "succeeded"), ("team.member.remove", "succeeded")]
+    # The stranger's attempt names the team only as they typed it.
+    assert AuditEntry.objects.filter(action="team.member.set", actor_name="stranger",
+                                     team_name="", target_name=str(world.teams["alpha"].pk),
+                                     result="denied").count() == 1
 
 
 def test_host_grants_are_for_superusers(world, client_for):

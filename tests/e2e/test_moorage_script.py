@@ -15,7 +15,7 @@ from tests.stack import REPO, free_port, wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 SCRIPT = os.path.join(REPO, "moorage")
-SERVICES = ("redis", "web", "worker", "bridge")
+SERVICES = ("redis", "web", "worker", "bridge", "engine")
 # Settings of whatever runs the tests, which must not leak into the private instance.
 OUTSIDE = ("MOORAGE_", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SECRET_KEY",
            "CSRF_TRUSTED_ORIGINS", "DJANGO_SETTINGS_MODULE")
@@ -30,6 +30,7 @@ def private_env(tmp_path) -> dict:
         "MOORAGE_HOST": "scripted",
         "MOORAGE_PORT": str(free_port()),
         "MOORAGE_REDIS_PORT": str(free_port()),
+        "MOORAGE_ENGINE_SOCKET": str(tmp_path / "engine.sock"),
     })
     return env
 
@@ -58,6 +59,15 @@ def answers(env) -> bool:
     url = f"http://127.0.0.1:{env['MOORAGE_PORT']}/login/"
     with urllib.request.urlopen(url, timeout=5) as response:
         return response.status == 200
+
+
+def engine_answers(env) -> bool:
+    """The engine service's socket speaks Docker's API (its ping)."""
+    import socket
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(env["MOORAGE_ENGINE_SOCKET"])
+        sock.sendall(b"GET /_ping HTTP/1.1\r\nHost: engine\r\nConnection: close\r\n\r\n")
+        return sock.recv(4096).startswith(b"HTTP/1.1 200")
 
 
 def alive(pid: int) -> bool:
@@ -97,7 +107,7 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     assert "migrating the database" in first
     assert f"Moorage is up: {url}" in first
     assert "log in as admin, password: " in first
-    assert answers(env)
+    assert answers(env) and engine_answers(env)
     assert os.readlink(os.path.join(env["MOORAGE_BIN_DIR"], "moor")) == os.path.join(
         REPO, "bin", "moor")
 
@@ -120,7 +130,7 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     assert {name: after[name] for name in ("redis", "worker", "bridge")} == {
         name: before[name] for name in ("redis", "worker", "bridge")}
     assert answers(env)
-    for name in ("worker", "bridge", "redis"):
+    for name in ("worker", "bridge", "engine", "redis"):
         before = pids(env)
         moorage(env, "restart", name)
         after = pids(env)
@@ -148,7 +158,7 @@ def test_restart_refuses_what_it_cannot_do(instance):
     assert "nothing to restart" in nothing_yet.stderr and "./moorage up" in nothing_yet.stderr
     unknown = moorage(instance, "restart", "daemon", check=False)
     assert unknown.returncode == 1
-    assert "web, worker, bridge or redis" in unknown.stderr
+    assert "web, worker, bridge, engine or redis" in unknown.stderr
     assert not pids(instance)
 
 

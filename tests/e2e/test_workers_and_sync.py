@@ -61,7 +61,11 @@ def test_a_restarted_worker_fails_what_its_predecessor_was_running(stack):
     stack.kill_worker("e2e")
     stack.start_worker("e2e")           # at once: before the host is even seen offline
     failed = stack.wait_job(stop["id"], timeout=30)
-    assert failed["state"] == "failed" and "restarted" in failed["error"]
+    # The new worker fails it at its start; on a loaded machine whose new worker takes longer
+    # to start than a host may stay silent, the web process's reaper fails it first. Either
+    # way the job ends, saying the worker went away (tests/console pin each path alone).
+    assert failed["state"] == "failed", failed
+    assert ("restarted" in failed["error"] or "stopped responding" in failed["error"]), failed
     stack.wait_host_online("e2e")
     api.ok("DELETE", "/api/containers/stubborn2/?force=1&wait=1")
 
@@ -161,11 +165,9 @@ def test_containers_and_their_logs_outlive_a_restart_of_redis(stack):
         stack.end("redis", signal.SIGKILL)
         try:
             time.sleep(1.0)
-            # Asked meanwhile: the job cannot be queued, and says so instead of waiting.
+            # Asked meanwhile: the job cannot be queued, and the answer says so at once.
             status, restart = api.post("/api/containers/ticker/restart/")
-            assert status == 202, restart
-            failed = stack.wait_job(restart["id"], timeout=30)
-            assert failed["state"] == "failed" and "Redis" in failed["error"], failed
+            assert status == 503 and "Redis is unreachable" in restart["detail"], restart
         finally:
             stack.spawn("redis", argv)
             wait_until(stack._redis_ping, what="redis again")

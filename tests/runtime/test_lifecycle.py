@@ -300,7 +300,9 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
     (["-w", "relative", "busybox", "true"], 125, "absolute path"),
     (["--runtime", "nosuch", "busybox", "true"], 125, "unknown runtime"),
     (["--cap-add", "NOT_A_CAP", "busybox", "true"], 125, "unknown capability"),
-    (["-v", "relative:/x", "busybox", "true"], 125, "invalid volume"),
+    (["-v", "relative/path:/x", "busybox", "true"], 125, "invalid characters for a local "
+                                                       "volume name"),
+    (["-v", "/x:ro", "busybox", "true"], 125, "invalid volume specification"),
     (["-v", "/etc/hostname/sub:/x", "busybox", "true"], 125, "cannot create the host directory"),
     (["--nosuchflag", "busybox", "true"], 125, "unknown flag: --nosuchflag"),
     (["Busybox"], 125, "invalid reference format"),

@@ -22,7 +22,7 @@ class UserGroupsMember:
         try:
             self.container = await database_sync_to_async(access.container_for)(
                 user, self.scope["url_route"]["kwargs"]["ref"], action,
-                audit_refusal=audit_refusal)
+                audit_refusal=audit_refusal, path=self.scope.get("path", ""))
         except access.Refused as refusal:
             await self.close(code=refusal.code)
             return False

@@ -151,4 +151,7 @@ def push(engine, text: str, progress=None, insecure: bool = False) -> str:
         if store.exists(image_id):      # what it was pushed as: its RepoDigests entry
             store.add_digest(image_id, f"{location.familiar}@{digest}")
     say(f"{location.tag}: digest: {digest} size: {len(manifest)}")
+    from runtime import events
+    events.image(engine, "push", location.familiar_reference, location.familiar,
+                 events.image_labels(store, image_id))
     return digest

@@ -1,0 +1,151 @@
+"""`/_ping`, `/version`, `/info`, `/system/df`, `/events`."""
+
+import asyncio
+import os
+import platform
+
+from aiohttp import web
+
+from runtime.service import wire
+from runtime.service.containers import service_of
+from runtime.service.server import API_VERSION, MIN_API_VERSION
+
+PING_HEADERS = {"API-Version": API_VERSION, "OSType": "linux", "Docker-Experimental": "false",
+                "Builder-Version": "1", "Cache-Control": "no-cache, no-store, must-revalidate",
+                "Pragma": "no-cache"}
+ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "i686": "386"}
+
+
+async def ping(request: web.Request) -> web.Response:
+    body = b"" if request.method == "HEAD" else b"OK"
+    return web.Response(body=body, headers=PING_HEADERS, content_type="text/plain")
+
+
+def _engine_version() -> str:
+    from runtime.cli.system import VERSION
+    return VERSION
+
+
+async def version(request: web.Request) -> web.Response:
+    from runtime.cli.system import _runtime_versions
+    service = service_of(request)
+    components = await service.call(_runtime_versions)
+    engine_version = _engine_version()
+    arch = ARCHITECTURES.get(platform.machine(), platform.machine())
+    return wire.ok_json({
+        "Platform": {"Name": "Moorage Engine"},
+        "Components": [{"Name": "Engine", "Version": engine_version,
+                        "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+                                    "Os": "linux", "Arch": arch,
+                                    "KernelVersion": platform.release(),
+                                    "PythonVersion": platform.python_version()}}] +
+                      [{"Name": name, "Version": line.split()[-1], "Details": {}}
+                       for name, line in components],
+        "Version": engine_version, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "", "GoVersion": "", "Os": "linux", "Arch": arch,
+        "KernelVersion": platform.release(), "BuildTime": "",
+    })
+
+
+def _info(engine) -> dict:
+    from runtime.container import seccomp
+    from runtime.container.oci import KNOWN, default_name, find_binary
+    from runtime.cli.system import _os_name
+    containers = engine.containers(all=True)
+    states = [c["State"] for c in containers]
+    runtimes = {name: {"path": find_binary(name)} for name in KNOWN if find_binary(name)}
+    cgroup2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    return {
+        "ID": engine.paths.cgroup_parent, "Name": platform.node(),
+        "Containers": len(containers), "ContainersRunning": states.count("running"),
+        "ContainersPaused": states.count("paused"),
+        "ContainersStopped": len(states) - states.count("running") - states.count("paused"),
+        "Images": len(engine.store.image_ids()),
+        "Driver": "overlay", "DriverStatus": [["Backing Filesystem", "overlay"]],
+        "DockerRootDir": engine.paths.root,
+        "Plugins": {"Volume": ["local"] if hasattr(engine, "volume_create") else [],
+                    "Network": ["bridge", "host", "null"], "Authorization": None,
+                    "Log": ["k8s-file"]},
+        "MemoryLimit": True, "SwapLimit": os.path.exists(
+            "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") or cgroup2,
+        "KernelMemory": False, "CpuCfsPeriod": True, "CpuCfsQuota": True, "CPUShares": False,
+        "CPUSet": False, "PidsLimit": True, "IPv4Forwarding": True, "BridgeNfIptables": True,
+        "BridgeNfIp6tables": False, "Debug": False, "NFd": 0, "OomKillDisable": False,
+        "NGoroutines": 0, "SystemTime": _now(), "LoggingDriver": "k8s-file",
+        "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if cgroup2 else "1",
+        "NEventsListener": 0, "KernelVersion": platform.release(),
+        "OperatingSystem": _os_name(), "OSVersion": "", "OSType": "linux",
+        "Architecture": platform.machine(), "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": [],
+                           "AllowNondistributableArtifactsHostnames": [],
+                           "InsecureRegistryCIDRs": ["127.0.0.0/8"], "IndexConfigs": {},
+                           "Mirrors": []},
+        "NCPU": os.cpu_count(),
+        "MemTotal": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+        "GenericResources": None, "HttpProxy": "", "HttpsProxy": "", "NoProxy": "",
+        "Labels": [], "ExperimentalBuild": False, "ServerVersion": _engine_version(),
+        "Runtimes": runtimes, "DefaultRuntime": default_name(),
+        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                  "ControlAvailable": False, "Error": "", "RemoteManagers": None},
+        "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
+        "ContainerdCommit": {"ID": "", "Expected": ""},
+        "RuncCommit": {"ID": "", "Expected": ""}, "InitCommit": {"ID": "", "Expected": ""},
+        "SecurityOptions": ["name=seccomp,profile=default"] if seccomp.available() else [],
+        "Warnings": None,
+    }
+
+
+def _now() -> str:
+    from runtime.container.state import rfc3339_ns
+    return rfc3339_ns()
+
+
+async def info(request: web.Request) -> web.Response:
+    service = service_of(request)
+    return wire.ok_json(await service.call(_info, service.engine))
+
+
+def _disk_usage(engine) -> dict:
+    """`moor system df`'s reckoning (Engine.system_df), with the field API 1.41 still has."""
+    usage = engine.system_df()
+    for image in usage["Images"]:
+        image["VirtualSize"] = image["Size"]
+    return usage
+
+
+async def disk_usage(request: web.Request) -> web.Response:
+    service = service_of(request)
+    return wire.ok_json(await service.call(_disk_usage, service.engine))
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """The engine's events journal: the past ones (`since`, `until`) and, without `until`,
+    new ones as they happen."""
+    service = service_of(request)
+    journal = getattr(service.engine, "events", None)
+    if journal is None:
+        raise wire.not_implemented("events")
+    wanted = wire.filters(request, {"container", "event", "image", "label", "network",
+                                    "type", "volume", "daemon", "plugin", "node", "service",
+                                    "secret", "config", "scope"})
+    since, until = request.query.get("since") or None, request.query.get("until") or None
+    loop = asyncio.get_running_loop()
+    writer = wire.ThreadWriter(loop)
+
+    def produce():
+        for event in journal(since=since, until=until, filters=wanted, follow=until is None):
+            writer.write(wire.json_line(event))
+        writer.finish()
+    future = loop.run_in_executor(service.pool, produce)
+    response = await wire.json_stream(request)
+    try:
+        while True:
+            data = await writer.queue.get()
+            if data is None:
+                break
+            await response.write(data)
+    finally:
+        writer.close()
+    await future
+    await response.write_eof()
+    return response

@@ -1,0 +1,92 @@
+"""Docker's container JSON -> Engine.create options (no engine needed)."""
+
+import pytest
+
+from runtime.service.translate import create_options, is_empty
+from runtime.service.wire import ApiError
+
+
+def docker_cli_body(**overrides):
+    """What Docker 20.10's CLI sends for `docker run busybox true`, most of it empty."""
+    host = {"Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": {}},
+            "NetworkMode": "default", "PortBindings": {}, "RestartPolicy": {
+                "Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False,
+            "VolumeDriver": "", "VolumesFrom": None, "CapAdd": None, "CapDrop": None,
+            "CgroupnsMode": "", "Dns": [], "DnsOptions": [], "DnsSearch": [],
+            "ExtraHosts": None, "GroupAdd": None, "IpcMode": "", "Cgroup": "", "Links": None,
+            "OomScoreAdj": 0, "PidMode": "", "Privileged": False, "PublishAllPorts": False,
+            "ReadonlyRootfs": False, "SecurityOpt": None, "UTSMode": "", "UsernsMode": "",
+            "ShmSize": 0, "ConsoleSize": [0, 0], "Isolation": "", "CpuShares": 0,
+            "Memory": 0, "NanoCpus": 0, "CpuQuota": 0, "CpuPeriod": 0, "CgroupParent": "",
+            "BlkioWeight": 0,
+            "BlkioWeightDevice": [], "Devices": [], "MemorySwappiness": -1,
+            "OomKillDisable": False, "PidsLimit": None, "Ulimits": None, "MaskedPaths": None,
+            "ReadonlyPaths": None}
+    body = {"Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
+            "AttachStdout": True, "AttachStderr": True, "Tty": False, "OpenStdin": False,
+            "StdinOnce": False, "Env": [], "Cmd": ["true"], "Image": "busybox",
+            "Volumes": {}, "WorkingDir": "", "Entrypoint": None, "OnBuild": None,
+            "Labels": {}, "HostConfig": host, "NetworkingConfig": {"EndpointsConfig": {}}}
+    for key, value in overrides.items():
+        if key in host:
+            host[key] = value
+        else:
+            body[key] = value
+    return body
+
+
+def test_the_clis_empty_fields_are_defaults():
+    assert create_options(docker_cli_body(), "web") == {"image": "busybox", "name": "web",
+                                                        "cmd": ["true"]}
+
+
+def test_fields_become_options():
+    options = create_options(docker_cli_body(
+        Env=["A=1", "UNSET_IN_CLIENT"], Tty=True, OpenStdin=True, User="1000",
+        WorkingDir="/srv", Labels={"k": "v"}, ExposedPorts={"80/tcp": {}}, Memory=64 << 20,
+        NanoCpus=500_000_000, PidsLimit=50, Binds=["/srv:/srv:ro,z"],
+        RestartPolicy={"Name": "on-failure", "MaximumRetryCount": 3}, AutoRemove=False,
+        PortBindings={"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                      "53/udp": [{"HostIp": "", "HostPort": ""}]},
+        NetworkMode="backend", CapAdd=["NET_ADMIN"], Entrypoint=[""]), None)
+    assert options == {
+        "image": "busybox", "cmd": ["true"], "entrypoint": [], "env": ["A=1"],
+        "workdir": "/srv", "user": "1000", "tty": True, "stdin_open": True,
+        "labels": {"k": "v"}, "expose": ["80/tcp"], "binds": ["/srv:/srv:ro"],
+        "memory": 64 << 20, "cpus": 0.5, "pids_limit": 50, "restart": "on-failure:3",
+        "cap_add": ["NET_ADMIN"], "ports": ["127.0.0.1:8080:80/tcp", "53/udp"],
+        "network": "backend"}
+
+
+def test_cpu_quota_and_the_endpoint_network():
+    body = docker_cli_body(CpuQuota=50000, CpuPeriod=100000, NetworkMode="")
+    body["NetworkingConfig"] = {"EndpointsConfig": {"proj_default": {"Aliases": ["db"]}}}
+    options = create_options(body, None)
+    assert options["cpus"] == 0.5 and options["network"] == "proj_default"
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("Dns", ["1.1.1.1"], "HostConfig.Dns is not supported"),
+    ("Devices", [{"PathOnHost": "/dev/sda"}], "HostConfig.Devices is not supported"),
+    ("MemorySwappiness", 10, "HostConfig.MemorySwappiness is not supported"),
+    ("Shell", ["/bin/bash"], "Config.Shell is not supported"),
+    ("Frobnicate", 1, "unknown field Config.Frobnicate"),
+    ("LogConfig", {"Type": "syslog"}, "log driver syslog is not supported"),
+    ("Volumes", {"/data": {}}, "anonymous volumes are not supported"),
+    ("Cmd", [1, 2], "invalid Config.Cmd"),
+])
+def test_what_cannot_be_honoured_is_refused(field, value, message):
+    with pytest.raises(ApiError) as raised:
+        create_options(docker_cli_body(**{field: value}), None)
+    assert raised.value.status == 400 and message in raised.value.message
+
+
+def test_a_volume_mounted_by_a_bind_is_not_anonymous():
+    options = create_options(docker_cli_body(Volumes={"/data": {}},
+                                             Binds=["data:/data:rw"]), None)
+    assert options["binds"] == ["data:/data:rw"]
+
+
+def test_empty_values():
+    assert is_empty({"Type": "", "Config": {}}) and is_empty([0, 0]) and is_empty(None)
+    assert not is_empty({"Type": "syslog"}) and not is_empty(["x"])
