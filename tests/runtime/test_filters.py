@@ -238,31 +238,61 @@ def test_ps_filter_errors(moor, filter_text, message):
 
 
 def test_ps_volume_filter_finds_named_volumes(engine, moor):
-    if moor("volume", "--help").returncode != 0:
-        pytest.skip("waits for named volumes (`moor volume`, Mounts[].Name in inspect)")
     moor("volume", "create", "fl-vol", check=True)
     try:
         moor("create", "--name", "fl-vol-user", "-v", "fl-vol:/vol", "busybox", check=True)
+        moor("create", "--name", "fl-anonymous", "-v", "/scratch", "busybox", check=True)
         assert moor("ps", "-a", "--filter", "volume=fl-vol", "--format",
                     "{{.Names}}").stdout == "fl-vol-user\n"
         assert moor("ps", "-a", "--filter", "volume=/vol", "--format",
                     "{{.Names}}").stdout == "fl-vol-user\n"
+        anonymous = engine.inspect("fl-anonymous")["Mounts"][0]["Name"]
+        assert moor("ps", "-a", "--filter", f"volume={anonymous}", "--format",
+                    "{{.Names}}").stdout == "fl-anonymous\n"
+        assert moor("ps", "-a", "--filter", "volume=fl-vol", "--filter", "volume=/scratch",
+                    "--format", "{{.Names}}").stdout == "fl-anonymous\nfl-vol-user\n"
+        assert moor("ps", "-a", "--filter", "volume=no-such-volume").stdout.count("\n") == 1
     finally:
-        moor("rm", "-f", "fl-vol-user")
+        moor("rm", "-f", "-v", "fl-vol-user", "fl-anonymous")
         moor("volume", "rm", "fl-vol")
 
 
-def test_ps_health_filter_follows_the_health_check(engine, moor):
-    if "--health-cmd" not in moor("run", "--help").stdout:
-        pytest.skip("waits for health checks (`run --health-cmd`, State.Health in inspect)")
+@pytest.fixture
+def health_checker(engine):
+    """The health checker the engine service hosts, in a thread of this test, scanning
+    often."""
+    checker = engine.health_checker(scan_seconds=0.05)
+    checker.start()
+    yield checker
+    checker.stop()
+
+
+def test_ps_health_filter_follows_the_health_check(engine, moor, health_checker):
+    from tests.stack import wait_until
+    often = ["--health-interval", "100ms", "--health-retries", "1"]
+    moor("run", "-d", "--name", "fl-healthy", "--health-cmd", "true", *often,
+         "busybox", "sleep", "300", check=True)
+    moor("run", "-d", "--name", "fl-unhealthy", "--health-cmd", "false", *often,
+         "busybox", "sleep", "300", check=True)
     # Failures in the start period do not count: the check stays `starting`.
-    moor("run", "-d", "--name", "fl-health", "--health-cmd", "false", "--health-interval",
-         "1s", "--health-start-period", "1h", "busybox", "sleep", "300", check=True)
+    moor("run", "-d", "--name", "fl-starting", "--health-cmd", "false", *often,
+         "--health-start-period", "1h", "busybox", "sleep", "300", check=True)
+    moor("run", "-d", "--name", "fl-unchecked", "busybox", "sleep", "300", check=True)
+
+    def names(status: str) -> list[str]:
+        listed = moor("ps", "--filter", f"health={status}", "--format", "{{.Names}}",
+                      check=True).stdout.split()
+        return sorted(name for name in listed if name.startswith("fl-"))
     try:
-        assert moor("ps", "--filter", "health=starting", "--format",
-                    "{{.Names}}").stdout == "fl-health\n"
-        assert "fl-health" not in moor("ps", "--filter", "health=none", "--format",
-                                       "{{.Names}}").stdout
-        assert moor("ps", "--filter", "health=healthy", "--format", "{{.Names}}").stdout == ""
+        wait_until(lambda: names("healthy") == ["fl-healthy"] and
+                   names("unhealthy") == ["fl-unhealthy"], what="the checks to decide")
+        assert names("starting") == ["fl-starting"]
+        assert names("none") == ["fl-unchecked"]
+        assert sorted(moor("ps", "--filter", "health=healthy", "--filter", "health=starting",
+                           "--format", "{{.Names}}").stdout.split()) == \
+            ["fl-healthy", "fl-starting"]
+        # A stopped container is listed with -a, its health no longer checked.
+        moor("stop", "-t", "0", "fl-healthy", check=True)
+        assert "fl-healthy" not in names("healthy")
     finally:
-        moor("rm", "-f", "fl-health")
+        moor("rm", "-f", "fl-healthy", "fl-unhealthy", "fl-starting", "fl-unchecked")
