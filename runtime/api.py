@@ -418,8 +418,9 @@ class Engine:
                 for name in _with_repository_digests(named, references):
                     self.store.remove_reference(name)
                     events.append({"Untagged": name})
-                    # Docker names the image by its ID in untag and delete events.
-                    journal.image(self, "untag", image_id, image_id, labels)
+                # One event for the reference named, none for the digests that went with it,
+                # as Docker's daemon logs it; it names the image by its ID.
+                journal.image(self, "untag", image_id, image_id, labels)
                 return events
             for container in users:
                 container.refresh()
