@@ -64,7 +64,17 @@ HELP_NAMES = [
     (("network", "prune"), ["-f, --force", "--filter", "until="]),
     (("builder", "prune"), ["-a, --all", "-f, --force", "--filter"]),
     (("system", "df"), ["--format", ".Reclaimable"]),
-    (("system", "prune"), ["-a, --all", "-f, --force"]),
+    (("system", "prune"), ["-a, --all", "-f, --force", "--volumes"]),
+    (("system", "df"), ["-v, --verbose", "--format"]),
+    (("run",), ["--health-cmd", "--health-on-failure", "--group GROUP, --cgroup-parent GROUP",
+                "--log-opt", "--mount", "--tmpfs", "-v [HOST-DIR|VOLUME:]CONTAINER-DIR"]),
+    (("image", "bootstrap"), ["busybox", "debian", "--suite", "--include", "--mirror"]),
+    (("build",), ["--network"]),
+    (("volume", "prune"), ["-a, --all", "--filter", "-f, --force"]),
+    (("group", "set"), ["-m MEMORY, --memory MEMORY", "--cpus", "--pids-limit"]),
+    (("events",), ["--since", "--until", "--filter", "--format"]),
+    (("system", "service"), ["--socket PATH", "--group"]),
+    (("network", "connect"), ["--alias"]),
     (("container", "prune"), ["-f, --force"]),
     (("image", "prune"), ["-a, --all", "-f, --force"]),
     (("exec",), ["-i, --interactive", "-t, --tty", "-d, --detach", "-u USER"]),
@@ -79,16 +89,52 @@ def test_each_help_names_its_flags():
                      if " ".join(name.split()) not in help_text]
     top = moor_here("--help").stdout
     failures += [f"moor --help: {verb}" for verb in (
-        "search", "update", "builder", "container", "image", "network", "system")
-        if f"\n    {verb} " not in top]
+        "search", "update", "builder", "container", "image", "network", "system", "volume",
+        "group", "compose", "events") if f"\n    {verb} " not in top]
     assert not failures, "\n".join(failures)
 
 
 def test_hidden_verbs_stay_out_of_the_listings():
-    assert "container-exited" not in moor_here("system", "--help").stdout
+    system_help = moor_here("system", "--help").stdout
+    for hidden in ("container-exited", "exec-exited", "log-keeper"):
+        assert hidden not in system_help
+        assert moor_here("system", hidden, "--help").returncode == 0   # yet they are verbs
+    assert "not a moor command" in moor_here("system", "no-such-verb").stderr
     top = moor_here("--help").stdout
     for verb in COMMANDS:
-        assert f"\n    {verb.name} " in top or f"\n    {verb.name}\n" in top, verb.name
+        assert top.count(f"\n    {verb.name} ") == 1, verb.name
+
+
+def test_the_listing_has_dockers_sections_and_every_verb_once():
+    top = moor_here("--help").stdout
+    assert top.startswith("usage: moor [-h] [--root ROOT] COMMAND ...\n")
+    sections = [line for line in top.splitlines() if line.endswith("commands:") or
+                line == "Commands:"]
+    assert sections == ["Common commands:", "Management commands:", "Commands:"]
+    management = top.split("Management commands:\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[0] for line in management.splitlines()] == [
+        "builder", "compose", "container", "group", "image", "network", "system", "volume"]
+    assert len(COMMANDS) == len({verb.name for verb in COMMANDS})
+
+
+def test_an_unknown_verb_is_dockers_one_line():
+    result = moor_here("bogus")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        125, "", "moor: 'bogus' is not a moor command.\nSee 'moor --help'.\n")
+    result = moor_here("volume", "bogus")
+    assert result.stderr == "moor: 'volume bogus' is not a moor command.\n" \
+                            "See 'moor volume --help'.\n"
+
+
+def test_compose_takes_the_projects_options_before_its_verb():
+    result = moor_here("compose", "-f", "x.yaml", "-p", "shop", "--env-file=prod.env",
+                       "up", "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: moor compose up ")
+    assert "--wait-timeout" in result.stdout
+    result = moor_here("compose", "--project-directory", "/tmp", "ps", "--bogus")
+    assert result.stderr == "moor: unknown flag: --bogus\nSee 'moor compose ps --help'.\n"
+    result = moor_here("compose", "--proj", "x", "ps")      # not --project-name
+    assert result.returncode == 125 and result.stdout == ""
 
 
 @pytest.mark.parametrize("words, flag", [
@@ -120,7 +166,7 @@ def test_run_and_create_keep_h_for_the_host_name():
 
 
 def test_a_group_alone_prints_its_own_help():
-    for group in ("container", "image", "network", "system"):
+    for group in ("container", "image", "network", "system", "volume", "group"):
         result = moor_here(group)
         assert result.returncode == 0
         assert result.stdout.startswith(f"usage: moor {group} [-h] COMMAND ...")
