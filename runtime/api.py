@@ -129,11 +129,12 @@ class Engine:
             if container.freeze_abandoned():
                 control.settle_abandoned_freeze(self, container)
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
-                # Newest first to the nanosecond (RFC 3339 times of one width sort as text):
-                # `ps -l`, `before=` and `since=` tell apart containers of the same second.
-                found.append((container.config.get("Created") or "",
-                              inspect.summary(self, container)))
-        found.sort(key=lambda pair: pair[0], reverse=True)
+                # Newest first, as Docker lists them: by the creation time to the nanosecond
+                # (the summary's `Created` is whole seconds; `ps -l`, `before=` and `since=`
+                # tell apart containers of the same second), then by ID.
+                created = container.config.get("Created") or ""
+                found.append((created, inspect.summary(self, container)))
+        found.sort(key=lambda pair: (pair[0], pair[1]["Id"]), reverse=True)
         return [summary for _, summary in found]
 
     def inspect(self, ref: str) -> dict:

@@ -403,7 +403,11 @@ def _stop_signal(options: dict, image: dict) -> str:
 
 # -- logs --------------------------------------------------------------------------------
 
-LOG_DRIVER = "k8s-file"     # conmon's format; see runtime/container/logfiles.py
+# The driver Docker clients are told of: json-file, Docker's default, whose options (max-size,
+# max-file) and behaviour (logs read back through the API, rotated) are what the engine
+# offers; docker-py, for one, reads a container's output only from json-file or journald.
+# On disk the log is conmon's k8s-file format (runtime/container/logfiles.py).
+LOG_DRIVER = "json-file"
 DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILE = "100m", "3"
 MIN_LOG_SIZE = 16 << 10     # two of conmon's largest records (8 KiB of output each)
 LOG_OPTS = ("max-size", "max-file")

@@ -42,6 +42,7 @@ OPTION_CASES = {
         "labels": ["team=blue", "tier"], "cap_add": ["net_admin"], "cap_drop": ["mknod"],
         "stop_signal": "SIGTERM", "stop_timeout": 3, "shm_size": "128m", "read_only": True,
         "expose": ["9000", "53/udp"], "publish_loopback": False,
+        "log_opts": ["max-size=10m", "max-file=2"],
     },
     "privileged_host": {
         "image": "busybox", "entrypoint": ["/bin/sh", "-c"], "cmd": ["echo hi"],
