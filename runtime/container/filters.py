@@ -115,7 +115,10 @@ class ContainerFilters:
 
         if "id" in wanted and not any_match("id", summary["Id"]):
             return False
-        if "name" in wanted and not any(any_match("name", name) for name in summary["Names"]):
+        # A name matches with its leading / or without it, as in Docker.
+        if "name" in wanted and not any(any_match("name", name) or
+                                        any_match("name", name.lstrip("/"))
+                                        for name in summary["Names"]):
             return False
         if "status" in wanted and summary["State"] not in wanted["status"]:
             return False

@@ -166,6 +166,7 @@ PS_CASES = [
     (["-a", "--filter", "label=tier"], ["fl-db", "fl-web"]),
     (["-a", "--filter", "label=tier=db"], ["fl-db"]),
     (["-a", "--filter", "name=^/fl-d"], ["fl-done", "fl-db"]),
+    (["-a", "--filter", "name=^fl-d"], ["fl-done", "fl-db"]),     # with or without the /
     (["-a", "--filter", "name=web", "--filter", "name=net"], ["fl-net", "fl-web"]),
     (["-a", "--filter", "name=fl", "--filter", "label=tier=web"], ["fl-web"]),
     # ancestor: the image or one made from it
