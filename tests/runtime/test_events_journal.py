@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 import pytest
 
@@ -143,10 +142,10 @@ def test_a_follower_sees_every_event_across_rotations(root, monkeypatch):
 def test_a_follower_waits_for_a_journal_that_does_not_exist_yet(root):
     stop = threading.Event()
     got = []
-    # From a moment ago, so the event is seen however late the follower starts reading.
-    since = time.time() - 1
-    thread = threading.Thread(target=lambda: got.extend(events.read(
-        root, since=since, follow=True, stop=stop)))
+    # The follower's starting point is taken here, before the first event is written (in
+    # the thread it could come after it, which a follower rightly leaves out).
+    following = events.read(root, follow=True, stop=stop)
+    thread = threading.Thread(target=lambda: got.extend(following))
     thread.start()
     try:
         events.emit(root, "network", "create", "n" * 64, {"name": "x"})
