@@ -80,8 +80,9 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
     def create(self, request):
         serializer = TokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        code = str(request.data.get("otp", ""))   # a JSON object: the serializer checked
         token, key = actions.create_token(request.user, serializer.validated_data.get("name", ""),
-                                          request=request, code=str(request.data.get("otp", "")))
+                                          request=request, code=code)
         return Response({**TokenSerializer(token).data, "token": key}, status=201)
 
     def destroy(self, request, pk=None):

@@ -3,7 +3,6 @@ a team's admins see those that give roles in their team."""
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
-from console.core.api import json_object
 from console.core.permissions import require_superuser
 from console.sso import actions
 from console.sso.models import GroupMapping
@@ -33,10 +32,10 @@ class GroupMappingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                 .select_related("team", "created_by"))
 
     def create(self, request):
-        data = json_object(request.data)
+        data = request.data if isinstance(request.data, dict) else {}
         require_superuser(request.user, "sso.mapping.create", request=request,
                           target_type="groupmapping", target_name=str(data.get("group", ""))[:200])
-        serializer = GroupMappingSerializer(data=data)
+        serializer = GroupMappingSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         mapping = actions.create_mapping(request.user, request=request,
                                          **{name: serializer.validated_data[name]
