@@ -60,6 +60,7 @@ def enrol(request):
     return render(request, "accounts/two_factor_enrol.html", {
         "form": form, "secret": two_factor.setup_secret(key),
         "required": two_factor.required_for(user), "next": request.GET.get("next", ""),
+        "owes_second_factor": not user.is_verified() and two_factor.needs_second_factor(user),
     }, status=status_code)
 
 
