@@ -21,7 +21,8 @@ import time
 from binascii import unhexlify
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.db.models import Exists, OuterRef, Q
 from django_otp import DEVICE_ID_SESSION_KEY, login as otp_login, verify_token
 from django_otp.models import Device
 from django_otp.oath import TOTP
@@ -70,7 +71,17 @@ def required_for(user) -> str:
 
 
 def needs_second_factor(user) -> bool:
-    return authenticator(user) is not None or bool(required_for(user))
+    """Whether `user` has an authenticator or must have one: one query (every request of a
+    session that has not passed a second factor asks it)."""
+    if user is None or not user.is_authenticated:
+        return False
+    policy = LoginPolicy.objects.filter(pk=1)
+    return get_user_model().objects.filter(pk=user.pk).filter(
+        Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+        | Exists(TeamTwoFactorRequirement.objects.filter(team__memberships__user=OuterRef("pk")))
+        | Exists(policy.filter(two_factor_for_everyone=True))
+        | (Q(is_superuser=True) & Exists(policy.filter(two_factor_for_superusers=True)))
+    ).exists()
 
 
 # -- sessions --------------------------------------------------------------------------------
