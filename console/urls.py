@@ -15,6 +15,7 @@ from console.hosts.api import HostViewSet
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
 from console.stacks.api import StackViewSet
+from console.sso.api import GroupMappingViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
 from console.volumes.api import VolumeViewSet
@@ -34,6 +35,7 @@ router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
 router.register("stacks", StackViewSet, basename="stack")
 router.register("volumes", VolumeViewSet, basename="volume")
+router.register("sso-mappings", GroupMappingViewSet, basename="sso-mapping")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
@@ -45,6 +47,7 @@ api_patterns = [
 urlpatterns = [
     path("", include("console.hosts.urls")),
     path("", include("console.accounts.urls")),
+    path("", include("console.sso.urls")),
     # A container's grants first: `<ref>/grants/` would otherwise name an action "grants".
     path("containers/", include("console.grants.urls")),
     path("containers/", include("console.containers.urls")),

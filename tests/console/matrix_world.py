@@ -16,6 +16,7 @@ from console.core.testing import PASSWORD
 from console.grants.models import ContainerGrant
 from console.images.models import Commit, Image
 from console.jobs.models import Job
+from console.sso.models import GroupMapping
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Objects:
     session: object = None
     stack: object = None
     volume: object = None
+    mapping: object = None
 
 
 def add_objects(world) -> Objects:
@@ -62,9 +64,12 @@ def add_objects(world) -> Objects:
                                              synced_root="/var/lib/moorage")
     add_stale_work(world, web)
     stack, volume = add_stack_and_volume(world)
+    mapping = GroupMapping.objects.create(source="ldap", group="alpha-ops", team=alpha,
+                                          role="operator")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
-                   session=add_terminal_session(world, web), stack=stack, volume=volume)
+                   session=add_terminal_session(world, web), mapping=mapping,
+                   stack=stack, volume=volume)
 
 
 STACK_FILE = "services:\n  web:\n    image: busybox\n    command: sleep 600\n"
