@@ -70,7 +70,9 @@ class StackSerializer(serializers.Serializer):
     state = serializers.CharField(help_text="running, partial, stopped, down or removing")
     made_outside = serializers.BooleanField(help_text="found on the host, not made here")
     version = serializers.IntegerField(allow_null=True, help_text="the current version")
-    services = ServiceSerializer(many=True)
+    # Read only, as they are: the browsable API's form would show them as a fieldset with an
+    # inline style that the Content-Security-Policy blocks.
+    services = ServiceSerializer(many=True, read_only=True)
     compose = serializers.CharField(allow_null=True, help_text="the current file")
     env = serializers.CharField(allow_null=True, help_text="the current .env (values only "
                                                            "for those who may deploy)")
