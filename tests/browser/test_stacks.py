@@ -34,6 +34,9 @@ FILE = """services:
 volumes:
   data: {}
 """
+# The diff's lines of the edit below.
+WAS = re.compile(r"^-\s+GREETING: \$\{GREETING\}$")
+NOW = re.compile(r"^\+\s+GREETING: \$\{GREETING\}!$")
 
 
 def user(stack, team, role):
@@ -115,12 +118,15 @@ def test_a_stack_from_the_editor_to_a_rollback(stack, browser, people, shot):
     shot(page, "stack-03-deployed")
     policed.clean("the stack's page")
 
-    # An edit: the diff of the .env, and the plan says web is recreated, and why.
+    # An edit of the file and the .env: the file's diff, and the plan says web is recreated,
+    # and why.
     page.click("#edit-button")
+    page.fill("#id_compose", FILE.replace("GREETING: ${GREETING}", "GREETING: ${GREETING}!"))
     page.fill("#id_env", f"GREETING=bonjour\nPORT={port}\n")
     page.fill("#id_message", "in french")
     page.click("#review-button")
-    expect(page.locator("#diff-none")).to_be_visible()
+    expect(page.locator("#diff .d-removed")).to_have_text([WAS])
+    expect(page.locator("#diff .d-added")).to_have_text([NOW])
     expect(page.locator("#env-changed")).to_be_visible()
     web = page.locator("#plan tr[data-service=web]")
     expect(web.locator(".plan-action")).to_have_text("recreated")
@@ -133,9 +139,10 @@ def test_a_stack_from_the_editor_to_a_rollback(stack, browser, people, shot):
     expect(page.locator("#logs-view .log-line", has_text="web says bonjour")).to_have_count(1)
     policed.clean("the change deployed")
 
-    # A file change shows as a diff, then the history rolls back to version 1.
+    # The history: version 2's diff against version 1, then a rollback to version 1.
     page.click("#history-link")
     expect(page.locator("#version-2 .version-message")).to_have_text("in french")
+    expect(page.locator("#version-2 .d-added")).to_have_text([NOW])
     page.locator("#version-1 .redeploy-button").click()
     expect(page).to_have_url(stack_url)
     expect(page.locator("#deploy-state")).to_have_text("succeeded", timeout=90_000)
