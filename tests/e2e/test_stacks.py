@@ -3,8 +3,8 @@ engine with `runtime.compose`. A developer plans and deploys a stack, changes it
 says what is recreated and why), rolls back, stops and starts it, removes it with its
 volumes; a viewer sees but may not deploy, another team sees nothing and cannot take its
 volume; a project made with `moor compose` on the host appears without a team until a
-superuser gives it one; a team's volumes are made, used and removed; bad files are refused
-with nothing made."""
+superuser gives it one; a team's volumes are made, used and removed; a container's removal
+takes its anonymous volume only when asked; bad files are refused with nothing made."""
 import os
 import secrets
 import socket
@@ -257,3 +257,24 @@ def test_bad_files_against_the_real_stack(stack, teams):
         got, answer = dev.post("/api/stacks/", {**base, "compose": text})
         assert got == status and words in str(answer), (status, str(answer)[:300])
     assert dev.ok("GET", f"/api/stacks/?name={base['name']}")["count"] == 0
+
+
+def test_a_containers_removal_takes_its_anonymous_volume_only_when_asked(stack, teams):
+    dev = teams.developer
+
+    def run_one() -> tuple[str, str]:
+        job = finished(stack, dev, dev.ok("POST", "/api/containers/?wait=1", {
+            "image": "busybox", "host": "e2e", "cmd": ["sleep", "600"], "binds": ["/data"]}))
+        volume = stack.moor("e2e", "inspect", "-f", "{{range .Mounts}}{{.Name}}{{end}}",
+                            job["container"]).stdout.strip()
+        assert volume in stack.moor("e2e", "volume", "ls", "-q").stdout.split()
+        return job["container"], volume
+
+    kept_by, kept = run_one()
+    finished(stack, dev, dev.ok("DELETE", f"/api/containers/{kept_by}/?force=1&wait=1"))
+    assert kept in stack.moor("e2e", "volume", "ls", "-q").stdout.split()
+    stack.moor("e2e", "volume", "rm", kept)
+    taken_by, taken = run_one()
+    finished(stack, dev, dev.ok("DELETE",
+                                f"/api/containers/{taken_by}/?force=1&volumes=1&wait=1"))
+    assert taken not in stack.moor("e2e", "volume", "ls", "-q").stdout.split()
