@@ -253,12 +253,12 @@ def _health_options(args) -> dict:
 
 
 def read_lines(path: str, what: str) -> list[str]:
-    """The lines of an env or label file, as Docker reads them: blank lines and lines that
-    start with # skipped."""
+    """The lines of an env or label file, as Docker reads them: leading white space
+    dropped, blank lines and lines that start with # skipped."""
     from runtime.errors import InvalidArgument
     try:
         with open(path) as f:
-            lines = [line.strip() for line in f]
+            lines = [line.rstrip("\r\n").lstrip() for line in f]
     except OSError as error:
         raise InvalidArgument(f"cannot read {what} file {path}: {error.strerror}") from None
     except UnicodeDecodeError:

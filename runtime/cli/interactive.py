@@ -73,6 +73,10 @@ def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool,
         if error.status not in (126, 127):
             error.status = 125  # Docker's status for a run that failed before the program
         raise
+    if not streams & {"stdout", "stderr"}:
+        # As Docker's: a run that shows none of the output (`-a stdin`) says which it is.
+        sys.stdout.write(container_id + "\n")
+        sys.stdout.flush()
     tty = bool(options.get("tty"))
     if sig_proxy and not tty:
         _proxy_signals(engine, container_id)
