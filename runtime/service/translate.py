@@ -25,7 +25,7 @@ HOST_CONFIG_UNSUPPORTED = {
     "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "DeviceCgroupRules",
     "DeviceRequests", "KernelMemory", "KernelMemoryTCP", "MemoryReservation",
     "MemorySwappiness", "OomKillDisable", "CpuCount", "CpuPercent",
-    "IOMaximumIOps", "IOMaximumBandwidth", "ContainerIDFile", "VolumeDriver", "VolumesFrom",
+    "IOMaximumIOps", "IOMaximumBandwidth", "VolumeDriver", "VolumesFrom",
     "CgroupnsMode", "GroupAdd", "IpcMode",
     "Cgroup", "Links", "OomScoreAdj", "PidMode", "StorageOpt", "Tmpfs",
     "UTSMode", "UsernsMode", "Sysctls", "Isolation", "MaskedPaths", "ReadonlyPaths",
@@ -33,6 +33,8 @@ HOST_CONFIG_UNSUPPORTED = {
 HOST_CONFIG_IGNORED = {
     # The client's terminal size: the attach's resize request sets it.
     "ConsoleSize",
+    # `--cidfile`: the client writes the file itself (Docker's daemon only keeps the name).
+    "ContainerIDFile",
 }
 CONFIG_TRANSLATED = {
     "Hostname", "Domainname", "User", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env",
