@@ -270,6 +270,10 @@ def test_ip_on_a_user_network_is_the_containers_and_reserved(engine, moor, subne
     assert taken.returncode == 125
     assert "Address already in use" in taken.stderr
     assert "asker" not in moor("ps", "-a", "--format", "{{.Names}}").stdout
+    moor("stop", "-t", "0", "holder", check=True)     # a stopped container holds no address
+    again = moor("run", "--name", "asker", "--network", subnet_network, "--ip", "10.231.7.40",
+                 "busybox", "ip", "-4", "-o", "addr", "show", "eth0", check=True)
+    assert "inet 10.231.7.40/24" in again.stdout
 
 
 @pytest.mark.parametrize("network, address, message", [
