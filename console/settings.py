@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "console.images",
     "console.containers",
     "console.grants",
+    "console.quotas",
     "console.jobs",
     "console.agent",
     "console.audit",

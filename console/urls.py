@@ -14,6 +14,7 @@ from console.grants.api import GrantViewSet
 from console.hosts.api import HostViewSet
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
+from console.quotas.api import QuotaViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
 
@@ -30,6 +31,7 @@ router.register("grants", GrantViewSet, basename="grant")
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
+router.register("quotas", QuotaViewSet, basename="quota")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
@@ -47,6 +49,7 @@ urlpatterns = [
     path("images/", include("console.images.urls")),
     path("jobs/", include("console.jobs.urls")),
     path("commits/", include("console.commits.urls")),
+    path("teams/", include("console.quotas.urls")),
     path("teams/", include("console.teams.urls")),
     path("audit/", include("console.audit.urls")),
     path("terminal-sessions/", include("console.streams.urls")),

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from runtime.errors import MoorError
 
-from console.agent import image_tasks, reconcile, specs, team_networks
+from console.agent import image_tasks, reconcile, specs, team_groups, team_networks
 from console.agent.engine import container_diff, error_message, get_engine
 # The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
 from console.agent.worker import worker_identity
@@ -57,6 +57,7 @@ def sync_host(host_name: str) -> None:
     host = Host.objects.filter(name=host_name).first()
     if host is not None:
         reconcile.sync_host(host, get_engine())
+        team_groups.sync(host, get_engine())
 
 
 @task_failure.connect
@@ -97,6 +98,7 @@ def making(verb):
         container = job.container
         try:
             team_networks.prepare(job, container, engine)
+            team_groups.ensure(container, engine)
             getattr(engine, verb)(specs.create_options(container))
         except MoorError:
             remove_row(container)
@@ -112,6 +114,7 @@ def lifecycle(verb):
         try:
             if verb in ("start", "restart"):
                 team_networks.ensure_own(container, engine)
+                team_groups.ensure(container, engine)
             if verb == "stop":
                 engine.stop(container.engine_id, timeout=job.params.get("timeout"))
             elif verb == "kill":
@@ -195,5 +198,6 @@ HANDLERS = {
     Job.Kind.PULL: image_tasks.pull,
     Job.Kind.BUILD: image_tasks.build,
     Job.Kind.SYNC: sync,
+    Job.Kind.QUOTA: team_groups.apply,
 }
 

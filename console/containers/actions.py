@@ -26,6 +26,7 @@ from console.hosts.models import HostGrant
 from console.images.requests import check_name_is_free_for, reference_errors
 from console.jobs import dispatch
 from console.jobs.models import Job
+from console.quotas.checks import RUNNING_STATES, QuotaExceeded, check_quota
 from console.streams import publish
 
 VERBS = ("start", "stop", "kill", "restart", "remove", "commit")
@@ -45,6 +46,7 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
     kind = Job.Kind.RUN if req.start else Job.Kind.CREATE
     try:
         with transaction.atomic():
+            check_quota(req.team, req.host, adding={"containers": 1 if req.start else 0})
             container = Container.objects.create(
                 engine_id=new_engine_id(), name=req.name, host=req.host, team=req.team,
                 image=req.image, image_ref=req.image_ref, command=req.command, env=req.env,
@@ -63,6 +65,11 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
     except IntegrityError:
         raise Invalid(fields={"name": [f"The name {req.name!r} is already in use on host "
                                         f"{req.host.name}."]}) from None
+    except QuotaExceeded as error:
+        audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
+                     target_type="container", target_name=req.name, host=req.host,
+                     params=req.audit_params(), result="denied", error=error.message)
+        raise
     return container, job
 
 
@@ -101,11 +108,26 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
     if container.state not in ACTION_STATES[verb]:
         raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
                        f"{container.state}.")
+    try:
+        return requested(user, container, verb, params, request=request)
+    except QuotaExceeded as error:
+        audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
+                     target=container, host=host, params=params, result="denied",
+                     error=error.message)
+        raise
+
+
+def requested(user, container: Container, verb: str, params: dict, *, request=None) -> Job:
+    """The job of an action `act` checked, made in one transaction with its audit entry; a
+    start past the team's quota on the host raises QuotaExceeded."""
+    host = container.host
     with transaction.atomic():
         locked = Container.objects.select_for_update().get(pk=container.pk)
         if locked.state not in ACTION_STATES[verb]:
             raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
                            f"{locked.state}.")
+        if verb in ("start", "restart") and locked.state not in RUNNING_STATES:
+            check_quota(container.team, host, adding={"containers": 1})
         undo = None
         if verb == "remove":
             undo = partial(undo_removal, container.pk, locked.state)

@@ -34,6 +34,7 @@ class Job(models.Model):
         PULL = "pull"
         BUILD = "build"
         SYNC = "sync"
+        QUOTA = "quota"
 
     class State(models.TextChoices):
         QUEUED = "queued"

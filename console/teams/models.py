@@ -55,6 +55,12 @@ class Team(models.Model):
         `team-<number>` for these (`moor network create` refuses it)."""
         return f"team-{self.pk}"
 
+    @property
+    def group(self) -> str:
+        """The engine group the team's containers run in on each of its hosts, whose limits
+        are its quota there (`console.quotas`): by number, like its network."""
+        return f"team-{self.pk}"
+
 
 class MembershipQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):

@@ -32,6 +32,7 @@ class Objects:
     token: object
     token_key: str
     session: object = None
+    quota: object = None
 
 
 def add_objects(world) -> Objects:
@@ -61,7 +62,20 @@ def add_objects(world) -> Objects:
     add_stale_work(world, web)
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
-                   session=add_terminal_session(world, web))
+                   session=add_terminal_session(world, web), quota=add_quota(world))
+
+
+def add_quota(world):
+    """Alpha's quota on h1, and what its group there used at the last reading."""
+    from django.utils import timezone
+
+    from console.quotas.models import GroupReading, Quota
+
+    alpha, h1 = world.teams["alpha"], world.hosts["h1"]
+    GroupReading.objects.create(team=alpha, host=h1, read_at=timezone.now(), usage={
+        "Memory": {"Current": 1 << 20}, "Pids": {"Current": 3},
+        "Containers": {"Total": 1, "Running": 1}, "Disk": {"Total": 4096}})
+    return Quota.objects.create(team=alpha, host=h1, memory=1 << 30, containers=20)
 
 
 def add_stale_work(world, web):

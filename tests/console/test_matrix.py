@@ -127,6 +127,7 @@ ROUTE_PARAMETERS = {
     "api:audit-detail": {"pk": lambda o: o.entry.pk},
     "api:commit-detail": {"pk": lambda o: o.commit.pk},
     "api:commit-tag": {"pk": lambda o: o.commit.pk},
+    "api:quota-detail": {"pk": lambda o: o.quota.pk},
     "api:image-tag": {"pk": lambda o: o.image.pk},
     "api:host-sync": {"pk": lambda o: o.host.pk},
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
@@ -138,7 +139,8 @@ for name in ("team-detail", "team-hosts", "team-members", "team-remove-member",
              "team-revoke-host"):
     ROUTE_PARAMETERS[f"api:{name}"] = {"pk": lambda o: o.team.pk}
 for name in ("team-member-add", "team-member-invite", "team-member-role", "team-member-remove",
-             "team-host-grant", "team-host-revoke", "team-settings"):
+             "team-host-grant", "team-host-revoke", "team-settings", "team-usage",
+             "team-quota-set", "team-quota-remove"):
     ROUTE_PARAMETERS[name] = {"pk": lambda o: o.team.pk}
 
 ROUTES = {
@@ -199,6 +201,11 @@ ROUTES = {
     "team-settings": {"get": refused(302),
                       "post": gated(302, ADMINS, body={"description": "d",
                                                        "terminal_user": "app"})},
+    # Quotas: team admins see them and the usage; superusers set them.
+    "team-usage": {"get": gated(200, ADMINS)},
+    "team-quota-set": {"get": refused(302),
+                       "post": gated(302, SUPERUSER, body={"host": "<h1>", "pids": "50"})},
+    "team-quota-remove": {"get": refused(302), "post": gated(302, SUPERUSER)},
     "audit-list": {"get": everyone(200)},
     "audit-detail": {"get": gated(200, MEMBERS)},
     "audit-export": {"get": everyone(200)},
@@ -290,6 +297,16 @@ ROUTES = {
     "api:audit-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
                          "put": refused(API_ANON), "patch": refused(API_ANON),
                          "delete": refused(API_ANON)},
+    "api:quota-list": {"get": everyone(200, anon=API_ANON),
+                       "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                     body={"team": "alpha", "host": "h1", "pids": 50})},
+    "api:quota-detail": {
+        "get": gated(200, ADMINS, anon=API_ANON, refused=404),
+        "patch": exactly(["superuser"], body={"pids": 50}, anonymous=401, stranger=404,
+                         viewer=404, operator=404, developer=404, team_admin=403, superuser=200),
+        "delete": exactly(["superuser"], anonymous=401, stranger=404, viewer=404, operator=404,
+                          developer=404, team_admin=403, superuser=204),
+        "put": refused(API_ANON)},
     "api:commit-list": {"get": everyone(200, anon=API_ANON)},
     "api:commit-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:commit-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
@@ -409,7 +426,8 @@ def url_of(route: Route, objects) -> str:
 def fill(body, objects):
     if body is None:
         return {}
-    marks = {"<web>": objects.web.engine_id, "<h2>": str(objects.other_host.pk)}
+    marks = {"<web>": objects.web.engine_id, "<h1>": str(objects.host.pk),
+             "<h2>": str(objects.other_host.pk)}
 
     def swap(value):
         if isinstance(value, list):
