@@ -83,16 +83,19 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(request=QuotaRequestSerializer, responses={201: QuotaSerializer})
     def create(self, request):
-        """Set a team's quota on a host (superusers): the limits not sent are none."""
+        """Set a team's quota on a host (superusers): the limits not sent are none. `job` is
+        the job applying it on the host (null while the host is offline: it gets the quota
+        at its next sync)."""
         require_superuser(request.user, "quota.set", request=request)
         data = json_object(request.data)
         team, host = named(Team, data.get("team"), "team"), named(Host, data.get("host"), "host")
         unknown = sorted(set(data) - {"team", "host", *Quota.LIMITS})
         if unknown:
             raise Invalid(fields={name: [f"Unknown field {name!r}."] for name in unknown})
-        quota, _ = actions.set_quota(request.user, team, host, request=request,
-                                     **read_limits(data, host))
-        return Response(QuotaSerializer(quota).data, status=201)
+        quota, job = actions.set_quota(request.user, team, host, request=request,
+                                       **read_limits(data, host))
+        return Response({**QuotaSerializer(quota).data, "job": job.pk if job else None},
+                        status=201)
 
     @extend_schema(request=QuotaRequestSerializer, responses=QuotaSerializer)
     def partial_update(self, request, pk=None):
@@ -107,9 +110,9 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         given = read_limits(data, quota.host)
         limits = {name: given[name] if name in data else getattr(quota, name)
                   for name in Quota.LIMITS}
-        quota, _ = actions.set_quota(request.user, quota.team, quota.host, request=request,
-                                     **limits)
-        return Response(QuotaSerializer(quota).data)
+        quota, job = actions.set_quota(request.user, quota.team, quota.host, request=request,
+                                       **limits)
+        return Response({**QuotaSerializer(quota).data, "job": job.pk if job else None})
 
     def destroy(self, request, pk=None):
         """Remove the quota (superusers): the team's group keeps no limits."""
