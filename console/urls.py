@@ -10,7 +10,8 @@ from console.audit.api import AuditViewSet
 from console.commits.api import CommitViewSet
 from console.containers.api import ContainerViewSet
 from console.core import views as core_views
-from console.grants.api import GrantViewSet
+from console.grants import urls as grants_urls
+from console.grants.api import AccessRequestViewSet, GrantViewSet
 from console.hosts.api import HostViewSet
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
@@ -28,6 +29,7 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("teams", TeamViewSet, basename="team")
 router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("access-requests", AccessRequestViewSet, basename="access-request")
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
@@ -46,6 +48,7 @@ urlpatterns = [
     # A container's grants first: `<ref>/grants/` would otherwise name an action "grants".
     path("containers/", include("console.grants.urls")),
     path("containers/", include("console.containers.urls")),
+    path("requests/", include(grants_urls.requests_urlpatterns)),
     path("images/", include("console.images.urls")),
     path("jobs/", include("console.jobs.urls")),
     path("commits/", include("console.commits.urls")),

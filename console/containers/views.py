@@ -158,7 +158,7 @@ def network_summary(container) -> dict:
 
 
 @login_required
-def container_detail(request, ref, *, grant_form=None, status=200):
+def container_detail(request, ref, *, grant_form=None, request_form=None, status=200):
     from console.grants.views import access_context
     from console.streams.pages import container_streams
 
@@ -182,7 +182,7 @@ def container_detail(request, ref, *, grant_form=None, status=200):
         "assignable_teams": (Team.objects.filter(host_grants__host=container.host)
                              .exclude(pk=container.team_id).order_by("name")
                              if user.is_superuser else []),
-        **access_context(request, container, grant_form),
+        **access_context(request, container, grant_form, request_form),
         **container_streams(request, container),
     }, status=status)
 

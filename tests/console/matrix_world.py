@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from console import audit
 from console.accounts.models import ApiToken
 from console.core.testing import PASSWORD
-from console.grants.models import ContainerGrant
+from console.grants.models import AccessRequest, ContainerGrant
 from console.images.models import Commit, Image
 from console.jobs.models import Job
 
@@ -33,6 +33,7 @@ class Objects:
     token_key: str
     session: object = None
     quota: object = None
+    access_request: object = None
 
 
 def add_objects(world) -> Objects:
@@ -62,7 +63,10 @@ def add_objects(world) -> Objects:
     add_stale_work(world, web)
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
-                   session=add_terminal_session(world, web), quota=add_quota(world))
+                   session=add_terminal_session(world, web), quota=add_quota(world),
+                   access_request=AccessRequest.objects.create(
+                       user=grantee, container=web, actions=["terminal"], duration=3600,
+                       reason="to see why it hangs"))
 
 
 def add_quota(world):
@@ -80,8 +84,9 @@ def add_quota(world):
 
 def add_stale_work(world, web):
     """A job queued two hours ago that no worker took, a job running on a host that stopped
-    answering an hour ago, and a terminal session on `web` whose socket dropped a day ago and
-    that nobody resumed: `console.housekeeping` ends all three; no request may."""
+    answering an hour ago, a terminal session on `web` whose socket dropped a day ago and
+    that nobody resumed, and a grant on `web` that ended a minute ago: `console.housekeeping`
+    ends all four; no request may."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -104,6 +109,9 @@ def add_stale_work(world, web):
         container=web, container_engine_id=web.engine_id, container_name=web.name,
         host=web.host, host_name=web.host.name, team=web.team, mode="exec",
         detached_at=now - timedelta(days=1), seen_at=now - timedelta(days=1))
+    ContainerGrant.objects.create(user=world.user("viewer"), container=web,
+                                  actions=["terminal"], granted_by=world.user("team_admin"),
+                                  expires_at=now - timedelta(minutes=1))
 
 
 def add_terminal_session(world, web):
