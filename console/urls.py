@@ -16,6 +16,8 @@ from console.hosts.api import HostViewSet
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
 from console.quotas.api import QuotaViewSet
+from console.schedules import urls as schedules_urls
+from console.schedules.api import ScheduleViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
 
@@ -34,6 +36,7 @@ router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
 router.register("quotas", QuotaViewSet, basename="quota")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
@@ -45,10 +48,13 @@ api_patterns = [
 urlpatterns = [
     path("", include("console.hosts.urls")),
     path("", include("console.accounts.urls")),
-    # A container's grants first: `<ref>/grants/` would otherwise name an action "grants".
+    # A container's grants, requests and schedules first: `<ref>/grants/` would otherwise
+    # name an action "grants".
     path("containers/", include("console.grants.urls")),
+    path("containers/", include(schedules_urls.container_urlpatterns)),
     path("containers/", include("console.containers.urls")),
     path("requests/", include(grants_urls.requests_urlpatterns)),
+    path("schedules/", include("console.schedules.urls")),
     path("images/", include("console.images.urls")),
     path("jobs/", include("console.jobs.urls")),
     path("commits/", include("console.commits.urls")),

@@ -158,8 +158,10 @@ def network_summary(container) -> dict:
 
 
 @login_required
-def container_detail(request, ref, *, grant_form=None, request_form=None, status=200):
+def container_detail(request, ref, *, grant_form=None, request_form=None, schedule_form=None,
+                     status=200):
     from console.grants.views import access_context
+    from console.schedules.views import schedules_context
     from console.streams.pages import container_streams
 
     container = container_for(request, ref)
@@ -185,6 +187,7 @@ def container_detail(request, ref, *, grant_form=None, request_form=None, status
                              .exclude(pk=container.team_id).order_by("name")
                              if user.is_superuser else []),
         **access_context(request, container, grant_form, request_form),
+        **schedules_context(request, container, schedule_form),
         **container_streams(request, container),
     }, status=status)
 

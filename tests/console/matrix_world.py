@@ -34,6 +34,8 @@ class Objects:
     session: object = None
     quota: object = None
     access_request: object = None
+    schedule: object = None
+    paused_schedule: object = None
 
 
 def add_objects(world) -> Objects:
@@ -66,7 +68,27 @@ def add_objects(world) -> Objects:
                    session=add_terminal_session(world, web), quota=add_quota(world),
                    access_request=AccessRequest.objects.create(
                        user=grantee, container=web, actions=["terminal"], duration=3600,
-                       reason="to see why it hangs"))
+                       reason="to see why it hangs"),
+                   **add_schedules(world, web))
+
+
+def add_schedules(world, web) -> dict:
+    """Two of the developer's schedules on `web`: a nightly restart, and a paused commit."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from console.schedules.models import Schedule
+
+    made = {}
+    for name, action, paused in (("schedule", "restart", False),
+                                 ("paused_schedule", "commit", True)):
+        made[name] = Schedule.objects.create(
+            team=world.teams["alpha"], container=web, action=action, cron="0 3 * * *",
+            params={"repository": "alpha/web", "tag": "nightly-{date}"} if action == "commit"
+            else {}, owner=world.user("developer"), owner_name="developer", paused=paused,
+            next_run_at=None if paused else timezone.now() + timedelta(days=1))
+    return made
 
 
 def add_quota(world):

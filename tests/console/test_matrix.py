@@ -129,6 +129,10 @@ ROUTE_PARAMETERS = {
     "api:commit-tag": {"pk": lambda o: o.commit.pk},
     "api:quota-detail": {"pk": lambda o: o.quota.pk},
     "request-decide": {"pk": lambda o: o.access_request.pk, "decision": lambda o: "approve"},
+    "schedule-change": {"pk": lambda o: o.schedule.pk, "verb": lambda o: "pause"},
+    "api:schedule-detail": {"pk": lambda o: o.schedule.pk},
+    "api:schedule-pause": {"pk": lambda o: o.schedule.pk},
+    "api:schedule-resume": {"pk": lambda o: o.paused_schedule.pk},
     "api:access-request-detail": {"pk": lambda o: o.access_request.pk},
     "api:access-request-approve": {"pk": lambda o: o.access_request.pk},
     "api:access-request-refuse": {"pk": lambda o: o.access_request.pk},
@@ -176,6 +180,12 @@ ROUTES = {
                           "post": gated(302, MEMBERS, body={"actions": ["terminal"],
                                                             "duration": 3600, "reason": "r"})},
     "request-list": {"get": everyone(200)},
+    # Schedules: members see them; the team's developers make and change them.
+    "schedule-list": {"get": everyone(200)},
+    "schedule-change": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "container-schedule": {"get": refused(302),
+                           "post": gated(302, DEVELOPERS, body={"action": "restart",
+                                                                "cron": "0 3 * * *"})},
     "request-decide": {"get": refused(302), "post": gated(302, ADMINS, refused=404)},
     # Giving a container to a team is for superusers; others are told so on the page.
     "container-assign": {"get": refused(302),
@@ -307,6 +317,14 @@ ROUTES = {
     "api:audit-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
                          "put": refused(API_ANON), "patch": refused(API_ANON),
                          "delete": refused(API_ANON)},
+    "api:schedule-list": {
+        "get": everyone(200, anon=API_ANON),
+        "post": gated(201, DEVELOPERS, anon=API_ANON, body={
+            "container": "<web>", "action": "restart", "cron": "0 3 * * *"})},
+    "api:schedule-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                            "delete": gated(204, DEVELOPERS, anon=API_ANON)},
+    "api:schedule-pause": {"post": gated(200, DEVELOPERS, anon=API_ANON)},
+    "api:schedule-resume": {"post": gated(200, DEVELOPERS, anon=API_ANON)},
     "api:access-request-list": {
         "get": everyone(200, anon=API_ANON),
         "post": gated(201, MEMBERS, anon=API_ANON, body={
