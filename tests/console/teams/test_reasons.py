@@ -51,8 +51,8 @@ def test_the_team_page_sets_them(world, client_for):
     assert "removing a container, killing a container" in html
 
 
-def test_a_removal_without_a_reason_is_refused_and_with_one_kept(alpha, world, client_for, sent,
-                                                                  django_capture_on_commit_callbacks):
+def test_a_removal_without_a_reason_is_refused_and_with_one_kept(
+        alpha, world, client_for, sent, django_capture_on_commit_callbacks):
     web = world.containers["web"]
     client = client_for("developer")
     response = client.delete(f"/api/containers/{web.engine_id}/?force=1")
