@@ -18,6 +18,7 @@ from console.jobs.api import JobViewSet
 from console.quotas.api import QuotaViewSet
 from console.schedules import urls as schedules_urls
 from console.schedules.api import ScheduleViewSet
+from console.sso.api import GroupMappingViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
 
@@ -37,6 +38,7 @@ router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
 router.register("quotas", QuotaViewSet, basename="quota")
 router.register("schedules", ScheduleViewSet, basename="schedule")
+router.register("sso-mappings", GroupMappingViewSet, basename="sso-mapping")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
@@ -48,6 +50,7 @@ api_patterns = [
 urlpatterns = [
     path("", include("console.hosts.urls")),
     path("", include("console.accounts.urls")),
+    path("", include("console.sso.urls")),
     # A container's grants, requests and schedules first: `<ref>/grants/` would otherwise
     # name an action "grants".
     path("containers/", include("console.grants.urls")),

@@ -142,6 +142,15 @@ def test_the_console_pages(stack, page, container, shot):
     expect(page.locator("#new-token")).to_contain_text("mrg_")
     policed.clean("tokens")
 
+    for path in ("/account/two-factor/", "/login-settings/", "/sso/mappings/"):
+        policed.visit(path)
+        expect(page.locator("h1")).to_be_visible()
+        policed.clean(path)
+    policed.visit("/account/two-factor/set-up/")        # its QR code is an image of our own
+    wait_until(lambda: page.evaluate("document.getElementById('qr-code').naturalWidth") > 0,
+               what="the QR code drawn")
+    policed.clean("setting up a second factor")
+
     policed.visit("/api/docs/")
     policed.clean("API docs")
     policed.visit("/containers/" + "0" * 64 + "/", status=404)

@@ -16,6 +16,7 @@ from console.core.testing import PASSWORD
 from console.grants.models import AccessRequest, ContainerGrant
 from console.images.models import Commit, Image
 from console.jobs.models import Job
+from console.sso.models import GroupMapping
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Objects:
     access_request: object = None
     schedule: object = None
     paused_schedule: object = None
+    mapping: object = None
 
 
 def add_objects(world) -> Objects:
@@ -63,9 +65,12 @@ def add_objects(world) -> Objects:
     type(h1).objects.filter(pk=h1.pk).update(engine_root="/var/lib/moorage-moved",
                                              synced_root="/var/lib/moorage")
     add_stale_work(world, web)
+    mapping = GroupMapping.objects.create(source="ldap", group="alpha-ops", team=alpha,
+                                          role="operator")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
                    session=add_terminal_session(world, web), quota=add_quota(world),
+                   mapping=mapping,
                    access_request=AccessRequest.objects.create(
                        user=grantee, container=web, actions=["terminal"], duration=3600,
                        reason="to see why it hangs"),
