@@ -13,7 +13,7 @@ from console.core.errors import Conflict, Invalid
 from console.core.permissions import refuse, user_may
 from console.core.roles import GRANTABLE_ACTIONS
 from console.grants.models import SEEING, AccessRequest, ContainerGrant
-from console.streams import publish
+from console.streams import groups, publish
 
 # The shortest and longest a requested (or ending) grant may last.
 MIN_DURATION = 1
@@ -171,7 +171,16 @@ def decide(actor, asked: AccessRequest, *, approve: bool, note: str = "",
                              "expires_at": locked.expires_at.isoformat()
                              if locked.expires_at else None})
         publish.permissions_changed_on_commit([locked.user_id, *admins_of(container.team)])
+        tell_requester_on_commit(locked)
     return locked
+
+
+def tell_requester_on_commit(asked: AccessRequest) -> None:
+    """The requester's open pages show the answer as it comes (`/ws/events/`: a message
+    `access-request` to their own user group, which only their sockets join)."""
+    payload = asked.answer_payload()
+    transaction.on_commit(lambda: publish.send([groups.user_group(asked.user_id)],
+                                               {"type": "access.decided", "request": payload}))
 
 
 def admins_of(team) -> list[int]:

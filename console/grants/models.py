@@ -1,5 +1,7 @@
 """Container grants: one user may do some actions on one container, for good or until a time;
 and requests for such a grant, which a team admin approves or refuses."""
+from datetime import timezone as dt_timezone
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -119,3 +121,23 @@ class AccessRequest(models.Model):
                 count = self.duration // seconds
                 return f"{count} {unit}{'s' if count != 1 else ''}"
         return f"{self.duration} second{'s' if self.duration != 1 else ''}"
+
+    def answer_words(self, now=None) -> str:
+        """What the requester reads after the state: " until 2026-12-06 18:00:00 UTC by ann —
+        “note”", with " (ended)" once an approved grant has ended; "" while pending."""
+        now = now or timezone.now()
+        words = ""
+        if self.state == self.State.APPROVED and self.expires_at:
+            ends = self.expires_at.astimezone(dt_timezone.utc)
+            words += f" until {ends:%Y-%m-%d %H:%M:%S} UTC"
+            if self.expires_at <= now or not self.grant_id:
+                words += " (ended)"
+        if self.decided_by_id:
+            words += f" by {self.decided_by.username}"
+        if self.note:
+            words += f" — “{self.note}”"
+        return words
+
+    def answer_payload(self) -> dict:
+        """The answer as the requester's pages show it, for the events socket."""
+        return {"id": self.pk, "state": self.state, "words": self.answer_words()}

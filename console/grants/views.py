@@ -10,7 +10,6 @@ told to re-check), as through `/api/grants/` and `/api/access-requests/`.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from console.containers.views import container_detail, container_for
@@ -104,7 +103,7 @@ def request_list(request):
     own = (AccessRequest.objects.filter(user=user)
            .select_related("container__team", "decided_by")[:100])
     return render(request, "grants/requests.html", {
-        "to_decide": to_decide, "own": own, "now": timezone.now()})
+        "to_decide": to_decide, "own": own})
 
 
 @login_required

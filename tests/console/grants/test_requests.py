@@ -75,11 +75,18 @@ def test_an_approved_request_is_a_grant_that_ends(world, client_for, web, listen
     assert grant.actions == ["terminal"] and grant.expires_at == decided.expires_at
     assert timedelta(minutes=59) < grant.expires_at - timezone.now() <= timedelta(hours=1)
     assert Container.objects.restrict(viewer, "terminal").filter(pk=web.pk).exists()
-    assert "permissions.changed" in [m["type"] for m in told()]
+    messages = told()
+    assert "permissions.changed" in [m["type"] for m in messages]
+    # The requester's pages are told the answer as it comes.
+    answer = next(m["request"] for m in messages if m["type"] == "access.decided")
+    assert answer["id"] == asked["id"] and answer["state"] == "approved"
+    assert answer["words"].startswith(" until ") and answer["words"].endswith(
+        " by team_admin — “an hour”")
     assert [e.action for e in AuditEntry.objects.order_by("pk")] == [
         "access.request", "container.grant", "access.approve"]
     page = client_for("viewer").get(f"/containers/{web.engine_id}/").content.decode()
-    assert "<strong>approved</strong> until" in page and "an hour" in page
+    assert '<strong class="state">approved</strong><span class="answer"> until' in page
+    assert "an hour" in page
     # ... and then it ends.
     ContainerGrant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
     assert expire_grants() == 1
