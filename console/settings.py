@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "console.grants",
     "console.stacks",
     "console.volumes",
+    "console.quotas",
+    "console.schedules",
     "console.jobs",
     "console.agent",
     "console.audit",
@@ -111,6 +113,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.grants.context.pending_requests",
             ],
         },
     },
@@ -245,6 +248,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Scheduled actions (console/schedules): beat asks for a tick this often; each tick fires the
+# schedules that are due. A tick nobody ran in time is dropped: the next one does its work.
+SCHEDULE_TICK_SECONDS = float(os.environ.get("MOORAGE_SCHEDULE_TICK_SECONDS", 15))
+CELERY_BEAT_SCHEDULE = {
+    "schedules-tick": {"task": "console.schedules.tick", "schedule": SCHEDULE_TICK_SECONDS,
+                       "options": {"queue": "console", "expires": SCHEDULE_TICK_SECONDS}},
+}
 
 # Hosts and jobs.
 MOORAGE_HOST = os.environ.get("MOORAGE_HOST", "")          # set on a host worker

@@ -195,6 +195,18 @@ class Stack:
                                       "--concurrency", "2", "--loglevel", "INFO",
                                       "--without-mingle", "--without-gossip"], env=env)
 
+    def start_scheduler(self, tick_seconds: float = 1.0):
+        """The web side's scheduler (celery beat and the `console` queue's worker: scheduled
+        actions), ticking every `tick_seconds`; started once, by the tests that need it."""
+        if "scheduler" in self.processes:
+            return
+        env = dict(self.env, MOORAGE_SCHEDULE_TICK_SECONDS=str(tick_seconds))
+        self.spawn("scheduler", [os.path.join(VENV_BIN, "celery"), "-A", "console.scheduler",
+                                 "worker", "--beat", "-Q", "console", "-n", "scheduler@%h",
+                                 "--concurrency", "1", "--loglevel", "INFO",
+                                 "--schedule", os.path.join(self.tmp, "celerybeat-schedule"),
+                                 "--without-mingle", "--without-gossip"], env=env)
+
     def start_bridge(self, name):
         env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=self.roots[name])
         self.spawn(f"bridge-{name}", [PYTHON, "manage.py", "stream_bridge"], env=env)
@@ -234,7 +246,7 @@ class Stack:
 
     def stop(self):
         for name in list(self.processes):
-            if name.startswith(("worker-", "bridge-")):
+            if name.startswith(("worker-", "bridge-")) or name == "scheduler":
                 self.end(name)
         self.end("web")
         for host in self.roots:

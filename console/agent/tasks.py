@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from runtime.errors import MoorError
 
-from console.agent import (image_tasks, reconcile, specs, stack_tasks, team_networks,
-                           volume_tasks)
+from console.agent import (image_tasks, reconcile, specs, stack_tasks, team_groups,
+                           team_networks, volume_tasks)
 from console.agent.engine import container_diff, error_message, get_engine
 # The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
 from console.agent.worker import worker_identity
@@ -58,6 +58,7 @@ def sync_host(host_name: str) -> None:
     host = Host.objects.filter(name=host_name).first()
     if host is not None:
         reconcile.sync_host(host, get_engine())
+        team_groups.sync(host, get_engine())
 
 
 @task_failure.connect
@@ -99,6 +100,7 @@ def making(verb):
         try:
             team_networks.prepare(job, container, engine)
             volume_tasks.prepare(job, container, engine)
+            team_groups.ensure(container, engine)
             getattr(engine, verb)(specs.create_options(container))
         except MoorError:
             remove_row(container)
@@ -114,6 +116,7 @@ def lifecycle(verb):
         try:
             if verb in ("start", "restart"):
                 team_networks.ensure_own(container, engine)
+                team_groups.ensure(container, engine)
             if verb == "stop":
                 engine.stop(container.engine_id, timeout=job.params.get("timeout"))
             elif verb == "kill":
@@ -200,5 +203,6 @@ HANDLERS = {
     Job.Kind.SYNC: sync,
     **stack_tasks.HANDLERS,
     **volume_tasks.HANDLERS,
+    Job.Kind.QUOTA: team_groups.apply,
 }
 

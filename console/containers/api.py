@@ -88,6 +88,8 @@ def api_time(value):
 
 
 class ActionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, help_text="why (kept in the audit entry; "
+                                   "the team may require one to kill, or to commit over a tag)")
     timeout = serializers.IntegerField(required=False)
     signal = serializers.CharField(required=False)
     repository = serializers.CharField(required=False)
@@ -149,10 +151,15 @@ class ContainerViewSet(viewsets.GenericViewSet):
     @extend_schema(responses={202: JobSerializer}, parameters=[WAIT, FORCE, VOLUMES])
     def destroy(self, request, pk=None):
         """Remove the container (?force=1 also stops a running one; ?volumes=1 also removes
-        its anonymous volumes, as `docker rm -v`); returns the job."""
+        its anonymous volumes, as `docker rm -v`; ?reason=... says why, which its team may
+        require); returns the job."""
         params = {"force": request.query_params.get("force") in ("1", "true")}
         if request.query_params.get("volumes") in ("1", "true"):
             params["volumes"] = True
+        reason = request.query_params.get("reason") or (
+            request.data.get("reason") if isinstance(request.data, dict) else None)
+        if reason:
+            params["reason"] = reason
         return self._act(request, "remove", params)
 
     @extend_schema(responses={200: dict})

@@ -126,6 +126,9 @@ class CommitForm(ReferenceForm):
                             help_text="one key=value per line")
     pause = forms.BooleanField(required=False, initial=True,
                                label="Pause the container while committing")
+    reason = forms.CharField(required=False, max_length=1000,
+                             help_text="why; the team may require one to commit over an "
+                                       "existing tag")
 
     def clean_cmd(self):
         return self._command("cmd")
@@ -198,4 +201,4 @@ class CommitForm(ReferenceForm):
         data = self.cleaned_data
         return {"repository": data["repository"].strip(), "tag": data["tag"].strip(),
                 "message": data["message"], "changes": self.changes(),
-                "pause": bool(data["pause"])}
+                "pause": bool(data["pause"]), "reason": data["reason"]}

@@ -158,8 +158,10 @@ def network_summary(container) -> dict:
 
 
 @login_required
-def container_detail(request, ref, *, grant_form=None, status=200):
+def container_detail(request, ref, *, grant_form=None, request_form=None, schedule_form=None,
+                     status=200):
     from console.grants.views import access_context
+    from console.schedules.views import schedules_context
     from console.streams.pages import container_streams
 
     container = container_for(request, ref)
@@ -167,6 +169,7 @@ def container_detail(request, ref, *, grant_form=None, status=200):
     allowed = {verb: (user.is_superuser or Container.objects.restrict(user, verb)
                       .filter(pk=container.pk).exists())
                for verb in actions.VERBS}
+    reasons = container.team.reasons_required_for if container.team_id else []
     jobs = (Job.objects.restrict(user, "view").filter(container=container)
             .select_related("requested_by")[:10])
     return render(request, "containers/detail.html", {
@@ -179,10 +182,12 @@ def container_detail(request, ref, *, grant_form=None, status=200):
         "env_names": [item.split("=", 1)[0] for item in container.env],
         "network": network_summary(container),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
+        "reason_for": {verb: verb in (reasons or []) for verb in ("kill", "remove")},
         "assignable_teams": (Team.objects.filter(host_grants__host=container.host)
                              .exclude(pk=container.team_id).order_by("name")
                              if user.is_superuser else []),
-        **access_context(request, container, grant_form),
+        **access_context(request, container, grant_form, request_form),
+        **schedules_context(request, container, schedule_form),
         **container_streams(request, container),
     }, status=status)
 
@@ -208,7 +213,7 @@ def container_action(request, ref, verb):
     if verb not in actions.VERBS or verb == "commit":
         raise NotFound("No such action.")
     container = container_for(request, ref, verb)
-    params = {}
+    params = {"reason": request.POST.get("reason", "")}
     if verb == "remove":
         params["force"] = request.POST.get("force") == "1"
         if request.POST.get("volumes") == "1":

@@ -43,6 +43,7 @@ class Job(models.Model):
         STACK_REMOVE = "stack.remove"
         VOLUME_CREATE = "volume.create"
         VOLUME_REMOVE = "volume.remove"
+        QUOTA = "quota"
 
     class State(models.TextChoices):
         QUEUED = "queued"

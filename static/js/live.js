@@ -1,6 +1,7 @@
 // Live updates: one websocket to /ws/events/, state changes applied to whatever the page shows.
 // Other scripts listen to the "moorage:container", "moorage:job" and "moorage:job-output" DOM
-// events (the last: what a running pull or build printed, see job.js).
+// events (the last: what a running pull or build printed, see job.js). The answers to the
+// user's requests for access are shown where the page lists them.
 (function () {
   "use strict";
   var dot = document.getElementById("live-status");
@@ -191,6 +192,18 @@
     }
   }
 
+  // The answer to one of the user's requests for access, where the page lists it.
+  function applyAnswer(r) {
+    document.querySelectorAll('[data-request="' + r.id + '"]').forEach(function (el) {
+      var state = el.querySelector(".state");
+      var answer = el.querySelector(".answer");
+      if (!state || !answer) return;
+      state.textContent = r.state;
+      answer.textContent = r.words;
+      el.className = el.className.replace(/\brequest-\S+/g, "").trim() + " request-" + r.state;
+    });
+  }
+
   function refreshUnsettledJobs() {
     document.querySelectorAll("[data-job]").forEach(function (row) {
       var badge = row.querySelector(".job-state");
@@ -215,6 +228,7 @@
       if (data.type === "container") applyContainer(data.container);
       else if (data.type === "job") applyJob(data.job);
       else if (data.type === "host") applyHost(data.host);
+      else if (data.type === "access-request") applyAnswer(data.request);
       else if (data.type === "job-output") {
         document.dispatchEvent(new CustomEvent("moorage:job-output", { detail: data.output }));
       }

@@ -129,6 +129,17 @@ def test_the_console_pages(stack, page, container, shot):
     expect(page.locator("#members")).to_contain_text("admin")
     policed.clean("a team")
 
+    # The team's usage, its bars drawn by usage.js once the host has reported a reading.
+    usage = team + "usage/"
+    wait_until(lambda: policed.visit(usage) and page.locator(".usage-host svg").count(),
+               what="the usage page with a reading")
+    expect(page.locator(".usage-host svg rect.usage-bar").first).to_be_visible()
+    policed.clean("a team's usage")
+    for path in ("/schedules/", "/requests/"):
+        policed.visit(path)
+        expect(page.locator("h1")).to_be_visible()
+        policed.clean(path)
+
     policed.visit("/audit/")
     entry = page.locator("#audit tr[data-entry] a").first.get_attribute("href")
     policed.clean("audit")

@@ -23,6 +23,8 @@ class FakeEngine:
         self.diffs = {}
         self.networks = {}     # name -> labels
         self.volume_rows = {}  # name -> {"Name", "Labels", "CreatedAt", "Size", "Users"}
+        self.groups_by_name = {}   # name -> {"Memory", "NanoCpus", "PidsLimit"}
+        self.group_usage = {}      # name -> the Usage group_inspect answers
 
     def fail(self, verb, message):
         self.failures[verb] = MoorError(message)
@@ -157,6 +159,21 @@ class FakeEngine:
 
     def volume_size(self, name):
         return self.volume_rows[name]["Size"] if name in self.volume_rows else 0
+    # groups
+    def group_set(self, name, memory=None, cpus=None, pids=None):
+        self._check("group_set", name, memory, cpus, pids)
+        record = {"Name": name, "Memory": int(memory or 0),
+                  "NanoCpus": int((cpus or 0) * 1e9), "PidsLimit": int(pids or 0)}
+        self.groups_by_name[name] = record
+        return dict(record)
+
+    def groups(self):
+        return [dict(record) for record in self.groups_by_name.values()]
+
+    def group_inspect(self, name):
+        if name not in self.groups_by_name:
+            raise NotFound(f"No such group: {name}")
+        return {**self.groups_by_name[name], "Usage": self.group_usage.get(name, {})}
 
     # images
     def add_image(self, tags, parent="", labels=None):

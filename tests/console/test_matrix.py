@@ -140,6 +140,15 @@ ROUTE_PARAMETERS = {
     "api:audit-detail": {"pk": lambda o: o.entry.pk},
     "api:commit-detail": {"pk": lambda o: o.commit.pk},
     "api:commit-tag": {"pk": lambda o: o.commit.pk},
+    "api:quota-detail": {"pk": lambda o: o.quota.pk},
+    "request-decide": {"pk": lambda o: o.access_request.pk, "decision": lambda o: "approve"},
+    "schedule-change": {"pk": lambda o: o.schedule.pk, "verb": lambda o: "pause"},
+    "api:schedule-detail": {"pk": lambda o: o.schedule.pk},
+    "api:schedule-pause": {"pk": lambda o: o.schedule.pk},
+    "api:schedule-resume": {"pk": lambda o: o.paused_schedule.pk},
+    "api:access-request-detail": {"pk": lambda o: o.access_request.pk},
+    "api:access-request-approve": {"pk": lambda o: o.access_request.pk},
+    "api:access-request-refuse": {"pk": lambda o: o.access_request.pk},
     "api:image-tag": {"pk": lambda o: o.image.pk},
     "api:host-sync": {"pk": lambda o: o.host.pk},
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
@@ -161,7 +170,8 @@ for name in ("team-detail", "team-hosts", "team-members", "team-remove-member",
              "team-revoke-host"):
     ROUTE_PARAMETERS[f"api:{name}"] = {"pk": lambda o: o.team.pk}
 for name in ("team-member-add", "team-member-invite", "team-member-role", "team-member-remove",
-             "team-host-grant", "team-host-revoke", "team-settings"):
+             "team-host-grant", "team-host-revoke", "team-settings", "team-usage",
+             "team-quota-set", "team-quota-remove"):
     ROUTE_PARAMETERS[name] = {"pk": lambda o: o.team.pk}
 
 ROUTES = {
@@ -188,6 +198,18 @@ ROUTES = {
                                                          "actions": ["start"]})},
     "container-grant-revoke": {"get": refused(302), "post": gated(302, ADMINS)},
     "container-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    # Requests for access: members who see a container ask; its team's admins decide.
+    "container-request": {"get": refused(302),
+                          "post": gated(302, MEMBERS, body={"actions": ["terminal"],
+                                                            "duration": 3600, "reason": "r"})},
+    "request-list": {"get": everyone(200)},
+    # Schedules: members see them; the team's developers make and change them.
+    "schedule-list": {"get": everyone(200)},
+    "schedule-change": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "container-schedule": {"get": refused(302),
+                           "post": gated(302, DEVELOPERS, body={"action": "restart",
+                                                                "cron": "0 3 * * *"})},
+    "request-decide": {"get": refused(302), "post": gated(302, ADMINS, refused=404)},
     # Giving a container to a team is for superusers; others are told so on the page.
     "container-assign": {"get": refused(302),
                          "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
@@ -243,6 +265,11 @@ ROUTES = {
     "team-settings": {"get": refused(302),
                       "post": gated(302, ADMINS, body={"description": "d",
                                                        "terminal_user": "app"})},
+    # Quotas: team admins see them and the usage; superusers set them.
+    "team-usage": {"get": gated(200, ADMINS)},
+    "team-quota-set": {"get": refused(302),
+                       "post": gated(302, SUPERUSER, body={"host": "<h1>", "pids": "50"})},
+    "team-quota-remove": {"get": refused(302), "post": gated(302, SUPERUSER)},
     "audit-list": {"get": everyone(200)},
     "audit-detail": {"get": gated(200, MEMBERS)},
     "audit-export": {"get": everyone(200)},
@@ -385,6 +412,33 @@ ROUTES = {
     "api:volume-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
                           "delete": gated(202, DEVELOPERS, anon=API_ANON)},
     "api:volume-team": {"post": gated(200, SUPERUSER, anon=API_ANON, body={"team": "alpha"})},
+    "api:schedule-list": {
+        "get": everyone(200, anon=API_ANON),
+        "post": gated(201, DEVELOPERS, anon=API_ANON, body={
+            "container": "<web>", "action": "restart", "cron": "0 3 * * *"})},
+    "api:schedule-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                            "delete": gated(204, DEVELOPERS, anon=API_ANON)},
+    "api:schedule-pause": {"post": gated(200, DEVELOPERS, anon=API_ANON)},
+    "api:schedule-resume": {"post": gated(200, DEVELOPERS, anon=API_ANON)},
+    "api:access-request-list": {
+        "get": everyone(200, anon=API_ANON),
+        "post": gated(201, MEMBERS, anon=API_ANON, body={
+            "container": "<web>", "actions": ["terminal"], "duration": 3600, "reason": "r"})},
+    "api:access-request-detail": {"get": gated(200, ADMINS, anon=API_ANON, refused=404)},
+    "api:access-request-approve": {"post": gated(200, ADMINS, anon=API_ANON, refused=404,
+                                                 body={})},
+    "api:access-request-refuse": {"post": gated(200, ADMINS, anon=API_ANON, refused=404,
+                                                body={"note": "no"})},
+    "api:quota-list": {"get": everyone(200, anon=API_ANON),
+                       "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                     body={"team": "alpha", "host": "h1", "pids": 50})},
+    "api:quota-detail": {
+        "get": gated(200, ADMINS, anon=API_ANON, refused=404),
+        "patch": exactly(["superuser"], body={"pids": 50}, anonymous=401, stranger=404,
+                         viewer=404, operator=404, developer=404, team_admin=403, superuser=200),
+        "delete": exactly(["superuser"], anonymous=401, stranger=404, viewer=404, operator=404,
+                          developer=404, team_admin=403, superuser=204),
+        "put": refused(API_ANON)},
     "api:sso-mapping-list": {"get": everyone(200, anon=API_ANON),
                              "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
                                            body=MAPPING)},
@@ -512,7 +566,8 @@ def url_of(route: Route, objects) -> str:
 def fill(body, objects):
     if body is None:
         return {}
-    marks = {"<web>": objects.web.engine_id, "<h2>": str(objects.other_host.pk)}
+    marks = {"<web>": objects.web.engine_id, "<h1>": str(objects.host.pk),
+             "<h2>": str(objects.other_host.pk)}
 
     def swap(value):
         if isinstance(value, list):

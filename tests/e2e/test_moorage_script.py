@@ -15,7 +15,7 @@ from tests.stack import REPO, free_port, wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 SCRIPT = os.path.join(REPO, "moorage")
-SERVICES = ("redis", "web", "worker", "bridge", "engine")
+SERVICES = ("redis", "web", "scheduler", "worker", "bridge", "engine")
 # Settings of whatever runs the tests, which must not leak into the private instance.
 OUTSIDE = ("MOORAGE_", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SECRET_KEY",
            "CSRF_TRUSTED_ORIGINS", "DJANGO_SETTINGS_MODULE")
@@ -130,7 +130,7 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     assert {name: after[name] for name in ("redis", "worker", "bridge")} == {
         name: before[name] for name in ("redis", "worker", "bridge")}
     assert answers(env)
-    for name in ("worker", "bridge", "engine", "redis"):
+    for name in ("scheduler", "worker", "bridge", "engine", "redis"):
         before = pids(env)
         moorage(env, "restart", name)
         after = pids(env)
@@ -158,7 +158,7 @@ def test_restart_refuses_what_it_cannot_do(instance):
     assert "nothing to restart" in nothing_yet.stderr and "./moorage up" in nothing_yet.stderr
     unknown = moorage(instance, "restart", "daemon", check=False)
     assert unknown.returncode == 1
-    assert "web, worker, bridge, engine or redis" in unknown.stderr
+    assert "web, scheduler, worker, bridge, engine or redis" in unknown.stderr
     assert not pids(instance)
 
 
