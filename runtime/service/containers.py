@@ -236,8 +236,9 @@ async def remove(request: web.Request) -> web.Response:
     service = service_of(request)
     if boolean(request, "link"):
         raise wire.not_implemented("removing links (link=1)")
+    # `v=1` (`docker rm -v`, compose's `down -v`): its anonymous volumes too.
     await service.call(service.engine.remove, request.match_info["id"],
-                       force=boolean(request, "force"))
+                       force=boolean(request, "force"), volumes=boolean(request, "v"))
     return wire.no_content()
 
 

@@ -63,7 +63,7 @@ def _info(engine) -> dict:
         "Images": len(engine.store.image_ids()),
         "Driver": "overlay", "DriverStatus": [["Backing Filesystem", "overlay"]],
         "DockerRootDir": engine.paths.root,
-        "Plugins": {"Volume": ["local"] if hasattr(engine, "volume_create") else [],
+        "Plugins": {"Volume": ["local"],
                     "Network": ["bridge", "host", "null"], "Authorization": None,
                     "Log": ["k8s-file"]},
         "MemoryLimit": True, "SwapLimit": os.path.exists(
@@ -106,23 +106,14 @@ async def info(request: web.Request) -> web.Response:
 
 
 def _disk_usage(engine) -> dict:
-    from runtime.service.containers import _sizes
-    images = engine.images(all=True)
-    containers = engine.containers(all=True)
-    counts = {}
-    for summary in containers:
-        counts[summary["ImageID"]] = counts.get(summary["ImageID"], 0) + 1
-        summary["SizeRw"], summary["SizeRootFs"] = _sizes(engine, summary)
-        summary["Mounts"] = []
-    for image in images:
-        image["Containers"] = counts.get(image["Id"], 0)
-        image["SharedSize"] = -1
-        image["VirtualSize"] = image["Size"]
-    volumes = engine.volumes() if hasattr(engine, "volumes") else []
-    chains = {chain for image in images for chain in engine.store.layers(image["Id"])}
-    layers_size = sum(engine.store.layer_info(chain).get("size") or 0 for chain in chains)
-    return {"LayersSize": layers_size, "Images": images, "Containers": containers,
-            "Volumes": volumes, "BuildCache": []}
+    """`Engine.system_df()` with the fields API 1.41 has and the engine's document does not:
+    an image's `VirtualSize` and a cache record's single `Parent` (1.42 made it `Parents`)."""
+    document = engine.system_df()
+    for image in document["Images"]:
+        image.setdefault("VirtualSize", image["Size"])
+    for record in document["BuildCache"]:
+        record.setdefault("Parent", (record.get("Parents") or [""])[0])
+    return document
 
 
 async def disk_usage(request: web.Request) -> web.Response:
