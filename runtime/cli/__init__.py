@@ -114,6 +114,10 @@ def _verb(argv: list[str]) -> str | None:
 def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+        from runtime.service import client     # run by the engine service when it is up
+        status = client.forward(argv)
+        if status is not None:
+            return status
     verb = _verb(argv)
     parser = build_parser(VERB_GROUPS.get(verb), verb)
     args = parser.parse_args(argv)

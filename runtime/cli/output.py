@@ -46,7 +46,19 @@ LIST_PAIRS = frozenset({("IPAM", "Config")})
 MAPS_OF_LISTS = frozenset({"Ports", "PortBindings"})
 
 
+_served_engines = None
+
+
+def serve_engines(source) -> None:
+    """In a command run by the engine service (`runtime/service/commands.py`): engines come
+    from `source.engine(root)`, whose container listing is the service's view."""
+    global _served_engines
+    _served_engines = source
+
+
 def engine_for(args):
+    if _served_engines is not None:
+        return _served_engines.engine(getattr(args, "root", None))
     from runtime.api import Engine
     return Engine(getattr(args, "root", None))
 

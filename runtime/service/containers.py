@@ -93,7 +93,7 @@ async def list_containers(request: web.Request) -> web.Response:
         raise wire.not_implemented(f"the containers filter '{unsupported[0]}'")
     show_all = boolean(request, "all") or "status" in wanted or "exited" in wanted
     limit = integer(request, "limit", -1)
-    summaries = await service.call(service.engine.containers, all=show_all or limit > 0)
+    summaries = await service.call(service.view.containers, all=show_all or limit > 0)
     image_ids = {}
     for reference in wanted.get("ancestor", []):
         try:
