@@ -222,6 +222,11 @@ def run(root: str | None, socket_path: str, group: str | None = None) -> None:
     from runtime.service import commands
     engine = Engine(root)
     engine.paths.ensure()
+    # The service lives in the cgroup of the containers' monitors: the conmons it starts are
+    # born there and need no move (see runtime.container.cgroups.move_to), and stopping
+    # whatever started the service by its cgroup leaves it alone, like the monitors.
+    from runtime.container import cgroups
+    cgroups.move_to(f"{engine.paths.cgroup_parent}/monitors", os.getpid())
     sock = bind_socket(socket_path, group)
     commands_path = command_socket_path(engine)
     try:
