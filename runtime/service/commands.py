@@ -9,9 +9,11 @@ standard input, output and error (descriptors passed over the socket), working d
 environment, umask and resource limits, starts a session of its own, and runs
 `runtime.cli.main(argv)` exactly as a `moor` process would, on an engine whose container
 listing comes from the server's in-memory view (`runtime/service/view.py`), brought up to
-date just before the fork. The child reports its exit status itself; the server reports a
-child killed by a signal, passes on the signals the client received, and kills the child
-of a client that went away.
+date just before the fork. The child reports its exit status itself (to the client, and to
+the server through a pipe), then does what the command left for later (a removal's
+clean-up: `runtime.background`) with its standard streams on /dev/null; the server reports a
+child killed by a signal before it could, passes on the signals the client received, and
+kills the child of a client that went away before its answer.
 
 Only root may connect (the socket is 0600, and the peer's credentials are checked), and
 only from the server's own mount, PID and network namespaces (a client elsewhere sees
@@ -155,6 +157,8 @@ class CommandServer:
         self.listener = listener
         self.children: dict[int, socket.socket] = {}       # pid -> its client's connection
         self.connections: dict[int, int] = {}              # connection fd -> child pid
+        self.reports: dict[int, int] = {}                  # report pipe fd -> child pid
+        self.answered: set[int] = set()                    # children that reported
         self.stopping = False
         for name in PRELOAD:
             try:
@@ -164,6 +168,7 @@ class CommandServer:
         self.namespaces = _namespaces("self")
         self.view = ContainerView(engine)
         self.view.refresh()
+        _warm_up()
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -194,6 +199,8 @@ class CommandServer:
                         self._reap()
                     elif fd == self.listener.fileno():
                         self._accept()
+                    elif fd in self.reports:
+                        self._reported(fd)
                     else:
                         self._from_client(fd)
                 except Exception:   # one client's trouble never ends the server
@@ -219,17 +226,23 @@ class CommandServer:
             log.warning("command server: a bad request: %s", error)
             connection.close()
             return
+        report_read, report_write = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        connection.setblocking(False)
         try:
-            pid = self._fork(connection, request)
+            pid = self._fork(connection, request, report_write)
         finally:
+            os.close(report_write)
             for fd in request.fds:
                 os.close(fd)
         if pid is None:
+            os.close(report_read)
             connection.close()
             return
         self.children[pid] = connection
         self.connections[connection.fileno()] = pid
+        self.reports[report_read] = pid
         self.poller.register(connection.fileno(), select.POLLIN)
+        self.poller.register(report_read, select.POLLIN)
 
     def _read_request(self, connection: socket.socket) -> Request:
         pid, uid, _ = struct.unpack("3i", connection.getsockopt(
@@ -272,24 +285,44 @@ class CommandServer:
         except OSError:
             pass
 
+    def _reported(self, fd: int) -> None:
+        """A child has answered its client (or ended: the pipe closes). Descriptors are
+        non-blocking: an event of a descriptor closed and reused within one poll finds
+        nothing to read."""
+        try:
+            if os.read(fd, 16):
+                self.answered.add(self.reports[fd])
+        except BlockingIOError:
+            return
+        except OSError:
+            pass
+        self.reports.pop(fd)
+        self.poller.unregister(fd)
+        os.close(fd)
+
     def _from_client(self, fd: int) -> None:
         """Signals to pass on, or the end of a client."""
         pid = self.connections.get(fd)
         connection = self.children.get(pid)
         if connection is None:
-            self.poller.unregister(fd)
             return
         try:
             data = connection.recv(64)
+        except BlockingIOError:
+            return
         except OSError:
             data = b""
         if not data:
-            # The client is gone without waiting for the end: a killed `moor` ends there.
+            report = next((fd for fd, child in self.reports.items() if child == pid), None)
+            if report is not None:
+                self._reported(report)     # its answer may be waiting beside this end
             self._forget(pid)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            if pid not in self.answered:
+                # The client is gone without waiting for the end: a killed `moor` ends there.
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             return
         for signum in data:
             try:
@@ -305,6 +338,10 @@ class CommandServer:
                 return
             if pid == 0:
                 return
+            report = next((fd for fd, child in self.reports.items() if child == pid), None)
+            if report is not None:
+                self._reported(report)
+            self.answered.discard(pid)
             connection = self.children.get(pid)
             if connection is None:
                 continue
@@ -328,7 +365,8 @@ class CommandServer:
 
     # -- one command ---------------------------------------------------------------------
 
-    def _fork(self, connection: socket.socket, request: Request) -> int | None:
+    def _fork(self, connection: socket.socket, request: Request,
+              report: int) -> int | None:
         if _lists_containers(request.argv):
             self.view.refresh()
         try:
@@ -340,7 +378,7 @@ class CommandServer:
             return pid
         status = 1
         try:
-            status = self._child(connection, request)
+            status = self._child(connection, request, report)
         except BaseException:
             try:
                 import traceback
@@ -350,7 +388,7 @@ class CommandServer:
         finally:
             os._exit(status)
 
-    def _child(self, connection: socket.socket, request: Request) -> int:
+    def _child(self, connection: socket.socket, request: Request, report: int) -> int:
         """In the forked process: become the client's `moor` and run its command line."""
         os.setsid()
         for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT,
@@ -365,6 +403,8 @@ class CommandServer:
         self.listener.close()
         for other in self.children.values():
             other.close()
+        for other in self.reports:
+            os.close(other)
         stdin, stdout, stderr, cwd = request.fds
         for source, target in ((stdin, 0), (stdout, 1), (stderr, 2)):
             os.dup2(source, target)     # inheritable, as a process's stdio is
@@ -377,8 +417,10 @@ class CommandServer:
         _copy_limits(request.peer)
         _standard_streams(request.stdio)
         sys.argv = ["moor", *request.argv]
+        from runtime import background
         from runtime.cli import main, output
         output.serve_engines(_ServedEngines(self.view))
+        background.after_answering()
         try:
             status = main(request.argv)
         except SystemExit as exit:
@@ -392,11 +434,43 @@ class CommandServer:
             except (OSError, ValueError):
                 pass
         _wait_for_threads()
+        answer = f"E{status & 0xff}\n".encode()
         try:
-            connection.sendall(f"E{status & 0xff}\n".encode())
+            os.write(report, answer)        # first: the server must not take the client's
+        except OSError:                     # leaving for a kill
+            pass
+        try:
+            connection.sendall(answer)
         except OSError:
             pass
+        # What the command left for later, out of the client's sight and streams.
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        connection.close()
+        background.run_deferred()
         return status & 0xff
+
+
+def _warm_up() -> None:
+    """Fill what the engine computes once per process (caches, the first parser of each
+    verb, which costs several times the next one), so no command's process pays for it."""
+    from runtime import cli
+    from runtime.container import cgroups, oci, state
+    for name in ("crun", "runc", "conmon", "unshare"):
+        oci.find_binary(name)
+    oci.hybrid_cgroup2_owns_controllers()
+    cgroups.hierarchies()
+    state.boot_id()
+    samples = {"run": ["run", "--rm", "busybox", "true"], "ps": ["ps", "-a"],
+               "exec": ["exec", "x", "true"], "logs": ["logs", "x"], "rm": ["rm", "-f", "x"],
+               "stop": ["stop", "x"], "start": ["start", "x"]}
+    for verb, argv in samples.items():
+        try:
+            cli.build_parser(cli.VERB_GROUPS.get(verb), verb).parse_args(argv)
+        except (SystemExit, Exception):     # a warm-up only
+            pass
 
 
 def _lists_containers(argv: list[str]) -> bool:
