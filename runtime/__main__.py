@@ -3,7 +3,9 @@ import sys
 from runtime.service import client
 
 status = client.forward(sys.argv[1:])
-if status is None:
+if status is not None:
+    client.leave(status)
+else:
     from runtime.cli import main
 
     try:

@@ -80,10 +80,28 @@ def move_to(relative: str, pid: int) -> None:
         directory = os.path.join(hierarchy, relative)
         try:
             os.makedirs(directory, exist_ok=True)
+            if os.path.exists(os.path.join(directory, "cpuset.cpus")):
+                _give_cpus_and_memory_nodes(hierarchy, relative)
             with open(os.path.join(directory, "cgroup.procs"), "w") as f:
                 f.write(str(pid))
         except OSError:
             continue
+
+
+def _give_cpus_and_memory_nodes(hierarchy: str, relative: str) -> None:
+    """A new cpuset cgroup of v1 has no CPUs and no memory nodes, and takes no process (the
+    write fails, after the kernel's costly attach lock): each level without them gets its
+    parent's, as Docker and crun do for their own cgroups."""
+    parent = hierarchy
+    for part in relative.strip("/").split("/"):
+        directory = os.path.join(parent, part)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            value = _read(os.path.join(directory, name))
+            if value is not None and not value.strip():
+                inherited = _read(os.path.join(parent, name)) or ""
+                with open(os.path.join(directory, name), "w") as f:
+                    f.write(inherited.strip())
+        parent = directory
 
 
 def _read(path: str) -> str | None:

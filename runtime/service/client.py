@@ -191,3 +191,14 @@ def _follow(connection) -> int | None:
         return None
     sys.stderr.write("Error: the engine service ended while it ran the command\n")
     return 1
+
+
+def leave(status: int) -> None:
+    """End this process with `status` now: the client holds nothing to tidy up, and the
+    interpreter's orderly shutdown would cost it milliseconds."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    os._exit(status & 0xff)

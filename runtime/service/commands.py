@@ -169,6 +169,11 @@ class CommandServer:
         self.view = ContainerView(engine)
         self.view.refresh()
         _warm_up()
+        # What is loaded now is shared with every command's process; kept out of the
+        # collector's reach, it is not copied page by page when a child collects.
+        import gc
+        gc.collect()
+        gc.freeze()
 
     # -- the loop ------------------------------------------------------------------------
 
