@@ -1,8 +1,9 @@
 """The engine against its anchors, each measured in the same run on the same busybox root file
 system (as root). These machines are shared and noisy: read the ratios, not the milliseconds.
 
-    .venv/bin/python bench/bench_engine.py [--quick] [--sections startup,idle,commit,logs]
-                                           [--runs N] [--containers N] [--json FILE]
+    .venv/bin/python bench/bench_engine.py [--quick]
+        [--sections startup,idle,commit,logs,scale] [--runs N] [--containers N] [--scale N]
+        [--json FILE]
 
 moor runs as users run it, through `bin/moor` (the fast launcher /usr/local/bin/moor points
 to), with the run's engine service up (`moor system service`: moor's commands then run in
@@ -39,6 +40,10 @@ is not installed.
 4. logs: a container that printed 200,000 lines; `moor logs` against `podman logs` of the same
    (target at most 0.5 x), output to /dev/null; a plain Python parse of moor's log file as the
    floor for information.
+5. scale: N (1,000) `moor run -d busybox sleep 100000` on the default network, one after
+   another, timed per batch of N/10: the time per container of the last batch against the
+   first (target: at most 1.25, flat), the slowest batch, and one `moor rm -f` of them all.
+   moor only (podman is not needed for it): its anchor is its own first batch.
 
 How: every engine works
 in one temporary directory (moor's MOORAGE_ROOT and service socket, podman's store, dockerd's
@@ -93,7 +98,10 @@ TEMP_PREFIX = "moorage-bench-engine."
 LOCK = "/run/lock/moorage-bench-engine.lock"
 PODMAN_IMAGE = "localhost/bench-busybox:latest"
 DOCKER_IMAGE = "bench-busybox:latest"
-SECTIONS = ("startup", "idle", "commit", "logs")
+SECTIONS = ("startup", "idle", "commit", "logs", "scale")
+# Sections that measure moor against podman and the bare OCI runtime (the others need only
+# moor's own busybox image).
+ANCHORED = ("startup", "idle", "commit", "logs")
 # Where dockerd cannot run: `docker ps -a` with 200 containers, and `podman ps -a` with 200
 # beside it, as measured on a quiet machine of this kind (docker.io 20.10, podman 4.3.1).
 DOCKER_PS_MS = 31.2
@@ -452,18 +460,19 @@ def clean_up(workspace: Workspace, runners: Runners, log=print):
 
 def destroy_moor_root(root: str):
     """Every trace of a moor root on the host: containers (with their mounts, cgroups,
-    runtime state and network attachments), bridges and rules, the cgroup parents and the
-    run directory under /run/moorage."""
+    runtime state and network attachments), its log keeper, bridges and rules, the cgroup
+    parents and the run directory under /run/moorage."""
     if REPOSITORY not in sys.path:
         sys.path.insert(0, REPOSITORY)
     from runtime import housekeeping, network
     from runtime.api import Engine
-    from runtime.container import removal, state as records
+    from runtime.container import logkeeper, removal, state as records
 
     engine = Engine(root)
     for container in records.all_containers(engine):
         with contextlib.suppress(Exception):
             removal.remove(engine, container, force=True)
+    logkeeper.stop(engine.paths)
     with contextlib.suppress(Exception):
         housekeeping.gc(engine)
     with contextlib.suppress(Exception):
@@ -791,10 +800,14 @@ class Bench:
     # setup ------------------------------------------------------------------------------
 
     def setup(self):
-        """moor's busybox image; its root file system as a tar; the OCI bundle and the podman
-        image made from that tar."""
+        """moor's busybox image; for the anchored sections, its root file system as a tar,
+        and the OCI bundle and the podman image made from that tar."""
         os.makedirs(self.ws.moor_root)
         self.moor("image", "bootstrap", "busybox", timeout=120)
+        self.service.start()
+        self.moor("run", "--rm", "--network", "none", "busybox", "true")
+        if not any(section in ANCHORED for section in self.args.sections):
+            return
         layer = self.busybox_layer()
         subprocess.run(["tar", "--numeric-owner", "-C", layer, "-cf", self.ws.rootfs_tar, "."],
                        check=True)
@@ -817,8 +830,6 @@ class Bench:
         self.podman("run", "--rm", "--network=none", PODMAN_IMAGE, "/bin/true", timeout=120)
         self.shadow.run(["crun", f"--root={self.ws.crun_state}", "run", "--bundle",
                          self.ws.bundle, "bench-crun"])
-        self.service.start()
-        self.moor("run", "--rm", "--network", "none", "busybox", "true")
         if self.dockerd is None:
             self.report.notes.append("dockerd is not installed: Docker's rows are missing "
                                      f"and `docker ps -a` is the {DOCKER_PS_MS} ms of an "
@@ -1207,6 +1218,111 @@ class Bench:
         print_figures(self.report, "logs")
 
 
+    # 5. scale -----------------------------------------------------------------------------
+
+    def scale(self):
+        """Start N containers one after the other, in batches, and compare the time per
+        container of the last batch with the first: with 1,000 containers on a host, a start
+        should cost what it cost with none (the kernel's own per-mount costs aside)."""
+        count = self.args.scale
+        batch = max(1, count // 10)
+        section_header("scale", f"{count} x `moor run -d busybox sleep 100000` (default "
+                                f"network) one after another, timed per batch of {batch}")
+        cpu = self.scale_cpu_cgroups()
+        started, per_container, cpu_per_container = [], [], []
+        for _ in range(10):    # warm-ups: caches, the bridge's first use
+            warm = self.moor("run", "-d", "busybox", "sleep", "100000", check=False)
+            if warm.rc == 0:
+                self.moor("rm", "-f", warm.out.strip(), check=False)
+        print(f"  {'containers':>11}  {'batch':>8}  {'wall per start':>14}  "
+              f"{'CPU per start':>13}  load", flush=True)
+        while len(started) < count:
+            goal, spent = min(count, len(started) + batch), 0.0
+            first = len(started) + 1
+            cpu_before = cpu_usage_seconds(cpu)
+            while len(started) < goal:
+                result = self.moor("run", "-d", "busybox", "sleep", "100000", check=False)
+                if result.rc != 0:
+                    self.report.fail("scale", f"start #{len(started) + 1}: "
+                                              f"{last_line(result.err)}")
+                    break
+                spent += result.seconds
+                started.append(result.out.strip())
+            if len(started) < goal:
+                break
+            per_container.append(1000 * spent / (goal - first + 1))
+            cpu_spent = cpu_usage_seconds(cpu) - cpu_before if cpu else None
+            cpu_per_container.append(None if cpu_spent is None
+                                     else 1000 * cpu_spent / (goal - first + 1))
+            load = read_text("/proc/loadavg").split()[0]
+            cpu_text = "n/a" if cpu_spent is None else f"{cpu_per_container[-1]:10.1f} ms"
+            print(f"  {first:>5}-{goal:<5}  {spent:6.1f} s  {per_container[-1]:11.1f} ms  "
+                  f"{cpu_text:>13}  {load}", flush=True)
+        if per_container:
+            figure = functools.partial(self.report.figure, "scale")
+            figure("started", len(started), "containers")
+            figure("first batch, per container", per_container[0], "ms")
+            figure("last batch, per container", per_container[-1], "ms")
+            figure("slowest batch, per container", max(per_container), "ms")
+            self.report.targets += [
+                Target("scale", "last batch, per container", "first batch, per container",
+                       1.25, "flat: the last batch's starts cost what the first's did"),
+                Target("scale", "slowest batch, per container", "first batch, per container",
+                       None),
+            ]
+            if cpu_per_container[0] is not None:
+                figure("first batch, CPU per start", cpu_per_container[0], "ms")
+                figure("last batch, CPU per start", cpu_per_container[-1], "ms")
+                self.report.targets.append(Target(
+                    "scale", "last batch, CPU per start", "first batch, CPU per start", 1.25,
+                    "CPU time is what others' load on a shared machine does not inflate"))
+        if started:
+            print(f"  removing the {len(started)} containers ...", flush=True)
+            result = self.moor("rm", "-f", *started, timeout=3600, check=False)
+            if result.rc != 0:
+                self.report.fail("scale", f"force-remove: {last_line(result.err)}")
+            self.report.figure("scale", "force-remove all", result.seconds, "s")
+        print_figures(self.report, "scale")
+
+    def scale_cpu_cgroups(self) -> list[str] | None:
+        """The cpuacct cgroups (v1) or cgroups (v2) charged with the CPU a start costs: the
+        host runner's own (moor, and what it runs before the monitor leaves), made here and
+        removed with the run's other cgroups; and the engine root's parent (the monitors and
+        the OCI runtime they run, the containers). None when there is no CPU accounting."""
+        pid = self.host.process.pid
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            base = "/sys/fs/cgroup"
+        elif os.path.isfile("/sys/fs/cgroup/cpuacct/cpuacct.usage"):
+            base = "/sys/fs/cgroup/cpuacct"
+        else:
+            return None
+        runner = os.path.join(base, self.ws.cgroup_name, "scale")
+        try:
+            os.makedirs(runner, exist_ok=True)
+            with open(os.path.join(runner, "cgroup.procs"), "w") as f:
+                f.write(str(pid))
+        except OSError:
+            return None
+        return [runner, os.path.join(base, moor_cgroup_parent(self.ws.moor_root))]
+
+
+def cpu_usage_seconds(cgroups: list[str] | None) -> float | None:
+    """CPU time charged so far to `cgroups` (each with its descendants)."""
+    if not cgroups:
+        return None
+    total = 0.0
+    for path in cgroups:
+        if os.path.isfile(os.path.join(path, "cpuacct.usage")):
+            total += int(read_text(os.path.join(path, "cpuacct.usage"))) / 1e9
+            continue
+        if not os.path.isfile(os.path.join(path, "cpu.stat")):
+            continue
+        for line in read_text(os.path.join(path, "cpu.stat")).splitlines():
+            if line.startswith("usage_usec "):
+                total += int(line.split()[1]) / 1e6
+    return total
+
+
 def moor_cgroup_parent(root: str) -> str:
     if REPOSITORY not in sys.path:
         sys.path.insert(0, REPOSITORY)
@@ -1375,6 +1491,8 @@ def parse_args(argv):
                         help="startup rounds (default 20, quick 5)")
     parser.add_argument("--containers", type=int, default=None,
                         help="idle containers per engine (default 200, quick 20)")
+    parser.add_argument("--scale", type=int, default=None, metavar="N",
+                        help="containers the scale section starts (default 1000, quick 100)")
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="also write the results as JSON (default: "
                              "bench/results/engine-<time>.json)")
@@ -1391,13 +1509,14 @@ def parse_args(argv):
     args.runs = args.runs or (5 if quick else 20)
     args.warmups = 1 if quick else 3
     args.containers = args.containers if args.containers is not None else (20 if quick else 200)
+    args.scale = args.scale if args.scale is not None else (100 if quick else 1000)
     args.list_runs, args.list_warmups = (3, 1) if quick else (10, 2)
     args.commit_runs = 2 if quick else 5
     args.log_runs = 3 if quick else 10
     args.commit_mb = 100
     args.log_lines = 200_000
-    if args.runs < 1 or args.containers < 0:
-        parser.error("--runs must be at least 1 and --containers at least 0")
+    if args.runs < 1 or args.containers < 0 or args.scale < 1:
+        parser.error("--runs and --scale must be at least 1, --containers at least 0")
     return args
 
 
@@ -1535,8 +1654,9 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("this benchmark needs root (real containers, mounts, cgroups)", file=sys.stderr)
         return 1
+    anchored = any(section in ANCHORED for section in args.sections)
     missing = [tool for tool in ("crun", "runc", "podman", "conmon", "unshare", "tar")
-               if not shutil.which(tool)]
+               if not shutil.which(tool) and (anchored or tool != "podman")]
     if missing:
         print(f"missing: {', '.join(missing)} (apt-get install {' '.join(missing)})",
               file=sys.stderr)

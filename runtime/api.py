@@ -6,9 +6,11 @@ Containers are addressed by full ID, unique ID prefix or name; images by ID, ID 
 `name[:tag]`.
 """
 
+import functools
+import types
 import os
 
-from runtime.errors import Conflict, MoorError, NotFound
+from runtime.errors import Conflict, MoorError, NotFound, os_error_text
 from runtime.image.store import ImageStore
 from runtime.paths import Paths
 
@@ -41,9 +43,15 @@ class Engine:
 
     # -- containers ----------------------------------------------------------------------
 
-    def container(self, ref: str):
+    def container(self, ref: str, settle: bool = True):
+        """The container `ref` names. With `settle`, one a dead process left frozen (a
+        commit killed while it held the container) is thawed first, so every command finds
+        it as it really is (see control.settle_abandoned_freeze)."""
         from runtime.container import state
-        return state.find(self, ref)
+        container = state.find(self, ref)
+        if settle and container.freeze_abandoned():
+            control.settle_abandoned_freeze(self, container)
+        return container
 
     def create(self, options: dict) -> str:
         self.paths.ensure()
@@ -66,8 +74,8 @@ class Engine:
                 removal.remove(self, container, force=True, volumes=True)
                 from runtime.volume import mountpoints
                 mountpoints.remove_volumes_made_for(self, container)
-            except MoorError:
-                pass
+            except (MoorError, OSError):
+                pass    # the start's own error is the one to report
             if isinstance(error, MoorError) and not isinstance(error, lifecycle.StartFailed):
                 raise lifecycle.StartFailed(error.message, 125) from None
             raise
@@ -83,10 +91,11 @@ class Engine:
         control.restart(self, self.container(ref), timeout)
 
     def pause(self, ref: str) -> None:
-        control.pause(self, self.container(ref))
+        # A container left frozen by a dead commit becomes the user's pause.
+        control.pause(self, self.container(ref, settle=False))
 
     def unpause(self, ref: str) -> None:
-        control.unpause(self, self.container(ref))
+        control.unpause(self, self.container(ref, settle=False))
 
     def remove(self, ref: str, force: bool = False, background: bool = False,
                volumes: bool = False) -> None:
@@ -101,7 +110,9 @@ class Engine:
         container = self.container(ref)
         control.wait_for_exit(container)
         fresh = records.find(self, container.id)
-        fresh.refresh()
+        if fresh.refresh():     # seen before conmon's exit command records it: die now
+            from runtime import events
+            events.container_ended(self, fresh)
         return fresh.state.get("ExitCode", 0)
 
     def containers(self, all: bool = False) -> list[dict]:
@@ -109,6 +120,8 @@ class Engine:
         result = []
         for container in state.all_containers(self):
             container.refresh()
+            if container.freeze_abandoned():
+                control.settle_abandoned_freeze(self, container)
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
                 result.append(inspect.summary(self, container))
         result.sort(key=lambda c: c["Created"], reverse=True)
@@ -116,8 +129,10 @@ class Engine:
 
     def inspect(self, ref: str) -> dict:
         from runtime.container import inspect
-        container = self.container(ref)
+        container = self.container(ref, settle=False)
         container.refresh()
+        # One file read tells whether the kernel agrees with the record.
+        control.settle_abandoned_freeze(self, container, check_kernel=True)
         return inspect.full(self, container)
 
     def logs(self, ref: str, follow: bool = False, tail: int | None = None,
@@ -227,6 +242,62 @@ class Engine:
         from runtime import disk_usage
         return disk_usage.system_df(self)
 
+    # -- groups --------------------------------------------------------------------------
+
+    def group_set(self, name: str, memory=None, cpus=None, pids=None) -> dict:
+        """Create the group `name` or change its limits: `memory` (bytes or "128m"), `cpus`
+        (a float), `pids` (a count); None or 0 is no limit, and every call sets all three.
+        The limits hold at once for the running containers inside (the kernel enforces them
+        on the group's cgroup, see runtime.container.groups); Conflict, and the old limits
+        kept, when the kernel refuses. Returns the definition (`Name`, `CreatedAt`,
+        `UpdatedAt`, `Memory`, `NanoCpus`, `PidsLimit`)."""
+        from runtime.container import groups
+        return groups.set_limits(self, name, memory=memory, cpus=cpus, pids=pids)
+
+    def group_inspect(self, name: str) -> dict:
+        """The group's limits, `Cgroup`, `Containers` (IDs) and `Usage` read from its cgroup
+        files now: `Memory` (`Current`, `Max`, `FailCount`, `OOMKills`), `Cpu`
+        (`UsageNanos`, `Quota`, `Period`), `Pids` (`Current`, `Max`), `Containers`
+        (`Total`, `Running`) and `Disk` (`WritableLayers`, `Volumes`, `Total` in bytes)."""
+        from runtime.container import groups
+        return groups.inspect(self, name)
+
+    def groups(self) -> list[dict]:
+        """Every group's limits and containers, by name (no usage: see `group_inspect`)."""
+        from runtime.container import groups
+        return groups.listing(self)
+
+    def group_remove(self, name: str) -> None:
+        """Remove the group and its cgroup; Conflict while any container (running or not)
+        is in it."""
+        from runtime.container import groups
+        groups.remove(self, name)
+
+    # -- health checks and events --------------------------------------------------------
+
+    def health_check(self, ref: str) -> dict:
+        """Run the container's health check once now and record it (as the checker does);
+        returns `{"Status", "FailingStreak", "Result": {Start, End, ExitCode, Output}}`."""
+        from runtime.container import health
+        return health.check_now(self, self.container(ref))
+
+    def health_checker(self, scan_seconds: float = 1.0):
+        """The loop that runs every running container's health checks on schedule, for the
+        resident service to host (`start()`/`stop()`, see runtime.container.health)."""
+        from runtime.container import health_checker
+        return health_checker.HealthChecker(self, scan_seconds)
+
+    def events(self, since=None, until=None, filters=None, follow: bool = False, stop=None):
+        """The engine's events as Docker's `/events` sends them (dicts), in order: those
+        from `since` (RFC 3339, unix seconds, a duration like "10m"; without it, with
+        `follow`, only new ones) to `until`, that match `filters` (Docker's: container,
+        image, event, type, label, network, volume, scope; `{key: [values]}`). With
+        `follow`, the iterator waits for new events until `until` passes or `stop` (a
+        threading.Event or a callable) says so. Bad filters or times raise here, before
+        the first event."""
+        from runtime import events
+        return events.read(self, since, until, filters, follow, stop)
+
     # -- networks ------------------------------------------------------------------------
 
     def network_inspect(self, ref: str) -> dict:
@@ -239,6 +310,35 @@ class Engine:
         `runtime.network.networks.ensure_network`)."""
         from runtime import network
         return network.ensure_network(self.paths, name, labels)
+
+    # -- compose (see runtime.compose) ----------------------------------------------------
+
+    def compose_load(self, **options):
+        """A Compose project (`runtime.compose.load`: files or content, environ, profiles...)."""
+        from runtime import compose
+        return compose.load(**options)
+
+    def compose_plan(self, project, **options):
+        """What `up` would change for `project`, and why (`runtime.compose.plan_up`)."""
+        from runtime import compose
+        return compose.plan_up(self, project, **options)
+
+    def compose_up(self, plan, progress=None, **options) -> dict:
+        """Carry out a plan; `progress` gets one dict per step. Returns {service: ID}."""
+        from runtime import compose
+        return compose.up(self, plan, progress=progress, **options)
+
+    def compose_down(self, project_name: str, project=None, volumes: bool = False,
+                     remove_orphans: bool = False, progress=None) -> None:
+        """Remove a project's containers and networks (and named volumes with `volumes`)."""
+        from runtime import compose
+        compose.down(self, project_name, project, volumes=volumes,
+                     remove_orphans=remove_orphans, progress=progress)
+
+    def compose_containers(self, project_name: str) -> list[dict]:
+        """The project's containers (summaries as `containers` gives them)."""
+        from runtime.compose.containers import project_containers
+        return project_containers(self, project_name, oneoff=None)
 
     # -- images --------------------------------------------------------------------------
 
@@ -258,24 +358,31 @@ class Engine:
         return listing.history(self, self.store.resolve(ref))
 
     def tag(self, ref: str, target: str) -> str:
+        from runtime import events
         image_id = self.store.resolve(ref)
         with self.store.lock():
-            return self.store.tag(image_id, target)
+            tagged = self.store.tag(image_id, target)
+        events.image(self, "tag", image_id, tagged, events.image_labels(self.store, image_id))
+        return tagged
 
     def remove_image(self, ref: str, force: bool = False) -> list[dict]:
         """Docker's `rmi`: naming one of several tags only removes that tag; otherwise the
         image is untagged and deleted, with the layers nothing else uses. Refused while a
         container uses the image (with force, only while a running one does)."""
+        from runtime import events as journal
         from runtime.image import reference
         image_id = self.store.resolve(ref)
         with self.store.lock():
             tags = self.store.tags_of(image_id)
+            labels = journal.image_labels(self.store, image_id)
             try:
                 named = str(reference.parse(ref))
             except MoorError:
                 named = None
             if named in tags and len(tags) > 1:
                 self.store.untag(named)
+                # Docker names the image by its ID in untag and delete events.
+                journal.image(self, "untag", image_id, image_id, labels)
                 return [{"Untagged": named}]
             short = image_id[7:19]
             if len(tags) > 1 and not force:
@@ -296,6 +403,7 @@ class Engine:
             for tag in tags:
                 self.store.untag(tag)
                 events.append({"Untagged": tag})
+                journal.image(self, "untag", image_id, image_id, labels)
             containers = records.all_containers(self)
             in_use = set()
             for container in containers:
@@ -305,6 +413,7 @@ class Engine:
             removed = self.store.remove_image(image_id, in_use)
             events.append({"Deleted": image_id})
             events.extend({"Deleted": chain} for chain in removed)
+            journal.image(self, "delete", image_id, image_id)
             # As Docker: the untagged intermediate images under it (a build's steps) go too,
             # as long as nothing else stands on them.
             while parent and self.store.exists(parent) and not self.store.tags_of(parent) \
@@ -314,23 +423,25 @@ class Engine:
                 removed = self.store.remove_image(parent, in_use)
                 events.append({"Deleted": parent})
                 events.extend({"Deleted": chain} for chain in removed)
+                journal.image(self, "delete", parent, parent)
                 parent = next_parent
         return events
 
     def build(self, context_dir: str, dockerfile: str | None = None, tags=(),
               build_args=None, no_cache: bool = False, target: str | None = None,
-              output=None, allowed_images=None) -> str:
+              output=None, allowed_images=None, network: str = "none") -> str:
         """Build the Dockerfile of the directory `context_dir` with Docker's classic builder
         rules; returns the image ID. `dockerfile` is a path inside the context (or an
         absolute one), `tags` references to apply, `build_args` a dict (or `K=V` strings),
         `target` the last stage to build, `output` a callable or file receiving the build's
         text output as it happens (`Step 1/5 : FROM busybox`, RUN output...).
         `allowed_images` (image IDs; None: all) limits the images FROM, COPY --from and the
-        cache may use; the others are as if absent."""
+        cache may use; the others are as if absent. `network`: where RUN steps run ("none",
+        the default here; "bridge", "host" or a network's name)."""
         from runtime.image import build
         return build.build(self, context_dir, dockerfile=dockerfile, tags=tags,
                            build_args=build_args, no_cache=no_cache, target=target,
-                           output=output, allowed_images=allowed_images)
+                           output=output, allowed_images=allowed_images, network=network)
 
     def bootstrap_busybox(self, reference: str = "busybox:latest") -> str:
         from runtime.image import bootstrap, layers
@@ -345,8 +456,24 @@ class Engine:
                 diff_id, chain_id = layers.add_directory(self.store, rootfs, parent_chain=None)
                 config = bootstrap.image_config(diff_id, description, created)
                 image_id = self.store.add_image(config)
-                self.store.tag(image_id, reference)
+                tagged = self.store.tag(image_id, reference)
+        from runtime import events
+        events.image(self, "tag", image_id, tagged)
+        events.image(self, "import", image_id, image_id)
         return image_id
+
+    def bootstrap_debian(self, suite: str | None = None, include=(),
+                         reference: str | None = None, variant: str | None = None,
+                         mirror: str | None = None, keyring: str | None = None, sources=(),
+                         progress=None) -> str:
+        """A Debian image made with mmdebstrap (see runtime.image.debian); returns its ID.
+        `suite` defaults to the host's release, `reference` to `debian:<suite>`, `variant`
+        to minbase; `include` adds packages. The packages come from the host's apt sources,
+        or from `mirror` (checked with the `keyring` file) and/or `sources` (sources.list
+        lines), which the image keeps. `progress` gets mmdebstrap's progress lines."""
+        from runtime.image import debian
+        plan = debian.plan(suite, include, reference, variant, mirror, keyring, sources)
+        return debian.bootstrap(self, plan, progress)
 
     def pull(self, reference: str, progress=None, insecure: bool = False,
              policy=None) -> str:
@@ -361,5 +488,22 @@ class Engine:
         from runtime.image.distribution import push
         return push.push(self, reference, progress=progress, insecure=insecure)
 
+
+def _one_line_errors(method):
+    """The API's promise: failures are MoorErrors with one line to show. An operating system
+    error (a full disk, above all) becomes one, its cause kept for logs."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except OSError as error:
+            raise MoorError(os_error_text(error)) from error
+    return wrapper
+
+
+for _name, _method in list(vars(Engine).items()):
+    if not _name.startswith("_") and isinstance(_method, types.FunctionType):
+        setattr(Engine, _name, _one_line_errors(_method))
+del _name, _method
 
 __all__ = ["Engine", "MoorError", "NotFound", "Conflict"]

@@ -34,3 +34,12 @@ class InvalidArgument(MoorError):
 
 class UnsafeArchive(InvalidArgument):
     """An archive that tries to write outside its destination or holds what we refuse."""
+
+
+def os_error_text(error: OSError) -> str:
+    """An operating system error in one line: `no space left on device: /var/lib/...`."""
+    text = (error.strerror or str(error)).lower() if error.errno else str(error)
+    if error.filename is not None:
+        name = error.filename
+        text += ": " + (name if isinstance(name, str) else repr(name))
+    return text

@@ -9,14 +9,14 @@ leftovers are found by name and only this root's are touched.
 
 import contextlib
 import os
-import signal
 import time
 
-from runtime import atomic, staging
+from runtime import atomic, events, staging
 from runtime.container import lifecycle, removal, rootfs, state as records
 from runtime.container.oci import KNOWN, OCIRuntime, find_binary
 from runtime.container.state import (
     DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id)
+from runtime.errors import MoorError
 from runtime.image.store import remove_tree
 
 # An unlocked working directory this old is debris; younger ones may belong to an operation
@@ -78,6 +78,8 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             except OSError as error:
                 found.append(f"  failed: {error}")
 
+    found.extend(thaw_abandoned(engine, containers, running, dry_run))
+
     # Containers whose program ended without anyone cleaning up, or half removed.
     for container in containers.values():
         if container.id in running:
@@ -135,6 +137,9 @@ def gc(engine, dry_run: bool = False) -> list[str]:
             path = os.path.join(parent, entry)
             if len(entry) == 64 and os.path.isdir(path) and entry not in running:
                 act(f"cgroup {path}", lambda p=path: _remove_cgroup(p))
+    # ... and in groups' cgroups, and groups' cgroups that no definition accounts for.
+    from runtime.container import groups
+    found.extend(groups.sweep(engine, running, dry_run))
 
     # Volumes half made or half removed, and those a crashed `rm -v` or `--rm` left (before
     # the tmp/ sweep below takes the removed containers' records).
@@ -215,6 +220,29 @@ def sweep_volumes(engine, dry_run: bool = False) -> list[str]:
     return found
 
 
+def thaw_abandoned(engine, containers: dict, running: set, dry_run: bool = False) -> list[str]:
+    """Thaw containers left frozen with nobody to thaw them: paused on behalf of a process
+    that died (a commit killed while it held the container), or frozen in the kernel while
+    their record says running. A container its user paused stays paused."""
+    from runtime.container import control
+    found = []
+    for container_id in sorted(running):
+        container = containers.get(container_id)
+        if container is None:
+            continue
+        reason = control.abandoned_freeze(engine, container, check_kernel=True)
+        if reason is None:
+            continue
+        found.append(f"container {container_id[:12]}: thawed ({reason})")
+        if dry_run:
+            continue
+        try:
+            control.settle_abandoned_freeze(engine, container, check_kernel=True)
+        except (OSError, MoorError) as error:
+            found.append(f"  failed: {error}")
+    return found
+
+
 def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
     """The short-lived state (OCI runtime state, sockets, cgroups) of engine roots whose
     directory was deleted: no engine will ever clean it up otherwise."""
@@ -243,8 +271,10 @@ def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
 
 
 def release_host_state(paths) -> None:
-    """What an engine root holds outside its directory: OCI runtime state (containers are
-    deleted, killing what still runs), cgroups, the run directory."""
+    """What an engine root holds outside its directory: its log keeper, OCI runtime state
+    (containers are deleted, killing what still runs), cgroups, the run directory."""
+    from runtime.container import logkeeper
+    logkeeper.stop(paths)
     for name in KNOWN:
         state_root = paths.oci_state(name)
         if find_binary(name) and os.path.isdir(state_root):
@@ -304,29 +334,16 @@ def _controllers() -> list[str]:
 
 
 def _remove_cgroup(path: str) -> None:
-    """Kill what is left in a dead container's cgroup, then remove it (rmdir only)."""
-    for attempt in range(50):
-        try:
-            with open(os.path.join(path, "cgroup.procs")) as f:
-                pids = [int(p) for p in f.read().split()]
-        except OSError:
-            pids = []
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-        try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.02)
-    os.rmdir(path)
+    """Kill what is left in a dead container's cgroup (or a group's, with the cgroups of
+    its containers), then remove it (rmdir only)."""
+    from runtime.container import cgroups
+    cgroups.remove_tree(path)
 
 
 def _settle(engine, container) -> None:
     with lifecycle.holding(container):
         container.refresh()
+        events.container_ended(engine, container)
         lifecycle._cleanup(engine, container)
         container.save_state()
 
@@ -344,6 +361,8 @@ def boot(engine) -> list[str]:
     previous = (atomic.read_json(marker) or {}).get("boot_id")
     rebooted = previous is not None and previous != current
     containers, _ = _live(engine)
+    from runtime.container import groups
+    report.extend(groups.restore(engine))      # before any container starts in one
     for container in containers.values():
         if container.status in (EXITED, DEAD) and not container.state.get("CleanedUp", True):
             _settle(engine, container)

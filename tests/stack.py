@@ -184,9 +184,11 @@ class Stack:
         self.start_worker(name)
         self.start_bridge(name)
 
-    def start_worker(self, name, root=None):
-        """The worker of host `name`, on its engine root (or on `root`, the wrong one)."""
-        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=root or self.roots[name])
+    def start_worker(self, name, root=None, extra_env=None):
+        """The worker of host `name`, on its engine root (or on `root`, the wrong one), with
+        `extra_env` added to its environment."""
+        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=root or self.roots[name],
+                   **(extra_env or {}))
         self.spawn(f"worker-{name}", [os.path.join(VENV_BIN, "celery"), "-A", "console", "worker",
                                       "-Q", f"host.{name}", "-n", f"{name}@%h",
                                       "--concurrency", "2", "--loglevel", "INFO",

@@ -4,7 +4,8 @@ lines in offset order, for as long as the web side asks and acknowledges.
 The log is conmon's k8s-file (`runtime/container/logs.py` has the format): records
 `<time> <stdout|stderr> <P|F> <bytes>`, where `P` pieces are joined until the `F` that ends
 the line. A line's position (`offset`, the gap-free sequence the pages and `moor logs` use)
-is the byte offset of its first record. The file itself is the buffer: a follow reads it only
+is the logical offset of its first record, across the files the engine rotates
+(`runtime/container/logfiles.py`). The file itself is the buffer: a follow reads it only
 as fast as its reader acknowledges, so a slow browser never holds lines in memory here and
 never slows the container.
 
@@ -24,7 +25,7 @@ import os
 import re
 import time
 
-from runtime.container import logs as engine_logs
+from runtime.container import logfiles as engine_logfiles, logs as engine_logs
 from runtime.container.state import Container
 
 from console.streams import bridge_protocol as protocol
@@ -45,12 +46,12 @@ class LogReader:
 
     def __init__(self, path: str, start: int = 0, skip: dict | None = None):
         self.path = path
-        self.position = start               # the next byte to read from the file
+        self.position = start               # the next byte to read (a logical offset)
         self.buffer = b""                   # read, not yet a whole record
         self.skip = dict(skip or {})
         self.pending = {}                   # stream -> [first offset, pieces, monotonic since]
         self.ready = {name: collections.deque() for name in STREAMS}
-        self.handle = None
+        self.stream = engine_logfiles.LogStream(path)   # across the files rotation keeps
 
     @classmethod
     def resuming(cls, path: str, *, cursor: str | None = None, after: int | None = None,
@@ -68,9 +69,7 @@ class LogReader:
         return cls(path)
 
     def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
+        self.stream.close()
 
     @property
     def parsed(self) -> int:
@@ -78,13 +77,9 @@ class LogReader:
 
     def read(self, limit: int = READ_CHUNK) -> int:
         """Read and parse up to `limit` more bytes; how many were read."""
-        if self.handle is None:
-            try:
-                self.handle = open(self.path, "rb")
-            except FileNotFoundError:
-                return 0
-        self.handle.seek(self.position)
-        data = self.handle.read(limit)
+        at, data = self.stream.read(self.position, limit)
+        if at != self.position:             # rotated away meanwhile: on from the oldest kept
+            self.buffer, self.position = b"", at
         if not data:
             return 0
         start = self.parsed

@@ -17,10 +17,11 @@ gettext.gettext, gettext.ngettext = _untranslated.gettext, _untranslated.ngettex
 
 import argparse  # noqa: E402  (after the gettext shortcut above, which it binds at import)
 
-from runtime.errors import MoorError  # noqa: E402
+from runtime.errors import MoorError, os_error_text  # noqa: E402
 
 # Verb groups, in the order `moor --help` lists them.
-GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "system")
+GROUPS = ("containers", "images", "build", "registry", "network", "volumes", "groups", "compose",
+          "events", "system")
 
 # Which group defines each verb, so `moor run` loads one module instead of all of them.
 # A verb missing here still works: the full parser is built when the table does not know it.
@@ -33,7 +34,10 @@ VERB_GROUPS = {
     **dict.fromkeys(("info", "version", "system"), "system"),
     **dict.fromkeys(("network", "port"), "network"),
     "volume": "volumes",
+    "group": "groups",
     "build": "build",
+    "compose": "compose",
+    "events": "events",
     **dict.fromkeys(("pull", "push", "login", "logout"), "registry"),
 }
 
@@ -136,4 +140,9 @@ def main(argv=None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as error:
+        # A full disk, a permission, a missing file: one line, as for the engine's own
+        # errors; `run` and `create` fail with 125 as they do when the engine refuses.
+        sys.stderr.write(f"Error: {os_error_text(error)}\n")
+        return 125 if verb in ("run", "create") else 1
     return status or 0

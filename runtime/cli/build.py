@@ -21,6 +21,9 @@ def register(subparsers):
                        help="do not use the cache when building the image")
     build.add_argument("--target", default=None, metavar="STAGE",
                        help="the build stage to stop at")
+    build.add_argument("--network", default="default", metavar="NETWORK",
+                       help="the network of RUN steps: default (the bridge), none, host or "
+                            "a network's name")
     build.add_argument("-q", "--quiet", action="store_true",
                        help="print only the image ID on success")
     build.add_argument("path", metavar="PATH", help="the build context directory")
@@ -58,7 +61,8 @@ def cmd_build(args) -> int:
     try:
         image_id = engine.build(args.path, dockerfile=dockerfile, tags=args.tag,
                                 build_args=_build_args(args.build_arg),
-                                no_cache=args.no_cache, target=args.target, output=output)
+                                no_cache=args.no_cache, target=args.target, output=output,
+                                network="bridge" if args.network == "default" else args.network)
     except MoorError:
         if args.quiet:
             sys.stderr.write("".join(buffered))

@@ -64,7 +64,8 @@ def register(subparsers):
     ps.add_argument("-q", "--quiet", action="store_true", help="only IDs")
     ps.add_argument("--no-trunc", action="store_true", help="do not truncate output")
     ps.add_argument("-f", "--filter", action="append", default=[],
-                    help="filter: status=, name=, id=, label=, ancestor=, exited=")
+                    help="filter: status=, name=, id=, label=, ancestor=, exited=, "
+                         "health=")
     ps.add_argument("-l", "--latest", action="store_true", help="only the latest created")
     ps.add_argument("-n", "--last", type=int, default=None, help="the n latest created")
     ps.add_argument("-s", "--size", action="store_true", help="display total file sizes")
@@ -160,6 +161,9 @@ def _add_create_flags(parser):
     add("--memory-swap", help="memory plus swap limit")
     add("--cpus", help="number of CPUs (e.g. 0.5)")
     add("--pids-limit", help="maximum number of processes")
+    add("--group", "--cgroup-parent", dest="group", metavar="GROUP",
+        help="run in this group (moor group set): its limits hold for all its containers "
+             "together; CPUs and PIDs above the group's are capped to them")
     add("--restart", default="no", help="no | on-failure[:N] | always | unless-stopped")
     add("--entrypoint", help="override the image's entrypoint")
     add("--runtime", help="OCI runtime: crun or runc")
@@ -178,8 +182,41 @@ def _add_create_flags(parser):
     add("--stop-signal", help="signal to stop the container (default SIGTERM)")
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
+    _add_health_flags(parser)
+    add("--log-opt", action="append", default=[], metavar="KEY=VALUE",
+        help="cap the log: max-size=SIZE (one file, default $MOORAGE_LOG_MAX_SIZE or 100m), "
+             "max-file=N (files kept, default $MOORAGE_LOG_MAX_FILE or 3)")
     add("image", metavar="IMAGE")
     add("command", nargs="...", metavar="COMMAND")
+
+
+def _add_health_flags(parser):
+    add = parser.add_argument
+    add("--health-cmd", help="command to run to check health (run by the engine service)")
+    add("--health-interval", help="time between checks (ms|s|m|h, default 30s)")
+    add("--health-timeout", help="longest a check may run (default 30s)")
+    add("--health-retries", type=int, help="failures in a row that make it unhealthy "
+                                          "(default 3)")
+    add("--health-start-period", help="time to start before failures count (default 0s)")
+    add("--health-start-interval", help="time between checks in the start period "
+                                        "(default 5s)")
+    add("--no-healthcheck", action="store_true", help="disable the image's HEALTHCHECK")
+    add("--health-on-failure", choices=("none", "kill", "restart", "stop"),
+        help="what to do once it is unhealthy (default none)")
+
+
+def _health_options(args) -> dict:
+    from runtime.container.health import options_from_flags
+    from runtime.errors import InvalidArgument
+    try:
+        healthcheck = options_from_flags(
+            cmd=args.health_cmd, interval=args.health_interval, timeout=args.health_timeout,
+            retries=args.health_retries, start_period=args.health_start_period,
+            start_interval=args.health_start_interval, none=args.no_healthcheck)
+    except InvalidArgument as error:
+        error.status = 125      # a bad flag, as Docker's run and create report it
+        raise
+    return {"healthcheck": healthcheck, "health_on_failure": args.health_on_failure}
 
 
 def _options(args) -> dict:
@@ -209,7 +246,8 @@ def _options(args) -> dict:
         "expose": args.expose, "labels": args.label, "privileged": args.privileged,
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
-        "shm_size": args.shm_size,
+        "shm_size": args.shm_size, "group": args.group, **_health_options(args),
+        "log_opts": args.log_opt,
     }
     if args.command:
         options["cmd"] = list(args.command)
@@ -285,13 +323,17 @@ def cmd_start(args) -> int:
 def _each(refs, action, echo=True) -> int:
     """Run `action` on every reference, Docker style: print each success, report each
     failure on its own line, exit 1 if any failed."""
-    from runtime.errors import MoorError
+    from runtime.errors import MoorError, os_error_text
     failed = False
     for ref in refs:
         try:
             action(ref)
         except MoorError as error:
             sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+            continue
+        except OSError as error:      # a full disk: say so, and go on with the others
+            sys.stderr.write(f"Error: {ref}: {os_error_text(error)}\n")
             failed = True
             continue
         if echo:
@@ -346,7 +388,8 @@ def _filters(values):
     filters = []
     for value in values:
         key, sep, wanted = value.partition("=")
-        if not sep or key not in ("status", "name", "id", "label", "ancestor", "exited"):
+        if not sep or key not in ("status", "name", "id", "label", "ancestor", "exited",
+                                  "health"):
             raise InvalidArgument(f"invalid filter {value!r}")
         filters.append((key, wanted))
     return filters
@@ -362,6 +405,8 @@ def _matches(summary, filters) -> bool:
             return False
         if key == "exited" and (summary["State"] != "exited" or
                                 str(summary["ExitCode"]) != wanted):
+            return False
+        if key == "health" and (summary.get("Health") or {}).get("Status", "none") != wanted:
             return False
         if key == "ancestor" and wanted not in (summary["Image"], summary["ImageID"],
                                                 summary["ImageID"][7:19]):
@@ -496,7 +541,11 @@ def cmd_logs(args) -> int:
             break
         line = (record.time.encode() + b" " + record.data) if args.timestamps else record.data
         target = err if record.stream == "stderr" else out
-        if target is not batch_stream or size > 1 << 16 or args.follow:
+        if args.follow:     # each line as it comes: the next may be long in coming
+            target.write(line)
+            target.flush()
+            continue
+        if target is not batch_stream or size > 1 << 16:
             if batch:
                 batch_stream.write(b"".join(batch))
                 batch_stream.flush()

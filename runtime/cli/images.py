@@ -42,10 +42,25 @@ def register(subparsers):
     from runtime.cli import Parser
     verbs = image.add_subparsers(title="image commands", metavar="COMMAND",
                                  parser_class=Parser)
-    bootstrap = verbs.add_parser("bootstrap", help="make the offline base image from the "
-                                                   "distribution's busybox-static")
-    bootstrap.add_argument("name", choices=("busybox",), help="the image to make")
-    bootstrap.add_argument("--tag", default="busybox:latest", help="reference to tag it as")
+    bootstrap = verbs.add_parser(
+        "bootstrap", help="make a base image without a registry: busybox (from the "
+                          "distribution's busybox-static) or debian (with mmdebstrap)")
+    bootstrap.add_argument("name", choices=("busybox", "debian"), help="the image to make")
+    bootstrap.add_argument("-t", "--tag", default=None, metavar="NAME[:TAG]",
+                           help="reference to tag it as (busybox:latest, debian:SUITE)")
+    debian = bootstrap.add_argument_group("debian")
+    debian.add_argument("--suite", help="the Debian release (default: the host's own)")
+    debian.add_argument("--variant", help="mmdebstrap's package set (default: minbase)")
+    debian.add_argument("--include", action="append", default=[], metavar="PKG,PKG...",
+                        help="more packages to install")
+    debian.add_argument("--mirror", metavar="URL",
+                        help="take the packages from this mirror (`deb URL SUITE main`) "
+                             "instead of the host's apt sources")
+    debian.add_argument("--keyring", metavar="FILE",
+                        help="the keyring that signs --mirror (copied into the image)")
+    debian.add_argument("--source", action="append", default=[], metavar="LINE",
+                        help="a sources.list line to use instead of the host's apt sources "
+                             "(may be given more than once)")
     bootstrap.set_defaults(func=cmd_bootstrap)
     listing = verbs.add_parser("ls", help="list images")
     _images_flags(listing)
@@ -183,6 +198,24 @@ def cmd_image_prune(args) -> int:
 
 def cmd_bootstrap(args) -> int:
     engine = engine_for(args)
-    image_id = engine.bootstrap_busybox(args.tag)
-    write(f"{args.tag}: {image_id}\n")
+    if args.name == "busybox":
+        given = [flag for flag, value in (("--suite", args.suite), ("--variant", args.variant),
+                                          ("--include", args.include),
+                                          ("--mirror", args.mirror),
+                                          ("--keyring", args.keyring),
+                                          ("--source", args.source)) if value]
+        if given:
+            from runtime.errors import InvalidArgument
+            raise InvalidArgument(f"{given[0]} is for moor image bootstrap debian")
+        tag = args.tag or "busybox:latest"
+        image_id = engine.bootstrap_busybox(tag)
+    else:
+        # progress on a terminal, nothing but the result otherwise
+        progress = sys.stderr.write if sys.stderr.isatty() else None
+        image_id = engine.bootstrap_debian(
+            suite=args.suite, include=args.include, reference=args.tag, variant=args.variant,
+            mirror=args.mirror, keyring=args.keyring, sources=args.source, progress=progress)
+        from runtime.image import debian
+        tag = args.tag or f"debian:{args.suite or debian.default_suite()}"
+    write(f"{tag}: {image_id}\n")
     return 0

@@ -44,12 +44,12 @@ def _proxy_signals(engine, container_id):
 
 
 def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> int:
-    from runtime.container import attach, monitor
+    from runtime.container import attach
     from runtime.errors import MoorError
     connection = {}
 
     def connect(container):
-        connection["sock"] = monitor.connect_attach(container.dir)
+        connection["sock"] = attach.connect(engine, container)
         connection["dir"] = container.dir
 
     try:
@@ -79,16 +79,16 @@ def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> i
 
 
 def start_attached(engine, ref: str, interactive: bool) -> int:
-    from runtime.container import attach, lifecycle, monitor
+    from runtime.container import attach, lifecycle
     container = engine.container(ref)
     connection = {}
 
     def connect(started):
-        connection["sock"] = monitor.connect_attach(started.dir)
+        connection["sock"] = attach.connect(engine, started)
 
     lifecycle.start(engine, container, before_start=connect, owner_pid=os.getpid())
     if "sock" not in connection:  # it was already running
-        connection["sock"] = monitor.connect_attach(container.dir)
+        connection["sock"] = attach.connect(engine, container)
     tty = container.tty
     if not tty:
         _proxy_signals(engine, container.id)
@@ -102,7 +102,7 @@ def start_attached(engine, ref: str, interactive: bool) -> int:
 
 
 def cmd_attach(args) -> int:
-    from runtime.container import attach, monitor
+    from runtime.container import attach
     from runtime.errors import Conflict
     engine = engine_for(args)
     container = engine.container(args.container)
@@ -112,7 +112,7 @@ def cmd_attach(args) -> int:
     if container.tty and not args.no_stdin and not os.isatty(0):
         sys.stderr.write("the input device is not a TTY\n")
         return 1
-    sock = monitor.connect_attach(container.dir)
+    sock = attach.connect(engine, container)
     if args.sig_proxy == "true" and not container.tty:
         _proxy_signals(engine, container.id)
     stdin = not args.no_stdin and bool(container.config["Config"].get("OpenStdin"))

@@ -46,6 +46,8 @@ def register(subparsers):
     rm.set_defaults(func=cmd_rm)
 
     connect = verbs.add_parser("connect", help="connect a running container to a network")
+    connect.add_argument("--alias", action="append", default=[], metavar="ALIAS",
+                         help="another name the container has on this network")
     connect.add_argument("network", metavar="NETWORK")
     connect.add_argument("container", metavar="CONTAINER")
     connect.set_defaults(func=cmd_connect)
@@ -173,13 +175,14 @@ def _container(args, ref: str) -> dict:
 
 
 def cmd_connect(args) -> int:
+    from runtime.container.options import parse_network_aliases
     from runtime.network import NetworkRequest, connect
 
     container = _container(args, args.container)
     connect(_paths(args), args.network, NetworkRequest(
         container_id=container["Id"], name=container["Name"].lstrip("/"),
         hostname=container["Config"].get("Hostname") or container["Id"][:12],
-        mode=args.network))
+        mode=args.network, aliases=parse_network_aliases(args.alias, args.network)))
     return 0
 
 

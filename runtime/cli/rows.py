@@ -583,3 +583,45 @@ class DiskUsageRow(Row):
     @go_method()
     def Reclaimable(self) -> str:
         return self.row["Reclaimable"]
+
+
+class GroupRow(Row):
+    """A group in `group ls` (Moorage's own listing, in the manner of `volume ls`)."""
+    go_type = "*formatter.groupContext"
+    FIELDS = ("CPUs", "Containers", "CreatedAt", "Memory", "Name", "PIDs")
+    HEADER = Header({
+        "Name": "NAME", "Memory": "MEMORY", "CPUs": "CPUS", "PIDs": "PIDS",
+        "Containers": "CONTAINERS", "CreatedAt": "CREATED AT",
+    })
+    DEFAULT = "table {{.Name}}\\t{{.Memory}}\\t{{.CPUs}}\\t{{.PIDs}}\\t{{.Containers}}"
+
+    def __init__(self, group: dict):
+        self.group = group
+
+    @go_method()
+    def Name(self) -> str:
+        return self.group["Name"]
+
+    @go_method()
+    def Memory(self) -> str:
+        from runtime.container.cgroups import human_bytes
+        memory = self.group.get("Memory") or 0
+        return human_bytes(memory) if memory else "unlimited"
+
+    @go_method()
+    def CPUs(self) -> str:
+        nano = self.group.get("NanoCpus") or 0
+        return format_float(nano / 1e9, "g") if nano else "unlimited"
+
+    @go_method()
+    def PIDs(self) -> str:
+        pids = self.group.get("PidsLimit") or 0
+        return str(pids) if pids else "unlimited"
+
+    @go_method()
+    def Containers(self) -> str:
+        return str(len(self.group.get("Containers") or []))
+
+    @go_method()
+    def CreatedAt(self) -> str:
+        return self.group.get("CreatedAt", "")

@@ -1,5 +1,5 @@
 """`moor` verbs about the engine itself: info, version, system gc, system boot, system df,
-and the exit command conmon runs when a container's program ends."""
+the exit command conmon runs when a container's program ends, and the root's log keeper."""
 
 import os
 import platform
@@ -69,9 +69,20 @@ def register(subparsers):
     exited = verbs.add_parser("container-exited")
     exited.add_argument("container_id")
     exited.set_defaults(func=cmd_container_exited)
+    session_exited = verbs.add_parser("exec-exited")     # a terminal session's, the same way
+    session_exited.add_argument("container_id")
+    session_exited.add_argument("session_id")
+    session_exited.set_defaults(func=cmd_exec_exited)
+    from runtime.cli import health
+    health.register(verbs)
+    # The root's log keeper (runtime/container/logkeeper.py), started by the engine itself.
+    keeper = verbs.add_parser("log-keeper")
+    keeper.add_argument("--ready-fd", type=int, default=None)
+    keeper.set_defaults(func=cmd_log_keeper)
     listed = getattr(verbs, "_choices_actions", None)
     if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
-        verbs._choices_actions = [a for a in listed if a.dest != "container-exited"]
+        verbs._choices_actions = [a for a in listed if a.dest not in (
+            "container-exited", "exec-exited", "log-keeper")]
 
 
 def cmd_service(args) -> int:
@@ -82,6 +93,18 @@ def cmd_service(args) -> int:
 
 def cmd_container_exited(args) -> int:
     engine_for(args).container_exited(args.container_id)
+    return 0
+
+
+def cmd_exec_exited(args) -> int:
+    from runtime.container import sessions
+    sessions.exec_exited(engine_for(args), args.container_id, args.session_id)
+    return 0
+
+
+def cmd_log_keeper(args) -> int:
+    from runtime.container import logkeeper
+    logkeeper.run(engine_for(args).paths, args.ready_fd)
     return 0
 
 

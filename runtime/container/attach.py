@@ -14,11 +14,20 @@ import signal
 import socket
 import sys
 
+from runtime import events
 from runtime.container import monitor
 
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
 MAX_INPUT = 32767
 ENDED, DETACHED = "ended", "detached"
+
+
+def connect(engine, container) -> socket.socket:
+    """A socket on the main process's terminal or stdio (conmon's attach socket), with
+    Docker's `attach` event in the journal."""
+    sock = monitor.connect_attach(container.dir)
+    events.container(engine, container, "attach")
+    return sock
 
 
 def terminal_size(fd: int) -> tuple[int, int] | None:

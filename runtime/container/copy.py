@@ -23,7 +23,7 @@ import os
 import stat
 import tarfile
 
-from runtime import staging
+from runtime import events, staging
 from runtime.container import rootfs
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING, process_alive
@@ -86,6 +86,7 @@ def copy_from_container(engine, container, source: str, destination: str) -> Non
             _copy_to_host(src_dir, name, contents_only, destination)
         finally:
             os.close(src_dir)
+    events.container(engine, container, "archive-path")
 
 
 def _copy_to_host(src_dir: int, name: str, contents_only: bool, destination: str) -> None:
@@ -180,6 +181,7 @@ def copy_to_container(engine, container, source: str, destination: str,
                     os.close(dest_fd)
         finally:
             os.close(src_dir)
+    events.container(engine, container, "extract-to-dir")
 
 
 def _copy_in(src_dir: int, name: str, dst_dir: int, dst_name: str, archive: bool) -> None:
@@ -233,6 +235,7 @@ def copy_from_container_as_tar(engine, container, source: str, out) -> None:
             for entry in sorted(os.listdir(scratch)):
                 archive.add(os.path.join(scratch, entry), arcname=entry,
                             filter=_numeric_owners)
+    events.container(engine, container, "archive-path")
 
 
 def copy_tar_to_container(engine, container, stream, destination: str,
@@ -257,3 +260,4 @@ def copy_tar_to_container(engine, container, stream, destination: str,
             finally:
                 os.close(source)
                 os.close(dest_fd)
+    events.container(engine, container, "extract-to-dir")

@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 
+from runtime import events
 from runtime.container import options as opts, spec as oci_spec, users
 from runtime.container.lifecycle import find_program, oci_runtime, process_environment
 from runtime.container.rootpath import Root
@@ -68,11 +69,18 @@ def write_spec(container, process: dict) -> str:
 def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bool = False,
         detach: bool = False, user: str | None = None, workdir: str | None = None, env=(),
         privileged: bool = False) -> int:
-    """Run the command with the caller's stdio; return its exit status."""
+    """Run the command with the caller's stdio; return its exit status. The journal gets
+    Docker's exec_create and exec_start, and exec_die with the status (not for `detach`,
+    whose end nobody waits for)."""
     process = process_spec(container, cmd, tty=tty, user=user, workdir=workdir, env=env,
                            privileged=privileged)
     runtime = oci_runtime(engine, container)
     spec_path = write_spec(container, process)
+    exec_id = {"execID": secrets.token_hex(32)}
+    command = " ".join(cmd)
+    events.container(engine, container, f"exec_create: {command}", exec_id)
+    events.container(engine, container, f"exec_start: {command}", exec_id)
+    status = None
     try:
         argv = runtime.argv("exec", "--process", spec_path)
         if tty:
@@ -81,17 +89,21 @@ def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bo
             argv.append("--detach")
         if tty and not detach and runtime.name == "crun":
             # runc follows the window itself (and takes a console socket only detached).
-            return _run_on_console(argv, container.id, interactive)
+            status = _run_on_console(argv, container.id, interactive)
+            return status
         argv.append(container.id)
         quiet = subprocess.DEVNULL if detach else None
         result = subprocess.run(argv, stdin=None if (interactive or tty) and not detach
                                 else subprocess.DEVNULL, stdout=quiet, stderr=quiet)
+        status = None if detach else result.returncode
         return result.returncode
     finally:
         try:
             os.unlink(spec_path)
         except FileNotFoundError:
             pass
+        if status is not None:
+            events.container(engine, container, "exec_die", {**exec_id, "exitCode": status})
 
 
 # -- a terminal of our own (crun) ---------------------------------------------------------------

@@ -6,6 +6,7 @@ and doubles, back to 100 ms after a run of 10 s or more)."""
 import os
 import time
 
+from runtime import events
 from runtime.container.lifecycle import _cleanup, _start_locked, holding
 from runtime.container.removal import _disappear, _forget_name, remove_volumes
 from runtime.container.state import (DEAD, EXITED, RESTARTING, Container, process_alive)
@@ -32,8 +33,13 @@ def container_exited(engine, container_id: str) -> None:
         return
     with holding(container):
         container.refresh()
+        if not os.path.exists(container.path("exit")) and not container.program_alive():
+            # conmon runs this command once the program has ended; without an exit file it
+            # could not write one (a full disk).
+            container.end_unrecorded()
         if container.status not in (EXITED, DEAD):
             return
+        events.container_ended(engine, container)
         if not container.state.get("CleanedUp", True):
             _cleanup(engine, container)
         delay = _restart_delay(container)
@@ -53,6 +59,7 @@ def container_exited(engine, container_id: str) -> None:
     if delay is None:  # removed (--rm), with its anonymous volumes
         _forget_name(engine, container)
         remove_volumes(engine, container)
+        events.container(engine, container, "destroy")
         remove_tree(doomed)
         return
     time.sleep(delay)

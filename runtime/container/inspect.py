@@ -119,8 +119,10 @@ def ports_list(engine, container: Container) -> list[dict]:
 
 
 def summary(engine, container: Container) -> dict:
+    from runtime.container import health
     created = parse_time(container.config.get("Created")) or 0
-    return {
+    shown = health.view(engine, container)
+    result = {
         "Id": container.id,
         "Names": ["/" + container.name],
         "Image": container.config.get("ImageRef") or container.config["Image"],
@@ -128,12 +130,16 @@ def summary(engine, container: Container) -> dict:
         "Command": command_text(container),
         "Created": int(created),
         "State": container.status,
-        "Status": status_text(container),
+        "Status": status_text(container) + (health.status_suffix(shown)
+                                            if container.status == RUNNING else ""),
         "ExitCode": container.state.get("ExitCode", 0),
         "Ports": ports_list(engine, container),
         "Labels": container.config["Config"].get("Labels") or {},
         "HostConfig": {"NetworkMode": container.host_config.get("NetworkMode") or "none"},
     }
+    if shown:
+        result["Health"] = {"Status": shown["Status"], "FailingStreak": shown["FailingStreak"]}
+    return result
 
 
 def full(engine, container: Container) -> dict:
@@ -155,6 +161,8 @@ def full(engine, container: Container) -> dict:
     settings = live_network_settings(engine, container)
     if status not in (RUNNING, PAUSED) and settings:
         settings = {**settings, "IPAddress": "", "Ports": {}}
+    from runtime.container import health
+    shown = health.view(engine, container)
     return {
         "Id": container.id,
         "Created": config.get("Created"),
@@ -172,6 +180,7 @@ def full(engine, container: Container) -> dict:
             "Error": state.get("Error", ""),
             "StartedAt": state.get("StartedAt") or ZERO_TIME,
             "FinishedAt": state.get("FinishedAt") or ZERO_TIME,
+            **({"Health": shown} if shown else {}),
         },
         "Image": config["Image"],
         "ResolvConfPath": container.path("resolv.conf"),

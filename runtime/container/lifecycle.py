@@ -10,8 +10,9 @@ import contextlib
 import os
 import shutil
 
-from runtime import atomic
-from runtime.container import monitor, names, options as opts, rootfs, spec as oci_spec
+from runtime import atomic, events
+from runtime.container import (groups, health, logfiles, logkeeper, monitor, names,
+                               options as opts, rootfs, spec as oci_spec)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
@@ -24,6 +25,9 @@ from runtime.locking import locked
 from runtime.volume import mountpoints
 
 DEFAULT_STOP_TIMEOUT = 10
+# Options of `create` that runtime.container.health reads (Docker's Config.Healthcheck shape,
+# and Podman's on-failure action).
+HEALTH_OPTIONS = ("healthcheck", "health_on_failure")
 RESTART_DELAY_START, RESTART_DELAY_MAX = 0.1, 60.0
 
 
@@ -74,7 +78,10 @@ def _create(engine, options: dict, image_text: str) -> Container:
     shown = _image_shown(engine, image_id, image_text, options.get("image_name"))
     image_config = engine.store.config(image_id)
     layers = engine.store.layers(image_id)
-    config, host_config = opts.build(options, image_config)
+    health_options = {key: options[key] for key in HEALTH_OPTIONS if key in options}
+    config, host_config = opts.build({key: value for key, value in options.items()
+                                      if key not in HEALTH_OPTIONS}, image_config)
+    config.update(health.container_config(health_options, image_config))
     runtime_name = host_config["Runtime"] or default_name()
     OCIRuntime(runtime_name, engine.paths.oci_state(runtime_name))  # validates it exists
     host_config["Runtime"] = runtime_name
@@ -94,6 +101,7 @@ def _create(engine, options: dict, image_text: str) -> Container:
 
     engine.paths.ensure()
     with locked(engine.paths.lock("containers")):
+        groups.require(engine, host_config)
         if os.path.exists(engine.paths.container(container_id)):
             raise Conflict(f"a container with ID {container_id} already exists")
         if name is None:
@@ -132,6 +140,7 @@ def _create(engine, options: dict, image_text: str) -> Container:
             if os.path.lexists(staging):
                 remove_tree(staging)
             raise
+    events.container(engine, container, "create")
     return container
 
 
@@ -150,6 +159,7 @@ def start(engine, container: Container, before_start=None, owner_pid: int | None
     container exists but before its program runs (to attach and catch the first output)."""
     with holding(container):
         if container.refresh():
+            events.container_ended(engine, container)
             _cleanup(engine, container)
             container.save_state()
         if container.status in (RUNNING, PAUSED):
@@ -166,7 +176,7 @@ def _start_locked(engine, container: Container, before_start=None,
     host = container.host_config
     runtime = OCIRuntime(host["Runtime"], engine.paths.oci_state(host["Runtime"]))
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
-    with contextlib.ExitStack() as undo:
+    with contextlib.ExitStack() as undo, groups.placement(engine, container) as placement:
         merged = rootfs.mount_overlay(engine.paths.root, container.dir, links)
         undo.callback(rootfs.unmount, merged)
         with Root(merged) as root:
@@ -179,20 +189,28 @@ def _start_locked(engine, container: Container, before_start=None,
         bundle = oci_spec.build(container, merged, process["user"], process["env"],
                                 process["argv"], process["cwd"], attachment["netns"],
                                 attachment["share_host"], memory_swap_supported(),
-                                engine.paths.cgroup_parent,
+                                placement.parent, group=placement.limits,
                                 seccomp_cache=os.path.join(engine.paths.run, "seccomp")
                                 if runtime.name == "crun" else None)
         atomic.write_json(container.path("config.json"), bundle)
+        # Each start writes a new log file: conmon caps it at max-size (logfiles).
+        log_size_max, log_max_files = opts.log_limits(host)
+        logfiles.begin(container.path("ctr.log"), log_max_files)
+        # The files conmon rotates from the start on are kept by the root's log keeper.
+        logkeeper.ensure_running(engine)
         # Before the launch: a monitor that times out or dies may leave the runtime's
         # container (cgroups, a waiting init) behind; killing and deleting are idempotent.
         undo.callback(_kill_monitor, runtime, container)
+        with contextlib.suppress(FileNotFoundError):    # a new run, whose die is to come
+            os.unlink(container.path(events.EXIT_JOURNALED))
         try:
             monitor_pid, pid = monitor.launch(
                 root=engine.paths.root, runtime=runtime, container=container,
                 sockets_dir=engine.paths.sockets,
                 stdin_open=bool(container.config["Config"].get("OpenStdin")),
                 stdin_once=bool(container.config["Config"].get("StdinOnce")),
-                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors")
+                monitors_cgroup=f"{engine.paths.cgroup_parent}/monitors",
+                log_size_max=log_size_max)
         except MoorError as error:
             raise _start_error(error) from None
         container.transition(RUNNING)
@@ -201,6 +219,7 @@ def _start_locked(engine, container: Container, before_start=None,
             "MonitorPid": monitor_pid, "MonitorStartTime": process_start_time(monitor_pid),
             "StartedAt": rfc3339_ns(), "ExitCode": 0, "OOMKilled": False, "Error": "",
             "BootId": boot_id(), "CleanedUp": False, "ManualStop": False, "Paused": False,
+            "PausedBy": None,
             "NetworkSettings": attachment["settings"],
             "Owner": ({"Pid": owner_pid, "StartTime": process_start_time(owner_pid)}
                       if owner_pid else None),
@@ -210,6 +229,7 @@ def _start_locked(engine, container: Container, before_start=None,
         runtime.start(container.id)
         container.save_state()
         undo.pop_all()
+    events.container(engine, container, "start")
 
 
 def _start_error(error: MoorError) -> MoorError:
@@ -310,7 +330,8 @@ def _attach_network(engine, container: Container, network) -> dict:
         publish_all=bool(host.get("PublishAllPorts")),
         publish_loopback=host.get("PublishLoopback", True),
         exposed=sorted((container.config["Config"].get("ExposedPorts") or {}).keys()),
-        container_dir=container.dir, peer_netns=peer)
+        container_dir=container.dir, peer_netns=peer,
+        aliases=host.get("NetworkAliases") or [])
     attachment = network.attach(engine.paths, request)
     return {"netns": attachment.netns, "share_host": attachment.share_host,
             "settings": attachment.settings}

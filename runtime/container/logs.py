@@ -2,8 +2,9 @@
 
 A `P` record is a piece of a longer line (conmon reads 8 KiB at a time, or the program wrote
 no newline yet); pieces are joined per stream until the `F` that ends the line. Every logical
-line comes out as a LogRecord whose `offset` is the byte position where it starts in the file:
-a gap-free sequence a reader can resume from (`after_offset`).
+line comes out as a LogRecord whose `offset` is the logical byte position where it starts in
+the log — across the files rotation keeps (see `logfiles`): a gap-free sequence a reader can
+resume from (`after_offset`).
 """
 
 import datetime
@@ -12,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from runtime.container import logfiles
 from runtime.errors import InvalidArgument
 
 CHUNK = 1 << 20
@@ -77,51 +79,65 @@ def _format(seconds: float) -> str:
 
 
 def tail_offset(path: str, count: int) -> int:
-    """Byte offset from which the file holds its last `count` complete lines (F records)."""
+    """Offset from which the log (ctr.log at `path` and its rotated files) holds its last
+    `count` complete lines (F records)."""
+    found = logfiles.segments(path)
+    if not found:
+        return 0
     if count <= 0:
+        return found[-1].base + found[-1].size
+    seen = 0
+    for segment in reversed(found):
         try:
-            return os.path.getsize(path)
-        except OSError:
-            return 0
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return 0
+            with open(segment.path, "rb") as f:
+                offset = _tail_in_file(f, count - seen)
+        except FileNotFoundError:       # deleted as the oldest meanwhile: nothing older
+            return segment.base + segment.size
+        if isinstance(offset, int):
+            return segment.base + offset
+        seen += offset[0]
+    return found[0].base
+
+
+def _tail_in_file(f, count: int):
+    """Offset in the file from which it holds its last `count` F records, or (how many it
+    holds,) when it holds fewer. Files hold whole records: conmon rotates between them."""
+    f.seek(0, os.SEEK_END)
+    position = f.tell()
     found = 0
-    position = size
     block = 1 << 16
-    with open(path, "rb") as f:
-        remainder = b""
-        while position > 0:
-            step = min(block, position)
-            position -= step
-            f.seek(position)
-            data = f.read(step) + remainder
-            lines = data.split(b"\n")
-            remainder = lines[0]
-            # Walk complete lines from the end; count ends of logical lines (F records).
-            consumed = len(data)
-            for line in reversed(lines[1:]):
-                consumed -= len(line) + 1
-                if not line:
-                    continue
-                parts = line.split(b" ", 3)
-                if len(parts) >= 3 and parts[2] == b"F":
-                    found += 1
-                    if found > count:
-                        return position + consumed + len(line) + 1
-        # The file's first line is left in `remainder`, never counted above: when it ends a
-        # line and `count` lines follow it, the tail starts right after it.
-        parts = remainder.split(b" ", 3)
-        if found >= count and len(parts) >= 3 and parts[2] == b"F":
+    remainder = b""
+    while position > 0:
+        step = min(block, position)
+        position -= step
+        f.seek(position)
+        data = f.read(step) + remainder
+        lines = data.split(b"\n")
+        remainder = lines[0]
+        # Walk complete lines from the end; count ends of logical lines (F records).
+        consumed = len(data)
+        for line in reversed(lines[1:]):
+            consumed -= len(line) + 1
+            if not line:
+                continue
+            parts = line.split(b" ", 3)
+            if len(parts) >= 3 and parts[2] == b"F":
+                found += 1
+                if found > count:
+                    return position + consumed + len(line) + 1
+    parts = remainder.split(b" ", 3)
+    if len(parts) >= 3 and parts[2] == b"F":
+        found += 1
+        if found > count:
             return len(remainder) + 1
-        return 0
+    return (found,)
 
 
 def read(container, follow: bool = False, tail: int | None = None, since: str | None = None,
          after_offset: int | None = None):
-    """Yield LogRecords of the container's log; with `follow`, keep yielding new lines until
-    the container has exited and everything it wrote was read."""
+    """Yield LogRecords of the container's log (across its rotated files); with `follow`,
+    keep yielding new lines, across rotations, until the container has exited and everything
+    it wrote was read."""
     path = container.path("ctr.log")
     since_key = parse_since(since) if since else None
     start = 0
@@ -132,17 +148,13 @@ def read(container, follow: bool = False, tail: int | None = None, since: str | 
     partial: dict[str, tuple[int, list[bytes]]] = {}
     position = start
     pending = b""
-    handle = None
     final_pass = False
-    try:
+    with logfiles.LogStream(path) as stream:
         while True:
-            if handle is None:
-                try:
-                    handle = open(path, "rb")
-                    handle.seek(position)
-                except FileNotFoundError:
-                    handle = None
-            data = handle.read(CHUNK) if handle else b""
+            at, data = stream.read(position, CHUNK)
+            if at != position:
+                # The bytes from `position` on were rotated away: go on from the oldest kept.
+                pending, partial, position = b"", {}, at
             if data:
                 buffer_start = position - len(pending)
                 buffer = pending + data
@@ -156,9 +168,9 @@ def read(container, follow: bool = False, tail: int | None = None, since: str | 
                     parts = line.split(b" ", 3)
                     if len(parts) < 3:
                         continue
-                    stamp, stream, tag = parts[0], parts[1], parts[2]
+                    stamp, stream_name, tag = parts[0], parts[1], parts[2]
                     content = parts[3] if len(parts) > 3 else b""
-                    stream_name = "stderr" if stream == b"stderr" else "stdout"
+                    stream_name = "stderr" if stream_name == b"stderr" else "stdout"
                     if tag == b"P":
                         first, pieces = partial.get(stream_name, (record_offset, []))
                         pieces.append(content)
@@ -187,9 +199,6 @@ def read(container, follow: bool = False, tail: int | None = None, since: str | 
                                     first)
                 return
             time.sleep(FOLLOW_POLL)
-    finally:
-        if handle:
-            handle.close()
 
 
 def program_finished(container) -> bool:

@@ -51,16 +51,24 @@ def interpreter() -> str:
     return candidate if os.access(candidate, os.X_OK) else sys.executable
 
 
-def exit_command(root: str, container_id: str) -> list[str]:
+def moor_command(root: str, *args: str) -> list[str]:
+    """The argv of a `moor` command on `root`, for the engine's own helper processes."""
     launcher = os.path.join(REPOSITORY, "bin", "moor")
     start = [launcher] if os.access(launcher, os.X_OK) else [interpreter(), "-m", "runtime"]
-    return start + ["--root", root, "system", "container-exited", container_id]
+    return start + ["--root", root, *args]
+
+
+def exit_command(root: str, container_id: str) -> list[str]:
+    return moor_command(root, "system", "container-exited", container_id)
 
 
 def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
-           stdin_once: bool, monitors_cgroup: str | None = None) -> tuple[int, int]:
+           stdin_once: bool, monitors_cgroup: str | None = None,
+           log_size_max: int | None = None) -> tuple[int, int]:
     """Start conmon for `container` (whose bundle, config.json, is written). Returns
-    (conmon pid, container init pid). The container is `created`, not started."""
+    (conmon pid, container init pid). The container is `created`, not started. With
+    `log_size_max`, conmon starts a new log file before one would pass that size (see
+    logfiles: the old one is kept as rotated)."""
     directory = container.dir
     os.makedirs(sockets_dir, mode=0o700, exist_ok=True)
     os.makedirs(runtime.state_root, mode=0o700, exist_ok=True)
@@ -80,6 +88,8 @@ def launch(*, root: str, runtime, container, sockets_dir: str, stdin_open: bool,
         "--runtime-arg", f"--root={runtime.state_root}",
         "--log-level", "error",
     ]
+    if log_size_max:
+        argv += ["--log-size-max", str(log_size_max)]
     if container.tty:
         argv.append("-t")
     if stdin_open:

@@ -171,6 +171,23 @@ def parse_labels(value) -> dict:
     return labels
 
 
+_ALIAS = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62})$")
+
+
+def parse_network_aliases(value, network: str | None) -> list[str]:
+    """Docker's --network-alias: names on a user-defined network (not the default bridge,
+    none, host or another container's namespace)."""
+    aliases = list(value or [])
+    for alias in aliases:
+        if not isinstance(alias, str) or not _ALIAS.match(alias):
+            raise InvalidArgument(f"invalid network alias: {alias!r}")
+    if aliases and (network in (None, "", "bridge", "default", "none", "host") or
+                    str(network).startswith("container:")):
+        raise InvalidArgument("network-scoped aliases are supported only for containers on "
+                              "user-defined networks")
+    return list(dict.fromkeys(aliases))
+
+
 def parse_hostname(value) -> str:
     hostname = value or ""
     if hostname and not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9.-]{0,62})$", hostname):
@@ -236,6 +253,8 @@ HOST_CONFIG_FIELDS = (
     Field("cap_drop", "CapDrop", parse_capabilities),
     Field("shm_size", "ShmSize", parse_shm_size),
     Field("read_only", "ReadonlyRootfs", bool),
+    # Every container's log is capped: `--log-opt` over the host's defaults (see log_config).
+    Field("log_opts", "LogConfig", lambda value: log_config(value)),
 )
 
 # Options read together with the image's config or with other options (see `build`), and
@@ -243,7 +262,7 @@ HOST_CONFIG_FIELDS = (
 COMBINED_OPTIONS = {
     "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
     "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
-    "binds", "mounts", "tmpfs", "volumes",
+    "binds", "mounts", "tmpfs", "volumes", "network_aliases", "group",
 }
 KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
 
@@ -278,7 +297,14 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         "PortBindings": {},
         **{field.key: field.read(options.get(field.option)) for field in HOST_CONFIG_FIELDS},
         **_mounts(options),
+        **_group(options),
     }
+    aliases = parse_network_aliases(options.get("network_aliases"),
+                                    options.get("network") or None)
+    if aliases:
+        # Moorage's own: the names the container also has on its (user) network, which
+        # Docker keeps in NetworkingConfig.
+        host_config["NetworkAliases"] = aliases
     from runtime.volume import specs
     specs.plan(config, host_config)  # every mount checked, a destination used twice refused
     return config, host_config
@@ -305,6 +331,15 @@ def _mounts(options: dict) -> dict:
     if table:
         result["Tmpfs"] = table
     return result
+
+
+def _group(options: dict) -> dict:
+    """HostConfig.CgroupParent (Docker's field for the cgroup a container's goes under): the
+    group the container runs in (runtime.container.groups), present only when asked for."""
+    if not options.get("group"):
+        return {}
+    from runtime.container import groups
+    return {"CgroupParent": groups.validate(options["group"])}
 
 
 def _command(options: dict, image: dict) -> tuple[list[str], list[str]]:
@@ -364,3 +399,74 @@ def _stop_signal(options: dict, image: dict) -> str:
     stop_signal = options.get("stop_signal") or image.get("StopSignal") or "SIGTERM"
     parse_signal(stop_signal)
     return stop_signal
+
+
+# -- logs --------------------------------------------------------------------------------
+
+LOG_DRIVER = "k8s-file"     # conmon's format; see runtime/container/logfiles.py
+DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILE = "100m", "3"
+MIN_LOG_SIZE = 16 << 10     # two of conmon's largest records (8 KiB of output each)
+LOG_OPTS = ("max-size", "max-file")
+
+
+def log_config(opts) -> dict:
+    """HostConfig.LogConfig, as Docker shows it, from `--log-opt` values (`{"max-size":
+    "10m", "max-file": "3"}`, or ["max-size=10m", ...]) over the host's defaults
+    ($MOORAGE_LOG_MAX_SIZE, 100m; $MOORAGE_LOG_MAX_FILE, 3): every container's log is
+    capped."""
+    if isinstance(opts, (list, tuple)):
+        pairs = {}
+        for item in opts:
+            key, sep, value = str(item).partition("=")
+            if not sep:
+                raise InvalidArgument(f"invalid log option {item!r}: expected KEY=VALUE")
+            pairs[key] = value
+        opts = pairs
+    opts = dict(opts or {})
+    unknown = sorted(set(opts) - set(LOG_OPTS))
+    if unknown:
+        raise InvalidArgument(f"unknown log opt '{unknown[0]}' for {LOG_DRIVER} log driver "
+                              f"(the options are {', '.join(LOG_OPTS)})")
+    size = opts.get("max-size") or host_log_default("MOORAGE_LOG_MAX_SIZE",
+                                                     DEFAULT_LOG_MAX_SIZE)
+    files = opts.get("max-file") or host_log_default("MOORAGE_LOG_MAX_FILE",
+                                                     DEFAULT_LOG_MAX_FILE)
+    log_size(size, "max-size")
+    log_files(files, "max-file")
+    return {"Type": LOG_DRIVER, "Config": {"max-size": str(size), "max-file": str(files)}}
+
+
+def host_log_default(variable: str, default: str) -> str:
+    value = os.environ.get(variable, "").strip() or default
+    try:
+        (log_size if variable.endswith("SIZE") else log_files)(value, variable)
+    except InvalidArgument as error:
+        raise InvalidArgument(f"${variable}: {error.message}") from None
+    return value
+
+
+def log_size(value, what: str = "max-size") -> int:
+    try:
+        size = parse_size(value, what)
+    except InvalidArgument:
+        raise InvalidArgument(f"invalid {what} {value!r}: a size like 10m or 512k") from None
+    if size < MIN_LOG_SIZE:
+        raise InvalidArgument(f"invalid {what} {value!r}: at least 16k")
+    return size
+
+
+def log_files(value, what: str = "max-file") -> int:
+    try:
+        count = int(str(value))
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise InvalidArgument(f"invalid {what} {value!r}: a number of files, at least 1")
+    return count
+
+
+def log_limits(host_config: dict) -> tuple[int, int]:
+    """(max-size in bytes, max-file) of a container; a container made before logs were
+    capped gets the host's defaults."""
+    config = (host_config.get("LogConfig") or {}).get("Config") or log_config({})["Config"]
+    return log_size(config["max-size"]), log_files(config["max-file"])

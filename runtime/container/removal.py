@@ -2,6 +2,7 @@
 
 import os
 
+from runtime import events
 from runtime.container import names, rootfs
 from runtime.container.control import wait_for_exit
 from runtime.container.lifecycle import _cleanup, _network_module, holding, oci_runtime
@@ -20,21 +21,25 @@ def remove(engine, container: Container, force: bool = False,
     `system gc` finishes the job should that process die. With `volumes` (`rm -v`), its
     anonymous volumes go too (see `remove_volumes`)."""
     with holding(container):
-        container.refresh()
+        ended = container.refresh()
         if container.status in (RUNNING, PAUSED, RESTARTING):
             if not force:
                 raise Conflict(
                     f"You cannot remove a running container {container.id}. Stop the "
                     "container before attempting removal or force remove")
+            # Signal first, record after (in `_disappear`): nothing needs disk space
+            # before the program is killed.
             container.state["ManualStop"] = True
-            container.save_state()
             if container.status != RESTARTING:
                 runtime = oci_runtime(engine, container)
                 runtime.kill(container.id, "KILL")
+                events.container(engine, container, "kill", {"signal": "9"})
                 if container.status == PAUSED:
                     runtime.resume(container.id)
                 wait_for_exit(container, 30)
-            container.refresh()
+            ended = container.refresh()
+        if ended:
+            events.container_ended(engine, container)
         if not background and not container.state.get("CleanedUp", True):
             _cleanup(engine, container)
         if volumes:
@@ -43,6 +48,7 @@ def remove(engine, container: Container, force: bool = False,
     _forget_name(engine, container)
     if volumes:
         remove_volumes(engine, container)
+    events.container(engine, container, "destroy")
     if background:
         _in_background(_finish_removal, engine, container, doomed)
     else:
@@ -127,3 +133,4 @@ def rename(engine, container: Container, new_name: str) -> None:
                 network = _network_module()
                 if network is not None and hasattr(network, "renamed"):
                     network.renamed(engine.paths, container.id, new_name)
+    events.container(engine, container, "rename", {"oldName": "/" + old_name})

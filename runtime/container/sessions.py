@@ -21,6 +21,10 @@ One directory per session, `<container>/sessions/<id>/`:
     exit           the exit status (conmon's persist directory is the session's)
     exited/        conmon's exit directory (it names the file after the container)
 
+The journal gets Docker's exec_create and exec_start when a session starts, and exec_die with
+its status from conmon's exit command (`moor system exec-exited`) when it ends; the session's
+ID is the events' execID.
+
 The process dies with its container (it is in the container's PID namespace); removing the
 container removes the sessions' directories with it.
 """
@@ -32,7 +36,7 @@ import signal
 import subprocess
 import time
 
-from runtime import atomic
+from runtime import atomic, events
 from runtime.container import execute, monitor
 from runtime.container.lifecycle import oci_runtime
 from runtime.container.rootpath import Root
@@ -234,12 +238,40 @@ def start(engine, container, session_id: str, cmd: list[str] | None = None,
         os.mkdir(directory, 0o700)
     except FileExistsError:
         raise Conflict(f"session {session_id} exists") from None
+    command = " ".join(process["args"])
+    events.container(engine, container, f"exec_create: {command}", {"execID": session_id})
     try:
-        return _launch(engine, container, session_id, directory, process, user, rows, cols)
+        started = _launch(engine, container, session_id, directory, process, user, rows, cols)
     except BaseException:
         from runtime.image.store import remove_tree
         remove_tree(directory)
         raise
+    events.container(engine, container, f"exec_start: {command}", {"execID": session_id})
+    return started
+
+
+def exec_exited(engine, container_id: str, session_id: str) -> None:
+    """conmon's exit command for a session: the journal's exec_die with its status."""
+    from runtime.container.state import Container
+    container = Container.load(engine.paths.container(container_id))
+    session = ExecSession.load(container, session_id) if container else None
+    if session is None:
+        return                                  # removed with its container meanwhile
+    code = session.exit_code()
+    events.container(engine, container, "exec_die",
+                     {"execID": session_id, "exitCode": -1 if code is None else code})
+
+
+def _exit_command(engine, container, session_id: str) -> list[str]:
+    """`moor ... system exec-exited CONTAINER SESSION`, beside the container's own exit
+    command (`system container-exited CONTAINER`)."""
+    command = monitor.exit_command(engine.paths.root, container.id)
+    command = command[:command.index("container-exited")] + [
+        "exec-exited", container.id, session_id]
+    argv = ["--exit-command", command[0]]
+    for part in command[1:]:
+        argv += ["--exit-command-arg", part]
+    return argv
 
 
 def _launch(engine, container, session_id, directory, process, user, rows, cols):
@@ -262,6 +294,7 @@ def _launch(engine, container, session_id, directory, process, user, rows, cols)
         "--socket-dir-path", sockets, "--runtime-arg", f"--root={runtime.state_root}",
         "-e", "--exec-process-spec", os.path.join(directory, "process.json"),
         "-t", "-i", "--leave-stdin-open", "--exec-attach", "--log-level", "error",
+        *_exit_command(engine, container, session_id),
     ]
     sync_path = os.path.join(directory, "sync")
     sync_fd = os.open(sync_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)

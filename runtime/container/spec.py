@@ -102,12 +102,12 @@ def normalize_capability(name: str) -> str:
 class SpecRequest:
     """What one container's OCI spec is made from: its record (Config and HostConfig) and what
     the start resolved for it (root file system, user, environment, program, network
-    namespace, cgroup parent)."""
+    namespace, cgroup parent and the limits of the container's group, if any)."""
 
     def __init__(self, container, rootfs: str, user, env: list[str], argv: list[str],
                  cwd: str, network_namespace: str | None, share_host_network: bool,
                  memory_swap_supported: bool, cgroup_parent: str,
-                 seccomp_cache: str | None = None):
+                 seccomp_cache: str | None = None, group: dict | None = None):
         self.container = container
         self.rootfs = rootfs
         self.user = user
@@ -119,6 +119,7 @@ class SpecRequest:
         self.memory_swap_supported = memory_swap_supported
         self.cgroup_parent = cgroup_parent
         self.seccomp_cache = seccomp_cache
+        self.group = group
         self.config = container.config["Config"]
         self.host = container.host_config
         self.privileged = bool(self.host.get("Privileged"))
@@ -128,17 +129,18 @@ class SpecRequest:
 def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: str,
           network_namespace: str | None, share_host_network: bool,
           memory_swap_supported: bool, cgroup_parent: str,
-          seccomp_cache: str | None = None) -> dict:
+          seccomp_cache: str | None = None, group: dict | None = None) -> dict:
     """Return the OCI config for `container` (a runtime.container.state.Container).
 
     `seccomp_cache`: for crun, a directory where the seccomp profile is kept compiled; the
-    bundle then also carries the compiled program (see seccomp_bpf).
+    bundle then also carries the compiled program (see seccomp_bpf). `group`: the limits of
+    the group the container runs in (`cgroup_parent` is then the group's cgroup).
 
     The spec is made in named steps (`STEPS`), each filling its own part, in the manner of
     podman's pkg/specgen/generate."""
     request = SpecRequest(container, rootfs, user, env, argv, cwd, network_namespace,
                           share_host_network, memory_swap_supported, cgroup_parent,
-                          seccomp_cache)
+                          seccomp_cache, group)
     spec = {"ociVersion": OCI_VERSION, "linux": {}}
     for step in STEPS:
         step(request, spec)
@@ -231,8 +233,12 @@ def add_namespaces(request: SpecRequest, spec: dict) -> None:
 
 
 def add_resources(request: SpecRequest, spec: dict) -> None:
-    """The cgroup: its path, the device rules, memory, CPU and PIDs limits."""
+    """The cgroup: its path, the device rules, memory, CPU and PIDs limits. In a group, CPUs
+    and PIDs above the group's are capped to the group's (runtime.container.groups); memory
+    stays as asked."""
+    from runtime.container.cgroups import capped
     host = request.host
+    group = request.group or {}
     resources = {"devices": [{"allow": True, "access": "rwm"}] if request.privileged
                  else DEVICE_RULES}
     memory = int(host.get("Memory") or 0)
@@ -241,11 +247,11 @@ def add_resources(request: SpecRequest, spec: dict) -> None:
         if request.memory_swap_supported:
             swap = int(host.get("MemorySwap") or 0)
             resources["memory"]["swap"] = swap if swap > 0 else memory
-    nano_cpus = int(host.get("NanoCpus") or 0)
+    nano_cpus = capped(int(host.get("NanoCpus") or 0), int(group.get("NanoCpus") or 0))
     if nano_cpus > 0:
         period = 100000
         resources["cpu"] = {"period": period, "quota": nano_cpus * period // 1_000_000_000}
-    pids = int(host.get("PidsLimit") or 0)
+    pids = capped(int(host.get("PidsLimit") or 0), int(group.get("PidsLimit") or 0))
     if pids > 0:
         resources["pids"] = {"limit": pids}
     spec["linux"]["resources"] = resources

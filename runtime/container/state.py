@@ -121,6 +121,12 @@ class Container:
             raise Conflict(f"container {self.name} cannot go from {current} to {status}")
         self.state["Status"] = status
 
+    def freeze_abandoned(self) -> bool:
+        """Paused on behalf of a process (a commit) that is gone: nobody will thaw it."""
+        holder = self.state.get("PausedBy")
+        return self.state["Status"] == PAUSED and bool(holder) and not process_alive(
+            holder.get("Pid"), holder.get("StartTime"))
+
     def exit_file(self) -> tuple[int, int] | None:
         """(exit code, time it was written in ns) when conmon recorded the program's end."""
         path = self.path("exit")
@@ -157,20 +163,38 @@ class Container:
                                               self.state.get("PidStartTime")):
                 return False  # unmonitored but running; `stop`/`kill` still work
             ended = (-1, time.time_ns())
-        code, when = ended
+        self._record_end(*ended)
+        return True
+
+    def end_unrecorded(self) -> None:
+        """The program has ended, but its monitor could not record how (it could not write
+        its exit file on a full disk): the exit code is unknowable, as when it vanished."""
+        if self.state["Status"] in (RUNNING, PAUSED, RESTARTING):
+            self._record_end(-1, time.time_ns())
+
+    def _record_end(self, code: int, when: int) -> None:
         self.state["Status"] = EXITED if code >= 0 else DEAD
         self.state["ExitCode"] = code if code >= 0 else 255
         self.state["FinishedAt"] = rfc3339_ns(when)
-        self.state["OOMKilled"] = os.path.exists(self.path("oom"))
+        if os.path.exists(self.path("oom")):
+            from runtime.container.cgroups import oom_kill_counted
+            self.state["OOMKilled"] = oom_kill_counted(self)
+        else:
+            self.state["OOMKilled"] = False
         self.state["Pid"] = 0
         self.state["Paused"] = False
-        return True
+        self.state["PausedBy"] = None
+
+    def program_alive(self) -> bool:
+        """The container's first process still runs (whatever the records say)."""
+        return process_alive(self.state.get("Pid"), self.state.get("PidStartTime"))
 
 
 def new_state() -> dict:
     return {
         "Status": CREATED, "Pid": 0, "MonitorPid": 0, "ExitCode": 0, "Error": "",
-        "OOMKilled": False, "Paused": False, "StartedAt": ZERO_TIME, "FinishedAt": ZERO_TIME,
+        "OOMKilled": False, "Paused": False, "PausedBy": None, "StartedAt": ZERO_TIME,
+        "FinishedAt": ZERO_TIME,
         "RestartCount": 0, "ManualStop": False, "BootId": "", "CleanedUp": True,
     }
 

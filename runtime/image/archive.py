@@ -17,6 +17,7 @@ import os
 import shutil
 import tarfile
 
+from runtime import events
 from runtime.container.state import rfc3339_ns
 from runtime.errors import InvalidArgument, MoorError
 from runtime.image import layers
@@ -59,7 +60,11 @@ def import_tar(engine, stream, reference: str | None = None, message: str | None
             image_id = store.add_image(
                 json.dumps(config, sort_keys=True, separators=(",", ":")).encode())
             if reference:
-                store.tag(image_id, reference)
+                tagged = store.tag(image_id, reference)
+    labels = events.image_labels(store, image_id)
+    if reference:
+        events.image(engine, "tag", image_id, tagged, labels)
+    events.image(engine, "import", image_id, image_id, labels)
     return image_id
 
 
@@ -69,6 +74,7 @@ def export(engine, container, out) -> None:
     links = [engine.store.layer_link(chain) for chain in container.config["Layers"]]
     with rootfs.mounted(engine.paths.root, container.dir, links) as merged:
         pack_layer(merged, out)
+    events.container(engine, container, "export")
 
 
 # -- save --------------------------------------------------------------------------------------
@@ -173,6 +179,8 @@ def save(engine, references: list[str], out) -> None:
         add_bytes("manifest.json", json.dumps(manifest).encode())
         if repositories:
             add_bytes("repositories", json.dumps(repositories).encode())
+    for image_id, _ in images:
+        events.image(engine, "save", image_id, image_id, events.image_labels(store, image_id))
 
 
 # -- load --------------------------------------------------------------------------------------
@@ -245,6 +253,7 @@ def load(engine, stream) -> list[str]:
                 image_id = store.add_image(config_bytes)
                 for tag in tags:
                     store.tag(image_id, tag)
+            events.image(engine, "load", image_id, image_id, events.image_labels(store, image_id))
             loaded.extend(f"Loaded image: {tag}" for tag in tags)
             if not tags:
                 loaded.append(f"Loaded image ID: {image_id}")

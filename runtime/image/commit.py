@@ -13,7 +13,8 @@ import os
 import shlex
 import stat
 
-from runtime.container.state import PAUSED, RUNNING, rfc3339_ns
+from runtime import events
+from runtime.container.state import rfc3339_ns
 from runtime.errors import InvalidArgument
 
 ADDED, CHANGED, DELETED = "A", "C", "D"
@@ -132,9 +133,20 @@ def _pairs(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _healthcheck(value: str) -> dict:
+    """`HEALTHCHECK [--interval=...] CMD ...|NONE`, read as a Dockerfile's."""
+    from runtime.image.build import instructions, metadata, parser
+    try:
+        node = parser.parse_instruction(f"HEALTHCHECK {value}", 1)
+        command = instructions.command(node, "\\")
+    except parser.DockerfileError as error:
+        raise InvalidArgument(error.message.split(": ", 1)[-1]) from None
+    return metadata.healthcheck_config(command)
+
+
 def apply_changes(config: dict, changes) -> dict:
     """Apply Dockerfile instructions (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, LABEL, USER,
-    VOLUME, STOPSIGNAL) to an image's `config` object."""
+    VOLUME, STOPSIGNAL, HEALTHCHECK) to an image's `config` object."""
     cmd_set = False
     for change in changes or []:
         instruction, _, value = change.strip().partition(" ")
@@ -179,15 +191,37 @@ def apply_changes(config: dict, changes) -> dict:
             config["Volumes"] = volumes
         elif instruction == "STOPSIGNAL":
             config["StopSignal"] = value
+        elif instruction == "HEALTHCHECK":
+            config["Healthcheck"] = _healthcheck(value)
         else:
             raise InvalidArgument(f"{instruction} is not a valid change command (use CMD, "
-                                  "ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR or "
-                                  "STOPSIGNAL)")
+                                  "ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, "
+                                  "STOPSIGNAL or HEALTHCHECK)")
     return config
 
 
 IMAGE_CONFIG_KEYS = ("User", "ExposedPorts", "Env", "Cmd", "Entrypoint", "Volumes",
-                     "WorkingDir", "Labels", "StopSignal")
+                     "WorkingDir", "Labels", "StopSignal", "Healthcheck", "Shell")
+
+
+def hold_for_tests() -> None:
+    """When $MOORAGE_COMMIT_HOLD names a FIFO, wait there once the container is frozen (or
+    found paused by its user): write "frozen\n" to the FIFO's reader, then hold until the
+    reader closes it. Tests use it to act at exactly the moment a commit holds the container
+    frozen, e.g. to kill the committing process then."""
+    path = os.environ.get("MOORAGE_COMMIT_HOLD")
+    if not path:
+        return
+    import select
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, b"frozen\n")
+        poller = select.poll()
+        poller.register(fd, select.POLLERR | select.POLLHUP)
+        while not poller.poll():
+            pass
+    finally:
+        os.close(fd)
 
 
 def commit(engine, container, repository: str | None = None, message: str | None = None,
@@ -198,7 +232,7 @@ def commit(engine, container, repository: str | None = None, message: str | None
     `config` and `created_by`, when given, replace the image config taken from the container
     and the history's command: a build step runs a container with its own command and build
     arguments but commits the stage's config (Docker's CommitConfig.Config)."""
-    from runtime.container import lifecycle
+    from runtime.container import control
     from runtime.image import layers, reference
     if repository:
         reference.parse(repository)  # refuse a bad name before doing any work
@@ -212,13 +246,11 @@ def commit(engine, container, repository: str | None = None, message: str | None
         image_config = copy.deepcopy(config)
     new["config"] = apply_changes(image_config, changes)
 
-    runtime = lifecycle.oci_runtime(engine, container)
-    container.refresh()
-    frozen = False
-    if pause and container.status == RUNNING:
-        runtime.pause(container.id)
-        frozen = True
+    # The freeze is recorded, with this process as its holder, before the freezer is
+    # touched: should this process die holding it, the next command thaws the container.
+    frozen = pause and control.hold_frozen(engine, container, "commit")
     try:
+        hold_for_tests()
         upper = container.path("upper")
         created = rfc3339_ns()
         chains = container.config["Layers"]
@@ -248,11 +280,12 @@ def commit(engine, container, repository: str | None = None, message: str | None
             new_id = engine.store.add_image(
                 json.dumps(new, sort_keys=True, separators=(",", ":")).encode(),
                 parent=image_id)
-            if repository:
-                engine.store.tag(new_id, repository)
+            tagged = engine.store.tag(new_id, repository) if repository else ""
     finally:
         if frozen:
-            container.refresh()
-            if container.status in (RUNNING, PAUSED):
-                runtime.resume(container.id)
+            control.release_frozen(engine, container)
+    if tagged:
+        events.image(engine, "tag", new_id, tagged, (new["config"] or {}).get("Labels"))
+    events.container(engine, container, "commit",
+                     {"comment": message or "", "imageID": new_id, "imageRef": tagged})
     return new_id

@@ -47,7 +47,8 @@ class NetworkRequest:
     def __init__(self, container_id: str, name: str, hostname: str, mode: str,
                  ports: list[str] | None = None, publish_all: bool = False,
                  exposed: list[str] | None = None, container_dir: str = "",
-                 peer_netns: str | None = None, publish_loopback: bool = True):
+                 peer_netns: str | None = None, publish_loopback: bool = True,
+                 aliases: list[str] | None = None):
         self.container_id = container_id    # 64 hex
         self.name = name                    # container name (no leading slash)
         self.hostname = hostname
@@ -61,6 +62,9 @@ class NetworkRequest:
         self.exposed = list(exposed or [])  # ExposedPorts keys, e.g. ["80/tcp"]
         self.container_dir = container_dir  # <root>/containers/<id>: hosts, resolv.conf go here
         self.peer_netns = peer_netns        # for container:<id>: the peer's /proc/<pid>/ns/net
+        self.aliases = list(aliases or [])  # more names the others on a user network reach
+                                            # it by (Docker's --network-alias, Compose's
+                                            # service names and aliases)
 
 
 class NetworkAttachment:

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import re
 
+from runtime import events
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.network import endpoints, hostfiles, ipam, store
 from runtime.network.ports import (PortSpec, choose_host_ports, docker_ports, exposed_ports,
@@ -61,13 +62,16 @@ class _Neighbourhood:
         if record["mode"] == "none" or not record["endpoints"]:
             return hostfiles.hosts_text(None, [])
         first = record["endpoints"][0]
-        own = (first["address"], [record["hostname"], record["name"]])
+        own = (first["address"], [record["hostname"], record["name"]] +
+               list(first.get("aliases") or ()))
         peers = []
         for endpoint in record["endpoints"]:
             for address, member in self.members.get(endpoint["network_id"], {}).items():
                 other = self.records.get(member)
                 if member != record["id"] and other:
-                    peers.append((address, [other["name"], other["id"][:12]]))
+                    there = endpoints.endpoint(other, endpoint["network_id"]) or {}
+                    peers.append((address, [other["name"], other["id"][:12]] +
+                                  list(there.get("aliases") or ())))
         return hostfiles.hosts_text(own, peers)
 
     def write_hosts(self, record: dict):
@@ -136,7 +140,9 @@ def settings_of(paths: Paths, record: dict) -> dict:
             "IPPrefixLen": endpoint["prefixlen"],
         })
         if endpoint["network"] != store.DEFAULT_NETWORK:
-            entry["DNSNames"] = [record["name"], record["id"][:12]]
+            aliases = list(endpoint.get("aliases") or ())
+            entry["Aliases"] = aliases or None
+            entry["DNSNames"] = [record["name"], record["id"][:12]] + aliases
         networks[endpoint["network"]] = entry
     first = record["endpoints"][0] if record["endpoints"] else {}
     published = [PortSpec.from_json(port) for port in record["ports"]]
@@ -283,15 +289,20 @@ def attach(paths: Paths, request):
                 netns_for_runtime = _join_peer(paths, request, record)
             elif bridged:
                 network = store.find(paths, mode)
+                if request.aliases and network.default:
+                    raise InvalidArgument("network-scoped aliases are supported only for "
+                                          "containers on user-defined networks")
                 try:
                     _attach_bridge(paths, record, network, requested, undo)
                 except OSError as error:
                     raise MoorError(f"cannot attach {record['name']} to network "
                                     f"{network.name}: {error.strerror or error}") from None
                 netns_for_runtime = record["netns"]
+                record["endpoints"][0]["aliases"] = list(request.aliases)
             endpoints.save(paths, record)
             _write_files(paths, record, request, resolv_conf)
             undo.pop_all()
+    _connected(paths, record, "connect")
     return NetworkAttachment(netns=netns_for_runtime, share_host=record["share_host"],
                              settings=settings_of(paths, record))
 
@@ -358,7 +369,23 @@ def release(paths: Paths, container_id: str, record: dict) -> list[str]:
             networks.append(network.id)
     endpoints.remove(paths, container_id)
     _refresh_hosts(paths, networks)
+    _connected(paths, record, "disconnect")
     return removed
+
+
+def _connected(paths: Paths, record: dict, action: str) -> None:
+    """The journal's `connect` (a container starts on its networks) or `disconnect` (it
+    has left them) for each network of the record, as Docker's daemon logs them."""
+    if record["endpoints"]:
+        names = {network.id: network.name for network in store.all_networks(paths)}
+        for endpoint in record["endpoints"]:
+            network_id = endpoint["network_id"]
+            events.network(paths, action, network_id, names.get(network_id, ""),
+                           container_id=record["id"])
+    elif record["mode"] in ("host", "none"):
+        events.network(paths, action, store.predefined_id(paths, record["mode"]),
+                       record["mode"], "host" if record["mode"] == "host" else "null",
+                       container_id=record["id"])
 
 
 def detach(paths: Paths, container_id: str) -> None:
@@ -397,6 +424,9 @@ def connect(paths: Paths, network_name: str, request) -> dict:
         if endpoints.endpoint(record, network.id):
             raise Conflict(f"container {record['name']} is already connected to network "
                            f"{network.name}")
+        if request.aliases and network.default:
+            raise InvalidArgument("network-scoped aliases are supported only for containers "
+                                  "on user-defined networks")
         used = {int(endpoint["interface"][3:]) for endpoint in record["endpoints"]}
         free = [position for position in range(MAX_NETWORKS) if position not in used]
         if not free:
@@ -407,6 +437,7 @@ def connect(paths: Paths, network_name: str, request) -> dict:
                     bridge_index = bridge.ensure_up(paths, netlink, network)
                     endpoint = _plug(paths, netlink, inside, network, bridge_index, record,
                                      free[0], undo)
+                endpoint["aliases"] = list(request.aliases)
                 record["endpoints"].append(endpoint)
                 endpoints.save(paths, record)
                 _refresh_hosts(paths, [item["network_id"] for item in record["endpoints"]],
@@ -415,6 +446,8 @@ def connect(paths: Paths, network_name: str, request) -> dict:
         except OSError as error:
             raise MoorError(f"cannot connect {record['name']} to network {network.name}: "
                             f"{error.strerror or error}") from None
+        events.network(paths, "connect", network.id, network.name,
+                       container_id=request.container_id)
         return settings_of(paths, record)
 
 
@@ -457,4 +490,6 @@ def disconnect(paths: Paths, network_name: str, container_id: str) -> dict:
         endpoints.save(paths, record)
         _refresh_hosts(paths, [network.id] + [item["network_id"] for item in record["endpoints"]],
                        also=record)
+        events.network(paths, "disconnect", network.id, network.name,
+                       container_id=container_id)
         return settings_of(paths, record)

@@ -13,7 +13,9 @@ clean. Its fields:
                                      on 127.0.0.1 (absent in records of older releases: yes)
     share_host                       --network host
     peer                             for container:<id>, that container's id
-    endpoints                        one per network, in attachment order (see `endpoint`)
+    endpoints                        one per network, in attachment order (see `endpoint`);
+                                     each with the `aliases` it is known by there (absent in
+                                     records of older releases: none)
     ports                            published ports (PortSpec.to_json), host ports chosen
     exposed                          the image's and config's ExposedPorts keys
 """

@@ -2,6 +2,7 @@
 
 import ipaddress
 
+from runtime import events
 from runtime.errors import Conflict, InvalidArgument, MoorError
 from runtime.network import endpoints, ipam, store
 from runtime.network.store import Network
@@ -67,8 +68,9 @@ def create_network(paths: Paths, name: str, subnet: str | None = None,
     with store.state_lock(paths):
         if any(network.name == name for network in store.all_networks(paths)):
             raise Conflict(f"network with name {name} already exists")
-        return _docker_shape(paths, _create(paths, name, subnet, gateway, internal,
-                                            host_access, labels))
+        network = _create(paths, name, subnet, gateway, internal, host_access, labels)
+        events.network(paths, "create", network.id, network.name)
+        return _docker_shape(paths, network)
 
 
 def ensure_network(paths: Paths, name: str, labels: dict) -> dict:
@@ -87,7 +89,9 @@ def ensure_network(paths: Paths, name: str, labels: dict) -> dict:
                     raise Conflict(f"network {name} exists on this host but was not made for "
                                    f"its team: remove or rename it")
                 return _docker_shape(paths, network)
-        return _docker_shape(paths, _create(paths, name, None, None, False, False, labels))
+        network = _create(paths, name, None, None, False, False, labels)
+        events.network(paths, "create", network.id, network.name)
+        return _docker_shape(paths, network)
 
 
 def _create(paths: Paths, name: str, subnet: str | None, gateway: str | None,
@@ -167,3 +171,4 @@ def remove_network(paths: Paths, name_or_id: str) -> None:
         with Netlink() as netlink:
             bridge.take_down(paths, netlink, network)
         store.delete_definition(paths, network)
+    events.network(paths, "destroy", network.id, network.name)

@@ -1,6 +1,7 @@
 """The bridge's incremental reader of conmon's k8s-file logs: lines in offset order, pieces
 joined, the two streams' unfinished lines held back or released, and resume positions that
 give every line exactly once, wherever a stream is cut."""
+import os
 import time
 
 from console.jobs import bridge_logs
@@ -121,3 +122,28 @@ def test_take_respects_its_limits(tmp_path):
     assert len(reader.take(10, 1 << 20)) == 10
     assert len(reader.take(1000, 500)) == 4          # bytes: 148 a line
     assert reader.backlog() == 36
+
+
+def test_a_rotated_log_reads_on_with_the_same_offsets(tmp_path):
+    """The engine rotates logs (runtime/container/logfiles.py): lines, cursors and `after`
+    go on across files as in one file."""
+    from runtime.container import logfiles
+    log = str(tmp_path / "ctr.log")
+    logfiles.begin(log, 3)
+    first = write(log, record("stdout", "F", "a"), record("stdout", "P", "b1 "))
+    reader = LogReader(log)
+    assert texts(read_all(reader)) == [("out", "a", False)]
+    with open(log + ".tmp", "wb"):      # conmon's rotation: a new file renamed into place
+        pass
+    os.rename(log + ".tmp", log)
+    logfiles.keep(log, 3)
+    write(log, record("stdout", "F", "b2"), record("stderr", "F", "c"))
+    assert texts(read_all(reader)) == [("out", "b1 b2", False), ("err", "c", False)]
+    everything = read_all(LogReader(log))
+    assert [line[0] for line in everything] == [first[0], first[1],
+                                                first[1] + len(record("stdout", "P", "b1 "))
+                                                + len(record("stdout", "F", "b2"))]
+    assert texts(read_all(LogReader.resuming(log, after=first[0]))) == [
+        ("out", "b1 b2", False), ("err", "c", False)]
+    assert texts(read_all(LogReader.resuming(log, tail=2))) == [("out", "b1 b2", False),
+                                                                ("err", "c", False)]

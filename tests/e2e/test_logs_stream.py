@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from runtime.container import logfiles
 from tests.stack import wait_until
 from tests.stream_client import LogsClient, run
 
@@ -123,7 +124,8 @@ def test_the_follow_resumes_by_itself_when_the_bridge_restarts(stack, containers
 
 def test_a_flood_nobody_reads_neither_slows_the_container_nor_grows_memory(stack, containers):
     container = containers(["sh", "-c", "yes flood-line"])
-    log = f"{stack.roots['e2e']}/containers/{container}/ctr.log"
+    # How much it wrote: the log's end offset, across the files the engine rotates.
+    log = logfiles.LogStream(f"{stack.roots['e2e']}/containers/{container}/ctr.log")
     bridge, web = stack.processes["bridge-e2e"].pid, stack.processes["web"].pid
 
     def rss(pid):
@@ -138,7 +140,7 @@ def test_a_flood_nobody_reads_neither_slows_the_container_nor_grows_memory(stack
         before = {pid: rss(pid) for pid in (bridge, web)}
         sizes = []
         for _ in range(4):
-            sizes.append(__import__("os").path.getsize(log))
+            sizes.append(log.end())
             await asyncio.sleep(1)
         after = {pid: rss(pid) for pid in (bridge, web)}
         assert sizes == sorted(sizes) and sizes[-1] - sizes[0] > 5_000_000, sizes
@@ -150,6 +152,40 @@ def test_a_flood_nobody_reads_neither_slows_the_container_nor_grows_memory(stack
         await client.until(lambda lines: len(lines) > count + 10_000, timeout=30)
         await client.close()
     run(scenario())
+
+
+def test_a_log_rotated_under_a_follow_has_no_gap(stack, containers):
+    """A worker whose host caps logs at 16 KiB (three files kept): the follow, and a resume
+    from its cursor, go on across the engine's rotations with no gap and no repeat."""
+    stack.end("worker-e2e")
+    stack.start_worker("e2e", extra_env={"MOORAGE_LOG_MAX_SIZE": "16k",
+                                         "MOORAGE_LOG_MAX_FILE": "3"})
+    try:
+        container = containers(["sh", "-c", COUNTER])
+    finally:
+        stack.end("worker-e2e")
+        stack.start_worker("e2e")
+    log = f"{stack.roots['e2e']}/containers/{container}/ctr.log"
+
+    async def scenario():
+        client = await LogsClient.open(stack.base, stack.admin.token, container)
+        await client.start(type="follow", tail=None)
+        # 16 KiB hold about 330 of these lines: this follows across three rotations.
+        await client.until(lambda lines: len(lines) >= 1100, timeout=60)
+        first, cursor = list(client.lines), client.cursor
+        await client.close()
+        again = await LogsClient.open(stack.base, stack.admin.token, container)
+        await again.start(type="resume", cursor=cursor)
+        seen = logfiles.segments(log)[-1].base
+        await again.until(lambda lines: lines and lines[-1][0] > seen + 20_000, timeout=60)
+        await again.close()
+        return first, again.lines
+    first, resumed = run(scenario())
+    values = numbers(first) + numbers(resumed)
+    assert values[0] == 0
+    assert_consecutive(values)
+    found = logfiles.segments(log)
+    assert len(found) == 3 and found[0].base > 0 and all(s.size <= 16 << 10 for s in found)
 
 
 def test_http_logs_whole_and_followed(stack, containers):

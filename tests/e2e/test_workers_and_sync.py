@@ -61,7 +61,11 @@ def test_a_restarted_worker_fails_what_its_predecessor_was_running(stack):
     stack.kill_worker("e2e")
     stack.start_worker("e2e")           # at once: before the host is even seen offline
     failed = stack.wait_job(stop["id"], timeout=30)
-    assert failed["state"] == "failed" and "restarted" in failed["error"]
+    # The new worker fails it at its start; on a loaded machine whose new worker takes longer
+    # to start than a host may stay silent, the web process's reaper fails it first. Either
+    # way the job ends, saying the worker went away (tests/console pin each path alone).
+    assert failed["state"] == "failed", failed
+    assert ("restarted" in failed["error"] or "stopped responding" in failed["error"]), failed
     stack.wait_host_online("e2e")
     api.ok("DELETE", "/api/containers/stubborn2/?force=1&wait=1")
 

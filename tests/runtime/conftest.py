@@ -107,11 +107,20 @@ def leftovers(engine: Engine) -> list[str]:
                 parts = target[len(engine.paths.containers) + 1:].split("/")
                 if not (target.startswith(engine.paths.containers) and parts[0] in running):
                     found.append(f"mount {target}")
+    from runtime.container import groups
     for parent in _cgroup_parents(engine):
         for entry in os.listdir(parent):
             if entry == "monitors":  # the engine's own, for the conmons; lives with the root
                 continue
-            if os.path.isdir(os.path.join(parent, entry)) and entry not in running:
+            path = os.path.join(parent, entry)
+            if not os.path.isdir(path):
+                continue
+            if len(entry) != 64 and groups.is_defined(engine.paths, entry):
+                # A group's cgroup stays while the group is defined; its containers' go.
+                found.extend(f"cgroup {path}/{child}" for child in os.listdir(path)
+                             if os.path.isdir(os.path.join(path, child)) and
+                             child not in running)
+            elif entry not in running:
                 found.append(f"cgroup {parent}/{entry}")
     for name in RUNTIMES:
         state = engine.paths.oci_state(name)

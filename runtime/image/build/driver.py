@@ -50,8 +50,10 @@ def short(image_id: str | None) -> str:
 
 class Builder:
     def __init__(self, engine, staging: str, context_root: Root, escape: str,
-                 build_args: dict, no_cache: bool, write, allowed_images=None):
+                 build_args: dict, no_cache: bool, write, allowed_images=None,
+                 network: str = "none"):
         self.engine = engine
+        self.network = network            # RUN containers' network (see run.py)
         # None: every image of the host; else the only images FROM, COPY --from and the cache
         # may use, with those this build makes (`usable`).
         self.allowed_images = None if allowed_images is None else set(allowed_images)
@@ -366,12 +368,14 @@ def _up_to_target(stages, target: str | None):
 
 def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
           build_args=None, no_cache: bool = False, target: str | None = None,
-          output=None, allowed_images=None) -> str:
+          output=None, allowed_images=None, network: str = "none") -> str:
     """Build the Dockerfile in `context_dir`; tag the image with `tags`; return its ID.
     `output` (a callable or a file with `write`) receives Docker's build output.
     `allowed_images` (image IDs), when given, are the only images of the host the build may
     use: as a base (FROM), to copy from (COPY --from) and from the cache; any other is
-    treated as absent, whatever a build argument computes. A base image is never pulled."""
+    treated as absent, whatever a build argument computes. A base image is never pulled.
+    `network` is where RUN steps run: "none" (no network), "bridge", "host" or a network's
+    name, as `moor run --network`."""
     write = _writer(output)
     names = [str(reference.parse(tag)) for tag in tags or ()]
     arguments = _build_args(build_args)
@@ -395,7 +399,7 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
                             f" {error.strerror}") from None
         with Root(snapshot) as context_root:
             builder = Builder(engine, staging, context_root, dockerfile.escape, arguments,
-                              no_cache, write, allowed_images)
+                              no_cache, write, allowed_images, network)
             image_id = builder.build(meta_args, stages)
     finally:
         with signals.deferred():
@@ -404,6 +408,9 @@ def build(engine, context_dir: str, dockerfile: str | None = None, tags=(),
     with engine.store.lock():
         for name in names:
             engine.store.tag(image_id, name)
+    from runtime import events
+    labels = events.image_labels(engine.store, image_id)
     for name in names:
+        events.image(engine, "tag", image_id, name, labels)
         write(f"Successfully tagged {name}\n")
     return image_id

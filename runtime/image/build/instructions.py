@@ -27,7 +27,8 @@ FLAGS = {
 # What the classic builder does not do, with the reason given to the user.
 UNSUPPORTED_FLAGS = {
     ("RUN", "mount"): "RUN --mount needs BuildKit; this builder runs RUN without mounts",
-    ("RUN", "network"): "RUN --network is not supported: RUN steps have no network",
+    ("RUN", "network"): "RUN --network is not supported: the build's network is "
+                          "`moor build --network`",
     ("RUN", "security"): "RUN --security is not supported",
     ("COPY", "link"): "COPY --link needs BuildKit",
     ("ADD", "link"): "ADD --link needs BuildKit",

@@ -9,6 +9,7 @@ Go's `%q`/`%v` renderings of lists where Docker uses them.
 import json
 
 from runtime.container.options import parse_signal
+from runtime.durations import go_string as go_duration
 from runtime.errors import InvalidArgument
 from runtime.image.build.words import substitute, substitute_words
 
@@ -23,30 +24,6 @@ def go_quoted(items) -> str:
 def go_list(items) -> str:
     """Go's `%v` of a []string: `[a b c]`."""
     return "[" + " ".join(items) + "]"
-
-
-def go_duration(nanoseconds: int) -> str:
-    """Go's time.Duration.String(): `0s`, `500ms`, `1m30s`, `1h0m0s`."""
-    if nanoseconds == 0:
-        return "0s"
-    sign, value = ("-", -nanoseconds) if nanoseconds < 0 else ("", nanoseconds)
-
-    def decimal(whole: int, fraction: int, digits: int) -> str:
-        text = f"{whole}.{fraction:0{digits}d}".rstrip("0").rstrip(".")
-        return text
-
-    if value < 1_000:
-        return f"{sign}{value}ns"
-    if value < 1_000_000:
-        return sign + decimal(value // 1_000, value % 1_000, 3) + "µs"
-    if value < 1_000_000_000:
-        return sign + decimal(value // 1_000_000, value % 1_000_000, 6) + "ms"
-    hours, rest = divmod(value, 3_600_000_000_000)
-    minutes, rest = divmod(rest, 60_000_000_000)
-    text = f"{hours}h" if hours else ""
-    if hours or minutes:
-        text += f"{minutes}m"
-    return sign + text + decimal(rest // 1_000_000_000, rest % 1_000_000_000, 9) + "s"
 
 
 def _go_rune(number: int) -> str:
@@ -172,7 +149,8 @@ def apply_shell(state, command) -> str:
     return f"SHELL {go_list(command.words)}"
 
 
-def apply_healthcheck(state, command) -> str:
+def healthcheck_config(command) -> dict:
+    """The image config's `Healthcheck` of a HEALTHCHECK command (zero fields left out)."""
     check = {"Test": list(command.test)}
     for key, value in (("Interval", command.interval), ("Timeout", command.timeout),
                        ("StartPeriod", command.start_period),
@@ -180,7 +158,11 @@ def apply_healthcheck(state, command) -> str:
                        ("Retries", command.retries)):
         if value:
             check[key] = value
-    state.config["Healthcheck"] = check
+    return check
+
+
+def apply_healthcheck(state, command) -> str:
+    state.config["Healthcheck"] = healthcheck_config(command)
     durations = " ".join(json.dumps(go_duration(value)) for value in (
         command.interval, command.timeout, command.start_period, command.start_interval))
     return f"HEALTHCHECK &{{{go_quoted(command.test)} {durations} {_go_rune(command.retries)}}}"

@@ -2,8 +2,9 @@
 the step's layer.
 
 The container is an ordinary engine container (Engine.run): the stage's environment, user and
-working directory, the build arguments in its environment, no network, the same isolation as
-any container. Its output is streamed as it is written. A non-zero exit fails the build. The
+working directory, the build arguments in its environment, the build's network (none unless
+the caller names one: `moor build` uses the default bridge, as Docker's), the same isolation
+as any container. Its output is streamed as it is written. A non-zero exit fails the build. The
 container is committed with the stage's config (not the RUN command or the build arguments)
 and removed, also when the build fails or is interrupted; its ID is recorded in the build's
 directory before it is made, so that a build killed outright leaves it to `system gc` and the
@@ -42,7 +43,8 @@ def run_step(builder, state, command) -> None:
     # that `system gc` or the next build cannot find (leftovers.py).
     container_id = leftovers.new_container(builder.staging)
     options = {"id": container_id, "image": state.image_id, "cmd": argv, "entrypoint": [],
-               "env": arguments, "network": "none"}
+               "env": arguments, "network": builder.network,
+               "healthcheck": {"Test": ["NONE"]}}
     created = False
     try:
         try:

@@ -292,6 +292,9 @@ def pull(engine, text: str, progress=None, insecure: bool = False, policy=None) 
             previous = _fetch_and_register(client, store, layers, diff_ids, config_bytes,
                                            tag, say)
     say(f"Digest: {top_digest}")
+    from runtime import events
+    events.image(engine, "pull", location.familiar_reference, location.familiar,
+                 events.image_labels(store, image_id))
     if existed and previous == image_id:
         say(f"Status: Image is up to date for {location.familiar_reference}")
     else:

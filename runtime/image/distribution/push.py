@@ -148,4 +148,7 @@ def push(engine, text: str, progress=None, insecure: bool = False) -> str:
         }, separators=(",", ":")).encode()
         digest = client.put_manifest(location.tag, manifest, MANIFEST_OCI)
     say(f"{location.tag}: digest: {digest} size: {len(manifest)}")
+    from runtime import events
+    events.image(engine, "push", location.familiar_reference, location.familiar,
+                 events.image_labels(store, image_id))
     return digest
