@@ -138,7 +138,13 @@ def docker_inspect(document: dict) -> dict:
         key: [{"HostIp": b.get("HostIp", ""), "HostPort": str(b.get("HostPort", ""))}
               for b in bindings or []]
         for key, bindings in (host.get("PortBindings") or {}).items()}
-    host.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    # The engine's log (conmon's k8s-file, capped by max-size and max-file) is what Docker's
+    # clients know as json-file: logs they can read back through the API. docker-py and
+    # compose read a container's logs only for such a driver.
+    log_config = dict(host.get("LogConfig") or {})
+    log_config["Type"] = "json-file"
+    log_config.setdefault("Config", {})
+    host["LogConfig"] = log_config
     host.setdefault("CpuQuota", 0)       # the engine limits CPUs through NanoCpus alone
     host.setdefault("CpuPeriod", 0)
     document = dict(document, HostConfig=host)

@@ -203,10 +203,17 @@ def create_options(body: dict, name: str | None) -> dict:
     if host.get("VolumeDriver") not in (None, "", "local"):
         raise ApiError(400, f"volume driver {host['VolumeDriver']} is not supported by "
                             "Moorage's engine (it has the local driver only)")
-    log_type = (host.get("LogConfig") or {}).get("Type") or ""
+    log_config = host.get("LogConfig") or {}
+    if not isinstance(log_config, dict):
+        raise ApiError(400, "invalid HostConfig.LogConfig: expected an object")
+    log_type = log_config.get("Type") or ""
     if log_type not in LOG_DRIVERS:
         raise ApiError(400, f"log driver {log_type} is not supported by Moorage's engine: "
                             "logs are kept by the engine and read through the logs endpoint")
+    if log_config.get("Config"):
+        # json-file's max-size and max-file: the engine caps its logs the same way (it
+        # refuses other options by name).
+        options["log_opts"] = log_config["Config"]
     if host.get("Memory"):
         options["memory"] = host["Memory"]
     if host.get("MemorySwap") and host["MemorySwap"] != -1:

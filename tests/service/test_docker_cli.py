@@ -387,3 +387,16 @@ def test_volume_prune_and_system_df(docker, engine):
     assert "unused" not in {v["Name"] for v in engine.volumes()}
     docker("rm", "-f", "holder")
     docker("volume", "rm", "held")
+
+
+def test_log_options_reach_the_engine_and_clients_see_json_file(docker, engine):
+    docker("run", "-d", "--name", "capped", "--log-opt", "max-size=1m", "--log-opt",
+           "max-file=2", "busybox", "sleep", "300")
+    assert engine.inspect("capped")["HostConfig"]["LogConfig"]["Config"] == \
+        {"max-size": "1m", "max-file": "2"}
+    # What Docker's clients check before they read logs back.
+    assert docker("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "capped").stdout == \
+        "json-file\n"
+    bad = docker("run", "--rm", "--log-opt", "compress=true", "busybox", "true", check=False)
+    assert bad.returncode == 125 and "compress" in bad.stderr
+    docker("rm", "-f", "capped")

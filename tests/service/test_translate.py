@@ -116,3 +116,9 @@ def test_the_engine_takes_what_translate_passes():
 def test_empty_values():
     assert is_empty({"Type": "", "Config": {}}) and is_empty([0, 0]) and is_empty(None)
     assert not is_empty({"Type": "syslog"}) and not is_empty(["x"])
+
+
+def test_log_options_cap_the_engines_log():
+    options = create_options(docker_cli_body(LogConfig={"Type": "json-file", "Config": {
+        "max-size": "1m", "max-file": "2"}}), None)
+    assert options["log_opts"] == {"max-size": "1m", "max-file": "2"}
