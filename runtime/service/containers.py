@@ -40,10 +40,6 @@ async def create(request: web.Request) -> web.Response:
     options = translate.create_options(body, name)
     try:
         container_id = await service.call(service.engine.create, options)
-    except InvalidArgument as error:
-        if "healthcheck" in error.message and "unknown option" in error.message:
-            raise wire.not_implemented("Config.Healthcheck (health checks)") from None
-        raise
     except NotFound as error:
         if error.message.lower().startswith(("no such image", "unable to find image")):
             raise ApiError(404, f"No such image: {options['image']}") from None
@@ -87,8 +83,11 @@ def _matches(summary: dict, wanted: dict, image_ids: dict) -> bool:
 async def list_containers(request: web.Request) -> web.Response:
     service = service_of(request)
     wanted = wire.filters(request, CONTAINER_FILTERS)
-    unsupported = sorted(set(wanted) & {"before", "since", "health", "volume", "publish",
-                                        "expose", "is-task", "isolation"})
+    unsupported = sorted(set(wanted) & {"before", "since", "volume", "publish", "expose",
+                                        "is-task", "isolation"})
+    for value in wanted.get("health", []):
+        if value not in HEALTH_STATES:
+            raise ApiError(400, f"Unrecognised filter value for health: {value}")
     if unsupported:
         raise wire.not_implemented(f"the containers filter '{unsupported[0]}'")
     show_all = boolean(request, "all") or "status" in wanted or "exited" in wanted
@@ -101,22 +100,32 @@ async def list_containers(request: web.Request) -> web.Response:
         except MoorError:
             pass
     rows = [s for s in summaries if _matches(s, wanted, image_ids)]
+    if limit > 0 and "health" not in wanted:
+        rows = rows[:limit]
+    rows = await service.call(_with_details, service.engine, rows, wanted.get("health"))
     if limit > 0:
         rows = rows[:limit]
-    rows = await service.call(_with_details, service.engine, rows)
     if boolean(request, "size"):
         for row in rows:
             row["SizeRw"], row["SizeRootFs"] = await service.call(_sizes, service.engine, row)
     return wire.ok_json(rows)
 
 
-def _with_details(engine, rows: list[dict]) -> list[dict]:
-    """Docker's summaries also carry each container's networks and mounts."""
+HEALTH_STATES = ("starting", "healthy", "unhealthy", "none")
+
+
+def _with_details(engine, rows: list[dict], health: list[str] | None = None) -> list[dict]:
+    """Docker's summaries also carry each container's networks and mounts; with `health`
+    (the filter's values), only the containers whose health is one of them (`none`: no
+    health check)."""
     detailed = []
     for row in rows:
         try:
             document = docker_inspect(engine.inspect(row["Id"]))
         except NotFound:            # removed meanwhile
+            continue
+        if health and ((document["State"].get("Health") or {}).get("Status")
+                       or "none") not in health:
             continue
         networks = (document.get("NetworkSettings") or {}).get("Networks") or {}
         detailed.append(dict(row, NetworkSettings={"Networks": networks},

@@ -55,8 +55,7 @@ class Service:
         # made for (and did not connect again): they cannot start without it.
         self.detached_networks: set = set()
         # The health checks of containers with a Config.Healthcheck run here, in the
-        # resident process: `host_health_checks(checker)` takes the checker loop (an object
-        # with `async run()` and `stop()`) and runs it for the service's lifetime.
+        # resident process (`host_health_checks`), for the service's lifetime.
         self.health_checker = None
         self._background: set = set()
         from runtime.service.view import ContainerView
@@ -67,9 +66,18 @@ class Service:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, lambda: function(*args, **kwargs))
 
-    def host_health_checks(self, checker) -> None:
+    def host_health_checks(self) -> None:
+        """Run the engine's health checker (runtime/container/health_checker.py) in threads
+        of this process. One checker runs per engine root: where another process has it
+        (another service of the same root, `moor system health-checker`), this one leaves
+        the checks to it."""
+        checker = self.engine.health_checker()
+        try:
+            checker.start()
+        except MoorError as error:
+            log.warning("health checks are not run by this service: %s", error.message)
+            return
         self.health_checker = checker
-        self.spawn(checker.run())
 
     def spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -79,7 +87,9 @@ class Service:
 
     async def close(self) -> None:
         if self.health_checker is not None:
-            self.health_checker.stop()
+            # Checks in progress are left to finish on their own (their results are
+            # recorded by their threads, or dropped when the process ends).
+            self.health_checker.stop(timeout=2.0)
         for task in list(self._background):
             task.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -179,8 +189,6 @@ async def serve(engine: Engine, socket_path: str, sock: socket.socket, ready=Non
     once it listens."""
     service = Service(engine)
     app = make_app(service)
-    # The health checks of the engine's containers run in this process: their checker loop
-    # is handed to service.host_health_checks(checker) here, once the engine provides one.
     runner = web.AppRunner(app, handle_signals=False, access_log=log)
     await runner.setup()
     loop = asyncio.get_running_loop()
@@ -190,6 +198,7 @@ async def serve(engine: Engine, socket_path: str, sock: socket.socket, ready=Non
         return wire.HijackableHandler(server, loop=loop, tcp_keepalive=False,
                                       access_log=log, logger=log)
     listener = await loop.create_unix_server(connection, sock=sock)
+    service.host_health_checks()
     stop = asyncio.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)

@@ -1,5 +1,6 @@
 """docker-compose 1.29 (Debian's) against the engine service: `up -d`, `ps`, `logs`,
-`down -v` of a two-service project."""
+`down -v` of two-service projects, one whose second service waits for the first to be
+healthy, sharing a named volume."""
 
 import os
 import subprocess
@@ -71,22 +72,6 @@ def test_two_services_up_ps_logs_down(service, engine, tmp_path):
     assert "mooragetest_default" not in {n["Name"] for n in list_networks(engine.paths)}
 
 
-def _engine_has_volumes_and_health() -> bool:
-    from runtime.api import Engine
-    from runtime.container import options
-    from runtime.errors import InvalidArgument
-    if not hasattr(Engine, "volume_create"):
-        return False
-    try:
-        options.build({"image": "busybox", "cmd": ["true"],
-                       "healthcheck": {"Test": ["CMD", "true"]}}, {"config": {}})
-    except InvalidArgument:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _engine_has_volumes_and_health(),
-                    reason="needs the engine's named volumes and health checks")
 def test_second_service_waits_for_the_first_to_be_healthy(service, engine, tmp_path):
     (tmp_path / "docker-compose.yml").write_text(HEALTHY_AND_VOLUME)
     compose(service, tmp_path, "up", "-d")
@@ -96,5 +81,8 @@ def test_second_service_waits_for_the_first_to_be_healthy(service, engine, tmp_p
                                                          ).stdout) and text, what="app's log")
     assert "kept" in logs
     assert compose(service, tmp_path, "ps").stdout.count(" Up ") == 2
+    assert "(healthy)" in compose(service, tmp_path, "ps").stdout
+    assert "mooragetest_data" in {volume["Name"] for volume in engine.volumes()}
     compose(service, tmp_path, "down", "-v", "-t", "1")
     assert engine.containers(all=True) == []
+    assert "mooragetest_data" not in {volume["Name"] for volume in engine.volumes()}

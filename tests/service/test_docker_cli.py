@@ -224,11 +224,8 @@ def test_published_port_answers(docker):
     docker("rm", "-f", "http")
 
 
-def test_system_df_and_events_answer(docker):
+def test_system_df_answers(docker):
     assert "Images" in docker("system", "df").stdout
-    result = docker("events", "--since", "0", "--until", "1", check=False)
-    # Until the engine's events journal is merged, a clear 501 names the endpoint.
-    assert result.returncode == 0 or "events is not implemented" in result.stderr
 
 
 def test_unknown_object_errors_are_docker_shaped(docker):
@@ -280,13 +277,26 @@ def test_bind_mount(docker, tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-def test_health_flags_reach_the_engine_or_say_why_not(docker):
-    result = docker("run", "-d", "--name", "checked", "--health-cmd", "true",
-                    "--health-interval", "1s", "busybox", "sleep", "300", check=False)
-    if result.returncode == 0:       # the engine runs health checks
-        docker("rm", "-f", "checked")
-    else:
-        assert "Config.Healthcheck (health checks) is not implemented" in result.stderr
+def test_health_checks_run_in_the_service(docker, engine):
+    docker("run", "-d", "--name", "checked", "--health-cmd", "test -f /tmp/ok",
+           "--health-interval", "1s", "--health-retries", "2", "busybox", "sh", "-c",
+           "touch /tmp/ok; exec sleep 300")
+    assert json.loads(docker("inspect", "-f", "{{json .Config.Healthcheck}}", "checked")
+                      .stdout)["Test"] == ["CMD-SHELL", "test -f /tmp/ok"]
+    wait_until(lambda: docker("inspect", "-f", "{{.State.Health.Status}}", "checked")
+               .stdout.strip() == "healthy", what="a healthy container")
+    assert docker("ps", "--filter", "health=healthy", "--format", "{{.Names}}").stdout == \
+        "checked\n"
+    assert docker("ps", "--filter", "health=unhealthy", "-q").stdout == ""
+    assert "(healthy)" in docker("ps", "--format", "{{.Status}}").stdout
+    docker("exec", "checked", "rm", "/tmp/ok")
+    wait_until(lambda: docker("inspect", "-f", "{{.State.Health.Status}}", "checked")
+               .stdout.strip() == "unhealthy", what="an unhealthy container")
+    log = json.loads(docker("inspect", "-f", "{{json .State.Health.Log}}", "checked").stdout)
+    assert log[-1]["ExitCode"] == 1
+    bad = docker("ps", "--filter", "health=sickly", check=False)
+    assert bad.returncode == 1 and "health" in bad.stderr
+    docker("rm", "-f", "checked")
 
 
 # -- volumes ---------------------------------------------------------------------------------
