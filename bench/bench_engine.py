@@ -836,7 +836,7 @@ class Bench:
                                      "earlier quiet run (apt-get install docker.io)")
             return
         try:
-            self.dockerd.start(self.docker_daemon_cgroup)
+            self.dockerd.start(self.docker_daemon_cgroup, cgroup2_needs_shadow())
             self.dockerd.docker("import", self.ws.rootfs_tar, DOCKER_IMAGE, timeout=300)
             self.docker("run", "--rm", "--network", "none", DOCKER_IMAGE, "true")
             self.docker("tag", DOCKER_IMAGE, "busybox:latest")

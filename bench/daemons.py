@@ -4,6 +4,12 @@ own containerd) on a data root, exec root and socket inside the run's directory,
 neither touches a system daemon. Each writes its PID under the run's directory, where the
 clean-up (also the next run's, after a run that was killed) finds it.
 
+On hosts where crun needs it (cgroup v1 controllers beside a cgroup2 hierarchy that still
+owns one), dockerd runs in a private mount namespace whose cgroup2 mount is covered by an
+empty tmpfs, as the anchors were measured: there containerd's shims and runc see a pure v1
+host (in the plain hybrid view, `docker rm -f` of many containers left shims gone and
+containers up, for good). Its overlay mounts live and die with that namespace.
+
 The private dockerd does not touch the host's network or firewall: `--iptables=false
 --ip6tables=false --ip-forward=false --ip-masq=false`, and its default network is a bridge
 the benchmark makes for it (`BRIDGE`, an address block of the 198.18.0.0/15 benchmarking
@@ -154,8 +160,9 @@ class PrivateDockerd:
     def available() -> bool:
         return os.access(DOCKERD, os.X_OK) and os.access(DOCKER, os.X_OK)
 
-    def start(self, memory_cgroup: str | None) -> None:
-        """Start it (in `memory_cgroup`, with everything it starts) and wait for its API."""
+    def start(self, memory_cgroup: str | None, shadow_cgroup2: bool) -> None:
+        """Start it (in `memory_cgroup`, with everything it starts; with `shadow_cgroup2`, in
+        a mount namespace of its own without the cgroup2 hierarchy) and wait for its API."""
         os.makedirs(self.env["DOCKER_CONFIG"], exist_ok=True)
         if os.path.exists(f"/sys/class/net/{BRIDGE}"):     # a killed run's
             subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True)
@@ -175,6 +182,10 @@ class PrivateDockerd:
                 "--iptables=false", "--ip6tables=false", "--ip-forward=false",
                 "--ip-masq=false", "--storage-driver=overlay2", f"--bridge={BRIDGE}",
                 f"--cgroup-parent={self.cgroup_parent}", "--log-level=warn"]
+        if shadow_cgroup2:
+            argv = ["unshare", "--mount", "--propagation", "slave", "--", "sh", "-c",
+                    "mount -t tmpfs -o size=16m,mode=755 moorage-bench-cgroup2-shadow "
+                    "/sys/fs/cgroup/unified && exec \"$@\"", "sh", *argv]
         with open(self.log, "ab") as log:
             subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                              start_new_session=True, preexec_fn=enter_cgroup)
