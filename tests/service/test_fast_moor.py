@@ -194,6 +194,14 @@ def test_a_terminal_run_sees_the_callers_terminal(moor, engine):
     second = _in_a_terminal(args, "service", keys=b"typed\r")
     assert first == second
     assert first[0] == 5 and b"33 101" in first[1] and b"got typed" in first[1]
+    moor("run", "-d", "--name", "shell", "busybox", "sleep", "300")
+    args = ["--root", engine.paths.root, "exec", "-it", "shell", "sh", "-c",
+            "tty; echo ready; read line; echo got $line; stty size; exit 6"]
+    first = _in_a_terminal(args, "in-process", rows=20, cols=70, keys=b"more\r")
+    second = _in_a_terminal(args, "service", rows=20, cols=70, keys=b"more\r")
+    assert first == second
+    assert first[0] == 6 and b"20 70" in first[1] and b"got more" in first[1]
+    moor("rm", "-f", "shell")
 
 
 def test_signals_reach_the_command(moor, engine):
