@@ -1,6 +1,6 @@
 """The Celery application. Each host runs one worker consuming its own queue `host.<name>`
-(see `console.jobs.dispatch`); the worker-side wiring (heartbeat, reaper) lives in
-`console.jobs.worker`."""
+(see `console.jobs.dispatch`); the tasks it runs and its start-up (heartbeat, reaper) are the
+host agent's (`console.agent.tasks`, `console.agent.worker`)."""
 import os
 
 from celery import Celery
@@ -9,4 +9,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["console.jobs"], related_name="host_tasks")
+app.autodiscover_tasks(["console.agent"], related_name="tasks")

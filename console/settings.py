@@ -67,7 +67,9 @@ INSTALLED_APPS = [
     "console.hosts",
     "console.images",
     "console.containers",
+    "console.grants",
     "console.jobs",
+    "console.agent",
     "console.audit",
     "console.streams",
 ]
@@ -290,6 +292,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "console.core.api.Pagination",
+    # The console's errors (console/core/errors.py) answered with their status and message.
+    "EXCEPTION_HANDLER": "console.core.errors.api_exception_handler",
     # JSON nested too deep or holding NUL characters is a 400 (console/core/parsers.py).
     "DEFAULT_PARSER_CLASSES": ["console.core.parsers.JSONParser",
                                "rest_framework.parsers.FormParser",

@@ -271,10 +271,12 @@ def sweep_deleted_roots(dry_run: bool = False) -> list[str]:
 
 
 def release_host_state(paths) -> None:
-    """What an engine root holds outside its directory: its log keeper, OCI runtime state
-    (containers are deleted, killing what still runs), cgroups, the run directory."""
-    from runtime.container import logkeeper
+    """What an engine root holds outside its directory: its log keeper and stand-in health
+    checker, OCI runtime state (containers are deleted, killing what still runs), cgroups,
+    the run directory."""
+    from runtime.container import health_checker, logkeeper
     logkeeper.stop(paths)
+    health_checker.stop_stand_in(paths)
     for name in KNOWN:
         state_root = paths.oci_state(name)
         if find_binary(name) and os.path.isdir(state_root):

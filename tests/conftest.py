@@ -1,15 +1,11 @@
-"""Shared test configuration. Fixtures for the engine live in tests/runtime/conftest.py.
-
-Here, for every console test wherever it lives: the personas (`world`, `client_for`,
-`persona`; see `console.core.testing`), a fake engine at the runtime boundary (`engine`), the
-jobs that would have been sent (`sent`), and the real stack (`stack`: Redis, daphne and a host
-worker on free ports, tests/stack.py) for the end-to-end and browser tests."""
+"""Shared test configuration: privileged tests skip, saying why, when not run as root; the real
+stack (`stack`: Redis, daphne, and a host worker and its stream bridge on free ports,
+tests/stack.py) for the end-to-end and browser tests, whose failures report the end of each
+process's log. The engine's fixtures are in tests/runtime/conftest.py, the console's in
+tests/console/conftest.py."""
 import os
 
 import pytest
-from django.test import Client
-
-from console.core.testing import PASSWORD, PERSONAS, build_world
 
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                          "test-artifacts")
@@ -27,8 +23,9 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def stack():
-    """The real console stack (Redis, daphne, a worker for host "e2e" on a temporary engine
-    root), started once for the e2e and browser tests and torn down at the end."""
+    """The real console stack (Redis, daphne, and for host "e2e" a worker and a stream bridge
+    on a temporary engine root), started once for the e2e and browser tests and torn down at
+    the end."""
     if os.geteuid() != 0:
         pytest.skip("the real stack needs root")
     from tests.stack import Stack
@@ -51,68 +48,3 @@ def pytest_runtest_makereport(item, call):
     if report.failed and the_stack is not None and report.when in ("setup", "call"):
         for name, text in the_stack.log_tails():
             report.sections.append((f"{name}.log (its end)", text))
-
-
-def uses_database(request) -> bool:
-    return bool(request.node.get_closest_marker("django_db")) or any(
-        name in request.fixturenames for name in ("db", "transactional_db", "world"))
-
-
-@pytest.fixture
-def sent():
-    """Messages that would have gone to the broker: (task name, args, queue)."""
-    return []
-
-
-@pytest.fixture(autouse=True)
-def console_unit_isolation(request, sent):
-    """For tests of the console's own code (those using the database): an in-memory channel
-    layer, fast password hashing, an empty cache, and `sent` instead of a broker."""
-    if not uses_database(request):
-        yield
-        return
-    settings = request.getfixturevalue("settings")
-    monkeypatch = request.getfixturevalue("monkeypatch")
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    from django.core.cache import cache
-
-    cache.clear()   # login limits, reaper throttle
-    from console.jobs import dispatch
-
-    monkeypatch.setattr(dispatch.app, "send_task",
-                        lambda name, args=None, queue=None, **kw: sent.append(
-                            (name, list(args or []), queue)))
-    yield
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
-
-
-@pytest.fixture
-def engine(monkeypatch):
-    """A fake engine at the runtime boundary, handed to the host tasks."""
-    from tests.console.fake_engine import FakeEngine
-
-    fake = FakeEngine()
-    monkeypatch.setattr("console.jobs.host_tasks.get_engine", lambda: fake)
-    return fake
-
-
-@pytest.fixture
-def client_for(world):
-    """`client_for("viewer")`: a test client logged in as that persona (CSRF enforced)."""
-    def make(persona, csrf=False):
-        client = Client(enforce_csrf_checks=csrf)
-        user = world.user(persona)
-        if user is not None:
-            assert client.login(username=user.username, password=PASSWORD)
-        return client
-    return make
-
-
-@pytest.fixture(params=PERSONAS)
-def persona(request):
-    return request.param

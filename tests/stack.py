@@ -1,6 +1,7 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
-directory: its own Redis (password, no persistence), a SQLite database, daphne, and one Celery
-worker per host with its own engine root, all as subprocesses whose PIDs we keep and end.
+directory: its own Redis (password, no persistence), a SQLite database, daphne, and per host a
+Celery worker and a stream bridge (terminals, log follows) on the host's own engine root, all
+as subprocesses whose PIDs we keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """

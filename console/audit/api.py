@@ -1,12 +1,13 @@
 """`/api/audit/`: the audit log, read-only. Team members see their teams' entries (and their
 own that name no team or host, such as their refusals), superusers everything."""
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 
 from console.audit.export import export_response
 from console.audit.filters import AuditFilterForm, parts, visible_entries
 from console.audit.models import AuditEntry
+from console.core.errors import Invalid
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
@@ -45,7 +46,7 @@ class AuditViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         form, entries = visible_entries(self.request.user, self.request.query_params)
         if not form.is_valid():
-            raise exceptions.ValidationError(form.errors)
+            raise Invalid(fields=form.errors)
         return entries.select_related("job")
 
     @extend_schema(parameters=FILTERS)

@@ -8,7 +8,6 @@ Team members see their teams' entries (and their own that name no team or host: 
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_safe
 from console.audit.export import export_response
 from console.audit.filters import Page, page_size, parts, visible_entries
 from console.audit.models import AuditEntry
+from console.core.errors import Invalid, NotFound
 from console.core.permissions import get_for_user_or_404
 from console.hosts.models import Host
 from console.teams.models import Team
@@ -56,12 +56,10 @@ def audit_detail(request, pk):
 @require_safe
 def audit_export(request, kind):
     if kind not in EXPORT_KINDS:
-        raise Http404("Export as csv or json.")
+        raise NotFound("Export as csv or json.")
     form, entries = visible_entries(request.user, request.GET)
     if not form.is_valid():
-        return HttpResponseBadRequest(
-            "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()),
-            content_type="text/plain")
+        raise Invalid(fields=form.errors)
     return export_response(request, parts(request.user, entries), kind)
 
 

@@ -3,38 +3,37 @@
 Each action, in one transaction: checks the permission (a denied attempt is audited and
 nothing is queued), changes the rows, writes the audit entry, and registers the job's dispatch
 for after the commit. When Redis cannot be reached the dispatch fails the job, takes back what
-the action changed for it, and raises `dispatch.QueueUnavailable` (answered with 503).
+the action changed for it, and raises `RedisUnreachable` (answered with 503).
+
+What is wrong is raised as the console's errors (`console.core.errors`): Forbidden for what
+the user may not do (audited first), Invalid for bad parameters, Conflict for a request that
+does not fit the container's or its host's state.
 """
 import re
 import secrets
-import time
 from functools import partial
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from console import audit
 from console.containers.models import Container
-from console.containers.options import InvalidRequest, RunRequest
+from console.containers.run_request import RunRequest, validate_run
 from console.containers.status import ACTION_STATES, Status
+from console.core.errors import Conflict, Forbidden, Invalid
+from console.core.permissions import refuse
+from console.hosts.models import HostGrant
+from console.images.requests import check_name_is_free_for, reference_errors
 from console.jobs import dispatch
 from console.jobs.models import Job
 from console.streams import publish
 
 VERBS = ("start", "stop", "kill", "restart", "remove", "commit")
 COMMIT_INSTRUCTIONS = ("CMD", "ENV", "WORKDIR", "EXPOSE", "LABEL", "ENTRYPOINT", "USER")
-REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 SIGNAL_PATTERN = re.compile(r"^(SIG)?[A-Z0-9]{2,10}$|^\d{1,2}$")
 # A commit's change is one instruction on one line; its message may have lines and tabs.
 LINE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 TEXT_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class Conflict(Exception):
-    """The request does not fit the container's or host's current state (HTTP 409)."""
 
 
 def new_engine_id() -> str:
@@ -42,7 +41,7 @@ def new_engine_id() -> str:
 
 
 def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
-    """Request a new container (`req` comes from `options.validate_run`)."""
+    """Request a new container (`req` comes from `run_request.validate_run`)."""
     kind = Job.Kind.RUN if req.start else Job.Kind.CREATE
     try:
         with transaction.atomic():
@@ -62,14 +61,25 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
             transaction.on_commit(lambda: (publish.container_changed(container),
                                            publish.job_changed(job)))
     except IntegrityError:
-        raise InvalidRequest({"name": [f"The name {req.name!r} is already in use on host "
-                                       f"{req.host.name}."]})
+        raise Invalid(fields={"name": [f"The name {req.name!r} is already in use on host "
+                                        f"{req.host.name}."]}) from None
     return container, job
 
 
-def refuse_run(user, data: dict, error: InvalidRequest, *, request=None) -> None:
-    """Audit a run the user may not ask for (options that hand over the host, or no team in
-    which they may run); the caller then answers 403."""
+def check_run(user, data: dict, *, request=None) -> RunRequest:
+    """The run request `data` (the fields of `POST /api/containers/`) asks for, checked by
+    `validate_run` for the run form and the API alike. One the user may not ask for at all
+    (options that hand over the host, or no team in which they may run) is audited before
+    it is refused."""
+    try:
+        return validate_run(user, data)
+    except Forbidden as error:
+        refuse_run(user, data, error, request=request)
+        raise
+
+
+def refuse_run(user, data: dict, error: Forbidden, *, request=None) -> None:
+    """Audit a run the user may not ask for; the caller then raises `error`."""
     audit.record("container.run", actor=user, request=request, result="denied",
                  target_type="container", target_name=str(data.get("name") or "")[:200],
                  params=dict(data), error=str(error))
@@ -84,8 +94,6 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
         deny(user, container, verb, request=request)
     host = container.host
     if verb == "commit" and params["repository"]:
-        from console.images.actions import check_name_is_free_for
-
         check_name_is_free_for(user, host, f"{params['repository']}:{params['tag'] or 'latest'}",
                                container.team)
     if not host.is_online:
@@ -126,11 +134,11 @@ def undo_removal(container_id: int, engine_state: str) -> None:
 
 
 def deny(user, container: Container, verb: str, *, request=None):
-    """Audit a refused attempt, then refuse (403)."""
-    audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
-                 target=container, host=container.host, result="denied",
-                 error=f"{getattr(user, 'username', 'anonymous')} may not {verb} this container")
-    raise PermissionDenied(f"You may not {verb} container {container.display_name}.")
+    """Audit a refused attempt, then refuse (Forbidden)."""
+    refuse(f"container.{verb}", user, request, team=container.team, target=container,
+           host=container.host,
+           error=f"{getattr(user, 'username', 'anonymous')} may not {verb} this container",
+           message=f"You may not {verb} container {container.display_name}.")
 
 
 def clean_params(verb: str, params: dict, user) -> dict:
@@ -140,7 +148,7 @@ def clean_params(verb: str, params: dict, user) -> dict:
                "commit": {"repository", "tag", "message", "changes", "pause"}}[verb]
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise InvalidRequest({name: [f"Unknown parameter {name!r} for {verb}."]
+        raise Invalid(fields={name: [f"Unknown parameter {name!r} for {verb}."]
                               for name in unknown})
     clean = {}
     if params.get("timeout") not in (None, ""):
@@ -149,11 +157,12 @@ def clean_params(verb: str, params: dict, user) -> dict:
             if not 0 <= clean["timeout"] <= 3600:
                 raise ValueError
         except (TypeError, ValueError):
-            raise InvalidRequest({"timeout": ["The timeout is a number of seconds (0-3600)."]})
+            raise Invalid(fields={"timeout": ["The timeout is a number of seconds (0-3600)."]}) \
+                from None
     if params.get("signal") not in (None, ""):
         signal = str(params["signal"]).upper()
         if not SIGNAL_PATTERN.fullmatch(signal):
-            raise InvalidRequest({"signal": [f"Invalid signal {params['signal']!r}."]})
+            raise Invalid(fields={"signal": [f"Invalid signal {params['signal']!r}."]})
         clean["signal"] = signal
     if "force" in params:
         clean["force"] = params["force"] in (True, "1", "true", "on", 1)
@@ -163,15 +172,9 @@ def clean_params(verb: str, params: dict, user) -> dict:
 
 
 def clean_commit(params: dict, user) -> dict:
-    errors = {}
     repository = str(params.get("repository") or "").strip()
     tag = str(params.get("tag") or "").strip()
-    if repository and not REPOSITORY_PATTERN.match(repository):
-        errors["repository"] = ["Invalid repository: lowercase letters, digits and . _ - /"]
-    if tag and not TAG_PATTERN.match(tag):
-        errors["tag"] = ["Invalid tag: letters, digits, '_', '.', '-' (at most 128)."]
-    if tag and not repository:
-        errors["repository"] = ["A tag needs a repository."]
+    errors = reference_errors(repository, tag, required=False)
     changes = params.get("changes") or []
     if isinstance(changes, str):
         changes = [line.strip() for line in changes.splitlines() if line.strip()]
@@ -192,7 +195,7 @@ def clean_commit(params: dict, user) -> dict:
         errors["message"] = ["The message may hold lines and tabs, but no other control "
                              "characters."]
     if errors:
-        raise InvalidRequest(errors)
+        raise Invalid(fields=errors)
     author = user.get_full_name() or user.username
     if user.email:
         author = f"{author} <{user.email}>"
@@ -201,34 +204,16 @@ def clean_commit(params: dict, user) -> dict:
             "pause": params.get("pause", True) not in (False, "0", "false")}
 
 
-def sync(user, host, *, request=None) -> Job:
-    """Ask a host to reconcile now (superusers)."""
-    if not user.is_superuser:
-        audit.record("host.sync", actor=user, request=request, target=host, host=host,
-                     result="denied")
-        raise PermissionDenied("Only a superuser may sync a host.")
-    with transaction.atomic():
-        job = Job.objects.create(kind=Job.Kind.SYNC, host=host, requested_by=user,
-                                 target_id=str(host.pk), target_name=host.name)
-        audit.record("host.sync", actor=user, request=request, target=host, host=host,
-                     result="requested", job=job)
-        dispatch.enqueue_on_commit(job)
-    return job
-
-
 def assign_team(user, container: Container, team, *, request=None) -> Container:
     """Give `container` to `team` (superusers): a container made outside the console without
     a team label comes with none, and only superusers see it until then. The team must be
     granted the container's host."""
-    from console.hosts.models import HostGrant
-
     if not user.is_superuser:
-        audit.record("container.assign", actor=user, request=request, team=container.team,
-                     target=container, host=container.host, result="denied")
-        raise PermissionDenied("Only a superuser may give a container to a team.")
+        refuse("container.assign", user, request, team=container.team, target=container,
+               host=container.host, message="Only a superuser may give a container to a team.")
     if not HostGrant.objects.filter(team=team, host=container.host).exists():
-        raise InvalidRequest({"team": [f"Team {team.name} is not granted host "
-                                       f"{container.host.name}."]})
+        raise Invalid(fields={"team": [f"Team {team.name} is not granted host "
+                                        f"{container.host.name}."]})
     previous = container.team
     with transaction.atomic():
         container.updated_at = timezone.now()
@@ -244,17 +229,3 @@ def assign_team(user, container: Container, team, *, request=None) -> Container:
         transaction.on_commit(lambda: publish.container_changed(container))
         publish.permissions_changed_on_commit(members)
     return container
-
-
-def wait(job: Job, timeout: float | None = None) -> Job:
-    """Poll until `job` is final or `timeout` passes (for `?wait=1`)."""
-    deadline = time.monotonic() + (timeout or settings.JOB_WAIT_SECONDS)
-    delay = 0.005
-    while time.monotonic() < deadline:
-        state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
-        if state in Job.FINAL_STATES:
-            break
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.05)
-    job.refresh_from_db()
-    return job

@@ -3,21 +3,21 @@
 A container is addressed by its 64-hex engine ID, a unique prefix of it, or its name. Actions
 answer with the job (202), or with the finished job (200) when `?wait=1`.
 """
-from django.core.exceptions import PermissionDenied
 from django.db.models.fields.json import KT
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 
 from console.containers import actions
-from console.containers.lookup import NoSuchContainer, visible_container
+from console.containers.lookup import visible_container
 from console.containers.models import Container
-from console.containers.options import InvalidRequest, validate_run
 from console.containers.redaction import redacted_inspect
-from console.core.api import ConflictError
-from console.jobs.api import JobSerializer
+from console.containers.run_request import RunSerializer
+from console.core.api import json_object
+from console.core.errors import Invalid
+from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
 
 
@@ -82,28 +82,6 @@ def api_time(value):
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-class RunSerializer(serializers.Serializer):
-    """The documented body of `POST /api/containers/` (checked by `options.validate_run`)."""
-
-    image = serializers.CharField()
-    host = serializers.CharField()
-    name = serializers.CharField(required=False)
-    cmd = serializers.ListField(child=serializers.CharField(), required=False)
-    team = serializers.CharField(required=False)
-    env = serializers.ListField(child=serializers.CharField(), required=False)
-    memory = serializers.CharField(required=False, help_text="bytes, or e.g. 64m")
-    cpus = serializers.FloatField(required=False)
-    pids_limit = serializers.IntegerField(
-        required=False, help_text="at most MOORAGE_MAX_PIDS (also the default) for all but "
-                                  "superusers, who may give -1 for no limit")
-    tty = serializers.BooleanField(required=False)
-    ports = serializers.ListField(child=serializers.CharField(), required=False)
-    network = serializers.CharField(required=False)
-    restart = serializers.CharField(required=False)
-    start = serializers.BooleanField(required=False, default=True,
-                                     help_text="false: create only")
-
-
 class ActionSerializer(serializers.Serializer):
     timeout = serializers.IntegerField(required=False)
     signal = serializers.CharField(required=False)
@@ -115,28 +93,6 @@ class ActionSerializer(serializers.Serializer):
 
 class AssignSerializer(serializers.Serializer):
     team = serializers.CharField(help_text="the team's name")
-
-
-WAIT = OpenApiParameter("wait", bool, description="wait for the job to finish")
-
-
-def invalid(error: InvalidRequest):
-    if error.forbidden:
-        from rest_framework.exceptions import PermissionDenied as Forbidden
-
-        raise Forbidden(error.errors)
-    raise ValidationError(error.errors)
-
-
-def wants_wait(request) -> bool:
-    return request.query_params.get("wait", "") in ("1", "true", "yes")
-
-
-def job_response(request, job):
-    if wants_wait(request):
-        job = actions.wait(job)
-        return Response(JobSerializer(job).data, status=status.HTTP_200_OK)
-    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ContainerViewSet(viewsets.GenericViewSet):
@@ -158,12 +114,9 @@ class ContainerViewSet(viewsets.GenericViewSet):
         return queryset
 
     def get_object(self, verb: str = "view"):
-        try:
-            return visible_container(self.request.user, self.kwargs["pk"], verb=verb,
-                                     audit_refusal=verb != "view", request=self.request,
-                                     visible=self.get_queryset())
-        except NoSuchContainer as error:
-            raise NotFound(str(error)) from None
+        return visible_container(self.request.user, self.kwargs["pk"], verb=verb,
+                                 audit_refusal=verb != "view", request=self.request,
+                                 visible=self.get_queryset())
 
     def list(self, request):
         """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=."""
@@ -178,15 +131,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
             raise UnsupportedMediaType(request.content_type or "none",
                                        detail="Send the run request as JSON "
                                               "(Content-Type: application/json).")
-        if not isinstance(request.data, dict):
-            raise ValidationError({"detail": "Send a JSON object."})
-        try:
-            req = validate_run(request.user, dict(request.data))
-            container, job = actions.run(request.user, req, request=request)
-        except InvalidRequest as error:
-            if error.forbidden:
-                actions.refuse_run(request.user, dict(request.data), error, request=request)
-            invalid(error)
+        req = actions.check_run(request.user, json_object(request.data), request=request)
+        container, job = actions.run(request.user, req, request=request)
         response = job_response(request, job)
         response.data["container"] = container.engine_id
         return response
@@ -210,19 +156,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
     def _act(self, request, verb, params=None):
         container = self.get_object(verb)
         if params is None:
-            if not isinstance(request.data, dict):
-                raise ValidationError({"detail": "Send a JSON object."})
-            params = dict(request.data)
-        try:
-            job = actions.act(request.user, container, verb, request=request, params=params)
-        except InvalidRequest as error:
-            invalid(error)
-        except actions.Conflict as error:
-            raise ConflictError(str(error))
-        except PermissionDenied as error:
-            from rest_framework.exceptions import PermissionDenied as Forbidden
-
-            raise Forbidden(str(error))
+            params = json_object(request.data)
+        job = actions.act(request.user, container, verb, request=request, params=params)
         return job_response(request, job)
 
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
@@ -265,13 +200,6 @@ class ContainerViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         team = Team.objects.filter(name=serializer.validated_data["team"]).first()
         if team is None:
-            raise ValidationError({"team": ["No such team."]})
-        try:
-            actions.assign_team(request.user, container, team, request=request)
-        except InvalidRequest as error:
-            invalid(error)
-        except PermissionDenied as error:
-            from rest_framework.exceptions import PermissionDenied as Forbidden
-
-            raise Forbidden(str(error))
+            raise Invalid(fields={"team": ["No such team."]})
+        actions.assign_team(request.user, container, team, request=request)
         return Response(ContainerSerializer(container).data)

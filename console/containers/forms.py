@@ -1,34 +1,28 @@
-"""The run form. Its checks are `options.validate_run`'s, the API's own; errors are shown
-beside the field they concern."""
+"""The run form and the commit dialog. The run form's checks are the API's own
+(`actions.check_run`); errors are shown beside the field they concern.
+
+The commit form turns its fields into the Dockerfile instructions `moor commit --change` takes
+(CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, LABEL, USER), checking each beside its field;
+`containers.actions` checks the whole request again, as for the API. The author is whoever is
+logged in: there is no field for it."""
+import json
+import re
+import shlex
+
 from django import forms
 
-from console.containers import publishing
-from console.containers.options import InvalidRequest, validate_run
+from console.containers import actions, publishing
+from console.containers.run_request import ENV_NAME_PATTERN
+from console.core.forms import RequestForm, host_choices, offer_teams
 from console.hosts.models import Host
+from console.images.forms import ReferenceForm
 from console.images.models import Image
-from console.teams.models import Team
+from console.teams.models import validate_container_user
 
 RESTART_CHOICES = [("no", "no"), ("on-failure", "on-failure"), ("always", "always"),
                    ("unless-stopped", "unless-stopped")]
-# Form field name -> API field name.
-API_NAMES = {"command": "cmd"}
-
-
-def offer_teams(field, user, action: str, *, no_team: str) -> None:
-    """The teams `user` may `action` in as `field`'s choices: hidden when there is one (or
-    none) to choose from; superusers may also choose `no_team`."""
-    teams = list(Team.objects.restrict(user, action))
-    field.choices = [(t.name, t.name) for t in teams]
-    if len(teams) <= 1 and not user.is_superuser:
-        field.widget = forms.HiddenInput()
-        if teams:
-            field.initial = teams[0].name
-    elif user.is_superuser:
-        field.choices = [("", no_team)] + field.choices
-
-
-def host_choices(hosts) -> list[tuple[str, str]]:
-    return [(h.name, h.name if h.is_online else f"{h.name} (offline)") for h in hosts]
+PORT_PATTERN = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
+LABEL_KEY_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
 
 
 def network_help(user) -> str:
@@ -50,7 +44,7 @@ def ports_help(user) -> str:
             f"{allowed.describe_ports()}")
 
 
-class RunForm(forms.Form):
+class RunForm(RequestForm):
     team = forms.ChoiceField(required=False)
     host = forms.ChoiceField()
     image = forms.CharField(max_length=255, help_text="an image of the chosen host")
@@ -68,17 +62,15 @@ class RunForm(forms.Form):
     ports = forms.CharField(max_length=500, required=False, label="Published ports")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
-    def __init__(self, user, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.run_request = None
-        self.refused = None       # the InvalidRequest, when the user may not run this at all
-        self.request_data = {}
-        offer_teams(self.fields["team"], user, "run", no_team="(no team)")
-        self.hosts = list(Host.objects.restrict(user, "run"))
+    api_names = {"cmd": "command"}
+
+    def __init__(self, request, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        offer_teams(self.fields["team"], self.user, "run", no_team="(no team)")
+        self.hosts = list(Host.objects.restrict(self.user, "run"))
         self.fields["host"].choices = host_choices(self.hosts)
-        self.fields["network"].help_text = network_help(user)
-        self.fields["ports"].help_text = ports_help(user)
+        self.fields["network"].help_text = network_help(self.user)
+        self.fields["ports"].help_text = ports_help(self.user)
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
         images = (Image.objects.restrict(self.user, "run")
@@ -88,27 +80,116 @@ class RunForm(forms.Form):
             grouped.setdefault(image.host.name, []).append(image)
         return sorted(grouped.items())
 
-    def clean(self):
-        data = super().clean()
-        if self.errors:
-            return data
-        request = {
-            "team": data.get("team") or None, "host": data.get("host"),
-            "image": data.get("image"), "name": data.get("name"),
-            "cmd": data.get("command") or None, "env": data.get("env") or None,
-            "memory": data.get("memory") or None, "cpus": data.get("cpus") or None,
-            "pids_limit": data.get("pids_limit") or None,
-            "restart": data.get("restart") or None, "tty": bool(data.get("tty")),
-            "network": data.get("network") or None, "ports": data.get("ports") or None,
-        }
-        self.request_data = request
-        try:
-            self.run_request = validate_run(self.user, request)
-        except InvalidRequest as error:
-            if error.forbidden:
-                self.refused = error
-            for name, problems in error.errors.items():
-                field = {v: k for k, v in API_NAMES.items()}.get(name, name)
-                for problem in problems:
-                    self.add_error(field if field in self.fields else None, problem)
-        return data
+    def api_fields(self, data: dict) -> dict:
+        fields = {"image": data.get("image"), "name": data.get("name"),
+                  "cmd": data.get("command") or None, "tty": bool(data.get("tty"))}
+        for name in ("team", "host", "env", "memory", "cpus", "pids_limit", "restart",
+                     "network", "ports"):
+            fields[name] = data.get(name) or None
+        return fields
+
+    def check(self, fields: dict):
+        return actions.check_run(self.user, fields, request=self.request)
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def command_field(label, help_text):
+    return forms.CharField(required=False, max_length=2000, label=label, help_text=help_text)
+
+
+class CommitForm(ReferenceForm):
+    message = forms.CharField(required=False, max_length=5000,
+                              widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="what changed and why; the first line is the subject")
+    cmd = command_field("CMD", 'JSON, ["nginx", "-g", "daemon off;"], or a shell line')
+    entrypoint = command_field("ENTRYPOINT", "JSON or a shell line")
+    workdir = forms.CharField(required=False, max_length=1000, label="WORKDIR",
+                              help_text="an absolute path, e.g. /srv")
+    user = forms.CharField(required=False, max_length=65, label="USER",
+                           validators=[validate_container_user], help_text="e.g. app or 1000:1000")
+    env = forms.CharField(required=False, max_length=10000, label="ENV",
+                          widget=forms.Textarea(attrs={"rows": 2}),
+                          help_text="one NAME=value per line")
+    expose = forms.CharField(required=False, max_length=500, label="EXPOSE",
+                             help_text="ports, e.g. 80 443/tcp 53/udp")
+    label = forms.CharField(required=False, max_length=10000, label="LABEL",
+                            widget=forms.Textarea(attrs={"rows": 2}),
+                            help_text="one key=value per line")
+    pause = forms.BooleanField(required=False, initial=True,
+                               label="Pause the container while committing")
+
+    def clean_cmd(self):
+        return self._command("cmd")
+
+    def clean_entrypoint(self):
+        return self._command("entrypoint")
+
+    def _command(self, name):
+        value = self.cleaned_data[name].strip()
+        if value.startswith("["):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                parsed = None
+            if not (isinstance(parsed, list) and all(isinstance(p, str) for p in parsed)):
+                raise forms.ValidationError('A JSON list of strings, e.g. ["sleep", "60"], '
+                                            "or a shell line without the brackets.")
+        return value
+
+    def clean_workdir(self):
+        value = self.cleaned_data["workdir"].strip()
+        if value and not value.startswith("/"):
+            raise forms.ValidationError("An absolute path, starting with /.")
+        return value
+
+    def clean_env(self):
+        pairs = []
+        for line in lines(self.cleaned_data["env"]):
+            name, sep, value = line.partition("=")
+            if not sep or not ENV_NAME_PATTERN.match(name):
+                raise forms.ValidationError(f"{line[:40]!r} is not NAME=value.")
+            pairs.append((name, value))
+        return pairs
+
+    def clean_expose(self):
+        ports = self.cleaned_data["expose"].split()
+        for port in ports:
+            if not PORT_PATTERN.match(port) or not 0 < int(port.split("/")[0]) < 65536:
+                raise forms.ValidationError(f"{port!r} is not a port like 80 or 53/udp.")
+        return ports
+
+    def clean_label(self):
+        pairs = []
+        for line in lines(self.cleaned_data["label"]):
+            key, sep, value = line.partition("=")
+            if not sep or not LABEL_KEY_PATTERN.match(key.strip()):
+                raise forms.ValidationError(f"{line[:40]!r} is not key=value.")
+            pairs.append((key.strip(), value.strip()))
+        return pairs
+
+    def changes(self) -> list[str]:
+        """The fields as `--change` instructions, in a fixed order."""
+        data = self.cleaned_data
+        changes = []
+        for name, instruction in (("entrypoint", "ENTRYPOINT"), ("cmd", "CMD"),
+                                  ("workdir", "WORKDIR"), ("user", "USER")):
+            if data.get(name):
+                changes.append(f"{instruction} {data[name]}")
+        if data.get("env"):
+            changes.append("ENV " + " ".join(f"{k}={shlex.quote(v)}" for k, v in data["env"]))
+        if data.get("expose"):
+            changes.append("EXPOSE " + " ".join(data["expose"]))
+        if data.get("label"):
+            changes.append("LABEL " + " ".join(f"{shlex.quote(k)}={shlex.quote(v)}"
+                                               for k, v in data["label"]))
+        return changes
+
+    def action_params(self) -> dict:
+        """The parameters of `containers.actions.act(..., "commit")`."""
+        data = self.cleaned_data
+        return {"repository": data["repository"].strip(), "tag": data["tag"].strip(),
+                "message": data["message"], "changes": self.changes(),
+                "pause": bool(data["pause"])}

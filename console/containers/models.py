@@ -5,13 +5,7 @@ from django.db.models import Q
 
 from console.containers.status import ENGINE_STATES, InvalidTransition, Status, can_move
 from console.core.permissions import RestrictedQuerySet, team_ids_allowing
-
-
-def granted_container_ids(user, action):
-    grants = ContainerGrant.objects.filter(user=user).values_list("container_id", "actions")
-    # Any grant lets its holder see the container; the rest is per action.
-    return [cid for cid, actions in grants if action in ("view", "logs", "inspect")
-            or action in actions]
+from console.grants.models import granted_container_ids
 
 
 class ContainerQuerySet(RestrictedQuerySet):
@@ -80,6 +74,13 @@ class Container(models.Model):
     def display_name(self) -> str:
         return self.name or self.short_id
 
+    @property
+    def network_mode(self) -> str:
+        """The network the container was given: the engine's word for it, else the
+        request's."""
+        host_config = (self.inspect_data or {}).get("HostConfig") or {}
+        return host_config.get("NetworkMode") or self.options.get("network") or "bridge"
+
     def transition(self, new: str) -> None:
         """Move to `new` as the console's own table allows; raises InvalidTransition."""
         if not can_move(self.state, new):
@@ -93,30 +94,3 @@ class Container(models.Model):
         if engine_state not in ENGINE_STATES:
             raise InvalidTransition(f"unknown engine state {engine_state!r}")
         self.state = engine_state
-
-
-class GrantQuerySet(RestrictedQuerySet):
-    def permission_filter(self, user, action):
-        # Team admins see and change the grants on their team's containers; a user sees the
-        # grants they hold.
-        admin = Q(container__team_id__in=team_ids_allowing(user, "manage"))
-        return admin | Q(user=user) if action == "view" else admin
-
-
-class ContainerGrant(models.Model):
-    """One user may do some actions on one container, beyond (or without) a team role."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="container_grants")
-    container = models.ForeignKey(Container, on_delete=models.CASCADE, related_name="grants")
-    actions = models.JSONField(default=list)
-    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        constraints = [models.UniqueConstraint(fields=["user", "container"],
-                                               name="one_grant_per_user_and_container")]
-
-    objects = GrantQuerySet.as_manager()

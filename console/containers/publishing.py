@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from console.jobs.engine import port_specs
+from console.core.engine_grammar import port_specs
+from console.core.errors import Invalid
 
 EVERY_ADDRESS = "*"
 LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
@@ -118,29 +119,26 @@ def rules() -> PublishRules:
     return parse_rules(settings.PUBLISH_ADDRESSES, settings.PUBLISH_PORTS)
 
 
-def validate_ports(user, value, errors, options) -> None:
-    """Check the `ports` of a run request (a list of `-p` values, or one string of them
-    separated by commas or spaces) with the engine's own grammar, then, for anyone but a
-    superuser, against the rules above; on success put them in `options`."""
+def checked_ports(user, value) -> dict:
+    """The engine options for the `ports` of a run request (a list of `-p` values, or one
+    string of them separated by commas or spaces), checked with the engine's own grammar,
+    then, for anyone but a superuser, against the rules above (Invalid, saying each port's
+    problem)."""
     if value in (None, "", []):
-        return
+        return {}
     if isinstance(value, str):
         value = [spec for spec in re.split(r"[\s,]+", value) if spec]
     if not isinstance(value, list) or not all(isinstance(spec, str) for spec in value):
-        errors.add("ports", PORTS_HELP)
-        return
+        raise Invalid(PORTS_HELP)
     try:
         parsed = port_specs(value)
     except ValueError as error:
-        errors.add("ports", f"{str(error)[:200]}. {PORTS_HELP}")
-        return
-    if not user.is_superuser:
-        allowed = rules()
-        refused = [f"{spec}: {problem}." for spec, ports in parsed for problem in
-                   dict.fromkeys(filter(None, map(allowed.refusal, ports)))]
-        for message in refused:
-            errors.add("ports", message)
-        if refused:
-            return
-        options["publish_loopback"] = False
-    options["ports"] = value
+        raise Invalid(f"{str(error)[:200]}. {PORTS_HELP}") from None
+    if user.is_superuser:
+        return {"ports": value}
+    allowed = rules()
+    refused = [f"{spec}: {problem}." for spec, ports in parsed for problem in
+               dict.fromkeys(filter(None, map(allowed.refusal, ports)))]
+    if refused:
+        raise Invalid(fields={"ports": refused})
+    return {"ports": value, "publish_loopback": False}

@@ -10,6 +10,8 @@ which states a user's request may move a row out of.
 """
 from django.db import models
 
+from console.core.errors import Conflict
+
 
 class Status(models.TextChoices):
     PENDING = "pending"
@@ -41,8 +43,8 @@ ACTION_STATES = {
 TRANSITIONS: dict[str, set[str]] = {state: {Status.REMOVING} for state in ACTION_STATES["remove"]}
 
 
-class InvalidTransition(Exception):
-    pass
+class InvalidTransition(Conflict):
+    """A move the table does not allow (409, should a request ever meet one)."""
 
 
 def can_move(current: str, new: str) -> bool:

@@ -1,47 +1,46 @@
-"""Container pages: the list across hosts, the run form, the detail page and its buttons.
+"""Container pages: the list across hosts, the run form, the detail page and its buttons, the
+commit dialog.
 
-Views check, validate and call `containers.actions`; they never make jobs themselves.
+Views check, validate and call `containers.actions`; they never make jobs themselves. What goes
+wrong is raised (`console.core.errors`) and answered by `core.errors.page_answer`: a refusal
+with its own page, a problem as a message on the container's page (`said_on`).
 """
 import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timezone import localtime
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from console.containers import actions
-from console.containers.forms import RunForm
-from console.containers.lookup import NoSuchContainer, visible_container
+from console.containers.forms import CommitForm, RunForm
+from console.containers.lookup import visible_container
 from console.containers.models import Container
-from console.containers.options import InvalidRequest
 from console.containers.redaction import redacted_inspect
 from console.containers.status import ACTION_STATES, Status
-from console.core.errors import REDIS_UNREACHABLE
+from console.core.errors import (ConsoleError, Forbidden, Invalid, NotFound, on_form,
+                                 said_on)
+from console.core.forms import posted_fields
+from console.core.permissions import may_somewhere
 from console.hosts.models import Host
-from console.jobs.dispatch import QueueUnavailable
 from console.jobs.models import Job
 from console.teams.models import Team
 
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+NO_TEAM_TO_RUN_IN = "You are in no team in which you may run containers."
 
 
 def container_for(request, ref: str, verb: str = "view") -> Container:
-    """The container `ref` names, if the user may see it (else 404; an attempt to act on one
-    they cannot see is audited). Acting on it is checked again by the action itself."""
-    try:
-        return visible_container(request.user, ref, verb=verb, audit_refusal=verb != "view",
-                                 request=request,
-                                 queryset=Container.objects.select_related("host", "team",
-                                                                           "image"))
-    except NoSuchContainer as error:
-        raise Http404(str(error)) from None
+    """The container `ref` names, if the user may see it (else NotFound; an attempt to act on
+    one they cannot see is audited). Acting on it is checked again by the action itself."""
+    return visible_container(request.user, ref, verb=verb, audit_refusal=verb != "view",
+                             request=request,
+                             queryset=Container.objects.select_related("host", "team", "image"))
 
 
 @login_required
@@ -62,7 +61,7 @@ def container_list(request):
         "hosts": Host.objects.restrict(request.user, "view"),
         "states": Status.values,
         "filters": {"host": host, "state": state, "name": name},
-        "may_run": request.user.is_superuser or user_may_run_somewhere(request.user),
+        "may_run": may_somewhere(request.user, "run"),
     })
 
 
@@ -91,12 +90,6 @@ def page_size(request) -> int:
         return PAGE_SIZE
 
 
-def user_may_run_somewhere(user) -> bool:
-    from console.teams.models import Team
-
-    return Team.objects.restrict(user, "run").exists()
-
-
 @login_required
 @require_POST
 def bulk_action(request):
@@ -115,10 +108,8 @@ def bulk_action(request):
             actions.act(request.user, container, verb, request=request,
                         params={"force": True} if verb == "remove" else {})
             done += 1
-        except (Http404, PermissionDenied, actions.Conflict, InvalidRequest) as error:
-            skipped.append(f"{ref[:12]}: {error or 'not found'}")
-        except QueueUnavailable:
-            skipped.append(f"{ref[:12]}: {REDIS_UNREACHABLE}")
+        except ConsoleError as error:           # one container's problem, said with the rest
+            skipped.append(f"{ref[:12]}: {error.message}")
     if done:
         messages.success(request, f"{verb.capitalize()} requested for {done} container(s).")
     for reason in skipped:
@@ -131,34 +122,23 @@ def bulk_action(request):
 
 @login_required
 def run_container(request):
-    if request.method == "POST" and not (request.user.is_superuser
-                                         or user_may_run_somewhere(request.user)):
-        error = InvalidRequest({"team": ["You are in no team in which you may run "
-                                         "containers."]}, forbidden=True)
-        data = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
-        actions.refuse_run(request.user, data, error, request=request)
-        raise PermissionDenied(error.errors["team"][0])
-    form = RunForm(request.user, request.POST or None,
+    if request.method == "POST" and not may_somewhere(request.user, "run"):
+        refusal = Forbidden(fields={"team": [NO_TEAM_TO_RUN_IN]})
+        actions.refuse_run(request.user, posted_fields(request), refusal, request=request)
+        raise refusal
+    form = RunForm(request, request.POST or None,
                    initial={"host": request.GET.get("host"), "image": request.GET.get("image")})
-    valid = request.method == "POST" and form.is_valid()
-    if form.refused is not None:
-        actions.refuse_run(request.user, form.request_data, form.refused, request=request)
-        raise PermissionDenied(" ".join(" ".join(problems)
-                                        for problems in form.refused.errors.values()))
-    if valid:
+    if request.method == "POST" and form.is_valid():
         try:
-            container, job = actions.run(request.user, form.run_request, request=request)
-        except InvalidRequest as error:
-            for name, problems in error.errors.items():
-                for problem in problems:
-                    form.add_error(name if name in form.fields else None, problem)
-        except QueueUnavailable:
-            form.add_error(None, REDIS_UNREACHABLE)
+            container, job = actions.run(request.user, form.checked, request=request)
+        except ConsoleError as error:   # the name taken meanwhile, Redis away: said on the form
+            on_form(form, error, form.api_names)
         else:
             messages.success(request, f"Run requested (job {job.pk}).")
             return redirect("container-detail", ref=container.engine_id)
     return render(request, "containers/run.html", {"form": form,
-                                                   "images_by_host": form.images_by_host()})
+                                                   "images_by_host": form.images_by_host()},
+                  status=403 if form.refusal else 200)
 
 
 def network_summary(container) -> dict:
@@ -179,9 +159,8 @@ def network_summary(container) -> dict:
 
 @login_required
 def container_detail(request, ref, *, grant_form=None, status=200):
-    from console.images.forms import CommitForm
+    from console.grants.views import access_context
     from console.streams.pages import container_streams
-    from console.teams.grant_views import access_context
 
     container = container_for(request, ref)
     user = request.user
@@ -210,41 +189,57 @@ def container_detail(request, ref, *, grant_form=None, status=200):
 
 @login_required
 @require_POST
+@said_on("container-detail", "ref", refusals=True)
 def container_assign(request, ref):
-    """Give the container to a team (superusers)."""
+    """Give the container to a team (superusers; others are told so on its page)."""
     container = container_for(request, ref, "assign")
     team = Team.objects.filter(name=request.POST.get("team", "")).first()
-    try:
-        if team is None:
-            raise InvalidRequest({"team": ["Choose a team."]})
-        actions.assign_team(request.user, container, team, request=request)
-    except InvalidRequest as error:
-        messages.error(request, " ".join(" ".join(v) for v in error.errors.values()))
-    except PermissionDenied as error:
-        messages.error(request, str(error))
-        return redirect("container-detail", ref=container.engine_id)
-    else:
-        messages.success(request, f"{container.display_name} now belongs to team {team.name}.")
+    if team is None:
+        raise Invalid(fields={"team": ["Choose a team."]})
+    actions.assign_team(request.user, container, team, request=request)
+    messages.success(request, f"{container.display_name} now belongs to team {team.name}.")
     return redirect("container-detail", ref=container.engine_id)
 
 
 @login_required
 @require_POST
+@said_on("container-detail", "ref")
 def container_action(request, ref, verb):
     if verb not in actions.VERBS or verb == "commit":
-        raise Http404("No such action.")
+        raise NotFound("No such action.")
     container = container_for(request, ref, verb)
     params = {}
     if verb == "remove":
         params["force"] = request.POST.get("force") == "1"
-    try:
-        job = actions.act(request.user, container, verb, request=request, params=params)
-    except (actions.Conflict, InvalidRequest) as error:
-        messages.error(request, str(error))
-    except QueueUnavailable:
-        messages.error(request, REDIS_UNREACHABLE)
-    else:
-        messages.success(request, f"{verb.capitalize()} requested (job {job.pk}).")
-        if verb == "remove":
-            return redirect("container-list")
+    job = actions.act(request.user, container, verb, request=request, params=params)
+    messages.success(request, f"{verb.capitalize()} requested (job {job.pk}).")
+    if verb == "remove":
+        return redirect("container-list")
     return redirect("container-detail", ref=container.engine_id)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@said_on("container-detail", "ref")
+def container_commit(request, ref):
+    """GET: the commit form on a page of its own (the container page opens it as a dialog).
+    POST: commit the container; the author is the logged-in user."""
+    posting = request.method == "POST"
+    container = container_for(request, ref, "commit" if posting else "view")
+    if not Container.objects.allows(request.user, "commit", container):
+        if posting:
+            actions.deny(request.user, container, "commit", request=request)
+        raise Forbidden(f"You may not commit {container.display_name}.")
+    form = CommitForm(request.POST if posting else None, initial={"pause": True})
+    if posting and form.is_valid():
+        try:
+            job = actions.act(request.user, container, "commit", request=request,
+                              params=form.action_params())
+        except (Invalid, Forbidden) as error:       # a bad change, a name of another team
+            on_form(form, error)
+        else:
+            messages.success(request, f"Commit of {container.display_name} requested "
+                                      f"(job {job.pk}); it appears in the history when done.")
+            return redirect("container-detail", ref=container.engine_id)
+    return render(request, "commits/commit_form.html", {"container": container, "form": form},
+                  status=400 if posting else 200)

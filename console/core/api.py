@@ -1,13 +1,7 @@
-"""REST plumbing shared by every app's API: one pagination style throughout, one 409."""
-from rest_framework.exceptions import APIException, ValidationError
+"""REST plumbing shared by every app's API: one pagination style throughout."""
 from rest_framework.pagination import PageNumberPagination
 
-
-class ConflictError(APIException):
-    """The request does not fit the current state of what it names."""
-
-    status_code = 409
-    default_code = "conflict"
+from console.core.errors import Invalid
 
 
 class Pagination(PageNumberPagination):
@@ -27,6 +21,13 @@ class Pagination(PageNumberPagination):
         except ValueError:
             size = 0
         if size < 1:
-            raise ValidationError({self.page_size_query_param: [
+            raise Invalid(fields={self.page_size_query_param: [
                 f"A whole number of at least 1 (at most {self.max_page_size} are given)."]})
         return min(size, self.max_page_size)
+
+
+def json_object(data) -> dict:
+    """A request's body that must be one JSON object (DRF's parsed `request.data`)."""
+    if not isinstance(data, dict):
+        raise Invalid("Send a JSON object.")
+    return dict(data)

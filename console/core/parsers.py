@@ -4,33 +4,35 @@ Python's own parser gives up on JSON nested about a thousand levels deep with a
 RecursionError (a 500), and anything that walks the data recursively (redaction, the audit
 log, the database's JSON functions) far sooner; a NUL character fits in a JSON string but in
 no argument, environment variable, path or PostgreSQL text column. Both are refused here, as
-a 400 saying so, before any view sees the data.
+a 400 saying so, before any view sees the data; the websockets' text frames are read the same
+way (`frame`).
 """
 import json
 
 from rest_framework import parsers
-from rest_framework.exceptions import ParseError, ValidationError
+
+from console.core.errors import Invalid
 
 MAX_DEPTH = 32
+TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels is not accepted."
 
 
 def loads(text):
-    """The JSON document `text` (str or bytes), checked by `check`; ParseError otherwise."""
+    """The JSON document `text` (str or bytes), checked by `check`; Invalid otherwise."""
     try:
         data = json.loads(text)
     except RecursionError:
-        raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.") \
-            from None
+        raise Invalid(TOO_DEEP) from None
     except ValueError as error:
-        raise ParseError(f"JSON parse error - {error}") from None
+        raise Invalid(f"JSON parse error - {error}") from None
     check(data)
     return data
 
 
 def check(data) -> None:
-    """Refuse a document nested deeper than MAX_DEPTH (ParseError), or holding a NUL character
-    in a string or a key (ValidationError, beside the top-level field it is in). Walked with a
-    stack, not recursion."""
+    """Refuse (Invalid) a document nested deeper than MAX_DEPTH, or holding a NUL character in
+    a string or a key (said beside the top-level field it is in). Walked with a stack, not
+    recursion."""
     stack = [(data, 1, None)]
     while stack:
         value, depth, field = stack.pop()
@@ -41,7 +43,7 @@ def check(data) -> None:
         if not isinstance(value, (dict, list)):
             continue
         if depth > MAX_DEPTH:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.")
+            raise Invalid(TOO_DEEP)
         if isinstance(value, dict):
             for key, item in value.items():
                 if "\x00" in key:
@@ -51,9 +53,21 @@ def check(data) -> None:
             stack.extend((item, depth + 1, field) for item in value)
 
 
+def frame(text) -> dict:
+    """A websocket text frame that must hold a JSON object, read with `loads`' limits;
+    ValueError with a one-line reason otherwise."""
+    try:
+        data = loads(text or "")
+    except Invalid as error:
+        raise ValueError(error.message) from None
+    if not isinstance(data, dict):
+        raise ValueError("text frames are JSON objects")
+    return data
+
+
 def nul_in(field):
     message = "NUL characters are not accepted."
-    raise ValidationError({field: [message]} if field else {"detail": message})
+    raise Invalid(message, fields={field: [message]} if field else None)
 
 
 class JSONParser(parsers.JSONParser):
@@ -63,7 +77,6 @@ class JSONParser(parsers.JSONParser):
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is not accepted.") \
-                from None
+            raise Invalid(TOO_DEEP) from None
         check(data)
         return data

@@ -5,13 +5,15 @@ rows a (non-superuser) user may do `action` on; `restrict` applies it, gives sup
 everything and anonymous or inactive users nothing.
 
 `get_for_user_or_404` turns that into the HTTP answers: an object the user may not even see is a
-404 (its existence does not leak), one they see but may not act on is a 403.
+404 (its existence does not leak), one they see but may not act on is a 403. `refuse` is the
+one audited refusal; `require_manager` and `require_superuser` refuse what only a team's
+admins or superusers may do.
 """
-from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
-from django.http import Http404
 
+from console import audit
+from console.core.errors import Forbidden, NotFound
 from console.core.roles import roles_allowing
 
 
@@ -25,6 +27,10 @@ class RestrictedQuerySet(models.QuerySet):
 
     def permission_filter(self, user, action: str) -> Q:
         raise NotImplementedError(f"{self.model.__name__} does not say who may {action} it")
+
+    def allows(self, user, action: str, obj) -> bool:
+        """Whether `user` may do `action` on `obj`, one of these rows."""
+        return self.restrict(user, action).filter(pk=obj.pk).exists()
 
 
 def team_ids_allowing(user, action: str):
@@ -55,17 +61,43 @@ def user_may(user, action: str, team) -> bool:
         user=user, team=team, role__in=roles_allowing(action)).exists()
 
 
-def get_for_user_or_404(queryset, user, action: str = "view", *, denied=None, **lookup):
+def may_somewhere(user, action: str) -> bool:
+    """Whether `user` may do `action` in some team (superusers always may)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    from console.teams.models import Membership
+
+    return user.is_superuser or Membership.objects.filter(
+        user=user, role__in=roles_allowing(action)).exists()
+
+
+def get_for_user_or_404(queryset, user, action: str = "view", **lookup):
     """The object matching `lookup` if `user` may do `action` on it.
 
-    Not visible to the user: Http404. Visible but the action is not allowed: PermissionDenied,
-    after calling `denied(obj)` (used to audit the denied attempt).
+    Not visible to the user: NotFound. Visible but the action is not allowed: Forbidden.
     """
     obj = queryset.restrict(user, "view").filter(**lookup).first()
     if obj is None:
-        raise Http404("No such object.")
-    if action != "view" and not queryset.restrict(user, action).filter(pk=obj.pk).exists():
-        if denied is not None:
-            denied(obj)
-        raise PermissionDenied(f"You may not {action} this.")
+        raise NotFound("No such object.")
+    if action != "view" and not queryset.allows(user, action, obj):
+        raise Forbidden(f"You may not {action} this.")
     return obj
+
+
+def refuse(action: str, actor, request=None, *, message: str = "", **fields):
+    """Record `actor`'s attempt at `action` as denied (with `fields`: its team, target, host,
+    error...), then refuse it: Forbidden, saying `message`."""
+    audit.record(action, actor=actor, request=request, result="denied", **fields)
+    raise Forbidden(message or f"You may not do {action}.")
+
+
+def require_manager(actor, team, action: str, *, request=None, **fields) -> None:
+    """Refuse, audited, unless `actor` may manage `team` (its team admins, superusers)."""
+    if not user_may(actor, "manage", team):
+        refuse(action, actor, request, team=team, **fields)
+
+
+def require_superuser(actor, action: str, *, request=None, **fields) -> None:
+    """Refuse, audited, unless `actor` is a superuser."""
+    if not actor.is_superuser:
+        refuse(action, actor, request, **fields)

@@ -5,6 +5,7 @@ Team "alpha" is granted host "h1"; its members are `viewer`, `operator`, `develo
 `superuser` is a superuser in no team. Host h1 has the base image `busybox:latest` and alpha's
 container `web` (running); h2 has beta's container `other` (running).
 """
+import hashlib
 import secrets
 from dataclasses import dataclass, field
 
@@ -35,6 +36,27 @@ def make_container(host, team, name, *, image=None, state="running", **extra):
         engine_id=secrets.token_hex(32), name=name, host=host, team=team, image=image,
         image_ref=image.reference if image else "busybox:latest", command=["sleep", "300"],
         state=state, **extra)
+
+
+def make_commit(world, parent, number, *, team="alpha", host="h1", tags=(), author="developer",
+                message=None, files=None, repository="", tag=""):
+    """A commit of `parent` into a new image (number `number`) on `host`, for `team`, and the
+    image it made: (image, commit)."""
+    from console.images.models import Commit, Image
+
+    image = Image.objects.create(host=world.hosts[host],
+                                 image_id="sha256:" + hashlib.sha256(b"%d" % number).hexdigest(),
+                                 tags=list(tags), parent_id=parent.image_id,
+                                 team=world.teams[team])
+    commit = Commit.objects.create(
+        image=image, new_image_id=image.image_id, parent_image_id=parent.image_id,
+        host=world.hosts[host], team=world.teams[team], author=world.user(author),
+        author_name=f"{author} <{author}@example.test>",
+        container_engine_id=world.containers["web"].engine_id, container_name="web",
+        repository=repository, tag=tag, message=message or f"commit {number}",
+        file_changes=files if files is not None else [{"kind": "A", "path": f"/f{number}",
+                                                       "size": number}])
+    return image, commit
 
 
 def build_world() -> World:

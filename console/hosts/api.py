@@ -1,13 +1,12 @@
 """`/api/hosts/`: the hosts the user may see, with their state from heartbeats."""
-from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from console.core.api import ConflictError
 from console.hosts import actions
 from console.hosts.models import Host
+from console.jobs.api import JobSerializer
 
 
 class HostSerializer(serializers.ModelSerializer):
@@ -38,10 +37,7 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
         """Reconcile the host with its engine now (superusers); returns the job."""
-        from console.containers.actions import sync
-        from console.jobs.api import JobSerializer
-
-        job = sync(request.user, self.get_object(), request=request)
+        job = actions.sync(request.user, self.get_object(), request=request)
         return Response(JobSerializer(job).data, status=202)
 
     @extend_schema(request=None, responses=HostSerializer)
@@ -49,10 +45,5 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def accept_root(self, request, pk=None):
         """Accept the engine root the host's worker now reports as the one its rows mirror
         (superusers): later syncs may remove the rows that root does not have."""
-        try:
-            host = actions.accept_root(request.user, self.get_object(), request=request)
-        except PermissionDenied as error:
-            raise exceptions.PermissionDenied(str(error))
-        except actions.NothingToAccept as error:
-            raise ConflictError(str(error))
+        host = actions.accept_root(request.user, self.get_object(), request=request)
         return Response(HostSerializer(host).data)

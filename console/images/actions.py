@@ -1,60 +1,24 @@
 """What a user can do to images: tag them, pull them, build them. Like `containers.actions`,
 each action checks the permission (a denied attempt is audited, nothing is queued), writes the
 job row and the audit entry in one transaction, and sends the job to the host after the commit.
-A pull or build request is checked first by `images.requests` (the forms' and the API's one
-check); `refuse` audits one the user may not make.
+A pull or build request is checked first (`check_pull`, `check_build`: `images.requests`,
+the forms' and the API's one check); one the user may not make is audited (`refuse_request`).
 
 Tags are the host's, not a team's: `name:tag` moves to the image tagged, off any image it named
 before. So a user may only take a name that is free on the host or already names an image of
 the team they tag for; otherwise one team could re-point another's (or the host's base) image.
 """
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from console import audit
-from console.containers.actions import REPOSITORY_PATTERN, TAG_PATTERN, Conflict
-from console.containers.options import InvalidRequest
-from console.core.permissions import user_may
+from console.core.errors import Conflict, ConsoleError, Forbidden, Invalid
+from console.core.permissions import refuse
 from console.images.models import BuildContext, Commit, Image
+from console.images.requests import (check_name_is_free_for, reference_errors, validate_build,
+                                     validate_pull)
 from console.jobs import dispatch
 from console.jobs.models import Job
 from console.streams import publish
-
-__all__ = ["Conflict", "build", "check_name_is_free_for", "pull", "reference_errors", "refuse",
-           "tag_commit", "tag_image"]
-
-
-def reference_errors(repository: str, tag: str, *, required: bool) -> dict:
-    """Field errors of a `repository` and `tag` pair (empty when they are fine)."""
-    errors = {}
-    if not repository:
-        if required:
-            errors["repository"] = ["A repository is needed, e.g. team/tool."]
-        elif tag:
-            errors["repository"] = ["A tag needs a repository."]
-    elif len(repository) > 255 or not REPOSITORY_PATTERN.match(repository):
-        errors["repository"] = ["Invalid repository: lowercase letters, digits and . _ - /"]
-    if tag and not TAG_PATTERN.match(tag):
-        errors["tag"] = ["Invalid tag: letters, digits, '_', '.', '-' (at most 128)."]
-    return errors
-
-
-def check_name_is_free_for(user, host, reference: str, team, *, field="repository") -> None:
-    """Refuse (InvalidRequest, 403, the error under `field`) to move `reference` off an image
-    the team does not own. A host has tens or hundreds of images: reading their tags is
-    cheaper than teaching every database to search inside JSON lists."""
-    if user.is_superuser:
-        return
-    for image in Image.objects.filter(host=host).select_related("team"):
-        if reference in image.tags and (image.team_id is None or image.team_id != getattr(team, "pk", None)):
-            # Which team holds it is said only to those who may see that team.
-            owner = ("the host" if image.team_id is None
-                     else f"team {image.team.name}" if user_may(user, "view", image.team)
-                     else "another team")
-            raise InvalidRequest({field: [
-                f"{reference} names an image of {owner} on {host.name}: choose another name."]},
-                forbidden=True)
-
 
 def tag_image(user, image: Image, repository: str, tag: str = "", *, request=None) -> Job:
     allowed = Image.objects.restrict(user, "tag").filter(pk=image.pk).exists()
@@ -74,13 +38,13 @@ def _tag(user, host, image_id, team, repository, tag, *, allowed, target, reques
     target_fields = {"target_type": "image", "target_id": image_id,
                      "target_name": f"{repository}:{tag or 'latest'}"}
     if not allowed:
-        audit.record("image.tag", actor=user, request=request, team=team, host=host,
-                     result="denied", params={"repository": repository, "tag": tag},
-                     error=f"{user.username} may not tag this image", **target_fields)
-        raise PermissionDenied("You may not tag this image.")
+        refuse("image.tag", user, request, team=team, host=host,
+               params={"repository": repository, "tag": tag},
+               error=f"{user.username} may not tag this image",
+               message="You may not tag this image.", **target_fields)
     errors = reference_errors(repository, tag, required=True)
     if errors:
-        raise InvalidRequest(errors)
+        raise Invalid(fields=errors)
     reference = f"{repository}:{tag or 'latest'}"
     check_name_is_free_for(user, host, reference, team)
     if not host.is_online:
@@ -131,7 +95,30 @@ def build(user, req, *, request=None) -> Job:
     return job
 
 
-def refuse(user, verb: str, data: dict, error: InvalidRequest, *, request=None) -> None:
+def check_pull(user, data: dict, *, request=None):
+    """The pull `data` (the fields of `POST /api/images/pull/`) asks for, checked by
+    `requests.validate_pull`; one the user may not ask for is audited before it is refused."""
+    return audited(user, "pull", data, request, lambda: validate_pull(user, data))
+
+
+def check_build(user, data: dict, context: bytes | None = None, *, context_problem: str = "",
+                request=None):
+    """The build `data` (the fields of `POST /api/images/build/`, `context` the archive)
+    asks for, checked by `requests.validate_build`; one the user may not ask for is audited
+    before it is refused."""
+    return audited(user, "build", data, request, lambda: validate_build(
+        user, data, context, context_problem=context_problem))
+
+
+def audited(user, verb: str, data: dict, request, check):
+    try:
+        return check()
+    except Forbidden as error:
+        refuse_request(user, verb, data, error, request=request)
+        raise
+
+
+def refuse_request(user, verb: str, data: dict, error: ConsoleError, *, request=None) -> None:
     """Audit a pull or build (`verb`) the user may not ask for (no team in which they may, or
     a name that is another team's); the caller then answers 403. Nothing else is written."""
     params = {key: value for key, value in data.items()

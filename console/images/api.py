@@ -12,21 +12,17 @@ import binascii
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.response import Response
 
-from console import audit
-from console.containers.actions import wait
-from console.containers.api import WAIT, invalid, wants_wait
-from console.containers.options import InvalidRequest
 from console.core import parsers
+from console.core.api import json_object
+from console.core.errors import TooLarge
 from console.images import actions
-from console.images.commit_api import TagSerializer, tag_response
+from console.images.lookup import visible_image
 from console.images.models import Image
-from console.images.requests import (MAX_DOCKERFILE_CHARS, too_large, validate_build,
-                                     validate_pull)
-from console.jobs.api import JobDetailSerializer, JobSerializer
+from console.images.requests import MAX_DOCKERFILE_CHARS, too_large
+from console.jobs.api import WAIT, JobDetailSerializer, JobSerializer, job_response
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -71,6 +67,19 @@ class BuildSerializer(serializers.Serializer):
                                               "a file in multipart")
 
 
+class TagSerializer(serializers.Serializer):
+    repository = serializers.CharField()
+    tag = serializers.CharField(required=False, allow_blank=True)
+
+
+def tag_response(request, function, target):
+    """Run a tag action (`actions.tag_image`, `actions.tag_commit`) for the API: the job."""
+    data = json_object(request.data)
+    job = function(request.user, target, str(data.get("repository") or ""),
+                   str(data.get("tag") or ""), request=request)
+    return job_response(request, job)
+
+
 class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Images per host (?host=), as the engines report them."""
 
@@ -78,19 +87,9 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_value_regex = "[^/]+"
 
     def get_object(self):
-        ref = self.kwargs["pk"].strip()
-        matches = named(self.get_queryset(), ref)
-        if not matches:
-            if self.action == "tag":
-                # Acting on an image one cannot see (or that does not exist): recorded with
-                # what was typed, nothing of what it may name.
-                audit.record_unseen("image.tag", actor=self.request.user, request=self.request,
-                                    target_type="image", reference=ref)
-            raise exceptions.NotFound(f"No such image: {ref}")
-        if len(matches) > 1:
-            raise exceptions.NotFound(f"{ref} names several images: give more of the ID, or "
-                                      "?host=.")
-        return matches[0]
+        return visible_image(self.request.user, self.kwargs["pk"], self.get_queryset(),
+                             verb="tag" if self.action == "tag" else "view",
+                             request=self.request)
 
     @extend_schema(request=TagSerializer, responses={202: JobSerializer})
     @action(detail=True, methods=["post"])
@@ -104,14 +103,9 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def pull(self, request):
         """Pull `reference` from its registry onto `host`, as an image of `team`; returns the
         job (its `output`: the progress lines)."""
-        data = request_fields(request.data)
-        try:
-            req = validate_pull(request.user, data)
-        except InvalidRequest as error:
-            if error.forbidden:
-                actions.refuse(request.user, "pull", data, error, request=request)
-            invalid(error)
-        return job_answer(request, actions.pull(request.user, req, request=request))
+        req = actions.check_pull(request.user, request_fields(request.data), request=request)
+        return job_response(request, actions.pull(request.user, req, request=request),
+                            JobDetailSerializer)
 
     @extend_schema(request={"application/json": BuildSerializer,
                             "multipart/form-data": BuildSerializer},
@@ -122,26 +116,18 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         `build_args`, `no_cache`, and the files of `context` (a tar archive: base64 in JSON, a
         file in multipart); returns the job (its `output`: the build's output)."""
         body = build_body(request)
-        data = request_fields(body)
-        try:
-            context, problem = context_of(request, body)
-            req = validate_build(request.user, data, context, context_problem=problem)
-        except InvalidRequest as error:
-            if error.forbidden:
-                actions.refuse(request.user, "build", data, error, request=request)
-            invalid(error)
-        return job_answer(request, actions.build(request.user, req, request=request))
+        fields = request_fields(body)
+        context, problem = context_of(request, body)
+        req = actions.check_build(request.user, fields, context, context_problem=problem,
+                                  request=request)
+        return job_response(request, actions.build(request.user, req, request=request),
+                            JobDetailSerializer)
 
     def get_queryset(self):
         queryset = Image.objects.restrict(self.request.user, "view").select_related("host", "team")
         if self.request.query_params.get("host"):
             queryset = queryset.filter(host__name=self.request.query_params["host"])
         return queryset
-
-
-class TooLarge(exceptions.APIException):
-    status_code = 413
-    default_code = "too_large"
 
 
 def request_limit() -> int:
@@ -176,9 +162,7 @@ def request_fields(data) -> dict:
             fields["dockerfile"] = fields["dockerfile"].read(MAX_DOCKERFILE_CHARS * 4 + 1) \
                 .decode("utf-8", "replace")
         return fields
-    if not isinstance(data, dict):
-        raise exceptions.ValidationError({"detail": "Send a JSON object."})
-    return {key: value for key, value in data.items() if key != "context"}
+    return {key: value for key, value in json_object(data).items() if key != "context"}
 
 
 def context_of(request, body) -> tuple[bytes | None, str]:
@@ -201,19 +185,3 @@ def context_of(request, body) -> tuple[bytes | None, str]:
     except (binascii.Error, ValueError):
         return None, "The build context is not valid base64."
 
-
-def job_answer(request, job):
-    """The job with its output: 202 at once, or 200 when it is over with `?wait=1`."""
-    if wants_wait(request):
-        return Response(JobDetailSerializer(wait(job)).data, status=status.HTTP_200_OK)
-    return Response(JobDetailSerializer(job).data, status=status.HTTP_202_ACCEPTED)
-
-
-def named(images, ref: str) -> list:
-    """The images of `images` that `ref` names: a number (the row's), an ID, an ID prefix or
-    a `name[:tag]`."""
-    if ref.isdigit():
-        by_pk = list(images.filter(pk=int(ref)))
-        if by_pk:
-            return by_pk
-    return [image for image in images if image.matches(ref)]

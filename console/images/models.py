@@ -151,7 +151,7 @@ class Commit(models.Model):
 class BuildContext(models.Model):
     """The context archive sent with a build request, kept until the build's host has read
     it: the database is the one thing the web process and every host share. Never unpacked
-    here; the host unpacks it with the engine's safe unpacker (`jobs/image_tasks.py`)."""
+    here; the host unpacks it with the engine's safe unpacker (`agent/image_tasks.py`)."""
 
     job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="build_context")
     archive = models.BinaryField()

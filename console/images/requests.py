@@ -2,12 +2,13 @@
 
 `validate_pull(user, data)` takes the fields of `POST /api/images/pull/`, `validate_build(user,
 data, context)` those of `POST /api/images/build/` (the context archive as bytes, already taken
-out of the request); each returns a request, or raises `InvalidRequest` with one clear message
-per field. Forbidden (403): a user in no team in which they may pull (or build), and a name that
-is another team's (or the host's) on that host, refused as commit and tag refuse it. A build
-whose FROM or COPY --from names an image the team may not run is refused as if that image did
-not exist (400). References, tags and the Dockerfile are read with the engine's own grammar
-(`jobs.engine`).
+out of the request); each returns a request, or raises `Invalid` with one clear message per
+field. Forbidden (403): a user in no team in which they may pull (or build), and a name that is
+another team's (or the host's) on that host (`check_name_is_free_for`, as commit and tag refuse
+it). A build whose FROM or COPY --from names an image the team may not run is refused as if
+that image did not exist (400). References, tags and the Dockerfile are read with the engine's
+own grammar (`core.engine_grammar`); a repository and tag the console names itself (tag,
+commit) are checked by `reference_errors`.
 """
 import hashlib
 import re
@@ -16,12 +17,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q
 
-from console.containers.options import Errors, InvalidRequest, choose_host, choose_team
+from console.core.engine_grammar import (dockerfile_problem, local_tag, named_images,
+                                         pulled_tag, registry_of)
+from console.core.errors import FieldErrors, Forbidden, Invalid
+from console.core.permissions import may_somewhere, user_may
+from console.core.targets import choose_host, choose_team
 from console.hosts.models import Host
-from console.images.actions import check_name_is_free_for
 from console.images.models import Image
-from console.jobs.engine import (dockerfile_problem, local_tag, named_images, pulled_tag,
-                                 registry_of)
 from console.teams.models import Team
 
 PULL_FIELDS = {"reference", "host", "team"}
@@ -33,6 +35,40 @@ MAX_BUILD_ARGS = 100
 MAX_BUILD_ARG_VALUE = 4096
 BUILD_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+REPOSITORY_PATTERN = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def reference_errors(repository: str, tag: str, *, required: bool) -> dict:
+    """Field errors of a `repository` and `tag` pair (empty when they are fine)."""
+    errors = {}
+    if not repository:
+        if required:
+            errors["repository"] = ["A repository is needed, e.g. team/tool."]
+        elif tag:
+            errors["repository"] = ["A tag needs a repository."]
+    elif len(repository) > 255 or not REPOSITORY_PATTERN.match(repository):
+        errors["repository"] = ["Invalid repository: lowercase letters, digits and . _ - /"]
+    if tag and not TAG_PATTERN.match(tag):
+        errors["tag"] = ["Invalid tag: letters, digits, '_', '.', '-' (at most 128)."]
+    return errors
+
+
+def check_name_is_free_for(user, host, reference: str, team, *, field="repository") -> None:
+    """Refuse (Forbidden, the error under `field`) to move `reference` off an image
+    the team does not own. A host has tens or hundreds of images: reading their tags is
+    cheaper than teaching every database to search inside JSON lists."""
+    if user.is_superuser:
+        return
+    for image in Image.objects.filter(host=host).select_related("team"):
+        if reference in image.tags and (image.team_id is None
+                                        or image.team_id != getattr(team, "pk", None)):
+            # Which team holds it is said only to those who may see that team.
+            owner = ("the host" if image.team_id is None
+                     else f"team {image.team.name}" if user_may(user, "view", image.team)
+                     else "another team")
+            raise Forbidden(fields={field: [
+                f"{reference} names an image of {owner} on {host.name}: choose another name."]})
 
 
 @dataclass
@@ -73,11 +109,6 @@ class BuildRequest:
                 "context_sha256": hashlib.sha256(self.context).hexdigest()}
 
 
-def may_somewhere(user, action: str) -> bool:
-    """Whether `user` may `action` ("pull", "build") in any team."""
-    return user.is_superuser or Team.objects.restrict(user, action).exists()
-
-
 def check_registry_allowed(user, reference: str) -> None:
     """MOORAGE_PULL_REGISTRIES, when set, names the registries pulls may contact (superusers
     pull from anywhere): a refusal is a 403, audited."""
@@ -86,26 +117,26 @@ def check_registry_allowed(user, reference: str) -> None:
         return
     registry = registry_of(reference)
     if registry not in allowed:
-        errors = Errors()
+        errors = FieldErrors()
         errors.add("reference", f"Pulls from {registry} are not allowed here; this console "
                                 f"pulls from {', '.join(allowed)}.")
-        raise InvalidRequest(errors, forbidden=True)
+        raise Forbidden(fields=errors)
 
 
 def refuse_outsiders(user, data: dict, action: str, fields: set, what: str) -> None:
-    errors = Errors()
+    errors = FieldErrors()
     for name in sorted(set(data) - fields):
         errors.add(name, f"Unknown field {name!r}.")
     if not may_somewhere(user, action):
         errors.add("team", f"You are in no team in which you may {what}.")
-        raise InvalidRequest(errors, forbidden=True)
+        raise Forbidden(fields=errors)
     if errors:
-        raise InvalidRequest(errors)
+        raise Invalid(fields=errors)
 
 
 def validate_pull(user, data: dict) -> PullRequest:
     refuse_outsiders(user, data, "pull", PULL_FIELDS, "pull images")
-    errors = Errors()
+    errors = FieldErrors()
     team = choose_team(user, data.get("team"), errors, action="pull", what="pull images")
     host = choose_host(user, team, data.get("host"), errors)
     reference, tag = text(data.get("reference")), ""
@@ -119,7 +150,7 @@ def validate_pull(user, data: dict) -> PullRequest:
         except ValueError as error:
             errors.add("reference", f"{error}.")
     if errors:
-        raise InvalidRequest(errors)
+        raise Invalid(fields=errors)
     check_registry_allowed(user, reference)
     if tag:
         check_name_is_free_for(user, host, tag, team, field="reference")
@@ -130,7 +161,7 @@ def validate_build(user, data: dict, context: bytes | None = None, *,
                    context_problem: str = "") -> BuildRequest:
     """`context_problem`: why the request's context could not be read (bad base64, say)."""
     refuse_outsiders(user, data, "build", BUILD_FIELDS, "build images")
-    errors = Errors()
+    errors = FieldErrors()
     team = choose_team(user, data.get("team"), errors, action="build", what="build images")
     host = choose_host(user, team, data.get("host"), errors)
     dockerfile = data.get("dockerfile")
@@ -151,7 +182,7 @@ def validate_build(user, data: dict, context: bytes | None = None, *,
     elif context is not None:
         check_context(context, errors)
     if errors:
-        raise InvalidRequest(errors)
+        raise Invalid(fields=errors)
     check_named_images(user, host, team, dockerfile, build_args)
     for tag in tags:
         check_name_is_free_for(user, host, tag, team, field="tags")
@@ -161,7 +192,7 @@ def validate_build(user, data: dict, context: bytes | None = None, *,
 
 def images_usable_by(user, host, team):
     """The images of `host` a build for `team` may start from, copy from and take from the
-    cache: those `containers.options.choose_image` lets it run (the team's own and the host's,
+    cache: those `containers.run_request.read_image` lets it run (the team's own and the host's,
     which have no team; every image, for a superuser)."""
     images = Image.objects.restrict(user, "run").filter(host=host)
     if not user.is_superuser:
@@ -172,17 +203,17 @@ def images_usable_by(user, host, team):
 def check_named_images(user, host, team, dockerfile: str, build_args: dict) -> None:
     """Refuse a Dockerfile whose FROM or COPY --from names an image the team may not use,
     in the words of an image that is not there (it may well not be). The host checks again
-    whatever the Dockerfile computes (`image_tasks.build`)."""
+    whatever the Dockerfile computes (`console.agent.image_tasks.build`)."""
     if user.is_superuser:
         return
     usable = list(images_usable_by(user, host, team))
-    errors = Errors()
+    errors = FieldErrors()
     for line, what, name in named_images(dockerfile, build_args):
         if not any(image.matches(name) for image in usable):
             errors.add("dockerfile", f"Dockerfile line {line}: {what} {name[:200]}: no such "
                                      f"image on {host.name}; pull or build it first.")
     if errors:
-        raise InvalidRequest(errors)
+        raise Invalid(fields=errors)
 
 
 def text(value) -> str:

@@ -1,10 +1,10 @@
-"""Commit history pages (mounted at /commits/)."""
+"""Image pages (mounted at /images/): each host's images, pulling and building."""
 from django.urls import path
 
-from console.images import commit_views
+from console.images import views
 
 urlpatterns = [
-    path("", commit_views.commit_history, name="commit-history"),
-    path("<str:ref>/", commit_views.commit_detail, name="commit-detail"),
-    path("<str:ref>/tag/", commit_views.commit_tag, name="commit-tag"),
+    path("", views.image_list, name="image-list"),
+    path("pull/", views.pull_image, name="image-pull"),
+    path("build/", views.build_image, name="image-build"),
 ]

@@ -6,14 +6,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from console.celery import app
+from console.core.errors import RedisUnreachable
 
 log = logging.getLogger(__name__)
 
-
-class QueueUnavailable(Exception):
-    """The broker (Redis) could not be reached: the job was not queued. The job is failed,
-    what was made for it undone, and the request that asked for it answers 503."""
-
+# The names the host agent's tasks are registered under (console/agent/tasks.py).
 EXECUTE_TASK = "console.jobs.execute"
 SYNC_TASK = "console.jobs.sync"
 
@@ -28,7 +25,7 @@ def enqueue_on_commit(job, undo=None) -> None:
     If the broker cannot be reached, in one transaction the job fails, saying so, rather than
     waiting in `queued` for a message that was never sent, and `undo()` takes back what the
     request changed for it (a pending container row, a container marked `removing`); then
-    QueueUnavailable is raised, out of the caller's `transaction.atomic()` block (the callbacks
+    RedisUnreachable is raised, out of the caller's `transaction.atomic()` block (the callbacks
     registered after this one, such as publishing the change, do not run): the request
     answers 503 saying Redis is unreachable (`console.core.errors`)."""
     job_id, queue = job.pk, job.host.queue
@@ -47,8 +44,7 @@ def enqueue_on_commit(job, undo=None) -> None:
                           f"({type(error).__name__})")
                 if failed and undo is not None:
                     undo()
-            raise QueueUnavailable(f"Redis is unreachable: job {job_id} was not queued.") \
-                from error
+            raise RedisUnreachable() from error
     transaction.on_commit(send)
 
 

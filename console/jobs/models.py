@@ -5,12 +5,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from console.core.permissions import RestrictedQuerySet, team_ids_allowing
+from console.grants.models import granted_container_ids
 
 
 class JobQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
-        from console.containers.models import granted_container_ids
-
         return (Q(team_id__in=team_ids_allowing(user, "view")) | Q(requested_by=user)
                 | Q(container_id__in=granted_container_ids(user, "view")))
 
@@ -59,7 +58,7 @@ class Job(models.Model):
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    # What a pull or build printed, written while it runs (capped: see jobs/output.py).
+    # What a pull or build printed, written while it runs (capped: see agent/output.py).
     output = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

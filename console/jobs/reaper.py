@@ -1,10 +1,11 @@
 """Jobs never stay `running` (or `queued`) forever.
 
-- When a host's worker starts, the jobs its dead predecessor was running are failed.
+- When a host's worker starts, the jobs its dead predecessor was running are failed (the
+  agent's part: `console.agent.worker.reap_after_restart`, with `fail` below).
 - When a host stops sending heartbeats, it is marked offline and its running jobs are failed;
   jobs queued longer than the queued timeout are failed too (no worker is taking them).
 
-The check runs in every worker's heartbeat loop and in the web process's housekeeping loop
+`reap_stale` runs in every worker's heartbeat loop and in the web process's housekeeping loop
 (`console/housekeeping.py`), so it happens even when the only worker of a single-host console
 is gone. Reading a page never runs it.
 """
@@ -28,12 +29,6 @@ def fail(jobs, error: str) -> int:
             job.refresh_from_db()
             publish.job_changed(job)
     return count
-
-
-def reap_after_restart(host: Host, worker: str) -> int:
-    """At worker start-up: this host's running jobs belong to a worker that is gone."""
-    return fail(Job.objects.filter(host=host, state=Job.State.RUNNING).exclude(worker=worker),
-                "the host's worker stopped while running the job (it was restarted)")
 
 
 def reap_stale() -> int:

@@ -1,9 +1,10 @@
 """Who may stream what: the checks a terminal or log socket (and the log HTTP endpoint) makes
 before it accepts, and again whenever the user's permissions change.
 
-The answer is the container, or the close code to refuse with: 4401 not logged in, 4404 a
-container the user cannot see (strangers learn nothing), 4403 visible but the action (`logs`,
-`terminal`) is not theirs. A refused terminal is audited, as a refused action is.
+The answer is the container, or the refusal (`console.core.errors`, a socket closes with its
+`close_code`): NotAuthenticated (4401), NotFound for a container the user cannot see (4404:
+strangers learn nothing), Forbidden when it is visible but the action (`logs`, `terminal`) is
+not theirs (4403). A refused terminal is audited, as a refused action is.
 """
 from importlib import import_module
 
@@ -11,18 +12,14 @@ from django.conf import settings
 from django.contrib.auth import get_user, get_user_model
 from django.http import HttpRequest
 
-from console import audit
-from console.containers.lookup import NoSuchContainer, visible_container
+from console.containers.host_access import host_access
+from console.containers.lookup import visible_container
 from console.containers.models import Container
-from console.containers.options import host_access
+from console.core.errors import Forbidden, NotAuthenticated
+from console.core.permissions import refuse
 
-UNAUTHENTICATED, NOT_FOUND, FORBIDDEN = 4401, 4404, 4403
-
-
-class Refused(Exception):
-    def __init__(self, code: int, message: str):
-        super().__init__(message)
-        self.code = code
+# How an open socket closes when what it was opened with lapses, or the permission goes.
+UNAUTHENTICATED, FORBIDDEN = NotAuthenticated().close_code, Forbidden().close_code
 
 
 def fresh_user(user):
@@ -34,32 +31,26 @@ def fresh_user(user):
 
 def container_for(user, ref: str, action: str, *, audit_refusal: bool,
                   path: str = "") -> Container:
-    """The container `ref` names if `user` may do `action` on it; raises Refused. A refusal
-    of one the user cannot see is audited with `path` and `ref` alone."""
+    """The container `ref` names if `user` may do `action` on it; raises NotAuthenticated,
+    NotFound or Forbidden. With `audit_refusal` a refusal is audited, that of a container the
+    user cannot see with `path` and `ref` alone."""
     user = fresh_user(user)
     if user is None:
-        raise Refused(UNAUTHENTICATED, "Log in first.")
-    try:
-        container = visible_container(user, ref, verb=action, audit_refusal=audit_refusal,
-                                      path=path)
-    except NoSuchContainer:
-        raise Refused(NOT_FOUND, "No such container.") from None
+        raise NotAuthenticated("Log in first.")
+    container = visible_container(user, ref, verb=action, audit_refusal=audit_refusal,
+                                  path=path)
     if not may(user, container, action):
-        if audit_refusal:
-            audit.record(f"container.{action}", actor=user, team=container.team,
-                         target=container, host=container.host, result="denied",
-                         error=f"{user.username} may not {action} this container")
-        raise Refused(FORBIDDEN, f"You may not {action} this container.")
-    held = host_held(user, container, action)
-    if held:
-        message = (f"Only a superuser may open a terminal in this container: it holds "
-                   f"{', '.join(held)}.")
-        if audit_refusal:
-            audit.record(f"container.{action}", actor=user, team=container.team,
-                         target=container, host=container.host, result="denied",
-                         error=message)
-        raise Refused(FORBIDDEN, message)
-    return container
+        message = f"You may not {action} this container."
+        error = f"{user.username} may not {action} this container"
+    elif held := host_held(user, container, action):
+        message = error = (f"Only a superuser may open a terminal in this container: it "
+                           f"holds {', '.join(held)}.")
+    else:
+        return container
+    if audit_refusal:
+        refuse(f"container.{action}", user, team=container.team, target=container,
+               host=container.host, error=error, message=message)
+    raise Forbidden(message)
 
 
 def host_held(user, container: Container, action: str) -> list[str]:

@@ -1,6 +1,8 @@
 """The protocol between the web process and a host's stream bridge, over the Channels layer.
+Each side is written once: the web side's messages are sent by `bridge_client` (a log stream,
+a terminal session), the bridge's by `console/agent/bridge.py` and the modules beside it.
 
-The bridge (`console/jobs/bridge.py`, one per host, next to the host's worker) receives on
+The bridge (`console/agent/bridge.py`, one per host, next to the host's worker) receives on
 the channel `groups.bridge_channel(host)`. Only processes holding the Redis password can put
 messages there; the web process sends them only after it has checked the user's permission
 on the container, so the bridge acts on what it receives without asking again. Every message

@@ -10,18 +10,19 @@ was opened with lapses (the token revoked, the login session over) or the permis
 checked when the stream is idle for PING_SECONDS, and at least every RECHECK_SECONDS.
 """
 import asyncio
-import secrets
 import time
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from console.core.errors import HostSilent, Invalid, NotAuthenticated, NotFound
 from console.core.permissions import get_for_user_or_404
-from console.streams import access, bridge_protocol as protocol, groups
+from console.streams import access, bridge_protocol as protocol
+from console.streams.bridge_client import LogStream
 from console.streams.models import TerminalSession
 
 FIRST_ANSWER_TIMEOUT = 15.0
@@ -53,36 +54,26 @@ async def container_logs(request, ref):
     """The container's log as text; see the module's docstring for the parameters."""
     user, token_id = await request_user(request)
     if user is None:
-        return JsonResponse({"detail": "Authentication credentials were not provided."},
-                            status=401)
-    try:
-        container = await sync_to_async(access.container_for)(user, ref, "logs",
-                                                              audit_refusal=False)
-    except access.Refused as refusal:
-        status = {access.NOT_FOUND: 404, access.FORBIDDEN: 403}.get(refusal.code, 401)
-        return JsonResponse({"detail": str(refusal)}, status=status)
+        raise NotAuthenticated()
+    container = await sync_to_async(access.container_for)(user, ref, "logs",
+                                                          audit_refusal=False)
     try:
         start = protocol.logs_start(request.GET)
     except ValueError as error:
-        return JsonResponse({"detail": str(error)}, status=400)
+        raise Invalid(str(error)) from None
     follow = flag(request, "follow", "0")
     wanted = {"out": flag(request, "stdout", "1"), "err": flag(request, "stderr", "1")}
     timestamps = flag(request, "timestamps", "0")
     layer = get_channel_layer()
-    reply_to = await layer.new_channel()
-    stream = secrets.token_hex(8)
-    bridge = groups.bridge_channel(container.host.name)
-    await layer.send(bridge, dict(start, type="bridge.logs.start", stream=stream,
-                                  container=container.engine_id, follow=follow,
-                                  reply_to=reply_to))
+    logs = LogStream(layer, container, await layer.new_channel())
+    await logs.start(start, follow=follow)
     try:
-        first = await asyncio.wait_for(layer.receive(reply_to), FIRST_ANSWER_TIMEOUT)
+        first = await logs.first_answer(FIRST_ANSWER_TIMEOUT)
     except asyncio.TimeoutError:
-        await layer.send(bridge, {"type": "bridge.logs.stop", "stream": stream})
-        return JsonResponse({"detail": f"Host {container.host.name} did not answer: its stream "
-                                       "bridge may not be running."}, status=504)
+        raise HostSilent(f"Host {container.host.name} did not answer: its stream bridge may "
+                         "not be running.") from None
     if first.get("type") == "logs.error":
-        return JsonResponse({"detail": first["message"]}, status=404)
+        raise NotFound(first["message"])
 
     def text(lines) -> str:
         return "".join(
@@ -110,23 +101,21 @@ async def container_logs(request, ref):
                     chunk = text(message["lines"])
                     if chunk:
                         yield chunk
-                    await layer.send(bridge, {"type": "bridge.logs.ack", "stream": stream,
-                                              "batch": message["batch"]})
+                    await logs.acknowledge(message["batch"])
                 elif kind in ("logs.end", "logs.error"):
                     return
                 while True:
                     try:
-                        message = await asyncio.wait_for(layer.receive(reply_to),
+                        message = await asyncio.wait_for(layer.receive(logs.reply_to),
                                                          protocol.PING_SECONDS)
                         break
                     except asyncio.TimeoutError:
                         last_check = time.monotonic()
                         if not await still_allowed():
                             return
-                        await layer.send(bridge, {"type": "bridge.ping", "streams": [stream],
-                                                  "reply_to": reply_to})
+                        await logs.ping()
         finally:
-            await layer.send(bridge, {"type": "bridge.logs.stop", "stream": stream})
+            await logs.stop()
 
     response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
     response["X-Accel-Buffering"] = "no"
@@ -154,7 +143,7 @@ def session_recording(request, session_id):
     session = get_for_user_or_404(TerminalSession.objects, request.user, "view", pk=session_id)
     path = session.recording_path
     if path is None or not path.exists():
-        raise Http404("This session has no recording.")
+        raise NotFound("This session has no recording.")
     return FileResponse(open(path, "rb"), content_type="application/x-asciicast",
                         as_attachment=request.GET.get("download") == "1",
                         filename=f"terminal-{session.id[:12]}.cast")

@@ -1,16 +1,17 @@
 """`/api/teams/`: teams, their members and roles, and the hosts granted to them."""
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
-from console.accounts import actions
+from console.core.errors import Invalid, NotFound
+from console.core.permissions import require_manager, require_superuser
 from console.core.roles import Role
 from console.hosts.models import Host
+from console.teams import actions
 from console.teams.models import Membership, Team
 
 
@@ -46,15 +47,6 @@ class TeamSettingsSerializer(serializers.ModelSerializer):
         fields = ["description", "terminal_user"]
 
 
-def run_action(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except actions.Invalid as error:
-        raise exceptions.ValidationError(error.errors)
-    except PermissionDenied as error:
-        raise exceptions.PermissionDenied(str(error))
-
-
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                   viewsets.GenericViewSet):
     """Teams you are in (all, for superusers)."""
@@ -86,11 +78,11 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer = TeamSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        team = run_action(actions.create_team, request.user, request=request, name=data["name"],
-                          description=data.get("description", ""))
+        team = actions.create_team(request.user, request=request, name=data["name"],
+                                   description=data.get("description", ""))
         if data.get("terminal_user"):
-            run_action(actions.change_team_settings, request.user, team, request=request,
-                       terminal_user=data["terminal_user"])
+            actions.change_team_settings(request.user, team, request=request,
+                                         terminal_user=data["terminal_user"])
         return Response(TeamSerializer(team).data, status=201)
 
     @extend_schema(request=TeamSettingsSerializer, responses=TeamSerializer)
@@ -98,12 +90,11 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         """Change the team's `description` or `terminal_user`, the user terminals on its
         containers run as (team admins)."""
         team = self.get_object()
-        run_action(actions.require_manager, request.user, team, "team.settings",
-                   request=request, target=team)
+        require_manager(request.user, team, "team.settings", request=request, target=team)
         serializer = TeamSettingsSerializer(team, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        run_action(actions.change_team_settings, request.user, team, request=request,
-                   **serializer.validated_data)
+        actions.change_team_settings(request.user, team, request=request,
+                                     **serializer.validated_data)
         return Response(TeamSerializer(team).data)
 
     @extend_schema(methods=["GET"], responses=MemberSerializer(many=True))
@@ -118,8 +109,8 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
             serializer.is_valid(raise_exception=True)
             self._require_manager(team, "team.member.set")
             user = self._user(serializer.validated_data["user"]["username"])
-            membership = run_action(actions.set_member, request.user, team, user,
-                                    serializer.validated_data["role"], request=request)
+            membership = actions.set_member(request.user, team, user,
+                                            serializer.validated_data["role"], request=request)
             return Response(MemberSerializer(membership).data, status=201)
         members = team.memberships.select_related("user").order_by("user__username")
         page = self.paginate_queryset(members)
@@ -130,21 +121,20 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         """Remove a member from the team (team admins)."""
         team = self.get_object()
         self._require_manager(team, "team.member.remove")
-        run_action(actions.remove_member, request.user, team, self._user(username),
-                   request=request)
+        actions.remove_member(request.user, team, self._user(username), request=request)
         return Response(status=204)
 
     @action(detail=True, methods=["delete"], url_path="hosts/(?P<host>[^/]+)")
     def revoke_host(self, request, pk=None, host=None):
         """Take a host back from the team (superusers)."""
         team = self.get_object()
-        run_action(actions.require_superuser, request.user, "team.host.revoke", request=request,
-                   team=team, target_type="host", target_name=host[:63])
+        require_superuser(request.user, "team.host.revoke", request=request, team=team,
+                          target_type="host", target_name=host[:63])
         granted = Host.objects.filter(grants__team=team).filter(
             **({"pk": host} if host.isdigit() else {"name": host})).first()
         if granted is None:
-            raise exceptions.NotFound(f"Host {host} is not granted to team {team.name}.")
-        run_action(actions.revoke_host, request.user, team, granted, request=request)
+            raise NotFound(f"Host {host} is not granted to team {team.name}.")
+        actions.revoke_host(request.user, team, granted, request=request)
         return Response(status=204)
 
     @extend_schema(request=HostGrantSerializer, responses=TeamSerializer)
@@ -156,22 +146,21 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer.is_valid(raise_exception=True)
         value = serializer.validated_data["host"]
         if not request.user.is_superuser:
-            run_action(actions.grant_host, request.user, team, None, request=request)
+            actions.grant_host(request.user, team, None, request=request)
         lookup = {"pk": value} if value.isdigit() else {"name": value}
         host = Host.objects.filter(**lookup).first()
         if host is None:
-            raise exceptions.ValidationError({"host": [f"No such host: {value}."]})
-        run_action(actions.grant_host, request.user, team, host, request=request)
+            raise Invalid(fields={"host": [f"No such host: {value}."]})
+        actions.grant_host(request.user, team, host, request=request)
         return Response(TeamSerializer(team).data, status=201)
 
     def _require_manager(self, team, action):
         """Refuse (audited) before a username is looked up, so that "no such user" tells only
         those who may manage the team which usernames exist."""
-        run_action(actions.require_manager, self.request.user, team, action,
-                   request=self.request)
+        require_manager(self.request.user, team, action, request=self.request)
 
     def _user(self, username):
         user = get_user_model().objects.filter(username=username, is_active=True).first()
         if user is None:
-            raise exceptions.ValidationError({"user": [f"No such user: {username}."]})
+            raise Invalid(fields={"user": [f"No such user: {username}."]})
         return user

@@ -1,32 +1,13 @@
-"""The forms of the team pages and of a container's grants. They check the shape of what was
-sent; who may do it is checked by `console.accounts.actions`, the same calls the API makes."""
+"""The forms of the team pages. They check the shape of what was sent; who may do it is
+checked by `console.teams.actions`, the same calls the API makes."""
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
-from console.core.roles import GRANTABLE_ACTIONS, Role
+from console.core.forms import UserField
+from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams.models import Team
-
-ACTION_LABELS = {"view": "see it", "logs": "read its logs", "inspect": "inspect it",
-                 "terminal": "open a terminal"}
-
-
-def active_user(username: str):
-    user = get_user_model().objects.filter(username=username.strip(), is_active=True).first()
-    if user is None:
-        raise forms.ValidationError(f"No such user: {username.strip()}.")
-    return user
-
-
-class UserField(forms.CharField):
-    """A username in, the active user out."""
-
-    def __init__(self, **kwargs):
-        super().__init__(max_length=150, **kwargs)
-
-    def clean(self, value):
-        return active_user(super().clean(value))
 
 
 class TeamForm(forms.Form):
@@ -89,10 +70,3 @@ class TeamSettingsForm(forms.ModelForm):
         fields = ["description", "terminal_user"]
         labels = {"terminal_user": "Terminal user"}
 
-
-class ContainerGrantForm(forms.Form):
-    user = UserField(label="Username")
-    actions = forms.MultipleChoiceField(
-        choices=[(a, ACTION_LABELS.get(a, a)) for a in GRANTABLE_ACTIONS],
-        widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Choose at least one action."})

@@ -47,6 +47,14 @@ class Team(models.Model):
     def __str__(self):
         return self.name
 
+    @property
+    def network(self) -> str:
+        """The name of the team's own network on each of its hosts (made there on first use,
+        and the value of the `moorage.team` label that marks a network as the team's): by
+        number, so a rename changes nothing and no team's name shows. The engine keeps
+        `team-<number>` for these (`moor network create` refuses it)."""
+        return f"team-{self.pk}"
+
 
 class MembershipQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):

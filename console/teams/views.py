@@ -2,33 +2,34 @@
 
 Everyone in a team sees it; its team admins (and superusers) add, invite and remove members and
 change roles and settings; superusers create teams and grant hosts. Each change goes through
-`console.accounts.actions`, which checks it, audits it (a refusal too) and tells the affected
+`console.teams.actions`, which checks it, audits it (a refusal too) and tells the affected
 users' open sockets to re-check. A stranger gets 404 for a team, a member without the right 403.
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from console.accounts import actions
-from console.core.permissions import get_for_user_or_404, user_may
+from console.accounts.actions import create_user
+from console.core.errors import NotFound, said_on
+from console.core.permissions import require_manager, require_superuser, user_may
 from console.core.roles import Role
 from console.hosts.models import Host
+from console.teams import actions
 from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleForm, TeamForm,
                                  TeamSettingsForm)
 from console.teams.models import Membership, Team
 
 
 def visible_team(request, pk, change: str = "") -> Team:
-    """The team, if the user may see it (else 404); an attempt to `change` (an audit action)
-    a team they cannot see is audited as denied."""
-    try:
-        return get_for_user_or_404(Team.objects, request.user, "view", pk=pk)
-    except Http404:
+    """The team, if the user may see it (else NotFound); an attempt to `change` (an audit
+    action) a team they cannot see is audited as denied."""
+    team = Team.objects.restrict(request.user, "view").filter(pk=pk).first()
+    if team is None:
         if change:
             actions.audit_hidden_team(change, request.user, pk, request=request)
-        raise
+        raise NotFound("No such team.")
+    return team
 
 
 def render_team(request, team, status=200, **bound):
@@ -67,7 +68,7 @@ def team_list(request):
 @login_required
 @require_POST
 def team_create(request):
-    actions.require_superuser(request.user, "team.create", request=request, target_type="team",
+    require_superuser(request.user, "team.create", request=request, target_type="team",
                               target_name=request.POST.get("name", "")[:64])
     form = TeamForm(request.POST)
     if not form.is_valid():
@@ -90,7 +91,7 @@ def team_detail(request, pk):
 def member_add(request, pk):
     """Add a member with a role, or change the role of one already in."""
     team = visible_team(request, pk, "team.member.set")
-    actions.require_manager(request.user, team, "team.member.set", request=request,
+    require_manager(request.user, team, "team.member.set", request=request,
                             target_type="user", target_name=request.POST.get("user", "")[:150])
     form = MemberForm(request.POST)
     if not form.is_valid():
@@ -106,14 +107,14 @@ def member_add(request, pk):
 def member_invite(request, pk):
     """Make a new account and add it to the team (superusers: only they create users)."""
     team = visible_team(request, pk, "team.member.set")
-    actions.require_superuser(request.user, "user.create", request=request, team=team,
+    require_superuser(request.user, "user.create", request=request, team=team,
                               target_type="user",
                               target_name=request.POST.get("username", "")[:150])
     form = NewUserForm(request.POST)
     if not form.is_valid():
         return render_team(request, team, status=400, new_user_form=form)
     data = form.cleaned_data
-    user = actions.create_user(request.user, username=data["username"],
+    user = create_user(request.user, username=data["username"],
                                password=data["password"], email=data["email"], request=request)
     actions.set_member(request.user, team, user, data["role"], request=request)
     messages.success(request, f"{user.username} can now log in, as {role_label(data['role'])} "
@@ -126,7 +127,7 @@ def member_invite(request, pk):
 def member_role(request, pk, username):
     team = visible_team(request, pk, "team.member.set")
     member = get_member(team, username)
-    actions.require_manager(request.user, team, "team.member.set", request=request,
+    require_manager(request.user, team, "team.member.set", request=request,
                             target=member.user)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -152,7 +153,7 @@ def member_remove(request, pk, username):
 @require_POST
 def host_grant(request, pk):
     team = visible_team(request, pk, "team.host.grant")
-    actions.require_superuser(request.user, "team.host.grant", request=request, team=team,
+    require_superuser(request.user, "team.host.grant", request=request, team=team,
                               target_type="host", target_name=request.POST.get("host", "")[:63])
     form = HostGrantForm(team, request.POST)
     if not form.is_valid():
@@ -165,17 +166,13 @@ def host_grant(request, pk):
 
 @login_required
 @require_POST
+@said_on("team-detail", "pk")
 def host_revoke(request, pk, host_pk):
     team = visible_team(request, pk, "team.host.revoke")
     host = get_object_or_404(Host.objects.restrict(request.user, "view"), pk=host_pk,
                              grants__team=team)
-    try:
-        actions.revoke_host(request.user, team, host, request=request)
-    except actions.Invalid as error:
-        messages.error(request, " ".join(error.errors["host"]))
-    else:
-        messages.success(request, f"Team {team.name} may no longer run containers on "
-                                  f"{host.name}.")
+    actions.revoke_host(request.user, team, host, request=request)
+    messages.success(request, f"Team {team.name} may no longer run containers on {host.name}.")
     return redirect("team-detail", pk=team.pk)
 
 
@@ -183,7 +180,7 @@ def host_revoke(request, pk, host_pk):
 @require_POST
 def team_settings(request, pk):
     team = visible_team(request, pk, "team.settings")
-    actions.require_manager(request.user, team, "team.settings", request=request, target=team)
+    require_manager(request.user, team, "team.settings", request=request, target=team)
     form = TeamSettingsForm(request.POST, instance=Team.objects.get(pk=team.pk))
     if not form.is_valid():
         return render_team(request, team, status=400, settings_form=form)
@@ -198,7 +195,7 @@ def get_member(team, username) -> Membership:
     member = (Membership.objects.filter(team=team, user__username=username, user__is_active=True)
               .select_related("user").first())
     if member is None:
-        raise Http404(f"{username} is not in team {team.name}.")
+        raise NotFound(f"{username} is not in team {team.name}.")
     return member
 
 

@@ -2,22 +2,22 @@
 `moor system health-checker` (the checker loop in the foreground: what the resident engine
 service hosts; for hosts without the service, and for tests)."""
 
+import argparse
+import os
 import sys
 
 from runtime.cli.output import engine_for, write
 
 
-def register(verbs):
-    run = verbs.add_parser("healthcheck-run",
-                           help="run a container's health check now and print the result "
-                                "(status 0 when it passed, 1 when it failed)")
-    run.add_argument("container", metavar="CONTAINER")
-    run.set_defaults(func=cmd_healthcheck_run)
-    checker = verbs.add_parser("health-checker",
-                               help="run every container's health checks on schedule, in "
-                                    "the foreground, until interrupted (the engine service "
-                                    "does this; one checker per engine root)")
-    checker.set_defaults(func=cmd_health_checker)
+def args_healthcheck_run(parser):
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_health_checker(parser):
+    # What `moor compose up` starts, detached, where no engine service runs: it ends once
+    # nothing is left to check and gives way to any other checker (not in the listing).
+    parser.add_argument("--stand-in", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def cmd_healthcheck_run(args) -> int:
@@ -35,5 +35,26 @@ def cmd_health_checker(args) -> int:
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(number, lambda *_: stop.set())
-    engine_for(args).health_checker().run(stop)
+    engine = engine_for(args)
+    if args.stand_in:
+        from runtime.container import cgroups
+        cgroups.move_to(f"{engine.paths.cgroup_parent}/monitors", os.getpid())
+    engine.health_checker(stand_in=args.stand_in).run(stop, _Ready(args.ready_fd))
     return 0
+
+
+class _Ready:
+    """Says "checking" to whoever started the checker: one byte on `--ready-fd`."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def set(self) -> None:
+        if self.fd is None:
+            return
+        try:
+            os.write(self.fd, b"1")
+            os.close(self.fd)
+        except OSError:
+            pass
+        self.fd = None

@@ -3,7 +3,13 @@
 `up(engine, plan, progress)` makes the networks and volumes, builds and pulls images, then
 goes through the services in dependency order: before a service starts, each of its
 dependencies must meet its `depends_on` condition (started; healthy; exited with status 0),
-or the service is not started and the error names the dependency. A recreated service's
+or the service is not started and the error names the dependency.
+
+Healthy means what the engine's health checks recorded, never less. They are run by the
+root's health checker: the engine service's where it runs, else a stand-in checker that
+`up`, `start` and `restart` start (`Engine.ensure_health_checker`) as soon as a container
+with a health check runs, which keeps checking while such containers run and ends by itself
+after (runtime/container/health_checker.py). A recreated service's
 new container replaces the old one only once it runs: until then the old one is kept aside
 (stopped and renamed), and put back if the new one fails.
 
@@ -83,7 +89,7 @@ def _create_network(engine, project, key: str, report) -> None:
     report("network", network["name"], "Creating")
     create_network(engine.paths, network["name"], internal=bool(network.get("internal")),
                    labels={**network.get("labels", {}), labels.PROJECT: project.name,
-                           labels.NETWORK: key})
+                           labels.NETWORK: key, labels.VERSION: labels.COMPOSE_VERSION})
     report("network", network["name"], "Created")
 
 
@@ -92,7 +98,7 @@ def _create_volume(engine, project, key: str, report) -> None:
     report("volume", volume["name"], "Creating")
     engine.volume_create(name=volume["name"],
                          labels={**volume.get("labels", {}), labels.PROJECT: project.name,
-                                 labels.VOLUME: key})
+                                 labels.VOLUME: key, labels.VERSION: labels.COMPOSE_VERSION})
     report("volume", volume["name"], "Created")
 
 
@@ -145,8 +151,20 @@ def _create_and_start(engine, project, name: str, image_id: str, report,
         except MoorError:
             pass
         raise
+    _keep_checked(engine, container_id)
     report("container", shown, "Started", name)
     return container_id
+
+
+def _keep_checked(engine, container_id: str) -> None:
+    """A container with a health check (from the file or its image) is checked from its
+    start, whoever waits on it: a checker runs for the root from now on."""
+    from runtime.container import health
+    if health.configured(engine.container(container_id)) is not None:
+        try:
+            engine.ensure_health_checker()
+        except MoorError:
+            pass    # said by whoever waits on its health (wait_healthy), if anyone does
 
 
 def _join_other_networks(engine, project, name: str, container_id: str, shown: str) -> None:
@@ -168,6 +186,7 @@ def _start(engine, project, name: str, summary: dict, report) -> None:
     engine.start(summary["Id"])
     if project is not None and name in project.services:
         _join_other_networks(engine, project, name, summary["Id"], shown)
+    _keep_checked(engine, summary["Id"])
     report("container", shown, "Started", name)
 
 
@@ -249,13 +268,21 @@ def _wait_for_dependencies(engine, project, name: str, started: dict, timeout: f
 
 def wait_healthy(engine, container_id: str, dependency: str, dependent: str,
                  timeout: float) -> None:
-    """Until the dependency's health check says healthy; an unhealthy or stopped dependency,
-    or one not healthy within `timeout` seconds, is an error naming it."""
+    """Until the dependency's health check says healthy (a result a live checker keeps
+    current: one is started if none runs); an unhealthy or stopped dependency, or one not
+    healthy within `timeout` seconds, is an error naming it."""
     deadline = time.monotonic() + timeout
     while True:
         state = engine.inspect(container_id)["State"]
-        health = (state.get("Health") or {}).get("Status")
-        if health == "healthy":
+        shown = state.get("Health")
+        if shown is None and state.get("Status") in ("running", "restarting"):
+            raise ComposeError(f"service {dependent} was not started: its dependency "
+                               f"{dependency} has no health check to wait for")
+        if (shown or {}).get("Note"):
+            # nobody keeps its result current: have it checked (and look again)
+            engine.ensure_health_checker()
+        health = (shown or {}).get("Status")
+        if health == "healthy" and not shown.get("Note"):
             return
         if health == "unhealthy":
             raise ComposeError(f"service {dependent} was not started: its dependency "

@@ -12,6 +12,9 @@ project brought up by docker-compose through the engine service and one brought 
     com.docker.compose.config-hash       sha256 of the service's resolved configuration
     com.docker.compose.project.working_dir, .project.config_files
     com.docker.compose.image             the image ID the container was made from
+    com.docker.compose.version           the Compose generation whose names and labels
+                                         these are (v2's); docker-compose 1.29 parses it
+                                         and fails on a project's container without it
     com.docker.compose.network / .volume on networks and volumes: the key in the file
 
 Moorage adds `moorage.compose.config-keys`: a short hash per attribute, so that a plan can
@@ -35,6 +38,8 @@ IMAGE = "com.docker.compose.image"
 NETWORK = "com.docker.compose.network"
 VOLUME = "com.docker.compose.volume"
 CONFIG_KEYS = "moorage.compose.config-keys"
+VERSION = "com.docker.compose.version"
+COMPOSE_VERSION = "2.0.0"
 
 # What does not change a running container: how its image is made, when it starts, which
 # profiles enable it (Compose leaves them out of its hash too).
@@ -92,7 +97,7 @@ def labels(project, name: str, number: int, image_id: str, oneoff: bool = False)
         PROJECT: project.name, SERVICE: name, NUMBER: str(number),
         ONEOFF: "True" if oneoff else "False",
         CONFIG_HASH: config_hash(project, name), CONFIG_KEYS: config_keys(project, name),
-        WORKING_DIR: project.working_dir, IMAGE: image_id,
+        WORKING_DIR: project.working_dir, IMAGE: image_id, VERSION: COMPOSE_VERSION,
     })
     if project.config_files:
         result[CONFIG_FILES] = ",".join(project.config_files)

@@ -93,8 +93,9 @@ def plan_up(engine, project, services=(), force_recreate: bool = False,
     plan.orphans = [summary for summary in existing
                     if labels.service_of(summary) not in project.services]
 
-    _check_engine_support(engine, project, chosen)
+    _check_services(engine, project, chosen)
     _plan_images(engine, project, chosen, build, plan)
+    _check_health_conditions(engine, project, chosen, plan)
     _plan_networks(engine, project, chosen, plan, may_use)
     _plan_volumes(engine, project, chosen, plan, may_use)
     _check_binds(project, chosen)
@@ -140,40 +141,47 @@ def _why_recreate(engine, project, name, current, plan, force, recreated) -> lis
     return reasons
 
 
-def _check_engine_support(engine, project, chosen) -> None:
-    """Attributes the engine of this host cannot run yet are refused here, by name."""
-    needs = {"init": ("init", True),
-             "healthcheck": ("healthcheck", {"Test": ["NONE"]})}
+def _check_services(engine, project, chosen) -> None:
+    """What the engine would refuse only once earlier services run is refused here, by
+    name: health checks it cannot take, named volumes where it has none."""
+    from runtime.compose.containers import healthcheck_option
+    from runtime.container import health
     for name in chosen:
         service = project.services[name]
-        for key, (option, value) in needs.items():
-            if service.get(key) and not engine_accepts(option, value):
-                raise ComposeError(f"{project.where(('services', name, key))}: "
-                                   f"services.{name}.{key}: this engine does not support "
-                                   f"{key} yet")
+        if service.get("healthcheck"):
+            try:
+                health.validate(healthcheck_option(service["healthcheck"]))
+            except MoorError as error:
+                raise ComposeError(f"{project.where(('services', name, 'healthcheck'))}: "
+                                   f"services.{name}.healthcheck: {error.message}") from None
         for volume in service.get("volumes", []):
             if volume["type"] == "volume" and not hasattr(engine, "volume_create"):
                 raise ComposeError(f"{project.where(('services', name, 'volumes'))}: "
                                    f"services.{name}.volumes: this engine has no named "
                                    f"volumes yet (use a bind mount)")
-        for dependency, options in service.get("depends_on", {}).items():
-            if options["condition"] == "service_healthy" and dependency in project.services \
-                    and not (project.services[dependency].get("healthcheck") or {}).get(
-                        "test"):
+
+
+def _check_health_conditions(engine, project, chosen, plan: Plan) -> None:
+    """`service_healthy` on a service that will have no health check is refused: neither
+    its file nor (when the image is at hand) its image gives one, or the file disables it."""
+    for name in chosen:
+        for dependency, options in project.services[name].get("depends_on", {}).items():
+            if options["condition"] != "service_healthy" or dependency not in chosen:
+                continue
+            if not _will_have_health_check(engine, project, dependency, plan):
                 raise ComposeError(f"{project.where(('services', name, 'depends_on', dependency))}: "
                                    f"service {name} waits for {dependency} to be healthy, "
                                    f"but {dependency} has no health check")
 
 
-def engine_accepts(option: str, value) -> bool:
-    """Whether this engine's create takes `option` (some run options arrive in the engine
-    after Compose)."""
-    from runtime.container import options
-    try:
-        options.build({"image": "x", option: value, "cmd": ["true"]}, {"config": {}})
-    except MoorError as error:
-        return "unknown option" not in error.message
-    return True
+def _will_have_health_check(engine, project, name: str, plan: Plan) -> bool:
+    test = (project.services[name].get("healthcheck") or {}).get("test")
+    if test:
+        return test[0] != "NONE"
+    if name not in plan.images:
+        return True         # an image still to build or pull: its check is known then
+    image = (engine.store.config(plan.images[name]).get("config") or {})
+    return ((image.get("Healthcheck") or {}).get("Test") or ["NONE"])[0] != "NONE"
 
 
 def _plan_images(engine, project, chosen, build: bool, plan: Plan) -> None:

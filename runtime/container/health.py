@@ -27,8 +27,9 @@ the container `unhealthy` applies its on-failure action (kill, restart or stop),
 
 Who checks: `HealthChecker` (health_checker.py), the loop that runs every running
 container's checks on their schedule, hosted by the resident engine service (or run in the
-foreground by `moor system health-checker`); `moor system healthcheck-run CONTAINER` runs one
-check by hand. The checker keeps a heartbeat, so everyone can tell whether checks are being
+foreground by `moor system health-checker`, or started as a stand-in by whoever needs
+checks made, `moor compose up`); `moor system healthcheck-run CONTAINER` runs one check by
+hand. The checker keeps a heartbeat, so everyone can tell whether checks are being
 run.
 
 What `inspect` shows (`State.Health`) is what was recorded, as long as a live checker keeps

@@ -14,10 +14,21 @@ runs in a thread of its own, so a slow one holds up no other; a container is nev
 twice at once. One checker runs per engine root: it holds `<run>/health-checker.lock`, and
 keeps `<run>/health-checker.json` (its PID, start time and a heartbeat every couple of
 seconds) so `inspect` can tell whether results are being kept current.
+
+Where no engine service runs, whoever needs checks made now (`moor compose up` waiting for a
+dependency to be healthy) calls `ensure_running(engine)`: it starts a *stand-in* checker,
+`moor system health-checker --stand-in`, detached like the log keeper (in the monitors'
+cgroup, nobody's child). A stand-in checks like any checker and ends by itself once no
+running container of the root has had a health check for `IDLE_SECONDS`, or when the root
+is reset. Any other checker (the service's, or one run in the foreground) takes over from a
+stand-in: it ends it and takes the lock, so starting the service later needs nothing.
 """
 
 import fcntl
 import os
+import select
+import signal
+import subprocess
 import threading
 import time
 
@@ -29,17 +40,113 @@ from runtime.errors import Conflict, MoorError
 
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_STALE = 30_000_000_000
+IDLE_SECONDS = 30.0          # a stand-in ends after this long with nothing to check
+TAKE_OVER_SECONDS = 10.0     # how long a checker waits for a stand-in to hand over
+
+
+def _lock_path(paths) -> str:
+    return os.path.join(paths.run, "health-checker.lock")
+
+
+def _beat_path(paths) -> str:
+    return os.path.join(paths.run, "health-checker.json")
 
 
 def checker_running(paths) -> dict | None:
-    """The live checker's heartbeat record ({Pid, StartTime, Heartbeat}), or None."""
-    beat = atomic.read_json(os.path.join(paths.run, "health-checker.json"))
+    """The live checker's heartbeat record ({Pid, StartTime, Heartbeat, StandIn}), or
+    None."""
+    beat = atomic.read_json(_beat_path(paths))
     if not beat or not process_alive(beat.get("Pid"), beat.get("StartTime")):
         return None
     if time.time_ns() - int(beat.get("Heartbeat") or 0) > HEARTBEAT_STALE:
         return None                      # alive but stuck (or stopped with SIGSTOP)
     return beat
 
+
+def ensure_running(engine, timeout: float = 10.0) -> dict:
+    """The root's live checker ({Pid, StartTime, Heartbeat, StandIn}); when none runs, a
+    stand-in is started first (see the module's docstring). MoorError when none can be."""
+    beat = checker_running(engine.paths)
+    if beat:
+        return beat
+    from runtime.container.monitor import moor_command
+    paths = engine.paths.ensure()
+    ready_read, ready_write = os.pipe()
+    try:
+        argv = moor_command(paths.root, "system", "health-checker", "--stand-in",
+                            "--ready-fd", str(ready_write))
+        # setsid -f: the stand-in is nobody's child (no zombie for a long-lived caller to
+        # reap) and outlives the command that started it.
+        subprocess.run(["setsid", "-f", *argv], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": "UTC"},
+                       pass_fds=(ready_write,), check=False)
+        os.close(ready_write)
+        ready_write = None
+        # One byte once it checks; end of file if another checker was there first, or it
+        # failed.
+        deadline = time.monotonic() + timeout
+        select.select([ready_read], [], [], timeout)
+    finally:
+        os.close(ready_read)
+        if ready_write is not None:
+            os.close(ready_write)
+    while True:
+        beat = checker_running(paths)
+        if beat:
+            return beat
+        if time.monotonic() > deadline:
+            raise MoorError("no health checker runs for this engine root and none could be "
+                            "started (moor system health-checker)")
+        time.sleep(0.05)     # another one took the lock first: its record follows
+
+
+def stop_stand_in(paths, timeout: float = TAKE_OVER_SECONDS) -> bool:
+    """End the root's stand-in checker, if one runs, and wait for it to be gone; False when
+    the checker that runs is not a stand-in."""
+    beat = atomic.read_json(_beat_path(paths))
+    if not beat or not process_alive(beat.get("Pid"), beat.get("StartTime")):
+        return True
+    if not beat.get("StandIn"):
+        return False
+    try:
+        handle = os.pidfd_open(beat["Pid"])
+    except OSError:
+        return True
+    try:
+        os.kill(beat["Pid"], signal.SIGTERM)
+        select.select([handle], [], [], timeout)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+    return True
+
+
+def _take_lock(paths, handle: int, stand_in: bool) -> None:
+    """The checker's lock; a checker that is no stand-in ends a stand-in holding it."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    if not stand_in:
+        deadline = time.monotonic() + TAKE_OVER_SECONDS
+        while time.monotonic() < deadline:
+            beat = atomic.read_json(_beat_path(paths)) or {}
+            if beat and not beat.get("StandIn") and process_alive(beat.get("Pid"),
+                                                                  beat.get("StartTime")):
+                break                # a checker of the same rank: refused below
+            if beat.get("StandIn"):
+                stop_stand_in(paths, max(deadline - time.monotonic(), 0.1))
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                time.sleep(0.05)     # the holder is starting or ending: its record follows
+    other = checker_running(paths) or {}
+    raise Conflict("a health checker already runs for this engine root"
+                   + (f" (pid {other['Pid']})" if other.get("Pid") else ""))
 
 
 class HealthChecker:
@@ -49,11 +156,18 @@ class HealthChecker:
     Hosted in a thread: `start()` returns at once, `stop()` ends it (waiting for checks in
     progress is not needed: their results are recorded by their own threads or dropped).
     In the foreground: `run(stop_event)` until the event is set. MoorError (Conflict) when
-    another checker runs for the same root."""
+    another checker runs for the same root, unless that one is a stand-in: it is ended.
 
-    def __init__(self, engine, scan_seconds: float = 1.0):
+    `stand_in`: a checker started by `ensure_running`, which ends once no running
+    container has had a health check for `idle_seconds`, and gives way to any other."""
+
+    def __init__(self, engine, scan_seconds: float = 1.0, stand_in: bool = False,
+                 idle_seconds: float = IDLE_SECONDS):
         self.engine = engine
         self.scan_seconds = scan_seconds
+        self.stand_in = stand_in
+        self.idle_seconds = idle_seconds
+        self._watched = 0                                    # containers with a check
         self._stop = threading.Event()
         self._thread = None
         self._schedule: dict[str, tuple[str, int]] = {}   # id -> (run's StartedAt, due ns)
@@ -93,24 +207,24 @@ class HealthChecker:
         `ready` is set once the checker holds its lock."""
         stop = stop or self._stop
         paths = self.engine.paths.ensure()
-        lock_path = os.path.join(paths.run, "health-checker.lock")
-        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        handle = os.open(_lock_path(paths), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                other = checker_running(paths) or {}
-                raise Conflict("a health checker already runs for this engine root"
-                               + (f" (pid {other['Pid']})" if other.get("Pid") else ""))
-            beat_path = os.path.join(paths.run, "health-checker.json")
-            identity = {"Pid": os.getpid(), "StartTime": process_start_time(os.getpid())}
+            _take_lock(paths, handle, self.stand_in)
+            beat_path = _beat_path(paths)
+            identity = {"Pid": os.getpid(), "StartTime": process_start_time(os.getpid()),
+                        "StandIn": self.stand_in}
             atomic.write_json(beat_path, {**identity, "Heartbeat": time.time_ns()})
             if ready is not None:
                 ready.set()
-            last_beat = time.monotonic()
+            last_beat = busy_since = time.monotonic()
             try:
                 while not stop.is_set():
                     wait = self._tick()
+                    if self._watched or self._busy:
+                        busy_since = time.monotonic()
+                    elif self.stand_in and (time.monotonic() - busy_since >= self.idle_seconds
+                                            or not os.path.isdir(paths.containers)):
+                        break                # nothing left to check, or the root is gone
                     if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
                         atomic.write_json(beat_path, {**identity, "Heartbeat": time.time_ns()})
                         last_beat = time.monotonic()
@@ -152,6 +266,7 @@ class HealthChecker:
         with self._guard:
             for gone in set(self._schedule) - seen:
                 self._schedule.pop(gone, None)
+        self._watched = len(seen)
         return max(0.0, (next_due - time.time_ns()) / 1e9)
 
     def _first_due(self, container, check: dict, started_at: str) -> int:

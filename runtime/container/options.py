@@ -217,6 +217,16 @@ def parse_shm_size(value) -> int:
     return parse_size(value, "shm") or 64 << 20
 
 
+def parse_init(value) -> bool | None:
+    """`init`: checked here, so that a host without the init program refuses the create."""
+    if value is None:
+        return None
+    if value:
+        from runtime.container import init_process
+        init_process.binary()
+    return bool(value)
+
+
 def _text_or_none(value):
     return value or None
 
@@ -253,6 +263,8 @@ HOST_CONFIG_FIELDS = (
     Field("cap_drop", "CapDrop", parse_capabilities),
     Field("shm_size", "ShmSize", parse_shm_size),
     Field("read_only", "ReadonlyRootfs", bool),
+    # `--init`: a tiny init as PID 1 (runtime.container.init_process); None when not asked.
+    Field("init", "Init", lambda value: parse_init(value)),
     # Every container's log is capped: `--log-opt` over the host's defaults (see log_config).
     Field("log_opts", "LogConfig", lambda value: log_config(value)),
 )
@@ -403,7 +415,11 @@ def _stop_signal(options: dict, image: dict) -> str:
 
 # -- logs --------------------------------------------------------------------------------
 
-LOG_DRIVER = "k8s-file"     # conmon's format; see runtime/container/logfiles.py
+# The driver Docker clients are told of: json-file, Docker's default, whose options (max-size,
+# max-file) and behaviour (logs read back through the API, rotated) are what the engine
+# offers; docker-py, for one, reads a container's output only from json-file or journald.
+# On disk the log is conmon's k8s-file format (runtime/container/logfiles.py).
+LOG_DRIVER = "json-file"
 DEFAULT_LOG_MAX_SIZE, DEFAULT_LOG_MAX_FILE = "100m", "3"
 MIN_LOG_SIZE = 16 << 10     # two of conmon's largest records (8 KiB of output each)
 LOG_OPTS = ("max-size", "max-file")

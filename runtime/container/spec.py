@@ -6,7 +6,7 @@ libcontainer/specconv, and the OCI runtime spec's config-linux.md.
 
 import os
 
-from runtime.container import seccomp
+from runtime.container import init_process, seccomp
 
 OCI_VERSION = "1.0.2"
 
@@ -148,12 +148,13 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
 
 
 def add_process(request: SpecRequest, spec: dict) -> None:
-    """The program: terminal, user, argv, environment, working directory."""
+    """The program: terminal, user, argv (under the init with `--init`), environment,
+    working directory."""
     user = request.user
     process = {
         "terminal": bool(request.config.get("Tty")),
         "user": {"uid": user.uid, "gid": user.gid},
-        "args": request.argv,
+        "args": init_process.wrap(request.argv) if request.host.get("Init") else request.argv,
         "env": request.env,
         "cwd": request.cwd,
     }
@@ -175,7 +176,7 @@ def add_root(request: SpecRequest, spec: dict) -> None:
 def add_mounts(request: SpecRequest, spec: dict) -> None:
     """The kernel file systems every container gets and the engine's files for /etc, except
     where the user mounts something of their own (Docker's rule), then the user's mounts:
-    binds, volumes and tmpfs (runtime.volume.mountpoints)."""
+    binds, volumes and tmpfs (runtime.volume.mountpoints); with `--init`, the init."""
     from runtime.volume import mountpoints
     user = mountpoints.oci_mounts(request.container)
     taken = {mount["destination"] for mount in user}
@@ -183,6 +184,8 @@ def add_mounts(request: SpecRequest, spec: dict) -> None:
                 if mount["destination"] not in taken and not (
                     "/dev" in taken and mount["destination"].startswith("/dev/"))]
     spec["mounts"] = defaults + user
+    if request.host.get("Init"):
+        spec["mounts"].append(init_process.mount(init_process.binary()))
     propagation = mountpoints.check_propagation(request.container)
     if propagation:
         spec["linux"]["rootfsPropagation"] = propagation

@@ -16,8 +16,15 @@ HOST_ACCESS = "moorage.host_access"
 
 def docker_network(network: dict) -> dict:
     """The engine's network document with a time Docker's clients can parse (the pre-defined
-    networks have no creation time)."""
-    return dict(network, Created=network.get("Created") or "0001-01-01T00:00:00Z")
+    networks have no creation time), and a user network's `Options` as Docker shows them:
+    those given at its creation. The bridge device the engine names itself is not one of
+    them (docker-compose 1.29 refuses to use a project network whose options differ from its
+    file's: "needs to be recreated - option ... has changed")."""
+    options = dict(network.get("Options") or {})
+    if options.get("com.docker.network.bridge.default_bridge") != "true":
+        options.pop("com.docker.network.bridge.name", None)
+    return dict(network, Created=network.get("Created") or "0001-01-01T00:00:00Z",
+                Options=options)
 
 
 def _matches(network: dict, wanted: dict) -> bool:

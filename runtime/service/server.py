@@ -55,7 +55,8 @@ class Service:
         # made for (and did not connect again): they cannot start without it.
         self.detached_networks: set = set()
         # The health checks of containers with a Config.Healthcheck run here, in the
-        # resident process (`host_health_checks`), for the service's lifetime.
+        # resident process: `host_health_checks()` starts the engine's checker loop (its own
+        # threads) for the service's lifetime.
         self.health_checker = None
         self._background: set = set()
         from runtime.service.view import ContainerView
@@ -67,15 +68,15 @@ class Service:
         return await loop.run_in_executor(self.pool, lambda: function(*args, **kwargs))
 
     def host_health_checks(self) -> None:
-        """Run the engine's health checker (runtime/container/health_checker.py) in threads
-        of this process. One checker runs per engine root: where another process has it
-        (another service of the same root, `moor system health-checker`), this one leaves
-        the checks to it."""
+        """Run the root's health checks here. One checker runs per engine root: when another
+        process already runs it (another service of the same root, `moor system
+        health-checker`), it keeps doing it."""
+        from runtime.errors import Conflict
         checker = self.engine.health_checker()
         try:
             checker.start()
-        except MoorError as error:
-            log.warning("health checks are not run by this service: %s", error.message)
+        except Conflict as error:
+            log.warning("not running health checks: %s", error.message)
             return
         self.health_checker = checker
 
@@ -87,9 +88,9 @@ class Service:
 
     async def close(self) -> None:
         if self.health_checker is not None:
-            # Checks in progress are left to finish on their own (their results are
-            # recorded by their threads, or dropped when the process ends).
-            self.health_checker.stop(timeout=2.0)
+            # A check in progress is given a moment to end; one still running after it is
+            # left to its own timeout (the container does not depend on it).
+            await asyncio.to_thread(self.health_checker.stop, 5.0)
         for task in list(self._background):
             task.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -198,7 +199,9 @@ async def serve(engine: Engine, socket_path: str, sock: socket.socket, ready=Non
         return wire.HijackableHandler(server, loop=loop, tcp_keepalive=False,
                                       access_log=log, logger=log)
     listener = await loop.create_unix_server(connection, sock=sock)
-    service.host_health_checks()
+    # The health checks of the engine's containers run in this process, once the socket is
+    # ours (a second service is refused before it would take them).
+    await loop.run_in_executor(None, service.host_health_checks)
     stop = asyncio.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)

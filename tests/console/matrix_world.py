@@ -7,15 +7,13 @@ the matrix's check that a GET changes nothing covers it."""
 import secrets
 from dataclasses import dataclass
 
-import pytest
-
 from django.apps import apps
 from django.contrib.auth import get_user_model
 
 from console import audit
 from console.accounts.models import ApiToken
-from console.containers.models import ContainerGrant
 from console.core.testing import PASSWORD
+from console.grants.models import ContainerGrant
 from console.images.models import Commit, Image
 from console.jobs.models import Job
 
@@ -34,13 +32,6 @@ class Objects:
     token: object
     token_key: str
     session: object = None
-
-
-@pytest.fixture
-def recordings(settings, tmp_path):
-    """Terminal recordings go to a temporary directory (add_objects writes one)."""
-    settings.RECORDINGS_DIR = tmp_path / "recordings"
-    return settings.RECORDINGS_DIR
 
 
 def add_objects(world) -> Objects:

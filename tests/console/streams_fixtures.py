@@ -1,9 +1,10 @@
-"""What the terminal and log socket tests share: logging a persona in over a websocket, and a
-fake host bridge at the Channels boundary (the tests read what the consumer sends to the
-bridge's channel and answer as the bridge would). The real bridge is tested end to end in
-tests/e2e/."""
+"""What the socket tests share: logging a persona in over a websocket, a fake host bridge at
+the Channels boundary (the tests read what the consumer sends to the bridge's channel and
+answer as the bridge would), and reading what was sent to a channel. The real bridge is
+tested end to end in tests/e2e/."""
 import asyncio
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -76,3 +77,15 @@ class FakeBridge:
         await self.answer(request, "terminal.opened", mode=request["mode"],
                           command=list(command), user=user, resumed=bool(request["resume"]),
                           replay=replay, start=start, end=start + len(replay))
+
+
+def drain(layer, channel) -> list[dict]:
+    """Every message waiting on `channel` (sync code's view of the channel layer)."""
+    async def take():
+        found = []
+        while True:
+            try:
+                found.append(await asyncio.wait_for(layer.receive(channel), 0.05))
+            except asyncio.TimeoutError:
+                return found
+    return async_to_sync(take)()

@@ -3,8 +3,6 @@ the first HTTP request a process serves, fails the jobs that can never finish, e
 terminal sessions nobody resumed, deletes the contexts of builds that are over. Pages and the
 API only read: the permission matrix proves a GET changes nothing with this same stale work in
 its world; here, the same pages once more, plainly."""
-import time
-
 import pytest
 
 from console import housekeeping
@@ -14,6 +12,7 @@ from console.images.models import BuildContext
 from console.jobs.models import Job
 from console.streams.models import TerminalSession
 from tests.console.matrix_world import add_stale_work
+from tests.stack import wait_until
 from tests.stream_client import run
 
 
@@ -65,10 +64,8 @@ def test_the_thread_runs_once_per_process_until_stopped(world, settings):
     try:
         assert housekeeping.start() is True
         assert housekeeping.start() is False          # one per process
-        deadline = time.monotonic() + 10
-        while Job.objects.get(pk=queued.pk).state != "failed":
-            assert time.monotonic() < deadline, "the housekeeping thread did not run"
-            time.sleep(0.05)
+        wait_until(lambda: Job.objects.get(pk=queued.pk).state == "failed", timeout=10,
+                   interval=0.05, what="the housekeeping thread failing the stale job")
     finally:
         housekeeping.stop()
     assert housekeeping._thread is None

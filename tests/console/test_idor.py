@@ -12,8 +12,7 @@ from channels.testing import WebsocketCommunicator
 
 from console.audit.models import AuditEntry
 from console.core.testing import build_world
-from tests.console.matrix_world import (add_objects, changed_tables, fingerprint,
-                                        recordings)  # noqa: F401  (a fixture)
+from tests.console.matrix_world import add_objects, changed_tables, fingerprint
 from tests.console.streams_fixtures import session_cookie
 
 pytestmark = pytest.mark.usefixtures("recordings")

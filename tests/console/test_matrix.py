@@ -21,8 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from console.core.testing import PASSWORD, build_world
-from tests.console.matrix_world import (add_objects, changed_tables, fingerprint,
-                                        recordings)  # noqa: F401  (a fixture)
+from tests.console.matrix_world import add_objects, changed_tables, fingerprint
 
 pytestmark = pytest.mark.usefixtures("recordings")
 
@@ -298,7 +297,7 @@ ROUTES = {
 }
 
 # The admin site is for superusers: everyone else is sent to its login page. What a superuser
-# may do there (each change audited) is tested in test_admin_pages.py; here, only that the
+# may do there (each change audited) is tested in teams/test_admin.py; here, only that the
 # audit log in it stays read-only even for them.
 NOT_SUPERUSERS = ROLES + ("stranger",)
 SUPERUSER_ANSWERS = (200, 302, 403, 404, 405)

@@ -67,7 +67,7 @@ def engine(engine_root):
     for container in records.all_containers(engine):
         if container.id not in before:
             with contextlib.suppress(Exception):
-                removal.remove(engine, container, force=True)
+                removal.remove(engine, container, force=True, volumes=True)
     remaining = leftovers(engine)
     assert not remaining, f"left behind: {remaining}"
 

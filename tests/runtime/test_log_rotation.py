@@ -114,7 +114,7 @@ def test_a_log_is_capped_rotated_and_read_as_one(engine, moor, fifo):
     resumed = list(engine.logs(container_id, after_offset=records[middle].offset))
     assert [r.data for r in resumed] == [r.data for r in records[middle + 1:]]
     config = json.loads(moor("inspect", container_id).stdout)[0]["HostConfig"]["LogConfig"]
-    assert config == {"Type": "k8s-file", "Config": {"max-size": "16k", "max-file": "3"}}
+    assert config == {"Type": "json-file", "Config": {"max-size": "16k", "max-file": "3"}}
 
 
 def test_follow_reads_across_rotations(engine, moor, fifo):

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from runtime.container import options, seccomp, seccomp_bpf, spec
+from runtime.container import init_process, options, seccomp, seccomp_bpf, spec
 from runtime.container.state import Container
 from runtime.volume import specs
 
@@ -42,6 +42,7 @@ OPTION_CASES = {
         "labels": ["team=blue", "tier"], "cap_add": ["net_admin"], "cap_drop": ["mknod"],
         "stop_signal": "SIGTERM", "stop_timeout": 3, "shm_size": "128m", "read_only": True,
         "expose": ["9000", "53/udp"], "publish_loopback": False,
+        "log_opts": ["max-size=10m", "max-file=2"],
     },
     "privileged_host": {
         "image": "busybox", "entrypoint": ["/bin/sh", "-c"], "cmd": ["echo hi"],
@@ -49,7 +50,8 @@ OPTION_CASES = {
         "labels": {"k": "v"}, "id": CONTAINER_ID,
     },
     "drop_all": {"image": "busybox", "entrypoint": [], "cmd": ["true"],
-                 "cap_drop": ["ALL"], "cap_add": ["CAP_CHOWN", "kill"], "memory": 8 << 20},
+                 "cap_drop": ["ALL"], "cap_add": ["CAP_CHOWN", "kill"], "memory": 8 << 20,
+                 "init": True},
     # Volumes, binds and tmpfs of every kind; user mounts over /etc/hosts and /dev/shm take
     # the place of the engine's own.
     "mounts": {"image": "busybox", "binds": ["data:/data:ro,nocopy", "/srv/hosts:/etc/hosts:ro",
@@ -93,6 +95,7 @@ def fixed_host(monkeypatch):
     monkeypatch.setattr(seccomp_bpf, "annotation",
                         lambda profile, cache: f"compiled in {cache}")
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(init_process, "binary", lambda: "/usr/bin/tini-static")
     uname = os.uname()
     monkeypatch.setattr(os, "uname", lambda: os.uname_result(
         (uname.sysname, "golden-host", uname.release, uname.version, uname.machine)))

@@ -28,14 +28,15 @@ Server → browser:
 """
 import asyncio
 import json
-import secrets
 import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from console.core import parsers
 from console.streams import access, bridge_protocol as protocol
+from console.streams.bridge_client import LogStream
 from console.streams.consumers.user_groups import UserGroupsMember
 
 RECHECK_SECONDS = 30.0
@@ -43,12 +44,13 @@ RECHECK_SECONDS = 30.0
 
 class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
-        self.joined, self.stream, self.tasks = [], None, []
+        self.joined, self.logs, self.tasks = [], None, []
         self.batches = []           # (our batch number, stream, the bridge's batch number)
         self.batch = 0
         self.cursor = None
         if not await self.admit("logs", audit_refusal=False):
             return
+        self.logs = LogStream(self.channel_layer, self.container, self.channel_name)
         self.tasks.append(asyncio.ensure_future(self.keep_alive()))
         query = {key: values[0] for key, values in
                  parse_qs(self.scope.get("query_string", b"").decode()).items()}
@@ -57,24 +59,11 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
 
     async def start(self, request: dict) -> None:
         try:
-            message = protocol.logs_start(request)
+            start = protocol.logs_start(request)
         except ValueError as error:
             await self.send_json({"type": "error", "message": str(error)})
             return
-        await self.stop_stream()
-        await self.begin(message)
-
-    async def begin(self, message: dict) -> None:
-        self.stream = secrets.token_hex(8)
-        await self.channel_layer.send(self.bridge, dict(
-            message, type="bridge.logs.start", stream=self.stream,
-            container=self.container.engine_id, follow=True, reply_to=self.channel_name))
-
-    async def stop_stream(self) -> None:
-        if self.stream is not None:
-            await self.channel_layer.send(self.bridge, {"type": "bridge.logs.stop",
-                                                        "stream": self.stream})
-            self.stream = None
+        await self.logs.start(start, follow=True)
 
     async def send_json(self, content) -> None:
         await self.send(text_data=json.dumps(content, ensure_ascii=False))
@@ -83,10 +72,7 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         last_check = time.monotonic()
         while True:
             await asyncio.sleep(protocol.PING_SECONDS)
-            if self.stream is not None:
-                await self.channel_layer.send(self.bridge, {
-                    "type": "bridge.ping", "streams": [self.stream],
-                    "reply_to": self.channel_name})
+            await self.logs.ping()
             await self.send(text_data='{"type": "ping"}')
             if time.monotonic() - last_check >= RECHECK_SECONDS:
                 last_check = time.monotonic()
@@ -96,11 +82,11 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type")
-        except (ValueError, AttributeError):
-            await self.send_json({"type": "error", "message": "send JSON text frames"})
+            message = parsers.frame(text_data)
+        except ValueError as error:
+            await self.send_json({"type": "error", "message": str(error)})
             return
+        kind = message.get("type")
         if kind == "follow":
             await self.start({"tail": message.get("tail")})
         elif kind == "resume":
@@ -111,41 +97,41 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
             await self.send_json({"type": "error", "message": f"unknown message {kind!r}"})
 
     async def acknowledge(self, number: int) -> None:
+        """The page's batches up to `number` are shown: the bridge's batches they carried (of
+        the current stream) are acknowledged."""
         done = [entry for entry in self.batches if entry[0] <= number]
         self.batches = [entry for entry in self.batches if entry[0] > number]
-        last = {}
-        for _, stream, bridge_batch in done:
-            last[stream] = max(last.get(stream, 0), bridge_batch)
-        if self.stream in last:
-            await self.channel_layer.send(self.bridge, {"type": "bridge.logs.ack",
-                                                        "stream": self.stream,
-                                                        "batch": last[self.stream]})
+        ours = [bridge_batch for _, stream, bridge_batch in done if stream == self.logs.id]
+        if ours:
+            await self.logs.acknowledge(max(ours))
 
     # -- from the bridge --------------------------------------------------------------------
 
     async def logs_batch(self, event):
-        if event.get("stream") != self.stream:
+        if not self.logs.ours(event):
             return
         self.batch += 1
-        self.batches.append((self.batch, self.stream, event["batch"]))
+        self.batches.append((self.batch, self.logs.id, event["batch"]))
         self.cursor = event["cursor"]
         await self.send_json({"type": "logs", "batch": self.batch, "lines": event["lines"],
                               "cursor": event["cursor"]})
 
     async def logs_end(self, event):
-        if event.get("stream") == self.stream:
-            self.stream = None
+        if self.logs.ours(event):
+            self.logs.id = None
             await self.send_json({"type": "end", "cursor": event["cursor"]})
 
     async def logs_error(self, event):
-        if event.get("stream") == self.stream:
-            self.stream = None
+        if self.logs.ours(event):
+            self.logs.id = None
             await self.send_json({"type": "error", "message": event["message"]})
 
     async def logs_lost(self, event):
         """The bridge restarted and forgot the stream: follow again from where we are."""
-        if event.get("stream") == self.stream and self.cursor:
-            await self.begin({"cursor": self.cursor, "tail": None, "after": None})
+        if self.logs.ours(event) and self.cursor:
+            self.logs.id = None
+            await self.logs.start({"cursor": self.cursor, "tail": None, "after": None},
+                                  follow=True)
 
     # -- revocation -------------------------------------------------------------------------
 
@@ -181,5 +167,5 @@ class LogsConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         for task in getattr(self, "tasks", ()):
             task.cancel()
         await self.leave_user_groups()
-        if getattr(self, "stream", None) is not None:
-            await self.stop_stream()
+        if getattr(self, "logs", None) is not None:
+            await self.logs.stop()

@@ -13,7 +13,8 @@ The query string says what to open:
     cols=, rows=       the terminal's size (default 80x24)
     session=<32 hex>   resume that session (the page keeps the ID of the one it opened)
 
-Frames (DESIGN.md): binary frames are raw terminal bytes both ways. Text frames are JSON:
+Frames, the same for the page's terminal and for scripts: binary frames are raw terminal
+bytes both ways. Text frames are JSON:
     browser → server   {"type": "resize", "cols": C, "rows": R}
                        {"type": "ack", "bytes": N}   output bytes processed so far on this
                                                      socket, the replay included (flow control)
@@ -32,8 +33,8 @@ Frames (DESIGN.md): binary frames are raw terminal bytes both ways. Text frames 
                        {"type": "taken"}             another socket resumed the session
                        {"type": "error", "message": "..."}
 Close codes: 1000 after exit, 4400 bad request, 4401 logged out (or the API token revoked),
-4403 permission lost, 4409
-taken, 4410 the session to resume has ended, 1011 the host did not answer.
+4403 permission lost, 4409 taken, 4410 the session to resume has ended, 1011 the host did not
+answer (the close codes of `console.core.errors`).
 """
 import asyncio
 import json
@@ -46,7 +47,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from console.core import parsers
+from console.core.errors import ConsoleError, Gone, HostSilent, Invalid
 from console.streams import access, bridge_protocol as protocol, terminal_sessions
+from console.streams.bridge_client import TerminalClient
 from console.streams.casts import CastRecorder
 from console.streams.consumers.user_groups import UserGroupsMember
 from console.streams.models import TerminalSession
@@ -59,12 +63,8 @@ MAX_COMMAND = 2000
 MAX_HELD = 16          # control messages kept until the session opens
 
 
-class BadRequest(Exception):
-    pass
-
-
 def terminal_options(query: dict, container) -> dict:
-    """What the query string asks for, checked; raises BadRequest with a one-line reason."""
+    """What the query string asks for, checked; raises Invalid with a one-line reason."""
     from console.teams.models import CONTAINER_USER_PATTERN
 
     def one(name, default=""):
@@ -72,31 +72,31 @@ def terminal_options(query: dict, container) -> dict:
 
     mode = one("mode", "exec")
     if mode not in protocol.MODES:
-        raise BadRequest("mode is exec or attach")
+        raise Invalid("mode is exec or attach")
     try:
         cols, rows = int(one("cols", "80")), int(one("rows", "24"))
     except ValueError:
-        raise BadRequest("cols and rows are numbers") from None
+        raise Invalid("cols and rows are numbers") from None
     if not (1 <= cols <= 1000 and 1 <= rows <= 1000):
-        raise BadRequest("cols and rows are between 1 and 1000")
+        raise Invalid("cols and rows are between 1 and 1000")
     session = one("session")
     if session and not SESSION_ID.match(session):
-        raise BadRequest("a session ID is 32 hex digits")
+        raise Invalid("a session ID is 32 hex digits")
     command_text = one("command").strip()
     if len(command_text) > MAX_COMMAND:
-        raise BadRequest(f"the command is longer than {MAX_COMMAND} characters")
+        raise Invalid(f"the command is longer than {MAX_COMMAND} characters")
     try:
         command = shlex.split(command_text) if command_text else []
     except ValueError as error:
-        raise BadRequest(f"cannot read the command: {error}") from None
+        raise Invalid(f"cannot read the command: {error}") from None
     user = one("user").strip()
     if user and not CONTAINER_USER_PATTERN.match(user):
-        raise BadRequest("the user is a name or a number, optionally with a group "
+        raise Invalid("the user is a name or a number, optionally with a group "
                          "(app, 1000, app:staff)")
     pinned = container.team.terminal_user if container.team_id else ""
     if mode == "attach":
         if command or user:
-            raise BadRequest("attach runs nothing: no command or user")
+            raise Invalid("attach runs nothing: no command or user")
     elif pinned:
         user = pinned
     return {"mode": mode, "cols": cols, "rows": rows, "session": session, "command": command,
@@ -106,7 +106,8 @@ def terminal_options(query: dict, container) -> dict:
 class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def connect(self):
         self.joined, self.row, self.recorder, self.opened = [], None, None, False
-        self.session_id, self.ended, self.tasks, self.held = None, False, [], []
+        self.session_id, self.terminal = None, None
+        self.ended, self.tasks, self.held = False, [], []
         if not await self.admit("terminal", audit_refusal=True):
             return
         self.request = terminal_sessions.ScopeRequest(self.scope)
@@ -115,20 +116,15 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
                                             self.container)
             if self.options["session"]:
                 await self.check_resumable(self.options["session"])
-        except BadRequest as error:
-            await self.fail(str(error), code=4400)
-            return
-        except LookupError as error:
-            await self.fail(str(error), code=4410)
+        except ConsoleError as error:     # a bad query (4400), a session that has ended (4410)
+            await self.fail(error.message, code=error.close_code)
             return
         self.session_id = self.options["session"] or secrets.token_hex(16)
-        self.received = 0
-        await self.to_bridge("bridge.terminal.open", mode=self.options["mode"],
-                             container=self.container.engine_id,
-                             command=self.options["command"] or None,
-                             user=self.options["user"], rows=self.options["rows"],
-                             cols=self.options["cols"], resume=bool(self.options["session"]),
-                             reply_to=self.channel_name)
+        self.terminal = TerminalClient(self.channel_layer, self.container, self.channel_name,
+                                       self.session_id)
+        await self.terminal.open(mode=self.options["mode"], command=self.options["command"],
+                                 user=self.options["user"], rows=self.options["rows"],
+                                 cols=self.options["cols"], resume=bool(self.options["session"]))
         self.tasks = [asyncio.ensure_future(self.wait_opened()),
                       asyncio.ensure_future(self.keep_alive())]
 
@@ -137,15 +133,11 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         row = TerminalSession.objects.filter(pk=session_id, user=self.user,
                                              container=self.container).first()
         if row is None:
-            raise LookupError("No such session.")
+            raise Gone("No such session.")
         if row.ended_at is not None:
-            raise LookupError("That session has ended.")
+            raise Gone("That session has ended.")
         if row.mode != self.options["mode"]:
-            raise BadRequest("the session was opened in another mode")
-
-    async def to_bridge(self, kind: str, **fields) -> None:
-        await self.channel_layer.send(self.bridge, {"type": kind, "session": self.session_id,
-                                                    "reply_to": self.channel_name, **fields})
+            raise Invalid("the session was opened in another mode")
 
     async def fail(self, message: str, code: int) -> None:
         await self.send(text_data=json.dumps({"type": "error", "message": message}))
@@ -155,22 +147,20 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         await asyncio.sleep(OPEN_TIMEOUT)
         if not self.opened and not self.ended:
             self.ended = True
-            message = (f"Host {self.container.host.name} did not answer: its stream bridge may "
-                       "not be running.")
+            silent = HostSilent(f"Host {self.container.host.name} did not answer: its stream "
+                                "bridge may not be running.")
             if not self.options["session"]:
                 await database_sync_to_async(terminal_sessions.refused)(
                     user=self.user, container=self.container, mode=self.options["mode"],
-                    exec_user=self.options["user"], error=message, request=self.request)
-            await self.fail(message, code=1011)
+                    exec_user=self.options["user"], error=silent.message, request=self.request)
+            await self.fail(silent.message, code=silent.close_code)
 
     async def keep_alive(self) -> None:
         count, last_check = 0, time.monotonic()
         while True:
             await asyncio.sleep(protocol.PING_SECONDS)
             count += 1
-            await self.channel_layer.send(self.bridge, {
-                "type": "bridge.ping", "sessions": [self.session_id],
-                "reply_to": self.channel_name})
+            await self.terminal.ping()
             await self.send(text_data='{"type": "ping"}')
             if self.row is not None and count % SEEN_EVERY == 0:
                 await database_sync_to_async(terminal_sessions.save_position)(
@@ -197,9 +187,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def input(self, data: bytes) -> None:
         if self.recorder:
             self.recorder.input(data)
-        for start in range(0, len(data), protocol.MAX_INPUT):
-            await self.to_bridge("bridge.terminal.input",
-                                 data=data[start:start + protocol.MAX_INPUT])
+        await self.terminal.input(data)
 
     async def hold(self, text_data) -> None:
         """A control message that came before the session opened (a client may size its
@@ -213,12 +201,11 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
 
     async def control(self, text_data) -> None:
         try:
-            message = json.loads(text_data or "")
-            kind = message.get("type")
-        except (ValueError, AttributeError):
-            await self.send(text_data=json.dumps({"type": "error",
-                                                  "message": "text frames are JSON objects"}))
+            message = parsers.frame(text_data)
+        except ValueError as error:
+            await self.send(text_data=json.dumps({"type": "error", "message": str(error)}))
             return
+        kind = message.get("type")
         if kind == "resize":
             cols, rows = message.get("cols"), message.get("rows")
             if not all(isinstance(value, int) and 1 <= value <= 1000 for value in (cols, rows)):
@@ -227,14 +214,13 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
                 return
             if self.recorder:
                 self.recorder.resize(cols, rows)
-            await self.to_bridge("bridge.terminal.resize", cols=cols, rows=rows)
+            await self.terminal.resize(cols, rows)
         elif kind == "ack" and isinstance(message.get("bytes"), int):
             # Positions count the bytes skipped for the page as well as those it showed.
-            await self.to_bridge("bridge.terminal.ack",
-                                 position=self.stream_start + self.skipped + message["bytes"])
+            await self.terminal.acknowledge(self.stream_start + self.skipped + message["bytes"])
         elif kind == "close":
             self.closing_reason = "closed"
-            await self.to_bridge("bridge.terminal.close")
+            await self.terminal.close()
         elif kind != "pong":
             await self.send(text_data=json.dumps({"type": "error",
                                                   "message": f"unknown message {kind!r}"}))
@@ -242,7 +228,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     # -- from the bridge --------------------------------------------------------------------
 
     def ours(self, event) -> bool:
-        return event.get("session") == self.session_id and not self.ended
+        return self.terminal is not None and self.terminal.ours(event) and not self.ended
 
     async def terminal_opened(self, event):
         if not self.ours(event):
@@ -368,8 +354,8 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
     async def revoke(self, reason: str, *, code: int, message: str) -> None:
         if self.ended:
             return
-        if self.session_id:
-            await self.to_bridge("bridge.terminal.close")
+        if self.terminal is not None:
+            await self.terminal.close()
         await self.end(reason)
         await self.fail(message, code=code)
 
@@ -398,7 +384,7 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
         self.ended = True
         await self.stop_tasks()
         # A session the socket never showed is ended; one it showed waits to be resumed.
-        await self.to_bridge("bridge.terminal.detach" if self.opened else "bridge.terminal.close")
+        await (self.terminal.detach() if self.opened else self.terminal.close())
         if self.recorder:
             self.recorder.close()
         if self.row is not None:

@@ -7,14 +7,15 @@ again at each periodic re-check. Those groups
 also carry the live events of the user's objects, which these sockets do not show."""
 from channels.db import database_sync_to_async
 
+from console.core.errors import ConsoleError
 from console.streams import access, groups
 
 
 class UserGroupsMember:
     async def admit(self, action: str, *, audit_refusal: bool) -> bool:
         """Accept the socket if its user may do `action` on the container its path names,
-        setting `user`, `container` and `bridge` and joining the user's groups; otherwise
-        close it with the refusal's code and answer False."""
+        setting `user` and `container` and joining the user's groups; otherwise close it with
+        the refusal's code and answer False."""
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=access.UNAUTHENTICATED)
@@ -23,11 +24,10 @@ class UserGroupsMember:
             self.container = await database_sync_to_async(access.container_for)(
                 user, self.scope["url_route"]["kwargs"]["ref"], action,
                 audit_refusal=audit_refusal, path=self.scope.get("path", ""))
-        except access.Refused as refusal:
-            await self.close(code=refusal.code)
+        except ConsoleError as refusal:
+            await self.close(code=refusal.close_code)
             return False
         self.user = user
-        self.bridge = groups.bridge_channel(self.container.host.name)
         await self.join_user_groups()
         await self.accept()
         return True

@@ -1,10 +1,12 @@
 """Fixtures for Compose projects on the engine's test root (see tests/runtime/conftest.py):
 `compose_project(text)` writes a project directory and loads it; every project a test
-touched is brought down (containers, networks) after it."""
+touched is brought down (containers, networks) after it, and the stand-in health checker
+`up` may have started is ended."""
 
 import pytest
 
 from runtime import compose
+from runtime.container import health_checker
 from runtime.network import list_networks, remove_network
 
 
@@ -26,6 +28,7 @@ def compose_project(engine, tmp_path):
     for network in list_networks(engine.paths):
         if (network.get("Labels") or {}).get("com.docker.compose.project") in names:
             remove_network(engine.paths, network["Name"])
+    health_checker.stop_stand_in(engine.paths)
 
 
 @pytest.fixture

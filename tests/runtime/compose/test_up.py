@@ -70,7 +70,8 @@ def test_up_makes_the_networks_and_containers_with_compose_labels(engine, compos
         labels.ONEOFF: "False"}
     assert app["Labels"][labels.CONFIG_HASH] == labels.config_hash(project, "app")
     networks = {network["Name"]: network["Labels"] for network in list_networks(engine.paths)}
-    assert networks["proj_back"] == {labels.PROJECT: "proj", labels.NETWORK: "back"}
+    assert networks["proj_back"] == {labels.PROJECT: "proj", labels.NETWORK: "back",
+                                     labels.VERSION: labels.COMPOSE_VERSION}
     # services reach each other by name and alias on the networks they share, and only there
     assert {"db", "database", "proj-db-1"} <= _names_on(engine, started["app"])
     assert {"app", "tool"} <= _names_on(engine, started["web"])
@@ -204,8 +205,6 @@ def test_a_new_container_that_fails_puts_the_old_one_back(engine, compose_projec
     ("services:\n  web:\n    image: busybox\n    networks: [out]\nnetworks:\n  out:\n"
      "    external: true\n    name: nowhere\n",
      "network nowhere declared as external, but could not be found"),
-    ("services:\n  web:\n    image: busybox\n    init: true\n",
-     "services.web.init: this engine does not support init yet"),
     # a loopback registry where nothing listens: the pull fails before anything is made
     ("services:\n  web:\n    image: 127.0.0.1:1/no-such-image\n",
      "service web: pulling 127.0.0.1:1/no-such-image: "),
@@ -223,6 +222,18 @@ def test_a_plan_that_cannot_be_carried_out_makes_nothing(engine, compose_project
         up(compose_project(text))
     assert engine.compose_containers("proj") == []
     assert {network["Name"] for network in list_networks(engine.paths)} == networks_before
+
+
+def test_init_runs_the_service_under_the_engines_init(engine, compose_project, up, moor):
+    project = compose_project("services:\n  web:\n    image: busybox\n    init: true\n"
+                              "    command: sleep 600\n  plain:\n    image: busybox\n"
+                              "    command: sleep 600\n")
+    _, started, _ = up(project)
+    first = {name: moor("exec", started[name], "ps", "-o", "pid,comm", check=True
+                        ).stdout.splitlines()[1].split() for name in started}
+    assert first == {"web": ["1", "init"], "plain": ["1", "sleep"]}
+    assert engine.inspect(started["web"])["HostConfig"]["Init"] is True
+    compose.down(engine, "proj", project, timeout=0)
 
 
 def test_a_network_not_made_for_the_project_is_refused(engine, compose_project, up, moor):

@@ -46,7 +46,8 @@ def test_a_named_volume_outlives_recreate_and_down_but_not_down_v(engine, compos
     plan, started, _ = up(project)
     assert plan["volumes"] == ["proj_data"]
     volume = engine.volume_inspect("proj_data")
-    assert volume["Labels"] == {labels.PROJECT: "proj", labels.VOLUME: "data"}
+    assert volume["Labels"] == {labels.PROJECT: "proj", labels.VOLUME: "data",
+                                labels.VERSION: labels.COMPOSE_VERSION}
     _write(engine, started["store"], "one")
     plan, again, _ = up(compose_project(FILE, environ={"ROUND": "2"}))
     assert plan["volumes"] == [] and again["store"] != started["store"]

@@ -1,0 +1,297 @@
+"""A host's stream bridge: terminals and log follows for the containers of one host.
+
+A small asyncio process started next to each host worker (`manage.py stream_bridge`, run by
+`./moorage up` and the test stack), on the same engine root (`MOORAGE_ROOT`). It is not the
+web process (which never touches the runtime) and not a Celery task (a terminal would hold a
+worker slot for hours and a stop would queue behind it). It talks to the web side only
+through the Channels layer: it receives on `groups.bridge_channel(<host>)` and answers on the
+channel each message names. The protocol is in `console/streams/bridge_protocol.py`.
+
+Nothing here is needed for a container or an exec session to live on: exec sessions run
+under conmon, so when the bridge restarts it finds them on disk, serves them again and
+replays their recent output (conmon's log of it) to whoever resumes them.
+"""
+import asyncio
+import logging
+import re
+import signal
+import time
+
+from runtime.container import state as records
+from runtime.container import sessions as exec_sessions
+
+from console.agent.bridge_logs import LogFollow
+from console.agent.bridge_terminals import TerminalRelay
+from console.streams import bridge_protocol as protocol
+from console.streams import groups
+
+log = logging.getLogger(__name__)
+
+CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
+HOUSEKEEPING_SECONDS = 1.0
+SWEEP_SECONDS = 60.0
+RETRY_SECONDS = 1.0
+
+
+class BadMessage(Exception):
+    pass
+
+
+def field(message: dict, name: str, kind, required: bool = True):
+    value = message.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        raise BadMessage(f"{message.get('type')}: {name} must be {kind.__name__}")
+    return value
+
+
+class Bridge:
+    def __init__(self, host: str, engine, layer, resume_seconds: float):
+        self.host = host
+        self.engine = engine
+        self.layer = layer
+        self.resume_seconds = resume_seconds
+        self.channel = groups.bridge_channel(host)
+        self.terminals: dict[str, TerminalRelay] = {}
+        self.follows: dict[str, LogFollow] = {}
+        self.ended: dict[str, tuple] = {}      # session -> (exit code, when), for late resumes
+        self.tasks = set()
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def serve(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        await self.adopt_sessions()
+        self.spawn(self.housekeeping(stop))
+        log.info("stream bridge of %s listening on %s", self.host, self.channel)
+        receiving = None
+        while not stop.is_set():
+            receiving = asyncio.ensure_future(self.layer.receive(self.channel))
+            stopping = asyncio.ensure_future(stop.wait())
+            done, _ = await asyncio.wait({receiving, stopping},
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if receiving not in done:
+                receiving.cancel()
+                stopping.cancel()
+                break
+            stopping.cancel()
+            try:
+                message = receiving.result()
+            except Exception as error:   # Redis away: try again shortly, without spinning
+                log.warning("receiving failed: %s", error)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            try:
+                self.handle(message)
+            except BadMessage as error:
+                log.warning("refused a message: %s", error)
+            except Exception:
+                log.exception("handling a message failed")
+        await self.shut_down()
+
+    def spawn(self, coroutine) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def send(self, channel: str, message: dict) -> None:
+        try:
+            await self.layer.send(channel, message)
+        except Exception as error:    # a full or vanished web-side channel: it is gone
+            log.debug("could not send %s to %s: %s", message.get("type"), channel, error)
+
+    async def adopt_sessions(self) -> None:
+        """Serve again the exec sessions a previous bridge of this root started."""
+        adopted = 0
+        for container in await asyncio.to_thread(records.all_containers, self.engine):
+            for session in exec_sessions.ExecSession.all(container):
+                if not session.running():
+                    await asyncio.to_thread(self._forget, session)
+                    continue
+                relay = TerminalRelay(self, session.id, container.id, "exec")
+                try:
+                    relay.adopt(session)
+                except Exception as error:
+                    log.warning("could not attach to session %s: %s", session.id, error)
+                    continue
+                self.terminals[session.id] = relay
+                adopted += 1
+        if adopted:
+            log.info("serving %d terminal session(s) again", adopted)
+
+    def _forget(self, session) -> None:
+        try:
+            session.remove(self.engine)
+        except Exception as error:
+            log.warning("could not remove ended session %s: %s", session.id, error)
+
+    async def housekeeping(self, stop: asyncio.Event) -> None:
+        last_sweep = 0.0
+        while not stop.is_set():
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            now = time.monotonic()
+            for relay in list(self.terminals.values()):
+                if relay.consumer is not None and now - relay.last_heard > protocol.PEER_TIMEOUT:
+                    relay.detach()
+                if relay.consumer is None and now - relay.detached_at > self.resume_seconds:
+                    log.info("session %s was not resumed in time: ending it", relay.id)
+                    self.spawn(relay.close())
+            for follow in list(self.follows.values()):
+                if now - follow.last_heard > protocol.PEER_TIMEOUT:
+                    follow.stop()
+            for session_id, (_, when) in list(self.ended.items()):
+                if now - when > self.resume_seconds:
+                    del self.ended[session_id]
+            if now - last_sweep > SWEEP_SECONDS:
+                last_sweep = now
+                await asyncio.to_thread(exec_sessions.sweep_links, self.engine)
+
+    async def shut_down(self) -> None:
+        """Let go of everything: exec sessions live on under conmon for the next bridge."""
+        for follow in list(self.follows.values()):
+            follow.stop()
+        for relay in list(self.terminals.values()):
+            relay.stop_reading()
+            if relay.writer is not None:
+                relay.writer.cancel()
+            if relay.sock is not None:
+                relay.sock.close()
+        for task in list(self.tasks):
+            task.cancel()
+
+    def session_ended(self, relay: TerminalRelay) -> None:
+        self.terminals.pop(relay.id, None)
+        self.ended[relay.id] = (relay.exit_code, time.monotonic())
+
+    # -- messages --------------------------------------------------------------------------
+
+    def handle(self, message: dict) -> None:
+        kind = message.get("type", "")
+        handler = getattr(self, "on_" + kind.removeprefix("bridge.").replace(".", "_"), None)
+        if not kind.startswith("bridge.") or handler is None:
+            raise BadMessage(f"unknown message type {kind!r}")
+        handler(message)
+
+    def relay_for(self, message: dict) -> TerminalRelay | None:
+        relay = self.terminals.get(field(message, "session", str))
+        if relay is None:
+            return None
+        sender = message.get("reply_to")
+        if relay.consumer is None and sender and not relay.ended.is_set():
+            # A socket still open across a bridge restart: serve it again, screen first.
+            self.spawn(relay.attach(sender, resumed=True))
+        return relay if sender in (None, relay.consumer) else None
+
+    def on_terminal_open(self, message: dict) -> None:
+        session_id = field(message, "session", str)
+        container_id = field(message, "container", str)
+        reply_to = field(message, "reply_to", str)
+        mode = field(message, "mode", str)
+        if not exec_sessions.SESSION_ID.match(session_id) or not CONTAINER_ID.match(
+                container_id) or mode not in protocol.MODES:
+            raise BadMessage("terminal.open: bad session, container or mode")
+        command = field(message, "command", list, required=False)
+        if command is not None and not all(isinstance(part, str) for part in command):
+            raise BadMessage("terminal.open: command must be a list of strings")
+        field(message, "user", str, required=False)
+        if message.get("resume"):
+            relay = self.terminals.get(session_id)
+            if relay is not None and relay.container_id == container_id:
+                self.spawn(relay.attach(reply_to, resumed=True))
+            elif session_id in self.ended:
+                self.spawn(self.send(reply_to, {"type": "terminal.exit", "session": session_id,
+                                                "code": self.ended[session_id][0]}))
+            elif mode == "attach":
+                self.start(TerminalRelay(self, session_id, container_id, mode), message)
+            else:
+                self.spawn(self.send(reply_to, {"type": "terminal.error", "session": session_id,
+                                                "message": "The session has ended."}))
+            return
+        if session_id in self.terminals or session_id in self.ended:
+            self.spawn(self.send(reply_to, {"type": "terminal.error", "session": session_id,
+                                            "message": "That session ID is taken."}))
+            return
+        self.start(TerminalRelay(self, session_id, container_id, mode), message)
+
+    def start(self, relay: TerminalRelay, message: dict) -> None:
+        self.terminals[relay.id] = relay
+        self.spawn(relay.open(message))
+
+    def on_terminal_input(self, message: dict) -> None:
+        relay = self.relay_for(message)
+        if relay is not None:
+            relay.give_input(field(message, "data", bytes))
+
+    def on_terminal_resize(self, message: dict) -> None:
+        relay = self.relay_for(message)
+        if relay is not None:
+            relay.resize(message.get("rows"), message.get("cols"))
+
+    def on_terminal_ack(self, message: dict) -> None:
+        relay = self.relay_for(message)
+        if relay is not None:
+            relay.acknowledge(field(message, "position", int))
+
+    def on_terminal_detach(self, message: dict) -> None:
+        relay = self.terminals.get(field(message, "session", str))
+        if relay is not None:
+            relay.detach(message.get("reply_to"))
+
+    def on_terminal_close(self, message: dict) -> None:
+        relay = self.terminals.get(field(message, "session", str))
+        if relay is not None:
+            self.spawn(relay.close())
+
+    def on_logs_start(self, message: dict) -> None:
+        stream = field(message, "stream", str)
+        if not CONTAINER_ID.match(field(message, "container", str)):
+            raise BadMessage("logs.start: bad container")
+        field(message, "reply_to", str)
+        if stream in self.follows:
+            raise BadMessage("logs.start: stream exists")
+        follow = LogFollow(self, message)
+        self.follows[stream] = follow
+        follow.task = self.spawn(follow.run())
+
+    def on_logs_ack(self, message: dict) -> None:
+        follow = self.follows.get(field(message, "stream", str))
+        if follow is not None:
+            follow.acknowledge(field(message, "batch", int))
+
+    def on_logs_stop(self, message: dict) -> None:
+        follow = self.follows.get(field(message, "stream", str))
+        if follow is not None:
+            follow.stop()
+
+    def on_ping(self, message: dict) -> None:
+        reply_to = message.get("reply_to")
+        for session_id in message.get("sessions") or ():
+            relay = self.terminals.get(session_id)
+            if relay is None:
+                continue
+            if relay.consumer == reply_to:
+                relay.heard()
+            elif relay.consumer is None and reply_to and not relay.ended.is_set():
+                self.spawn(relay.attach(reply_to, resumed=True))
+        for stream in message.get("streams") or ():
+            follow = self.follows.get(stream)
+            if follow is not None:
+                follow.last_heard = time.monotonic()
+            elif reply_to:
+                self.spawn(self.send(reply_to, {"type": "logs.lost", "stream": stream}))
+
+
+def run(host: str, engine, resume_seconds: float) -> None:
+    """Serve until SIGTERM or SIGINT."""
+    from channels.layers import get_channel_layer
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, stop.set)
+        await Bridge(host, engine, get_channel_layer(), resume_seconds).serve(stop)
+
+    asyncio.run(main())

@@ -1,0 +1,243 @@
+"""Reconciling the database with a host's engine, which is the truth about that host.
+
+`refresh` records what the engine says about one container; `sync_host` walks the whole host:
+containers that exited on their own show as exited with their exit code, containers made with
+`moor` on the host appear (with the team their `moorage.team` label names, else without one:
+superusers only, until one is assigned), containers removed outside the console disappear, and
+images follow the same rules.
+
+Forgetting is careful, since rows carry what the engine does not know (teams, grants, commit
+history): a row goes only after the engine has not listed it in SYNC_MISSES consecutive
+syncs, and never while the host's engine root is not the one its rows were made from (a
+worker started on the wrong or an empty `MOORAGE_ROOT` lists nothing: that must not wipe a
+host). A superuser who moved a host's root on purpose accepts the new one
+(`POST /api/hosts/{id}/accept-root/`).
+"""
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from runtime.errors import MoorError
+
+from console.agent import specs
+from console.agent.engine import engine_root
+from console.containers.models import Container
+from console.containers.status import InvalidTransition, Status
+from console.hosts.models import Host
+from console.images.models import Image
+from console.jobs.models import Job
+from console.streams import publish
+from console.teams.models import Team
+
+log = logging.getLogger(__name__)
+PENDING_GRACE_SECONDS = 60
+TEAM_LABEL = "moorage.team"
+
+
+def refresh(container: Container, engine) -> bool:
+    """Update `container` from `engine.inspect`; False if the engine no longer has it."""
+    try:
+        data = engine.inspect(container.engine_id)
+    except MoorError:
+        return False
+    apply_inspect(container, data)
+    return True
+
+
+def apply_inspect(container: Container, data: dict) -> None:
+    fields = specs.state_from_inspect(data)
+    before = (container.state, container.exit_code, container.name)
+    container.observe(fields["state"])
+    container.exit_code = fields["exit_code"]
+    container.started_at = fields["started_at"] or container.started_at
+    container.finished_at = fields["finished_at"]
+    if fields["name"]:
+        container.name = fields["name"]
+    container.inspect_data = data
+    container.save(update_fields=["state", "exit_code", "started_at", "finished_at", "name",
+                                  "inspect_data", "updated_at"])
+    if before != (container.state, container.exit_code, container.name):
+        publish.container_changed(container)
+
+
+def upsert_image(host, data: dict, team=None) -> Image:
+    """Create or update the row of one image from `image_inspect` or an `images()` summary.
+    A new row belongs to `team`, else to the team its `moorage.team` label names."""
+    image_id = data.get("Id") or data.get("ID")
+    tags = data.get("RepoTags") or []
+    tags = [tag for tag in tags if tag and tag != "<none>:<none>"]
+    parent = data.get("Parent") or data.get("ParentId") or ""
+    size = data.get("Size") or 0
+    created = specs.parse_time(data.get("Created"))
+    image, made = Image.objects.get_or_create(
+        host=host, image_id=image_id,
+        defaults={"tags": tags, "parent_id": parent, "size": size, "created": created,
+                  "team": team if team is not None else labelled_team(host, data)})
+    if not made:
+        changed = {"tags": tags, "parent_id": parent, "size": size, "created": created,
+                   "missed_syncs": 0}
+        if team is not None and image.team_id is None:
+            changed["team"] = team
+        if any(getattr(image, key) != value for key, value in changed.items()):
+            for key, value in changed.items():
+                setattr(image, key, value)
+            image.save()
+    return image
+
+
+def labelled_team(host, data: dict) -> Team | None:
+    """The team a `moorage.team` label names (the console labels what it runs and builds), if
+    that team is granted the host; None otherwise. An image pulled from elsewhere may carry any
+    label: only a team that may use the host is believed."""
+    labels = data.get("Labels") or (data.get("Config") or {}).get("Labels") or {}
+    value = str(labels.get(TEAM_LABEL) or "")
+    if not value:
+        return None
+    teams = Team.objects.filter(host_grants__host=host)
+    team = teams.filter(name=value).first()
+    if team is None and value.startswith("team-") and value[5:].isdigit():
+        team = teams.filter(pk=int(value[5:])).first()      # a name a label cannot hold
+    return team
+
+
+def root_unchanged(host, engine) -> bool:
+    """Whether `engine` serves the root this host's rows were made from. The first sync of a
+    host records it; a different one later is reported, and nothing is forgotten until a
+    superuser accepts it."""
+    root = engine_root(engine)
+    if not host.synced_root:
+        Host.objects.filter(pk=host.pk).update(synced_root=root)
+        host.synced_root = root
+    if host.synced_root == root:
+        return True
+    log.warning("host %s: the engine root is %s, its rows were made from %s: no row is "
+                "removed until a superuser accepts the new root", host.name, root,
+                host.synced_root)
+    return False
+
+
+def sync_host(host, engine) -> dict:
+    """Bring every container and image row of `host` in line with its engine."""
+    summaries = engine.containers(all=True)
+    trusted = root_unchanged(host, engine)
+    rows = {row.engine_id: row for row in Container.objects.filter(host=host)
+            .select_related("host", "team").defer("inspect_data")}
+    seen, added, updated = set(), 0, 0
+    busy = set(Job.objects.filter(host=host, state__in=[Job.State.QUEUED, Job.State.RUNNING])
+               .exclude(container=None).values_list("container_id", flat=True))
+    for summary in summaries:
+        engine_id = summary["Id"]
+        seen.add(engine_id)
+        row = rows.get(engine_id)
+        try:
+            if row is None:
+                added += adopt(host, engine, summary)
+            elif row.pk not in busy and (row.state != summary.get("State")
+                                         or (summary.get("State") in ("exited", "dead")
+                                             and row.exit_code != summary.get("ExitCode"))):
+                if refresh(row, engine):
+                    updated += 1
+        except InvalidTransition as error:   # one odd container must not stop the sync
+            log.warning("sync of %s: %s", host.name, error)
+    back = [row.pk for engine_id, row in rows.items() if engine_id in seen and row.missed_syncs]
+    if back:
+        Container.objects.filter(pk__in=back).update(missed_syncs=0)
+    # Pending rows are requests the engine has not acted on yet; one whose job is over (failed,
+    # reaped) for a while and that the engine does not have will never become a container.
+    settled = timezone.now() - timedelta(seconds=PENDING_GRACE_SECONDS)
+    missing = [row for engine_id, row in rows.items()
+               if engine_id not in seen and row.pk not in busy
+               and not (row.state == Status.PENDING and row.created_at >= settled)]
+    removed = 0
+    for row in missed(Container, missing) if trusted else ():
+        grantees = list(row.grants.values_list("user_id", flat=True))
+        row.delete()
+        publish.container_changed(row, removed=True, grantee_ids=grantees)
+        removed += 1
+    images = sync_images(host, engine, trusted=trusted)
+    return {"containers": len(seen), "added": added, "updated": updated, "removed": removed,
+            "images": images}
+
+
+def missed(model, rows: list) -> list:
+    """Count one more sync that did not list `rows`; those missed SYNC_MISSES times in a row
+    are returned, to be forgotten."""
+    if not rows:
+        return []
+    model.objects.filter(pk__in=[row.pk for row in rows]).update(
+        missed_syncs=F("missed_syncs") + 1)
+    return [row for row in rows if row.missed_syncs + 1 >= settings.SYNC_MISSES]
+
+
+def adopt(host, engine, summary: dict) -> int:
+    """A container made outside the console (with `moor` on the host), or whose row was lost,
+    gets a row; the team its `moorage.team` label names (the console labels every container
+    it runs) owns it."""
+    try:
+        data = engine.inspect(summary["Id"])
+    except MoorError:
+        return 0  # gone again already
+    config = data.get("Config") or {}
+    names = summary.get("Names") or []
+    image = None
+    image_ref = config.get("Image") or summary.get("Image") or ""
+    image_id = data.get("Image") or summary.get("ImageID") or ""
+    if image_id:
+        image = Image.objects.filter(host=host, image_id=image_id).first()
+    labels = config.get("Labels") or summary.get("Labels") or {}
+    team = Team.objects.filter(name=labels[TEAM_LABEL]).first() if labels.get(TEAM_LABEL) \
+        else None
+    container = Container(
+        engine_id=summary["Id"], host=host, team=team, image=image, image_ref=image_ref,
+        name=(names[0] if names else data.get("Name", "")).lstrip("/"),
+        command=(config.get("Entrypoint") or []) + (config.get("Cmd") or []),
+        state=Status.CREATED)
+    try:
+        with transaction.atomic():
+            container.save()
+    except IntegrityError:
+        log.warning("container %s on %s: its ID or name %r is taken by another row, not "
+                    "adopted", summary["Id"][:12], host.name, container.name)
+        return 0
+    created = specs.parse_time(data.get("Created") or summary.get("Created"))
+    if created:
+        Container.objects.filter(pk=container.pk).update(created_at=created)
+        container.created_at = created
+    apply_inspect(container, data)
+    publish.container_changed(container)
+    return 1
+
+
+def sync_images(host, engine, *, trusted: bool | None = None) -> int:
+    """Bring the image rows of `host` in line with its engine (`trusted`: whether the engine
+    root is the rows' own; asked of the host when not given)."""
+    if trusted is None:
+        trusted = root_unchanged(host, engine)
+    summaries = engine.images()
+    seen = set()
+    for summary in summaries:
+        image = upsert_image(host, summary)
+        seen.add(image.image_id)
+    missing = list(Image.objects.filter(host=host).exclude(image_id__in=seen)
+                   .only("pk", "missed_syncs"))
+    if trusted:
+        gone = missed(Image, missing)
+        Image.objects.filter(pk__in=[image.pk for image in gone]).delete()
+    return len(seen)
+
+
+def mark_seen(host, *, worker: str, facts: dict) -> None:
+    """A heartbeat: the host is online, served by `worker`."""
+    was_online = host.is_online
+    host.state = host.State.ONLINE
+    host.last_seen = timezone.now()
+    host.worker = worker
+    for key, value in facts.items():
+        setattr(host, key, value)
+    host.save()
+    if not was_online:
+        publish.host_changed(host)
