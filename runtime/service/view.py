@@ -17,7 +17,6 @@ restart policy's `restarting` for one: a view driven by it alone could show such
 late. Two `stat`s per container cost about 4 ms for 200.)
 """
 
-import copy
 import os
 import threading
 import time
@@ -75,11 +74,13 @@ class ContainerView:
             self._records = fresh
 
     def records(self) -> list[Container]:
-        """Copies of the records (a listing folds exit files into its copies only)."""
+        """Copies of the records (a listing folds exit files into its copies only). A
+        listing only ever sets a state's top-level keys (`Container.refresh`, a settled
+        freeze), so each copy has a state dict of its own and shares the values inside
+        it: a deep copy of 200 states was a quarter of a `ps -a`."""
         with self._lock:
             held = [record for _, record in self._records.values()]
-        return [Container(record.dir, record.config, copy.deepcopy(record.state))
-                for record in held]
+        return [Container(record.dir, record.config, dict(record.state)) for record in held]
 
     def containers(self, all: bool = False, refresh: bool = True) -> list[dict]:
         """`Engine.containers(all)` of the records (refreshed first, unless the caller just
