@@ -164,8 +164,10 @@ async def _start_terminal(request, service, container, instance, detach: bool):
             # Known before the client hears the end: it asks for the status right after.
             code = await service.call(_session_end, session)
             instance.running, instance.exit_code = code is None, code
-    finally:
+    except BaseException:
         connection.close()
+        raise
+    await connection.end()
     if outcome in ("gone", "detached") and session.running():
         # A terminal closed under a program: hang it up, as closing a terminal does.
         service.spawn(service.call(session.terminate))
@@ -231,11 +233,14 @@ async def _start_pipes(request, service, container, instance, detach: bool):
         except MoorError as error:
             instance.running, instance.exit_code = False, 126
             connection.write(wire.frame(wire.STDERR, error.message.encode() + b"\n"))
-            return connection.response
-        await _relay_pipes(connection, process, instance)
-        await finish(process)
-    finally:
+            process = None
+        if process is not None:
+            await _relay_pipes(connection, process, instance)
+            await finish(process)
+    except BaseException:
         connection.close()
+        raise
+    await connection.end()
     return connection.response
 
 
