@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "console.images",
     "console.containers",
     "console.grants",
+    "console.stacks",
+    "console.volumes",
     "console.jobs",
     "console.agent",
     "console.audit",
@@ -267,6 +269,13 @@ BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 
 # unpacks it: the engine walks trees at most 256 directories deep.
 BUILD_CONTEXT_MAX_DEPTH = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_DEPTH", 256))
 BUILD_CONTEXT_MAX_ENTRIES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_ENTRIES", 200_000))
+
+# Stacks: the largest Compose file and .env a stack may have (the engine refuses files over
+# 4 MiB); how long a page or `?dry_run=1` waits for the host's plan; how often a host measures
+# its volumes' sizes (walking their files) in its syncs.
+STACK_FILE_MAX_BYTES = int(os.environ.get("MOORAGE_STACK_FILE_MAX_BYTES", 512 << 10))
+STACK_PLAN_WAIT_SECONDS = float(os.environ.get("MOORAGE_STACK_PLAN_WAIT_SECONDS", 30))
+VOLUME_SIZE_SECONDS = float(os.environ.get("MOORAGE_VOLUME_SIZE_SECONDS", 60))
 
 # Terminals and log streams: how long a terminal whose socket dropped waits to be resumed
 # before its session is ended; where terminal sessions are recorded (asciicast v2), and how

@@ -14,9 +14,11 @@ from console.grants.api import GrantViewSet
 from console.hosts.api import HostViewSet
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
+from console.stacks.api import StackViewSet
 from console.sso.api import GroupMappingViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
+from console.volumes.api import VolumeViewSet
 
 router = DefaultRouter()
 # No ".json" suffix routes: one URL per resource, and none that a view was not written for.
@@ -31,6 +33,8 @@ router.register("grants", GrantViewSet, basename="grant")
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
+router.register("stacks", StackViewSet, basename="stack")
+router.register("volumes", VolumeViewSet, basename="volume")
 router.register("sso-mappings", GroupMappingViewSet, basename="sso-mapping")
 
 api_patterns = [
@@ -48,6 +52,8 @@ urlpatterns = [
     path("containers/", include("console.grants.urls")),
     path("containers/", include("console.containers.urls")),
     path("images/", include("console.images.urls")),
+    path("stacks/", include("console.stacks.urls")),
+    path("volumes/", include("console.volumes.urls")),
     path("jobs/", include("console.jobs.urls")),
     path("commits/", include("console.commits.urls")),
     path("teams/", include("console.teams.urls")),

@@ -259,6 +259,18 @@ class Engine:
         from runtime.volume import manage
         manage.remove(self, name, force=force)
 
+    def volume_users(self) -> dict[str, list[str]]:
+        """Volume name -> the IDs of the containers that name it, running or not (what
+        `volume rm` refuses for, and `ls --filter dangling` reads)."""
+        from runtime.volume import mountpoints
+        return mountpoints.users(self)
+
+    def volume_size(self, name: str) -> int:
+        """Bytes of the volume's files, each inode once (a walk of them: `system df -v`'s
+        SIZE); 0 for a volume that is gone."""
+        from runtime.volume import store
+        return store.Volumes(self.paths).size(name)
+
     def volume_prune(self, filters=None) -> dict:
         """Unused anonymous volumes (every unused one with the filter `all=true`);
         `{"VolumesDeleted", "SpaceReclaimed"}`."""

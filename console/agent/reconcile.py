@@ -4,7 +4,7 @@
 containers that exited on their own show as exited with their exit code, containers made with
 `moor` on the host appear (with the team their `moorage.team` label names, else without one:
 superusers only, until one is assigned), containers removed outside the console disappear, and
-images follow the same rules.
+images, stacks and volumes follow the same rules (`host_stacks`).
 
 Forgetting is careful, since rows carry what the engine does not know (teams, grants, commit
 history): a row goes only after the engine has not listed it in SYNC_MISSES consecutive
@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from runtime.errors import MoorError
 
-from console.agent import specs
+from console.agent import host_stacks, specs
 from console.agent.engine import engine_root
 from console.containers.models import Container
 from console.containers.status import InvalidTransition, Status
@@ -160,7 +160,7 @@ def sync_host(host, engine) -> dict:
         removed += 1
     images = sync_images(host, engine, trusted=trusted)
     return {"containers": len(seen), "added": added, "updated": updated, "removed": removed,
-            "images": images}
+            "images": images, **host_stacks.sync(host, engine, trusted=trusted)}
 
 
 def missed(model, rows: list) -> list:

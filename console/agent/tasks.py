@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from runtime.errors import MoorError
 
-from console.agent import image_tasks, reconcile, specs, team_networks
+from console.agent import (image_tasks, reconcile, specs, stack_tasks, team_networks,
+                           volume_tasks)
 from console.agent.engine import container_diff, error_message, get_engine
 # The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
 from console.agent.worker import worker_identity
@@ -97,6 +98,7 @@ def making(verb):
         container = job.container
         try:
             team_networks.prepare(job, container, engine)
+            volume_tasks.prepare(job, container, engine)
             getattr(engine, verb)(specs.create_options(container))
         except MoorError:
             remove_row(container)
@@ -130,7 +132,8 @@ def lifecycle(verb):
 def remove(job, engine):
     container = job.container
     try:
-        engine.remove(container.engine_id, force=bool(job.params.get("force")))
+        engine.remove(container.engine_id, force=bool(job.params.get("force")),
+                      volumes=bool(job.params.get("volumes")))
     except MoorError:
         reconcile.refresh(container, engine)
         raise
@@ -195,5 +198,7 @@ HANDLERS = {
     Job.Kind.PULL: image_tasks.pull,
     Job.Kind.BUILD: image_tasks.build,
     Job.Kind.SYNC: sync,
+    **stack_tasks.HANDLERS,
+    **volume_tasks.HANDLERS,
 }
 

@@ -144,7 +144,7 @@ def deny(user, container: Container, verb: str, *, request=None):
 def clean_params(verb: str, params: dict, user) -> dict:
     """The parameters each action accepts; anything else is refused."""
     allowed = {"stop": {"timeout"}, "restart": {"timeout"}, "kill": {"signal"},
-               "remove": {"force"}, "start": set(),
+               "remove": {"force", "volumes"}, "start": set(),
                "commit": {"repository", "tag", "message", "changes", "pause"}}[verb]
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -164,8 +164,9 @@ def clean_params(verb: str, params: dict, user) -> dict:
         if not SIGNAL_PATTERN.fullmatch(signal):
             raise Invalid(fields={"signal": [f"Invalid signal {params['signal']!r}."]})
         clean["signal"] = signal
-    if "force" in params:
-        clean["force"] = params["force"] in (True, "1", "true", "on", 1)
+    for name in ("force", "volumes"):
+        if name in params:
+            clean[name] = params[name] in (True, "1", "true", "on", 1)
     if verb == "commit":
         clean.update(clean_commit(params, user))
     return clean

@@ -4,7 +4,7 @@ A container is addressed by its 64-hex engine ID, a unique prefix of it, or its 
 answer with the job (202), or with the finished job (200) when `?wait=1`.
 """
 from django.db.models.fields.json import KT
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
@@ -19,6 +19,11 @@ from console.core.api import json_object
 from console.core.errors import Invalid
 from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
+
+
+FORCE = OpenApiParameter("force", bool, description="stop a running container first")
+VOLUMES = OpenApiParameter("volumes", bool, description="also remove its anonymous volumes "
+                                                        "(named volumes are kept)")
 
 
 class ContainerSerializer(serializers.ModelSerializer):
@@ -141,11 +146,14 @@ class ContainerViewSet(viewsets.GenericViewSet):
         """One container, by engine ID, unique ID prefix or name."""
         return Response(ContainerSerializer(self.get_object()).data)
 
-    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT])
+    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT, FORCE, VOLUMES])
     def destroy(self, request, pk=None):
-        """Remove the container (?force=1 also stops a running one); returns the job."""
-        return self._act(request, "remove",
-                         {"force": request.query_params.get("force") in ("1", "true")})
+        """Remove the container (?force=1 also stops a running one; ?volumes=1 also removes
+        its anonymous volumes, as `docker rm -v`); returns the job."""
+        params = {"force": request.query_params.get("force") in ("1", "true")}
+        if request.query_params.get("volumes") in ("1", "true"):
+            params["volumes"] = True
+        return self._act(request, "remove", params)
 
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])

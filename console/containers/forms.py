@@ -60,9 +60,12 @@ class RunForm(RequestForm):
     network = forms.CharField(max_length=160, required=False,
                               widget=forms.TextInput(attrs={"placeholder": "the team's own"}))
     ports = forms.CharField(max_length=500, required=False, label="Published ports")
+    volumes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                              help_text="one NAME:/path[:ro] per line: a volume of your team, "
+                                        "made on first use")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
-    api_names = {"cmd": "command"}
+    api_names = {"cmd": "command", "binds": "volumes"}
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -71,6 +74,8 @@ class RunForm(RequestForm):
         self.fields["host"].choices = host_choices(self.hosts)
         self.fields["network"].help_text = network_help(self.user)
         self.fields["ports"].help_text = ports_help(self.user)
+        if self.user.is_superuser:
+            self.fields["volumes"].help_text += "; or /host/dir:/path, a directory of the host"
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
         images = (Image.objects.restrict(self.user, "run")
@@ -86,6 +91,7 @@ class RunForm(RequestForm):
         for name in ("team", "host", "env", "memory", "cpus", "pids_limit", "restart",
                      "network", "ports"):
             fields[name] = data.get(name) or None
+        fields["binds"] = lines(data.get("volumes")) or None
         return fields
 
     def check(self, fields: dict):

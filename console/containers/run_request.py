@@ -362,6 +362,48 @@ def string_list(name: str):
     return read
 
 
+HOST_PATH = ("/", ".", "~")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$")
+
+
+def read_binds(value, run: RunRequest, user) -> None:
+    """Docker's `-v` values. `NAME:/path[:ro]` mounts the named volume NAME, one of the team's
+    (another team's is "no such volume"; a new name is made on the host, as the team's): a
+    volume is not the host's. `/host/dir:/path` binds a directory of the host: superusers
+    only (Forbidden)."""
+    if value == []:
+        return
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid("Must be a list of strings.")
+    for bind in value:
+        parts = bind.split(":")
+        if len(parts) > 3 or not all(parts[:2]) or CONTROL_CHARACTERS.search(bind):
+            raise Invalid(f"{bind[:60]!r} is not SOURCE:/PATH[:ro] (a volume's name or, for "
+                          "superusers, a directory of the host).")
+        source = parts[0]
+        if len(parts) == 1 or user.is_superuser:
+            continue            # `/path` alone: an anonymous volume
+        if source.startswith(HOST_PATH):
+            raise Forbidden(f"Only a superuser may set 'binds' to a directory of the host "
+                            f"({source[:60]}): it gives the container access to the host. Use "
+                            "a named volume.")
+        if not VOLUME_NAME.fullmatch(source):
+            raise Invalid(f"Invalid volume name {source[:60]!r}: 2 to 255 letters, digits, "
+                          "'_', '.' and '-', starting with a letter or a digit.")
+        if run.host is not None and not named_volume_is_usable(source, run):
+            raise Invalid(f"No such volume: {source} (on host {run.host.name}).")
+    run.options["binds"] = value
+
+
+def named_volume_is_usable(name: str, run: RunRequest) -> bool:
+    """Whether the team may mount the volume `name` of the run's host: its own, or a name no
+    volume has there yet (the host makes it, as the team's)."""
+    from console.volumes.models import Volume
+
+    found = Volume.objects.filter(host=run.host, name=name).first()
+    return found is None or (run.team is not None and found.team_id == run.team.pk)
+
+
 def read_start(value, run: RunRequest, user) -> None:
     if not isinstance(value, bool):
         raise Invalid("Must be true or false.")
@@ -403,8 +445,9 @@ RUN_FIELDS = (
     RunField("user", read_user, serializers.CharField(
         required=False, help_text="name|uid[:group|gid]")),
     RunField("entrypoint", read_entrypoint, strings()),
-    RunField("binds", string_list("binds"), strings(help_text="HOST:CTR[:ro], superusers only"),
-             superuser=True),
+    RunField("binds", read_binds, strings(
+        help_text="VOLUME:CTR[:ro] (a named volume of your team, made on first use); "
+                  "HOST:CTR[:ro] (a host directory) for superusers only")),
     RunField("cap_add", string_list("cap_add"), strings(help_text="superusers only"),
              superuser=True),
     RunField("start", read_start, serializers.BooleanField(

@@ -211,6 +211,8 @@ def container_action(request, ref, verb):
     params = {}
     if verb == "remove":
         params["force"] = request.POST.get("force") == "1"
+        if request.POST.get("volumes") == "1":
+            params["volumes"] = True
     job = actions.act(request.user, container, verb, request=request, params=params)
     messages.success(request, f"{verb.capitalize()} requested (job {job.pk}).")
     if verb == "remove":

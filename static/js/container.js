@@ -59,7 +59,9 @@
       event.preventDefault();
       var verb = form.dataset.verb;
       if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
-      var url = "/api/containers/" + id + "/" + (verb === "remove" ? "?force=1" : verb + "/");
+      var withVolumes = form.querySelector("input[name=volumes]");
+      var url = "/api/containers/" + id + "/" + (verb === "remove" ?
+        "?force=1" + (withVolumes && withVolumes.checked ? "&volumes=1" : "") : verb + "/");
       show({ id: "…", kind: verb, state: "queued", error: "" });
       fetch(url, {
         method: verb === "remove" ? "DELETE" : "POST", credentials: "same-origin",

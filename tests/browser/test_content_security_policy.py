@@ -102,6 +102,17 @@ def test_the_console_pages(stack, page, container, shot):
         expect(page.locator("h1")).to_be_visible()
         policed.clean(path)
 
+    # Stacks and volumes (tests/browser/test_stacks.py uses every stack page under the policy).
+    policed.visit("/stacks/")
+    page.click("#new-stack")
+    page.fill("#id_compose", "services:\n  web:\n    image: busybox\n")   # checked as typed
+    expect(page.locator("#editor-status")).not_to_have_text("")
+    policed.clean("stacks")
+    policed.visit("/volumes/")
+    page.select_option("select[name=host]", "e2e")
+    expect(page).to_have_url(re.compile(r"/volumes/\?host=e2e$"))
+    policed.clean("volumes")
+
     policed.visit("/jobs/")
     page.select_option("select[name=state]", "succeeded")
     expect(page).to_have_url(re.compile(r"/jobs/\?state=succeeded$"))

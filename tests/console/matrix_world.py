@@ -33,6 +33,8 @@ class Objects:
     token: object
     token_key: str
     session: object = None
+    stack: object = None
+    volume: object = None
     mapping: object = None
 
 
@@ -61,11 +63,31 @@ def add_objects(world) -> Objects:
     type(h1).objects.filter(pk=h1.pk).update(engine_root="/var/lib/moorage-moved",
                                              synced_root="/var/lib/moorage")
     add_stale_work(world, web)
+    stack, volume = add_stack_and_volume(world)
     mapping = GroupMapping.objects.create(source="ldap", group="alpha-ops", team=alpha,
                                           role="operator")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
-                   session=add_terminal_session(world, web), mapping=mapping)
+                   session=add_terminal_session(world, web), mapping=mapping,
+                   stack=stack, volume=volume)
+
+
+STACK_FILE = "services:\n  web:\n    image: busybox\n    command: sleep 600\n"
+
+
+def add_stack_and_volume(world):
+    """alpha's stack `shop` on h1 (version 1 deployed), and alpha's volume `alpha-data`."""
+    from console.stacks.models import Stack, StackVersion
+    from console.volumes.models import Volume
+
+    stack = Stack.objects.create(name="shop", host=world.hosts["h1"], team=world.teams["alpha"],
+                                 created_by=world.user("developer"))
+    StackVersion.objects.create(stack=stack, number=1, compose=STACK_FILE, env="TOKEN=s3cret\n",
+                                services=["web"], author=world.user("developer"),
+                                author_name="developer", message="first")
+    volume = Volume.objects.create(host=world.hosts["h1"], name="alpha-data",
+                                   team=world.teams["alpha"], size=4096)
+    return stack, volume
 
 
 def add_stale_work(world, web):

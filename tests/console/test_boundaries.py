@@ -9,7 +9,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 AGENT = ROOT / "console" / "agent"
 # The web side's one door to the engine's code, and the pure modules it may import there.
 GRAMMAR = ROOT / "console" / "core" / "engine_grammar.py"
-GRAMMAR_MODULES = {"runtime.errors", "runtime.image.build.instructions",
+GRAMMAR_MODULES = {"runtime.compose.interpolation",
+                   "runtime.compose.normalize", "runtime.compose.project",
+                   "runtime.compose.source", "runtime.errors",
+                   "runtime.image.build.instructions",
                    "runtime.image.build.parser", "runtime.image.build.words",
                    "runtime.image.distribution.names", "runtime.image.reference",
                    "runtime.network.ports"}

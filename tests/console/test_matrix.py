@@ -93,6 +93,17 @@ BUILD = {"host": "h1", "team": "alpha", "tags": "alpha/matrix:1",
 PULL_OR_BUILD_PAGE = exactly(anonymous=302, stranger=200, viewer=403, operator=403, developer=200,
                              team_admin=200, superuser=200)
 
+STACK_FILE = "services:\n  web:\n    image: busybox\n    command: sleep 600\n"
+STACK_PAGE = {"name": "matrix", "host": "h1", "team": "alpha", "compose": STACK_FILE,
+              "step": "deploy"}
+STACK_API = {"name": "matrix", "host": "h1", "team": "alpha", "compose": STACK_FILE}
+VOLUME = {"name": "matrix-data", "host": "h1", "team": "alpha"}
+# New stacks and volumes: for those who may create in some team (the stranger may, in beta:
+# alpha and h1 are not choices of theirs).
+CREATORS = dict(anonymous=302, stranger=400, viewer=403, operator=403, developer=302,
+                team_admin=302, superuser=302)
+API_CREATORS = dict(CREATORS, anonymous=401, developer=202, team_admin=202, superuser=202)
+
 # Parameters of the routes, by name: what each placeholder is filled with.
 PARAMETERS = {
     "ref": lambda o: o.web.engine_id,
@@ -109,6 +120,7 @@ PARAMETERS = {
     "object_id": lambda o: o.team.pk,
     "content_type_id": lambda o: 1,
     "id": lambda o: o.entry.actor_id,
+    "number": lambda o: 1,
 }
 # Per route, where the generic placeholder means something else.
 ROUTE_PARAMETERS = {
@@ -135,6 +147,13 @@ ROUTE_PARAMETERS = {
     "sso-mapping-delete": {"pk": lambda o: o.mapping.pk},
     "api:sso-mapping-detail": {"pk": lambda o: o.mapping.pk},
 }
+for name in ("stack-detail", "stack-edit", "stack-history", "stack-version-deploy",
+             "stack-remove", "stack-assign", "stack-action", "api:stack-detail",
+             "api:stack-down", "api:stack-restart", "api:stack-start", "api:stack-stop",
+             "api:stack-team", "api:stack-version-deploy", "api:stack-versions"):
+    ROUTE_PARAMETERS[name] = {"pk": lambda o: o.stack.pk}
+for name in ("volume-remove", "volume-assign", "api:volume-detail", "api:volume-team"):
+    ROUTE_PARAMETERS[name] = {"pk": lambda o: o.volume.pk}
 for name in ("container", "container-commit", "container-inspect", "container-kill",
              "container-restart", "container-start", "container-stop", "container-team"):
     ROUTE_PARAMETERS.setdefault(f"api:{name}", {"pk": lambda o: o.web.engine_id})
@@ -172,6 +191,27 @@ ROUTES = {
     # Giving a container to a team is for superusers; others are told so on the page.
     "container-assign": {"get": refused(302),
                          "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
+    "stack-list": {"get": everyone(200)},
+    "stack-new": {"get": exactly(anonymous=302, stranger=200, viewer=403, operator=403,
+                                 developer=200, team_admin=200, superuser=200),
+                  "post": exactly(["developer", "team_admin", "superuser"], body=STACK_PAGE,
+                                  **CREATORS)},
+    "stack-detail": {"get": gated(200, MEMBERS)},
+    "stack-edit": {"get": gated(200, DEVELOPERS, changes=False),
+                   "post": gated(302, DEVELOPERS, body={"compose": STACK_FILE + "\n",
+                                                        "step": "deploy"})},
+    "stack-history": {"get": gated(200, MEMBERS)},
+    "stack-version-deploy": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "stack-remove": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "stack-assign": {"get": refused(302),
+                     "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
+    "stack-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    "volume-list": {"get": everyone(200),
+                    "post": exactly(["developer", "team_admin", "superuser"], body=VOLUME,
+                                    **CREATORS)},
+    "volume-remove": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "volume-assign": {"get": refused(302),
+                      "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
     "image-list": {"get": everyone(200)},
     "image-pull": {"get": PULL_OR_BUILD_PAGE,
                    "post": exactly(["developer", "team_admin", "superuser"], body=PULL,
@@ -322,6 +362,29 @@ ROUTES = {
     "api:audit-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
                          "put": refused(API_ANON), "patch": refused(API_ANON),
                          "delete": refused(API_ANON)},
+    "api:stack-list": {"get": everyone(200, anon=API_ANON),
+                       "post": exactly(["developer", "team_admin", "superuser"], body=STACK_API,
+                                       **API_CREATORS)},
+    "api:stack-check": {"post": exactly(body=STACK_API, anonymous=401, stranger=200,
+                                        viewer=403, operator=403, developer=200,
+                                        team_admin=200, superuser=200)},
+    "api:stack-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                         "patch": gated(202, DEVELOPERS, anon=API_ANON,
+                                        body={"compose": STACK_FILE + "\n"}),
+                         "delete": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:stack-start": {"post": gated(202, OPERATORS, anon=API_ANON)},
+    "api:stack-stop": {"post": gated(202, OPERATORS, anon=API_ANON)},
+    "api:stack-restart": {"post": gated(202, OPERATORS, anon=API_ANON)},
+    "api:stack-down": {"post": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:stack-versions": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:stack-version-deploy": {"post": gated(202, DEVELOPERS, anon=API_ANON, body={})},
+    "api:stack-team": {"post": gated(200, SUPERUSER, anon=API_ANON, body={"team": "alpha"})},
+    "api:volume-list": {"get": everyone(200, anon=API_ANON),
+                        "post": exactly(["developer", "team_admin", "superuser"], body=VOLUME,
+                                        **dict(API_CREATORS, developer=202))},
+    "api:volume-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                          "delete": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:volume-team": {"post": gated(200, SUPERUSER, anon=API_ANON, body={"team": "alpha"})},
     "api:sso-mapping-list": {"get": everyone(200, anon=API_ANON),
                              "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
                                            body=MAPPING)},

@@ -294,6 +294,20 @@ def test_a_volume_named_by_any_container_cannot_be_removed_even_forced(volumes, 
     assert moor("volume", "rm", "-f", "no-such-volume").returncode == 0
 
 
+def test_volume_users_and_size_are_what_rm_and_df_see(volumes):
+    """The console's sync reads who uses each volume and how large it is through these."""
+    engine = volumes
+    user = engine.create({"image": "busybox", "cmd": ["true"], "binds": ["counted:/data"]})
+    sh(engine, "head -c 5000 /dev/zero > /data/a && ln /data/a /data/b", binds=["counted:/data"])
+    assert engine.volume_users()["counted"] == [user]
+    assert engine.volume_size("counted") == 5000 == next(
+        v["UsageData"]["Size"] for v in engine.system_df()["Volumes"] if v["Name"] == "counted")
+    engine.remove(user)
+    assert "counted" not in engine.volume_users()
+    engine.volume_remove("counted")
+    assert engine.volume_size("counted") == 0
+
+
 def test_prune_takes_unused_anonymous_volumes_or_with_all_every_unused_one(volumes, moor):
     engine = volumes
     anonymous = engine.volume_create()["Name"]
