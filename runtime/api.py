@@ -121,10 +121,13 @@ class Engine:
             events.container_ended(self, fresh)
         return fresh.state.get("ExitCode", 0)
 
-    def containers(self, all: bool = False) -> list[dict]:
+    def containers(self, all: bool = False, records=None) -> list[dict]:
+        """Docker-shaped summaries of the running containers (`all`: every container),
+        newest first. `records`: the containers' records to list (the engine service passes
+        those it keeps in memory); by default every container's, read from disk."""
         from runtime.container import inspect, state
         found = []
-        for container in state.all_containers(self):
+        for container in (state.all_containers(self) if records is None else records):
             container.refresh()
             if container.freeze_abandoned():
                 control.settle_abandoned_freeze(self, container)

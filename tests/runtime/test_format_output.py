@@ -139,6 +139,19 @@ def test_listing_templates(template, expected):
     assert render_rows(template, ROWS, ContainerRow) == expected
 
 
+@pytest.mark.parametrize("template", [None, "table", "raw", "{{.ID}}\\t{{.Platform}}",
+                                      "{{.ID}} {{.Image}} {{.Command}}"] +
+                         [case[0] for case in LISTING_CASES])
+def test_plain_field_templates_print_what_the_template_prints(template, monkeypatch):
+    """Listings call the rows' methods themselves for templates of `{{.Field}}`s alone (a
+    shortcut for `ps` of many containers): the same text as running the template."""
+    from runtime.cli import output
+    rows = ROWS + [ContainerRow(OTHER, trunc=False)]
+    shortcut = render_rows(template, rows, ContainerRow)
+    monkeypatch.setattr(output, "_plain_rows", lambda text, rows: None)
+    assert shortcut == render_rows(template, rows, ContainerRow)
+
+
 def test_json_lines_carry_every_field_sorted_and_html_escaped():
     import json
     line = render_rows("json", ROWS[:1], ContainerRow)
