@@ -195,6 +195,7 @@ def container_detail(request, ref, *, grant_form=None, status=200):
         "env_names": [item.split("=", 1)[0] for item in container.env],
         "network": network_summary(container),
         "state_note": state_note(container),
+        "host_visible": Host.objects.restrict(user, "view").filter(pk=container.host_id).exists(),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
         "assignable_teams": (Team.objects.filter(host_grants__host=container.host)
                              .exclude(pk=container.team_id).order_by("name")
