@@ -2,8 +2,10 @@
 
 - When a host's worker starts, the jobs its dead predecessor was running are failed (the
   agent's part: `console.agent.worker.reap_after_restart`, with `fail` below).
-- When a host stops sending heartbeats, it is marked offline and its running jobs are failed;
-  jobs queued longer than the queued timeout are failed too (no worker is taking them).
+- When a host stops sending heartbeats, it is marked offline and its jobs fail at once: those
+  running ("the host's worker stopped responding") and those queued ("host offline: ...",
+  as `jobs.dispatch` fails a job asked of a host already offline). Jobs queued longer than
+  the queued timeout are failed too (no worker is taking them).
 
 `reap_stale` runs in every worker's heartbeat loop and in the web process's housekeeping loop
 (`console/housekeeping.py`), so it happens even when the only worker of a single-host console
@@ -15,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from console.hosts.models import Host, offline_after
+from console.jobs.dispatch import host_offline
 from console.jobs.models import Job
 from console.streams import publish
 
@@ -42,6 +45,8 @@ def reap_stale() -> int:
     offline = Host.objects.exclude(last_seen__gte=now - offline_after())
     count += fail(Job.objects.filter(host__in=offline, state=Job.State.RUNNING),
                   "the host's worker stopped responding while running the job")
+    for host in offline.filter(jobs__state=Job.State.QUEUED).distinct():
+        count += fail(Job.objects.filter(host=host, state=Job.State.QUEUED), host_offline(host))
     count += fail(Job.objects.filter(
         state=Job.State.QUEUED,
         created_at__lt=now - timedelta(seconds=settings.JOB_QUEUED_TIMEOUT_SECONDS)),
