@@ -1,6 +1,7 @@
 // Live updates: one websocket to /ws/events/, state changes applied to whatever the page shows.
-// Other scripts listen to the "moorage:container", "moorage:job" and "moorage:job-output" DOM
-// events (the last: what a running pull or build printed, see job.js).
+// Other scripts listen to the "moorage:container", "moorage:job", "moorage:host" and
+// "moorage:job-output" DOM events (the last: what a running pull or build printed, see
+// job.js).
 (function () {
   "use strict";
   var dot = document.getElementById("live-status");
@@ -175,6 +176,7 @@
         if (b.dataset.state) setState(b, b.dataset.state, h.online ? "online" : "offline");
       });
     }
+    document.dispatchEvent(new CustomEvent("moorage:host", { detail: h }));
   }
 
   // Whatever changed between the page's render (or a dropped socket) and this connection is
