@@ -29,9 +29,24 @@ def fail(jobs, error: str) -> int:
             state=Job.State.FAILED, error=error, finished_at=timezone.now())
         if updated:
             count += 1
+            unmade = forget_unmade_container(job) if job.state == Job.State.QUEUED else None
             job.refresh_from_db()
             publish.job_changed(job)
+            if unmade is not None:
+                publish.container_changed(unmade, removed=True)
     return count
+
+
+def forget_unmade_container(job):
+    """The pending row of a run (or create) whose job no worker ever took: no engine made that
+    container, so the row goes with the job (as when the job could not be queued). The row,
+    when one went."""
+    from console.containers.models import Container
+
+    if job.kind not in (Job.Kind.RUN, Job.Kind.CREATE) or job.container is None:
+        return None
+    deleted, _ = Container.objects.filter(pk=job.container.pk, state="pending").delete()
+    return job.container if deleted else None
 
 
 def reap_stale() -> int:

@@ -143,3 +143,18 @@ def test_back_online_a_sync_makes_the_console_right_keeping_every_team(world, en
     assert (web.state, web.exit_code, web.team) == ("exited", 137, alpha)
     assert (late.state, late.team) == ("running", alpha)
     assert h1.is_online and Container.objects.filter(host=h1).count() == 2
+
+
+def test_a_run_no_worker_took_leaves_no_pending_container(world, client_for):
+    """Its host went silent before its worker took the job: no engine made the container, so
+    its row goes with the failed job instead of showing, unknown, until the host is back."""
+    response = client_for("developer").post(
+        "/api/containers/", json.dumps({"image": "busybox", "host": "h1", "name": "unmade"}),
+        content_type="application/json")
+    job = Job.objects.get(pk=response.json()["id"])
+    go_silent(world.hosts["h1"])
+    reaper.reap_stale()
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error.startswith("host offline: h1")
+    assert not Container.objects.filter(name="unmade").exists()
+    assert Container.objects.filter(name="web").exists()
