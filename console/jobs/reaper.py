@@ -5,7 +5,8 @@
 - When a host stops sending heartbeats, it is marked offline and its jobs fail at once: those
   running ("the host's worker stopped responding") and those queued ("host offline: ...",
   as `jobs.dispatch` fails a job asked of a host already offline). Jobs queued longer than
-  the queued timeout are failed too (no worker is taking them).
+  the queued timeout are failed too (no worker is taking them). A run or create that no
+  worker took takes its pending container row with it: no engine made that container.
 
 `reap_stale` runs in every worker's heartbeat loop and in the web process's housekeeping loop
 (`console/housekeeping.py`), so it happens even when the only worker of a single-host console
