@@ -64,7 +64,8 @@ class ContainerSerializer(serializers.ModelSerializer):
         # and DRF's per-field machinery would cost several times as much.
         return {
             "id": obj.engine_id, "name": obj.name, "host": obj.host.name,
-            "host_state": obj.host_state, "image": obj.image_ref, "image_id": self.get_image_id(obj),
+            "host_state": obj.host_state, "image": obj.image_ref,
+            "image_id": self.get_image_id(obj),
             "team": self.get_team(obj), "state": obj.state, "exit_code": obj.exit_code,
             "cmd": obj.command, "env": self.get_env(obj), "network": self.get_network(obj),
             "options": obj.options,

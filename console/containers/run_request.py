@@ -6,16 +6,17 @@ check a request the same way, with `validate_run`.
 `RunRequest`, or raises `Invalid` with one clear message per field. `host: "any"` lets the
 console choose, once every field is read: the host with the most free memory among those of
 the team that can take the container (`console.hosts.placement`; the image named must be
-there, the name free there); the request then says where and why (`placement`). Unknown fields are
-refused, so an option cannot slip in under another name; options that hand a container the
-host (bind mounts, privileged, extra capabilities, the host's network, directly or through
-another container's) are for superusers only, and a request carrying them from anyone else is
-`Forbidden`. Every field accepted here is one the engine takes (`runtime.container.options`;
-tests/console/containers/test_run_contract.py feeds them all through), and every value is one
-the engine and the kernel take: numbers within their bounds, no NUL (which no argument,
-environment variable or path can hold) and no control characters in names, paths and users.
-A PIDs limit is capped for everyone but superusers (`settings.MAX_PIDS`, also the default when
-none is asked for, as Docker's daemon-wide `default-pids-limit`).
+there, the name free there); the request then says where and why (`placement`). Unknown
+fields are refused, so an option cannot slip in under another name; options that hand a
+container the host (bind mounts, privileged, extra capabilities, the host's network, directly
+or through another container's) are for superusers only, and a request carrying them from
+anyone else is `Forbidden`. Every field accepted here is one the engine takes
+(`runtime.container.options`; tests/console/containers/test_run_contract.py feeds them all
+through), and every value is one the engine and the kernel take: numbers within their
+bounds, no NUL (which no argument, environment variable or path can hold) and no control
+characters in names, paths and users. A PIDs limit is capped for everyone but superusers
+(`settings.MAX_PIDS`, also the default when none is asked for, as Docker's daemon-wide
+`default-pids-limit`).
 
 Each field's reader takes the value sent and the request read so far (the fields above it in
 the table: the image is looked for on the host, a name checked for it), puts what it read in

@@ -6,8 +6,9 @@ the request must confirm by giving the host's name. Then, in one transaction:
 - what the console knew of the host is archived into the audit log, one `host.archive`
   entry per team that had anything there (and one without a team, for superusers): its
   containers (ID, name, image, state, limits, who made it, its environment variables: the
-  audit log keeps their names, never their values), its images (ID, tags) and the commits made there (image, reference, message,
-  author, the instructions changed) — each team's members read what their team lost;
+  audit log keeps their names, never their values), its images (ID, tags) and the commits
+  made there (image, reference, message, author, the instructions changed) — each team's
+  members read what their team lost;
 - the host's credentials are revoked (`credentials.revoke_host_credentials`);
 - `host.remove` is recorded, with the counts;
 - the host row goes, and with it its containers, images, commits, jobs and grants (audit

@@ -164,7 +164,7 @@ def test_restart_refuses_what_it_cannot_do(instance):
     assert "nothing to restart" in nothing_yet.stderr and "./moorage up" in nothing_yet.stderr
     unknown = moorage(instance, "restart", "daemon", check=False)
     assert unknown.returncode == 1
-    assert "web, worker, bridge, engine or redis" in unknown.stderr
+    assert "web, worker, bridge, engine, redis or postgres" in unknown.stderr
     assert not pids(instance)
 
 
