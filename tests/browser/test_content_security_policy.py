@@ -94,7 +94,10 @@ def test_the_console_pages(stack, page, container, shot):
 
     policed.visit("/containers/run/")
     page.select_option("#id_host", "e2e")              # run.js filters the images
-    expect(page.locator("#id_image option[value='busybox:latest']")).to_be_enabled()
+    expect(page.locator("#id_image option[data-host='e2e'][value='busybox:latest']")
+           ).to_be_enabled()
+    expect(page.locator("#id_image option[data-host='any'][value='busybox:latest']")
+           ).to_be_disabled()
     policed.clean("run form")
 
     policed.visit("/images/")
