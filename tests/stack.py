@@ -1,7 +1,8 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
-directory: its own Redis (password, no persistence), a SQLite database, daphne, and per host a
-Celery worker and a stream bridge (terminals, log follows) on the host's own engine root, all
-as subprocesses whose PIDs we keep and end.
+directory: its own Redis (password, no persistence), a SQLite database (or, with
+`database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, and per
+host a Celery worker and a stream bridge (terminals, log follows) on the host's own engine
+root, all as subprocesses whose PIDs we keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """
@@ -90,7 +91,11 @@ class Api:
 
 
 class Stack:
-    def __init__(self):
+    def __init__(self, database: str = "sqlite"):
+        if database not in ("sqlite", "postgres"):
+            raise ValueError(f"no such database for the stack: {database!r}")
+        self.database = database
+        self.postgres = None         # the PostgreSQL cluster, with database="postgres"
         self.tmp = tempfile.mkdtemp(prefix="moorage-e2e-")
         self.processes = {}          # name -> Popen
         self.roots = {}              # host name -> engine root
@@ -156,6 +161,11 @@ class Stack:
                              "--appendonly", "no", "--dir", self.tmp,
                              "--maxmemory-policy", "noeviction"])
         wait_until(lambda: self._redis_ping(), what="redis")
+        if self.database == "postgres":
+            from tests.postgres import PostgresCluster
+
+            self.postgres = PostgresCluster().start()
+            self.env["DATABASE_URL"] = self.postgres.url
         self.manage("migrate", "--noinput", "-v", "0")
         out = self.manage("moorage_init", "--host", "e2e")
         self.admin_password = out.split("admin-password: ")[1].split()[0]
@@ -178,7 +188,10 @@ class Stack:
 
     def add_host(self, name):
         """A host = an engine root with busybox + a worker consuming host.<name> + the
-        host's stream bridge (terminals, log follows)."""
+        host's stream bridge (terminals, log follows). A host the stack has already is left
+        as it is (tests sharing a stack may each ask for it)."""
+        if name in self.roots:
+            return
         root = os.path.join(self.tmp, f"root-{name}")
         self.roots[name] = root
         self.moor(name, "image", "bootstrap", "busybox")
@@ -252,6 +265,8 @@ class Stack:
         for host in self.roots:
             self.moor(host, "system", "reset", "--force", check=False)
         self.end("redis")
+        if self.postgres is not None:
+            self.postgres.stop()
         self.unmount_leftovers()
         if os.environ.get("MOORAGE_KEEP_E2E"):
             return

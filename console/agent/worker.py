@@ -87,17 +87,30 @@ def stop_heartbeat(**kwargs):
 def host_facts() -> dict:
     facts = {"kernel_version": os.uname().release, "cpus": os.cpu_count() or 0,
              "engine_root": engine_root(get_engine())}
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemTotal:"):
-                    facts["memory"] = int(line.split()[1]) * 1024
-    except OSError:
-        pass
+    facts.update(memory_facts())
     try:
         facts["runtime_version"] = f"moorage {version('moorage')}"
     except Exception:
         facts["runtime_version"] = "moorage"
+    return facts
+
+
+MEMINFO_FACTS = {"MemTotal:": "memory", "MemAvailable:": "memory_available"}
+
+
+def memory_facts(path: str = "/proc/meminfo") -> dict:
+    """The host's memory (MemTotal) and what the kernel could give now without swapping
+    (MemAvailable: free memory plus the caches it can drop), in bytes. Placement
+    (`console.hosts.placement`) starts from the latter."""
+    facts = {}
+    try:
+        with open(path) as meminfo:
+            for line in meminfo:
+                key = MEMINFO_FACTS.get(line.split(None, 1)[0] if line.strip() else "")
+                if key:
+                    facts[key] = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return facts
 
 

@@ -53,9 +53,11 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
                 engine_id=new_engine_id(), name=req.name, host=req.host, team=req.team,
                 image=req.image, image_ref=req.image_ref, command=req.command, env=req.env,
                 options=req.options, state=Status.PENDING, created_by=user)
+            # Where `host: "any"` put it, and why, is the first thing the job says.
             job = Job.objects.create(
                 kind=kind, host=req.host, team=req.team, container=container,
-                target_id=container.engine_id, target_name=req.name, requested_by=user)
+                target_id=container.engine_id, target_name=req.name, requested_by=user,
+                output=f"{req.placement}\n" if req.placement else "")
             audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
                          target=container, host=req.host, params=req.audit_params(),
                          result="requested", job=job)

@@ -17,6 +17,7 @@ from console.containers.redaction import redacted_inspect
 from console.containers.run_request import RunSerializer
 from console.core.api import json_object
 from console.core.errors import Invalid
+from console.hosts.models import online_filter
 from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
 
@@ -35,11 +36,15 @@ class ContainerSerializer(serializers.ModelSerializer):
     cmd = serializers.JSONField(source="command", read_only=True)
     env = serializers.SerializerMethodField()
     network = serializers.SerializerMethodField()
+    host_state = serializers.ChoiceField(
+        choices=["online", "offline"], read_only=True,
+        help_text="offline: the host sends no heartbeat, so `state` is the last one its engine "
+                  "reported and may no longer hold (pages show the container as unknown)")
 
     class Meta:
         model = Container
-        fields = ["id", "name", "host", "image", "image_id", "team", "state", "exit_code",
-                  "cmd", "env", "network", "options", "created_at", "started_at",
+        fields = ["id", "name", "host", "host_state", "image", "image_id", "team", "state",
+                  "exit_code", "cmd", "env", "network", "options", "created_at", "started_at",
                   "finished_at", "updated_at"]
         read_only_fields = fields
 
@@ -64,7 +69,8 @@ class ContainerSerializer(serializers.ModelSerializer):
         # and DRF's per-field machinery would cost several times as much.
         return {
             "id": obj.engine_id, "name": obj.name, "host": obj.host.name,
-            "image": obj.image_ref, "image_id": self.get_image_id(obj),
+            "host_state": obj.host_state, "image": obj.image_ref,
+            "image_id": self.get_image_id(obj),
             "team": self.get_team(obj), "state": obj.state, "exit_code": obj.exit_code,
             "cmd": obj.command, "env": self.get_env(obj), "network": self.get_network(obj),
             "options": obj.options,
@@ -114,6 +120,9 @@ class ContainerViewSet(viewsets.GenericViewSet):
             queryset = queryset.filter(host__name=params["host"])
         if params.get("state"):
             queryset = queryset.filter(state__in=params["state"].split(","))
+        if params.get("host_state") in ("online", "offline"):
+            online = online_filter("host__")
+            queryset = queryset.filter(online if params["host_state"] == "online" else ~online)
         if params.get("name"):
             queryset = queryset.filter(name__icontains=params["name"])
         if params.get("team"):
@@ -126,7 +135,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
                                  visible=self.get_queryset())
 
     def list(self, request):
-        """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=."""
+        """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=,
+        ?host_state=online|offline."""
         page = self.paginate_queryset(self.get_queryset().defer("inspect_data"))
         return self.get_paginated_response(ContainerSerializer(page, many=True).data)
 
@@ -142,6 +152,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
         container, job = actions.run(request.user, req, request=request)
         response = job_response(request, job)
         response.data["container"] = container.engine_id
+        if req.placement:
+            response.data["placement"] = req.placement
         return response
 
     def retrieve(self, request, pk=None):

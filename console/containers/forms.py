@@ -14,11 +14,12 @@ from django import forms
 from console.containers import actions, publishing
 from console.containers.run_request import ENV_NAME_PATTERN
 from console.core.forms import RequestForm, host_choices, offer_teams
-from console.hosts.models import Host
+from console.hosts.models import ANY_HOST, Host
 from console.images.forms import ReferenceForm
 from console.images.models import Image
 from console.teams.models import validate_container_user
 
+ANY_HOST_LABEL = "Any host (the one with the most free memory)"
 RESTART_CHOICES = [("no", "no"), ("on-failure", "on-failure"), ("always", "always"),
                    ("unless-stopped", "unless-stopped")]
 PORT_PATTERN = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
@@ -71,7 +72,8 @@ class RunForm(RequestForm):
         super().__init__(request, *args, **kwargs)
         offer_teams(self.fields["team"], self.user, "run", no_team="(no team)")
         self.hosts = list(Host.objects.restrict(self.user, "run"))
-        self.fields["host"].choices = host_choices(self.hosts)
+        # "Any host": the console chooses, by free memory (`console.hosts.placement`).
+        self.fields["host"].choices = [(ANY_HOST, ANY_HOST_LABEL)] + host_choices(self.hosts)
         self.fields["network"].help_text = network_help(self.user)
         self.fields["ports"].help_text = ports_help(self.user)
         if self.user.is_superuser:
@@ -84,6 +86,12 @@ class RunForm(RequestForm):
         for image in images:
             grouped.setdefault(image.host.name, []).append(image)
         return sorted(grouped.items())
+
+    def any_host_references(self) -> list[str]:
+        """The image names (tags) of any of the user's hosts, for "Any host": placement keeps
+        to the hosts that have the one chosen."""
+        return sorted({tag for _, images in self.images_by_host() for image in images
+                       for tag in image.tags})
 
     def api_fields(self, data: dict) -> dict:
         fields = {"image": data.get("image"), "name": data.get("name"),

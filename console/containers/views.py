@@ -26,7 +26,7 @@ from console.core.errors import (ConsoleError, Forbidden, Invalid, NotFound, on_
                                  said_on)
 from console.core.forms import posted_fields
 from console.core.permissions import may_somewhere
-from console.hosts.models import Host
+from console.hosts.models import ANY_HOST, Host, online_filter
 from console.jobs.models import Job
 from console.teams.models import Team
 
@@ -50,8 +50,10 @@ def container_list(request):
     host, state, name = (request.GET.get(key, "").strip() for key in ("host", "state", "name"))
     if host:
         containers = containers.filter(host__name=host)
-    if state:
-        containers = containers.filter(state=state)
+    if state == UNKNOWN:
+        containers = containers.exclude(online_filter("host__"))
+    elif state:
+        containers = containers.filter(online_filter("host__"), state=state)
     if name:
         containers = containers.filter(name__icontains=name)
     page = Paginator(containers, page_size(request)).get_page(request.GET.get("page"))
@@ -59,7 +61,7 @@ def container_list(request):
         "page": page,
         "rows": container_rows(page.object_list),
         "hosts": Host.objects.restrict(request.user, "view"),
-        "states": Status.values,
+        "states": Status.values + [UNKNOWN],
         "filters": {"host": host, "state": state, "name": name},
         "may_run": may_somewhere(request.user, "run"),
     })
@@ -67,20 +69,30 @@ def container_list(request):
 
 def container_rows(containers) -> str:
     """The list's rows, built in Python: a page of 1,000 rows through the template engine
-    costs several times as much, for the same escaped HTML."""
+    costs several times as much, for the same escaped HTML. A container of an offline host
+    shows as unknown, its last known state in the badge's title and `data-state`."""
     return format_html_join("\n", ROW, (
-        (c.engine_id, c.engine_id, c.display_name, c.engine_id, c.display_name, c.state,
-         c.state, c.host.name, c.image_ref, c.team.name if c.team_id else "—",
+        (c.engine_id, c.host.name, c.engine_id, c.display_name, c.engine_id, c.display_name,
+         c.display_state, c.state, state_note(c), c.display_state, c.host.name, c.image_ref,
+         c.team.name if c.team_id else "—",
          localtime(c.created_at).strftime("%Y-%m-%d %H:%M:%S") if c.created_at else "",
          "" if c.exit_code is None else c.exit_code, c.short_id)
         for c in containers))
 
 
-ROW = ('<tr data-container="{}"><td class="check"><input type="checkbox" name="containers" '
-       'value="{}" aria-label="select {}"></td><td><a href="/containers/{}/" class="c-name">{}'
-       '</a></td><td><span class="badge s-{} c-state">{}</span></td><td>{}</td>'
-       '<td class="mono">{}</td><td>{}</td><td class="muted">{}</td><td class="c-exit">{}</td>'
-       '<td class="mono muted">{}</td></tr>')
+def state_note(container) -> str:
+    """What the state badge's title says: the last known state of an unknown one."""
+    if container.display_state != UNKNOWN:
+        return ""
+    return f"last known: {container.state} (host {container.host.name} is offline)"
+
+
+UNKNOWN = "unknown"     # the state pages show for a container of an offline host
+ROW = ('<tr data-container="{}" data-on-host="{}"><td class="check"><input type="checkbox" '
+       'name="containers" value="{}" aria-label="select {}"></td><td><a href="/containers/{}/" '
+       'class="c-name">{}</a></td><td><span class="badge s-{} c-state" data-state="{}" '
+       'title="{}">{}</span></td><td>{}</td><td class="mono">{}</td><td>{}</td>'
+       '<td class="muted">{}</td><td class="c-exit">{}</td><td class="mono muted">{}</td></tr>')
 
 
 def page_size(request) -> int:
@@ -127,17 +139,21 @@ def run_container(request):
         actions.refuse_run(request.user, posted_fields(request), refusal, request=request)
         raise refusal
     form = RunForm(request, request.POST or None,
-                   initial={"host": request.GET.get("host"), "image": request.GET.get("image")})
+                   initial={"host": request.GET.get("host") or ANY_HOST,
+                            "image": request.GET.get("image")})
     if request.method == "POST" and form.is_valid():
         try:
             container, job = actions.run(request.user, form.checked, request=request)
         except ConsoleError as error:   # the name taken meanwhile, Redis away: said on the form
             on_form(form, error, form.api_names)
         else:
-            messages.success(request, f"Run requested (job {job.pk}).")
+            messages.success(request, f"Run requested (job {job.pk})"
+                                      + (f"; {job.output.strip()}." if job.output else "."))
             return redirect("container-detail", ref=container.engine_id)
     return render(request, "containers/run.html", {"form": form,
-                                                   "images_by_host": form.images_by_host()},
+                                                   "images_by_host": form.images_by_host(),
+                                                   "any_host_references":
+                                                       form.any_host_references()},
                   status=403 if form.refusal else 200)
 
 
@@ -181,6 +197,8 @@ def container_detail(request, ref, *, grant_form=None, request_form=None, schedu
                                    sort_keys=True),
         "env_names": [item.split("=", 1)[0] for item in container.env],
         "network": network_summary(container),
+        "state_note": state_note(container),
+        "host_visible": Host.objects.restrict(user, "view").filter(pk=container.host_id).exists(),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
         "reason_for": {verb: verb in (reasons or []) for verb in ("kill", "remove")},
         "assignable_teams": (Team.objects.filter(host_grants__host=container.host)

@@ -123,7 +123,13 @@
     }
     refreshInspect();
     var following = progress.classList.contains("queued") || progress.classList.contains("running");
-    if (!following) enableFor(event.detail.state);
+    if (!following) enableFor(event.detail.host_state === "offline" ? "unknown" : event.detail.state);
+  });
+  // Its host going silent or coming back: nothing can be asked of it meanwhile.
+  document.addEventListener("moorage:host", function (event) {
+    if (event.detail.name !== head.dataset.onHost) return;
+    var following = progress.classList.contains("queued") || progress.classList.contains("running");
+    if (!following) enableFor(document.getElementById("state").textContent.trim());
   });
   enableFor(document.getElementById("state").textContent.trim());
 })();

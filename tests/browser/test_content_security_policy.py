@@ -85,9 +85,23 @@ def test_the_console_pages(stack, page, container, shot):
     expect(page.locator("#live-status")).to_have_class(re.compile("on"))
     policed.clean("containers")
 
+    policed.visit("/hosts/e2e/")
+    expect(page.locator("#host-facts")).to_contain_text("Free for placement")
+    policed.clean("a host")
+    policed.visit("/hosts/e2e/drain/")
+    expect(page.locator("#running")).to_contain_text(container[:12])
+    policed.clean("a host's drain page")
+
     policed.visit("/containers/run/")
+    expect(page.locator("#id_host")).to_have_value("any")
+    page.select_option("#id_image", "busybox:latest")
     page.select_option("#id_host", "e2e")              # run.js filters the images
+    expect(page.locator("#id_image option[value='busybox:latest']")).to_have_count(1)
     expect(page.locator("#id_image option[value='busybox:latest']")).to_be_enabled()
+    # The image chosen for any host stays chosen, now e2e's own.
+    expect(page.locator("#id_image")).to_have_value("busybox:latest")
+    assert page.evaluate("document.getElementById('id_image').selectedOptions[0]"
+                         ".dataset.host") == "e2e"
     policed.clean("run form")
 
     policed.visit("/images/")

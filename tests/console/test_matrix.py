@@ -152,6 +152,9 @@ ROUTE_PARAMETERS = {
     "api:image-tag": {"pk": lambda o: o.image.pk},
     "api:host-sync": {"pk": lambda o: o.host.pk},
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
+    "api:host-cordon": {"pk": lambda o: o.host.pk},
+    "api:host-uncordon": {"pk": lambda o: o.host.pk},
+    "api:host-drain": {"pk": lambda o: o.host.pk},
     "team-two-factor": {"pk": lambda o: o.team.pk},
     "sso-mapping-delete": {"pk": lambda o: o.mapping.pk},
     "api:sso-mapping-detail": {"pk": lambda o: o.mapping.pk},
@@ -177,6 +180,16 @@ for name in ("team-member-add", "team-member-invite", "team-member-role", "team-
 ROUTES = {
     # -- pages --
     "dashboard": {"get": everyone(200)},
+    "host-detail": {"get": gated(200, MEMBERS)},
+    # What superusers do to a host; its members are told so on its page (the drain page is
+    # the superusers' alone: it lists every team's containers).
+    "host-cordon": {"get": refused(302), "post": gated(302, SUPERUSER, refused=302)},
+    "host-uncordon": {"get": refused(302), "post": gated(302, SUPERUSER, refused=302)},
+    "host-drain": {"get": gated(200, SUPERUSER, changes=False), "post": gated(302, SUPERUSER)},
+    # h1 is online: its removal is refused, said on its page (tests/console/hosts/).
+    "host-remove": {"get": refused(302),
+                    "post": gated(302, SUPERUSER, refused=302, changes=False,
+                                  body={"confirm": "h1"})},
     "login": {"get": exactly(anonymous=200, **{p: 302 for p in SIGNED_IN}),
               "post": exactly(anonymous=200, **{p: 302 for p in SIGNED_IN},
                               body={"username": "nobody", "password": "wrong"})},
@@ -349,7 +362,13 @@ ROUTES = {
                                         anonymous=401, stranger=400, viewer=403, operator=403,
                                         developer=202, team_admin=202, superuser=202)},
     "api:host-list": {"get": everyone(200, anon=API_ANON)},
-    "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                        # h1 is online: removing it is refused (tests/console/hosts/).
+                        "delete": gated(409, SUPERUSER, anon=API_ANON, changes=False,
+                                        query="confirm=h1")},
+    "api:host-cordon": {"post": gated(200, SUPERUSER, anon=API_ANON, body={})},
+    "api:host-uncordon": {"post": gated(200, SUPERUSER, anon=API_ANON, body={})},
+    "api:host-drain": {"post": gated(200, SUPERUSER, anon=API_ANON, body={})},
     "api:host-sync": {"post": gated(202, SUPERUSER, anon=API_ANON)},
     "api:host-accept-root": {"post": gated(200, SUPERUSER, anon=API_ANON)},
     "api:job-list": {"get": everyone(200, anon=API_ANON)},
