@@ -14,7 +14,8 @@ from runtime.container import sessions
 from runtime.errors import Conflict, InvalidArgument
 
 pytestmark = pytest.mark.privileged
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 def read_until(sock, needle: bytes, timeout=10.0, seen=b"") -> bytes:
