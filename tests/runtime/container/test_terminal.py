@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.stack import wait_until
+
 pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
 
@@ -53,14 +55,10 @@ class Terminal:
     def expect_size(self, rows, cols, timeout=15):
         """Ask `stty size` until the new size has reached the container's terminal: the
         SIGWINCH travels through moor and the monitor, which takes a moment under load."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def asked():
             self.send(b"stty size\r")
-            try:
-                return self.expect(f"{rows} {cols}".encode(), timeout=1)
-            except AssertionError:
-                if time.monotonic() > deadline:
-                    raise
+            return self.expect(f"{rows} {cols}".encode(), timeout=1)
+        return wait_until(asked, timeout=timeout, interval=0, what=f"size {rows} {cols}")
 
     def resize(self, rows, cols):
         import fcntl

@@ -16,17 +16,9 @@ import pytest
 
 from runtime import atomic
 from runtime.container import rootfs, state as records
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
-
-
-def _until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_container_outlives_a_killed_moor_run(engine):
@@ -35,10 +27,11 @@ def test_the_container_outlives_a_killed_moor_run(engine):
          "i=0; while [ $i -lt 30 ]; do echo $i; i=$((i+1)); sleep 0.1; done; exit 7"],
         env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin"},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert _until(lambda: os.path.exists(os.path.join(
+    wait_until(lambda: os.path.exists(os.path.join(
         engine.paths.containers)) and any(
         c.name == "orphan" and c.state["Status"] == "running"
-        for c in records.all_containers(engine)))
+        for c in records.all_containers(engine)),
+        timeout=15, interval=0.05, what="the orphan container to run")
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert engine.inspect("orphan")["State"]["Status"] == "running"
@@ -51,7 +44,8 @@ def test_the_exit_command_cleans_up_without_anyone_asking(engine, leftovers):
     container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "sleep 0.2"]})
     engine.wait(container_id)
     container = engine.container(container_id)
-    assert _until(lambda: records.Container.load(container.dir).state.get("CleanedUp"))
+    wait_until(lambda: records.Container.load(container.dir).state.get("CleanedUp"),
+               timeout=15, interval=0.05, what="the exit command's clean-up")
     assert not rootfs.is_mounted(container.path("merged"))
     assert leftovers() == []
     assert engine.inspect(container_id)["State"]["Status"] == "exited"
@@ -64,7 +58,8 @@ def test_a_killed_monitor_is_noticed(engine, leftovers):
     # Kill the program and its monitor together, as an OOM kill of the host might.
     os.kill(state["Pid"], signal.SIGKILL)
     os.kill(monitor_pid, signal.SIGKILL)
-    assert _until(lambda: engine.inspect(container_id)["State"]["Status"] in ("exited", "dead"))
+    wait_until(lambda: engine.inspect(container_id)["State"]["Status"] in ("exited", "dead"),
+               timeout=15, interval=0.05, what="the killed container to be recorded ended")
     found = subprocess.run([sys.executable, "-m", "runtime", "system", "gc"],
                            env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin"},
                            capture_output=True, text=True).stdout

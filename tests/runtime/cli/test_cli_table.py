@@ -9,7 +9,8 @@ import pytest
 
 from runtime.cli import COMMANDS
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 def moor_here(*args, root=None):

@@ -113,7 +113,7 @@ def test_inspect_shows_mounts_and_host_config_as_docker(volumes, runtime, tmp_pa
     assert engine.volume_inspect("labelled")["Labels"] == {"team": "blue"}
     assert engine.volume_inspect(anonymous)["Labels"] == {names.ANONYMOUS_LABEL: ""}
     # ... and the container really has them.
-    from tests.runtime.test_cp import _exec
+    from tests.runtime.container.test_cp import _exec
     table = _exec(engine, container_id, "cat /proc/mounts")
     lines = {line.split()[1]: line.split() for line in table.splitlines()}
     assert "ro" in lines["/host"][3].split(",")

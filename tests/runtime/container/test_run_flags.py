@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.runtime.test_terminal import Terminal
+from tests.runtime.container.test_terminal import Terminal
 
 pytestmark = pytest.mark.privileged
 

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from runtime.errors import MoorError
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.privileged, pytest.mark.usefixtures("each_runtime")]
 
@@ -17,12 +18,8 @@ def box(engine):
         "mkdir -p /data/sub && echo inside > /data/file.txt && echo deep > /data/sub/deep && "
         "ln -s / /escape && ln -s ../../../.. /data/up && ln -s /etc /data/etclink && "
         "touch /ready && sleep 300")]})
-    import time
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if "ready" in "".join(_ls(engine, container_id, "/")):
-            break
-        time.sleep(0.05)
+    wait_until(lambda: "ready" in "".join(_ls(engine, container_id, "/")),
+               timeout=10, interval=0.05, what="the box's files")
     yield container_id
     engine.remove(container_id, force=True)
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from runtime.errors import MoorError
-from tests.runtime.test_build import make_context, run_image
+from tests.runtime.image.test_build import make_context, run_image
 
 pytestmark = pytest.mark.privileged
 

@@ -9,7 +9,7 @@ import pytest
 
 from runtime.errors import MoorError
 from runtime.image.build.parser import shorten
-from tests.runtime.test_build import make_context, run_image
+from tests.runtime.image.test_build import make_context, run_image
 
 pytestmark = pytest.mark.privileged
 

@@ -22,7 +22,8 @@ from tests.stack import wait_until
 
 pytestmark = pytest.mark.privileged
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 @pytest.fixture

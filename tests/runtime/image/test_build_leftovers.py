@@ -13,7 +13,7 @@ import pytest
 
 from runtime.container import state as records
 from tests.runtime.conftest import REPOSITORY, leftovers
-from tests.runtime.test_build import make_context
+from tests.runtime.image.test_build import make_context
 
 pytestmark = pytest.mark.privileged
 

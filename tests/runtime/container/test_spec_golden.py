@@ -6,8 +6,9 @@ privileged host-network container, capabilities, a crun seccomp cache), so that 
 code cannot change what a container gets. The host-dependent parts (the kernel's maskable
 paths, the distribution's seccomp profile, the host name) are fixed here.
 
-`tests/runtime/golden/` holds the expected documents; when a change to a container's spec is
-intended, regenerate them with `python -m tests.runtime.test_spec_golden` and review the diff.
+`tests/runtime/container/golden/` holds the expected documents; when a change to a container's
+spec is intended, regenerate them with `python -m tests.runtime.container.test_spec_golden` and
+review the diff.
 """
 
 import json

@@ -12,9 +12,11 @@ import pytest
 
 from runtime.container import sessions
 from runtime.errors import Conflict, InvalidArgument
+from tests.stack import wait_until
 
 pytestmark = pytest.mark.privileged
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 
 
 def read_until(sock, needle: bytes, timeout=10.0, seen=b"") -> bytes:
@@ -61,9 +63,8 @@ def test_a_shell_session_on_a_terminal_of_the_asked_size(engine, sleeper):
         read_until(sock, b"40 120", seen=seen)
         sock.send(b"exit 3\r")
         read_until(sock, b"exit 3")
-        deadline = time.monotonic() + 5
-        while session.exit_code() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: session.exit_code() is not None, timeout=5, interval=0.02,
+                   what="the session's exit code")
         assert session.exit_code() == 3 and not session.running()
     finally:
         sock.close()
@@ -92,9 +93,8 @@ def test_a_session_outlives_its_opener_and_is_attached_again(engine, sleeper):
     finally:
         sock.close()
     session.terminate()
-    deadline = time.monotonic() + 5
-    while session.running() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: not session.running(), timeout=5, interval=0.02,
+               what="the session to end")
     assert session.exit_code() == 129                    # hung up, as a closed terminal
     session.remove(engine)
 
@@ -105,9 +105,8 @@ def test_hang_up_ends_what_the_shell_runs_too(engine, sleeper):
         read_until(sock, b"\x1b[6n")
         answer_cursor_query(sock)
         sock.send(b"trap '' HUP; sleep 1000 & sleep 2000\r")
-        deadline = time.monotonic() + 5
-        while len(session.members()) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: len(session.members()) >= 3, timeout=5, interval=0.02,
+                   what="the shell and its two sleeps")
         members = session.members()
         assert len(members) >= 3                          # the shell and its two sleeps
         session.terminate(grace=0.5)
@@ -115,9 +114,8 @@ def test_hang_up_ends_what_the_shell_runs_too(engine, sleeper):
                    open(f"/proc/{pid}/stat").read().split()[2] == "Z" for pid in members)
     finally:
         sock.close()
-    deadline = time.monotonic() + 5
-    while session.running() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: not session.running(), timeout=5, interval=0.02,
+               what="the session to end")
     session.remove(engine)
 
 
@@ -128,9 +126,8 @@ def test_a_command_as_another_user(engine, sleeper):
         read_until(sock, b"nobody")
     finally:
         sock.close()
-    deadline = time.monotonic() + 5
-    while session.exit_code() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: session.exit_code() is not None, timeout=5, interval=0.02,
+               what="the session's exit code")
     assert session.exit_code() == 4
     session.remove(engine)
 

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from runtime.fdtree import remove_tree
-from tests.runtime.test_build import make_context
+from tests.runtime.image.test_build import make_context
 
 DEEP = 2000
 

@@ -125,28 +125,28 @@ def test_batch_removal_of_everything(engine, moor):
 
 def test_auto_remove_after_a_detached_container_ends(engine):
     container_id = engine.run({"image": "busybox", "cmd": ["true"], "auto_remove": True})
-    deadline = time.monotonic() + 10
     removing = os.path.join(engine.paths.tmp, f"removing-{container_id}")
-    while time.monotonic() < deadline:
+
+    def removed():
         try:
             engine.container(container_id)
         except NotFound:
             # gone from the list at once (a rename); its files go right after
-            if not os.path.exists(removing):
-                return
-        time.sleep(0.05)
-    pytest.fail("a --rm container was not removed after it exited")
+            return not os.path.exists(removing)
+        return False
+    wait_until(removed, timeout=10, interval=0.05,
+               what="a --rm container to be removed after it exited")
 
 
 def test_restart_policy_on_failure_with_a_limit(engine, output_of):
     container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "echo run; exit 1"],
                                "restart": "on-failure:2"})
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def restarted_twice_and_exited():
         inspected = engine.inspect(container_id)
-        if inspected["RestartCount"] == 2 and inspected["State"]["Status"] == "exited":
-            break
-        time.sleep(0.1)
+        return inspected["RestartCount"] == 2 and inspected["State"]["Status"] == "exited"
+    wait_until(restarted_twice_and_exited, timeout=20, interval=0.1,
+               what="the second restart to exit")
     inspected = engine.inspect(container_id)
     assert inspected["RestartCount"] == 2
     assert inspected["State"]["Status"] == "exited"
@@ -156,9 +156,8 @@ def test_restart_policy_on_failure_with_a_limit(engine, output_of):
 def test_restart_policy_always_restarts_until_stopped_by_hand(engine):
     container_id = engine.run({"image": "busybox", "cmd": ["sh", "-c", "sleep 0.2"],
                                "restart": "always"})
-    deadline = time.monotonic() + 20
-    while engine.inspect(container_id)["RestartCount"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: engine.inspect(container_id)["RestartCount"] >= 2,
+               timeout=20, interval=0.1, what="two restarts")
     assert engine.inspect(container_id)["RestartCount"] >= 2
     engine.stop(container_id, timeout=1)
     count = engine.inspect(container_id)["RestartCount"]
@@ -383,11 +382,13 @@ def test_top_and_stats(engine, moor):
     assert top.returncode == 0, top.stderr
     header, *rows = top.stdout.splitlines()
     assert header.split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
-    import time
-    deadline = time.monotonic() + 5
-    while len(rows) < 2 and time.monotonic() < deadline:  # the shell forks its sleep
-        time.sleep(0.05)
-        rows = moor("top", "watched").stdout.splitlines()[1:]
+
+    def both_processes():  # the shell forks its sleep
+        found = moor("top", "watched").stdout.splitlines()[1:]
+        return found if len(found) >= 2 else None
+    if len(rows) < 2:
+        rows = wait_until(both_processes, timeout=5, interval=0.05,
+                          what="the shell's sleep in top")
     assert any(row.rstrip().endswith("sh -c sleep 300; echo done") for row in rows)
     assert any(row.rstrip().endswith("sleep 300") for row in rows)
     stats = moor("stats", "--no-stream", "watched")

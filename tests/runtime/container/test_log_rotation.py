@@ -19,7 +19,8 @@ from tests.stack import wait_until
 
 pytestmark = pytest.mark.privileged
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 MAX_SIZE = 16 << 10
 BATCHES, PER_BATCH = 8, 100          # ~11 KiB a batch: at most one rotation in each
 PAD = "x" * 50

@@ -19,7 +19,8 @@ from tests.stack import wait_until
 
 pytestmark = pytest.mark.privileged
 
-REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
 FLOOD = ["sh", "-c", "while :; do echo 0123456789012345678901234567890123456789; done"]
 
 
