@@ -1,8 +1,9 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
 directory: its own Redis (password, no persistence), a SQLite database (or, with
-`database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, and per
-host a Celery worker and a stream bridge (terminals, log follows) on the host's own engine
-root, all as subprocesses whose PIDs we keep and end.
+`database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, per host
+a Celery worker and a stream bridge (terminals, log follows) on the host's own engine root,
+and, for the tests that ask for it (`start_scheduler`), the scheduler (celery beat and the
+`console` queue's worker); all as subprocesses whose PIDs we keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """

@@ -1,4 +1,5 @@
-"""Create, start, stop, kill, restart and remove containers.
+"""Creating and starting containers. Stopping, killing, restarting, pausing and waiting are
+in `control.py`; removing and renaming in `removal.py`.
 
 Every change to one container happens under that container's lock; creating (which must check
 that a name is free) under the containers lock. Every allocation pushes its undo on an
