@@ -19,11 +19,12 @@ import os
 import statistics
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.stack import Stack  # noqa: E402
+from tests.stack import Stack
 
 
 def percentile(values, fraction):
@@ -104,8 +105,6 @@ def session_cookie(stack):
 
 
 def bench_lists(stack, runs):
-    import urllib.parse  # noqa: F401  (used by session_cookie)
-
     api = stack.admin
     opener = session_cookie(stack)
 

@@ -85,7 +85,7 @@ import tempfile
 import threading
 import time
 
-import daemons  # noqa: E402  (bench/, beside this file)
+import daemons  # bench/, beside this file
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The launcher users run (/usr/local/bin/moor links to it), and the interpreter it starts.

@@ -16,9 +16,8 @@ the member's own), each a page's worth of its index in order, and merges.
 The permission filter itself stays `restrict`'s, applied to every part.
 """
 import heapq
-from itertools import groupby
-
 from datetime import datetime, time, timedelta, timezone
+from itertools import groupby
 
 from django import forms
 from django.db.models import Q

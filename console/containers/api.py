@@ -21,7 +21,6 @@ from console.hosts.models import online_filter
 from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
 
-
 FORCE = OpenApiParameter("force", bool, description="stop a running container first")
 VOLUMES = OpenApiParameter("volumes", bool, description="also remove its anonymous volumes "
                                                         "(named volumes are kept)")

@@ -7,8 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
-                                      team_ids_allowing)
+from console.core.permissions import RestrictedQuerySet, host_ids_granted_to, team_ids_allowing
 
 # The name is part of the host's queue (`host.<name>`) and of its channel names; `any` is
 # what a run request names to let the console choose (`console.hosts.placement`).

@@ -3,8 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
-                                      team_ids_allowing)
+from console.core.permissions import RestrictedQuerySet, host_ids_granted_to, team_ids_allowing
 
 
 class ImageQuerySet(RestrictedQuerySet):

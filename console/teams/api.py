@@ -12,8 +12,8 @@ from console.core.permissions import require_manager, require_superuser
 from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams import actions
-from console.teams.reasons import REASON_ACTIONS
 from console.teams.models import Membership, Team
+from console.teams.reasons import REASON_ACTIONS
 
 
 class TeamSerializer(serializers.ModelSerializer):

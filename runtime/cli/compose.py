@@ -448,6 +448,7 @@ def _service_container(engine, project, service: str, index: int = 1) -> dict:
 
 def cmd_exec(args) -> int:
     import argparse
+
     from runtime.cli.interactive import cmd_exec as exec_in_container
     engine = engine_for(args)
     project = _project(args)

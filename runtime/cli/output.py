@@ -259,6 +259,7 @@ def render_documents(format_text: str, documents: list, prefix: str = "template 
     errors of the documents it failed on. `json` prints the documents as one JSON array.
     TemplateFailed (status 64) when the template does not parse."""
     import json
+
     from runtime.gotemplate import TemplateError
     if format_text == "json":
         return json.dumps(documents, separators=(",", ":")) + "\n", []

@@ -41,8 +41,13 @@ from runtime.container import execute, monitor
 from runtime.container.lifecycle import oci_runtime
 from runtime.container.rootpath import Root
 from runtime.container.spec import DEFAULT_PATH
-from runtime.container.state import (RUNNING, process_alive, process_session,
-                                     process_start_time, rfc3339_ns)
+from runtime.container.state import (
+    RUNNING,
+    process_alive,
+    process_session,
+    process_start_time,
+    rfc3339_ns,
+)
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 
 SHELLS = ("bash", "ash", "sh")

@@ -38,8 +38,9 @@ def import_tar(engine, stream, reference: str | None = None, message: str | None
                changes=()) -> str:
     """`moor import`: the tar's file system as a one-layer image. The layer is stored in the
     engine's canonical form, so its diff ID is that of the canonical tar."""
-    from runtime.image import commit, reference as refs
     import platform
+
+    from runtime.image import commit, reference as refs
     from runtime.image.bootstrap import ARCHITECTURES
     if reference:
         refs.parse(reference)

@@ -12,10 +12,10 @@ lower layers have, so a whiteout for a path this layer itself created leaves it 
 directory becomes opaque), and a directory that replaces a whiteout is made opaque.
 """
 
+import bz2
 import dataclasses
 import errno
 import gzip
-import bz2
 import hashlib
 import lzma
 import os

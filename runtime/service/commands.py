@@ -160,6 +160,7 @@ def _namespaces(pid) -> tuple:
 class CommandServer:
     def __init__(self, engine, listener: socket.socket):
         import importlib
+
         from runtime.service.view import ContainerView
         self.engine = engine
         self.listener = listener

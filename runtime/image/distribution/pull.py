@@ -17,8 +17,20 @@ import json
 import os
 
 from runtime.image.distribution.client import (
-    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, LAYER_OCI_ZSTD,
-    SCHEMA1_TYPES, Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
+    CHUNK,
+    CONFIG_DOCKER,
+    CONFIG_OCI,
+    INDEX_TYPES,
+    LAYER_OCI,
+    LAYER_OCI_GZIP,
+    LAYER_OCI_ZSTD,
+    SCHEMA1_TYPES,
+    Client,
+    ManifestUnknown,
+    RegistryError,
+    VerificationFailed,
+    check_digest,
+)
 from runtime.image.distribution.credentials import Credentials
 from runtime.image.distribution.names import locate
 from runtime.image.store import chain_ids

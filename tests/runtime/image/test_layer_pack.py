@@ -17,11 +17,11 @@ import tarfile
 import tempfile
 
 import pytest
+from tarfactory import Archive, describe_tree
 
 from runtime.errors import InvalidArgument
 from runtime.image.layer_pack import pack_layer
 from runtime.image.layer_unpack import unpack_layer
-from tarfactory import Archive, describe_tree
 
 pytestmark = pytest.mark.privileged
 
