@@ -1581,7 +1581,8 @@ def write_json(args, report: Report, found: dict):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     document = {
         "conditions": found,
-        "timings": [{**dataclasses.asdict(t), "median_ms": t.median} for t in report.timings.values()],
+        "timings": [{**dataclasses.asdict(t), "median_ms": t.median}
+                    for t in report.timings.values()],
         "figures": [dataclasses.asdict(f) for f in report.figures.values()],
         "targets": [{**dataclasses.asdict(t), "ratio": report.ratio(t)} for t in report.targets],
         "notes": report.notes,

@@ -57,7 +57,8 @@ class Image(models.Model):
             return False
         bare = ref.removeprefix("sha256:")
         hex_id = self.image_id.removeprefix("sha256:")
-        if len(bare) >= 4 and all(c in "0123456789abcdef" for c in bare) and hex_id.startswith(bare):
+        if (len(bare) >= 4 and all(c in "0123456789abcdef" for c in bare)
+                and hex_id.startswith(bare)):
             return True
         name = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
         return name in self.tags

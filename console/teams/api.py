@@ -110,7 +110,8 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                    responses={201: MemberSerializer})
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
-        """The team's members and roles; POST `user` and `role` to add one or change a role (team admins)."""
+        """The team's members and roles; POST `user` and `role` to add one or change a role
+        (team admins)."""
         team = self.get_object()
         if request.method == "POST":
             serializer = MemberSerializer(data=request.data)

@@ -182,7 +182,7 @@ def _plain_rows(text: str, rows: list) -> list[str] | None:
     lines = []
     for row in rows:
         line = [literals[0]]
-        for name, literal in zip(names, literals[1:]):
+        for name, literal in zip(names, literals[1:], strict=True):
             method = method_of(row, name)
             if method is None or method.go_params:
                 return None

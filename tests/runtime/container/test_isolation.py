@@ -43,7 +43,7 @@ def test_namespaces_differ_from_the_hosts(engine, runtime_name):
     inside = output.split()
     host = [os.readlink(f"/proc/self/ns/{k}") for k in kinds]
     assert len(inside) == len(kinds)
-    for kind, mine, theirs in zip(kinds, inside, host):
+    for kind, mine, theirs in zip(kinds, inside, host, strict=True):
         assert mine != theirs, f"{kind} namespace is the host's"
 
 
