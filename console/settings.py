@@ -83,7 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that it sees every other answer: errors under /api/ as JSON (console/core/errors.py).
+    # First, so that it sees every other answer: errors under /api/ as JSON
+    # (console/core/errors.py).
     "console.core.errors.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "console.core.csp.ContentSecurityPolicyMiddleware",

@@ -12,14 +12,33 @@ import os
 import shutil
 
 from runtime import atomic, events
-from runtime.container import (groups, health, logfiles, logkeeper, monitor, names,
-                               options as opts, rootfs, spec as oci_spec)
+from runtime.container import (
+    groups,
+    health,
+    logfiles,
+    logkeeper,
+    monitor,
+    names,
+    options as opts,
+    rootfs,
+    spec as oci_spec,
+    users,
+)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
-    PAUSED, REMOVING, RUNNING, Container, boot_id, find, index_name, name_owner, new_state,
-    process_start_time, rfc3339_ns)
-from runtime.container import users
+    PAUSED,
+    REMOVING,
+    RUNNING,
+    Container,
+    boot_id,
+    find,
+    index_name,
+    name_owner,
+    new_state,
+    process_start_time,
+    rfc3339_ns,
+)
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.image.store import remove_tree
 from runtime.locking import locked
