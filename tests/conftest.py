@@ -26,7 +26,8 @@ def pytest_collection_modifyitems(config, items):
 def stack():
     """The real console stack (Redis, daphne, and for host "e2e" a worker and a stream bridge
     on a temporary engine root; the scheduler once a test calls `start_scheduler`), started
-    once for the e2e and browser tests and torn down at the end. Its database is SQLite, or PostgreSQL with MOORAGE_TEST_DATABASE=postgres."""
+    once for the e2e and browser tests and torn down at the end. Its database is SQLite, or
+    PostgreSQL with MOORAGE_TEST_DATABASE=postgres."""
     yield from started_stack(os.environ.get("MOORAGE_TEST_DATABASE", "sqlite"))
 
 

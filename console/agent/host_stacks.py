@@ -28,13 +28,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from runtime.compose import containers as compose_labels
-from runtime.volume.names import ANONYMOUS_LABEL
-
 from console.agent.specs import parse_time
 from console.containers.models import Container
 from console.stacks.models import Stack
 from console.volumes.models import Volume
+from runtime.compose import containers as compose_labels
+from runtime.volume.names import ANONYMOUS_LABEL
 
 log = logging.getLogger(__name__)
 TEAM_LABEL = "moorage.team"

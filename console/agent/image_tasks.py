@@ -26,15 +26,19 @@ import re
 from django.conf import settings
 from django.db.models import Q
 
-from runtime.errors import MoorError
-
 from console.agent import reconcile
-from console.agent.engine import (error_message, pull_policy, unpack_context, untag,
-                                  working_directory)
+from console.agent.engine import (
+    error_message,
+    pull_policy,
+    unpack_context,
+    untag,
+    working_directory,
+)
 from console.agent.output import JobOutput
 from console.core.engine_grammar import dockerfile_message, instruction_lines
 from console.images.models import BuildContext, Image
 from console.images.requests import images_usable_by
+from runtime.errors import MoorError
 
 TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")

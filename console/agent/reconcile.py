@@ -21,8 +21,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from runtime.errors import MoorError
-
 from console.agent import host_stacks, specs
 from console.agent.engine import engine_root
 from console.containers.models import Container
@@ -32,6 +30,7 @@ from console.images.models import Image
 from console.jobs.models import Job
 from console.streams import publish
 from console.teams.models import Team
+from runtime.errors import MoorError
 
 log = logging.getLogger(__name__)
 PENDING_GRACE_SECONDS = 60

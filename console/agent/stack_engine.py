@@ -20,14 +20,13 @@ import os
 
 from django.conf import settings
 
+from console.containers.models import Container
+from console.images.models import Image
+from console.volumes.models import Volume
 from runtime import compose
 from runtime.compose import containers as compose_labels
 from runtime.compose.interpolation import parse_env_file
 from runtime.errors import MoorError, NotFound
-
-from console.containers.models import Container
-from console.images.models import Image
-from console.volumes.models import Volume
 
 TEAM_LABEL = "moorage.team"
 HOST_PATH = ("/", ".", "~")

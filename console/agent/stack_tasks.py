@@ -13,18 +13,23 @@ import contextlib
 import fcntl
 import os
 
-from runtime import compose
-from runtime.compose import containers as compose_labels
-
 from console.agent import reconcile
 from console.agent.output import JobOutput
-from console.agent.stack_engine import (StackEngine, StackRefused, by_superuser,
-                                        check_project, load_project, stack_directory)
+from console.agent.stack_engine import (
+    StackEngine,
+    StackRefused,
+    by_superuser,
+    check_project,
+    load_project,
+    stack_directory,
+)
 from console.containers.models import Container
 from console.jobs.models import Job
 from console.stacks.models import Stack
 from console.streams import publish
 from console.volumes.models import Volume
+from runtime import compose
+from runtime.compose import containers as compose_labels
 
 
 @contextlib.contextmanager

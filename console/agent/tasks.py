@@ -15,11 +15,17 @@ from celery.signals import task_failure
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from runtime.errors import MoorError
-
-from console.agent import (image_tasks, reconcile, specs, stack_tasks, team_groups,
-                           team_networks, volume_tasks)
+from console.agent import (
+    image_tasks,
+    reconcile,
+    specs,
+    stack_tasks,
+    team_groups,
+    team_networks,
+    volume_tasks,
+)
 from console.agent.engine import container_diff, error_message, get_engine
+
 # The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
 from console.agent.worker import worker_identity
 from console.containers.models import Container
@@ -28,6 +34,7 @@ from console.images.models import Commit
 from console.jobs.dispatch import EXECUTE_TASK, SYNC_TASK
 from console.jobs.models import Job
 from console.streams import publish
+from runtime.errors import MoorError
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,10 @@ import re
 
 from django.utils import timezone
 
-from runtime.container import groups as engine_groups
-from runtime.errors import MoorError, NotFound
-
 from console.quotas.models import GroupReading, Quota
 from console.teams.models import Team
+from runtime.container import groups as engine_groups
+from runtime.errors import MoorError, NotFound
 
 log = logging.getLogger(__name__)
 TEAM_GROUP = re.compile(r"^team-([0-9]+)$")

@@ -10,9 +10,8 @@ such a network is reported exactly as a missing one, so no other team's network 
 """
 import re
 
-from runtime.errors import NotFound
-
 from console.teams.models import Team
+from runtime.errors import NotFound
 
 TEAM_LABEL = "moorage.team"
 TEAM_NETWORK = re.compile(r"^team-([0-9]+)$")

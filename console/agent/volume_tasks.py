@@ -7,11 +7,10 @@ team whose container or stack made it. A team's container may name only its team
 (or new names); another team's volume is reported as missing, as the engine reports a volume
 it does not have.
 """
-from runtime.errors import MoorError, NotFound
-
 from console.agent.specs import parse_time
 from console.jobs.models import Job
 from console.volumes.models import Volume
+from runtime.errors import MoorError, NotFound
 
 TEAM_LABEL = "moorage.team"
 HOST_PATH = ("/", ".", "~")

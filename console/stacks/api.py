@@ -284,7 +284,7 @@ class StackViewSet(viewsets.GenericViewSet):
         diff against the version before."""
         stack = self.get_object()
         everything = list(stack.versions.select_related("job").order_by("number"))
-        previous = dict(zip([v.number for v in everything[1:]], everything[:-1]))
+        previous = dict(zip([v.number for v in everything[1:]], everything[:-1], strict=True))
         page = self.paginate_queryset(list(reversed(everything)))
         return self.get_paginated_response([version_json(request.user, stack, version,
                                                          previous.get(version.number))

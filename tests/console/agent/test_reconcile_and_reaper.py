@@ -227,7 +227,8 @@ def test_an_adopted_row_belongs_to_the_team_its_label_names(world, engine):
                           "labels": {"moorage.team": "alpha"}})
     moor = engine.create({"name": "made-with-moor", "image": world.images["h1"].image_id})
     built = engine.add_image(["alpha/app:1"], labels={"moorage.team": "alpha"})
-    odd = engine.add_image(["alpha/odd:1"], labels={"moorage.team": f"team-{world.teams['alpha'].pk}"})
+    odd = engine.add_image(["alpha/odd:1"],
+                           labels={"moorage.team": f"team-{world.teams['alpha'].pk}"})
     foreign = engine.add_image(["pulled:1"], labels={"moorage.team": "beta"})
     reconcile.sync_host(host, engine)
     assert Container.objects.get(engine_id=lost).team == world.teams["alpha"]
