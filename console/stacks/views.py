@@ -199,7 +199,9 @@ def plan_extra(plan: dict | None) -> list[str]:
 # -- a stack -------------------------------------------------------------------------------------
 
 @login_required
-def stack_detail(request, pk):
+def stack_detail(request, pk, *, schedule_form=None, status=200):
+    from console.schedules.views import stack_schedules_context
+
     user = request.user
     stack = stack_for(request, pk)
     found = stack_status.services(stack)
@@ -229,7 +231,8 @@ def stack_detail(request, pk):
         "assignable_teams": (Team.objects.filter(host_grants__host=stack.host)
                              .exclude(pk=stack.team_id).order_by("name")
                              if user.is_superuser else []),
-    })
+        **stack_schedules_context(request, stack, schedule_form),
+    }, status=status)
 
 
 @login_required
