@@ -63,6 +63,8 @@ urlpatterns = [
     path("requests/", include(grants_urls.requests_urlpatterns)),
     path("schedules/", include("console.schedules.urls")),
     path("images/", include("console.images.urls")),
+    # Before the stack's `<pk>/<verb>/`, which would take `<pk>/schedules/`.
+    path("stacks/", include(schedules_urls.stack_urlpatterns)),
     path("stacks/", include("console.stacks.urls")),
     path("volumes/", include("console.volumes.urls")),
     path("jobs/", include("console.jobs.urls")),
