@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from console import audit
 from console.containers import actions as container_actions
-from console.core.errors import ConsoleError, Conflict, Forbidden
+from console.core.errors import Conflict, ConsoleError, Forbidden
 from console.quotas.checks import QuotaExceeded
 from console.schedules import cron
 from console.schedules.actions import tag_for

@@ -16,8 +16,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console.core.errors import (Forbidden, Invalid, NotFound, TooLarge, on_form, page_answer,
-                                 said_on)
+from console.core.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    on_form,
+    page_answer,
+    said_on,
+)
 from console.core.forms import posted_fields
 from console.core.permissions import may_somewhere
 from console.hosts.models import Host
