@@ -457,7 +457,8 @@ def cmd_exec(args) -> int:
     return exec_in_container(argparse.Namespace(
         root=args.root, container=summary["Id"], command=args.command, tty=tty,
         interactive=not args.detach, detach=args.detach, user=args.user,
-        workdir=args.workdir, env=args.env, privileged=args.privileged))
+        workdir=args.workdir, env=args.env, env_file=[], privileged=args.privileged,
+        detach_keys=None))
 
 
 def cmd_run(args) -> int:
