@@ -37,17 +37,16 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from daemons import DOCKER, DOCKERD, alive, end_process, read_pid  # bench/, beside this file
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOOR = [os.path.join(REPOSITORY, "bin", "moor")]
-DOCKERD = "/usr/sbin/dockerd"
-DOCKER = "/usr/bin/docker"                  # Debian's client, matching the daemon
 DOCKER_COMPOSE = "/usr/bin/docker-compose"  # Debian's docker-compose 1.29
 TARGET_MS = 50.0
 PROJECT = "bench"
@@ -86,33 +85,6 @@ def timed(commands) -> float:
     for command in commands:
         command()
     return (time.perf_counter() - started) * 1000
-
-
-def _alive(pid: int | None) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError, TypeError):
-        return False
-
-
-def end_process(pid: int | None, seconds: float = 30) -> None:
-    """SIGTERM, then SIGKILL after `seconds`."""
-    if not _alive(pid):
-        return
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError, OSError):
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                return
-        time.sleep(0.05)
-    if _alive(pid):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, 0)
 
 
 class MoorService:
@@ -183,16 +155,12 @@ class PrivateDockerd:
 
     @property
     def pid(self) -> int | None:
-        try:
-            with open(self.pid_file) as f:
-                return int(f.read().strip())
-        except (OSError, ValueError):
-            return None
+        return read_pid(self.pid_file)
 
     def stop(self) -> None:
         """Its containers and networks removed, then the daemon (it ends its containerd),
         its cgroups, and what it made on the host."""
-        if _alive(self.pid):
+        if alive(self.pid):
             ids = self.docker("ps", "-aq", check=False).stdout.split()
             if ids:
                 self.docker("rm", "-f", *ids, check=False)

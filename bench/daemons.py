@@ -41,7 +41,8 @@ def _wait_for(check, seconds: float, what: str):
     raise TimeoutError(f"{what} did not come up within {seconds:.0f} s")
 
 
-def _alive(pid: int | None) -> bool:
+def alive(pid: int | None) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has)."""
     if not pid:
         return False
     try:
@@ -67,20 +68,21 @@ def _names(pid: int, text: str) -> bool:
         return False
 
 
-def end_process(pid: int | None, naming: str, seconds: float = 30) -> None:
-    """SIGTERM, then SIGKILL after `seconds`; only a process whose command line contains
-    `naming` (a PID file may outlive its process, and the PID be another's by now)."""
-    if not _alive(pid) or not _names(pid, naming):
+def end_process(pid: int | None, naming: str | None = None, seconds: float = 30) -> None:
+    """SIGTERM, then SIGKILL after `seconds`. Given `naming`, only a process whose command
+    line contains it (a PID file may outlive its process, and the PID be another's by now);
+    without, for the PID of a child this run started and has not waited for."""
+    if not alive(pid) or (naming is not None and not _names(pid, naming)):
         return
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + seconds
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError, OSError):
             if os.waitpid(pid, os.WNOHANG)[0]:
                 return
         time.sleep(0.1)
-    if _alive(pid):
+    if alive(pid):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError, OSError):
@@ -215,7 +217,7 @@ def stop(docker_directory: str) -> None:
     """End a private dockerd found by its PID file (also one of a run that was killed):
     its containers first, then the daemon; then its bridge."""
     pid = read_pid(os.path.join(docker_directory, "dockerd.pid"))
-    if _alive(pid):
+    if alive(pid):
         socket = os.path.join(docker_directory, "docker.sock")
         env = {**os.environ, "DOCKER_HOST": f"unix://{socket}",
                "DOCKER_CONFIG": os.path.join(docker_directory, "client")}

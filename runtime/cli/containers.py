@@ -580,12 +580,8 @@ def cmd_inspect(args) -> int:
                 failed = True
                 continue
         documents.append(document)
-    if args.format:
-        from runtime.cli.output import print_documents
-        failed = not print_documents(args.format, documents) or failed
-    else:
-        write(json.dumps(documents, indent=4) + "\n")
-    return 1 if failed else 0
+    from runtime.cli.output import print_inspected
+    return print_inspected(args.format, documents, failed)
 
 
 cmd_container_inspect = cmd_inspect     # with --type container (args_container_inspect)

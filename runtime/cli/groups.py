@@ -3,10 +3,7 @@ the kernel holds to limits (runtime.container.groups); `moor run --group NAME` p
 container in one. Containers in a group share its limits, which the kernel enforces on the
 group as a whole whatever each container asks."""
 
-import json
-import sys
-
-from runtime.cli.output import engine_for, print_documents, print_rows, write
+from runtime.cli.output import engine_for, inspect_each, print_rows, remove_each, write
 
 
 def args_set(parser):
@@ -53,29 +50,8 @@ def cmd_ls(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from runtime.errors import MoorError
-    engine, documents, failed = engine_for(args), [], False
-    for name in args.names:
-        try:
-            documents.append(engine.group_inspect(name))
-        except MoorError as error:
-            sys.stderr.write(f"Error: {error.message}\n")
-            failed = True
-    if args.format:
-        failed = not print_documents(args.format, documents) or failed
-    else:
-        write(json.dumps(documents, indent=4) + "\n")
-    return 1 if failed else 0
+    return inspect_each(args.names, engine_for(args).group_inspect, args.format)
 
 
 def cmd_rm(args) -> int:
-    from runtime.errors import MoorError
-    engine, failed = engine_for(args), False
-    for name in args.names:
-        try:
-            engine.group_remove(name)
-            write(name + "\n")
-        except MoorError as error:
-            sys.stderr.write(f"Error: {error.message}\n")
-            failed = True
-    return 1 if failed else 0
+    return remove_each(args.names, engine_for(args).group_remove)

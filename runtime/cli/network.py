@@ -1,7 +1,6 @@
 """`moor` verbs: network create|ls|inspect|rm|connect|disconnect|prune, and port."""
 
-import json
-import sys
+from runtime.cli.output import key_values
 
 
 def args_create(parser):
@@ -71,17 +70,6 @@ def _paths(args):
     return Paths(args.root)
 
 
-def _pairs(values: list[str], what: str) -> dict:
-    from runtime.errors import InvalidArgument
-    pairs = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise InvalidArgument(f"invalid {what} {value!r}: expected KEY=VALUE")
-        pairs[key] = text
-    return pairs
-
-
 def cmd_create(args) -> int:
     from runtime.errors import InvalidArgument
     from runtime.network import create_network
@@ -89,7 +77,7 @@ def cmd_create(args) -> int:
     if args.driver != "bridge":
         raise InvalidArgument(f"network driver {args.driver} is not supported: Moorage "
                               f"networks use the bridge driver")
-    options = _pairs(args.opt, "option")
+    options = key_values(args.opt, "option")
     host_access = options.pop("moorage.host_access", "false").lower()
     if options:
         raise InvalidArgument(f"unknown network option {sorted(options)[0]}")
@@ -97,7 +85,7 @@ def cmd_create(args) -> int:
         raise InvalidArgument("moorage.host_access takes true or false")
     network = create_network(_paths(args), args.name, subnet=args.subnet, gateway=args.gateway,
                              internal=args.internal, host_access=host_access in ("true", "1"),
-                             labels=_pairs(args.label, "label"))
+                             labels=key_values(args.label, "label"))
     print(network["Id"])
     return 0
 
@@ -119,7 +107,7 @@ def cmd_ls(args) -> int:
     from runtime.errors import InvalidArgument
     from runtime.network import list_networks
 
-    filters = _pairs(args.filter, "filter")
+    filters = key_values(args.filter, "filter")
     unknown = set(filters) - {"name", "id", "driver"}
     if unknown:
         raise InvalidArgument(f"invalid filter {sorted(unknown)[0]!r}")
@@ -134,37 +122,19 @@ def cmd_ls(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from runtime.cli.output import print_documents, write
-    from runtime.errors import MoorError
+    from runtime.cli.output import inspect_each
     from runtime.network import inspect_network
 
-    paths, documents, failed = _paths(args), [], False
-    for name in args.networks:
-        try:
-            documents.append(inspect_network(paths, name))
-        except MoorError as error:
-            sys.stderr.write(f"Error: {error.message}\n")
-            failed = True
-    if args.format:
-        failed = not print_documents(args.format, documents) or failed
-    else:
-        write(json.dumps(documents, indent=4) + "\n")
-    return 1 if failed else 0
+    paths = _paths(args)
+    return inspect_each(args.networks, lambda name: inspect_network(paths, name), args.format)
 
 
 def cmd_rm(args) -> int:
-    from runtime.errors import MoorError
+    from runtime.cli.output import remove_each
     from runtime.network import remove_network
 
-    paths, failed = _paths(args), False
-    for name in args.networks:
-        try:
-            remove_network(paths, name)
-            print(name)
-        except MoorError as error:
-            sys.stderr.write(f"Error: {error.message}\n")
-            failed = True
-    return 1 if failed else 0
+    paths = _paths(args)
+    return remove_each(args.networks, lambda name: remove_network(paths, name))
 
 
 def cmd_prune(args) -> int:

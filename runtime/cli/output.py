@@ -280,3 +280,54 @@ def print_documents(format_text: str, documents: list) -> bool:
     for error in errors:
         sys.stderr.write(f"Error: {error}\n")
     return not errors
+
+
+def print_inspected(format_text: str | None, documents: list, failed: bool = False) -> int:
+    """The end of an `inspect`: the documents as an indented JSON list, or each through the
+    template `format_text`; the exit status, 1 when a name or the template failed."""
+    if format_text:
+        failed = not print_documents(format_text, documents) or failed
+    else:
+        import json
+        write(json.dumps(documents, indent=4) + "\n")
+    return 1 if failed else 0
+
+
+def inspect_each(names: list[str], inspect, format_text: str | None) -> int:
+    """Docker's `inspect` of named objects: `inspect(name)` for each name, a name the engine
+    refuses said on its own line of stderr while the others still print."""
+    documents, failed = [], False
+    for name in names:
+        try:
+            documents.append(inspect(name))
+        except MoorError as error:
+            sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+    return print_inspected(format_text, documents, failed)
+
+
+def remove_each(names: list[str], remove) -> int:
+    """Docker's `rm` of named objects: `remove(name)` for each name, each one removed printed,
+    each one the engine refuses said on its own line of stderr; 1 when any was refused."""
+    failed = False
+    for name in names:
+        try:
+            remove(name)
+            write(name + "\n")
+        except MoorError as error:
+            sys.stderr.write(f"Error: {error.message}\n")
+            failed = True
+    return 1 if failed else 0
+
+
+def key_values(values: list[str], what: str) -> dict:
+    """`--label`/`--opt` style KEY=VALUE flags as a dict (a later key wins); a value
+    without `=` or without a key is an error that names `what` it was."""
+    from runtime.errors import InvalidArgument
+    pairs = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InvalidArgument(f"invalid {what} {value!r}: expected KEY=VALUE")
+        pairs[key] = text
+    return pairs

@@ -1,9 +1,6 @@
 """`moor volume create|ls|inspect|rm|prune`, with Docker's flags and output."""
 
-import json
-import sys
-
-from runtime.cli.output import engine_for, print_documents, print_rows, write
+from runtime.cli.output import engine_for, inspect_each, key_values, print_rows, remove_each, write
 
 
 def args_create(parser):
@@ -45,20 +42,9 @@ def args_prune(parser):
     parser.add_argument("-f", "--force", action="store_true", help="do not ask")
 
 
-def _pairs(values: list[str], what: str) -> dict:
-    from runtime.errors import InvalidArgument
-    pairs = {}
-    for value in values:
-        key, sep, text = value.partition("=")
-        if not sep or not key:
-            raise InvalidArgument(f"invalid {what} {value!r}: expected KEY=VALUE")
-        pairs[key] = text
-    return pairs
-
-
 def cmd_create(args) -> int:
-    volume = engine_for(args).volume_create(args.name, labels=_pairs(args.label, "label"),
-                                            driver_opts=_pairs(args.opt, "option"),
+    volume = engine_for(args).volume_create(args.name, labels=key_values(args.label, "label"),
+                                            driver_opts=key_values(args.opt, "option"),
                                             driver=args.driver)
     write(volume["Name"] + "\n")
     return 0
@@ -75,32 +61,12 @@ def cmd_ls(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from runtime.errors import MoorError
-    engine, documents, failed = engine_for(args), [], False
-    for name in args.volumes:
-        try:
-            documents.append(engine.volume_inspect(name))
-        except MoorError as error:
-            sys.stderr.write(f"Error: {error.message}\n")
-            failed = True
-    if args.format:
-        failed = not print_documents(args.format, documents) or failed
-    else:
-        write(json.dumps(documents, indent=4) + "\n")
-    return 1 if failed else 0
+    return inspect_each(args.volumes, engine_for(args).volume_inspect, args.format)
 
 
 def cmd_rm(args) -> int:
-    from runtime.errors import MoorError
-    engine, failed = engine_for(args), False
-    for name in args.volumes:
-        try:
-            engine.volume_remove(name, force=args.force)
-            write(name + "\n")
-        except MoorError as error:
-            sys.stderr.write(f"Error: {error.message}\n")
-            failed = True
-    return 1 if failed else 0
+    engine = engine_for(args)
+    return remove_each(args.volumes, lambda name: engine.volume_remove(name, force=args.force))
 
 
 def cmd_prune(args) -> int:

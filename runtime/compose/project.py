@@ -246,26 +246,8 @@ def _normalize(merged: dict, name: str, working_dir: str, variables, locate,
     for service_name, raw in (merged.get("services") or {}).items():
         services[service_name] = _service(service_name, raw or {}, working_dir, variables,
                                           locate, read_files)
-    networks = {}
-    for key, raw in (merged.get("networks") or {}).items():
-        raw = raw or {}
-        where = locate("networks", key)
-        driver = raw.get("driver") or "bridge"
-        if driver != "bridge":
-            raise ComposeError(f"{where}: network driver {driver!r} is not supported by "
-                               f"Moorage (bridge)")
-        external = _external(raw)
-        entry = {"name": raw.get("name") or (key if external else f"{name}_{key}")}
-        if external:
-            entry["external"] = True
-        else:
-            entry["driver"] = "bridge"
-            if raw.get("internal"):
-                entry["internal"] = True
-            labels = normalize.mapping(raw.get("labels"), where)
-            if labels:
-                entry["labels"] = labels
-        networks[key] = entry
+    networks = {key: _top_level("networks", key, raw, name, locate, "bridge")
+                for key, raw in (merged.get("networks") or {}).items()}
     # `default` exists without being declared, for services that name no network (and
     # those that name it)
     uses_default = any(not service.get("networks") or "default" in service["networks"]
@@ -275,25 +257,33 @@ def _normalize(merged: dict, name: str, working_dir: str, variables, locate,
     for service in services.values():
         if not service.get("networks"):
             service["networks"] = {"default": None}
-    volumes = {}
-    for key, raw in (merged.get("volumes") or {}).items():
-        raw = raw or {}
-        where = locate("volumes", key)
-        driver = raw.get("driver") or "local"
-        if driver != "local":
-            raise ComposeError(f"{where}: volume driver {driver!r} is not supported by Moorage "
-                               f"(local)")
-        external = _external(raw)
-        entry = {"name": raw.get("name") or (key if external else f"{name}_{key}")}
-        if external:
-            entry["external"] = True
-        else:
-            entry["driver"] = "local"
-            labels = normalize.mapping(raw.get("labels"), where)
-            if labels:
-                entry["labels"] = labels
-        volumes[key] = entry
+    volumes = {key: _top_level("volumes", key, raw, name, locate, "local")
+               for key, raw in (merged.get("volumes") or {}).items()}
     return {"name": name, "services": services, "networks": networks, "volumes": volumes}
+
+
+def _top_level(section: str, key: str, raw, project: str, locate, driver: str) -> dict:
+    """A network or volume of the file's top level, canonical: its name (the project's
+    prefix unless external or named), and unless external, `driver` (the only one Moorage
+    has for the section), a network's `internal`, and the labels."""
+    raw = raw or {}
+    where = locate(section, key)
+    asked = raw.get("driver") or driver
+    if asked != driver:
+        raise ComposeError(f"{where}: {section[:-1]} driver {asked!r} is not supported by "
+                           f"Moorage ({driver})")
+    external = _external(raw)
+    entry = {"name": raw.get("name") or (key if external else f"{project}_{key}")}
+    if external:
+        entry["external"] = True
+    else:
+        entry["driver"] = driver
+        if section == "networks" and raw.get("internal"):
+            entry["internal"] = True
+        labels = normalize.mapping(raw.get("labels"), where)
+        if labels:
+            entry["labels"] = labels
+    return entry
 
 
 def _external(raw: dict) -> bool:

@@ -149,19 +149,12 @@ def relay(sock: socket.socket, container_dir: str, *, tty: bool, stdin: bool,
                             pass
                     continue
                 if raw and detach_keys:
-                    data = pending_detach + data
-                    pending_detach = b""
-                    index = data.find(detach_keys)
-                    if index >= 0:
-                        if index:
-                            _send(sock, data[:index])
+                    data, pending_detach, detached = split_at_detach_keys(
+                        pending_detach + data, detach_keys)
+                    if detached:
+                        if data:
+                            _send(sock, data)
                         return DETACHED
-                    # Keep a trailing prefix of the detach keys until the next read.
-                    for keep in range(len(detach_keys) - 1, 0, -1):
-                        if data.endswith(detach_keys[:keep]):
-                            pending_detach = data[-keep:]
-                            data = data[:-keep]
-                            break
                 if data:
                     _send(sock, data)
     finally:
@@ -169,6 +162,19 @@ def relay(sock: socket.socket, container_dir: str, *, tty: bool, stdin: bool,
             terminal.__exit__()
         if previous_winch is not None:
             signal.signal(signal.SIGWINCH, previous_winch)
+
+
+def split_at_detach_keys(data: bytes, detach_keys: bytes) -> tuple[bytes, bytes, bool]:
+    """Input read from a client (after what was held back from its last read) cut at the
+    detach keys: (what to send on, what to hold back until the next read because it may begin
+    the keys, whether the keys were typed; then what follows them is dropped)."""
+    index = data.find(detach_keys)
+    if index >= 0:
+        return data[:index], b"", True
+    for keep in range(len(detach_keys) - 1, 0, -1):
+        if data.endswith(detach_keys[:keep]):
+            return data[:-keep], data[-keep:], False
+    return data, b"", False
 
 
 def _send(sock: socket.socket, data: bytes) -> None:

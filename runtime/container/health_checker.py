@@ -28,7 +28,6 @@ import fcntl
 import os
 import select
 import signal
-import subprocess
 import threading
 import time
 
@@ -69,28 +68,11 @@ def ensure_running(engine, timeout: float = 10.0) -> dict:
     beat = checker_running(engine.paths)
     if beat:
         return beat
-    from runtime.container.monitor import moor_command
+    from runtime.container.monitor import start_detached_helper
     paths = engine.paths.ensure()
-    ready_read, ready_write = os.pipe()
-    try:
-        argv = moor_command(paths.root, "system", "health-checker", "--stand-in",
-                            "--ready-fd", str(ready_write))
-        # setsid -f: the stand-in is nobody's child (no zombie for a long-lived caller to
-        # reap) and outlives the command that started it.
-        subprocess.run(["setsid", "-f", *argv], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
-                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": "UTC"},
-                       pass_fds=(ready_write,), check=False)
-        os.close(ready_write)
-        ready_write = None
-        # One byte once it checks; end of file if another checker was there first, or it
-        # failed.
-        deadline = time.monotonic() + timeout
-        select.select([ready_read], [], [], timeout)
-    finally:
-        os.close(ready_read)
-        if ready_write is not None:
-            os.close(ready_write)
+    deadline = time.monotonic() + timeout
+    start_detached_helper(paths.root, "system", "health-checker", "--stand-in",
+                          timeout=timeout)
     while True:
         beat = checker_running(paths)
         if beat:

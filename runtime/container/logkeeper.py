@@ -23,7 +23,6 @@ import os
 import select
 import signal
 import struct
-import subprocess
 
 from runtime import atomic
 from runtime.container import logfiles, options as opts
@@ -52,25 +51,8 @@ def ensure_running(engine, timeout: float = 10.0) -> None:
         return                          # it runs, and watches every container directory
     finally:
         os.close(fd)
-    from runtime.container.monitor import moor_command
-    ready_read, ready_write = os.pipe()
-    try:
-        argv = moor_command(engine.paths.root, "system", "log-keeper", "--ready-fd",
-                            str(ready_write))
-        # setsid -f: the keeper is nobody's child here (no zombie for a long-lived caller
-        # to reap) and outlives the command that started it.
-        subprocess.run(["setsid", "-f", *argv], stdin=subprocess.DEVNULL,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
-                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": "UTC"},
-                       pass_fds=(ready_write,), check=False)
-        os.close(ready_write)
-        ready_write = None
-        # One byte once it watches; end of file if it found another keeper, or failed.
-        select.select([ready_read], [], [], timeout)
-    finally:
-        os.close(ready_read)
-        if ready_write is not None:
-            os.close(ready_write)
+    from runtime.container.monitor import start_detached_helper
+    start_detached_helper(engine.paths.root, "system", "log-keeper", timeout=timeout)
 
 
 def stop(paths, timeout: float = 10.0) -> None:

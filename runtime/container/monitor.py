@@ -58,6 +58,27 @@ def moor_command(root: str, *args: str) -> list[str]:
     return start + ["--root", root, *args]
 
 
+def start_detached_helper(root: str, *args: str, timeout: float) -> None:
+    """Start `moor --root root *args --ready-fd FD` as nobody's child (`setsid -f`: no zombie
+    for a long-lived caller to reap, and it outlives the command that started it), and wait
+    up to `timeout` for it to say it is ready: one byte on FD, or end of file when it gave
+    way to another already there or failed (the caller checks which)."""
+    ready_read, ready_write = os.pipe()
+    try:
+        argv = moor_command(root, *args, "--ready-fd", str(ready_write))
+        subprocess.run(["setsid", "-f", *argv], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/",
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": "UTC"},
+                       pass_fds=(ready_write,), check=False)
+        os.close(ready_write)
+        ready_write = None
+        select.select([ready_read], [], [], timeout)
+    finally:
+        os.close(ready_read)
+        if ready_write is not None:
+            os.close(ready_write)
+
+
 def exit_command(root: str, container_id: str) -> list[str]:
     return moor_command(root, "system", "container-exited", container_id)
 

@@ -336,19 +336,7 @@ class Lexer:
         return self.lex_inside_action
 
     def lex_char(self):
-        while True:
-            char = self.next()
-            if char == "\\":
-                escaped = self.next()
-                if escaped not in ("", "\n"):
-                    continue
-                return self.error("unterminated character constant")
-            if char in ("", "\n"):
-                return self.error("unterminated character constant")
-            if char == "'":
-                break
-        self.emit(CHAR_CONSTANT)
-        return self.lex_inside_action
+        return self.lex_quoted("'", CHAR_CONSTANT, "unterminated character constant")
 
     def lex_number(self):
         if not self.scan_number():
@@ -389,18 +377,24 @@ class Lexer:
         return True
 
     def lex_quote(self):
+        return self.lex_quoted('"', STRING, "unterminated quoted string")
+
+    def lex_quoted(self, closing: str, item_type: str, unterminated: str):
+        """The rest of a character constant or an interpreted string, up to `closing`: a
+        backslash escapes the next character; a newline or the end of the text before it is
+        the error `unterminated`."""
         while True:
             char = self.next()
             if char == "\\":
                 escaped = self.next()
                 if escaped not in ("", "\n"):
                     continue
-                return self.error("unterminated quoted string")
+                return self.error(unterminated)
             if char in ("", "\n"):
-                return self.error("unterminated quoted string")
-            if char == '"':
+                return self.error(unterminated)
+            if char == closing:
                 break
-        self.emit(STRING)
+        self.emit(item_type)
         return self.lex_inside_action
 
     def lex_raw_quote(self):

@@ -17,37 +17,22 @@ import socket
 
 from aiohttp import web
 
-from runtime.container import monitor
-from runtime.errors import MoorError
+from runtime.container import attach as container_attach, monitor
+from runtime.container.attach import MAX_INPUT, split_at_detach_keys
+from runtime.errors import InvalidArgument, MoorError
 from runtime.service import wire
 from runtime.service.wire import ApiError, boolean
 
-DETACH_DEFAULT = b"\x10\x11"       # ctrl-p ctrl-q
-MAX_INPUT = 32767                  # conmon's largest input message
 START_POLL_SECONDS = 0.1
-_CONTROL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
 
 
 def parse_detach_keys(text: str | None) -> bytes:
-    """Docker's `detachKeys`: `ctrl-p,ctrl-q`, `ctrl-a`, `a,b`..."""
-    if not text:
-        return DETACH_DEFAULT
-    keys = bytearray()
-    for part in text.split(","):
-        part = part.strip()
-        if part.lower().startswith("ctrl-") and len(part) == 6:
-            key = part[5].lower()
-            if "a" <= key <= "z":
-                keys.append(ord(key) - ord("a") + 1)
-                continue
-            if key in _CONTROL:
-                keys.append(_CONTROL[key])
-                continue
-        elif len(part) == 1:
-            keys.append(ord(part))
-            continue
-        raise ApiError(400, f"invalid detach keys {text!r}: use keys like ctrl-p,ctrl-q")
-    return bytes(keys)
+    """Docker's `detachKeys` (`ctrl-p,ctrl-q`, `ctrl-a`, `a,b`...), as `moor attach` reads
+    them; keys it cannot read are a 400."""
+    try:
+        return container_attach.parse_detach_keys(text)
+    except InvalidArgument as error:
+        raise ApiError(400, error.message) from None
 
 
 class PendingAttach:
@@ -160,16 +145,10 @@ async def relay(connection: wire.Hijacked, sock: socket.socket, *, tty: bool, st
             if not stdin:
                 continue
             if tty and detach_keys:
-                data = held + data
-                held = b""
-                index = data.find(detach_keys)
-                if index >= 0:
-                    await _send(loop, sock, data[:index])
+                data, held, detached = split_at_detach_keys(held + data, detach_keys)
+                if detached:
+                    await _send(loop, sock, data)
                     return "detached"
-                for keep in range(len(detach_keys) - 1, 0, -1):
-                    if data.endswith(detach_keys[:keep]):
-                        held, data = data[-keep:], data[:-keep]
-                        break
             await _send(loop, sock, data)
 
     output_task = asyncio.ensure_future(output())

@@ -13,37 +13,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_content_security_policy import Policed
+from tests.e2e.test_stacks import FILE, team_user  # the stack the API's tests deploy
 from tests.stack import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.privileged]
 
-FILE = """services:
-  web:
-    image: busybox
-    command: ["sh", "-c", "echo web says $$GREETING; exec httpd -f -p 80"]
-    environment:
-      GREETING: ${GREETING}
-    ports: ["${PORT}:80"]
-    volumes: ["data:/srv"]
-    depends_on: [db]
-    stop_grace_period: 1s
-  db:
-    image: busybox
-    command: ["sh", "-c", "echo db ready; exec sleep 600"]
-    stop_grace_period: 1s
-volumes:
-  data: {}
-"""
 # The diff's lines of the edit below.
 WAS = re.compile(r"^-\s+GREETING: \$\{GREETING\}$")
 NOW = re.compile(r"^\+\s+GREETING: \$\{GREETING\}!$")
-
-
-def user(stack, team, role):
-    name, password = f"br{role[:3]}{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name, "role": role})
-    return name, password
 
 
 @pytest.fixture
@@ -52,9 +29,9 @@ def people(stack):
     theirs = stack.admin.ok("POST", "/api/teams/", {"name": "brs" + secrets.token_hex(3)})
     for team in (ours, theirs):
         stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
-    return SimpleNamespace(developer=user(stack, ours, "developer"),
-                           viewer=user(stack, ours, "viewer"),
-                           stranger=user(stack, theirs, "developer"))
+    return SimpleNamespace(developer=team_user(stack, ours, "developer", "br"),
+                           viewer=team_user(stack, ours, "viewer", "br"),
+                           stranger=team_user(stack, theirs, "developer", "br"))
 
 
 def log_in(policed, stack, credentials):
@@ -86,7 +63,7 @@ def test_a_stack_from_the_editor_to_a_rollback(stack, browser, people, shot):
                                           "    stop_grace_period: 1s\n    privileged: true\n"
                                           "  db:"))
     problem = page.locator("#editor-problems li.problem").first
-    expect(problem).to_contain_text("line 11: ")
+    expect(problem).to_contain_text("line 12: ")
     expect(problem).to_contain_text("services.web.privileged: only a superuser may set this")
     shot(page, "stack-01-editor-refuses")
     page.fill("#id_compose", FILE)

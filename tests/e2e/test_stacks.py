@@ -38,10 +38,17 @@ volumes:
 """
 
 
-def member(stack, team, role) -> Api:
-    name, password = f"st{role[:3]}{secrets.token_hex(3)}", secrets.token_urlsafe(16)
+def team_user(stack, team, role, prefix: str = "st") -> tuple[str, str]:
+    """A new user with `role` in `team`: (name, password)."""
+    name, password = f"{prefix}{role[:3]}{secrets.token_hex(3)}", secrets.token_urlsafe(16)
     stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
     stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name, "role": role})
+    return name, password
+
+
+def member(stack, team, role) -> Api:
+    """A new user with `role` in `team`, signed in to the API."""
+    name, password = team_user(stack, team, role)
     token = Api(stack.base).ok("POST", "/api/auth/token/", {"username": name,
                                                             "password": password})["token"]
     return Api(stack.base, token)

@@ -150,6 +150,18 @@ def leftovers_fixture(engine):
     return lambda: leftovers(engine)
 
 
+@pytest.fixture(scope="module")
+def registry():
+    """Debian's docker-registry on a free loopback port (see registry_fixture.py), one for
+    the test module that asks for it; stopped and its storage removed after the module."""
+    from tests.runtime.registry_fixture import Registry
+    the_registry = Registry()
+    try:
+        yield the_registry.start()
+    finally:
+        the_registry.stop()
+
+
 @pytest.fixture
 def moor(engine):
     """Run the `moor` command line against the test root."""

@@ -16,7 +16,6 @@ import pytest
 from runtime.api import Engine
 from runtime.container import cgroups
 from tests.runtime.conftest import REPOSITORY, destroy_root
-from tests.runtime.registry_fixture import Registry
 
 pytestmark = pytest.mark.privileged
 
@@ -196,15 +195,6 @@ def test_system_prune_takes_networks_and_build_cache_too(fresh):
     # The step the second build left behind is a dangling image: image prune takes it.
     assert dangling_step[7:] in output and not fresh.store.exists(dangling_step)
     assert moor_at(fresh, "system", "prune", "-f").stdout == "Total reclaimed space: 0B\n"
-
-
-@pytest.fixture(scope="module")
-def registry():
-    the_registry = Registry()
-    try:
-        yield the_registry.start()
-    finally:
-        the_registry.stop()
 
 
 def test_search_lists_a_registrys_catalog(engine, moor, registry):

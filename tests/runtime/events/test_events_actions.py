@@ -261,17 +261,6 @@ def test_a_terminal_session_is_exec_create_start_and_die_from_its_exit_command(e
     engine.remove(container_id, force=True)
 
 
-@pytest.fixture(scope="module")
-def registry():
-    """Debian's docker-registry on a free loopback port (see registry_fixture.py)."""
-    from tests.runtime.registry_fixture import Registry
-    the_registry = Registry()
-    try:
-        yield the_registry.start()
-    finally:
-        the_registry.stop()
-
-
 def test_push_and_pull_are_journaled_by_reference(engine, registry):
     reference = f"{registry.address}/ev-{os.getpid()}/app:1"
     since = time.time_ns()

@@ -6,29 +6,17 @@ docker-registry on a loopback port, spoken to over plain HTTP as `moor pull` doe
 import json
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from runtime.api import Engine
-from tests.runtime.conftest import REPOSITORY, destroy_root
-from tests.runtime.image.test_registry import unique_image
-from tests.runtime.registry_fixture import Registry
+from tests.runtime.conftest import destroy_root
+from tests.runtime.image.test_registry import moor_at, unique_image
 
 pytestmark = pytest.mark.privileged
 
 HUB_SPELLINGS = ["refs:1", "library/refs:1", "docker.io/library/refs:1",
                  "index.docker.io/library/refs:1", "docker.io/refs:1"]
-
-
-@pytest.fixture(scope="module")
-def registry():
-    the_registry = Registry()
-    try:
-        yield the_registry.start()
-    finally:
-        the_registry.stop()
 
 
 @pytest.fixture
@@ -49,12 +37,6 @@ _numbers = iter(range(1, 1_000_000))
 @pytest.fixture
 def repo(registry):
     return f"{registry.address}/refs{os.getpid()}-{next(_numbers)}/app"
-
-
-def moor_at(engine: Engine, *args):
-    return subprocess.run([sys.executable, "-m", "runtime", *args], cwd=REPOSITORY,
-                          env={**os.environ, "MOORAGE_ROOT": engine.paths.root},
-                          capture_output=True, text=True, timeout=120)
 
 
 def manifest_digest(registry, repository_path: str, tag: str) -> str:

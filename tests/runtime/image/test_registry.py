@@ -41,15 +41,6 @@ USERS = {"alice": "wonderland"}
 
 # --------------------------------------------------------------------------- fixtures
 
-@pytest.fixture(scope="module")
-def registry():
-    the_registry = Registry()
-    try:
-        yield the_registry.start()
-    finally:
-        the_registry.stop()
-
-
 @pytest.fixture
 def other():
     """A second engine root, as on another host; removed with everything in it."""

@@ -223,6 +223,25 @@ def user_network(paths):
 
 
 @pytest.fixture
+def network(moor):
+    """`network("name")` → a user network made with `moor network create` on the engine's
+    root; after the test every container of the root is removed, then the networks."""
+    made = []
+
+    def make(name):
+        moor("network", "create", name, check=True)
+        made.append(name)
+        return name
+
+    yield make
+    if made:
+        for container in moor("ps", "-a", "-q", "--no-trunc").stdout.split():
+            moor("rm", "-f", container)
+    for name in made:
+        moor("network", "rm", name, check=True)
+
+
+@pytest.fixture
 def sandbox(user_network):
     """`sandbox(paths, mode=..., ports=...)` → an attached Sandbox; all closed after the test,
     and checked to leave nothing behind."""

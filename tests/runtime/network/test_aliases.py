@@ -10,22 +10,6 @@ from runtime.errors import InvalidArgument
 pytestmark = pytest.mark.privileged
 
 
-@pytest.fixture
-def network(moor):
-    made = []
-
-    def make(name):
-        moor("network", "create", name, check=True)
-        made.append(name)
-        return name
-
-    yield make
-    for container in moor("ps", "-a", "-q", "--no-trunc").stdout.split():
-        moor("rm", "-f", container)
-    for name in made:
-        moor("network", "rm", name, check=True)
-
-
 def _names(moor, container: str) -> dict[str, set[str]]:
     """{address: names} of the container's /etc/hosts."""
     hosts = moor("exec", container, "cat", "/etc/hosts", check=True).stdout

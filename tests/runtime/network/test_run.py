@@ -21,22 +21,6 @@ from .conftest import free_port, host_rules, http_get, leftovers
 pytestmark = pytest.mark.privileged
 
 
-@pytest.fixture
-def network(moor):
-    made = []
-
-    def make(name):
-        moor("network", "create", name, check=True)
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        for container in moor("ps", "-a", "-q", "--no-trunc").stdout.split():
-            moor("rm", "-f", container)
-        moor("network", "rm", name, check=True)
-
-
 def _start(moor, runtime_name, *args) -> str:
     return moor("run", "-d", "--runtime", runtime_name, *args, check=True).stdout.strip()
 
