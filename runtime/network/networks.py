@@ -1,6 +1,8 @@
 """Managing networks: create, list, inspect, remove — in Docker's shapes."""
 
 import ipaddress
+import os
+import time
 
 from runtime import events
 from runtime.errors import Conflict, InvalidArgument, MoorError
@@ -157,18 +159,35 @@ def remove_network(paths: Paths, name_or_id: str) -> None:
 
     if name_or_id in store.PREDEFINED:
         raise Conflict(f"{name_or_id} is a pre-defined network and cannot be removed")
-    with store.state_lock(paths):
-        network = store.find(paths, name_or_id)
-        if network.default:
-            raise Conflict(f"{network.name} is a pre-defined network and cannot be removed")
-        attached = set(ipam.members(paths, network).values())
-        if attached:
-            records = endpoints.all_records(paths)
-            names = sorted(records.get(member, {}).get("name") or member[:12]
-                           for member in attached)
-            raise Conflict(f"network {network.name} has active endpoints ({', '.join(names)}): "
-                           f"disconnect or stop them first")
-        with Netlink() as netlink:
-            bridge.take_down(paths, netlink, network)
-        store.delete_definition(paths, network)
+    deadline = time.monotonic() + REMOVALS_WAIT
+    while True:
+        with store.state_lock(paths):
+            network = store.find(paths, name_or_id)
+            if network.default:
+                raise Conflict(f"{network.name} is a pre-defined network and cannot be removed")
+            attached = set(ipam.members(paths, network).values())
+            if not attached:
+                with Netlink() as netlink:
+                    bridge.take_down(paths, netlink, network)
+                store.delete_definition(paths, network)
+                break
+            if not all(_being_removed(paths, member) for member in attached) \
+                    or time.monotonic() > deadline:
+                records = endpoints.all_records(paths)
+                names = sorted(records.get(member, {}).get("name") or member[:12]
+                               for member in attached)
+                raise Conflict(f"network {network.name} has active endpoints "
+                               f"({', '.join(names)}): disconnect or stop them first")
+        # Only containers whose removal is releasing them right now (`rm` answers once a
+        # container is out of sight, and releases its network just after): as with Docker,
+        # `rm -f c && network rm n` works.
+        time.sleep(0.02)
     events.network(paths, "destroy", network.id, network.name)
+
+
+REMOVALS_WAIT = 10.0    # seconds, at most, for removed containers to release a network
+
+
+def _being_removed(paths: Paths, container_id: str) -> bool:
+    return not os.path.exists(paths.container(container_id)) and \
+        os.path.lexists(os.path.join(paths.tmp, f"removing-{container_id}"))

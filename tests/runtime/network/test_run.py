@@ -195,3 +195,48 @@ def test_a_worker_killed_mid_start_leaves_nothing_after_system_gc(engine, moor):
     moor("system", "gc", check=True)
     assert leftovers(engine.paths) == []
     assert not [line for line in host_rules(engine.paths) if ":ctr:" in line]
+
+
+def test_a_network_whose_containers_are_being_removed_is_removed_after_them(engine, moor):
+    """`rm -f c && network rm n` works, as with Docker: `rm` answers once the container is
+    out of sight and releases its network just after (here: held back, as the engine
+    service's command server does until it has answered); `network rm` waits for that, and
+    still refuses at once a network a live container is on."""
+    import threading
+
+    from runtime import background
+    from runtime.errors import Conflict
+    from runtime.network import networks
+
+    name = "leaving"
+    moor("network", "create", name, check=True)
+    try:
+        for container in ("leaver", "stayer"):
+            moor("run", "-d", "--network", name, "--name", container, "busybox", "sleep",
+                 "300", check=True)
+        with pytest.raises(Conflict, match="active endpoints"):
+            networks.remove_network(engine.paths, name)
+        moor("rm", "-f", "stayer", check=True)
+        wait_until(lambda: len(engine.network_inspect(name)["Containers"]) == 1,
+                   timeout=10, what="stayer's removal to release the network")
+        background.after_answering()
+        try:
+            engine.remove("leaver", force=True, background=True)   # its clean-up deferred
+            outcome = []
+            remover = threading.Thread(target=lambda: outcome.append(
+                networks.remove_network(engine.paths, name) or "removed"))
+            remover.start()
+            remover.join(0.3)
+            assert remover.is_alive()               # waiting for the removal, not refused
+            background.run_deferred()
+            remover.join(10)
+            assert outcome == ["removed"]
+        finally:
+            background.run_deferred()
+            background._deferred = None
+    finally:
+        for container in moor("ps", "-a", "-q", "--no-trunc").stdout.split():
+            moor("rm", "-f", container)
+        if name in moor("network", "ls", "--format", "{{.Name}}").stdout.split():
+            moor("network", "rm", name, check=True)
+    assert name not in moor("network", "ls", "--format", "{{.Name}}").stdout.split()
