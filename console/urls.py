@@ -11,7 +11,7 @@ from console.commits.api import CommitViewSet
 from console.containers.api import ContainerViewSet
 from console.core import views as core_views
 from console.grants.api import GrantViewSet
-from console.hosts.api import HostViewSet
+from console.hosts.api import HostViewSet, JoinTokenView
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
@@ -33,6 +33,9 @@ router.register("commits", CommitViewSet, basename="commit")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
+    # The host API: for hosts' keys only (console/hostapi/).
+    path("agent/", include("console.hostapi.urls")),
+    path("hosts/join-tokens/", JoinTokenView.as_view(), name="host-join-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     *stream_api_patterns,
     path("", include(router.urls)),

@@ -1,5 +1,7 @@
 """Sending jobs to hosts. A message carries only the job's id and goes to the job's host's own
-queue `host.<name>`, after the transaction that made the job row has committed."""
+queue `host.<name>`, after the transaction that made the job row has committed; the host's
+agent then claims the job through the host API, which says what it is (`console.jobs.wire`
+has the names both sides use)."""
 import logging
 
 from django.db import transaction
@@ -7,12 +9,9 @@ from django.utils import timezone
 
 from console.celery import app
 from console.core.errors import RedisUnreachable
+from console.jobs.wire import EXECUTE_TASK
 
 log = logging.getLogger(__name__)
-
-# The names the host agent's tasks are registered under (console/agent/tasks.py).
-EXECUTE_TASK = "console.jobs.execute"
-SYNC_TASK = "console.jobs.sync"
 
 
 def enqueue(job_id: int, queue: str) -> None:
@@ -47,8 +46,3 @@ def enqueue_on_commit(job, undo=None) -> None:
             raise RedisUnreachable() from error
     transaction.on_commit(send)
 
-
-def request_sync(host) -> None:
-    """Ask a host's worker to reconcile the database with its engine (no job row: this is the
-    periodic, internal sync; a user's "sync" is a job like any other)."""
-    app.send_task(SYNC_TASK, args=[host.name], queue=host.queue)

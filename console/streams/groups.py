@@ -27,6 +27,7 @@ def token_group(token_id) -> str:
     return f"moorage.token.{token_id}"
 
 
-def bridge_channel(host_name: str) -> str:
-    """The channel a host's stream bridge receives on (terminals and log follows)."""
-    return f"moorage.bridge.{host_name}"
+def agent_group(host_name: str) -> str:
+    """The websocket of a host's agent (`/ws/agent/`): terminals and log follows for the
+    host's containers are sent here, and its revocation."""
+    return f"moorage.agent.{host_name}"

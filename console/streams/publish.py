@@ -126,3 +126,8 @@ def session_ended(session_key: str) -> None:
 def token_revoked(token_id) -> None:
     """Close the sockets opened with an API token that was just revoked."""
     send([groups.token_group(token_id)], {"type": "token.revoked"})
+
+
+def host_key_revoked(host) -> None:
+    """Close the websocket of the host's agent: its key was revoked."""
+    send([groups.agent_group(host.name)], {"type": "agent.revoked"})
