@@ -1,7 +1,10 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
-directory: its own Redis (password, no persistence), a SQLite database, daphne, and per host a
-Celery worker and a stream bridge (terminals, log follows) on the host's own engine root, all
-as subprocesses whose PIDs we keep and end.
+directory: its own Redis (an ACL file, as `./moorage` writes it: the console's full user, and
+a user per host made when the host gets its key; no persistence), a SQLite database, daphne,
+and per host its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a
+worker and a stream bridge (`python -m console.agent worker|bridge`) on the host's own engine
+root, with the key file and nothing of the console's settings. All are subprocesses whose
+PIDs we keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """
@@ -22,6 +25,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 PYTHON = sys.executable
 
+
+# The console's settings, which no host's agent is given.
+CONSOLE_ONLY = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
+                "MOORAGE_VAR", "ALLOWED_HOSTS")
 
 # The loopback address the end-to-end tests' registries listen on: the stack's console lets
 # users pull from it (MOORAGE_PULL_ALLOW) and from no other address of the host.
@@ -150,11 +157,19 @@ class Stack:
 
     # -- the stack --
 
+    def redis_argv(self, bind=("127.0.0.1",)):
+        """redis-server with an ACL file holding the console's user (the default one, with
+        the password); the hosts' users are added to it as they get their keys."""
+        acl = os.path.join(self.tmp, "users.acl")
+        if not os.path.exists(acl):
+            with open(acl, "w") as handle:
+                handle.write(f"user default on >{self.redis_password} ~* &* +@all\n")
+        return ["redis-server", "--port", str(self.redis_port), "--bind", *bind,
+                "--aclfile", acl, "--save", "", "--appendonly", "no", "--dir", self.tmp,
+                "--maxmemory-policy", "noeviction"]
+
     def start(self):
-        self.spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
-                             "127.0.0.1", "--requirepass", self.redis_password, "--save", "",
-                             "--appendonly", "no", "--dir", self.tmp,
-                             "--maxmemory-policy", "noeviction"])
+        self.spawn("redis", self.redis_argv())
         wait_until(lambda: self._redis_ping(), what="redis")
         self.manage("migrate", "--noinput", "-v", "0")
         out = self.manage("moorage_init", "--host", "e2e")
@@ -177,27 +192,37 @@ class Stack:
             return b"PONG" in sock.recv(100) or b"PONG" in sock.recv(100)
 
     def add_host(self, name):
-        """A host = an engine root with busybox + a worker consuming host.<name> + the
-        host's stream bridge (terminals, log follows)."""
+        """A host = an engine root with busybox, its key (as `./moorage up` makes the local
+        host's), a worker consuming host.<name> and the host's stream bridge (terminals, log
+        follows)."""
         root = os.path.join(self.tmp, f"root-{name}")
         self.roots[name] = root
         self.moor(name, "image", "bootstrap", "busybox")
+        self.manage("host_key", name, "--console", self.base, "--write", self.key_file(name))
         self.start_worker(name)
         self.start_bridge(name)
+
+    def key_file(self, name):
+        return os.path.join(self.tmp, f"host-{name}", "host.key")
+
+    def agent_env(self, name, root=None, extra_env=None):
+        """What a host's agent runs with: its key file and engine root, and none of the
+        console's settings (no database, no secret key, no Redis password)."""
+        env = {key: value for key, value in self.env.items() if key not in CONSOLE_ONLY}
+        env.update(MOORAGE_HOST_KEY=self.key_file(name), MOORAGE_ROOT=root or self.roots[name],
+                   MOORAGE_VAR=os.path.dirname(self.key_file(name)), **(extra_env or {}))
+        return env
 
     def start_worker(self, name, root=None, extra_env=None):
         """The worker of host `name`, on its engine root (or on `root`, the wrong one), with
         `extra_env` added to its environment."""
-        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=root or self.roots[name],
-                   **(extra_env or {}))
-        self.spawn(f"worker-{name}", [os.path.join(VENV_BIN, "celery"), "-A", "console", "worker",
-                                      "-Q", f"host.{name}", "-n", f"{name}@%h",
-                                      "--concurrency", "2", "--loglevel", "INFO",
-                                      "--without-mingle", "--without-gossip"], env=env)
+        self.spawn(f"worker-{name}", [PYTHON, "-m", "console.agent", "worker"],
+                   env=self.agent_env(name, root, dict({"MOORAGE_WORKER_CONCURRENCY": "2"},
+                                                       **(extra_env or {}))))
 
     def start_bridge(self, name):
-        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=self.roots[name])
-        self.spawn(f"bridge-{name}", [PYTHON, "manage.py", "stream_bridge"], env=env)
+        self.spawn(f"bridge-{name}", [PYTHON, "-m", "console.agent", "bridge"],
+                   env=self.agent_env(name))
 
     def kill_bridge(self, name):
         self.end(f"bridge-{name}", sig=signal.SIGKILL)

@@ -1,7 +1,7 @@
 """The web side of the bridge protocol (`bridge_protocol` has the messages), written once: a
 log stream (`LogStream`), used by the logs socket and by the log as text over HTTP, and a
 terminal session (`TerminalClient`), used by the terminal socket. Each sends to the bridge of
-the container's host (through the group of its agent's websocket, `groups.agent_group`),
+the container's host (through the channel its agent's websocket reads, `groups.agent_channel`),
 names the container by its engine ID, and is answered on `reply_to`, the web-side channel of
 the socket (or of the HTTP response). Nothing else builds a message for a bridge.
 
@@ -22,11 +22,11 @@ class BridgeClient:
     def __init__(self, layer, container, reply_to: str):
         self.layer = layer
         self.container_id = container.engine_id
-        self.bridge = groups.agent_group(container.host.name)
+        self.bridge = groups.agent_channel(container.host.name)
         self.reply_to = reply_to
 
     async def send(self, kind: str, **fields) -> None:
-        await self.layer.group_send(self.bridge, {"type": kind, **fields})
+        await self.layer.send(self.bridge, {"type": kind, **fields})
 
 
 class LogStream(BridgeClient):
@@ -104,8 +104,8 @@ class TerminalClient(BridgeClient):
         await self.send("bridge.terminal.ack", position=position)
 
     async def ping(self) -> None:
-        await self.layer.group_send(self.bridge, {"type": "bridge.ping", "sessions": [self.id],
-                                                  "reply_to": self.reply_to})
+        await self.layer.send(self.bridge, {"type": "bridge.ping", "sessions": [self.id],
+                                            "reply_to": self.reply_to})
 
     async def detach(self) -> None:
         """The socket went away: the session waits to be resumed."""

@@ -4,7 +4,7 @@ bridge's by `console/agent/bridge.py` and the modules beside it.
 
 The bridge (`console/agent/bridge.py`, one per host, next to the host's worker) holds one
 websocket to the console, `/ws/agent/` (`consumers/agent.py`, which documents the framing).
-The web side sends its messages to the group of that socket, `groups.agent_group(host)`,
+The web side sends its messages to the channel that socket reads, `groups.agent_channel(host)`,
 only after it has checked the user's permission on the container, so the bridge acts on what
 it receives without asking again. Every message names the container by its 64-hex engine ID
 and carries `reply_to`, the web-side channel that receives the answers (a consumer's own

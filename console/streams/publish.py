@@ -130,4 +130,10 @@ def token_revoked(token_id) -> None:
 
 def host_key_revoked(host) -> None:
     """Close the websocket of the host's agent: its key was revoked."""
-    send([groups.agent_group(host.name)], {"type": "agent.revoked"})
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.send)(groups.agent_channel(host.name), {"type": "agent.revoked"})
+    except Exception:  # the socket also checks its key every little while
+        log.exception("could not tell host %s's agent socket", host.name)

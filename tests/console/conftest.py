@@ -55,12 +55,6 @@ def console_unit_isolation(request, sent, redis_users):
     monkeypatch.setattr(dispatch.app, "send_task",
                         lambda name, args=None, queue=None, **kw: sent.append(
                             (name, list(args or []), queue)))
-    # The hosts' agents as the fake bridges the socket tests read (streams_fixtures.py): in
-    # their groups from the start, as a connected agent is, so nothing sent is lost.
-    from tests.console.streams_fixtures import FakeBridge
-
-    for host in ("h1", "h2"):
-        FakeBridge(host)
     from console.hosts import redis_users as acl
 
     monkeypatch.setattr(acl, "grant", lambda host, key: redis_users.append(("grant", host, key)))

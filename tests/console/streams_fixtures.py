@@ -1,5 +1,5 @@
 """What the socket tests share: logging a persona in over a websocket, a fake host bridge at
-the Channels boundary (the tests read what the consumer sends to the group of the host's
+the Channels boundary (the tests read what the consumer sends to the channel of the host's
 agent and answer as the bridge would), and reading what was sent to a channel. The agent's
 socket is tested in tests/console/streams/test_agent_socket.py, the real bridge end to end in
 tests/e2e/."""
@@ -45,26 +45,13 @@ async def open_socket(path, user=None, origin=b"http://localhost", key=None, hea
     return communicator, connected, code
 
 
-def join_at_once(layer, group: str, channel: str) -> None:
-    """`group_add` run to its end here: the in-memory layer's awaits nothing, and a fake bridge
-    must be in its host's group before anything is sent (it is made in sync and async tests
-    alike)."""
-    adding = layer.group_add(group, channel)
-    try:
-        adding.send(None)
-    except StopIteration:
-        return
-    adding.close()
-    raise RuntimeError("this channel layer's group_add waits: use the in-memory layer")
-
-
 class FakeBridge:
-    """The host's agent, as its group sees it: a channel in it, read by the test."""
+    """The host's agent, as the web side sees it: the channel its socket reads, read by the
+    test."""
 
     def __init__(self, host="h1"):
         self.layer = get_channel_layer()
-        self.channel = f"fake-bridge-{host}"
-        join_at_once(self.layer, groups.agent_group(host), self.channel)
+        self.channel = groups.agent_channel(host)
 
     async def next(self, kind=None, timeout=3.0, skip=()):
         """The next message the web side sent to the bridge (skipping pings and `skip`)."""

@@ -3,9 +3,9 @@ bridge.py`), which carries the terminals and log follows of the host's container
 Only the web processes use the Channels layer; a host reaches it only through this consumer.
 
 Authenticated by the host's key (`Authorization: Host <key>`), refused before `accept()`
-otherwise (audited). Once accepted, the consumer joins `groups.agent_group(host)`, where the
+otherwise (audited). Once accepted, the consumer reads `groups.agent_channel(host)`, where the
 web side's bridge clients (`bridge_client`) send their `bridge.*` messages, and closes any
-other socket of the same host's agent (4409: one bridge per host).
+other socket of the same host's agent (4409: one bridge per host; `groups.agent_sockets`).
 
 Frames are binary: one message each, packed with msgpack (bytes stay bytes), the bridge
 protocol's (`bridge_protocol`).
@@ -22,6 +22,7 @@ the socket closed (4403). Close codes: 4401 the key is unknown or was revoked (t
 stops), 4409 another socket of this host's agent took over (the agent stops).
 """
 import asyncio
+import logging
 
 import msgpack
 from channels.db import database_sync_to_async
@@ -35,7 +36,10 @@ from console.streams.bridge_protocol import FROM_BRIDGE
 
 REVOKED, REFUSED, SUPERSEDED = 4401, 4403, 4409
 RECHECK_SECONDS = 30.0
+RETRY_SECONDS = 1.0
 PATH = "/ws/agent/"
+
+log = logging.getLogger(__name__)
 
 
 def key_in(scope) -> str:
@@ -83,14 +87,14 @@ def unpack(frame) -> dict | None:
 
 class AgentConsumer(AsyncWebsocketConsumer):
     async def connect(self):
-        self.host, self.group, self.checking = None, None, None
+        self.host, self.group, self.tasks = None, None, []
         key = await host_key_of(key_in(self.scope))
         if key is None:
             await record_refusal(None, "an unknown or revoked host key")
             await self.close(code=REVOKED)
             return
         self.host, self.key_id = key.host, key.pk
-        self.group = groups.agent_group(self.host.name)
+        self.group = groups.agent_sockets(self.host.name)
         await self.channel_layer.group_send(self.group, {"type": "agent.superseded",
                                                          "by": self.channel_name})
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -98,23 +102,39 @@ class AgentConsumer(AsyncWebsocketConsumer):
         await self.send(bytes_data=pack({
             "type": "agent.hello", "host": self.host.name,
             "resume_seconds": settings.TERMINAL_RESUME_SECONDS}))
-        self.checking = asyncio.ensure_future(self.keep_checking())
+        self.tasks = [asyncio.ensure_future(self.read_inbox()),
+                      asyncio.ensure_future(self.keep_checking())]
 
     async def keep_checking(self) -> None:
-        """The key may be revoked while no message says so (another web process's)."""
+        """The key may be revoked while no message says so (Redis was away), and Redis
+        forgets the group after a restart: check the one, join the other again."""
         while True:
             await asyncio.sleep(RECHECK_SECONDS)
             if not await key_stands(self.key_id):
                 await self.close(code=REVOKED)
                 return
+            await self.channel_layer.group_add(self.group, self.channel_name)
 
     # -- console → agent ------------------------------------------------------------------
 
-    async def dispatch(self, message):
-        if str(message.get("type", "")).partition(".")[0] == "bridge":
-            await self.forward(message)
-        else:
-            await super().dispatch(message)
+    async def read_inbox(self) -> None:
+        """What the web side sends the host's agent, from the host's channel."""
+        inbox = groups.agent_channel(self.host.name)
+        while True:
+            try:
+                message = await self.channel_layer.receive(inbox)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:     # Redis away: try again shortly, without spinning
+                log.warning("receiving for host %s failed: %s", self.host.name, error)
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            kind = str(message.get("type", ""))
+            if kind == "agent.revoked":
+                await self.close(code=REVOKED)
+                return
+            if kind.partition(".")[0] == "bridge":
+                await self.forward(message)
 
     async def forward(self, message: dict) -> None:
         out = {name: value for name, value in message.items() if not name.startswith("__")}
@@ -150,11 +170,8 @@ class AgentConsumer(AsyncWebsocketConsumer):
         if event.get("by") != self.channel_name:
             await self.close(code=SUPERSEDED)
 
-    async def agent_revoked(self, event):
-        await self.close(code=REVOKED)
-
     async def disconnect(self, code):
-        if self.checking is not None:
-            self.checking.cancel()
+        for task in self.tasks:
+            task.cancel()
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
