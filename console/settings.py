@@ -61,9 +61,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "console.core",
     "console.teams",
     "console.accounts",
+    "console.sso",
     "console.hosts",
     "console.images",
     "console.containers",
@@ -86,6 +90,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Whether the session passed its second factor; if it must and did not, only the
+    # two-factor pages answer it (console/accounts/middleware.py).
+    "django_otp.middleware.OTPMiddleware",
+    "console.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -146,6 +154,22 @@ WHITENOISE_USE_FINDERS = True
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 LOGIN_URL = "login"
+# Single sign-on (console/sso/configuration.py: MOORAGE_OIDC_*, MOORAGE_LDAP_*). Local accounts
+# first (a superuser can turn them off, but for the first superuser), then the directories.
+from console.sso.configuration import ldap_settings, oidc_settings  # noqa: E402
+
+_single_sign_on = {**oidc_settings(os.environ), **ldap_settings(os.environ)}
+globals().update(_single_sign_on)
+AUTHENTICATION_BACKENDS = ["console.accounts.backends.LocalAccountBackend"]
+if _single_sign_on["LDAP_ENABLED"]:
+    AUTHENTICATION_BACKENDS.append("console.sso.ldap.LdapBackend")
+if _single_sign_on["OIDC_ENABLED"]:
+    AUTHENTICATION_BACKENDS.append("console.sso.oidc.OidcBackend")
+# Two-factor login (console/accounts/two_factor.py): who must have it is the login settings'
+# and the teams' business (in the database); a token is made only within this many seconds
+# of a second factor.
+TWO_FACTOR_FRESH_SECONDS = int(os.environ.get("MOORAGE_TWO_FACTOR_FRESH_SECONDS", 300))
+OTP_TOTP_ISSUER = os.environ.get("MOORAGE_TWO_FACTOR_ISSUER", "Moorage")
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 

@@ -14,6 +14,7 @@ from console.grants.api import GrantViewSet
 from console.hosts.api import HostViewSet, JoinTokenView
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
+from console.sso.api import GroupMappingViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
 
@@ -30,6 +31,7 @@ router.register("grants", GrantViewSet, basename="grant")
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
+router.register("sso-mappings", GroupMappingViewSet, basename="sso-mapping")
 
 api_patterns = [
     path("auth/token/", accounts_api.obtain_token, name="token"),
@@ -44,6 +46,7 @@ api_patterns = [
 urlpatterns = [
     path("", include("console.hosts.urls")),
     path("", include("console.accounts.urls")),
+    path("", include("console.sso.urls")),
     # A container's grants first: `<ref>/grants/` would otherwise name an action "grants".
     path("containers/", include("console.grants.urls")),
     path("containers/", include("console.containers.urls")),

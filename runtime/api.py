@@ -103,6 +103,12 @@ class Engine:
         removes its anonymous volumes, never named ones."""
         removal.remove(self, self.container(ref), force, background, volumes)
 
+    def update(self, ref: str, changes: dict) -> None:
+        """Docker's `update`: `memory`, `memory_swap`, `cpus`, `pids_limit` (as `create`
+        takes them) and `restart`, applied at once to a running container's cgroups."""
+        from runtime.container import update
+        update.update(self, self.container(ref), changes)
+
     def rename(self, ref: str, new_name: str) -> None:
         removal.rename(self, self.container(ref), new_name)
 
@@ -117,18 +123,19 @@ class Engine:
 
     def containers(self, all: bool = False) -> list[dict]:
         from runtime.container import inspect, state
-        result = []
+        found = []
         for container in state.all_containers(self):
             container.refresh()
             if container.freeze_abandoned():
                 control.settle_abandoned_freeze(self, container)
             if all or container.status in (RUNNING, PAUSED, RESTARTING):
                 # Newest first, as Docker lists them: by the creation time to the nanosecond
-                # (the summary's `Created` is whole seconds), then by ID.
+                # (the summary's `Created` is whole seconds; `ps -l`, `before=` and `since=`
+                # tell apart containers of the same second), then by ID.
                 created = container.config.get("Created") or ""
-                result.append((created, inspect.summary(self, container)))
-        result.sort(key=lambda pair: (pair[0], pair[1]["Id"]), reverse=True)
-        return [summary for _, summary in result]
+                found.append((created, inspect.summary(self, container)))
+        found.sort(key=lambda pair: (pair[0], pair[1]["Id"]), reverse=True)
+        return [summary for _, summary in found]
 
     def inspect(self, ref: str) -> dict:
         from runtime.container import inspect
@@ -172,7 +179,7 @@ class Engine:
         return removed
 
     def prune_images(self, all: bool = False) -> list[dict]:
-        """Remove dangling images (untagged, and no other image's parent), or with `all`
+        """Remove dangling images (no name, and no other image's parent), or with `all`
         every image no container uses; returns rmi's Untagged/Deleted events."""
         from runtime.container import state
         used = {c.config["Image"] for c in state.all_containers(self)}
@@ -181,7 +188,7 @@ class Engine:
             ids = self.store.image_ids()
             parents = {self.store.parent(i) for i in ids}
             candidates = [i for i in ids if i not in used and i not in parents and
-                          (all or not self.store.tags_of(i))]
+                          (all or not self.store.references_of(i))]
             if not candidates:
                 return events
             for image_id in candidates:
@@ -189,6 +196,22 @@ class Engine:
                     events.extend(self.remove_image(image_id, force=True))
                 except (NotFound, Conflict):
                     continue
+
+    def prune_build_cache(self, all: bool = False, keep=None) -> tuple[list[str], int]:
+        """Docker's `builder prune`: the step images of builds that bear no name and no
+        container uses, those nothing stands on (or with `all` every one, the cache the
+        next build would use); `keep(image_id)` spares some. Returns (image IDs removed,
+        bytes reclaimed)."""
+        from runtime.container import state
+        from runtime.image.build import cache
+        containers = state.all_containers(self)
+        in_use = {c.config["Image"] for c in containers}
+        layers = set()
+        for container in containers:
+            layers.update(container.config.get("Layers") or [])
+        with self.store.lock():
+            return cache.prune(self.store, in_use, layers, all=all,
+                               keep=keep or (lambda image_id: False))
 
     def boot(self) -> list[str]:
         """Settle containers after a reboot or an engine restart (see housekeeping.boot)."""
@@ -354,9 +377,11 @@ class Engine:
     def image_id(self, ref: str) -> str:
         return self.store.resolve(ref)
 
-    def images(self, all: bool = False) -> list[dict]:
+    def images(self, all: bool = False, filters: dict | None = None) -> list[dict]:
+        """Docker's image summaries, newest first; `filters` ({key: [values]}) are Docker's
+        (see `runtime.image.listing.images`)."""
         from runtime.image import listing
-        return listing.images(self, all)
+        return listing.images(self, all, filters)
 
     def image_inspect(self, ref: str) -> dict:
         from runtime.image import listing
@@ -375,29 +400,35 @@ class Engine:
         return tagged
 
     def remove_image(self, ref: str, force: bool = False) -> list[dict]:
-        """Docker's `rmi`: naming one of several tags only removes that tag; otherwise the
-        image is untagged and deleted, with the layers nothing else uses. Refused while a
-        container uses the image (with force, only while a running one does)."""
+        """Docker's `rmi`. Naming one of an image's references (a tag or `name@digest`)
+        takes that one off, with the digest references of its repository when it was that
+        repository's last tag; the image goes only when no reference is left. Naming it by
+        ID takes all its references off when they are one tag at most, in one repository
+        (several need force). Refused while a container uses the image (with force, only
+        while a running one does)."""
         from runtime import events as journal
-        from runtime.image import reference
         image_id = self.store.resolve(ref)
         with self.store.lock():
-            tags = self.store.tags_of(image_id)
+            references = self.store.references_of(image_id)
             labels = journal.image_labels(self.store, image_id)
-            try:
-                named = str(reference.parse(ref))
-            except MoorError:
-                named = None
-            if named in tags and len(tags) > 1:
-                self.store.untag(named)
-                # Docker names the image by its ID in untag and delete events.
-                journal.image(self, "untag", image_id, image_id, labels)
-                return [{"Untagged": named}]
+            named = self._reference_named(ref, references)
             short = image_id[7:19]
-            if len(tags) > 1 and not force:
+            if named is None and not force and not _single_repository(references):
                 raise Conflict(f"conflict: unable to delete {short} (must be forced) - image "
                                "is referenced in multiple repositories")
             users = [c for c in records.all_containers(self) if c.config["Image"] == image_id]
+            if named is not None and len(references) > 1 and not (
+                    set(references) - set(_with_repository_digests(named, references))):
+                named = None    # its last names: as good as removing the image
+            if named is not None and len(references) > 1:
+                events = []
+                for name in _with_repository_digests(named, references):
+                    self.store.remove_reference(name)
+                    events.append({"Untagged": name})
+                # One event for the reference named, none for the digests that went with it,
+                # as Docker's daemon logs it; it names the image by its ID.
+                journal.image(self, "untag", image_id, image_id, labels)
+                return events
             for container in users:
                 container.refresh()
                 if container.status in (RUNNING, PAUSED, RESTARTING):
@@ -409,9 +440,9 @@ class Engine:
                                f"(must force) - container {users[0].id[:12]} is using its "
                                f"referenced image {short}")
             events = []
-            for tag in tags:
-                self.store.untag(tag)
-                events.append({"Untagged": tag})
+            for name in references:
+                self.store.remove_reference(name)
+                events.append({"Untagged": name})
                 journal.image(self, "untag", image_id, image_id, labels)
             containers = records.all_containers(self)
             in_use = set()
@@ -425,9 +456,10 @@ class Engine:
             journal.image(self, "delete", image_id, image_id)
             # As Docker: the untagged intermediate images under it (a build's steps) go too,
             # as long as nothing else stands on them.
-            while parent and self.store.exists(parent) and not self.store.tags_of(parent) \
-                    and parent not in used_images and not any(
-                        self.store.parent(other) == parent for other in self.store.image_ids()):
+            while parent and self.store.exists(parent) and \
+                    not self.store.references_of(parent) and parent not in used_images and \
+                    not any(self.store.parent(other) == parent
+                            for other in self.store.image_ids()):
                 next_parent = self.store.parent(parent)
                 removed = self.store.remove_image(parent, in_use)
                 events.append({"Deleted": parent})
@@ -435,6 +467,17 @@ class Engine:
                 journal.image(self, "delete", parent, parent)
                 parent = next_parent
         return events
+
+    @staticmethod
+    def _reference_named(ref: str, references: list[str]) -> str | None:
+        """Which of the image's references `ref` is (None: it names the image by ID)."""
+        from runtime.image import reference
+        try:
+            parsed = reference.parse(ref)
+        except MoorError:
+            return None
+        name = f"{parsed.name}@{parsed.digest}" if parsed.digest else str(parsed)
+        return name if name in references else None
 
     def build(self, context_dir: str, dockerfile: str | None = None, tags=(),
               build_args=None, no_cache: bool = False, target: str | None = None,
@@ -496,6 +539,28 @@ class Engine:
         """Docker's `push`: the tagged image to its registry; returns the manifest digest."""
         from runtime.image.distribution import push
         return push.push(self, reference, progress=progress, insecure=insecure)
+
+
+def _repository(reference_text: str) -> str:
+    return reference_text.split("@", 1)[0] if "@" in reference_text else \
+        reference_text.rpartition(":")[0]
+
+
+def _single_repository(references: list[str]) -> bool:
+    """At most one tag, and every reference in one repository (Docker's isSingleReference)."""
+    tags = [r for r in references if "@" not in r]
+    return len(tags) <= 1 and len({_repository(r) for r in references}) <= 1
+
+
+def _with_repository_digests(named: str, references: list[str]) -> list[str]:
+    """`named`, and when it is the last tag of its repository, that repository's digest
+    references too (what Docker's rmi of a tag takes off)."""
+    if "@" in named:
+        return [named]
+    repository = _repository(named)
+    if any(r != named and "@" not in r and _repository(r) == repository for r in references):
+        return [named]
+    return [named] + [r for r in references if "@" in r and _repository(r) == repository]
 
 
 def _one_line_errors(method):

@@ -1,15 +1,15 @@
 """Disk usage of one engine root in the shape of Docker's `GET /system/df` (`moor system df`).
 
-- `Images`: the images `moor images` lists (tagged ones and dangling ones), each with its
-  `Size`, `SharedSize` (the part of its layers another listed image uses too) and
-  `Containers` (how many use it); `LayersSize` counts every stored layer once.
+- `Images`: the images `moor images` lists (named ones and dangling ones) but the build
+  cache's, each with its `Size`, `SharedSize` (the part of its layers another listed image
+  uses too) and `Containers` (how many use it); `LayersSize` counts every stored layer once.
 - `Containers`: each with `SizeRw` (its writable layer) and `SizeRootFs` (that and its
   image), and its `Mounts`.
 - `Volumes`: each with `UsageData` (`Size`, `RefCount`: the containers that name it).
-- `BuildCache`: the intermediate images of builds (untagged images other images are built
-  on, which only `moor images -a` lists): the classic builder keeps its cache as images. Each
-  one's `Size` counts only the layers no listed image uses, which is what removing it would
-  give back.
+- `BuildCache`: the step images builds made that bear no name and no container uses (the
+  classic builder keeps its cache as images; `runtime.image.build.cache.cache_images`, what
+  `moor builder prune` removes). Each one's `Size` is the layer it adds to its parent when no
+  other image uses it, each layer counted once, which is what removing them all gives back.
 
 Sizes are the bytes of the files, each inode once, as Docker counts them.
 """
@@ -18,6 +18,7 @@ import os
 
 from runtime.container import inspect, state
 from runtime.errors import NotFound
+from runtime.image.build import cache
 from runtime.volume import mountpoints, store as volume_store
 
 
@@ -30,7 +31,8 @@ def _layer_size(engine, chain: str, cache: dict) -> int:
     return cache[chain]
 
 
-def _upper_size(container) -> int:
+def writable_size(container) -> int:
+    """The bytes of the files in a container's writable layer, each inode once (`SizeRw`)."""
     try:
         fd = os.open(container.path("upper"), volume_store.DIRECTORY_FLAGS)
     except OSError:
@@ -39,6 +41,21 @@ def _upper_size(container) -> int:
         return volume_store.tree_size(fd)
     finally:
         os.close(fd)
+
+
+def container_sizes(engine, summary: dict) -> tuple[int, int]:
+    """(SizeRw, SizeRootFs) of a container (`ps -s`, the Engine API's `size=1`), as Docker
+    counts them: the bytes of the files of its writable layer, and those plus its image's."""
+    from runtime.errors import MoorError
+    try:
+        size_rw = writable_size(engine.container(summary["Id"]))
+    except MoorError:               # removed meanwhile
+        size_rw = 0
+    try:
+        image_size = engine.store.size(summary["ImageID"])
+    except MoorError:
+        image_size = 0
+    return size_rw, size_rw + image_size
 
 
 def system_df(engine) -> dict:
@@ -52,10 +69,11 @@ def system_df(engine) -> dict:
         except NotFound:
             continue
     parents = {store.parent(image_id) for image_id in layers}
-    tagged = set(store.references().values())
-    listed = [i for i in layers if i in tagged or i not in parents]
-    intermediate = [i for i in layers if i not in listed]
+    named = set(store.references().values()) | set(store.digest_references().values())
     containers = state.all_containers(engine)
+    in_use = {container.config["Image"] for container in containers}
+    cache_ids = [i for i in cache.cache_images(store, in_use) if i in layers]
+    listed = [i for i in layers if (i in named or i not in parents) and i not in cache_ids]
     for container in containers:
         container.refresh()
     used_by = {}
@@ -75,7 +93,8 @@ def system_df(engine) -> dict:
                      if users_of_layer.get(chain, 0) > 1)
         images.append({
             "Id": image_id, "ParentId": store.parent(image_id) or "",
-            "RepoTags": store.tags_of(image_id), "RepoDigests": [],
+            "RepoTags": store.tags_of(image_id),
+            "RepoDigests": store.digests_of(image_id),
             "Created": int(inspect.parse_time(config.get("created")) or 0),
             "Size": size, "SharedSize": shared,
             "Labels": (config.get("config") or {}).get("Labels") or {},
@@ -87,7 +106,7 @@ def system_df(engine) -> dict:
     rows = []
     for container in containers:
         summary = inspect.summary(engine, container)
-        size_rw = _upper_size(container)
+        size_rw = writable_size(container)
         summary.update({
             "SizeRw": size_rw,
             "SizeRootFs": size_rw + image_sizes.get(container.config["Image"], sum(
@@ -113,21 +132,27 @@ def system_df(engine) -> dict:
     for image_id in layers:
         parent = store.parent(image_id)
         children[parent] = children.get(parent, 0) + 1
-    cache = []
-    for image_id in intermediate:
+    kept = {chain for image_id in layers if image_id not in cache_ids
+            for chain in layers[image_id]}
+    counted = set()
+    build_cache = []
+    for image_id in cache_ids:
         config = store.config(image_id)
-        own = set(layers[image_id])
-        unique = [chain for chain in own if chain not in users_of_layer]
+        parent = store.parent(image_id)
+        added = [chain for chain in layers[image_id]
+                 if chain not in (layers.get(parent, []) if parent else [])]
+        own = [chain for chain in added if chain not in kept and chain not in counted]
+        counted.update(own)
         history = config.get("history") or []
         created = config.get("created", "")
-        cache.append({
+        build_cache.append({
             "ID": image_id[7:] if image_id.startswith("sha256:") else image_id,
-            "Parents": [store.parent(image_id)] if store.parent(image_id) else [],
+            "Parents": [parent] if parent else [],
             "Type": "regular",
             "Description": history[-1].get("created_by", "") if history else "",
-            "InUse": image_id in used_by,
-            "Shared": len(unique) < len(own),
-            "Size": sum(_layer_size(engine, chain, sizes) for chain in unique),
+            "InUse": False,     # an image a container uses is not cache (cache_images)
+            "Shared": any(chain in kept for chain in added),
+            "Size": sum(_layer_size(engine, chain, sizes) for chain in own),
             "CreatedAt": created, "LastUsedAt": created,
             "UsageCount": children.get(image_id, 0),
         })
@@ -138,6 +163,6 @@ def system_df(engine) -> dict:
         "Images": images,
         "Containers": rows,
         "Volumes": volume_rows,
-        "BuildCache": cache,
+        "BuildCache": build_cache,
     }
 

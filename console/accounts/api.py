@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from console.accounts import actions
 from console.accounts.models import ApiToken
+from console.accounts.two_factor import CodeRefused
 from console.core.api import json_object
 
 
@@ -67,7 +68,9 @@ class TokenSerializer(serializers.ModelSerializer):
 
 class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
                    viewsets.GenericViewSet):
-    """The user's own tokens. The key is in the answer to the POST, and nowhere ever after."""
+    """The user's own tokens. The key is in the answer to the POST, and nowhere ever after.
+    A user with a second factor gives a code (`otp`) to make one, unless their browser session
+    passed it within the last minutes; a request made with a token is never that."""
 
     serializer_class = TokenSerializer
 
@@ -77,8 +80,9 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
     def create(self, request):
         serializer = TokenSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        code = str(request.data.get("otp", ""))   # a JSON object: the serializer checked
         token, key = actions.create_token(request.user, serializer.validated_data.get("name", ""),
-                                          request=request)
+                                          request=request, code=code)
         return Response({**TokenSerializer(token).data, "token": key}, status=201)
 
     def destroy(self, request, pk=None):
@@ -89,13 +93,16 @@ class TokenViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
 @extend_schema(
     request=inline_serializer("TokenRequest", {"username": serializers.CharField(),
                                                "password": serializers.CharField(),
+                                               "otp": serializers.CharField(required=False),
                                                "name": serializers.CharField(required=False)}),
     responses=inline_serializer("TokenAnswer", {"token": serializers.CharField()}))
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
 def obtain_token(request):
-    """Username and password in, a new API token out (shown this once)."""
+    """Username and password in, a new API token out (shown this once). A user with a second
+    factor gives its code too (`otp`: the authenticator's, or a recovery code); without it the
+    answer is 401 with `"otp_required": true`."""
     data = json_object(request.data)
     username = str(data.get("username", ""))
     password = str(data.get("password", ""))
@@ -108,8 +115,14 @@ def obtain_token(request):
     if user is None:
         attempt.failed()
         return Response({"detail": "Wrong username or password."}, status=401)
+    try:
+        token, key = actions.create_token(user, str(data.get("name", "api"))[:100],
+                                          request=request, code=str(data.get("otp", "")))
+    except CodeRefused as refusal:
+        if refusal.retry_after:
+            raise exceptions.Throttled(wait=refusal.retry_after, detail=refusal.message)
+        return Response({"detail": refusal.message, "otp_required": True}, status=401)
+    # Only now: a right password must not clear the count of wrong codes.
     attempt.succeeded()
-    token, key = actions.create_token(user, str(data.get("name", "api"))[:100],
-                                      request=request)
     return Response({"token": key, "id": token.pk}, status=201)
 

@@ -1,4 +1,5 @@
-"""API tokens. Only the SHA-256 of a token is stored; the token itself is shown once."""
+"""API tokens (only the SHA-256 of a token is stored; the token itself is shown once), and who
+may log in how: the console's login policy and the teams that require two-factor login."""
 import hashlib
 import secrets
 
@@ -52,3 +53,52 @@ class ApiToken(models.Model):
         if token is None or not token.user.is_active:
             return None
         return token
+
+
+class LoginPolicy(models.Model):
+    """The console's login rules: one row (pk 1), changed by superusers on the login settings
+    page (`console.accounts.policy_views`), each change audited. Until a superuser saves it,
+    the defaults hold: local accounts on, two-factor login required of nobody."""
+
+    local_accounts = models.BooleanField(
+        default=True, help_text="users log in with a password kept by the console (off: only "
+                                "through a directory, but for the first superuser)")
+    two_factor_for_everyone = models.BooleanField(
+        default=False, help_text="every user needs a second factor to log in")
+    two_factor_for_superusers = models.BooleanField(
+        default=False, help_text="superusers need a second factor to log in")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "login policy"
+
+    def __str__(self):
+        return "login policy"
+
+    @classmethod
+    def current(cls) -> "LoginPolicy":
+        """The policy in force (the defaults, unsaved, while nobody has saved one)."""
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+def break_glass_account_id():
+    """The id of the account that may always log in with its password, local accounts on or
+    off: the active superuser made first (the one `./moorage up` makes)."""
+    from django.contrib.auth import get_user_model
+
+    return (get_user_model().objects.filter(is_superuser=True, is_active=True)
+            .order_by("pk").values_list("pk", flat=True).first())
+
+
+class TeamTwoFactorRequirement(models.Model):
+    """A team whose members need a second factor to log in (its team admins decide). The row
+    is the requirement: none, no requirement."""
+
+    team = models.OneToOneField("teams.Team", primary_key=True, on_delete=models.CASCADE,
+                                related_name="two_factor_requirement")
+    required_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"team {self.team} requires two-factor login"

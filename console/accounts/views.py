@@ -1,5 +1,6 @@
 """Logging in and out (each audited by `accounts.actions`, failures too) and the user's own API
-tokens."""
+tokens. (The second factor's pages: `two_factor_views`; the login settings: `policy_views`.)"""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -9,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from console.accounts import actions
+from console.accounts import actions, two_factor
 from console.accounts.models import ApiToken
 from console.core.errors import Forbidden
 from console.core.permissions import get_for_user_or_404
@@ -31,16 +32,19 @@ def login_view(request):
             refused = (f"Too many failed attempts from your address. Try again in "
                        f"{-(-wait // 60)} minute(s).")
         elif form.is_valid():
-            actions.log_in(request, form.get_user())
-            attempt.succeeded()
+            user = form.get_user()
+            actions.log_in(request, user)
+            if not two_factor.needs_second_factor(user):
+                attempt.succeeded()       # else once the second factor passed, not before
             if not url_has_allowed_host_and_scheme(next_url, {request.get_host()},
                                                    request.is_secure()):
                 next_url = ""
             return redirect(next_url or "dashboard")
         else:
             attempt.failed()
-    return render(request, "accounts/login.html", {"form": form, "next": next_url,
-                                                        "refused": refused})
+    return render(request, "accounts/login.html", {
+        "form": form, "next": next_url, "refused": refused,
+        "single_sign_on": settings.OIDC_PROVIDER_NAME if settings.OIDC_ENABLED else ""})
 
 
 @require_POST
@@ -51,14 +55,23 @@ def logout_view(request):
 
 @login_required
 def token_list(request):
-    new_key = None
+    """The user's tokens, and a new one. Who has a second factor gives a code with the name,
+    unless their session passed it within the last minutes."""
+    new_key, refused, status = None, "", 200
     if request.method == "POST":
         name = request.POST.get("name", "").strip()[:100]
-        token, new_key = actions.create_token(request.user, name, request=request)
+        try:
+            token, new_key = actions.create_token(request.user, name, request=request,
+                                                  code=request.POST.get("code", ""))
+        except two_factor.CodeRefused as refusal:
+            refused, status = refusal.message, 400
     return render(request, "accounts/tokens.html", {
         "tokens": ApiToken.objects.restrict(request.user, "view"),
         "new_key": new_key,
-    })
+        "refused": refused,
+        "needs_code": (two_factor.authenticator(request.user) is not None
+                       and not two_factor.fresh(request, request.user)),
+    }, status=status)
 
 
 @login_required

@@ -70,7 +70,8 @@ def may(user, container: Container, action: str) -> bool:
 def credentials_lapsed(scope) -> str:
     """For an open socket: "token" when the API token it was opened with is revoked, "session"
     when its login session expired, was deleted (logged out elsewhere, flushed) or no longer
-    holds for the user (a changed password), "" while what it was opened with still stands.
+    holds for the user (a changed password, a second factor now required that it has not
+    passed), "" while what it was opened with still stands.
     A socket outlives the request that opened it; its credentials must not outlive themselves."""
     from console.accounts.models import ApiToken
 
@@ -83,7 +84,12 @@ def credentials_lapsed(scope) -> str:
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore(session.session_key)
     current = get_user(request)     # Django's own check: expiry, user, password hash
-    return "" if current.is_authenticated and current.pk == user.pk else "session"
+    if not current.is_authenticated or current.pk != user.pk:
+        return "session"
+    # A second factor that became required (or was reset) since the socket opened.
+    from console.accounts.two_factor import session_passes
+
+    return "" if session_passes(request.session, current) else "session"
 
 
 def pinned_terminal_user(container_id: int) -> str:

@@ -2,7 +2,8 @@
 `Authorization: Token <key>` header (scripts). A token in the query string is never read.
 
 A socket opened with a token carries its id (`scope["token_id"]`): the socket joins the token's
-group, and revoking the token closes it.
+group, and revoking the token closes it. A login session that has not passed the second factor
+it needs opens no socket (`SecondFactorGate`: its user is anonymous to the consumers).
 
 A host's key opens only its agent's socket (`/ws/agent/`, which checks it itself): on any
 other, it authenticates nobody, and the attempt is audited."""
@@ -64,9 +65,31 @@ class TokenHeaderMiddleware:
         return await self.inner(scope, receive, send)
 
 
+@database_sync_to_async
+def session_passes(scope) -> bool:
+    from console.accounts.two_factor import session_passes as passes
+
+    return passes(scope.get("session"), scope["user"])
+
+
+class SecondFactorGate:
+    """A session-authenticated socket whose session still owes its second factor is
+    anonymous (4401)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("auth_by") != "token":
+            user = scope.get("user")
+            if user is not None and user.is_authenticated and not await session_passes(scope):
+                scope = dict(scope, user=AnonymousUser())
+        return await self.inner(scope, receive, send)
+
+
 def auth_stack(inner):
     """Session auth first; a token header, when present, decides instead."""
-    return AuthMiddlewareStack(TokenHeaderMiddleware(inner))
+    return AuthMiddlewareStack(TokenHeaderMiddleware(SecondFactorGate(inner)))
 
 
 class OriginCheck:

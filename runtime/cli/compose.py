@@ -6,7 +6,8 @@ Files come from `-f` (several are merged), else `COMPOSE_FILE`, else compose.yam
 compose.yml, docker-compose.yaml, docker-compose.yml) in the current directory with its
 override file; the project's name from `-p`, `COMPOSE_PROJECT_NAME`, the file's `name`, or
 the directory. Progress goes to stderr, as Compose writes it; listings and logs to stdout.
-The work is `runtime.compose`'s; each verb here is a small function that calls it.
+The work is `runtime.compose`'s; each verb here is a small function that calls it, its flags
+in `args_<verb>` (the verb table of runtime.cli); `args_compose` has the project's options.
 """
 
 import os
@@ -18,121 +19,123 @@ from runtime.cli.output import engine_for
 _COLOURS = ("36", "33", "32", "35", "34", "96", "93", "92", "95", "94")
 
 
-def register(subparsers):
-    compose = subparsers.add_parser(
-        "compose", help="run multi-container projects from Compose files",
-        description="Run a project described by Compose files (the Compose Specification).")
-    compose.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
-                         help="a Compose file (several are merged in order)")
-    compose.add_argument("-p", "--project-name", metavar="NAME", help="the project's name")
-    compose.add_argument("--project-directory", metavar="DIR",
-                         help="the project's directory (default: the first file's)")
-    compose.add_argument("--env-file", action="append", default=[], metavar="FILE",
-                         help="variables for interpolation (default: .env in the project "
-                              "directory)")
-    compose.add_argument("--profile", action="append", default=[], metavar="NAME",
-                         help="enable the services of this profile")
-    verbs = compose.add_subparsers(title="commands", metavar="COMMAND",
-                                   parser_class=type(compose))
+def args_compose(parser):
+    """The project's own options, before the verb (`moor compose -f FILE up`)."""
+    parser.description = ("Run a project described by Compose files (the Compose "
+                          "Specification).")
+    parser.add_argument("-f", "--file", action="append", default=[], metavar="FILE",
+                        help="a Compose file (several are merged in order)")
+    parser.add_argument("-p", "--project-name", metavar="NAME", help="the project's name")
+    parser.add_argument("--project-directory", metavar="DIR",
+                        help="the project's directory (default: the first file's)")
+    parser.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                        help="variables for interpolation (default: .env in the project "
+                             "directory)")
+    parser.add_argument("--profile", action="append", default=[], metavar="NAME",
+                        help="enable the services of this profile")
 
-    up = verbs.add_parser("up", help="create and start the services' containers")
-    up.add_argument("-d", "--detach", action="store_true", help="run in the background")
-    up.add_argument("--build", action="store_true", help="build images before starting")
-    up.add_argument("--force-recreate", action="store_true",
-                    help="recreate containers even if nothing changed")
-    up.add_argument("--no-recreate", action="store_true",
-                    help="keep existing containers even if their configuration changed")
-    up.add_argument("--no-deps", action="store_true", help="do not start linked services")
-    up.add_argument("--remove-orphans", action="store_true",
-                    help="remove containers of services the files no longer have")
-    up.add_argument("--dry-run", action="store_true",
-                    help="print what would change, and why, without changing anything")
-    up.add_argument("--wait-timeout", type=float, default=300, metavar="SECONDS",
-                    help="how long a service waits for its dependencies' conditions")
-    up.add_argument("services", nargs="*", metavar="SERVICE")
-    up.set_defaults(func=cmd_up)
 
-    down = verbs.add_parser("down", help="stop and remove the project's containers and "
-                                         "networks")
-    down.add_argument("-v", "--volumes", action="store_true",
-                      help="also remove the named volumes the file declares")
-    down.add_argument("--remove-orphans", action="store_true",
-                      help="also remove containers of services the files no longer have")
-    down.add_argument("-t", "--timeout", type=int, help="seconds to wait for a stop before "
-                                                       "killing")
-    down.set_defaults(func=cmd_down)
+def args_up(parser):
+    parser.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    parser.add_argument("--build", action="store_true", help="build images before starting")
+    parser.add_argument("--force-recreate", action="store_true",
+                        help="recreate containers even if nothing changed")
+    parser.add_argument("--no-recreate", action="store_true",
+                        help="keep existing containers even if their configuration changed")
+    parser.add_argument("--no-deps", action="store_true", help="do not start linked services")
+    parser.add_argument("--remove-orphans", action="store_true",
+                        help="remove containers of services the files no longer have")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print what would change, and why, without changing anything")
+    parser.add_argument("--wait-timeout", type=float, default=300, metavar="SECONDS",
+                        help="how long a service waits for its dependencies' conditions")
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
 
-    ps = verbs.add_parser("ps", help="list the project's containers")
-    ps.add_argument("-a", "--all", action="store_true", help="stopped ones too")
-    ps.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    ps.add_argument("services", nargs="*", metavar="SERVICE")
-    ps.set_defaults(func=cmd_ps)
 
-    logs = verbs.add_parser("logs", help="the services' output, merged")
-    logs.add_argument("-f", "--follow", action="store_true", help="follow new output")
-    logs.add_argument("-n", "--tail", default="all", help="lines from the end of each log")
-    logs.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
-    logs.add_argument("--no-color", action="store_true", help="no colours")
-    logs.add_argument("--no-log-prefix", action="store_true", help="no container prefix")
-    logs.add_argument("services", nargs="*", metavar="SERVICE")
-    logs.set_defaults(func=cmd_logs)
+def args_down(parser):
+    parser.add_argument("-v", "--volumes", action="store_true",
+                        help="also remove the named volumes the file declares")
+    parser.add_argument("--remove-orphans", action="store_true",
+                        help="also remove containers of services the files no longer have")
+    parser.add_argument("-t", "--timeout", type=int,
+                        help="seconds to wait for a stop before killing")
 
-    config = verbs.add_parser("config", help="the resolved Compose file")
-    config.add_argument("--format", choices=("yaml", "json"), default="yaml")
-    config.add_argument("-q", "--quiet", action="store_true", help="only validate")
-    config.add_argument("--services", action="store_true", help="only the services' names")
-    config.add_argument("--volumes", action="store_true", help="only the volumes' names")
-    config.add_argument("--hash", metavar="SERVICE",
+
+def args_ps(parser):
+    parser.add_argument("-a", "--all", action="store_true", help="stopped ones too")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+
+
+def args_logs(parser):
+    parser.add_argument("-f", "--follow", action="store_true", help="follow new output")
+    parser.add_argument("-n", "--tail", default="all", help="lines from the end of each log")
+    parser.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
+    parser.add_argument("--no-color", action="store_true", help="no colours")
+    parser.add_argument("--no-log-prefix", action="store_true", help="no container prefix")
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+
+
+def args_config(parser):
+    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only validate")
+    parser.add_argument("--services", action="store_true", help="only the services' names")
+    parser.add_argument("--volumes", action="store_true", help="only the volumes' names")
+    parser.add_argument("--hash", metavar="SERVICE",
                         help="the config hash of services ('*' for all)")
-    config.set_defaults(func=cmd_config)
 
-    for verb, text in (("pull", "pull the services' images"),
-                       ("build", "build the services' images")):
-        parser = verbs.add_parser(verb, help=text)
-        if verb == "build":
-            parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
-        parser.add_argument("services", nargs="*", metavar="SERVICE")
-        parser.set_defaults(func=cmd_pull if verb == "pull" else cmd_build)
 
-    for verb, text in (("start", "start the services' existing containers"),
-                       ("stop", "stop the services' containers"),
-                       ("restart", "restart the services' containers")):
-        parser = verbs.add_parser(verb, help=text)
-        if verb != "start":
-            parser.add_argument("-t", "--timeout", type=int, help="seconds to wait for a "
-                                                                 "stop before killing")
-        parser.add_argument("services", nargs="*", metavar="SERVICE")
-        parser.set_defaults(func={"start": cmd_start, "stop": cmd_stop,
-                                  "restart": cmd_restart}[verb])
+def args_pull(parser):
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
 
-    exec_ = verbs.add_parser("exec", help="run a command in a service's container")
-    _process_flags(exec_)
-    exec_.add_argument("--index", type=int, default=1, help="which container of the service")
-    exec_.add_argument("--privileged", action="store_true", help="every capability")
-    exec_.add_argument("service", metavar="SERVICE")
-    exec_.add_argument("command", nargs="...", metavar="COMMAND")
-    exec_.set_defaults(func=cmd_exec)
 
-    run = verbs.add_parser("run", help="run a one-off command in a new container of a service")
-    _process_flags(run)
-    run.add_argument("--rm", action="store_true", help="remove the container when it exits")
-    run.add_argument("--name", help="the container's name")
-    run.add_argument("--entrypoint", help="override the image's entrypoint")
-    run.add_argument("--no-deps", action="store_true", help="do not start the dependencies")
-    run.add_argument("--service-ports", action="store_true",
-                     help="publish the service's ports")
-    run.add_argument("service", metavar="SERVICE")
-    run.add_argument("command", nargs="...", metavar="COMMAND")
-    run.set_defaults(func=cmd_run)
+def args_build(parser):
+    parser.add_argument("--no-cache", action="store_true", help="do not use the cache")
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
 
-    top = verbs.add_parser("top", help="the processes of the services' containers")
-    top.add_argument("services", nargs="*", metavar="SERVICE")
-    top.set_defaults(func=cmd_top)
 
-    images = verbs.add_parser("images", help="the images the project's containers use")
-    images.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    images.add_argument("services", nargs="*", metavar="SERVICE")
-    images.set_defaults(func=cmd_images)
+def args_start(parser):
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+
+
+def args_stop(parser):
+    parser.add_argument("-t", "--timeout", type=int,
+                        help="seconds to wait for a stop before killing")
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+
+
+args_restart = args_stop
+
+
+def args_exec(parser):
+    _process_flags(parser)
+    parser.add_argument("--index", type=int, default=1,
+                        help="which container of the service")
+    parser.add_argument("--privileged", action="store_true", help="every capability")
+    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("command", nargs="...", metavar="COMMAND")
+
+
+def args_run(parser):
+    _process_flags(parser)
+    parser.add_argument("--rm", action="store_true",
+                        help="remove the container when it exits")
+    parser.add_argument("--name", help="the container's name")
+    parser.add_argument("--entrypoint", help="override the image's entrypoint")
+    parser.add_argument("--no-deps", action="store_true", help="do not start the dependencies")
+    parser.add_argument("--service-ports", action="store_true",
+                        help="publish the service's ports")
+    parser.add_argument("service", metavar="SERVICE")
+    parser.add_argument("command", nargs="...", metavar="COMMAND")
+
+
+def args_top(parser):
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
+
+
+def args_images(parser):
+    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    parser.add_argument("services", nargs="*", metavar="SERVICE")
 
 
 def _process_flags(parser):

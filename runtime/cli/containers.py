@@ -1,143 +1,138 @@
-"""`moor` verbs for containers: run, create, start, stop, kill, restart, rm, ps, inspect, logs,
-wait, pause, unpause, rename, top, stats."""
+"""`moor` verbs for containers: run, create, start, stop, kill, restart, rm, inspect, logs,
+wait, pause, unpause, rename, top, stats, update, container prune."""
 
 import json
 import os
 import sys
 
-from runtime.cli.output import engine_for, print_table, write
+from runtime.cli import long_help_only
+from runtime.cli.output import confirm, engine_for, print_table, write
 
 TEMPLATE_HELP = ("Go template (https://pkg.go.dev/text/template) as in Docker: "
                  "'{{.ID}}\\t{{.Names}}', 'table {{.ID}}\\t{{.Status}}' (with column "
                  "titles), 'json', 'raw'")
 
 
-def register(subparsers):
-    run = subparsers.add_parser("run", help="create and start a container", add_help=False,
-                                description="Create a container from IMAGE and start it.")
-    _add_create_flags(run)
-    run.add_argument("-d", "--detach", action="store_true",
-                     help="run in the background and print the container ID")
-    run.add_argument("--sig-proxy", default="true", choices=("true", "false"),
-                     help="forward received signals to the container (default true)")
-    run.set_defaults(func=cmd_run)
+@long_help_only
+def args_run(parser):
+    parser.description = "Create a container from IMAGE and start it."
+    _add_create_flags(parser)
+    parser.add_argument("-d", "--detach", action="store_true",
+                        help="run in the background and print the container ID")
+    parser.add_argument("--sig-proxy", default="true", choices=("true", "false"),
+                        help="forward received signals to the container (default true)")
 
-    create = subparsers.add_parser("create", help="create a container without starting it",
-                                   add_help=False)
-    _add_create_flags(create)
-    create.set_defaults(func=cmd_create)
 
-    start = subparsers.add_parser("start", help="start one or more stopped containers")
-    start.add_argument("-a", "--attach", action="store_true",
-                       help="attach to the container's output")
-    start.add_argument("-i", "--interactive", action="store_true", help="attach stdin")
-    start.add_argument("containers", nargs="+", metavar="CONTAINER")
-    start.set_defaults(func=cmd_start)
+@long_help_only
+def args_create(parser):
+    _add_create_flags(parser)
 
-    stop = subparsers.add_parser("stop", help="stop running containers (SIGTERM, then SIGKILL)")
-    stop.add_argument("-t", "--time", type=int, default=None,
-                      help="seconds to wait before killing (default 10)")
-    stop.add_argument("-s", "--signal", default=None, help="signal to send first")
-    stop.add_argument("containers", nargs="+", metavar="CONTAINER")
-    stop.set_defaults(func=cmd_stop)
 
-    restart = subparsers.add_parser("restart", help="restart containers")
-    restart.add_argument("-t", "--time", type=int, default=None,
-                         help="seconds to wait before killing (default 10)")
-    restart.add_argument("containers", nargs="+", metavar="CONTAINER")
-    restart.set_defaults(func=cmd_restart)
+def args_start(parser):
+    parser.add_argument("-a", "--attach", action="store_true",
+                        help="attach to the container's output")
+    parser.add_argument("-i", "--interactive", action="store_true", help="attach stdin")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
-    kill = subparsers.add_parser("kill", help="send a signal to running containers")
-    kill.add_argument("-s", "--signal", default="KILL", help="signal to send (default KILL)")
-    kill.add_argument("containers", nargs="+", metavar="CONTAINER")
-    kill.set_defaults(func=cmd_kill)
 
-    rm = subparsers.add_parser("rm", help="remove containers")
-    rm.add_argument("-f", "--force", action="store_true", help="kill and remove running ones")
-    rm.add_argument("-v", "--volumes", action="store_true",
-                    help="also remove the container's anonymous volumes (never named ones)")
-    rm.add_argument("containers", nargs="+", metavar="CONTAINER")
-    rm.set_defaults(func=cmd_rm)
+def args_stop(parser):
+    parser.add_argument("-t", "--time", type=int, default=None,
+                        help="seconds to wait before killing (default 10)")
+    parser.add_argument("-s", "--signal", default=None, help="signal to send first")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
-    ps = subparsers.add_parser("ps", help="list containers")
-    ps.add_argument("-a", "--all", action="store_true", help="show all, not only running")
-    ps.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    ps.add_argument("--no-trunc", action="store_true", help="do not truncate output")
-    ps.add_argument("-f", "--filter", action="append", default=[],
-                    help="filter: status=, name=, id=, label=, ancestor=, exited=, "
-                         "health=")
-    ps.add_argument("-l", "--latest", action="store_true", help="only the latest created")
-    ps.add_argument("-n", "--last", type=int, default=None, help="the n latest created")
-    ps.add_argument("-s", "--size", action="store_true", help="display total file sizes")
-    ps.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID .Image "
-                    ".Command .CreatedAt .RunningFor .Ports .State .Status .Size .Names "
-                    ".Labels .Label .Mounts .Networks .LocalVolumes")
-    ps.set_defaults(func=cmd_ps)
 
-    inspect = subparsers.add_parser("inspect", help="low-level information on containers "
-                                                    "or images, as JSON")
-    inspect.add_argument("-f", "--format", default=None,
-                         help="Go template over each object's JSON, as in Docker: "
-                              "'{{.State.Status}}', '{{json .Config}}', "
-                              "'{{range .Mounts}}{{.Source}} {{end}}', or 'json'")
-    inspect.add_argument("--type", choices=("container", "image"), default=None)
-    inspect.add_argument("objects", nargs="+", metavar="NAME|ID")
-    inspect.set_defaults(func=cmd_inspect)
+def args_restart(parser):
+    parser.add_argument("-t", "--time", type=int, default=None,
+                        help="seconds to wait before killing (default 10)")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
-    logs = subparsers.add_parser("logs", help="fetch a container's logs")
-    logs.add_argument("-f", "--follow", action="store_true", help="follow new output")
-    logs.add_argument("-n", "--tail", default="all", help="lines from the end (default all)")
-    logs.add_argument("--since", default=None,
-                      help="since a time (2026-01-02T15:04:05Z, unix time, or 10m)")
-    logs.add_argument("--until", default=None, help="before a time (same forms as --since)")
-    logs.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
-    logs.add_argument("container", metavar="CONTAINER")
-    logs.set_defaults(func=cmd_logs)
 
-    wait = subparsers.add_parser("wait", help="wait for containers to stop, print exit codes")
-    wait.add_argument("containers", nargs="+", metavar="CONTAINER")
-    wait.set_defaults(func=cmd_wait)
+def args_kill(parser):
+    parser.add_argument("-s", "--signal", default="KILL", help="signal to send (default KILL)")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
-    for verb, text in (("pause", "pause all processes in containers"),
-                       ("unpause", "unpause containers")):
-        parser = subparsers.add_parser(verb, help=text)
-        parser.add_argument("containers", nargs="+", metavar="CONTAINER")
-        parser.set_defaults(func=cmd_pause if verb == "pause" else cmd_unpause)
 
-    rename = subparsers.add_parser("rename", help="rename a container")
-    rename.add_argument("container", metavar="CONTAINER")
-    rename.add_argument("new_name", metavar="NEW_NAME")
-    rename.set_defaults(func=cmd_rename)
+def args_rm(parser):
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="kill and remove running ones")
+    parser.add_argument("-v", "--volumes", action="store_true",
+                        help="also remove the container's anonymous volumes (never named ones)")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
-    top = subparsers.add_parser("top", help="the running processes of a container")
-    top.add_argument("container", metavar="CONTAINER")
-    top.set_defaults(func=cmd_top)
 
-    stats = subparsers.add_parser("stats", help="resource usage of containers")
-    stats.add_argument("--no-stream", action="store_true", help="print once and exit")
-    stats.add_argument("-a", "--all", action="store_true", help="all containers")
-    stats.add_argument("--no-trunc", action="store_true", help="do not truncate output")
-    stats.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .Container "
-                       ".Name .ID .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs")
-    stats.add_argument("containers", nargs="*", metavar="CONTAINER")
-    stats.set_defaults(func=cmd_stats)
+def args_inspect(parser):
+    parser.add_argument("-f", "--format", default=None,
+                        help="Go template over each object's JSON, as in Docker: "
+                             "'{{.State.Status}}', '{{json .Config}}', "
+                             "'{{range .Mounts}}{{.Source}} {{end}}', or 'json'")
+    parser.add_argument("--type", choices=("container", "image"), default=None)
+    parser.add_argument("objects", nargs="+", metavar="NAME|ID")
 
-    container = subparsers.add_parser("container", help="manage containers (prune)")
-    from runtime.cli import Parser
-    container_verbs = container.add_subparsers(title="container commands", metavar="COMMAND",
-                                               parser_class=Parser)
-    prune = container_verbs.add_parser("prune", help="remove all stopped containers")
-    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
-    prune.set_defaults(func=cmd_container_prune)
 
-    from runtime.cli import interactive
-    interactive.register(subparsers)
+def args_container_inspect(parser):
+    parser.add_argument("-f", "--format", default=None,
+                        help="Go template over each container's JSON, as in Docker: "
+                             "'{{.State.Status}}', '{{json .Config}}', or 'json'")
+    parser.add_argument("objects", nargs="+", metavar="CONTAINER")
+    parser.set_defaults(type="container")
+
+
+def args_logs(parser):
+    parser.add_argument("-f", "--follow", action="store_true", help="follow new output")
+    parser.add_argument("-n", "--tail", default="all", help="lines from the end (default all)")
+    parser.add_argument("--since", default=None,
+                        help="since a time (2026-01-02T15:04:05Z, unix time, or 10m)")
+    parser.add_argument("--until", default=None, help="before a time (same forms as --since)")
+    parser.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_wait(parser):
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def args_pause(parser):
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+args_unpause = args_pause
+
+
+def args_rename(parser):
+    parser.add_argument("container", metavar="CONTAINER")
+    parser.add_argument("new_name", metavar="NEW_NAME")
+
+
+def args_top(parser):
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_stats(parser):
+    parser.add_argument("--no-stream", action="store_true", help="print once and exit")
+    parser.add_argument("-a", "--all", action="store_true", help="all containers")
+    parser.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    parser.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .Container "
+                        ".Name .ID .CPUPerc .MemUsage .MemPerc .NetIO .BlockIO .PIDs")
+    parser.add_argument("containers", nargs="*", metavar="CONTAINER")
+
+
+def args_prune(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+
+
+def args_update(parser):
+    parser.add_argument("-m", "--memory", help="memory limit (e.g. 64m; 0: none)")
+    parser.add_argument("--memory-swap", help="memory plus swap limit (-1: as much swap as "
+                                              "memory)")
+    parser.add_argument("--cpus", help="number of CPUs (e.g. 0.5; 0: no limit)")
+    parser.add_argument("--pids-limit", help="maximum number of processes (-1: no limit)")
+    parser.add_argument("--restart", help="no | on-failure[:N] | always | unless-stopped")
+    parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
 def _add_create_flags(parser):
     add = parser.add_argument
-    # -h is --hostname, as in Docker; help is --help only.
-    add("--help", action="help", help="show this help message and exit")
     add("--name", help="assign a name to the container")
     add("-e", "--env", action="append", default=[], help="set environment variables")
     add("--env-file", action="append", default=[], help="read environment variables from a file")
@@ -184,6 +179,10 @@ def _add_create_flags(parser):
     add("--stop-signal", help="signal to stop the container (default SIGTERM)")
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
+    add("--pull", default="missing", choices=("missing", "always", "never"),
+        help="pull the image before creating: missing (default: when it is not here), "
+             "always, never")
+    add("-q", "--quiet", action="store_true", help="do not print the pull's progress")
     _add_health_flags(parser)
     add("--log-opt", action="append", default=[], metavar="KEY=VALUE",
         help="cap the log: max-size=SIZE (one file, default $MOORAGE_LOG_MAX_SIZE or 100m), "
@@ -259,6 +258,32 @@ def _options(args) -> dict:
     return {k: v for k, v in options.items() if v not in (None, [], False, "")}
 
 
+def pull_as_asked(engine, args) -> None:
+    """Docker's `--pull` of run and create: `missing` pulls an image that is not here (after
+    saying so), `always` pulls it anyway, `never` leaves the create to fail. The pull is
+    `moor pull`'s, its progress on stderr (none with -q); failing, it is run's failure
+    (125)."""
+    from runtime.errors import MoorError, NotFound
+    from runtime.image import reference
+    if args.pull == "never":
+        return
+    try:
+        if args.pull == "missing":
+            try:
+                engine.image_id(args.image)
+                return
+            except NotFound:
+                pass
+        wanted = str(reference.parse(args.image))      # with its tag: `latest` is no news
+        if args.pull == "missing":
+            sys.stderr.write(f"Unable to find image '{wanted}' locally\n")
+        progress = None if args.quiet else (lambda line: sys.stderr.write(line + "\n"))
+        engine.pull(wanted, progress=progress)
+    except MoorError as error:
+        error.status = 125
+        raise
+
+
 def _volume_flags(values: list[str]) -> tuple[list[str], list[str]]:
     """`-v` values -> (binds, anonymous volume paths), as Docker's CLI splits them: a value
     without a source is an anonymous volume; a host path `.` or `./dir` is made absolute."""
@@ -278,6 +303,7 @@ def cmd_create(args) -> int:
     engine = engine_for(args)
     from runtime.errors import MoorError
     try:
+        pull_as_asked(engine, args)
         container_id = engine.create(_options(args))
     except MoorError as error:
         error.status = 125
@@ -299,6 +325,7 @@ def cmd_run(args) -> int:
         error.status = 125
         raise
     options["stdin_once"] = bool(args.interactive and not args.detach)
+    pull_as_asked(engine, args)
     if args.detach:
         try:
             container_id = engine.run(options)
@@ -376,6 +403,17 @@ def cmd_unpause(args) -> int:
     return _each(args.containers, engine.unpause)
 
 
+def cmd_update(args) -> int:
+    from runtime.errors import InvalidArgument
+    changes = {key: value for key, value in (
+        ("memory", args.memory), ("memory_swap", args.memory_swap), ("cpus", args.cpus),
+        ("pids_limit", args.pids_limit), ("restart", args.restart)) if value is not None}
+    if not changes:
+        raise InvalidArgument("you must provide one or more flags when using this command")
+    engine = engine_for(args)
+    return _each(args.containers, lambda ref: engine.update(ref, changes))
+
+
 def cmd_rename(args) -> int:
     engine_for(args).rename(args.container, args.new_name)
     return 0
@@ -384,114 +422,6 @@ def cmd_rename(args) -> int:
 def cmd_wait(args) -> int:
     engine = engine_for(args)
     return _each(args.containers, lambda ref: write(f"{engine.wait(ref)}\n"), echo=False)
-
-
-def _filters(values):
-    from runtime.errors import InvalidArgument
-    filters = []
-    for value in values:
-        key, sep, wanted = value.partition("=")
-        if not sep or key not in ("status", "name", "id", "label", "ancestor", "exited",
-                                  "health"):
-            raise InvalidArgument(f"invalid filter {value!r}")
-        filters.append((key, wanted))
-    return filters
-
-
-def _matches(summary, filters) -> bool:
-    for key, wanted in filters:
-        if key == "status" and summary["State"] != wanted:
-            return False
-        if key == "name" and not any(wanted in n.lstrip("/") for n in summary["Names"]):
-            return False
-        if key == "id" and not summary["Id"].startswith(wanted):
-            return False
-        if key == "exited" and (summary["State"] != "exited" or
-                                str(summary["ExitCode"]) != wanted):
-            return False
-        if key == "health" and (summary.get("Health") or {}).get("Status", "none") != wanted:
-            return False
-        if key == "ancestor" and wanted not in (summary["Image"], summary["ImageID"],
-                                                summary["ImageID"][7:19]):
-            return False
-        if key == "label":
-            name, _, value = wanted.partition("=")
-            labels = summary["Labels"]
-            if name not in labels or (value and labels[name] != value):
-                return False
-    return True
-
-
-def cmd_ps(args) -> int:
-    engine = engine_for(args)
-    filters = _filters(args.filter)
-    show_all = args.all or bool(filters) or args.latest or args.last is not None
-    rows = [s for s in engine.containers(all=show_all) if _matches(s, filters)]
-    if args.latest:
-        rows = rows[:1]
-    elif args.last is not None:
-        rows = rows[:args.last]
-    if args.quiet:
-        if args.format and args.format != "table":
-            sys.stderr.write("WARNING: Ignoring custom format, because both --format and "
-                             "--quiet are set.\n")
-        write("".join((s["Id"] if args.no_trunc else s["Id"][:12]) + "\n" for s in rows))
-        return 0
-    from runtime.cli.output import fields_used, print_rows
-    from runtime.cli.rows import ContainerRow
-    format_text, sizes = args.format, args.size
-    if args.size and (not format_text or format_text in ("table", "raw")):
-        format_text = (ContainerRow.RAW + "size: {{.Size}}\n" if format_text == "raw"
-                       else ContainerRow.DEFAULT + "\\t{{.Size}}")
-    elif format_text and not args.size:
-        # Sizes are costly: computed only when the template shows them, as Docker does.
-        probe = ContainerRow({"Id": "", "Names": [], "Created": 0, "State": "", "Status": ""})
-        sizes = "Size" in fields_used(format_text, probe)
-    print_rows(format_text, [ContainerRow(summary, trunc=not args.no_trunc,
-                                          details=_details(engine, summary["Id"]),
-                                          sizes=_sizes(engine, summary) if sizes else None)
-                             for summary in rows], ContainerRow)
-    return 0
-
-
-def _details(engine, container_id: str):
-    """The container's inspect document, read when a template first needs it."""
-    from runtime.errors import MoorError
-
-    def read() -> dict:
-        try:
-            return engine.inspect(container_id)
-        except MoorError:           # removed meanwhile
-            return {}
-    return read
-
-
-def _sizes(engine, summary: dict):
-    """(SizeRw, SizeRootFs) of a container, as Docker counts them: the bytes of the files of
-    its writable layer (each inode once), and those plus its image's."""
-    def measure() -> tuple[int, int]:
-        from runtime.errors import MoorError
-        seen, size_rw = set(), 0
-        try:
-            upper = engine.container(summary["Id"]).path("upper")
-        except MoorError:
-            return 0, 0
-        for directory, subdirectories, files in os.walk(upper):
-            for name in files + [d for d in subdirectories
-                                 if os.path.islink(os.path.join(directory, d))]:
-                try:
-                    info = os.lstat(os.path.join(directory, name))
-                except OSError:
-                    continue
-                if info.st_size and info.st_ino not in seen:
-                    seen.add(info.st_ino)
-                    size_rw += info.st_size
-        try:
-            image_size = engine.store.size(summary["ImageID"])
-        except MoorError:
-            image_size = 0
-        return size_rw, size_rw + image_size
-    return measure
 
 
 def cmd_inspect(args) -> int:
@@ -522,6 +452,9 @@ def cmd_inspect(args) -> int:
     else:
         write(json.dumps(documents, indent=4) + "\n")
     return 1 if failed else 0
+
+
+cmd_container_inspect = cmd_inspect     # with --type container (args_container_inspect)
 
 
 def cmd_logs(args) -> int:
@@ -561,17 +494,7 @@ def cmd_logs(args) -> int:
     return 0
 
 
-def confirm(question: str, force: bool) -> bool:
-    """Ask on a terminal; without one, only --force goes ahead (as Docker's prune)."""
-    if force:
-        return True
-    if not sys.stdin.isatty():
-        from runtime.errors import InvalidArgument
-        raise InvalidArgument("refusing to prune without --force when not on a terminal")
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-
-
-def cmd_container_prune(args) -> int:
+def cmd_prune(args) -> int:
     if not confirm("WARNING! This will remove all stopped containers. Are you sure you want "
                    "to continue?", args.force):
         return 0
@@ -583,8 +506,12 @@ def cmd_container_prune(args) -> int:
 
 def cmd_top(args) -> int:
     from runtime.container import cgroups
+    from runtime.errors import Conflict
     engine = engine_for(args)
     container = engine.container(args.container)
+    container.refresh()
+    if container.status not in ("running", "paused"):
+        raise Conflict(f"container {container.id} is not running")
     rows = cgroups.processes(engine.paths.cgroup_parent, container)
     # Docker's top aligns its columns on 20 characters.
     print_table(["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"], rows, minwidth=20)

@@ -11,52 +11,38 @@ RUNNING = ("running", "paused", "restarting")
 
 def human_size(size: float) -> str:
     """Docker's units.HumanSize: decimal units, four significant digits (`16.43MB`, `212B`)."""
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if abs(size) < 1000 or unit == "PB":
-            return f"{size:.4g}{unit}"
-        size /= 1000.0
-    return f"{size}"
-
-
-def _reclaimable(reclaimable: int, total: int, percent: bool = True) -> str:
-    if percent and total > 0:
-        return f"{human_size(reclaimable)} ({reclaimable * 100 // total}%)"
-    return human_size(reclaimable)
+    from runtime.cli.rows import human_size as go_human_size
+    return go_human_size(size, 4)
 
 
 def summary_rows(usage: dict) -> list[dict]:
-    """One row per kind, with Docker's reckoning of what is reclaimable: images' size less
-    the unique size of those a container uses; stopped containers' writable layers; volumes
-    no container names; build cache nothing uses."""
+    """One row per kind (`Type`, `TotalCount`, `Active`, `Size`, `Reclaimable`, sizes in
+    bytes, for `runtime.cli.rows.DiskUsageRow`), with Docker's reckoning of what is
+    reclaimable: images' size less the unique size of those a container uses; stopped
+    containers' writable layers; volumes no container names; build cache nothing uses."""
     images, containers = usage["Images"], usage["Containers"]
     volumes, cache = usage["Volumes"], usage["BuildCache"]
     total_images = usage["LayersSize"]
     used = sum(image["Size"] - image["SharedSize"] for image in images if image["Containers"])
     container_size = sum(container["SizeRw"] for container in containers)
-    stopped_size = sum(container["SizeRw"] for container in containers
-                       if container["State"] not in RUNNING)
     volume_size = sum(volume["UsageData"]["Size"] for volume in volumes)
-    unused_volume_size = sum(volume["UsageData"]["Size"] for volume in volumes
-                             if not volume["UsageData"]["RefCount"])
-    cache_size = sum(entry["Size"] for entry in cache)
     return [
-        {"Type": "Images", "TotalCount": str(len(images)),
-         "Active": str(sum(1 for image in images if image["Containers"])),
-         "Size": human_size(total_images),
-         "Reclaimable": _reclaimable(max(total_images - used, 0), total_images)},
-        {"Type": "Containers", "TotalCount": str(len(containers)),
-         "Active": str(sum(1 for c in containers if c["State"] in RUNNING)),
-         "Size": human_size(container_size),
-         "Reclaimable": _reclaimable(stopped_size, container_size)},
-        {"Type": "Local Volumes", "TotalCount": str(len(volumes)),
-         "Active": str(sum(1 for volume in volumes if volume["UsageData"]["RefCount"])),
-         "Size": human_size(volume_size),
-         "Reclaimable": _reclaimable(unused_volume_size, volume_size)},
-        {"Type": "Build Cache", "TotalCount": str(len(cache)),
-         "Active": str(sum(1 for entry in cache if entry["InUse"])),
-         "Size": human_size(cache_size),
-         "Reclaimable": _reclaimable(sum(e["Size"] for e in cache if not e["InUse"]),
-                                     cache_size, percent=False)},
+        {"Type": "Images", "TotalCount": len(images),
+         "Active": sum(1 for image in images if image["Containers"]),
+         "Size": total_images, "Reclaimable": max(total_images - used, 0)},
+        {"Type": "Containers", "TotalCount": len(containers),
+         "Active": sum(1 for c in containers if c["State"] in RUNNING),
+         "Size": container_size,
+         "Reclaimable": sum(c["SizeRw"] for c in containers if c["State"] not in RUNNING)},
+        {"Type": "Local Volumes", "TotalCount": len(volumes),
+         "Active": sum(1 for volume in volumes if volume["UsageData"]["RefCount"]),
+         "Size": volume_size,
+         "Reclaimable": sum(volume["UsageData"]["Size"] for volume in volumes
+                            if not volume["UsageData"]["RefCount"])},
+        {"Type": "Build Cache", "TotalCount": len(cache),
+         "Active": sum(1 for entry in cache if entry["InUse"]),
+         "Size": sum(entry["Size"] for entry in cache),
+         "Reclaimable": sum(entry["Size"] for entry in cache if not entry["InUse"])},
     ]
 
 

@@ -11,21 +11,19 @@ import time
 from runtime.cli.output import engine_for, write
 
 
-def register(subparsers):
-    events = subparsers.add_parser(
-        "events", help="get real-time events from the engine",
-        description="Print the engine's events: containers, images, networks, volumes.")
-    events.add_argument("--since", default=None,
+def args_events(parser):
+    parser.description = ("Print the engine's events: containers, images, networks, "
+                          "volumes.")
+    parser.add_argument("--since", default=None,
                         help="show events since a time: 2026-01-02T15:04:05Z, unix seconds, "
                              "or a duration before now like 10m")
-    events.add_argument("--until", default=None, help="stop at a time (the same forms)")
-    events.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--until", default=None, help="stop at a time (the same forms)")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
                         help="container=, image=, event=, type=, label=, network=, volume=, "
                              "scope= (values of one key: any; different keys: all)")
-    events.add_argument("--format", default=None,
+    parser.add_argument("--format", default=None,
                         help="'json' (one JSON object per event) or a Go template like "
                              "'{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'")
-    events.set_defaults(func=cmd_events)
 
 
 def cmd_events(args) -> int:

@@ -1,60 +1,66 @@
 """`moor` verbs that move files and images: cp, diff, commit, export, import, save, load."""
 
+import os
 import sys
 
 from runtime.cli.output import engine_for, write
 
 
-def register(subparsers):
-    cp = subparsers.add_parser(
-        "cp", help="copy files between a container and the host",
-        description="moor cp CONTAINER:SRC_PATH DEST_PATH|- | moor cp SRC_PATH|- "
-                    "CONTAINER:DEST_PATH. With -, a tar stream goes to standard output, or "
-                    "comes from standard input and is unpacked into the directory DEST_PATH.")
-    cp.add_argument("-a", "--archive", action="store_true",
-                    help="keep the owners (uid:gid) of the copied files")
-    cp.add_argument("source", metavar="SRC")
-    cp.add_argument("destination", metavar="DEST")
-    cp.set_defaults(func=cmd_cp)
+def args_cp(parser):
+    parser.description = ("moor cp CONTAINER:SRC_PATH DEST_PATH|- | moor cp SRC_PATH|- "
+                          "CONTAINER:DEST_PATH. With -, a tar stream goes to standard output, "
+                          "or comes from standard input and is unpacked into the directory "
+                          "DEST_PATH.")
+    parser.add_argument("-a", "--archive", action="store_true",
+                        help="keep the owners (uid:gid) of the copied files")
+    parser.add_argument("source", metavar="SRC")
+    parser.add_argument("destination", metavar="DEST")
 
-    diff = subparsers.add_parser("diff", help="files changed in a container's file system")
-    diff.add_argument("container", metavar="CONTAINER")
-    diff.set_defaults(func=cmd_diff)
 
-    commit = subparsers.add_parser("commit", help="create a new image from a container")
-    commit.add_argument("-m", "--message", help="commit message")
-    commit.add_argument("-a", "--author", help='author (e.g. "Jane <jane@example.com>")')
-    commit.add_argument("-c", "--change", action="append", default=[],
+def args_diff(parser):
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_commit(parser):
+    parser.add_argument("-m", "--message", help="commit message")
+    parser.add_argument("-a", "--author", help='author (e.g. "Jane <jane@example.com>")')
+    parser.add_argument("-c", "--change", action="append", default=[],
                         help="apply a Dockerfile instruction (CMD, ENTRYPOINT, ENV, EXPOSE, "
                              "LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")
-    commit.add_argument("-p", "--pause", default="true", choices=("true", "false"),
+    parser.add_argument("-p", "--pause", default="true", choices=("true", "false"),
                         help="pause the container while committing (default true)")
-    commit.add_argument("container", metavar="CONTAINER")
-    commit.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
-    commit.set_defaults(func=cmd_commit)
+    parser.add_argument("container", metavar="CONTAINER")
+    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
 
-    export = subparsers.add_parser("export", help="a container's file system as a tar archive")
-    export.add_argument("-o", "--output", help="write to a file instead of standard output")
-    export.add_argument("container", metavar="CONTAINER")
-    export.set_defaults(func=cmd_export)
 
-    import_ = subparsers.add_parser("import", help="create an image from a file system tar")
-    import_.add_argument("-c", "--change", action="append", default=[],
-                         help="apply a Dockerfile instruction to the image")
-    import_.add_argument("-m", "--message", help="commit message for the image")
-    import_.add_argument("file", metavar="FILE|-")
-    import_.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
-    import_.set_defaults(func=cmd_import)
+def args_export(parser):
+    parser.add_argument("-o", "--output", help="write to a file instead of standard output")
+    parser.add_argument("container", metavar="CONTAINER")
 
-    save = subparsers.add_parser("save", help="save images to a tar archive")
-    save.add_argument("-o", "--output", help="write to a file instead of standard output")
-    save.add_argument("images", nargs="+", metavar="IMAGE")
-    save.set_defaults(func=cmd_save)
 
-    load = subparsers.add_parser("load", help="load images from a tar archive")
-    load.add_argument("-i", "--input", help="read from a file instead of standard input")
-    load.add_argument("-q", "--quiet", action="store_true")
-    load.set_defaults(func=cmd_load)
+def args_import(parser):
+    parser.add_argument("-c", "--change", action="append", default=[],
+                        help="apply a Dockerfile instruction to the image")
+    parser.add_argument("-m", "--message", help="commit message for the image")
+    parser.add_argument("file", metavar="FILE|-")
+    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
+
+
+def args_save(parser):
+    parser.add_argument("-o", "--output", help="write to a file instead of standard output")
+    parser.add_argument("--format", default="docker-archive",
+                        choices=("docker-archive", "oci-archive"),
+                        help="docker-archive (default: Docker's, an OCI layout with "
+                             "manifest.json) or oci-archive (the OCI layout alone, as podman "
+                             "and skopeo write it)")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+
+
+def args_load(parser):
+    parser.add_argument("-i", "--input", metavar="FILE|DIRECTORY",
+                        help="read a Docker or OCI archive (tar, gzip, bzip2, xz, zstd) from "
+                             "a file, or an OCI layout directory, instead of standard input")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not list the images")
 
 
 def cmd_cp(args) -> int:
@@ -151,7 +157,7 @@ def cmd_save(args) -> int:
         engine.image_id(ref)  # fail before writing anything
     out = _output(args.output)
     try:
-        archive.save(engine, args.images, out)
+        archive.save(engine, args.images, out, format=args.format)
         out.flush()
     finally:
         if args.output:
@@ -163,6 +169,11 @@ def cmd_load(args) -> int:
     from runtime.errors import InvalidArgument
     from runtime.image import archive
     engine = engine_for(args)
+    if args.input and os.path.isdir(args.input):
+        lines = archive.load(engine, args.input)       # an OCI layout directory
+        if not args.quiet:
+            write("".join(line + "\n" for line in lines))
+        return 0
     if args.input:
         try:
             stream = open(args.input, "rb")

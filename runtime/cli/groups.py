@@ -1,6 +1,7 @@
 """`moor group set|ls|inspect|rm`: groups of containers whose memory, CPUs and PIDs together
 the kernel holds to limits (runtime.container.groups); `moor run --group NAME` puts a
-container in one."""
+container in one. Containers in a group share its limits, which the kernel enforces on the
+group as a whole whatever each container asks."""
 
 import json
 import sys
@@ -8,41 +9,30 @@ import sys
 from runtime.cli.output import engine_for, print_documents, print_rows, write
 
 
-def register(subparsers):
-    """Add this group's verbs to the `moor` parser."""
-    from runtime.cli import Parser
-    group = subparsers.add_parser(
-        "group", help="manage groups of containers with shared limits",
-        description="Manage groups: containers in a group share its memory, CPU and PIDs "
-                    "limits, which the kernel enforces on the group as a whole whatever each "
-                    "container asks. Put a container in one with `moor run --group NAME`.")
-    verbs = group.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
-    group.set_defaults(func=lambda args: group.print_help() or 0)
+def args_set(parser):
+    parser.description = ("Create the group NAME or change its limits, at once for its "
+                          "running containers. The limits are exactly those given: a limit "
+                          "left out is none.")
+    parser.add_argument("-m", "--memory", help="memory (RAM) of the whole group, e.g. 128m")
+    parser.add_argument("--cpus", help="CPUs of the whole group, e.g. 1.5")
+    parser.add_argument("--pids-limit", help="processes of the whole group")
+    parser.add_argument("name", metavar="NAME")
 
-    set_ = verbs.add_parser(
-        "set", help="create a group or change its limits",
-        description="Create the group NAME or change its limits, at once for its running "
-                    "containers. The limits are exactly those given: a limit left out is "
-                    "none.")
-    set_.add_argument("-m", "--memory", help="memory (RAM) of the whole group, e.g. 128m")
-    set_.add_argument("--cpus", help="CPUs of the whole group, e.g. 1.5")
-    set_.add_argument("--pids-limit", help="processes of the whole group")
-    set_.add_argument("name", metavar="NAME")
-    set_.set_defaults(func=cmd_set)
 
-    ls = verbs.add_parser("ls", aliases=["list"], help="list groups")
-    ls.add_argument("-q", "--quiet", action="store_true", help="only names")
-    ls.add_argument("--format", help="'json' or a template like '{{.Name}} {{.Memory}}'")
-    ls.set_defaults(func=cmd_ls)
+def args_ls(parser):
+    parser.add_argument("-q", "--quiet", action="store_true", help="only names")
+    parser.add_argument("--format", help="'json' or a Go template like "
+                                         "'{{.Name}} {{.Memory}}'; fields: .Name .Memory "
+                                         ".CPUs .PIDs .Containers .CreatedAt")
 
-    inspect = verbs.add_parser("inspect", help="show groups' limits and what they use now")
-    inspect.add_argument("-f", "--format", help="template like '{{.Usage.Memory.Current}}'")
-    inspect.add_argument("names", nargs="+", metavar="NAME")
-    inspect.set_defaults(func=cmd_inspect)
 
-    rm = verbs.add_parser("rm", aliases=["remove"], help="remove groups no container is in")
-    rm.add_argument("names", nargs="+", metavar="NAME")
-    rm.set_defaults(func=cmd_rm)
+def args_inspect(parser):
+    parser.add_argument("-f", "--format", help="Go template like '{{.Usage.Memory.Current}}'")
+    parser.add_argument("names", nargs="+", metavar="NAME")
+
+
+def args_rm(parser):
+    parser.add_argument("names", nargs="+", metavar="NAME")
 
 
 def cmd_set(args) -> int:

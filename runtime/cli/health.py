@@ -9,21 +9,15 @@ import sys
 from runtime.cli.output import engine_for, write
 
 
-def register(verbs):
-    run = verbs.add_parser("healthcheck-run",
-                           help="run a container's health check now and print the result "
-                                "(status 0 when it passed, 1 when it failed)")
-    run.add_argument("container", metavar="CONTAINER")
-    run.set_defaults(func=cmd_healthcheck_run)
-    checker = verbs.add_parser("health-checker",
-                               help="run every container's health checks on schedule, in "
-                                    "the foreground, until interrupted (the engine service "
-                                    "does this; one checker per engine root)")
+def args_healthcheck_run(parser):
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_health_checker(parser):
     # What `moor compose up` starts, detached, where no engine service runs: it ends once
     # nothing is left to check and gives way to any other checker (not in the listing).
-    checker.add_argument("--stand-in", action="store_true", help=argparse.SUPPRESS)
-    checker.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
-    checker.set_defaults(func=cmd_health_checker)
+    parser.add_argument("--stand-in", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--ready-fd", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def cmd_healthcheck_run(args) -> int:

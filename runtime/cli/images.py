@@ -1,5 +1,5 @@
-"""`moor` verbs for images: images, rmi, tag, history, import, export, save, load, commit,
-diff, cp, and `moor image ...` (bootstrap, ls, rm, inspect, history, tag)."""
+"""`moor` verbs for images: images (image ls), rmi (image rm), tag, history, image inspect,
+image prune, image bootstrap."""
 
 import json
 import sys
@@ -14,41 +14,57 @@ HISTORY_FORMAT_HELP = ("Go template as in Docker: 'table {{.ID}}\\t{{.CreatedBy}
 INSPECT_FORMAT_HELP = "Go template over each image's JSON, as in Docker: '{{.Id}}', or 'json'"
 
 
-def register(subparsers):
-    images = subparsers.add_parser("images", help="list images")
-    _images_flags(images)
-    images.set_defaults(func=cmd_images)
+def args_images(parser):
+    parser.add_argument("-a", "--all", action="store_true", help="show intermediate images")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
+    parser.add_argument("--digests", action="store_true", help="show digests")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="dangling=true|false, reference=PATTERN (busy*, team/*:1), "
+                             "label=KEY[=VALUE], before=IMAGE, since=IMAGE")
+    parser.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID "
+                        ".Repository .Tag .Digest .CreatedSince .CreatedAt .Size .Containers")
+    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]",
+                        help="only the images of this name (a reference= filter)")
 
-    rmi = subparsers.add_parser("rmi", help="remove images")
-    rmi.add_argument("-f", "--force", action="store_true", help="force removal")
-    rmi.add_argument("images", nargs="+", metavar="IMAGE")
-    rmi.set_defaults(func=cmd_rmi)
 
-    tag = subparsers.add_parser("tag", help="create a tag TARGET that refers to SOURCE")
-    tag.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
-    tag.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
-    tag.set_defaults(func=cmd_tag)
+def args_rmi(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="force removal")
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
 
-    history = subparsers.add_parser("history", help="show the history of an image")
-    history.add_argument("--no-trunc", action="store_true", help="do not truncate output")
-    history.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    history.add_argument("-H", "--human", default="true", choices=("true", "false"),
-                         help="human readable sizes and dates (default true)")
-    history.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
-    history.add_argument("image", metavar="IMAGE")
-    history.set_defaults(func=cmd_history)
 
-    image = subparsers.add_parser("image", help="manage images (bootstrap, ls, rm, ...)")
-    from runtime.cli import Parser
-    verbs = image.add_subparsers(title="image commands", metavar="COMMAND",
-                                 parser_class=Parser)
-    bootstrap = verbs.add_parser(
-        "bootstrap", help="make a base image without a registry: busybox (from the "
-                          "distribution's busybox-static) or debian (with mmdebstrap)")
-    bootstrap.add_argument("name", choices=("busybox", "debian"), help="the image to make")
-    bootstrap.add_argument("-t", "--tag", default=None, metavar="NAME[:TAG]",
-                           help="reference to tag it as (busybox:latest, debian:SUITE)")
-    debian = bootstrap.add_argument_group("debian")
+def args_tag(parser):
+    parser.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
+    parser.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
+
+
+def args_history(parser):
+    parser.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    parser.add_argument("-H", "--human", default="true", choices=("true", "false"),
+                        help="human readable sizes and dates (default true)")
+    parser.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
+    parser.add_argument("image", metavar="IMAGE")
+
+
+def args_image_inspect(parser):
+    parser.add_argument("-f", "--format", default=None, help=INSPECT_FORMAT_HELP)
+    parser.add_argument("images", nargs="+", metavar="IMAGE")
+
+
+def args_prune(parser):
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="every image no container uses, not only dangling ones")
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+
+
+def args_bootstrap(parser):
+    parser.description = ("Make a base image without a registry: busybox (from the "
+                          "distribution's busybox-static) or debian (with mmdebstrap).")
+    parser.add_argument("name", choices=("busybox", "debian"), help="the image to make")
+    parser.add_argument("-t", "--tag", default=None, metavar="NAME[:TAG]",
+                        help="reference to tag it as (busybox:latest, debian:SUITE)")
+    debian = parser.add_argument_group("debian")
     debian.add_argument("--suite", help="the Debian release (default: the host's own)")
     debian.add_argument("--variant", help="mmdebstrap's package set (default: minbase)")
     debian.add_argument("--include", action="append", default=[], metavar="PKG,PKG...",
@@ -61,63 +77,18 @@ def register(subparsers):
     debian.add_argument("--source", action="append", default=[], metavar="LINE",
                         help="a sources.list line to use instead of the host's apt sources "
                              "(may be given more than once)")
-    bootstrap.set_defaults(func=cmd_bootstrap)
-    listing = verbs.add_parser("ls", help="list images")
-    _images_flags(listing)
-    listing.set_defaults(func=cmd_images)
-    remove = verbs.add_parser("rm", help="remove images")
-    remove.add_argument("-f", "--force", action="store_true")
-    remove.add_argument("images", nargs="+", metavar="IMAGE")
-    remove.set_defaults(func=cmd_rmi)
-    inspect = verbs.add_parser("inspect", help="image details as JSON")
-    inspect.add_argument("-f", "--format", default=None, help=INSPECT_FORMAT_HELP)
-    inspect.add_argument("images", nargs="+", metavar="IMAGE")
-    inspect.set_defaults(func=cmd_image_inspect)
-    image_history = verbs.add_parser("history", help="show the history of an image")
-    image_history.add_argument("--no-trunc", action="store_true")
-    image_history.add_argument("-q", "--quiet", action="store_true")
-    image_history.add_argument("-H", "--human", default="true", choices=("true", "false"))
-    image_history.add_argument("--format", default=None, help=HISTORY_FORMAT_HELP)
-    image_history.add_argument("image", metavar="IMAGE")
-    image_history.set_defaults(func=cmd_history)
-    prune = verbs.add_parser("prune", help="remove unused images")
-    prune.add_argument("-a", "--all", action="store_true",
-                       help="every image no container uses, not only dangling ones")
-    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
-    prune.set_defaults(func=cmd_image_prune)
-    image_tag = verbs.add_parser("tag", help="tag an image")
-    image_tag.add_argument("source")
-    image_tag.add_argument("target")
-    image_tag.set_defaults(func=cmd_tag)
-
-    from runtime.cli import files
-    files.register(subparsers)
-
-
-def _images_flags(parser):
-    parser.add_argument("-a", "--all", action="store_true", help="show intermediate images")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    parser.add_argument("--no-trunc", action="store_true", help="do not truncate IDs")
-    parser.add_argument("--format", default=None, help=TEMPLATE_HELP + "; fields: .ID "
-                        ".Repository .Tag .Digest .CreatedSince .CreatedAt .Size .Containers")
-    parser.add_argument("repository", nargs="?", metavar="REPOSITORY[:TAG]")
 
 
 def cmd_images(args) -> int:
+    from runtime.cli import filters
     engine = engine_for(args)
-    rows = []
-    for image in engine.images(all=args.all):
-        tags = image["RepoTags"] or ["<none>:<none>"]
-        for tag in tags:
-            repository, _, version = tag.rpartition(":")
-            if args.repository:
-                wanted, _, wanted_tag = args.repository.partition(":")
-                if repository != wanted or (wanted_tag and version != wanted_tag):
-                    continue
-            rows.append((repository, version, image))
+    wanted = filters.parse(args.filter)
+    if args.repository:
+        wanted.setdefault("reference", []).append(args.repository)
+    images = engine.images(all=args.all, filters=wanted)
     if args.quiet:
         seen = []
-        for _, _, image in rows:
+        for image in images:
             identifier = image["Id"] if args.no_trunc else short_id(image["Id"])
             if identifier not in seen:
                 seen.append(identifier)
@@ -125,9 +96,45 @@ def cmd_images(args) -> int:
         return 0
     from runtime.cli.output import print_rows
     from runtime.cli.rows import ImageRow
-    print_rows(args.format, [ImageRow(image, repository, tag, trunc=not args.no_trunc)
-                             for repository, tag, image in rows], ImageRow)
+    format_text = args.format
+    if args.digests and (not format_text or format_text in ("table", "raw")):
+        format_text = ImageRow.RAW_WITH_DIGEST if format_text == "raw" else \
+            ImageRow.DEFAULT_WITH_DIGEST
+    elif args.digests and format_text.startswith("table") and "{{.Digest}}" not in format_text:
+        format_text += "\t{{.Digest}}"
+    digests = args.digests or "{{.Digest}}" in (format_text or "")
+    print_rows(format_text, [ImageRow(image, repository, tag, trunc=not args.no_trunc,
+                                      digest=digest)
+                             for image in images
+                             for repository, tag, digest in image_rows(image, digests,
+                                                                       args.digests)],
+               ImageRow)
     return 0
+
+
+def image_rows(image: dict, digests: bool, digest_rows: bool) -> list[tuple[str, str, str]]:
+    """(repository, tag, digest) of each row `images` prints for an image, as Docker's
+    formatter: a row per tag (per tag and digest of its repository when digests are
+    shown), then the repositories it has only digests in; `<none>` for a dangling one."""
+    from runtime.image.listing import repository_of
+    if not image["RepoTags"] and not image["RepoDigests"]:
+        return [("<none>", "<none>", "<none>")]
+    tags: dict[str, list[str]] = {}
+    for name in image["RepoTags"]:
+        tags.setdefault(repository_of(name), []).append(name.rpartition(":")[2])
+    by_repository: dict[str, list[str]] = {}
+    for name in image["RepoDigests"]:
+        by_repository.setdefault(repository_of(name), []).append(name.partition("@")[2])
+    rows = []
+    for repository, names in tags.items():
+        found = by_repository.pop(repository, [])     # shown with the tags, if at all
+        shown = found if digests else []
+        for tag in names:
+            rows.extend((repository, tag, digest) for digest in shown or ["<none>"])
+    for repository, found in by_repository.items():
+        rows.extend([(repository, "<none>", digest) for digest in found] if digest_rows
+                    else [(repository, "<none>", "")])
+    return rows
 
 
 def cmd_rmi(args) -> int:
@@ -180,8 +187,8 @@ def cmd_image_inspect(args) -> int:
     return 0
 
 
-def cmd_image_prune(args) -> int:
-    from runtime.cli.containers import confirm
+def cmd_prune(args) -> int:
+    from runtime.cli.output import confirm
     what = "all images without at least one container associated to them" if args.all \
         else "all dangling images"
     if not confirm(f"WARNING! This will remove {what}. Are you sure you want to continue?",

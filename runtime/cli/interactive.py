@@ -8,27 +8,24 @@ import sys
 from runtime.cli.output import engine_for
 
 
-def register(subparsers):
-    attach = subparsers.add_parser("attach", help="attach your terminal to a running "
-                                                  "container's main process")
-    attach.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
-    attach.add_argument("--sig-proxy", default="true", choices=("true", "false"),
+def args_attach(parser):
+    parser.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    parser.add_argument("--sig-proxy", default="true", choices=("true", "false"),
                         help="forward signals to the container (non-tty only)")
-    attach.add_argument("container", metavar="CONTAINER")
-    attach.set_defaults(func=cmd_attach)
+    parser.add_argument("container", metavar="CONTAINER")
 
-    exec_ = subparsers.add_parser("exec", help="run a command in a running container")
-    exec_.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
-    exec_.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
-    exec_.add_argument("-d", "--detach", action="store_true", help="run in the background")
-    exec_.add_argument("-u", "--user", help="user: name|uid[:group|gid]")
-    exec_.add_argument("-w", "--workdir", help="working directory inside the container")
-    exec_.add_argument("-e", "--env", action="append", default=[], help="set variables")
-    exec_.add_argument("--privileged", action="store_true",
-                       help="give the process every capability")
-    exec_.add_argument("container", metavar="CONTAINER")
-    exec_.add_argument("command", nargs="...", metavar="COMMAND")
-    exec_.set_defaults(func=cmd_exec)
+
+def args_exec(parser):
+    parser.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
+    parser.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-terminal")
+    parser.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    parser.add_argument("-u", "--user", help="user: name|uid[:group|gid]")
+    parser.add_argument("-w", "--workdir", help="working directory inside the container")
+    parser.add_argument("-e", "--env", action="append", default=[], help="set variables")
+    parser.add_argument("--privileged", action="store_true",
+                        help="give the process every capability")
+    parser.add_argument("container", metavar="CONTAINER")
+    parser.add_argument("command", nargs="...", metavar="COMMAND")
 
 
 def _proxy_signals(engine, container_id):
@@ -129,7 +126,9 @@ def cmd_exec(args) -> int:
     from runtime.errors import InvalidArgument
     if not args.command:
         raise InvalidArgument("exec needs a command to run")
-    if args.tty and not args.detach and not os.isatty(0):
+    # As Docker's: only -it makes our terminal the process's; -t alone gives it a terminal
+    # of its own, whatever stdin is.
+    if args.tty and args.interactive and not args.detach and not os.isatty(0):
         sys.stderr.write("the input device is not a TTY\n")
         return 1
     engine = engine_for(args)

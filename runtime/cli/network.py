@@ -1,70 +1,69 @@
-"""`moor` verbs: network create|ls|inspect|rm|connect|disconnect, and port."""
+"""`moor` verbs: network create|ls|inspect|rm|connect|disconnect|prune, and port."""
 
 import json
 import sys
 
 
-def register(subparsers):
-    """Add this group's verbs to the `moor` parser."""
-    network = subparsers.add_parser("network", help="manage networks",
-                                    description="Manage networks.")
-    verbs = network.add_subparsers(title="commands", metavar="COMMAND")
-    network.set_defaults(func=lambda args: network.print_help() or 0)
-
-    create = verbs.add_parser("create", help="create a network")
-    create.add_argument("-d", "--driver", default="bridge", help="only bridge")
-    create.add_argument("--subnet", help="subnet in CIDR form, e.g. 172.30.0.0/16 "
+def args_create(parser):
+    parser.add_argument("-d", "--driver", default="bridge", help="only bridge")
+    parser.add_argument("--subnet", help="subnet in CIDR form, e.g. 172.30.0.0/16 "
                                          "(default: a free one)")
-    create.add_argument("--gateway", help="gateway address (default: the first address)")
-    create.add_argument("--internal", action="store_true",
+    parser.add_argument("--gateway", help="gateway address (default: the first address)")
+    parser.add_argument("--internal", action="store_true",
                         help="no traffic in or out of the network, only between its members")
-    create.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
-    create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
                         help="moorage.host_access=true lets containers open connections to "
                              "the host's own services")
-    create.add_argument("name", metavar="NETWORK")
-    create.set_defaults(func=cmd_create)
+    parser.add_argument("name", metavar="NETWORK")
 
-    ls = verbs.add_parser("ls", aliases=["list"], help="list networks")
-    ls.add_argument("-q", "--quiet", action="store_true", help="only IDs")
-    ls.add_argument("--no-trunc", action="store_true", help="full IDs")
-    ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
-                    help="name=, id=, driver=")
-    ls.add_argument("--format", help="Go template (https://pkg.go.dev/text/template) as in "
-                    "Docker: '{{.Name}}', 'table {{.ID}}\\t{{.Name}}', 'json'; fields: .ID .Name "
-                    ".Driver .Scope .IPv4 .IPv6 .Internal .Labels .Label .CreatedAt")
-    ls.set_defaults(func=cmd_ls)
 
-    inspect = verbs.add_parser("inspect", help="show networks in detail")
-    inspect.add_argument("-f", "--format", help="Go template over each network's JSON, as "
-                         "in Docker: '{{.IPAM.Config}}', or 'json'")
-    inspect.add_argument("networks", nargs="+", metavar="NETWORK")
-    inspect.set_defaults(func=cmd_inspect)
+def args_ls(parser):
+    parser.add_argument("-q", "--quiet", action="store_true", help="only IDs")
+    parser.add_argument("--no-trunc", action="store_true", help="full IDs")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="name=, id=, driver=")
+    parser.add_argument("--format", help="Go template (https://pkg.go.dev/text/template) as "
+                        "in Docker: '{{.Name}}', 'table {{.ID}}\\t{{.Name}}', 'json'; fields: "
+                        ".ID .Name .Driver .Scope .IPv4 .IPv6 .Internal .Labels .Label "
+                        ".CreatedAt")
 
-    rm = verbs.add_parser("rm", aliases=["remove"], help="remove networks")
-    rm.add_argument("networks", nargs="+", metavar="NETWORK")
-    rm.set_defaults(func=cmd_rm)
 
-    connect = verbs.add_parser("connect", help="connect a running container to a network")
-    connect.add_argument("--alias", action="append", default=[], metavar="ALIAS",
-                         help="another name the container has on this network")
-    connect.add_argument("network", metavar="NETWORK")
-    connect.add_argument("container", metavar="CONTAINER")
-    connect.set_defaults(func=cmd_connect)
+def args_inspect(parser):
+    parser.add_argument("-f", "--format", help="Go template over each network's JSON, as "
+                        "in Docker: '{{.IPAM.Config}}', or 'json'")
+    parser.add_argument("networks", nargs="+", metavar="NETWORK")
 
-    disconnect = verbs.add_parser("disconnect", help="disconnect a container from a network")
-    disconnect.add_argument("-f", "--force", action="store_true", help="accepted for "
-                            "compatibility")
-    disconnect.add_argument("network", metavar="NETWORK")
-    disconnect.add_argument("container", metavar="CONTAINER")
-    disconnect.set_defaults(func=cmd_disconnect)
 
-    port = subparsers.add_parser("port", help="list a container's published ports",
-                                 description="List port mappings of CONTAINER, or the host "
-                                             "addresses of one PRIVATE_PORT.")
-    port.add_argument("container", metavar="CONTAINER")
-    port.add_argument("private", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
-    port.set_defaults(func=cmd_port)
+def args_rm(parser):
+    parser.add_argument("networks", nargs="+", metavar="NETWORK")
+
+
+def args_connect(parser):
+    parser.add_argument("--alias", action="append", default=[], metavar="ALIAS",
+                        help="another name the container has on this network")
+    parser.add_argument("network", metavar="NETWORK")
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_disconnect(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="accepted for "
+                        "compatibility")
+    parser.add_argument("network", metavar="NETWORK")
+    parser.add_argument("container", metavar="CONTAINER")
+
+
+def args_prune(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+    parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="label=KEY[=VALUE], label!=KEY[=VALUE], until=TIME")
+
+
+def args_port(parser):
+    parser.description = ("List port mappings of CONTAINER, or the host addresses of one "
+                          "PRIVATE_PORT.")
+    parser.add_argument("container", metavar="CONTAINER")
+    parser.add_argument("private", nargs="?", metavar="PRIVATE_PORT[/PROTO]")
 
 
 def _paths(args):
@@ -166,6 +165,46 @@ def cmd_rm(args) -> int:
             sys.stderr.write(f"Error: {error.message}\n")
             failed = True
     return 1 if failed else 0
+
+
+def cmd_prune(args) -> int:
+    """Docker's `network prune`: every user network no running container is on (the
+    console's team networks stay: the console makes them and counts on them)."""
+    from runtime.cli import filters
+    from runtime.cli.output import confirm, write
+
+    wanted = filters.parse(args.filter, filters.PRUNE_FILTERS)
+    if not confirm("WARNING! This will remove all custom networks not used by at least one "
+                   "container.\nAre you sure you want to continue?", args.force):
+        return 0
+    removed = remove_unused_networks(_paths(args), wanted)
+    if removed:
+        write("Deleted Networks:\n" + "".join(name + "\n" for name in removed))
+    return 0
+
+
+def remove_unused_networks(paths, wanted: dict) -> list[str]:
+    """Remove the user networks no running container is on that pass the prune filters
+    `wanted`; the console's team networks stay. Returns their names."""
+    from runtime.cli import filters
+    from runtime.errors import Conflict, NotFound
+    from runtime.network import list_networks, remove_network
+    removed = []
+    for network in list_networks(paths):
+        labels = network.get("Labels") or {}
+        if network["Name"] in ("bridge", "host", "none") or TEAM_LABEL in labels or \
+                network["Containers"] or \
+                not filters.prune_matches(wanted, labels, network.get("Created")):
+            continue
+        try:
+            remove_network(paths, network["Id"])
+        except (Conflict, NotFound):      # a container came, or another prune was first
+            continue
+        removed.append(network["Name"])
+    return removed
+
+
+TEAM_LABEL = "moorage.team"
 
 
 def _container(args, ref: str) -> dict:

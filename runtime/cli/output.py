@@ -25,6 +25,7 @@ missing key in a map of strings is ""). A JSON null is a nil slice (`[]`) under 
 elsewhere.
 """
 
+import os
 import sys
 
 from runtime.errors import MoorError
@@ -54,6 +55,33 @@ def engine_for(args):
 def write(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def stdout_gone() -> None:
+    """The reader of standard output went away (`moor ... | head`): what is still to come,
+    and Python's own flush at exit, go to /dev/null, so nothing complains about it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def write_while_read(text: str) -> None:
+    """`write`, for output that must not end the work it reports on (a build's): once the
+    reader has gone, the rest is dropped."""
+    try:
+        write(text)
+    except BrokenPipeError:
+        stdout_gone()
+
+
+def confirm(question: str, force: bool) -> bool:
+    """Ask on a terminal; without one, only --force goes ahead (as Docker's prune)."""
+    if force:
+        return True
+    if not sys.stdin.isatty():
+        from runtime.errors import InvalidArgument
+        raise InvalidArgument("refusing to prune without --force when not on a terminal")
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def short_id(identifier: str) -> str:

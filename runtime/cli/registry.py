@@ -1,4 +1,4 @@
-"""`moor` verbs for registries: pull, push, login, logout."""
+"""`moor` verbs for registries: pull, push, login, logout, search."""
 
 import sys
 
@@ -9,31 +9,96 @@ INSECURE_HELP = ("the registry has no trusted certificate: try HTTPS without che
                  "MOORAGE_INSECURE_REGISTRIES=host:port,... names others)")
 
 
-def register(subparsers):
-    for verb, what, name, func in (
-            ("pull", "download an image from a registry", "NAME[:TAG|@DIGEST]", cmd_pull),
-            ("push", "upload an image to a registry", "NAME[:TAG]", cmd_push)):
-        transfer = subparsers.add_parser(verb, help=what)
-        transfer.add_argument("-q", "--quiet", action="store_true",
-                              help="print only the image's full reference")
-        transfer.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
-        transfer.add_argument("name", metavar=name)
-        transfer.set_defaults(func=func)
+def _transfer_flags(parser, name: str):
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print only the image's full reference")
+    parser.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    parser.add_argument("name", metavar=name)
 
-    login = subparsers.add_parser("login", help="log in to a registry")
-    login.add_argument("-u", "--username")
-    login.add_argument("-p", "--password")
-    login.add_argument("--password-stdin", action="store_true",
-                       help="take the password from standard input")
-    login.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
-    login.add_argument("server", nargs="?", metavar="SERVER",
-                       help="the registry (default: Docker Hub)")
-    login.set_defaults(func=cmd_login)
 
-    logout = subparsers.add_parser("logout", help="log out from a registry")
-    logout.add_argument("server", nargs="?", metavar="SERVER",
+def args_pull(parser):
+    _transfer_flags(parser, "NAME[:TAG|@DIGEST]")
+
+
+def args_push(parser):
+    _transfer_flags(parser, "NAME[:TAG]")
+
+
+def args_login(parser):
+    parser.add_argument("-u", "--username")
+    parser.add_argument("-p", "--password")
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="take the password from standard input")
+    parser.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    parser.add_argument("server", nargs="?", metavar="SERVER",
                         help="the registry (default: Docker Hub)")
-    logout.set_defaults(func=cmd_logout)
+
+
+def args_logout(parser):
+    parser.add_argument("server", nargs="?", metavar="SERVER",
+                        help="the registry (default: Docker Hub)")
+
+
+def args_search(parser):
+    parser.add_argument("--limit", type=int, default=25, help="at most this many results "
+                                                               "(default 25)")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="stars=N, is-official=true|false, is-automated=true|false")
+    parser.add_argument("--no-trunc", action="store_true", help="do not truncate output")
+    parser.add_argument("--format", default=None,
+                        help="Go template as in Docker: '{{.Name}}', 'table {{.Name}}\\t"
+                             "{{.StarCount}}', 'json'; fields: .Name .Description .StarCount "
+                             ".IsOfficial .IsAutomated")
+    parser.add_argument("--insecure", action="store_true", help=INSECURE_HELP)
+    parser.add_argument("term", metavar="REGISTRY/TERM",
+                        help="a registry and the text its repository names must hold "
+                             "(127.0.0.1:5000/app; 127.0.0.1:5000/ lists them all)")
+
+
+def cmd_search(args) -> int:
+    """`search` in a registry's catalog (GET /v2/_catalog): the repositories whose name
+    holds the term. Docker Hub's search is a service of its own, not a catalog: asked for
+    it, a clear error."""
+    from runtime.cli import filters
+    from runtime.cli.output import print_rows
+    from runtime.cli.rows import SearchRow
+    from runtime.errors import InvalidArgument, NotFound
+    from runtime.image.distribution.client import Client, Unauthorized
+    from runtime.image.distribution.credentials import Credentials
+    from runtime.image.distribution.names import DOCKER_HUB, registry_of, registry_root
+    wanted = filters.parse(args.filter, ("stars", "is-official", "is-automated"))
+    for key, values in wanted.items():
+        for value in values:
+            valid = value.isdigit() if key == "stars" else value in ("true", "false")
+            if not valid:
+                raise InvalidArgument(f"invalid filter '{key}={value}'")
+    if not 1 <= args.limit <= 100:
+        raise InvalidArgument("limit must be between 1 and 100")
+    first, slash, term = args.term.partition("/")
+    if not slash or not ("." in first or ":" in first or first == "localhost"):
+        first, term = DOCKER_HUB, args.term
+    registry = registry_of(first)
+    if registry == DOCKER_HUB:
+        raise InvalidArgument("searching Docker Hub is not supported: its search is a service "
+                              "of its own, not a registry catalog; name a registry that lists "
+                              "its repositories, e.g. moor search 127.0.0.1:5000/" + term)
+    credentials = Credentials(engine_for(args).paths).get(registry)
+    try:
+        with Client(registry_root(registry), credentials, args.insecure) as client:
+            names = client.catalog(1000)
+    except (NotFound, Unauthorized) as error:
+        raise NotFound(f"registry {registry} does not list its repositories to us (GET "
+                       f"/v2/_catalog: {error.message})") from None
+    minimum = max((int(value) for value in wanted.get("stars", ())), default=0)
+    official = "true" in wanted.get("is-official", ()) or "true" in wanted.get(
+        "is-automated", ())
+    found = [{"name": f"{registry}/{name}", "description": "", "star_count": 0}
+             for name in names if term.lower() in name.lower()]
+    if minimum or official:         # nothing in a catalog has stars or is official
+        found = []
+    print_rows(args.format, [SearchRow(result, trunc=not args.no_trunc)
+                             for result in found[:args.limit]], SearchRow)
+    return 0
 
 
 def _lines(quiet: bool):

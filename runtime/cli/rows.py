@@ -1,5 +1,5 @@
-"""What a `--format` template sees for each item `ps`, `images`, `history`, `network ls` and
-`stats` list: Docker's formatter contexts (docker/cli's cli/command/formatter), whose
+"""What a `--format` template sees for each item `ps`, `images`, `history`, `network ls`,
+`stats`, `system df`, `search`, `volume ls` and `group ls` list: Docker's formatter contexts (docker/cli's cli/command/formatter), whose
 methods are the fields users write (`{{.ID}}`, `{{.Names}}`, `{{.Label "k"}}`...), with
 their truncation (`--no-trunc` turns it off), their quoting and their units. Each row class
 has `HEADER` (the column titles `table` prints), `DEFAULT` (the table printed without
@@ -261,8 +261,14 @@ class ImageRow(Row):
     })
     DEFAULT = ("table {{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{if .CreatedSince }}"
                "{{.CreatedSince}}{{else}}N/A{{end}}\\t{{.Size}}")
+    DEFAULT_WITH_DIGEST = ("table {{.Repository}}\\t{{.Tag}}\\t{{.Digest}}\\t{{.ID}}\\t"
+                           "{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\\t"
+                           "{{.Size}}")
     RAW = ("repository: {{ .Repository }}\ntag: {{.Tag}}\nimage_id: {{.ID}}\n"
            "created_at: {{.CreatedAt}}\nvirtual_size: {{.Size}}\n")
+    RAW_WITH_DIGEST = ("repository: {{ .Repository }}\ntag: {{.Tag}}\ndigest: {{.Digest}}\n"
+                       "image_id: {{.ID}}\ncreated_at: {{.CreatedAt}}\n"
+                       "virtual_size: {{.Size}}\n")
 
     def __init__(self, summary: dict, repository: str, tag: str, trunc: bool = True,
                  digest: str = "<none>"):
@@ -484,6 +490,81 @@ class StatsRow(Row):
         return str(self.sample["pids"])
 
 
+class DiskUsageRow(Row):
+    """One kind of object in `system df` (formatter.diskUsage*Context)."""
+    go_type = "*formatter.diskUsageImagesContext"
+    FIELDS = ("Active", "Reclaimable", "Size", "TotalCount", "Type")
+    HEADER = Header({"Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE",
+                     "Size": "SIZE", "Reclaimable": "RECLAIMABLE"})
+    DEFAULT = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}"
+    RAW = ("type: {{.Type}}\ntotal: {{.TotalCount}}\nactive: {{.Active}}\nsize: {{.Size}}\n"
+           "reclaimable: {{.Reclaimable}}\n")
+
+    def __init__(self, usage: dict):
+        self.usage = usage
+
+    @go_method()
+    def Type(self) -> str:
+        return self.usage["Type"]
+
+    @go_method()
+    def TotalCount(self) -> str:
+        return str(self.usage["TotalCount"])
+
+    @go_method()
+    def Active(self) -> str:
+        return str(self.usage["Active"])
+
+    @go_method()
+    def Size(self) -> str:
+        return human_size(self.usage["Size"], 4)
+
+    @go_method()
+    def Reclaimable(self) -> str:
+        """With its share of the size in percent, but for the build cache (as Docker's)."""
+        size, reclaimable = self.usage["Size"], self.usage["Reclaimable"]
+        text = human_size(reclaimable, 4)
+        if size > 0 and self.usage["Type"] != "Build Cache":
+            return f"{text} ({reclaimable * 100 // size}%)"
+        return text
+
+
+class SearchRow(Row):
+    """A repository `search` found (formatter.searchContext); a registry's catalog gives
+    names alone: no description, no stars, nothing official."""
+    go_type = "*formatter.searchContext"
+    FIELDS = ("Description", "IsAutomated", "IsOfficial", "Name", "StarCount")
+    HEADER = Header({"Name": "NAME", "Description": "DESCRIPTION", "StarCount": "STARS",
+                     "IsOfficial": "OFFICIAL", "IsAutomated": "AUTOMATED"})
+    DEFAULT = "table {{.Name}}\\t{{.Description}}\\t{{.StarCount}}\\t{{.IsOfficial}}"
+
+    def __init__(self, result: dict, trunc: bool = True):
+        self.result = result
+        self.trunc = trunc
+
+    @go_method()
+    def Name(self) -> str:
+        return self.result["name"]
+
+    @go_method()
+    def Description(self) -> str:
+        text = self.result.get("description") or ""
+        text = text.replace("\n", " ").replace("\r", " ")
+        return ellipsis(text, 45) if self.trunc else text
+
+    @go_method()
+    def StarCount(self) -> str:
+        return str(self.result.get("star_count") or 0)
+
+    @go_method()
+    def IsOfficial(self) -> str:
+        return "[OK]" if self.result.get("is_official") else ""
+
+    @go_method()
+    def IsAutomated(self) -> str:
+        return "[OK]" if self.result.get("is_automated") else ""
+
+
 class VolumeRow(Row):
     """A volume in `volume ls` (formatter.volumeContext)."""
     go_type = "*formatter.volumeContext"
@@ -549,40 +630,6 @@ class VolumeRow(Row):
     @go_method()
     def Status(self) -> str:
         return "N/A"
-
-
-class DiskUsageRow(Row):
-    """One kind of object in `system df` (formatter.diskUsageImagesContext and its siblings)."""
-    go_type = "*formatter.diskUsageContext"
-    FIELDS = ("Active", "Reclaimable", "Size", "TotalCount", "Type")
-    HEADER = Header({
-        "Type": "TYPE", "TotalCount": "TOTAL", "Active": "ACTIVE", "Size": "SIZE",
-        "Reclaimable": "RECLAIMABLE",
-    })
-    DEFAULT = "table {{.Type}}\\t{{.TotalCount}}\\t{{.Active}}\\t{{.Size}}\\t{{.Reclaimable}}"
-
-    def __init__(self, row: dict):
-        self.row = row
-
-    @go_method()
-    def Type(self) -> str:
-        return self.row["Type"]
-
-    @go_method()
-    def TotalCount(self) -> str:
-        return self.row["TotalCount"]
-
-    @go_method()
-    def Active(self) -> str:
-        return self.row["Active"]
-
-    @go_method()
-    def Size(self) -> str:
-        return self.row["Size"]
-
-    @go_method()
-    def Reclaimable(self) -> str:
-        return self.row["Reclaimable"]
 
 
 class GroupRow(Row):

@@ -1,5 +1,6 @@
-"""`moor` verbs about the engine itself: info, version, system gc, system boot, system df,
-the exit command conmon runs when a container's program ends, and the root's log keeper."""
+"""`moor` verbs about the engine itself: info, version, system df, prune, gc, boot, reset and
+service, and the internal ones the engine runs itself: the exit commands conmon runs when a
+container's program or a terminal session ends, and the root's log keeper."""
 
 import os
 import platform
@@ -9,80 +10,73 @@ from runtime.cli.output import engine_for, write
 VERSION = "0.1.0"
 
 
-def register(subparsers):
-    info = subparsers.add_parser("info", help="engine-wide information")
-    info.add_argument("-f", "--format", default=None,
-                      help="Go template (https://pkg.go.dev/text/template) as in Docker: "
-                           "'{{.ServerVersion}}', '{{json .Runtimes}}', or 'json'")
-    info.set_defaults(func=cmd_info)
+def args_info(parser):
+    parser.add_argument("-f", "--format", default=None,
+                        help="Go template (https://pkg.go.dev/text/template) as in Docker: "
+                             "'{{.ServerVersion}}', '{{json .Runtimes}}', or 'json'")
 
-    version = subparsers.add_parser("version", help="show the version")
-    version.add_argument("-f", "--format", default=None,
-                         help="Go template as in Docker: '{{.Server.Version}}', "
-                              "'{{json .Client}}', or 'json'")
-    version.set_defaults(func=cmd_version)
 
-    system = subparsers.add_parser("system",
-                                   help="manage the engine (df, gc, prune, boot, reset)")
-    from runtime.cli import Parser
-    verbs = system.add_subparsers(title="system commands", metavar="COMMAND",
-                                  parser_class=Parser)
-    gc = verbs.add_parser("gc", help="find and remove what crashed containers left behind "
-                                     "(mounts, cgroups, runtime state, network devices)")
-    gc.add_argument("-n", "--dry-run", action="store_true", help="only list the leftovers")
-    gc.set_defaults(func=cmd_gc)
-    boot = verbs.add_parser("boot", help="after a reboot or an engine restart: record what "
-                                         "ended, clean up, and start containers whose "
-                                         "restart policy asks for it")
-    boot.set_defaults(func=cmd_boot)
-    df = verbs.add_parser("df", help="show disk usage: images, containers, local volumes, "
-                                     "build cache")
-    df.add_argument("-v", "--verbose", action="store_true", help="one line per object")
-    df.add_argument("--format", default=None, help="'json' or a template like "
-                                                   "'{{.Type}} {{.Size}}'")
-    df.set_defaults(func=cmd_df)
-    prune = verbs.add_parser("prune", help="remove stopped containers and unused images")
-    prune.add_argument("-a", "--all", action="store_true",
-                       help="every unused image, not only dangling ones")
-    prune.add_argument("--volumes", action="store_true",
-                       help="also remove unused anonymous volumes")
-    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
-    prune.set_defaults(func=cmd_system_prune)
-    reset = verbs.add_parser("reset", help="remove all containers, images, networks and state "
-                                           "of this engine root from the host")
-    reset.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
-    reset.set_defaults(func=cmd_reset)
-    service = verbs.add_parser(
-        "service", help="serve Docker's Engine API on a Unix socket (the docker CLI, "
-                        "docker-py, docker-compose...)",
-        description="Serve Docker's Engine API (version 1.41) for this engine root on a Unix "
-                    "socket, until SIGTERM: DOCKER_HOST=unix://SOCKET docker ps. The socket is "
-                    "root-equivalent (it can run privileged containers) and bypasses the "
-                    "console's teams and audit: it is mode 0660, owned by root and --group. "
-                    "It never listens on TCP. Containers do not depend on the service.")
-    service.add_argument("--socket", default=None, metavar="PATH",
-                         help="the socket's path (default /run/moorage/docker.sock)")
-    service.add_argument("--group", default=None,
-                         help="the group that may use the socket (default: root only)")
-    service.set_defaults(func=cmd_service)
-    # conmon's exit command, not for people: kept out of the help listing.
-    exited = verbs.add_parser("container-exited")
-    exited.add_argument("container_id")
-    exited.set_defaults(func=cmd_container_exited)
-    session_exited = verbs.add_parser("exec-exited")     # a terminal session's, the same way
-    session_exited.add_argument("container_id")
-    session_exited.add_argument("session_id")
-    session_exited.set_defaults(func=cmd_exec_exited)
-    from runtime.cli import health
-    health.register(verbs)
-    # The root's log keeper (runtime/container/logkeeper.py), started by the engine itself.
-    keeper = verbs.add_parser("log-keeper")
-    keeper.add_argument("--ready-fd", type=int, default=None)
-    keeper.set_defaults(func=cmd_log_keeper)
-    listed = getattr(verbs, "_choices_actions", None)
-    if isinstance(listed, list):        # a real subparsers action (not a one-verb stand-in)
-        verbs._choices_actions = [a for a in listed if a.dest not in (
-            "container-exited", "exec-exited", "log-keeper")]
+def args_version(parser):
+    parser.add_argument("-f", "--format", default=None,
+                        help="Go template as in Docker: '{{.Server.Version}}', "
+                             "'{{json .Client}}', or 'json'")
+
+
+def args_df(parser):
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="one line per image, container, volume and build cache entry")
+    parser.add_argument("--format", default=None,
+                        help="Go template as in Docker: 'table {{.Type}}\\t{{.Size}}', "
+                             "'json'; fields: .Type .TotalCount .Active .Size .Reclaimable")
+
+
+def cmd_df(args) -> int:
+    """Docker's `system df`: the summary table of Engine.system_df(), or with -v a section
+    per kind (runtime.cli.disk_usage)."""
+    from runtime.cli import disk_usage
+    usage = engine_for(args).system_df()
+    if args.verbose and not args.format:
+        write(disk_usage.verbose_text(usage))
+        return 0
+    from runtime.cli.output import print_rows
+    from runtime.cli.rows import DiskUsageRow
+    print_rows(args.format, [DiskUsageRow(row) for row in disk_usage.summary_rows(usage)],
+               DiskUsageRow)
+    return 0
+
+
+def args_gc(parser):
+    parser.add_argument("-n", "--dry-run", action="store_true", help="only list the leftovers")
+
+
+def args_boot(parser):
+    pass
+
+
+def args_prune(parser):
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="every unused image, not only dangling ones, and all the build "
+                             "cache")
+    parser.add_argument("--volumes", action="store_true",
+                        help="also remove anonymous volumes no container uses")
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
+
+
+def args_reset(parser):
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask for confirmation")
+
+
+def args_service(parser):
+    parser.description = (
+        "Serve Docker's Engine API (version 1.41) for this engine root on a Unix socket, "
+        "until SIGTERM: DOCKER_HOST=unix://SOCKET docker ps. The socket is root-equivalent "
+        "(it can run privileged containers) and bypasses the console's teams and audit: it "
+        "is mode 0660, owned by root and --group. It never listens on TCP. Containers do not "
+        "depend on the service.")
+    parser.add_argument("--socket", default=None, metavar="PATH",
+                        help="the socket's path (default /run/moorage/docker.sock)")
+    parser.add_argument("--group", default=None,
+                        help="the group that may use the socket (default: root only)")
 
 
 def cmd_service(args) -> int:
@@ -91,18 +85,33 @@ def cmd_service(args) -> int:
     return 0
 
 
+def args_container_exited(parser):
+    parser.add_argument("container_id")
+
+
 def cmd_container_exited(args) -> int:
     engine_for(args).container_exited(args.container_id)
     return 0
 
 
+def args_exec_exited(parser):
+    parser.add_argument("container_id")
+    parser.add_argument("session_id")
+
+
 def cmd_exec_exited(args) -> int:
+    """A terminal session's end, which conmon reports the way it reports a container's."""
     from runtime.container import sessions
     sessions.exec_exited(engine_for(args), args.container_id, args.session_id)
     return 0
 
 
+def args_log_keeper(parser):
+    parser.add_argument("--ready-fd", type=int, default=None)
+
+
 def cmd_log_keeper(args) -> int:
+    """The root's log keeper (runtime/container/logkeeper.py), started by the engine itself."""
     from runtime.container import logkeeper
     logkeeper.run(engine_for(args).paths, args.ready_fd)
     return 0
@@ -116,43 +125,41 @@ def cmd_gc(args) -> int:
     return 0
 
 
-def cmd_system_prune(args) -> int:
-    from runtime.cli.containers import confirm
-    what = "all stopped containers, " if args.volumes else "all stopped containers and "
-    if args.volumes:
-        what += "all anonymous volumes not used by at least one container and "
-    if not confirm(f"WARNING! This will remove {what}"
-                   f"{'all unused' if args.all else 'all dangling'} images. Are you sure you "
-                   "want to continue?", args.force):
+def cmd_prune(args) -> int:
+    """Docker's `system prune`: stopped containers, networks no container uses, with
+    --volumes anonymous volumes no container uses, dangling (with -a: unused) images, and
+    the build cache (with -a: all of it)."""
+    from runtime.cli.network import remove_unused_networks
+    from runtime.cli.output import confirm
+    images = "all images without at least one container associated to them" if args.all \
+        else "all dangling images"
+    volume_line = "  - all anonymous volumes not used by at least one container\n" \
+        if args.volumes else ""
+    if not confirm("WARNING! This will remove:\n  - all stopped containers\n  - all networks "
+                   f"not used by at least one container\n{volume_line}  - {images}\n  - "
+                   f"{'all' if args.all else 'unused'} build cache\n\nAre you sure you want "
+                   "to continue?", args.force):
         return 0
     engine = engine_for(args)
     containers = engine.prune_containers()
-    volumes = engine.volume_prune() if args.volumes else {"VolumesDeleted": []}
+    networks = remove_unused_networks(engine.paths, {})
+    volumes = engine.volume_prune()["VolumesDeleted"] if args.volumes else []
     events = engine.prune_images(all=args.all)
+    cache, _ = engine.prune_build_cache(all=args.all)
     if containers:
         write("Deleted Containers:\n" + "".join(f"{i}\n" for i in containers) + "\n")
-    if volumes["VolumesDeleted"]:
-        write("Deleted Volumes:\n" + "".join(f"{name}\n" for name in volumes["VolumesDeleted"])
-              + "\n")
+    if networks:
+        write("Deleted Networks:\n" + "".join(f"{name}\n" for name in networks) + "\n")
+    if volumes:
+        write("Deleted Volumes:\n" + "".join(f"{name}\n" for name in volumes) + "\n")
     if events:
         write("Deleted Images:\n" + "".join(
-            f"{key.lower()}: {value}\n" for event in events for key, value in event.items()))
-    if not containers and not events and not volumes["VolumesDeleted"]:
+            f"{key.lower()}: {value}\n" for event in events for key, value in event.items())
+            + "\n")
+    if cache:
+        write("Deleted build cache objects:\n" + "".join(f"{i[7:]}\n" for i in cache) + "\n")
+    if not (containers or networks or volumes or events or cache):
         write("Total reclaimed space: 0B\n")
-    return 0
-
-
-def cmd_df(args) -> int:
-    from runtime.cli import disk_usage
-    engine = engine_for(args)
-    usage = engine.system_df()
-    if args.verbose and not args.format:
-        write(disk_usage.verbose_text(usage))
-        return 0
-    from runtime.cli.output import print_rows
-    from runtime.cli.rows import DiskUsageRow
-    print_rows(args.format, [DiskUsageRow(row) for row in disk_usage.summary_rows(usage)],
-               DiskUsageRow)
     return 0
 
 

@@ -6,50 +6,43 @@ import sys
 from runtime.cli.output import engine_for, print_documents, print_rows, write
 
 
-def register(subparsers):
-    """Add this group's verbs to the `moor` parser."""
-    from runtime.cli import Parser
-    volume = subparsers.add_parser("volume", help="manage volumes",
-                                   description="Manage volumes.")
-    verbs = volume.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
-    volume.set_defaults(func=lambda args: volume.print_help() or 0)
-
-    create = verbs.add_parser("create", help="create a volume")
-    create.add_argument("-d", "--driver", default="local", help="only local")
-    create.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+def args_create(parser):
+    parser.add_argument("-d", "--driver", default="local", help="only local")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
                         help="set metadata on the volume")
-    create.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("-o", "--opt", action="append", default=[], metavar="KEY=VALUE",
                         help="driver options (the local driver of this engine takes none)")
-    create.add_argument("name", nargs="?", metavar="VOLUME",
+    parser.add_argument("name", nargs="?", metavar="VOLUME",
                         help="a name (default: an anonymous 64-hex one)")
-    create.set_defaults(func=cmd_create)
 
-    ls = verbs.add_parser("ls", aliases=["list"], help="list volumes")
-    ls.add_argument("-q", "--quiet", action="store_true", help="only names")
-    ls.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
-                    help="dangling=true|false, driver=, label=KEY[=VALUE], name=")
-    ls.add_argument("--format", help="'json' or a template like '{{.Name}}'")
-    ls.set_defaults(func=cmd_ls)
 
-    inspect = verbs.add_parser("inspect", help="show volumes in detail")
-    inspect.add_argument("-f", "--format", help="template like '{{.Mountpoint}}'")
-    inspect.add_argument("volumes", nargs="+", metavar="VOLUME")
-    inspect.set_defaults(func=cmd_inspect)
+def args_ls(parser):
+    parser.add_argument("-q", "--quiet", action="store_true", help="only names")
+    parser.add_argument("-f", "--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="dangling=true|false, driver=, label=KEY[=VALUE], name=")
+    parser.add_argument("--format", help="'json' or a Go template like '{{.Name}}'; fields: "
+                                         ".Name .Driver .Scope .Mountpoint .Labels .Label "
+                                         ".Links .Size")
 
-    rm = verbs.add_parser("rm", aliases=["remove"], help="remove volumes no container uses")
-    rm.add_argument("-f", "--force", action="store_true",
-                    help="no error for a volume that does not exist (a volume a container "
-                         "uses is never removed)")
-    rm.add_argument("volumes", nargs="+", metavar="VOLUME")
-    rm.set_defaults(func=cmd_rm)
 
-    prune = verbs.add_parser("prune", help="remove unused anonymous volumes")
-    prune.add_argument("-a", "--all", action="store_true",
-                       help="every unused volume, named ones too")
-    prune.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
-                       help="label=KEY[=VALUE], label!=KEY[=VALUE]")
-    prune.add_argument("-f", "--force", action="store_true", help="do not ask")
-    prune.set_defaults(func=cmd_prune)
+def args_inspect(parser):
+    parser.add_argument("-f", "--format", help="Go template like '{{.Mountpoint}}'")
+    parser.add_argument("volumes", nargs="+", metavar="VOLUME")
+
+
+def args_rm(parser):
+    parser.add_argument("-f", "--force", action="store_true",
+                        help="no error for a volume that does not exist (a volume a container "
+                             "uses is never removed)")
+    parser.add_argument("volumes", nargs="+", metavar="VOLUME")
+
+
+def args_prune(parser):
+    parser.add_argument("-a", "--all", action="store_true",
+                        help="every unused volume, named ones too")
+    parser.add_argument("--filter", action="append", default=[], metavar="KEY=VALUE",
+                        help="label=KEY[=VALUE], label!=KEY[=VALUE]")
+    parser.add_argument("-f", "--force", action="store_true", help="do not ask")
 
 
 def _pairs(values: list[str], what: str) -> dict:
@@ -111,8 +104,8 @@ def cmd_rm(args) -> int:
 
 
 def cmd_prune(args) -> int:
-    from runtime.cli.containers import confirm
     from runtime.cli.disk_usage import human_size
+    from runtime.cli.output import confirm
     question = ("WARNING! This will remove all local volumes not used by at least one "
                 "container." if args.all else
                 "WARNING! This will remove anonymous local volumes not used by at least one "

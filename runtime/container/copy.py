@@ -65,23 +65,28 @@ TO_HOST = TreeCopy(owner="caller", setid=False, devices=False)
 
 # -- the two directions ----------------------------------------------------------------------
 
-def _source_in_container(root: Root, path: str) -> tuple[int, str, bool]:
-    """(fd of the confined parent, name, contents_only) for a container source path."""
+def _source_in_container(root: Root, path: str, container) -> tuple[int, str, bool]:
+    """(fd of the confined parent, name, contents_only) for a container source path;
+    NotFound, in Docker's words, when a part of the path is missing or no directory."""
     contents_only = path.endswith("/.") or path == "."
     clean = os.path.normpath("/" + path)
-    parent_fd, name = root.parent_and_name(clean)
+    missing = NotFound(f"Could not find the file {path} in container {container.name}")
+    try:
+        parent_fd, name = root.parent_and_name(clean)
+    except (FileNotFoundError, NotADirectoryError):
+        raise missing from None
     if name == ".":
         return parent_fd, ".", True
     if lstat_or_none(parent_fd, name) is None:
         os.close(parent_fd)
-        raise NotFound(f"Could not find the file {path} in container")
+        raise missing
     return parent_fd, name, contents_only
 
 
 def copy_from_container(engine, container, source: str, destination: str) -> None:
     """`moor cp CONTAINER:SRC DEST`."""
     with container_root(engine, container) as root:
-        src_dir, name, contents_only = _source_in_container(root, source)
+        src_dir, name, contents_only = _source_in_container(root, source, container)
         try:
             _copy_to_host(src_dir, name, contents_only, destination)
         finally:
@@ -213,7 +218,7 @@ def copy_from_container_as_tar(engine, container, source: str, out) -> None:
     contents at the top for `DIR/.`), owners, modes and links as they are in the container."""
     with _scratch(engine) as scratch:
         with container_root(engine, container) as root:
-            src_dir, name, contents_only = _source_in_container(root, source)
+            src_dir, name, contents_only = _source_in_container(root, source, container)
             target = os.open(scratch, NOFOLLOW_DIR)
             try:
                 keep = TreeCopy(owner="source", devices=True)

@@ -92,8 +92,11 @@ def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bo
             status = _run_on_console(argv, container.id, interactive)
             return status
         argv.append(container.id)
+        if tty and not detach and not any(os.isatty(fd) for fd in (0, 1, 2)):
+            # `exec -t` in a script: runc needs a terminal of the caller's to relay from.
+            return _run_on_a_terminal_of_our_own(argv)
         quiet = subprocess.DEVNULL if detach else None
-        result = subprocess.run(argv, stdin=None if (interactive or tty) and not detach
+        result = subprocess.run(argv, stdin=None if interactive and not detach
                                 else subprocess.DEVNULL, stdout=quiet, stderr=quiet)
         status = None if detach else result.returncode
         return result.returncode
@@ -136,6 +139,23 @@ def _run_on_console(argv: list[str], container_id: str, interactive: bool) -> in
             os.unlink(path)
         with contextlib.suppress(OSError):
             os.rmdir(directory)
+
+
+def _run_on_a_terminal_of_our_own(argv: list[str]) -> int:
+    """Run the runtime with a pseudo-terminal of ours as its standard streams (raw, so the
+    container's own terminal does all line-ending conversion), and relay what it writes."""
+    import tty as terminal_modes
+
+    master, slave = os.openpty()
+    try:
+        terminal_modes.setraw(slave)
+        process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave)
+    finally:
+        os.close(slave)
+    try:
+        return _relay_console(master, process, interactive=False)
+    finally:
+        os.close(master)
 
 
 def _receive_master(listener, process) -> int | None:

@@ -9,7 +9,8 @@ import time
 from runtime import events
 from runtime.container.lifecycle import _cleanup, _start_locked, holding
 from runtime.container.removal import _disappear, _forget_name, remove_volumes
-from runtime.container.state import (DEAD, EXITED, RESTARTING, Container, process_alive)
+from runtime.container.state import (DEAD, EXITED, RESTARTING, Container, process_alive,
+                                     process_start_time)
 from runtime.errors import MoorError
 from runtime.image.store import remove_tree
 
@@ -55,6 +56,9 @@ def container_exited(engine, container_id: str) -> None:
         else:
             container.transition(RESTARTING)
             container.state["RestartDelay"] = delay
+            # `ps` tells a back-off from an exit by this process being there (state.py).
+            container.state["RestartWaiterPid"] = os.getpid()
+            container.state["RestartWaiterStartTime"] = process_start_time(os.getpid())
             container.save_state()
     if delay is None:  # removed (--rm), with its anonymous volumes
         _forget_name(engine, container)
@@ -67,6 +71,8 @@ def container_exited(engine, container_id: str) -> None:
         if container.status != RESTARTING or container.state.get("ManualStop"):
             return
         container.state["RestartCount"] = container.state.get("RestartCount", 0) + 1
+        container.state.pop("RestartWaiterPid", None)
+        container.state.pop("RestartWaiterStartTime", None)
         try:
             _start_locked(engine, container)
         except MoorError as error:

@@ -255,7 +255,10 @@ def _process(container: Container, root: Root) -> dict:
     """The program to run, as the OCI process wants it: argv, env, cwd and user, resolved
     inside the container's own root."""
     config = container.config["Config"]
-    user = users.resolve(root, config.get("User"))
+    try:
+        user = users.resolve(root, config.get("User"))
+    except users.UnknownUser as error:
+        raise StartFailed(error.message, error.status) from None
     env = process_environment(container, user, bool(config.get("Tty")))
     argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
     if not argv:

@@ -148,7 +148,10 @@ class Container:
     def refresh(self) -> bool:
         """Fold conmon's exit file (and a reboot) into the state in memory. Returns True when
         the program has ended since the state was last saved (the caller then cleans up)."""
-        if self.state["Status"] not in (RUNNING, PAUSED, RESTARTING):
+        if self.state["Status"] == RESTARTING:
+            self._refresh_back_off()
+            return False
+        if self.state["Status"] not in (RUNNING, PAUSED):
             return False
         ended = self.exit_file()
         if ended is None:
@@ -188,6 +191,15 @@ class Container:
     def program_alive(self) -> bool:
         """The container's first process still runs (whatever the records say)."""
         return process_alive(self.state.get("Pid"), self.state.get("PidStartTime"))
+
+    def _refresh_back_off(self) -> None:
+        """A restarting container waits out its restart delay: its last run has ended and
+        was recorded (the exit file is that run's), and the process that will start it again
+        is the one `RestartWaiterPid` names. Once that process is gone (a reboot, a kill)
+        nobody will: the container is exited."""
+        if not process_alive(self.state.get("RestartWaiterPid"),
+                             self.state.get("RestartWaiterStartTime")):
+            self.state["Status"] = EXITED
 
 
 def new_state() -> dict:

@@ -5,6 +5,13 @@ from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument
 
 
+class UnknownUser(InvalidArgument):
+    """A user or group the container's files do not have: the program cannot be run as it,
+    status 126 as in Docker (the image is there, the process cannot be invoked)."""
+
+    status = 126
+
+
 class User:
     __slots__ = ("uid", "gid", "additional_gids", "home")
 
@@ -46,7 +53,7 @@ def resolve(root: Root, spec: str | None) -> User:
             entry = row
             break
     if entry is None and uid is None:
-        raise InvalidArgument(
+        raise UnknownUser(
             f"unable to find user {user_part}: no matching entries in passwd file")
     if entry is not None:
         uid = _number(entry[2])
@@ -64,7 +71,7 @@ def resolve(root: Root, spec: str | None) -> User:
                     wanted = _number(row[2])
                     break
             if wanted is None:
-                raise InvalidArgument(
+                raise UnknownUser(
                     f"unable to find group {group_part}: no matching entries in group file")
         gid = wanted
 

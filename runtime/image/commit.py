@@ -226,12 +226,14 @@ def hold_for_tests() -> None:
 
 def commit(engine, container, repository: str | None = None, message: str | None = None,
            author: str | None = None, changes=(), pause: bool = True,
-           config: dict | None = None, created_by: str | None = None) -> str:
+           config: dict | None = None, created_by: str | None = None,
+           origin: str | None = None) -> str:
     """Make a new image of the container's file system; returns its ID.
 
     `config` and `created_by`, when given, replace the image config taken from the container
     and the history's command: a build step runs a container with its own command and build
-    arguments but commits the stage's config (Docker's CommitConfig.Config)."""
+    arguments but commits the stage's config (Docker's CommitConfig.Config), and marks its
+    image `origin="build"` (the build cache)."""
     from runtime.container import control
     from runtime.image import layers, reference
     if repository:
@@ -279,7 +281,7 @@ def commit(engine, container, repository: str | None = None, message: str | None
             new.pop("container_config", None)
             new_id = engine.store.add_image(
                 json.dumps(new, sort_keys=True, separators=(",", ":")).encode(),
-                parent=image_id)
+                parent=image_id, origin=origin)
             tagged = engine.store.tag(new_id, repository) if repository else ""
     finally:
         if frozen:

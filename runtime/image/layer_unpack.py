@@ -160,8 +160,8 @@ class _Prefixed:
 
 
 def decompressed(stream):
-    """`stream` decompressed (gzip, bzip2, xz) according to its magic bytes; a plain tar as it
-    is."""
+    """`stream` decompressed (gzip, bzip2, xz, zstd) according to its magic bytes; a plain tar
+    as it is."""
     head = b""
     while len(head) < 6:
         data = stream.read(6 - len(head))
@@ -176,8 +176,25 @@ def decompressed(stream):
     if head.startswith(b"\xfd7zXZ\x00"):
         return lzma.LZMAFile(raw)
     if head.startswith(_ZSTD_MAGIC):
-        raise InvalidArgument("zstd layers are not supported")
+        return _zstd_reader(raw)
     return raw
+
+
+def _zstd_reader(raw):
+    """A zstd stream's bytes (every frame of it), with the `zstandard` package's decoder;
+    imported here, as few layers are zstd."""
+    try:
+        import zstandard
+    except ImportError:
+        raise InvalidArgument("this layer is compressed with zstd: install the Python "
+                              "package zstandard to read it") from None
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+
+
+def _zstd_errors() -> tuple:
+    import sys
+    module = sys.modules.get("zstandard")
+    return (module.ZstdError,) if module else ()
 
 
 class _DigestingReader:
@@ -195,7 +212,7 @@ class _DigestingReader:
             data = self._source.read(size)
         except EOFError:
             raise InvalidArgument("layer archive: compressed data ends early") from None
-        except (OSError, zlib.error, lzma.LZMAError) as error:
+        except (OSError, zlib.error, lzma.LZMAError, *_zstd_errors()) as error:
             raise InvalidArgument(f"layer archive cannot be read: {error}") from None
         self.total += len(data)
         if self.total > self._max_bytes:
@@ -613,7 +630,7 @@ def _write_all(fd: int, data) -> None:
 
 
 def unpack_layer(stream, dest, *, limits: LayerLimits | None = None) -> LayerStats:
-    """Unpack the layer archive `stream` (tar, gzip, bzip2 or xz) into the existing, empty
+    """Unpack the layer archive `stream` (tar, gzip, bzip2, xz or zstd) into the existing, empty
     directory `dest`. On error `dest` is left as it is; the caller removes it."""
     limits = limits or LayerLimits()
     root = open_directory(dest, empty=True)

@@ -1,7 +1,11 @@
-"""Image references: `name[:tag]`, `name@sha256:<hex>`, with Docker's grammar.
+"""Image references: `name[:tag]`, `name@sha256:<hex>`, `name:tag@sha256:<hex>`, with Docker's
+grammar.
 
-Names are kept in their familiar form (`busybox`, `team/app`, `127.0.0.1:5000/app`); a reference
-without a tag means `latest`. Every reference is validated before it reaches a path or an argv.
+Names are kept in their familiar form (`busybox`, `team/app`, `127.0.0.1:5000/app`), to which
+Docker Hub's other spellings come back as Docker normalises them: `library/busybox`,
+`docker.io/library/busybox` and `index.docker.io/library/busybox` are `busybox`,
+`docker.io/team/app` is `team/app`. A reference without a tag or digest means `latest`. Every
+reference is validated before it reaches a path or an argv.
 """
 
 import re
@@ -18,6 +22,9 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 DEFAULT_TAG = "latest"
 MAX_NAME = 255
+# Docker Hub's names for itself that Docker's normalisation folds into the familiar form.
+HUB_DOMAINS = ("docker.io", "index.docker.io")
+OFFICIAL_PREFIX = "library/"
 
 
 class Reference:
@@ -90,7 +97,18 @@ def parse(text: str) -> Reference:
         raise InvalidArgument(f"invalid reference format: {text!r}")
     if digest is None and tag is None:
         tag = DEFAULT_TAG
-    return Reference(name=name, tag=tag, digest=digest)
+    return Reference(name=familiar_name(name), tag=tag, digest=digest)
+
+
+def familiar_name(name: str) -> str:
+    """A valid repository name in its familiar form: without Docker Hub's domain, and
+    without `library/` for its official images."""
+    first, slash, rest = name.partition("/")
+    if slash and first in HUB_DOMAINS:
+        name = rest
+    if name.startswith(OFFICIAL_PREFIX) and name.count("/") == 1:
+        name = name[len(OFFICIAL_PREFIX):]
+    return name
 
 
 def looks_like_id(text: str) -> bool:

@@ -8,6 +8,8 @@
 - images/<id hex>.json: local metadata (the parent image, when known, as the client's notes
   describe: images form a linked list down to a base image).
 - repositories.json: `name:tag` -> image ID.
+- repodigests.json: `name@sha256:<manifest digest>` -> image ID, the manifests an image was
+  pulled as or pushed as (Docker's RepoDigests).
 
 Every write is atomic (staging under tmp/ + rename), under the store lock, so a crash never
 leaves a half-image that `moor images` would show.
@@ -212,16 +214,20 @@ class ImageStore:
                 total += self.layer_info(chain).get("size", 0)
         return total
 
-    def add_image(self, config_bytes: bytes, parent: str | None = None) -> str:
-        """Register an image whose layers are already in the store. Call with the lock held."""
+    def add_image(self, config_bytes: bytes, parent: str | None = None,
+                  origin: str | None = None) -> str:
+        """Register an image whose layers are already in the store. `origin` "build" marks
+        a build's step image (the build cache). Call with the lock held."""
         config = json.loads(config_bytes)
         for chain in chain_ids(config.get("rootfs", {}).get("diff_ids", [])):
             if not self.has_layer(chain):
                 raise NotFound(f"layer {chain} of the image is missing from the store")
         image_id = self.put_blob(config_bytes)
         if not self.exists(image_id):
-            atomic.write_json(self._meta_path(image_id), {"parent": parent,
-                                                          "added": now_rfc3339()})
+            meta = {"parent": parent, "added": now_rfc3339()}
+            if origin:
+                meta["origin"] = origin
+            atomic.write_json(self._meta_path(image_id), meta)
         return image_id
 
     # -- references --------------------------------------------------------------------------
@@ -234,6 +240,47 @@ class ImageStore:
 
     def tags_of(self, image_id: str) -> list[str]:
         return sorted(r for r, i in self.references().items() if i == image_id)
+
+    @property
+    def _digests_path(self) -> str:
+        return os.path.join(self.paths.root, "repodigests.json")
+
+    def digest_references(self) -> dict[str, str]:
+        """`name@sha256:<manifest digest>` -> image ID."""
+        return atomic.read_json(self._digests_path, {})
+
+    def digests_of(self, image_id: str) -> list[str]:
+        return sorted(r for r, i in self.digest_references().items() if i == image_id)
+
+    def add_digest(self, image_id: str, ref: str) -> str:
+        """Record that the image is the manifest `name@digest` names (pulled or pushed as
+        it). Call with the lock held."""
+        parsed = refs.parse(ref)
+        if not parsed.digest:
+            raise InvalidArgument(f"not a digest reference: {ref}")
+        name = f"{parsed.name}@{parsed.digest}"
+        table = self.digest_references()
+        if table.get(name) != image_id:
+            table[name] = image_id
+            atomic.write_json(self._digests_path, table)
+        return name
+
+    def remove_digest(self, ref: str) -> str:
+        parsed = refs.parse(ref)
+        table = self.digest_references()
+        image_id = table.pop(f"{parsed.name}@{parsed.digest}", None)
+        if image_id is None:
+            raise NotFound(f"No such image: {ref}")
+        atomic.write_json(self._digests_path, table)
+        return image_id
+
+    def references_of(self, image_id: str) -> list[str]:
+        """Every name of the image: its tags, then its digest references."""
+        return self.tags_of(image_id) + self.digests_of(image_id)
+
+    def remove_reference(self, ref: str) -> str:
+        """Take a tag or a digest reference off its image; returns the image ID."""
+        return self.remove_digest(ref) if refs.parse(ref).digest else self.untag(ref)
 
     def tag(self, image_id: str, ref: str) -> str:
         """Point `ref` at the image (moving it from any other image). Call with the lock held."""
@@ -276,7 +323,12 @@ class ImageStore:
             if refs.looks_like_id(text):
                 raise NotFound(f"No such image: {text}") from None
             raise
-        image_id = table.get(str(parsed))
+        if parsed.digest:       # `name@sha256:...`, `name:tag@sha256:...`: by the digest
+            image_id = self.digest_references().get(f"{parsed.name}@{parsed.digest}")
+            if among is not None and image_id not in among:
+                image_id = None
+        else:
+            image_id = table.get(str(parsed))
         if image_id is None or not self.exists(image_id):
             raise NotFound(f"No such image: {text}")
         return image_id
@@ -284,8 +336,7 @@ class ImageStore:
     def remove_image(self, image_id: str, layers_in_use: set[str]) -> list[str]:
         """Delete an untagged image and the layers nothing else uses. Lock held.
         Returns the chain IDs removed."""
-        table = self.references()
-        if any(i == image_id for i in table.values()):
+        if self.references_of(image_id):
             raise Conflict(f"image {image_id} is still tagged")
         keep = set(layers_in_use)
         for other in self.image_ids():

@@ -51,9 +51,11 @@ async def create(request: web.Request) -> web.Response:
     return wire.ok_json({"Id": container_id, "Warnings": []}, status=201)
 
 
-CONTAINER_FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "network",
-                     "before", "since", "health", "volume", "publish", "expose",
-                     "is-task", "isolation"}
+# Docker's filters of the container list (runtime.container.filters, as `moor ps`), and two
+# of swarm's, which this engine has nothing to match with.
+CONTAINER_FILTERS = {"ancestor", "before", "exited", "expose", "health", "id", "label", "name",
+                     "network", "publish", "since", "status", "volume", "is-task",
+                     "isolation"}
 
 
 def _label_matches(labels: dict, wanted: str) -> bool:
@@ -61,63 +63,49 @@ def _label_matches(labels: dict, wanted: str) -> bool:
     return key in labels and (not sep or labels[key] == value)
 
 
-def _matches(summary: dict, wanted: dict, image_ids: dict) -> bool:
-    for key, values in wanted.items():
-        if key == "id" and not any(summary["Id"].startswith(v) for v in values):
-            return False
-        if key == "name" and not any(v.lstrip("/") in n.lstrip("/")
-                                     for v in values for n in summary["Names"]):
-            return False
-        if key == "label" and not all(_label_matches(summary["Labels"], v) for v in values):
-            return False
-        if key == "status" and summary["State"] not in values:
-            return False
-        if key == "exited" and (summary["State"] != "exited" or
-                                str(summary.get("ExitCode")) not in values):
-            return False
-        if key == "ancestor" and not any(
-                v in (summary["Image"], summary["ImageID"]) or
-                image_ids.get(v) == summary["ImageID"] for v in values):
-            return False
-        if key == "network" and summary["HostConfig"]["NetworkMode"] not in values:
-            return False
-    return True
+def _listing(engine, wanted: dict, show_all: bool, limit: int) -> list[dict]:
+    """The summaries that pass Docker's filters, newest first, each with its networks and
+    mounts (one inspect, shared with the filters that need it)."""
+    from runtime.container.filters import ContainerFilters
+    filters = ContainerFilters(engine, wanted)
+    documents: dict[str, dict] = {}
+
+    def details(container_id: str) -> dict:
+        if container_id not in documents:
+            try:
+                documents[container_id] = engine.inspect(container_id)
+            except NotFound:        # removed meanwhile
+                documents[container_id] = {}
+        return documents[container_id]
+    summaries = engine.containers(all=show_all or filters.show_all or limit > 0)
+    rows = filters.apply(summaries, details)
+    if limit > 0:
+        rows = rows[:limit]
+    return _with_details(rows, details)
 
 
 async def list_containers(request: web.Request) -> web.Response:
     service = service_of(request)
     wanted = wire.filters(request, CONTAINER_FILTERS)
-    unsupported = sorted(set(wanted) & {"before", "since", "health", "volume", "publish",
-                                        "expose", "is-task", "isolation"})
+    unsupported = sorted(set(wanted) & {"is-task", "isolation"})
     if unsupported:
         raise wire.not_implemented(f"the containers filter '{unsupported[0]}'")
-    show_all = boolean(request, "all") or "status" in wanted or "exited" in wanted
-    limit = integer(request, "limit", -1)
-    summaries = await service.call(service.engine.containers, all=show_all or limit > 0)
-    image_ids = {}
-    for reference in wanted.get("ancestor", []):
-        try:
-            image_ids[reference] = await service.call(service.engine.image_id, reference)
-        except MoorError:
-            pass
-    rows = [s for s in summaries if _matches(s, wanted, image_ids)]
-    if limit > 0:
-        rows = rows[:limit]
-    rows = await service.call(_with_details, service.engine, rows)
+    rows = await service.call(_listing, service.engine, wanted, boolean(request, "all"),
+                              integer(request, "limit", -1))
     if boolean(request, "size"):
         for row in rows:
             row["SizeRw"], row["SizeRootFs"] = await service.call(_sizes, service.engine, row)
     return wire.ok_json(rows)
 
 
-def _with_details(engine, rows: list[dict]) -> list[dict]:
+def _with_details(rows: list[dict], details) -> list[dict]:
     """Docker's summaries also carry each container's networks and mounts."""
     detailed = []
     for row in rows:
-        try:
-            document = docker_inspect(engine.inspect(row["Id"]))
-        except NotFound:            # removed meanwhile
+        found = details(row["Id"])
+        if not found:               # removed meanwhile
             continue
+        document = docker_inspect(found)
         networks = (document.get("NetworkSettings") or {}).get("Networks") or {}
         detailed.append(dict(row, NetworkSettings={"Networks": networks},
                              Mounts=document.get("Mounts") or []))
@@ -125,8 +113,8 @@ def _with_details(engine, rows: list[dict]) -> list[dict]:
 
 
 def _sizes(engine, summary: dict) -> tuple[int, int]:
-    from runtime.cli.containers import _sizes as measure
-    return measure(engine, summary)()
+    from runtime.disk_usage import container_sizes
+    return container_sizes(engine, summary)
 
 
 def docker_inspect(document: dict) -> dict:

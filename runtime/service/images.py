@@ -20,24 +20,12 @@ async def _image_id(service, name: str) -> str:
         raise ApiError(404, f"No such image: {name}") from None
 
 
-def _reference_matches(tags: list[str], pattern: str) -> bool:
-    """Docker's `reference` filter: a name, or name:tag, with shell-style wildcards."""
-    import fnmatch
-    for tag in tags:
-        name, _, version = tag.rpartition(":")
-        if fnmatch.fnmatchcase(tag, pattern) or fnmatch.fnmatchcase(name, pattern):
-            return True
-        if ":" not in pattern and fnmatch.fnmatchcase(name.split("/")[-1], pattern):
-            return True
-    return False
-
-
 async def list_images(request: web.Request) -> web.Response:
+    """Docker's image summaries with the engine's filters (`moor images --filter`)."""
     service = service_of(request)
     wanted = wire.filters(request, {"dangling", "label", "reference", "before", "since"})
-    if "before" in wanted or "since" in wanted:
-        raise wire.not_implemented("the images filters 'before' and 'since'")
-    rows = await service.call(service.engine.images, all=boolean(request, "all"))
+    rows = await service.call(service.engine.images, all=boolean(request, "all"),
+                              filters=wanted)
     counts = {}
     for summary in await service.call(service.engine.containers, all=True):
         counts[summary["ImageID"]] = counts.get(summary["ImageID"], 0) + 1
@@ -47,17 +35,6 @@ async def list_images(request: web.Request) -> web.Response:
         row["Containers"] = counts.get(row["Id"], 0)
         row["SharedSize"] = -1
         row["VirtualSize"] = row["Size"]
-        if "dangling" in wanted:
-            dangling = not row["RepoTags"]
-            if ("true" in wanted["dangling"]) != dangling:
-                continue
-        if "label" in wanted:
-            from runtime.service.containers import _label_matches
-            if not all(_label_matches(row.get("Labels") or {}, v) for v in wanted["label"]):
-                continue
-        if "reference" in wanted and not any(_reference_matches(row["RepoTags"], pattern)
-                                             for pattern in wanted["reference"]):
-            continue
         if not row["RepoTags"]:
             row["RepoTags"] = ["<none>:<none>"]     # as Docker 20.10 lists untagged images
         result.append(row)

@@ -50,8 +50,8 @@ class Service:
         # made for (and did not connect again): they cannot start without it.
         self.detached_networks: set = set()
         # The health checks of containers with a Config.Healthcheck run here, in the
-        # resident process: `host_health_checks(checker)` takes the checker loop (an object
-        # with `async run()` and `stop()`) and runs it for the service's lifetime.
+        # resident process: `host_health_checks()` starts the engine's checker loop (its own
+        # threads) for the service's lifetime.
         self.health_checker = None
         self._background: set = set()
 
@@ -60,9 +60,17 @@ class Service:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, lambda: function(*args, **kwargs))
 
-    def host_health_checks(self, checker) -> None:
+    def host_health_checks(self) -> None:
+        """Run the root's health checks here. One checker runs per engine root: when another
+        already does (`moor system health-checker`), it keeps doing it."""
+        from runtime.errors import Conflict
+        checker = self.engine.health_checker()
+        try:
+            checker.start()
+        except Conflict as error:
+            log.warning("not running health checks: %s", error.message)
+            return
         self.health_checker = checker
-        self.spawn(checker.run())
 
     def spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -72,7 +80,9 @@ class Service:
 
     async def close(self) -> None:
         if self.health_checker is not None:
-            self.health_checker.stop()
+            # A check in progress is given a moment to end; one still running after it is
+            # left to its own timeout (the container does not depend on it).
+            await asyncio.to_thread(self.health_checker.stop, 5.0)
         for task in list(self._background):
             task.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -172,8 +182,6 @@ async def serve(engine: Engine, socket_path: str, group: str | None = None,
     """Serve until SIGTERM or SIGINT. `ready()` is called once the socket listens."""
     service = Service(engine)
     app = make_app(service)
-    # The health checks of the engine's containers run in this process: their checker loop
-    # is handed to service.host_health_checks(checker) here, once the engine provides one.
     runner = web.AppRunner(app, handle_signals=False, access_log=log)
     await runner.setup()
     loop = asyncio.get_running_loop()
@@ -184,6 +192,9 @@ async def serve(engine: Engine, socket_path: str, group: str | None = None,
         return wire.HijackableHandler(server, loop=loop, tcp_keepalive=False,
                                       access_log=log, logger=log)
     listener = await loop.create_unix_server(connection, sock=sock)
+    # The health checks of the engine's containers run in this process, once the socket is
+    # ours (a second service is refused before it would take them).
+    await loop.run_in_executor(None, service.host_health_checks)
     stop = asyncio.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)

@@ -8,6 +8,8 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
+from tests.stack import wait_until
+
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.privileged]
 
 LISTEN = """
@@ -128,6 +130,15 @@ def test_the_console_pages(stack, page, container, shot):
     page.click("button:has-text('New token')")
     expect(page.locator("#new-token")).to_contain_text("mrg_")
     policed.clean("tokens")
+
+    for path in ("/account/two-factor/", "/login-settings/", "/sso/mappings/"):
+        policed.visit(path)
+        expect(page.locator("h1")).to_be_visible()
+        policed.clean(path)
+    policed.visit("/account/two-factor/set-up/")        # its QR code is an image of our own
+    wait_until(lambda: page.evaluate("document.getElementById('qr-code').naturalWidth") > 0,
+               what="the QR code drawn")
+    policed.clean("setting up a second factor")
 
     policed.visit("/api/docs/")
     policed.clean("API docs")

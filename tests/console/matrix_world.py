@@ -17,6 +17,7 @@ from console.grants.models import ContainerGrant
 from console.hosts.models import HostKey, digest
 from console.images.models import Commit, Image
 from console.jobs.models import Job
+from console.sso.models import GroupMapping
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Objects:
     token: object
     token_key: str
     session: object = None
+    mapping: object = None
 
 
 def add_objects(world) -> Objects:
@@ -63,9 +65,11 @@ def add_objects(world) -> Objects:
     type(h1).objects.filter(pk=h1.pk).update(engine_root="/var/lib/moorage-moved",
                                              synced_root="/var/lib/moorage")
     add_stale_work(world, web)
+    mapping = GroupMapping.objects.create(source="ldap", group="alpha-ops", team=alpha,
+                                          role="operator")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
-                   session=add_terminal_session(world, web))
+                   session=add_terminal_session(world, web), mapping=mapping)
 
 
 def add_stale_work(world, web):

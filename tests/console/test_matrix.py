@@ -84,6 +84,7 @@ RUN_PAGE = {"host": "h1", "image": "busybox:latest", "name": "matrix", "command"
 RUN_API = {"image": "busybox", "host": "h1", "name": "matrix", "cmd": ["sleep", "1"],
            "team": "alpha"}
 NEW_USER = {"username": "newbie", "password": "a long enough password 7", "role": "viewer"}
+MAPPING = {"source": "oidc", "group": "platform", "team": "alpha", "role": "operator"}
 PULL = {"reference": "127.0.0.1:5000/alpha/matrix:1", "host": "h1", "team": "alpha"}
 BUILD = {"host": "h1", "team": "alpha", "tags": "alpha/matrix:1",
          "dockerfile": "FROM busybox\nRUN echo built > /built\n"}
@@ -132,6 +133,9 @@ ROUTE_PARAMETERS = {
     "api:host-sync": {"pk": lambda o: o.host.pk},
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
     "api:host-revoke-key": {"pk": lambda o: o.host.pk},
+    "team-two-factor": {"pk": lambda o: o.team.pk},
+    "sso-mapping-delete": {"pk": lambda o: o.mapping.pk},
+    "api:sso-mapping-detail": {"pk": lambda o: o.mapping.pk},
 }
 for name in ("container", "container-commit", "container-inspect", "container-kill",
              "container-restart", "container-start", "container-stop", "container-team"):
@@ -210,6 +214,34 @@ ROUTES = {
                                      operator=302, developer=404, team_admin=404,
                                      superuser=403)},
     "api-docs": {"get": everyone(200)},
+    # Second factors: one's own (nobody here has one: nothing to verify, remove or renew).
+    "two-factor": {"get": everyone(200)},
+    "two-factor-enrol": {"get": everyone(200),
+                         "post": everyone(400, body={"code": "abcdef"})},
+    "two-factor-qr": {"get": everyone(200)},
+    "two-factor-verify": {"get": everyone(302), "post": everyone(302, body={"code": "123456"})},
+    "two-factor-recovery-codes": {"get": refused(302), "post": everyone(302)},
+    "two-factor-remove": {"get": refused(302), "post": everyone(302)},
+    # Who logs in how: superusers; a team's requirement: its admins.
+    "login-settings": {"get": gated(200, SUPERUSER, stranger=403, changes=False),
+                       "post": gated(302, SUPERUSER, stranger=403,
+                                     body={"local_accounts": ""})},
+    "login-settings-reset-two-factor": {"get": refused(302),
+                                        "post": gated(302, SUPERUSER, stranger=403,
+                                                      body={"user": "operator"})},
+    "team-two-factor": {"get": refused(302), "post": gated(302, ADMINS,
+                                                           body={"required": "on"})},
+    # Single sign-on: not configured here, so not there; the mapping table: superusers edit
+    # it, a team's admins see their team's rows.
+    "oidc_authentication_init": {"get": exactly(**{p: 404 for p in PERSONAS})},
+    "oidc_authentication_callback": {"get": exactly(**{p: 404 for p in PERSONAS},
+                                                    query="code=c&state=s")},
+    "sso-mappings": {"get": everyone(200),
+                     "post": gated(302, SUPERUSER, stranger=403, body=MAPPING)},
+    "sso-mapping-delete": {"get": refused(302),
+                           "post": exactly(["superuser"], anonymous=302, stranger=404,
+                                           viewer=404, operator=404, developer=404,
+                                           team_admin=403, superuser=302)},
     # A recording holds what was typed and shown: its own user and the team's admins see it.
     "terminal-replay": {"get": exactly(anonymous=302, stranger=404, viewer=404, operator=200,
                                        developer=404, team_admin=200, superuser=200)},
@@ -292,6 +324,13 @@ ROUTES = {
     "api:audit-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
                          "put": refused(API_ANON), "patch": refused(API_ANON),
                          "delete": refused(API_ANON)},
+    "api:sso-mapping-list": {"get": everyone(200, anon=API_ANON),
+                             "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                           body=MAPPING)},
+    "api:sso-mapping-detail": {"get": gated(200, ADMINS, anon=API_ANON, refused=404),
+                               "delete": exactly(["superuser"], anonymous=401, stranger=404,
+                                                 viewer=404, operator=404, developer=404,
+                                                 team_admin=403, superuser=204)},
     "api:commit-list": {"get": everyone(200, anon=API_ANON)},
     "api:commit-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:commit-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
@@ -324,9 +363,10 @@ SUPERUSER_ANSWERS = (200, 302, 403, 404, 405)
 
 def admin_cases(key: str) -> dict:
     if key == "admin:login":
-        return {"get": exactly(anonymous=200, **{p: 200 for p in NOT_SUPERUSERS},
+        # Logging in is the console's login page's (limited, audited, second factor).
+        return {"get": exactly(anonymous=302, **{p: 200 for p in NOT_SUPERUSERS},
                                superuser=302),
-                "post": exactly(anonymous=200, **{p: 200 for p in NOT_SUPERUSERS},
+                "post": exactly(anonymous=302, **{p: 200 for p in NOT_SUPERUSERS},
                                 superuser=(200, 302))}
     if key == "admin:logout":
         return {"get": exactly(anonymous=302, **{p: 302 for p in NOT_SUPERUSERS},

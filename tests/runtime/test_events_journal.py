@@ -142,8 +142,10 @@ def test_a_follower_sees_every_event_across_rotations(root, monkeypatch):
 def test_a_follower_waits_for_a_journal_that_does_not_exist_yet(root):
     stop = threading.Event()
     got = []
-    thread = threading.Thread(target=lambda: got.extend(events.read(root, follow=True,
-                                                                     stop=stop)))
+    # The follower's starting point is taken here, before the first event is written (in
+    # the thread it could come after it, which a follower rightly leaves out).
+    following = events.read(root, follow=True, stop=stop)
+    thread = threading.Thread(target=lambda: got.extend(following))
     thread.start()
     try:
         events.emit(root, "network", "create", "n" * 64, {"name": "x"})

@@ -325,6 +325,26 @@ def test_cpus_become_the_groups_cfs_quota_and_cap_its_containers(engine, make_gr
 
 
 @pytest.mark.privileged
+def test_update_in_a_group_caps_cpus_and_pids_to_the_groups(engine, make_group, moor,
+                                                             runtime_name):
+    name = make_group("update", cpus=0.5, pids=20)
+    container_id = engine.run({"image": "busybox", "group": name, "runtime": runtime_name,
+                               "cmd": ["sleep", "300"]})
+    here = place(engine, name, container_id)
+    assert (cpu_quota(here), pids_max(here)) == (-1, 0)
+    moor("update", "--cpus", "2", "--pids-limit", "500", container_id, check=True)
+    assert (cpu_quota(here), pids_max(here)) == (50000, 20)
+    host = engine.inspect(container_id)["HostConfig"]
+    assert (host["NanoCpus"], host["PidsLimit"]) == (2_000_000_000, 500)    # as asked
+    moor("update", "--cpus", "0.25", "--pids-limit", "5", container_id, check=True)
+    assert (cpu_quota(here), pids_max(here)) == (25000, 5)
+    # No limit of its own: the group's holds for it, as for a container made without one.
+    moor("update", "--cpus", "0", "--pids-limit", "-1", container_id, check=True)
+    assert (cpu_quota(here), pids_max(here)) == (-1, 0)
+    assert (cpu_quota(place(engine, name)), pids_max(place(engine, name))) == (50000, 20)
+
+
+@pytest.mark.privileged
 @pytest.mark.skipif(UNIFIED, reason="v2 reclaims and OOM-kills instead of refusing")
 def test_a_memory_limit_below_what_the_group_holds_is_refused_and_the_old_one_kept(
         engine, make_group):

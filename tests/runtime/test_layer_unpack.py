@@ -17,6 +17,7 @@ import subprocess
 import tarfile
 
 import pytest
+import zstandard
 
 from runtime.errors import InvalidArgument, UnsafeArchive
 from runtime.image.layer_unpack import LayerLimits, unpack_layer
@@ -95,6 +96,7 @@ def _tarfile_layer() -> bytes:
     pytest.param(gzip.compress, id="gzip"),
     pytest.param(bz2.compress, id="bzip2"),
     pytest.param(lzma.compress, id="xz"),
+    pytest.param(lambda data: zstandard.ZstdCompressor().compress(data), id="zstd"),
 ])
 def test_diff_id_is_sha256_of_every_uncompressed_byte(host, compress):
     layer = _tarfile_layer() + bytes(4096)     # padding after the end blocks counts too
@@ -119,9 +121,19 @@ def test_empty_stream_is_an_empty_layer(host):
     assert os.listdir(host.dest) == []
 
 
-def test_zstd_is_refused_clearly(host):
-    with pytest.raises(InvalidArgument, match="zstd layers are not supported"):
-        unpack(b"\x28\xb5\x2f\xfd" + bytes(100), host.dest)
+def test_zstd_of_several_frames_is_one_stream(host):
+    """As zstd's own tool writes a long stream, and skopeo's zstd:chunked layers."""
+    layer = Archive().file("a", b"1").file("b", b"2").bytes()
+    compressor = zstandard.ZstdCompressor()
+    stats = unpack(compressor.compress(layer[:1024]) + compressor.compress(layer[1024:]),
+                   host.dest)
+    assert stats.diff_id == "sha256:" + hashlib.sha256(layer).hexdigest()
+    assert (host.dest / "b").read_bytes() == b"2"
+
+
+def test_damaged_zstd_is_refused_clearly(host):
+    with pytest.raises(InvalidArgument, match="layer archive cannot be read"):
+        unpack(b"\x28\xb5\x2f\xfd" + b"\xff" * 100, host.dest)
 
 
 def test_garbage_is_not_a_layer(host):

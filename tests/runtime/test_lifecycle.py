@@ -286,7 +286,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
 # -- bad input: one clear line, Docker's exit status, nothing left behind -----------------
 
 @pytest.mark.parametrize("args, status, message", [
-    (["nosuchimage"], 125, "No such image"),
+    (["--pull", "never", "nosuchimage"], 125, "No such image"),
     (["busybox", "nosuchcommand"], 127, "executable file not found"),
     (["busybox", "/etc/passwd"], 126, "permission denied"),
     (["-m", "abc", "busybox", "true"], 125, "invalid memory size"),
@@ -296,7 +296,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
     (["--restart", "sometimes", "busybox", "true"], 125, "invalid restart policy"),
     (["--rm", "--restart", "always", "busybox", "true"], 125, "Conflicting options"),
     (["--name", "bad name!", "busybox", "true"], 125, "invalid container name"),
-    (["-u", "nosuchuser", "busybox", "true"], 125, "unable to find user"),
+    (["-u", "nosuchuser", "busybox", "true"], 126, "unable to find user"),
     (["-w", "relative", "busybox", "true"], 125, "absolute path"),
     (["--runtime", "nosuch", "busybox", "true"], 125, "unknown runtime"),
     (["--cap-add", "NOT_A_CAP", "busybox", "true"], 125, "unknown capability"),
@@ -304,7 +304,7 @@ def test_an_image_pinned_by_id_is_shown_by_the_name_it_was_asked_by(engine, moor
                                                        "volume name"),
     (["-v", "/x:ro", "busybox", "true"], 125, "invalid volume specification"),
     (["-v", "/etc/hostname/sub:/x", "busybox", "true"], 125, "cannot create the host directory"),
-    (["--nosuchflag", "busybox", "true"], 125, "unrecognized arguments"),
+    (["--nosuchflag", "busybox", "true"], 125, "unknown flag: --nosuchflag"),
     (["Busybox"], 125, "invalid reference format"),
 ])
 def test_run_fails_cleanly(engine, moor, args, status, message):

@@ -71,22 +71,6 @@ def test_two_services_up_ps_logs_down(service, engine, tmp_path):
     assert "mooragetest_default" not in {n["Name"] for n in list_networks(engine.paths)}
 
 
-def _engine_has_volumes_and_health() -> bool:
-    from runtime.api import Engine
-    from runtime.container import options
-    from runtime.errors import InvalidArgument
-    if not hasattr(Engine, "volume_create"):
-        return False
-    try:
-        options.build({"image": "busybox", "cmd": ["true"],
-                       "healthcheck": {"Test": ["CMD", "true"]}}, {"config": {}})
-    except InvalidArgument:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _engine_has_volumes_and_health(),
-                    reason="needs the engine's named volumes and health checks")
 def test_second_service_waits_for_the_first_to_be_healthy(service, engine, tmp_path):
     (tmp_path / "docker-compose.yml").write_text(HEALTHY_AND_VOLUME)
     compose(service, tmp_path, "up", "-d")

@@ -121,3 +121,40 @@ def test_volumes_answer_or_say_they_are_not_there_yet(client):
             client.volumes.list()
         assert raised.value.status_code == 501
         assert "volumes" in raised.value.explanation
+
+
+def test_listings_filter_and_count_as_moors_do(client):
+    """Containers and images filtered by the engine's own filters (those of `moor ps` and
+    `moor images`), and `docker system df` as `moor system df` counts it."""
+    client.volumes.create("pyfilter")
+    first = client.containers.create("busybox", ["true"], name="pyf-first",
+                                     volumes={"pyfilter": {"bind": "/data", "mode": "rw"}})
+    second = client.containers.create("busybox", ["true"], name="pyf-second")
+    try:
+        def names(**filters):
+            return sorted(c.name for c in client.containers.list(all=True, filters=filters)
+                          if c.name.startswith("pyf-"))
+        assert names(volume="pyfilter") == names(volume="/data") == ["pyf-first"]
+        assert names(since="pyf-first") == ["pyf-second"]
+        assert names(before="pyf-second") == ["pyf-first"]
+        assert names(health="none", name="^pyf-") == ["pyf-first", "pyf-second"]
+        with pytest.raises(docker_py.errors.APIError) as raised:
+            names(health="fine")
+        assert raised.value.status_code == 400
+        committed = first.commit("pyfimg", "1")
+        tags = [tag for image in client.images.list(filters={"since": "busybox"})
+                for tag in image.tags]
+        assert "pyfimg:1" in tags and "busybox:latest" not in tags
+        assert "pyfimg:1" not in [tag for image in client.images.list(
+            filters={"before": "pyfimg:1"}) for tag in image.tags]
+        assert [image.id for image in client.images.list(filters={"reference": "pyf*"})] == \
+            [committed.id]
+        usage = client.df()
+        assert set(usage) >= {"LayersSize", "Images", "Containers", "Volumes", "BuildCache"}
+        volume = next(v for v in usage["Volumes"] if v["Name"] == "pyfilter")
+        assert volume["UsageData"]["RefCount"] == 1
+        client.images.remove("pyfimg:1")
+    finally:
+        first.remove(v=True)
+        second.remove()
+        client.volumes.get("pyfilter").remove()

@@ -92,4 +92,67 @@ def add_step_image(store, parent_id: str | None, config: dict, created_by: str,
         new["author"] = author or ""
         new.pop("container", None)
         new.pop("container_config", None)
-        return store.add_image(_canonical(new).encode(), parent=parent_id)
+        return store.add_image(_canonical(new).encode(), parent=parent_id, origin="build")
+
+
+# -- the cache as a whole (`builder prune`, `system df`) -----------------------------------------
+
+def cache_images(store, in_use: set) -> list[str]:
+    """The build cache: the step images builds made that bear no name and no container
+    uses (the final image of a build, once tagged, is the user's, not cache)."""
+    found = []
+    named = set(store.references().values()) | set(store.digest_references().values())
+    for image_id in store.image_ids():
+        try:
+            if store.meta(image_id).get("origin") != "build":
+                continue
+        except NotFound:
+            continue
+        if image_id not in named and image_id not in in_use:
+            found.append(image_id)
+    return found
+
+
+def unique_size(store, image_ids, besides) -> int:
+    """Bytes of the layers of `image_ids` that no image of `besides` uses."""
+    kept = set()
+    for image_id in besides:
+        try:
+            kept.update(store.layers(image_id))
+        except NotFound:
+            continue
+    total = 0
+    for chain in {chain for image_id in image_ids for chain in store.layers(image_id)} - kept:
+        try:
+            total += store.layer_info(chain).get("size", 0)
+        except NotFound:
+            continue
+    return total
+
+
+def prune(store, in_use: set, layers_in_use: set, all: bool = False,
+          keep=lambda image_id: False) -> tuple[list[str], int]:
+    """Remove the build cache nothing stands on (dangling), or with `all` all of it, but
+    what `keep(image_id)` keeps. Returns (image IDs removed, bytes of the layers removed).
+    Call with the store lock held."""
+    removed, reclaimed = [], 0
+    while True:
+        cache = cache_images(store, in_use)
+        parents = {store.parent(image_id) for image_id in store.image_ids()}
+        doomed = [image_id for image_id in cache
+                  if (all or image_id not in parents) and not keep(image_id)
+                  and image_id not in removed]
+        if not doomed:
+            return removed, reclaimed
+        for image_id in doomed:
+            sizes = {}
+            for chain in store.layers(image_id):
+                try:
+                    sizes[chain] = store.layer_info(chain).get("size", 0)
+                except NotFound:
+                    continue
+            for chain in store.remove_image(image_id, layers_in_use):
+                reclaimed += sizes.get(chain, 0)
+            removed.append(image_id)
+        if all:
+            return removed, reclaimed

@@ -7,6 +7,8 @@ becomes the step's layer. A stage that starts `FROM scratch` has no layers: the 
 shows an empty directory.
 """
 
+import contextlib
+import hashlib
 import os
 import posixpath
 import re
@@ -104,14 +106,19 @@ def copy_step(builder, state, command) -> None:
     target = absolute(destination, state.config.get("WorkingDir"))
     into_directory = destination.endswith(("/", "/.")) or destination == "."
 
-    with builder.source_root(command.source_stage, state) as source_root:
-        paths = []
+    with builder.source_root(command.source_stage, state) as source_root, \
+            _documents(builder, state, command) as documents:
+        found = []     # (root, path): the context's (or --from's) sources, then documents
         for source in sources:
-            paths.extend(copying.find_sources(source_root, source, keyword))
-        if len(paths) > 1 and not into_directory:
+            found.extend((source_root, path)
+                         for path in copying.find_sources(source_root, source, keyword))
+        found.extend((documents, "/" + document.name) for document in command.inline)
+        if len(found) > 1 and not into_directory:
             raise CopyError(f"When using {keyword} with more than one source file, the "
                             "destination must be a directory and end with a /")
-        digest = copying.source_hash(source_root, paths)
+        parts = [copying.source_hash(root, [path]) for root, path in found]
+        digest = parts[0] if len(parts) == 1 else \
+            "multi:" + hashlib.sha256(",".join(parts).encode()).hexdigest()
         flags = "".join(f"--{name}={value} " for name, value in
                         (("chown", chown), ("chmod", chmod_text)) if value)
         created_by = state.nop(f"{keyword} {flags}{digest} in {destination} ")
@@ -122,13 +129,54 @@ def copy_step(builder, state, command) -> None:
                 owner = chown_ids(root, chown) if chown else (0, 0)
                 into = Destination(root, owner, chmod)
                 try:
-                    for path in paths:
-                        _copy_one(builder, keyword, source_root, path, into, target,
-                                  into_directory, chown is not None)
+                    for root, path in found:
+                        # A document is a file as written, even for ADD.
+                        _copy_one(builder, keyword if root is source_root else "COPY", root,
+                                  path, into, target, into_directory, chown is not None)
                 except OSError as error:
                     raise copying.os_error(error, keyword) from None
             step.unmount()
             builder.commit_files(state, created_by, step.upper)
+
+
+@contextlib.contextmanager
+def _documents(builder, state, command):
+    """The here-documents of a COPY or ADD as files named after their delimiters (mode
+    0644, `$VAR` substituted unless the delimiter was quoted), in a directory of the
+    build's, opened as a Root; None without any."""
+    if not command.inline:
+        yield None
+        return
+    directory = tempfile.mkdtemp(prefix="heredoc-", dir=builder.staging)
+    try:
+        env = state.substitution_env()
+        for document in command.inline:
+            if "/" in document.name or document.name in (".", ".."):
+                raise CopyError(f"{command.keyword}: {shorten(document.name)!r} cannot name "
+                                "a here-document's file")
+            text = expand_variables(document.text, env, state.escape) if document.expand \
+                else document.text
+            path = os.path.join(directory, document.name)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.chmod(path, 0o644)
+        with Root(directory) as root:
+            yield root
+    finally:
+        with signals.deferred():
+            remove_tree(directory)
+
+
+_VARIABLE = re.compile(r"\\\$|\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*")
+
+
+def expand_variables(text: str, env: dict, escape: str) -> str:
+    """`$NAME` and `${NAME...}` in a here-document, as a shell expands an unquoted one;
+    quotes and everything else are left as they are, `\\$` is a `$`."""
+    def one(match) -> str:
+        word = match.group(0)
+        return "$" if word == "\\$" else substitute(word, env, escape)
+    return _VARIABLE.sub(one, text)
 
 
 def _copy_one(builder, keyword: str, source_root: Root, path: str, into: Destination,

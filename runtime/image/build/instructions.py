@@ -10,7 +10,8 @@ import dataclasses
 import json
 import re
 
-from runtime.image.build.parser import DockerfileError, Instruction, parse_instruction, shorten
+from runtime.image.build.parser import (HEREDOC_WORD, DockerfileError, Instruction,
+                                        parse_instruction, shorten)
 from runtime.image.build.words import split_words
 
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9._-]*$")
@@ -59,9 +60,12 @@ class From(Command):
 
 @dataclasses.dataclass(frozen=True)
 class CommandLine(Command):
-    """RUN, CMD, ENTRYPOINT: `exec_form` is a list; otherwise `shell_form` a string."""
+    """RUN, CMD, ENTRYPOINT: `exec_form` is a list; otherwise `shell_form` a string. A RUN
+    that is a here-document starting with `#!` is a `script` (name, text) the shell runs
+    from /dev/pipes/NAME, as BuildKit runs it."""
     exec_form: tuple | None
     shell_form: str | None
+    script: tuple | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,12 +81,14 @@ class Arg(Command):
 
 @dataclasses.dataclass(frozen=True)
 class Copy(Command):
-    """COPY and ADD."""
+    """COPY and ADD; `inline` are the here-documents among the sources (files named after
+    their delimiters)."""
     sources: tuple
     destination: str
     source_stage: str | None   # COPY --from
     chown: str | None
     chmod: str | None
+    inline: tuple = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,7 +168,26 @@ def _command_line(node: Instruction) -> CommandLine:
         if node.keyword == "RUN" and not exec_form:
             fail(node, "RUN requires at least one argument")
         return CommandLine(node, tuple(exec_form), None)
+    if node.heredocs:
+        return _heredoc_run(node)
     return CommandLine(node, None, node.arguments)
+
+
+def _heredoc_run(node: Instruction) -> CommandLine:
+    """RUN with here-documents, as BuildKit runs it: `RUN <<EOF` alone runs the document
+    with the shell (or, when it starts with `#!`, as a script of its own); otherwise the
+    shell gets the command line with the documents after it, and reads them itself."""
+    first = node.heredocs[0]
+    if HEREDOC_WORD.match(node.arguments.strip()):
+        if first.text.startswith("#!"):
+            if not re.fullmatch(r"[A-Za-z0-9_.-]+", first.name) or first.name in (".", ".."):
+                fail(node, f"RUN: the script's delimiter {shorten(first.name)!r} cannot name "
+                           "a file: use letters, digits, '.', '_' and '-'")
+            return CommandLine(node, None, f"/dev/pipes/{first.name}",
+                               script=(first.name, first.text))
+        return CommandLine(node, None, first.text)
+    return CommandLine(node, None, node.arguments + "".join(
+        "\n" + heredoc.content + heredoc.name for heredoc in node.heredocs))
 
 
 def _pairs(node: Instruction, escape: str) -> Pairs:
@@ -208,8 +233,21 @@ def _copy(node: Instruction) -> Copy:
         fail(node, f"{node.keyword} requires at least two arguments, but only "
                    f"{len(words)} {'was' if len(words) == 1 else 'were'} provided; the "
                    "destination could not be determined")
-    return Copy(node, tuple(words[:-1]), words[-1], node.flag("from"), node.flag("chown"),
-                node.flag("chmod"))
+    if not node.heredocs:
+        return Copy(node, tuple(words[:-1]), words[-1], node.flag("from"),
+                    node.flag("chown"), node.flag("chmod"))
+    if HEREDOC_WORD.match(words[-1]):
+        fail(node, f"{node.keyword}: a here-document cannot be the destination")
+    documents = iter(node.heredocs)
+    sources, inline = [], []
+    for word in words[:-1]:
+        match = HEREDOC_WORD.match(word)
+        if match and match.group(3):
+            inline.append(next(documents))
+        else:
+            sources.append(word)
+    return Copy(node, tuple(sources), words[-1], node.flag("from"), node.flag("chown"),
+                node.flag("chmod"), tuple(inline))
 
 
 def _from(node: Instruction) -> From:

@@ -8,6 +8,10 @@
   escape character is dropped and the lines are joined as they are.
 - The first word is the instruction, in any case; leading `--name[=value]` words are its
   flags. Everything else is left to `instructions.py`.
+- Here-documents, as BuildKit's Dockerfile frontend reads them, in RUN, COPY and ADD (not in
+  their JSON form): each word `<<NAME` (`<<-NAME` strips leading tabs, a quoted `<<"NAME"`
+  leaves `$VAR` alone) takes the lines after the instruction, up to a line that is NAME, as
+  its content.
 
 Every error names its line: `Dockerfile parse error line 3: unknown instruction: FORM`.
 """
@@ -38,12 +42,26 @@ class DockerfileError(InvalidArgument):
 
 
 @dataclasses.dataclass(frozen=True)
+class Heredoc:
+    name: str            # the delimiter, without quotes: the file name for COPY <<NAME
+    content: str         # the lines, each with its newline, as written
+    chomp: bool          # <<-NAME: leading tabs of each line are dropped
+    expand: bool         # an unquoted delimiter: $VAR in the content is substituted
+
+    @property
+    def text(self) -> str:
+        """The content as used: without leading tabs when chomped."""
+        return re.sub(r"(?m)^\t+", "", self.content) if self.chomp else self.content
+
+
+@dataclasses.dataclass(frozen=True)
 class Instruction:
     line: int            # physical line the instruction starts on (1-based)
     keyword: str         # upper case: "RUN"
     flags: tuple         # (("from", "builder"), ("chown", "1:1")); a bare flag has None
     arguments: str       # the text after the keyword and its flags
     original: str        # the instruction as written, continuation lines joined
+    heredocs: tuple = ()  # the here-documents its words open, in order
 
     def flag(self, name: str, default=None):
         for key, value in self.flags:
@@ -91,8 +109,51 @@ def parse(text: str) -> Dockerfile:
             piece, continued = _strip_continuation(line, continuation)
             joined += piece
         if joined.strip():
-            instructions.append(parse_instruction(joined, start))
+            node = parse_instruction(joined, start)
+            heredocs = []
+            for name, chomp, expand in heredoc_words(node, escape):
+                content, index = _heredoc_content(lines, index, name, chomp, start)
+                heredocs.append(Heredoc(name, content, chomp, expand))
+            if heredocs:
+                node = dataclasses.replace(node, heredocs=tuple(heredocs))
+            instructions.append(node)
     return Dockerfile(escape=escape, instructions=tuple(instructions))
+
+
+HEREDOC_KEYWORDS = ("RUN", "COPY", "ADD")
+HEREDOC_WORD = re.compile(r"^(\d*)<<(-?)([^<]*)$")
+
+
+def heredoc_words(node: "Instruction", escape: str) -> list[tuple[str, bool, bool]]:
+    """(name, chomp, expand) of each here-document the instruction's words open."""
+    if node.keyword not in HEREDOC_KEYWORDS or node.arguments.lstrip().startswith("["):
+        return []
+    from runtime.image.build.words import split_words
+    found = []
+    for word in split_words(node.arguments, escape):
+        match = HEREDOC_WORD.match(word)
+        if not match or not match.group(3):
+            continue
+        rest = match.group(3)
+        name = re.sub(r"['\"]", "", rest.replace(escape, ""))
+        if not name:
+            continue
+        found.append((name, match.group(2) == "-", not any(q in rest for q in "'\"")))
+    return found
+
+
+def _heredoc_content(lines: list[str], index: int, name: str, chomp: bool,
+                     start: int) -> tuple[str, int]:
+    """The lines from `index` up to the terminator line, and the index after it."""
+    content = []
+    while index < len(lines):
+        line = lines[index].rstrip("\r")
+        index += 1
+        if (line.lstrip("\t") if chomp else line) == name:
+            return "".join(content), index
+        content.append(lines[index - 1] + "\n")
+    raise DockerfileError(start, f"unterminated heredoc {shorten(name)}: no line {name!r} "
+                                 "ends it")
 
 
 def _directives(lines: list[str]) -> tuple[str, int]:

@@ -11,6 +11,10 @@ directory before it is made, so that a build killed outright leaves it to `syste
 next build (leftovers.py).
 """
 
+import hashlib
+import os
+import tempfile
+
 from runtime.errors import MoorError
 from runtime.image import commit
 from runtime.image.build import leftovers, signals
@@ -19,6 +23,17 @@ from runtime.image.build.metadata import command_argv
 
 class RunFailed(MoorError):
     """A RUN command that could not start or exited with a non-zero status."""
+
+
+def _script_file(builder, name: str, text: str) -> str:
+    """A here-document script in the build's directory, executable, for its RUN to mount
+    read-only at /dev/pipes/NAME (outside the layer it makes)."""
+    directory = tempfile.mkdtemp(prefix="heredoc-", dir=builder.staging)
+    path = os.path.join(directory, "script")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o755)
+    return path
 
 
 def created_by(argv: list[str], keyed_arguments: list[str] | None) -> str:
@@ -33,6 +48,11 @@ def run_step(builder, state, command) -> None:
     argv = command_argv(state, command)
     arguments, keyed = state.run_arguments()
     history = created_by(argv, keyed)
+    script = getattr(command, "script", None)
+    if script:
+        # The script is not in the command line: its text keys the cache.
+        name, text = script
+        history += f" # {name} sha256:{hashlib.sha256(text.encode()).hexdigest()}"
     if builder.try_cache(state, history):
         return
     if state.image_id is None:
@@ -45,6 +65,8 @@ def run_step(builder, state, command) -> None:
     options = {"id": container_id, "image": state.image_id, "cmd": argv, "entrypoint": [],
                "env": arguments, "network": builder.network,
                "healthcheck": {"Test": ["NONE"]}}
+    if script:
+        options["binds"] = [f"{_script_file(builder, *script)}:/dev/pipes/{script[0]}:ro"]
     created = False
     try:
         try:
@@ -62,7 +84,7 @@ def run_step(builder, state, command) -> None:
         with signals.deferred():
             image_id = commit.commit(engine, engine.container(container_id), pause=False,
                                      config=state.config, created_by=history,
-                                     author=state.author)
+                                     author=state.author, origin="build")
     finally:
         with signals.deferred():
             try:

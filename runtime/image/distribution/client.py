@@ -44,6 +44,7 @@ CONFIG_OCI = "application/vnd.oci.image.config.v1+json"
 CONFIG_DOCKER = "application/vnd.docker.container.image.v1+json"
 LAYER_OCI = "application/vnd.oci.image.layer.v1.tar"
 LAYER_OCI_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+LAYER_OCI_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
 
 MAX_MANIFEST = 4 << 20      # the spec asks registries to accept at least 4 MB
 MAX_CONFIG = 16 << 20
@@ -467,3 +468,28 @@ class Client:
             raise VerificationFailed(f"the registry stored the manifest as {answered}, "
                                      f"not as {digest}")
         return digest
+
+    def catalog(self, wanted: int) -> list[str]:
+        """Up to `wanted` repository names the registry lists (GET /v2/_catalog, page by
+        page, following its Link headers). The registry's own error when it lists none
+        (NotFound where it has no catalog, Unauthorized where it is not for us)."""
+        self.scope = "registry:catalog:*"
+        names: list[str] = []
+        path = "/v2/_catalog?" + urlencode({"n": min(max(wanted, 1), 1000)})
+        while path and len(names) < wanted:
+            response = self.request("GET", path)
+            link = response.getheader("Link") or ""
+            try:
+                document = json.loads(_read_limited(response, MAX_MANIFEST, "catalog"))
+                page = document["repositories"]
+            except (ValueError, TypeError, KeyError):
+                raise RegistryError(f"registry {self.host} answered GET /v2/_catalog with "
+                                    "no repository list") from None
+            if not isinstance(page, list) or not all(isinstance(n, str) for n in page):
+                raise RegistryError(f"registry {self.host} sent a malformed catalog")
+            names.extend(page)
+            match = re.match(r'\s*<([^>]+)>\s*;\s*rel="?next"?', link)
+            path = match.group(1) if match and page else None
+            if path and "://" in path and urlsplit(path).netloc != self.host:
+                path = None     # the next page is on the registry itself, or nowhere
+        return names[:wanted]

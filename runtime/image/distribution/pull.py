@@ -17,8 +17,8 @@ import json
 import os
 
 from runtime.image.distribution.client import (
-    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, SCHEMA1_TYPES,
-    Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
+    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, LAYER_OCI_ZSTD,
+    SCHEMA1_TYPES, Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
 from runtime.image.distribution.credentials import Credentials
 from runtime.image.distribution.names import locate
 from runtime.image.store import chain_ids
@@ -35,6 +35,7 @@ LAYER_TYPES = {
     "application/vnd.docker.image.rootfs.diff.tar.gzip": LAYER_OCI_GZIP,
     LAYER_OCI: LAYER_OCI,
     "application/vnd.docker.image.rootfs.diff.tar": LAYER_OCI,
+    LAYER_OCI_ZSTD: LAYER_OCI_ZSTD,
 }
 DOWNLOADS_AT_ONCE = 3
 FOREIGN_TYPES = ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
@@ -142,9 +143,6 @@ def _layers_of(manifest: dict) -> list[dict]:
         if media_type in FOREIGN_TYPES:
             raise RegistryError(f"layer {layer['digest']} is a foreign layer "
                                 f"({media_type}); those are not supported")
-        if "zstd" in media_type:
-            raise RegistryError(f"layer {layer['digest']} is compressed with zstd, "
-                                "which is not supported")
         if media_type and media_type not in LAYER_TYPES:
             raise RegistryError(f"layer {layer['digest']} has an unknown media "
                                 f"type {media_type!r}")
@@ -280,17 +278,19 @@ def pull(engine, text: str, progress=None, insecure: bool = False, policy=None) 
                 f"{config['mediaType']!r})")
         layers = _layers_of(manifest)
         image_id = config["digest"]
+        # What the image was pulled as: its RepoDigests entry.
+        names = (tag, f"{location.familiar}@{top_digest}")
         existed = store.exists(image_id)
         if existed:
             for layer in layers:
                 say(f"{layer['digest'][7:19]}: Already exists")
             with store.lock():
-                previous = _tag(store, image_id, tag)
+                previous = _name(store, image_id, names)
         else:
             config_bytes = client.fetch_blob(image_id, config["size"])
             diff_ids = _diff_ids_of(config_bytes, len(layers))
             previous = _fetch_and_register(client, store, layers, diff_ids, config_bytes,
-                                           tag, say)
+                                           names, say)
     say(f"Digest: {top_digest}")
     from runtime import events
     events.image(engine, "pull", location.familiar_reference, location.familiar,
@@ -302,8 +302,11 @@ def pull(engine, text: str, progress=None, insecure: bool = False, policy=None) 
     return image_id
 
 
-def _tag(store, image_id: str, tag: str | None) -> str | None:
-    """Point `tag` at the image; returns the image it pointed at before. Lock held."""
+def _name(store, image_id: str, names: tuple) -> str | None:
+    """Point the tag (None for a pull by digest) and the digest reference of `names` at the
+    image; returns the image the tag pointed at before. Lock held."""
+    tag, digest_reference = names
+    store.add_digest(image_id, digest_reference)
     if tag is None:
         return image_id
     previous = store.references().get(tag)
@@ -312,7 +315,7 @@ def _tag(store, image_id: str, tag: str | None) -> str | None:
 
 
 def _fetch_and_register(client, store, layers: list[dict], diff_ids: list[str],
-                        config_bytes: bytes, tag: str | None, say) -> str | None:
+                        config_bytes: bytes, names: tuple, say) -> str | None:
     chains = chain_ids(diff_ids)
     missing = [not store.has_layer(chain) for chain in chains]
     for layer, needed in zip(layers, missing):
@@ -324,7 +327,7 @@ def _fetch_and_register(client, store, layers: list[dict], diff_ids: list[str],
             download_layers(client, [(layers[n], path) for n, path in files.items()], say)
         with store.lock():
             image_id = _register(store, layers, diff_ids, chains, files, config_bytes, say)
-            return _tag(store, image_id, tag)
+            return _name(store, image_id, names)
 
 
 def _register(store, layers, diff_ids, chains, files, config_bytes, say) -> str:

@@ -147,6 +147,9 @@ def push(engine, text: str, progress=None, insecure: bool = False) -> str:
                        for digest, size in blobs],
         }, separators=(",", ":")).encode()
         digest = client.put_manifest(location.tag, manifest, MANIFEST_OCI)
+    with store.lock():
+        if store.exists(image_id):      # what it was pushed as: its RepoDigests entry
+            store.add_digest(image_id, f"{location.familiar}@{digest}")
     say(f"{location.tag}: digest: {digest} size: {len(manifest)}")
     from runtime import events
     events.image(engine, "push", location.familiar_reference, location.familiar,

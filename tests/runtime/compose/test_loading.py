@@ -1,7 +1,6 @@
 """Loading Compose projects: interpolation, the schema and Moorage's own refusals with their
 lines, merging, profiles, names, and hostile files. Pure: no engine, no root."""
 
-import os
 import time
 
 import pytest
