@@ -86,6 +86,18 @@ def unpack(frame) -> dict | None:
 
 
 class AgentConsumer(AsyncWebsocketConsumer):
+    tasks = ()
+
+    async def __call__(self, scope, receive, send):
+        """The tasks end with the consumer, however it ends: one that crashed (Redis went away
+        under its own channel) is never told `disconnect`, and a reader of the host's channel
+        left behind would take the messages meant for the agent's next socket."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            for task in self.tasks:
+                task.cancel()
+
     async def connect(self):
         self.host, self.group, self.tasks = None, None, []
         key = await host_key_of(key_in(self.scope))
