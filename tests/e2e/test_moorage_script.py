@@ -3,6 +3,7 @@
 (MOORAGE_BIN_DIR), so that the machine's services, /var/lib/moorage and /usr/local/bin/moor
 are never touched. What a test starts, it stops (`./moorage down`, then any PID it recorded),
 and its engine root is reset."""
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.stack import REPO, free_port, wait_until
+from tests.stack import REPO, Api, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -150,6 +151,57 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     moorage(env, "down")
     assert not any(alive(pid) for pid in after.values())
     assert all(f"{name}: stopped" in moorage(env, "status").stdout for name in SERVICES)
+
+
+def environment_of(pid: int) -> dict:
+    with open(f"/proc/{pid}/environ", "rb") as handle:
+        pairs = [item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item]
+    return {key.decode(): value.decode(errors="replace") for key, value in pairs}
+
+
+def test_the_local_agent_holds_its_key_and_nothing_of_the_consoles(instance):
+    """`up` gives this machine's host its key (var/host.key, 0600) and runs its agent as any
+    host's: without the database URL, the secret key or Redis's password, which it has no
+    need of to come online and take jobs."""
+    env = instance
+    out = moorage(env, "up").stdout
+    password = out.split("password: ", 1)[1].split()[0]
+    key_file = os.path.join(env["MOORAGE_VAR"], "host.key")
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    with open(key_file) as handle:
+        key = json.load(handle)
+    assert key["host"] == "scripted" and key["key"].startswith("mhk_")
+    with open(os.path.join(env["MOORAGE_VAR"], "redis", "password")) as handle:
+        redis_password = handle.read().strip()
+    with open(os.path.join(env["MOORAGE_VAR"], "secret_key")) as handle:
+        secret_key = handle.read().strip()
+    for name in ("worker", "bridge"):
+        pid = pids(env)[name]
+        environment = environment_of(pid)
+        assert not {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"} & set(environment), name
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            told = b" ".join(handle.read().split(b"\0")).decode() + " ".join(
+                environment.values())
+        assert redis_password not in told and secret_key not in told, name
+
+    base = f"http://127.0.0.1:{env['MOORAGE_PORT']}"
+    status, answer = Api(base).post("/api/auth/token/", {"username": "admin",
+                                                         "password": password})
+    assert status in (200, 201), answer
+    admin = Api(base, answer["token"])
+
+    def host():
+        hosts = admin.get("/api/hosts/")[1]
+        rows = hosts["results"] if isinstance(hosts, dict) else hosts
+        return next(row for row in rows if row["name"] == "scripted")
+    wait_until(lambda: host()["state"] == "online" and host()["joined"],
+               what="the local host online through its agent")
+    # Its job goes through the host API: a container runs.
+    status, job = admin.post("/api/containers/?wait=1", {
+        "image": "busybox", "host": "scripted", "name": "first", "cmd": ["sleep", "60"]})
+    assert status in (200, 201, 202) and job["state"] == "succeeded", job
+    status, job = admin.call("DELETE", "/api/containers/first/?force=1&wait=1")
+    assert status in (200, 202) and job["state"] == "succeeded", job
 
 
 def test_restart_refuses_what_it_cannot_do(instance):
