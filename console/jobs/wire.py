@@ -60,7 +60,8 @@ def transport_options(host_name: str) -> dict:
 # The commands a worker consuming one queue sends (kombu's Redis transport: the queue's
 # declaration, BRPOP, the unacked bookkeeping and its mutex (redis-py's lock: SET NX and a
 # script), restoring unacknowledged messages; redis-py's HELLO, AUTH, PING): what a real worker
-# needs under the ACL (tests/console/agent/test_redis_user.py). No KEYS, SCAN, pub/sub,
+# needs under the ACL (every worker of tests/stack.py runs under it; tests/e2e/
+# test_host_keys.py tries the rest). No KEYS, SCAN, pub/sub,
 # CONFIG, ACL, FLUSH*, CLIENT KILL, nor any key but `broker_keys`.
 REDIS_COMMANDS = (
     "hello", "auth", "ping", "select", "client|setname",
