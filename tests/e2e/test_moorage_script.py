@@ -204,6 +204,38 @@ def test_the_local_agent_holds_its_key_and_nothing_of_the_consoles(instance):
     assert status in (200, 202) and job["state"] == "succeeded", job
 
 
+def test_join_makes_this_machine_a_host_and_leave_takes_it_out(stack, instance):
+    """`./moorage join URL TOKEN` with a token a superuser made: the machine's agent and engine
+    service run with the host's key, the host comes online in the teams the token names and
+    runs containers; the token is spent; `./moorage leave` stops them and revokes the key."""
+    env = dict(instance, MOORAGE_HOST="ignored")   # the token names the host
+    made = stack.admin.ok("POST", "/api/hosts/join-tokens/", {"name": "joined",
+                                                              "teams": ["default"]})
+    done = moorage(env, "join", stack.base, made["token"])
+    assert "this machine is a host of" in done.stdout
+    key_file = os.path.join(env["MOORAGE_VAR"], "host.key")
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    for name in ("worker", "bridge"):
+        assert "DATABASE_URL" not in environment_of(pids(env)[name])
+    stack.wait_host_online("joined")
+    job = stack.admin.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "joined", "name": "on-joined", "cmd": ["sleep", "60"],
+        "team": "default"})
+    assert job["state"] == "succeeded", job
+    assert os.path.isdir(os.path.join(env["MOORAGE_ROOT"], "containers", job["container"]))
+    stack.admin.ok("DELETE", f"/api/containers/{job['container']}/?force=1&wait=1")
+
+    again = moorage(dict(instance, MOORAGE_VAR=instance["MOORAGE_VAR"] + "-2"), "join",
+                    stack.base, made["token"], check=False)
+    assert again.returncode == 1 and "did not take the join token" in again.stderr
+
+    before = pids(env)
+    moorage(env, "leave")
+    assert not any(alive(pid) for pid in before.values())
+    assert not os.path.exists(key_file)
+    assert not stack.host("joined")["joined"]
+
+
 def test_restart_refuses_what_it_cannot_do(instance):
     nothing_yet = moorage(instance, "restart", "web", check=False)
     assert nothing_yet.returncode == 1
