@@ -97,7 +97,10 @@ class Api:
 
 
 class Stack:
-    def __init__(self):
+    def __init__(self, listen=()):
+        """`listen`: addresses besides 127.0.0.1 where Redis and daphne listen (the machine's
+        ends of network namespaces' links, for hosts that join from them: tests/netns.py)."""
+        self.listen = tuple(listen)
         self.tmp = tempfile.mkdtemp(prefix="moorage-e2e-")
         self.processes = {}          # name -> Popen
         self.roots = {}              # host name -> engine root
@@ -111,7 +114,7 @@ class Stack:
             "MOORAGE_VAR": os.path.join(self.tmp, "var"),
             "DATABASE_URL": f"sqlite:///{self.tmp}/console.sqlite3",
             "REDIS_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "ALLOWED_HOSTS": ",".join(("127.0.0.1", "localhost", *self.listen)),
             "MOORAGE_HEARTBEAT_SECONDS": "1",
             "MOORAGE_OFFLINE_AFTER_SECONDS": "5",
             "MOORAGE_SYNC_SECONDS": "2",
@@ -169,13 +172,15 @@ class Stack:
                 "--maxmemory-policy", "noeviction"]
 
     def start(self):
-        self.spawn("redis", self.redis_argv())
+        self.spawn("redis", self.redis_argv(bind=("127.0.0.1", *self.listen)))
         wait_until(lambda: self._redis_ping(), what="redis")
         self.manage("migrate", "--noinput", "-v", "0")
         out = self.manage("moorage_init", "--host", "e2e")
         self.admin_password = out.split("admin-password: ")[1].split()[0]
-        self.spawn("web", [os.path.join(VENV_BIN, "daphne"), "-b", "127.0.0.1", "-p",
-                           str(self.web_port), "console.asgi:application"])
+        endpoints = [argument for address in ("127.0.0.1", *self.listen) for argument in
+                     ("-e", f"tcp:port={self.web_port}:interface={address}")]
+        self.spawn("web", [os.path.join(VENV_BIN, "daphne"), *endpoints,
+                           "console.asgi:application"])
         self.add_host("e2e")
         wait_until(lambda: urllib.request.urlopen(self.base + "/login/", timeout=2).status == 200,
                    what="daphne")
