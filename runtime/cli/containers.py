@@ -1,6 +1,7 @@
 """`moor` verbs for containers: run, create, start, stop, kill, restart, rm, inspect, logs,
 wait, pause, unpause, rename, top, stats, update, container prune."""
 
+import contextlib
 import json
 import os
 import sys
@@ -19,6 +20,11 @@ def args_run(parser):
     _add_create_flags(parser)
     parser.add_argument("-d", "--detach", action="store_true",
                         help="run in the background and print the container ID")
+    parser.add_argument("-a", "--attach", action="append", default=[], metavar="STREAM",
+                        help="attach only these streams: stdin, stdout, stderr (default "
+                             "stdout and stderr)")
+    parser.add_argument("--detach-keys", metavar="KEYS",
+                        help="keys that detach from the container (default ctrl-p,ctrl-q)")
     parser.add_argument("--sig-proxy", default="true", choices=("true", "false"),
                         help="forward received signals to the container (default true)")
 
@@ -32,6 +38,8 @@ def args_start(parser):
     parser.add_argument("-a", "--attach", action="store_true",
                         help="attach to the container's output")
     parser.add_argument("-i", "--interactive", action="store_true", help="attach stdin")
+    parser.add_argument("--detach-keys", metavar="KEYS",
+                        help="keys that detach from the container (default ctrl-p,ctrl-q)")
     parser.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
@@ -164,21 +172,45 @@ def _add_create_flags(parser):
     add("--runtime", help="OCI runtime: crun or runc")
     add("--network", "--net", dest="network", help="none | host | bridge | NETWORK | "
                                                    "container:NAME")
+    add("--network-alias", "--net-alias", dest="network_alias", action="append", default=[],
+        metavar="ALIAS", help="another name of the container on its user-defined network")
+    add("--ip", metavar="IPV4", help="the container's address on its user-defined network "
+                                     "(one whose subnet was given)")
+    add("--add-host", action="append", default=[], metavar="HOST:IP",
+        help="add a line to /etc/hosts: NAME:ADDRESS, or NAME:host-gateway for the host")
+    add("--dns", action="append", default=[], metavar="ADDRESS",
+        help="a DNS server for the container's resolv.conf")
+    add("--dns-search", action="append", default=[], metavar="DOMAIN",
+        help="a DNS search domain ('.' for none)")
+    add("--dns-option", "--dns-opt", dest="dns_option", action="append", default=[],
+        metavar="OPTION", help="a resolv.conf option, like ndots:2")
     add("-p", "--publish", action="append", default=[],
         help="publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/PROTO] or CONTAINERPORT")
     add("-P", "--publish-all", action="store_true", help="publish all exposed ports")
     add("--expose", action="append", default=[], help="expose a port")
     add("-l", "--label", action="append", default=[], help="set metadata KEY=VALUE")
+    add("--label-file", action="append", default=[], metavar="FILE",
+        help="read labels from a file of KEY=VALUE lines")
     add("--privileged", action="store_true", help="give the container the host's devices "
                                                   "and every capability")
     add("--cap-add", action="append", default=[], help="add a capability")
     add("--cap-drop", action="append", default=[], help="drop a capability")
     add("--read-only", action="store_true", help="mount the root file system read-only")
+    add("--security-opt", action="append", default=[], metavar="OPTION",
+        help="no-new-privileges[=true], seccomp=unconfined, seccomp=PROFILE.json, "
+             "apparmor=PROFILE (hosts with AppArmor), label=disable, systempaths=unconfined")
+    add("--device", action="append", default=[], metavar="HOST[:CONTAINER][:rwm]",
+        help="give the container a host device (r read, w write, m mknod; default rwm)")
+    add("--ulimit", action="append", default=[], metavar="NAME=SOFT[:HARD]",
+        help="a resource limit, like nofile=1024:2048 (at most the host's hard limit)")
     add("--init", action="store_true", help="run an init inside the container that forwards "
                                             "signals and reaps processes")
     add("--stop-signal", help="signal to stop the container (default SIGTERM)")
     add("--stop-timeout", type=int, help="seconds to wait on stop before killing")
     add("--shm-size", help="size of /dev/shm (default 64m)")
+    add("--platform", help="the platform to run: only this host's (linux/amd64 here)")
+    add("--cidfile", metavar="FILE", help="write the container's ID to FILE (which must not "
+                                          "exist)")
     add("--pull", default="missing", choices=("missing", "always", "never"),
         help="pull the image before creating: missing (default: when it is not here), "
              "always, never")
@@ -220,19 +252,47 @@ def _health_options(args) -> dict:
     return {"healthcheck": healthcheck, "health_on_failure": args.health_on_failure}
 
 
-def _options(args) -> dict:
+def read_lines(path: str, what: str) -> list[str]:
+    """The lines of an env or label file, as Docker reads them: leading white space
+    dropped, blank lines and lines that start with # skipped."""
     from runtime.errors import InvalidArgument
-    env = []
-    for path in args.env_file:
-        try:
-            with open(path) as f:
-                for line in f:
-                    line = line.strip()
-                    if line and not line.startswith("#"):
-                        env.append(line)
-        except OSError as error:
-            raise InvalidArgument(f"cannot read env file {path}: {error.strerror}") from None
+    try:
+        with open(path) as f:
+            lines = [line.rstrip("\r\n").lstrip() for line in f]
+    except OSError as error:
+        raise InvalidArgument(f"cannot read {what} file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"cannot read {what} file {path}: not UTF-8 text") from None
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def _security_options(values: list[str]) -> list[str]:
+    """`--security-opt seccomp=FILE` carries the file's profile, as Docker's CLI sends it."""
+    from runtime.container.security_options import split
+    from runtime.errors import InvalidArgument
+    options = []
+    for value in values:
+        key, profile = split(value)
+        if key == "seccomp" and profile != "unconfined":
+            try:
+                with open(profile) as f:
+                    text = json.dumps(json.load(f), separators=(",", ":"))
+            except OSError as error:
+                raise InvalidArgument(f"opening seccomp profile ({profile}) failed: "
+                                      f"{error.strerror}") from None
+            except ValueError as error:
+                raise InvalidArgument(f"compacting json for seccomp profile ({profile}) "
+                                      f"failed: {error}") from None
+            value = f"seccomp={text}"
+        options.append(value)
+    return options
+
+
+def _options(args) -> dict:
+    env = [line for path in args.env_file for line in read_lines(path, "env")]
     env.extend(args.env)
+    labels = [line for path in args.label_file for line in read_lines(path, "label")]
+    labels.extend(args.label)
     binds, volumes = _volume_flags(args.volume)
     from runtime.volume.specs import parse_mount_flag
     options = {
@@ -244,12 +304,15 @@ def _options(args) -> dict:
         "memory": args.memory, "memory_swap": args.memory_swap, "cpus": args.cpus,
         "pids_limit": args.pids_limit, "restart": args.restart, "runtime": args.runtime,
         "network": args.network, "ports": args.publish, "publish_all": args.publish_all,
-        "expose": args.expose, "labels": args.label, "privileged": args.privileged,
+        "expose": args.expose, "labels": labels, "privileged": args.privileged,
         "cap_add": args.cap_add, "cap_drop": args.cap_drop, "read_only": args.read_only,
         "init": args.init,
         "stop_signal": args.stop_signal, "stop_timeout": args.stop_timeout,
         "shm_size": args.shm_size, "group": args.group, **_health_options(args),
-        "log_opts": args.log_opt,
+        "log_opts": args.log_opt, "network_aliases": args.network_alias, "ip": args.ip,
+        "extra_hosts": args.add_host, "dns": args.dns, "dns_search": args.dns_search,
+        "dns_options": args.dns_option, "ulimits": args.ulimit, "devices": args.device,
+        "security_opt": _security_options(args.security_opt), "platform": args.platform,
     }
     if args.command:
         options["cmd"] = list(args.command)
@@ -299,12 +362,57 @@ def _volume_flags(values: list[str]) -> tuple[list[str], list[str]]:
     return binds, volumes
 
 
+class ContainerIdFile:
+    """`--cidfile`: made (empty) before the container, refused if it exists, as Docker's
+    CLI does; the ID is written once the container exists, before its program runs; a file
+    no ID was written to, or whose container was removed again by a failed run, is
+    removed."""
+
+    def __init__(self, path: str | None):
+        from runtime.errors import InvalidArgument
+        self.path, self.written = path, False
+        if not path:
+            return
+        if os.path.lexists(path):
+            raise InvalidArgument(f"container ID file found, make sure the other container "
+                                  f"isn't running or delete {path}", 125)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                             0o644))
+        except OSError as error:
+            raise InvalidArgument(f"failed to create the container ID file: "
+                                  f"{error.strerror}", 125) from None
+
+    def write(self, container) -> None:
+        if self.path:
+            container_id = container if isinstance(container, str) else container.id
+            with open(self.path, "w") as f:
+                f.write(container_id)
+            self.written = True
+
+    def discard(self) -> None:
+        if self.path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+            self.path = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is not None or not self.written:
+            self.discard()
+
+
 def cmd_create(args) -> int:
     engine = engine_for(args)
     from runtime.errors import MoorError
     try:
-        pull_as_asked(engine, args)
-        container_id = engine.create(_options(args))
+        options = _options(args)
+        with ContainerIdFile(args.cidfile) as cidfile:
+            pull_as_asked(engine, args)
+            container_id = engine.create(options)
+            cidfile.write(container_id)
     except MoorError as error:
         error.status = 125
         raise
@@ -312,8 +420,28 @@ def cmd_create(args) -> int:
     return 0
 
 
+STREAMS = ("stdin", "stdout", "stderr")
+
+
+def _attached_streams(args) -> set[str]:
+    """`-a`: the streams of a foreground run to attach (Docker's: stdout and stderr when
+    none is named; stdin is given by -i)."""
+    from runtime.errors import InvalidArgument
+    named = {stream.lower() for stream in args.attach}
+    if not named:
+        return {"stdout", "stderr"}
+    for stream in named:
+        if stream not in STREAMS:
+            raise InvalidArgument(f"invalid argument {stream!r} for \"-a, --attach\" flag: "
+                                  "valid streams are STDIN, STDOUT and STDERR")
+    if args.detach:
+        raise InvalidArgument("Conflicting options: -a and -d")
+    return named
+
+
 def cmd_run(args) -> int:
     from runtime.cli import interactive
+    from runtime.container import attach
     from runtime.errors import MoorError
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
         sys.stderr.write("the input device is not a TTY\n")
@@ -321,22 +449,26 @@ def cmd_run(args) -> int:
     engine = engine_for(args)
     try:
         options = _options(args)
+        streams = _attached_streams(args)
+        detach_keys = attach.parse_detach_keys(args.detach_keys)
     except MoorError as error:
         error.status = 125
         raise
     options["stdin_once"] = bool(args.interactive and not args.detach)
-    pull_as_asked(engine, args)
-    if args.detach:
-        try:
-            container_id = engine.run(options)
-        except MoorError as error:
-            if error.status not in (126, 127):
-                error.status = 125
-            raise
-        write(container_id + "\n")
-        return 0
-    return interactive.run_attached(engine, options, interactive=args.interactive,
-                                    sig_proxy=args.sig_proxy == "true")
+    with ContainerIdFile(args.cidfile) as cidfile:
+        pull_as_asked(engine, args)
+        if args.detach:
+            try:
+                container_id = engine.run(options, before_start=cidfile.write)
+            except MoorError as error:
+                if error.status not in (126, 127):
+                    error.status = 125
+                raise
+            write(container_id + "\n")
+            return 0
+        return interactive.run_attached(engine, options, interactive=args.interactive,
+                                        sig_proxy=args.sig_proxy == "true", streams=streams,
+                                        detach_keys=detach_keys, before_start=cidfile.write)
 
 
 def cmd_start(args) -> int:
@@ -346,7 +478,9 @@ def cmd_start(args) -> int:
             from runtime.errors import InvalidArgument
             raise InvalidArgument("you cannot start and attach multiple containers at once")
         from runtime.cli import interactive
-        return interactive.start_attached(engine, args.containers[0], args.interactive)
+        from runtime.container import attach
+        return interactive.start_attached(engine, args.containers[0], args.interactive,
+                                          attach.parse_detach_keys(args.detach_keys))
     return _each(args.containers, lambda ref: engine.start(ref), echo=True)
 
 

@@ -8,8 +8,12 @@ import sys
 from runtime.cli.output import engine_for
 
 
+DETACH_KEYS_HELP = "keys that detach from the container (default ctrl-p,ctrl-q)"
+
+
 def args_attach(parser):
     parser.add_argument("--no-stdin", action="store_true", help="do not attach stdin")
+    parser.add_argument("--detach-keys", metavar="KEYS", help=DETACH_KEYS_HELP)
     parser.add_argument("--sig-proxy", default="true", choices=("true", "false"),
                         help="forward signals to the container (non-tty only)")
     parser.add_argument("container", metavar="CONTAINER")
@@ -22,6 +26,11 @@ def args_exec(parser):
     parser.add_argument("-u", "--user", help="user: name|uid[:group|gid]")
     parser.add_argument("-w", "--workdir", help="working directory inside the container")
     parser.add_argument("-e", "--env", action="append", default=[], help="set variables")
+    parser.add_argument("--env-file", action="append", default=[], metavar="FILE",
+                        help="read variables from a file of NAME=VALUE lines")
+    parser.add_argument("--detach-keys", metavar="KEYS",
+                        help="keys that detach from the process, which goes on (default "
+                             "ctrl-p,ctrl-q)")
     parser.add_argument("--privileged", action="store_true",
                         help="give the process every capability")
     parser.add_argument("container", metavar="CONTAINER")
@@ -40,12 +49,18 @@ def _proxy_signals(engine, container_id):
         signal.signal(signum, forward)
 
 
-def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> int:
+def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool,
+                 streams=frozenset({"stdout", "stderr"}), detach_keys: bytes | None = None,
+                 before_start=None) -> int:
+    """`moor run` in the foreground: the `streams` named by -a, `detach_keys` to leave
+    with; `before_start(container)` runs once it exists (--cidfile)."""
     from runtime.container import attach
     from runtime.errors import MoorError
     connection = {}
 
     def connect(container):
+        if before_start is not None:
+            before_start(container)
         connection["sock"] = attach.connect(engine, container)
         connection["dir"] = container.dir
 
@@ -58,10 +73,15 @@ def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> i
         if error.status not in (126, 127):
             error.status = 125  # Docker's status for a run that failed before the program
         raise
+    if not streams & {"stdout", "stderr"}:
+        # As Docker's: a run that shows none of the output (`-a stdin`) says which it is.
+        sys.stdout.write(container_id + "\n")
+        sys.stdout.flush()
     tty = bool(options.get("tty"))
     if sig_proxy and not tty:
         _proxy_signals(engine, container_id)
-    outcome = attach.relay(connection["sock"], connection["dir"], tty=tty, stdin=interactive)
+    outcome = attach.relay(connection["sock"], connection["dir"], tty=tty, stdin=interactive,
+                           streams=streams, detach_keys=detach_keys or attach.DETACH_KEYS)
     connection["sock"].close()
     if outcome == attach.DETACHED:
         attach.detach_message()
@@ -75,7 +95,8 @@ def run_attached(engine, options: dict, interactive: bool, sig_proxy: bool) -> i
     return code
 
 
-def start_attached(engine, ref: str, interactive: bool) -> int:
+def start_attached(engine, ref: str, interactive: bool,
+                   detach_keys: bytes | None = None) -> int:
     from runtime.container import attach, lifecycle
     container = engine.container(ref)
     connection = {}
@@ -90,7 +111,8 @@ def start_attached(engine, ref: str, interactive: bool) -> int:
     if not tty:
         _proxy_signals(engine, container.id)
     stdin = interactive and bool(container.config["Config"].get("OpenStdin"))
-    outcome = attach.relay(connection["sock"], container.dir, tty=tty, stdin=stdin)
+    outcome = attach.relay(connection["sock"], container.dir, tty=tty, stdin=stdin,
+                           detach_keys=detach_keys or attach.DETACH_KEYS)
     connection["sock"].close()
     if outcome == attach.DETACHED:
         attach.detach_message()
@@ -101,6 +123,7 @@ def start_attached(engine, ref: str, interactive: bool) -> int:
 def cmd_attach(args) -> int:
     from runtime.container import attach
     from runtime.errors import Conflict
+    detach_keys = attach.parse_detach_keys(args.detach_keys)
     engine = engine_for(args)
     container = engine.container(args.container)
     container.refresh()
@@ -113,7 +136,8 @@ def cmd_attach(args) -> int:
     if args.sig_proxy == "true" and not container.tty:
         _proxy_signals(engine, container.id)
     stdin = not args.no_stdin and bool(container.config["Config"].get("OpenStdin"))
-    outcome = attach.relay(sock, container.dir, tty=container.tty, stdin=stdin)
+    outcome = attach.relay(sock, container.dir, tty=container.tty, stdin=stdin,
+                           detach_keys=detach_keys)
     sock.close()
     if outcome == attach.DETACHED:
         attach.detach_message()
@@ -122,10 +146,13 @@ def cmd_attach(args) -> int:
 
 
 def cmd_exec(args) -> int:
-    from runtime.container import execute
+    from runtime.cli.containers import read_lines
+    from runtime.container import attach, execute
     from runtime.errors import InvalidArgument
     if not args.command:
         raise InvalidArgument("exec needs a command to run")
+    detach_keys = attach.parse_detach_keys(args.detach_keys)
+    env = [line for path in args.env_file for line in read_lines(path, "env")] + args.env
     # As Docker's: only -it makes our terminal the process's; -t alone gives it a terminal
     # of its own, whatever stdin is.
     if args.tty and args.interactive and not args.detach and not os.isatty(0):
@@ -133,6 +160,10 @@ def cmd_exec(args) -> int:
         return 1
     engine = engine_for(args)
     container = engine.container(args.container)
+    if args.tty and args.interactive and not args.detach:
+        return execute.run_on_terminal(engine, container, list(args.command), user=args.user,
+                                       workdir=args.workdir, env=env,
+                                       privileged=args.privileged, detach_keys=detach_keys)
     return execute.run(engine, container, list(args.command), tty=args.tty,
                        interactive=args.interactive, detach=args.detach, user=args.user,
-                       workdir=args.workdir, env=args.env, privileged=args.privileged)
+                       workdir=args.workdir, env=env, privileged=args.privileged)

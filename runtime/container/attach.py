@@ -2,7 +2,7 @@
 
 The relay copies conmon's attach socket to our stdout/stderr and our stdin to it; with a tty it
 puts the local terminal in raw mode (so Ctrl-C and line editing go to the container), follows
-the window size, and leaves on the detach keys (Ctrl-P Ctrl-Q) with the container still
+the window size, and leaves on the detach keys (Ctrl-P Ctrl-Q, or `--detach-keys`) with the container still
 running. It always drains the socket: a client that stops reading would freeze the container
 (conmon writes to clients with blocking writes).
 """
@@ -20,6 +20,35 @@ from runtime.container import monitor
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q
 MAX_INPUT = 32767
 ENDED, DETACHED = "ended", "detached"
+OUTPUT_STREAMS = frozenset({"stdout", "stderr"})
+_CONTROL = {"@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def parse_detach_keys(text: str | None) -> bytes:
+    """Docker's `--detach-keys`: a comma-separated sequence of `ctrl-<letter>`,
+    `ctrl-[`, `ctrl-\\`, `ctrl-]`, `ctrl-^`, `ctrl-_`, `ctrl-@` and single characters
+    (`ctrl-p,ctrl-q`, the default; `ctrl-a`; `a,b`)."""
+    from runtime.errors import InvalidArgument
+    if not text:
+        return DETACH_KEYS
+    keys = bytearray()
+    for part in text.split(","):
+        part = part.strip()
+        if part.lower().startswith("ctrl-") and len(part) == 6:
+            key = part[5].lower()
+            if "a" <= key <= "z":
+                keys.append(ord(key) - ord("a") + 1)
+                continue
+            if key in _CONTROL:
+                keys.append(_CONTROL[key])
+                continue
+        elif len(part) == 1:
+            keys.append(ord(part))
+            continue
+        raise InvalidArgument(f"invalid detach keys {text!r}: use keys like ctrl-p,ctrl-q "
+                              "(ctrl-a..ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, "
+                              "ctrl-_ or single characters, separated by commas)")
+    return bytes(keys)
 
 
 def connect(engine, container) -> socket.socket:
@@ -63,9 +92,10 @@ class RawTerminal:
 
 def relay(sock: socket.socket, container_dir: str, *, tty: bool, stdin: bool,
           stdin_fd: int = 0, stdout_fd: int = 1, stderr_fd: int = 2,
-          detach_keys: bytes = DETACH_KEYS) -> str:
+          detach_keys: bytes = DETACH_KEYS, streams=OUTPUT_STREAMS) -> str:
     """Copy between the attach socket and our stdio until the container's output ends
-    (ENDED) or the user detaches (DETACHED)."""
+    (ENDED) or the user detaches (DETACHED). Only the output `streams` named are written
+    (`run -a`): with a terminal, everything is stdout."""
     use_stdin = stdin
     raw = tty and use_stdin and os.isatty(stdin_fd)
     previous_winch = None
@@ -100,8 +130,9 @@ def relay(sock: socket.socket, container_dir: str, *, tty: bool, stdin: bool,
                 if not message:
                     return ENDED
                 stream, data = message[0], message[1:]
-                write_all(stderr_fd if (stream == monitor.STREAM_STDERR and not tty)
-                           else stdout_fd, data)
+                to_stderr = stream == monitor.STREAM_STDERR and not tty
+                if ("stderr" if to_stderr else "stdout") in streams:
+                    write_all(stderr_fd if to_stderr else stdout_fd, data)
             if stdin_open and stdin_fd in ready:
                 try:
                     data = os.read(stdin_fd, MAX_INPUT)

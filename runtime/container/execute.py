@@ -1,6 +1,11 @@
 """`exec`: run another process in a running container's namespaces and cgroup, through the
 OCI runtime's own `exec` (about 12 ms here), with the same capabilities, seccomp profile and
-masked paths as the container's main process."""
+masked paths as the container's main process.
+
+`exec -it` from a terminal runs the process as a terminal session under a conmon of its own
+(runtime/container/sessions.py), as the engine service's exec does: the detach keys
+(`--detach-keys`, Ctrl-P Ctrl-Q by default) leave it running, as Docker's do.
+"""
 
 import contextlib
 import json
@@ -13,7 +18,7 @@ from runtime.container import options as opts, spec as oci_spec, users
 from runtime.container.lifecycle import find_program, oci_runtime, process_environment
 from runtime.container.rootpath import Root
 from runtime.container.state import PAUSED, RUNNING
-from runtime.errors import Conflict, InvalidArgument
+from runtime.errors import Conflict, InvalidArgument, MoorError
 
 
 def process_spec(container, cmd: list[str], *, tty: bool = False, user: str | None = None,
@@ -107,6 +112,45 @@ def run(engine, container, cmd: list[str], *, tty: bool = False, interactive: bo
             pass
         if status is not None:
             events.container(engine, container, "exec_die", {**exec_id, "exitCode": status})
+
+
+def run_on_terminal(engine, container, cmd: list[str], *, user: str | None = None,
+                    workdir: str | None = None, env=(), privileged: bool = False,
+                    detach_keys: bytes | None = None) -> int:
+    """`exec -it` with our terminal: a terminal session relayed to it until the process
+    ends (its status) or the detach keys are typed (0, the process going on)."""
+    from runtime.container import attach, sessions
+    rows, cols = attach.terminal_size(1) or attach.terminal_size(0) or (24, 80)
+    session, sock = sessions.start(engine, container, secrets.token_hex(32), list(cmd),
+                                   user=user, rows=rows, cols=cols, env=list(env),
+                                   workdir=workdir, privileged=privileged, term="xterm")
+    try:
+        outcome = attach.relay(sock, session.dir, tty=True, stdin=True,
+                               detach_keys=detach_keys or attach.DETACH_KEYS)
+    finally:
+        sock.close()
+    if outcome == attach.DETACHED:
+        attach.detach_message()
+        return 0
+    code = _session_status(session)
+    with contextlib.suppress(MoorError):
+        session.remove(engine)
+    return code
+
+
+def _session_status(session, patience: float = 10.0) -> int:
+    """The ended session's status: conmon records it as the terminal's output ends, perhaps
+    a moment after; 137 for a monitor that died without recording one."""
+    import time
+    deadline = time.monotonic() + patience
+    while True:
+        code = session.exit_code()
+        if code is not None:
+            return code
+        if not session.monitor_alive() or time.monotonic() > deadline:
+            code = session.exit_code()
+            return 137 if code is None else code
+        time.sleep(0.005)
 
 
 # -- a terminal of our own (crun) ---------------------------------------------------------------

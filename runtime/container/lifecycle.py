@@ -334,7 +334,9 @@ def _attach_network(engine, container: Container, network) -> dict:
         publish_loopback=host.get("PublishLoopback", True),
         exposed=sorted((container.config["Config"].get("ExposedPorts") or {}).keys()),
         container_dir=container.dir, peer_netns=peer,
-        aliases=host.get("NetworkAliases") or [])
+        aliases=host.get("NetworkAliases") or [], address=host.get("IPv4Address") or None,
+        extra_hosts=host.get("ExtraHosts") or [], dns=host.get("Dns") or [],
+        dns_search=host.get("DnsSearch") or [], dns_options=host.get("DnsOptions") or [])
     attachment = network.attach(engine.paths, request)
     return {"netns": attachment.netns, "share_host": attachment.share_host,
             "settings": attachment.settings}

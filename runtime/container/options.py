@@ -10,6 +10,7 @@ import os
 import re
 from typing import Callable, NamedTuple
 
+from runtime.container import devices, security_options, ulimits
 from runtime.errors import InvalidArgument
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
@@ -231,6 +232,68 @@ def _text_or_none(value):
     return value or None
 
 
+def _list_or_none(value):
+    return value or None
+
+
+def parse_extra_hosts(value) -> list[str] | None:
+    from runtime.network import hostfiles
+    return hostfiles.parse_extra_hosts(value) or None
+
+
+def parse_dns(value) -> list[str]:
+    from runtime.network import hostfiles
+    return hostfiles.parse_dns(value)
+
+
+def parse_dns_search(value) -> list[str]:
+    from runtime.network import hostfiles
+    return hostfiles.parse_dns_search(value)
+
+
+def parse_dns_options(value) -> list[str]:
+    from runtime.network import hostfiles
+    return hostfiles.parse_dns_options(value)
+
+
+def host_platform() -> str:
+    """`os/architecture` of the containers this host runs, in Go's names."""
+    from runtime.image.distribution.pull import host_platform as architecture
+    arch, variant = architecture()
+    return f"linux/{arch}" + (f"/{variant}" if variant else "")
+
+
+def parse_platform(value) -> str | None:
+    """`--platform`: only this host's (`linux/amd64` on x86-64; `linux` or the architecture
+    alone name it too): the engine runs no emulator for another's programs."""
+    if not value:
+        return None
+    wanted = str(value).strip().lower()
+    host = host_platform()
+    arch = host.split("/")[1]
+    if wanted not in (host, "linux", arch, f"linux/{arch}"):
+        raise InvalidArgument(f"platform {value!r} is not supported: this host runs {host} "
+                              "containers only (Moorage's engine runs no emulator)")
+    return host
+
+
+def parse_ip(value, network: str | None) -> str | None:
+    """`--ip`: an IPv4 address on a user-defined network (Docker refuses it elsewhere; the
+    network checks at start that it is in its subnet and free)."""
+    if not value:
+        return None
+    import ipaddress
+    try:
+        address = ipaddress.IPv4Address(str(value))
+    except ValueError:
+        raise InvalidArgument(f"invalid IPv4 address: {value}") from None
+    if network in (None, "", "bridge", "default", "none", "host") or \
+            str(network).startswith("container:"):
+        raise InvalidArgument("user specified IP address is supported on user defined "
+                              "networks only")
+    return str(address)
+
+
 class Field(NamedTuple):
     """A create option that becomes one key of Config or HostConfig by itself."""
     option: str
@@ -267,6 +330,14 @@ HOST_CONFIG_FIELDS = (
     Field("init", "Init", lambda value: parse_init(value)),
     # Every container's log is capped: `--log-opt` over the host's defaults (see log_config).
     Field("log_opts", "LogConfig", lambda value: log_config(value)),
+    # /etc/hosts and /etc/resolv.conf (runtime.network.hostfiles).
+    Field("extra_hosts", "ExtraHosts", parse_extra_hosts),
+    Field("dns", "Dns", parse_dns),
+    Field("dns_search", "DnsSearch", parse_dns_search),
+    Field("dns_options", "DnsOptions", parse_dns_options),
+    Field("ulimits", "Ulimits", ulimits.parse),
+    Field("devices", "Devices", devices.parse),
+    Field("security_opt", "SecurityOpt", lambda value: security_options.parse(value) or None),
 )
 
 # Options read together with the image's config or with other options (see `build`), and
@@ -274,7 +345,7 @@ HOST_CONFIG_FIELDS = (
 COMBINED_OPTIONS = {
     "image", "image_name", "name", "id", "cmd", "entrypoint", "env", "workdir", "user",
     "labels", "expose", "stop_signal", "memory", "memory_swap", "restart", "auto_remove",
-    "binds", "mounts", "tmpfs", "volumes", "network_aliases", "group",
+    "binds", "mounts", "tmpfs", "volumes", "network_aliases", "group", "ip", "platform",
 }
 KNOWN_OPTIONS = COMBINED_OPTIONS | {field.option for field in CONFIG_FIELDS + HOST_CONFIG_FIELDS}
 
@@ -311,15 +382,33 @@ def build(options: dict, image_config: dict) -> tuple[dict, dict]:
         **_mounts(options),
         **_group(options),
     }
-    aliases = parse_network_aliases(options.get("network_aliases"),
-                                    options.get("network") or None)
+    parse_platform(options.get("platform"))
+    network = options.get("network") or None
+    aliases = parse_network_aliases(options.get("network_aliases"), network)
     if aliases:
         # Moorage's own: the names the container also has on its (user) network, which
         # Docker keeps in NetworkingConfig.
         host_config["NetworkAliases"] = aliases
+    address = parse_ip(options.get("ip"), network)
+    if address:
+        # Moorage's own too: the address asked for on that network (Docker's
+        # NetworkingConfig...IPAMConfig.IPv4Address, which inspect shows in NetworkSettings).
+        host_config["IPv4Address"] = address
+    _check_network_files(host_config)
     from runtime.volume import specs
     specs.plan(config, host_config)  # every mount checked, a destination used twice refused
     return config, host_config
+
+
+def _check_network_files(host_config: dict) -> None:
+    """A container in another's network namespace has that one's hosts and resolv.conf."""
+    if not str(host_config.get("NetworkMode") or "").startswith("container:"):
+        return
+    if host_config["Dns"] or host_config["DnsSearch"] or host_config["DnsOptions"]:
+        raise InvalidArgument("conflicting options: dns and the network mode")
+    if host_config["ExtraHosts"]:
+        raise InvalidArgument("conflicting options: custom host-to-IP mapping and the "
+                              "network mode")
 
 
 def _volumes(options: dict, image: dict) -> dict | None:
@@ -401,10 +490,31 @@ def _working_dir(options: dict, image: dict) -> str:
 
 
 def _exposed_ports(options: dict, image: dict) -> dict:
+    """The image's exposed ports and `--expose` ones: `80`, `53/udp`, or a range
+    `8000-8010[/proto]`, each port of it."""
     exposed = dict(image.get("ExposedPorts") or {})
     for port in options.get("expose") or []:
-        exposed[port if "/" in str(port) else f"{port}/tcp"] = {}
+        for key in expose_keys(port):
+            exposed[key] = {}
     return exposed
+
+
+def expose_keys(value) -> list[str]:
+    """`--expose` text -> ExposedPorts keys (`8000-8002/udp` -> 8000/udp, 8001/udp,
+    8002/udp), as Docker's nat.ParsePortRange reads it."""
+    text = str(value).strip()
+    ports, _, proto = text.partition("/")
+    proto = proto.lower() or "tcp"
+    first, sep, last = ports.partition("-")
+    if proto not in ("tcp", "udp", "sctp") or not first.isdigit() or (
+            sep and not last.isdigit()):
+        raise InvalidArgument(f"invalid range format for --expose: {text} (PORT[-PORT]"
+                              "[/PROTO])")
+    low, high = int(first), int(last) if sep else int(first)
+    if not 0 < low <= high <= 65535:
+        raise InvalidArgument(f"invalid range format for --expose: {text}: ports are 1 to "
+                              "65535, the first no more than the last")
+    return [f"{port}/{proto}" for port in range(low, high + 1)]
 
 
 def _stop_signal(options: dict, image: dict) -> str:

@@ -53,22 +53,42 @@ def default_profile(capabilities: list[str]) -> dict | None:
             profile = json.load(f)
     except (OSError, ValueError):
         return None
+    return convert(profile, capabilities, tighten=True)
+
+
+def convert(profile: dict, capabilities: list[str], tighten: bool = False) -> dict:
+    """A profile in Docker's JSON format (`defaultAction`, `architectures` or `archMap`,
+    `syscalls` with `names`, `includes` and `excludes`...) -> the OCI `linux.seccomp` object
+    for this host and a container holding `capabilities`, as moby's `setupSeccomp` converts
+    one. `tighten`: the engine's default, Docker's capability gates added (see the module's
+    note); a user's own profile (`--security-opt seccomp=FILE`) is taken as it is. Raises
+    ValueError on a profile that is not of that format."""
+    if not isinstance(profile, dict) or not isinstance(profile.get("defaultAction"), str):
+        raise ValueError("a seccomp profile is a JSON object with a defaultAction")
+    if profile.get("architectures") and profile.get("archMap"):
+        raise ValueError("use either 'architectures' or 'archMap' in a seccomp profile")
     machine = os.uname().machine
     scmp_arch, go_arch = _ARCH_NAMES.get(machine, ("SCMP_ARCH_" + machine.upper(), machine))
     caps = set(capabilities)
 
-    architectures = []
+    architectures = list(profile.get("architectures") or [])
     for entry in profile.get("archMap") or []:
         if entry.get("architecture") == scmp_arch:
             architectures = [scmp_arch] + list(entry.get("subArchitectures") or [])
 
-    gated = {name: cap for cap, names in _CAP_GATED.items() for name in names}
-    removed = set(_NEVER) | {name for name, cap in gated.items() if cap not in caps}
-    if "CAP_SYS_ADMIN" not in caps:
-        removed.add("clone")
+    removed: set[str] = set()
+    if tighten:
+        gated = {name: cap for cap, names in _CAP_GATED.items() for name in names}
+        removed = set(_NEVER) | {name for name, cap in gated.items() if cap not in caps}
+        if "CAP_SYS_ADMIN" not in caps:
+            removed.add("clone")
 
     syscalls = []
     for group in profile.get("syscalls") or []:
+        if not isinstance(group, dict) or not isinstance(group.get("action"), str):
+            raise ValueError("each syscall rule of a seccomp profile needs an action")
+        if group.get("name") and group.get("names"):
+            raise ValueError("use either 'name' or 'names' in a seccomp rule")
         includes = group.get("includes") or {}
         excludes = group.get("excludes") or {}
         if includes.get("caps") and not set(includes["caps"]) <= caps:
@@ -81,20 +101,22 @@ def default_profile(capabilities: list[str]) -> dict | None:
             continue
         if includes.get("minKernel") and not _kernel_at_least(includes["minKernel"]):
             continue
-        names = list(group.get("names") or [])
+        names = list(group.get("names") or ([group["name"]] if group.get("name") else []))
+        if not all(isinstance(name, str) for name in names):
+            raise ValueError("syscall names in a seccomp profile are strings")
         if group.get("action") == "SCMP_ACT_ALLOW":
             names = [n for n in names if n not in removed]
         if not names:
             continue
         rule = {"names": names, "action": group["action"]}
         if group.get("args"):
-            rule["args"] = [{k: a[k] for k in ("index", "value", "valueTwo", "op")}
+            rule["args"] = [{k: a[k] for k in ("index", "value", "valueTwo", "op") if k in a}
                             for a in group["args"]]
         if group.get("errnoRet") is not None:
             rule["errnoRet"] = group["errnoRet"]
         syscalls.append(rule)
 
-    if "CAP_SYS_ADMIN" not in caps:
+    if tighten and "CAP_SYS_ADMIN" not in caps:
         syscalls.append({"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{
             "index": 0, "value": CLONE_NAMESPACE_FLAGS, "valueTwo": 0,
             "op": "SCMP_CMP_MASKED_EQ"}]})
@@ -105,8 +127,8 @@ def default_profile(capabilities: list[str]) -> dict | None:
     if denied:
         syscalls.append({"names": denied, "action": "SCMP_ACT_ERRNO", "errnoRet": 1})
 
-    result = {"defaultAction": profile.get("defaultAction", "SCMP_ACT_ERRNO"),
-              "architectures": architectures, "syscalls": syscalls}
+    result = {"defaultAction": profile["defaultAction"], "architectures": architectures,
+              "syscalls": syscalls}
     if profile.get("defaultErrnoRet") is not None:
         result["defaultErrnoRet"] = profile["defaultErrnoRet"]
     return result

@@ -6,7 +6,7 @@ libcontainer/specconv, and the OCI runtime spec's config-linux.md.
 
 import os
 
-from runtime.container import init_process, seccomp
+from runtime.container import devices, init_process, seccomp, security_options, ulimits
 
 OCI_VERSION = "1.0.2"
 
@@ -124,6 +124,7 @@ class SpecRequest:
         self.host = container.host_config
         self.privileged = bool(self.host.get("Privileged"))
         self.capabilities = capabilities(self.host)
+        self.security = security_options.settings(self.host.get("SecurityOpt"))
 
 
 def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: str,
@@ -149,7 +150,7 @@ def build(container, rootfs: str, user, env: list[str], argv: list[str], cwd: st
 
 def add_process(request: SpecRequest, spec: dict) -> None:
     """The program: terminal, user, argv (under the init with `--init`), environment,
-    working directory."""
+    working directory, and the resource limits of `--ulimit`."""
     user = request.user
     process = {
         "terminal": bool(request.config.get("Tty")),
@@ -160,6 +161,9 @@ def add_process(request: SpecRequest, spec: dict) -> None:
     }
     if user.additional_gids:
         process["user"]["additionalGids"] = user.additional_gids
+    rlimits = ulimits.rlimits(request.host)
+    if rlimits:
+        process["rlimits"] = rlimits
     spec["process"] = process
 
 
@@ -236,14 +240,17 @@ def add_namespaces(request: SpecRequest, spec: dict) -> None:
 
 
 def add_resources(request: SpecRequest, spec: dict) -> None:
-    """The cgroup: its path, the device rules, memory, CPU and PIDs limits. In a group, CPUs
-    and PIDs above the group's are capped to the group's (runtime.container.groups); memory
-    stays as asked."""
+    """The cgroup: its path, the device rules (and the nodes of `--device`), memory, CPU and
+    PIDs limits. In a group, CPUs and PIDs above the group's are capped to the group's
+    (runtime.container.groups); memory stays as asked."""
     from runtime.container.cgroups import capped
     host = request.host
     group = request.group or {}
+    nodes, rules = devices.oci(host)
+    if nodes:
+        spec["linux"]["devices"] = nodes
     resources = {"devices": [{"allow": True, "access": "rwm"}] if request.privileged
-                 else DEVICE_RULES}
+                 else DEVICE_RULES + rules}
     memory = int(host.get("Memory") or 0)
     if memory > 0:
         resources["memory"] = {"limit": memory}
@@ -262,19 +269,28 @@ def add_resources(request: SpecRequest, spec: dict) -> None:
 
 
 def add_security(request: SpecRequest, spec: dict) -> None:
-    """Capabilities, no-new-privileges, and for unprivileged containers the masked and
-    read-only paths and the seccomp filter (compiled in advance for crun)."""
+    """Capabilities, no-new-privileges, the AppArmor profile asked for, and for unprivileged
+    containers the masked and read-only paths and the seccomp filter (the default one, or
+    the container's own: runtime.container.security_options), compiled in advance for
+    crun."""
     caps = request.capabilities
+    security = request.security
     spec["process"]["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps,
                                        "inheritable": [], "ambient": []}
-    spec["process"]["noNewPrivileges"] = bool(request.host.get("NoNewPrivileges"))
+    spec["process"]["noNewPrivileges"] = security.no_new_privileges
+    if security.apparmor:
+        spec["process"]["apparmorProfile"] = security.apparmor
     if request.privileged:
         return
     linux = spec["linux"]
-    linux["maskedPaths"] = existing_masked_paths()
-    linux["readonlyPaths"] = list(READONLY_PATHS)
-    profile = seccomp.default_profile(caps)
-    if not profile or request.host.get("SeccompProfile") == "unconfined":
+    if not security.system_paths_unconfined:
+        linux["maskedPaths"] = existing_masked_paths()
+        linux["readonlyPaths"] = list(READONLY_PATHS)
+    if security.seccomp == "unconfined":
+        return
+    profile = seccomp.convert(security.seccomp, caps) if security.seccomp else \
+        seccomp.default_profile(caps)
+    if not profile:
         return
     linux["seccomp"] = profile
     if request.seccomp_cache:

@@ -48,7 +48,9 @@ class NetworkRequest:
                  ports: list[str] | None = None, publish_all: bool = False,
                  exposed: list[str] | None = None, container_dir: str = "",
                  peer_netns: str | None = None, publish_loopback: bool = True,
-                 aliases: list[str] | None = None):
+                 aliases: list[str] | None = None, address: str | None = None,
+                 extra_hosts: list[str] | None = None, dns: list[str] | None = None,
+                 dns_search: list[str] | None = None, dns_options: list[str] | None = None):
         self.container_id = container_id    # 64 hex
         self.name = name                    # container name (no leading slash)
         self.hostname = hostname
@@ -65,6 +67,12 @@ class NetworkRequest:
         self.aliases = list(aliases or [])  # more names the others on a user network reach
                                             # it by (Docker's --network-alias, Compose's
                                             # service names and aliases)
+        self.address = address              # --ip: the address on a user network
+        self.extra_hosts = list(extra_hosts or [])  # --add-host, "NAME:ADDRESS" (or
+                                            # NAME:host-gateway): lines of /etc/hosts
+        self.dns = list(dns or [])          # --dns, --dns-search, --dns-option: what
+        self.dns_search = list(dns_search or [])    # resolv.conf says instead of the
+        self.dns_options = list(dns_options or [])  # host's
 
 
 class NetworkAttachment:

@@ -59,8 +59,9 @@ class _Neighbourhood:
         """A container's hosts text: its own name on its first address, and on user
         networks the names of the other containers there (none on the default bridge, as in
         Docker)."""
+        extra = [tuple(line) for line in record.get("extra_hosts") or ()]
         if record["mode"] == "none" or not record["endpoints"]:
-            return hostfiles.hosts_text(None, [])
+            return hostfiles.hosts_text(None, [], extra)
         first = record["endpoints"][0]
         own = (first["address"], [record["hostname"], record["name"]] +
                list(first.get("aliases") or ()))
@@ -72,7 +73,7 @@ class _Neighbourhood:
                     there = endpoints.endpoint(other, endpoint["network_id"]) or {}
                     peers.append((address, [other["name"], other["id"][:12]] +
                                   list(there.get("aliases") or ())))
-        return hostfiles.hosts_text(own, peers)
+        return hostfiles.hosts_text(own, peers, extra)
 
     def write_hosts(self, record: dict):
         text = self.hosts_of(record)
@@ -139,6 +140,8 @@ def settings_of(paths: Paths, record: dict) -> dict:
             "Gateway": endpoint["gateway"], "IPAddress": endpoint["address"],
             "IPPrefixLen": endpoint["prefixlen"],
         })
+        if endpoint.get("requested_address"):
+            entry["IPAMConfig"] = {"IPv4Address": endpoint["requested_address"]}
         if endpoint["network"] != store.DEFAULT_NETWORK:
             aliases = list(endpoint.get("aliases") or ())
             entry["Aliases"] = aliases or None
@@ -170,10 +173,11 @@ def network_settings(paths: Paths, container_id: str) -> dict | None:
 # attach -------------------------------------------------------------------------------------
 
 def _plug(paths: Paths, netlink, inside, network, bridge_index: int, record: dict,
-          position: int, undo: contextlib.ExitStack) -> dict:
-    """Give the container an address and an interface `eth<position>` on `network`."""
+          position: int, undo: contextlib.ExitStack, wanted: str | None = None) -> dict:
+    """Give the container an address (`wanted`, if given: `--ip`) and an interface
+    `eth<position>` on `network`."""
     container_id = record["id"]
-    address = ipam.allocate(paths, network, container_id)
+    address = ipam.allocate(paths, network, container_id, wanted)
     undo.callback(ipam.release, paths, network, container_id)
     host_name, inner_name = host_interface(container_id, position), f"eth{position}"
     netlink.delete_link(host_name)  # a left-over of a crash, if any
@@ -197,7 +201,7 @@ def _plug(paths: Paths, netlink, inside, network, bridge_index: int, record: dic
             "endpoint_id": os.urandom(32).hex(), "interface": inner_name,
             "host_interface": host_name, "address": address,
             "prefixlen": network.prefixlen, "gateway": network.gateway,
-            "mac": mac_address(address)}
+            "mac": mac_address(address), "requested_address": wanted or ""}
 
 
 def _publish(paths: Paths, record: dict, requested: list[PortSpec]):
@@ -221,7 +225,7 @@ def _delete_link(name: str):
 
 
 def _attach_bridge(paths: Paths, record: dict, network, requested: list[PortSpec],
-                   undo: contextlib.ExitStack):
+                   undo: contextlib.ExitStack, wanted: str | None = None):
     from runtime.network import bridge, netns
     from runtime.network.netlink import Netlink
 
@@ -231,7 +235,7 @@ def _attach_bridge(paths: Paths, record: dict, network, requested: list[PortSpec
         with netns.create(record["netns"]) as inside:
             inside.set_link(inside.link("lo")["index"], up=True)
             record["endpoints"].append(_plug(paths, netlink, inside, network, bridge_index,
-                                             record, 0, undo))
+                                             record, 0, undo, wanted))
     if requested:
         _publish(paths, record, requested)
         undo.callback(_unpublish, paths, record["id"])
@@ -278,33 +282,58 @@ def attach(paths: Paths, request):
         if stale:
             release(paths, request.container_id, stale)
         netns_for_runtime = None
-        resolv_conf = hostfiles.resolv_conf_text()
+        resolv_conf = hostfiles.resolv_conf_text(request.dns, request.dns_search,
+                                                 request.dns_options)
         with contextlib.ExitStack() as undo:
             endpoints.save(paths, record)
             undo.callback(endpoints.remove, paths, request.container_id)
             if mode == "host":
                 record["share_host"] = True
-                resolv_conf = None
+                if not (request.dns or request.dns_search or request.dns_options):
+                    resolv_conf = None      # the host's own, copied
             elif mode.startswith("container:"):
                 netns_for_runtime = _join_peer(paths, request, record)
             elif bridged:
                 network = store.find(paths, mode)
-                if request.aliases and network.default:
-                    raise InvalidArgument("network-scoped aliases are supported only for "
-                                          "containers on user-defined networks")
+                _check_user_network(network, request)
                 try:
-                    _attach_bridge(paths, record, network, requested, undo)
+                    _attach_bridge(paths, record, network, requested, undo, request.address)
                 except OSError as error:
                     raise MoorError(f"cannot attach {record['name']} to network "
                                     f"{network.name}: {error.strerror or error}") from None
                 netns_for_runtime = record["netns"]
                 record["endpoints"][0]["aliases"] = list(request.aliases)
+            record["extra_hosts"] = hostfiles.resolve_extra_hosts(
+                request.extra_hosts, lambda: _host_gateway(paths, record))
             endpoints.save(paths, record)
             _write_files(paths, record, request, resolv_conf)
             undo.pop_all()
     _connected(paths, record, "connect")
     return NetworkAttachment(netns=netns_for_runtime, share_host=record["share_host"],
                              settings=settings_of(paths, record))
+
+
+def _check_user_network(network, request) -> None:
+    """Aliases and a chosen address are for user-defined networks only, as in Docker, and an
+    address for those whose subnet the user chose."""
+    if request.aliases and network.default:
+        raise InvalidArgument("network-scoped aliases are supported only for containers on "
+                              "user-defined networks")
+    if request.address and network.default:
+        raise InvalidArgument("user specified IP address is supported on user defined "
+                              "networks only")
+    if request.address and network.subnet_chosen:
+        raise InvalidArgument(f"user specified IP address is supported only when connecting "
+                              f"to networks with user configured subnets (network "
+                              f"{network.name} was given {network.subnet})")
+
+
+def _host_gateway(paths: Paths, record: dict) -> str:
+    """The address `--add-host NAME:host-gateway` names: the host as the container's first
+    network reaches it, or the default bridge's gateway (Docker's choice) for the others."""
+    if record["endpoints"]:
+        return record["endpoints"][0]["gateway"]
+    return store.default_network(paths).gateway
 
 
 def _join_peer(paths: Paths, request, record: dict) -> str | None:
@@ -330,8 +359,12 @@ def _write_files(paths: Paths, record: dict, request, resolv_conf: str | None):
     hosts = os.path.join(request.container_dir, "hosts")
     resolv = os.path.join(request.container_dir, "resolv.conf")
     if record["mode"] == "host" or (record["peer"] and record["share_host"]):
-        hostfiles.copy_in_place(hostfiles.HOST_HOSTS, hosts, hostfiles.LOCALHOST_LINES)
-        hostfiles.copy_in_place(hostfiles.HOST_RESOLV_CONF, resolv)
+        hostfiles.copy_in_place(hostfiles.HOST_HOSTS, hosts, hostfiles.LOCALHOST_LINES,
+                                append=hostfiles.extra_hosts_text(record["extra_hosts"]))
+        if resolv_conf:
+            hostfiles.write_in_place(resolv, resolv_conf)
+        else:
+            hostfiles.copy_in_place(hostfiles.HOST_RESOLV_CONF, resolv)
     elif record["peer"]:
         peer_dir = paths.container(record["peer"])
         hostfiles.copy_in_place(os.path.join(peer_dir, "hosts"), hosts,

@@ -12,7 +12,7 @@ start is cleaned up by releasing whatever that container holds.
 import ipaddress
 import os
 
-from runtime.errors import Conflict
+from runtime.errors import Conflict, InvalidArgument
 from runtime.atomic import read_json, write_json
 from runtime.network.store import Network
 from runtime.paths import Paths
@@ -34,11 +34,15 @@ def members(paths: Paths, network: Network) -> dict[str, str]:
     return dict(load(paths, network)["allocated"])
 
 
-def allocate(paths: Paths, network: Network, container_id: str) -> str:
+def allocate(paths: Paths, network: Network, container_id: str,
+             wanted: str | None = None) -> str:
+    """The next free address, or `wanted` (`--ip`) when it is free in the network."""
     state = load(paths, network)
     subnet = ipaddress.IPv4Network(network.subnet)
     reserved = {subnet.network_address, subnet.broadcast_address,
                 ipaddress.IPv4Address(network.gateway)}
+    if wanted:
+        return _reserve(paths, network, state, container_id, wanted, subnet, reserved)
     first, last = int(subnet.network_address) + 1, int(subnet.broadcast_address) - 1
     start = int(ipaddress.IPv4Address(state["last"])) + 1 if state["last"] else first
     if not first <= start <= last:
@@ -53,6 +57,26 @@ def allocate(paths: Paths, network: Network, container_id: str) -> str:
         write_json(_path(paths, network), state)
         return str(candidate)
     raise Conflict(f"no free address left in network {network.name} ({network.subnet})")
+
+
+def _reserve(paths, network, state, container_id, wanted, subnet, reserved) -> str:
+    try:
+        address = ipaddress.IPv4Address(wanted)
+    except ValueError:
+        raise InvalidArgument(f"invalid IPv4 address: {wanted!r}") from None
+    if address not in subnet:
+        raise InvalidArgument(f"Invalid address {wanted}: It does not belong to any of this "
+                              f"network's subnets ({network.name}: {network.subnet})")
+    if address in reserved:
+        raise Conflict(f"Address already in use: {wanted} is the {network.name} network's "
+                       f"{'gateway' if str(address) == network.gateway else 'own'} address")
+    owner = state["allocated"].get(str(address))
+    if owner and owner != container_id:
+        raise Conflict(f"Address already in use: {wanted} in network {network.name} is "
+                       f"container {owner[:12]}'s")
+    state["allocated"][str(address)] = container_id
+    write_json(_path(paths, network), state)
+    return str(address)
 
 
 def release(paths: Paths, network: Network, container_id: str) -> list[str]:

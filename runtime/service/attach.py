@@ -216,8 +216,10 @@ async def attach(request: web.Request) -> web.StreamResponse:
             if sock is not None:
                 await relay(connection, sock, tty=tty, stdin=stdin and open_stdin,
                             stdout=stdout, stderr=stderr, detach_keys=detach_keys)
-    finally:
+    except BaseException:
         connection.close()
+        raise
+    await connection.end()
     return connection.response
 
 

@@ -38,6 +38,8 @@ async def create(request: web.Request) -> web.Response:
     if name is not None:
         name = name.lstrip("/")
     options = translate.create_options(body, name)
+    if request.query.get("platform"):
+        options["platform"] = request.query["platform"]   # `--platform`: the engine checks it
     try:
         container_id = await service.call(service.engine.create, options)
     except InvalidArgument as error:

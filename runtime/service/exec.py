@@ -163,8 +163,10 @@ async def _start_terminal(request, service, container, instance, detach: bool):
             # Known before the client hears the end: it asks for the status right after.
             code = await service.call(_session_end, session)
             instance.running, instance.exit_code = code is None, code
-    finally:
+    except BaseException:
         connection.close()
+        raise
+    await connection.end()
     if outcome in ("gone", "detached") and session.running():
         # A terminal closed under a program: hang it up, as closing a terminal does.
         service.spawn(service.call(session.terminate))
@@ -221,8 +223,10 @@ async def _start_pipes(request, service, container, instance, detach: bool):
     try:
         await _relay_pipes(connection, process, instance)
         await finish()
-    finally:
+    except BaseException:
         connection.close()
+        raise
+    await connection.end()
     return connection.response
 
 

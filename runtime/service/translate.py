@@ -22,17 +22,19 @@ CONFIG_IGNORED = {
 HOST_CONFIG_UNSUPPORTED = {
     "CpuShares", "CgroupParent", "BlkioWeight", "BlkioWeightDevice", "BlkioDeviceReadBps",
     "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps", "CpuRealtimePeriod",
-    "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "Devices", "DeviceCgroupRules",
+    "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "DeviceCgroupRules",
     "DeviceRequests", "KernelMemory", "KernelMemoryTCP", "MemoryReservation",
-    "MemorySwappiness", "OomKillDisable", "Init", "Ulimits", "CpuCount", "CpuPercent",
-    "IOMaximumIOps", "IOMaximumBandwidth", "ContainerIDFile", "VolumeDriver", "VolumesFrom",
-    "CgroupnsMode", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "IpcMode",
-    "Cgroup", "Links", "OomScoreAdj", "PidMode", "SecurityOpt", "StorageOpt", "Tmpfs",
+    "MemorySwappiness", "OomKillDisable", "CpuCount", "CpuPercent",
+    "IOMaximumIOps", "IOMaximumBandwidth", "VolumeDriver", "VolumesFrom",
+    "CgroupnsMode", "GroupAdd", "IpcMode",
+    "Cgroup", "Links", "OomScoreAdj", "PidMode", "StorageOpt", "Tmpfs",
     "UTSMode", "UsernsMode", "Sysctls", "Isolation", "MaskedPaths", "ReadonlyPaths",
 }
 HOST_CONFIG_IGNORED = {
     # The client's terminal size: the attach's resize request sets it.
     "ConsoleSize",
+    # `--cidfile`: the client writes the file itself (Docker's daemon only keeps the name).
+    "ContainerIDFile",
 }
 CONFIG_TRANSLATED = {
     "Hostname", "Domainname", "User", "ExposedPorts", "Tty", "OpenStdin", "StdinOnce", "Env",
@@ -43,8 +45,13 @@ HOST_CONFIG_TRANSLATED = {
     "Memory", "MemorySwap", "NanoCpus", "CpuPeriod", "CpuQuota", "PidsLimit", "Binds",
     "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy", "AutoRemove", "Mounts",
     "CapAdd", "CapDrop", "Privileged", "PublishAllPorts", "ReadonlyRootfs", "ShmSize",
-    "Runtime",
+    "Runtime", "Init", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions", "Ulimits",
+    "SecurityOpt", "Devices",
 }
+# HostConfig fields passed to the engine as they are (it checks them as `moor run` does).
+HOST_CONFIG_AS_IS = {"ExtraHosts": "extra_hosts", "Dns": "dns", "DnsSearch": "dns_search",
+                     "DnsOptions": "dns_options", "Ulimits": "ulimits",
+                     "SecurityOpt": "security_opt", "Devices": "devices"}
 LOG_DRIVERS = ("", "json-file", "k8s-file")
 # Fields whose "not set" is not Docker's zero value.
 UNSET = {"MemorySwappiness": -1}
@@ -228,6 +235,16 @@ def create_options(body: dict, name: str | None) -> dict:
     if log_type not in LOG_DRIVERS:
         raise ApiError(400, f"log driver {log_type} is not supported by Moorage's engine: "
                             "logs are kept by the engine and read through the logs endpoint")
+    log_opts = (host.get("LogConfig") or {}).get("Config") or {}
+    if not isinstance(log_opts, dict):
+        raise ApiError(400, "invalid HostConfig.LogConfig.Config: expected an object")
+    if log_opts:
+        options["log_opts"] = log_opts
+    if host.get("Init"):
+        options["init"] = True
+    for key, option in HOST_CONFIG_AS_IS.items():
+        if not is_empty(host.get(key)):
+            options[option] = host[key]
     if host.get("Memory"):
         options["memory"] = host["Memory"]
     if host.get("MemorySwap") and host["MemorySwap"] != -1:
@@ -262,4 +279,8 @@ def create_options(body: dict, name: str | None) -> dict:
         network = next(iter(endpoints))
     if network and network != "default":
         options["network"] = network
+    address = ((endpoints.get(network) or {}).get("IPAMConfig") or {}).get("IPv4Address") \
+        if isinstance(endpoints.get(network), dict) else None
+    if address:
+        options["ip"] = address
     return options

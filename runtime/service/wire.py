@@ -25,6 +25,7 @@ from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 JSON_BODY_MAX = 1 << 20          # a create or exec request is a few KiB
 OUTPUT_BUFFER_MAX = 8 << 20      # output waiting for a client that stopped reading
 INPUT_BUFFER_MAX = 1 << 20       # input waiting for the container, before reading pauses
+CLOSE_LINGER = 2.0               # seconds a closed stream waits for its client to close too
 RAW_STREAM = "application/vnd.docker.raw-stream"
 MULTIPLEXED_STREAM = "application/vnd.docker.multiplexed-stream"
 STDIN, STDOUT, STDERR = 0, 1, 2
@@ -229,9 +230,11 @@ class _ClientInput:
         self.buffered = 0
         self.paused = False
         self.ended = False
+        self.draining = False     # our side closed: input is read and dropped
+        self.on_end = None
 
     def feed_data(self, data: bytes):
-        if data and not self.ended:
+        if data and not self.ended and not self.draining:
             self.queue.put_nowait(bytes(data))
             self.buffered += len(data)
             if self.buffered > INPUT_BUFFER_MAX and not self.paused and self.transport:
@@ -243,6 +246,17 @@ class _ClientInput:
         if not self.ended:
             self.ended = True
             self.queue.put_nowait(b"")
+        if self.on_end is not None:
+            self.on_end()
+
+    def drain(self, on_end) -> None:
+        """Drop input from now on and call `on_end` once the client has closed its side."""
+        self.draining, self.on_end = True, on_end
+        if self.paused:
+            self.paused = False
+            self.transport.resume_reading()
+        if self.ended:
+            on_end()
 
     async def read(self) -> bytes:
         data = await self.queue.get()
@@ -286,8 +300,31 @@ class Hijacked:
         return self.transport.get_write_buffer_size() <= OUTPUT_BUFFER_MAX
 
     def close(self) -> None:
+        """Drop the connection at once (the client is gone, or something failed)."""
         if self.transport is not None and not self.transport.is_closing():
             self.transport.close()
+
+    async def end(self) -> None:
+        """End the stream cleanly. With an upgraded connection our side ends first (the client
+        reads the end of the output) and the socket closes once the client has closed its own,
+        or after CLOSE_LINGER: a socket closed with the client's input unread makes the
+        client's next read fail with "connection reset by peer" (docker exec -it did, when a
+        key pressed as the program ended was still on its way) instead of ending cleanly."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if self.input is None or not transport.can_write_eof():
+            transport.close()
+            return
+        closed = asyncio.get_running_loop().create_future()
+        try:
+            transport.write_eof()
+            self.input.drain(lambda: closed.done() or closed.set_result(None))
+            await asyncio.wait_for(closed, CLOSE_LINGER)
+        except (OSError, RuntimeError, asyncio.TimeoutError):
+            pass
+        finally:
+            transport.close()
 
 
 def wants_upgrade(request: web.Request) -> bool:

@@ -14,6 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from tests.stack import Api
+from tests.stream_client import run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -75,14 +76,14 @@ def test_a_second_factor_end_to_end(stack):
     assert answer.status_code == 302 and "/account/two-factor/verify/" in answer.headers[
         "Location"]
     assert browser.get(base + "/api/containers/").status_code == 403
-    assert not asyncio.run(events_socket_opens(base, browser))
+    assert not run(events_socket_opens(base, browser))
     verify = browser.get(base + "/account/two-factor/verify/")
     answer = browser.post(base + "/account/two-factor/verify/", data={
         "csrfmiddlewaretoken": form_token(verify.text), "code": f"{hotp(key, step + 1):06d}"},
         headers={"Referer": base + "/account/two-factor/verify/"}, allow_redirects=False)
     assert answer.status_code == 302
     assert browser.get(base + "/api/containers/").status_code == 200
-    assert asyncio.run(events_socket_opens(base, browser))
+    assert run(events_socket_opens(base, browser))
 
     # Tokens: the code (here a recovery code, good once) with the password.
     api = Api(base)

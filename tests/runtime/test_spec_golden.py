@@ -59,6 +59,18 @@ OPTION_CASES = {
                "volumes": ["/cache"], "tmpfs": {"/run": "size=64m,exec"},
                "mounts": ["type=tmpfs,dst=/dev/shm,tmpfs-size=1m,tmpfs-mode=1777",
                           "type=volume,src=logs,dst=/data/logs,volume-nocopy"]},
+    # The flags of /etc/hosts, resolv.conf, limits, devices and security options.
+    "run_flags": {"image": "busybox", "network": "front", "ip": "10.5.0.9",
+                  "extra_hosts": ["db:10.5.0.7", "gw:host-gateway", "six=[::1]"],
+                  "dns": ["10.5.0.1"], "dns_search": ["example.org"],
+                  "dns_options": ["ndots:2"], "ulimits": ["nofile=1024:2048", "core=0"],
+                  "devices": ["/dev/null:/dev/xnull:rw"], "expose": ["7000-7001/udp"],
+                  "security_opt": ["no-new-privileges=true", "systempaths=unconfined",
+                                   'seccomp={"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
+                                   '[{"names": ["mkdir", "mkdirat"], "action": '
+                                   '"SCMP_ACT_ERRNO", "errnoRet": 1}]}']},
+    "unconfined": {"image": "busybox", "security_opt": ["seccomp:unconfined",
+                                                        "no-new-privileges"]},
 }
 
 # name -> how the spec is built for it: (options case, spec arguments).
@@ -79,6 +91,11 @@ SPEC_CASES = {
                                    "seccomp_cache": "/run/moorage/x/seccomp"}),
     "mounts": ("mounts", {"share_host_network": False, "network_namespace": None,
                           "memory_swap_supported": False, "seccomp_cache": None}),
+    "run_flags": ("run_flags", {"share_host_network": False, "network_namespace": None,
+                                "memory_swap_supported": False, "seccomp_cache": None}),
+    "unconfined_crun": ("unconfined", {"share_host_network": False, "network_namespace": None,
+                                       "memory_swap_supported": False,
+                                       "seccomp_cache": "/run/moorage/x/seccomp"}),
 }
 
 

@@ -51,8 +51,9 @@ def test_unknown_and_unsupported_fields_are_named(api, engine):
     status, answer = api("POST", "/containers/create", {"Image": "busybox", "Bogus": 1})
     assert (status, answer["message"]) == (400, "unknown field Config.Bogus")
     status, answer = api("POST", "/containers/create", {
-        "Image": "busybox", "HostConfig": {"Devices": [{"PathOnHost": "/dev/sda"}]}})
-    assert status == 400 and "HostConfig.Devices is not supported" in answer["message"]
+        "Image": "busybox", "HostConfig": {"DeviceCgroupRules": ["c 1:3 rwm"]}})
+    assert status == 400 and "HostConfig.DeviceCgroupRules is not supported" in \
+        answer["message"]
     status, answer = api("POST", "/containers/create", {"Image": "busybox",
                                                         "Cmd": "not a list"})
     assert status == 201        # Docker takes a string command too

@@ -236,8 +236,9 @@ def test_unknown_object_errors_are_docker_shaped(docker):
     assert result.returncode == 1 and "No such container: nothing-here" in result.stderr
     result = docker("rmi", "no-such-image:1", check=False)
     assert "No such image" in result.stderr
-    result = docker("run", "--rm", "--dns", "1.1.1.1", "busybox", "true", check=False)
-    assert result.returncode == 125 and "HostConfig.Dns is not supported" in result.stderr
+    result = docker("run", "--rm", "--cpuset-cpus", "0", "busybox", "true", check=False)
+    assert result.returncode == 125 and "HostConfig.CpusetCpus is not supported" in \
+        result.stderr
 
 
 def test_archive_tar_stream(docker):

@@ -65,9 +65,35 @@ def test_cpu_quota_and_the_endpoint_network():
     assert options["cpus"] == 0.5 and options["network"] == "proj_default"
 
 
+def test_the_run_flags_pass_to_the_engine():
+    """`docker run --add-host --dns --dns-search --dns-option --ulimit --security-opt
+    --device --init --log-opt --ip`, as the CLI sends them."""
+    body = docker_cli_body(
+        ExtraHosts=["db:10.0.0.5", "gw:host-gateway"], Dns=["9.9.9.9"],
+        DnsSearch=["example.org"], DnsOptions=["ndots:2"],
+        Ulimits=[{"Name": "nofile", "Hard": 2048, "Soft": 1024}],
+        SecurityOpt=["no-new-privileges", "seccomp=unconfined"],
+        Devices=[{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse",
+                  "CgroupPermissions": "rwm"}],
+        LogConfig={"Type": "json-file", "Config": {"max-size": "1m"}}, NetworkMode="front")
+    body["HostConfig"]["Init"] = True
+    body["NetworkingConfig"] = {"EndpointsConfig": {"front": {
+        "IPAMConfig": {"IPv4Address": "10.7.0.9"}}}}
+    options = create_options(body, None)
+    assert {key: options[key] for key in (
+        "extra_hosts", "dns", "dns_search", "dns_options", "ulimits", "security_opt",
+        "devices", "init", "log_opts", "ip")} == {
+        "extra_hosts": ["db:10.0.0.5", "gw:host-gateway"], "dns": ["9.9.9.9"],
+        "dns_search": ["example.org"], "dns_options": ["ndots:2"],
+        "ulimits": [{"Name": "nofile", "Hard": 2048, "Soft": 1024}],
+        "security_opt": ["no-new-privileges", "seccomp=unconfined"],
+        "devices": [{"PathOnHost": "/dev/fuse", "PathInContainer": "/dev/fuse",
+                     "CgroupPermissions": "rwm"}],
+        "init": True, "log_opts": {"max-size": "1m"}, "ip": "10.7.0.9"}
+
+
 @pytest.mark.parametrize("field,value,message", [
-    ("Dns", ["1.1.1.1"], "HostConfig.Dns is not supported"),
-    ("Devices", [{"PathOnHost": "/dev/sda"}], "HostConfig.Devices is not supported"),
+    ("GroupAdd", ["audio"], "HostConfig.GroupAdd is not supported"),
     ("MemorySwappiness", 10, "HostConfig.MemorySwappiness is not supported"),
     ("Shell", ["/bin/bash"], "Config.Shell is not supported"),
     ("Frobnicate", 1, "unknown field Config.Frobnicate"),
