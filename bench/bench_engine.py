@@ -5,22 +5,35 @@ system (as root). These machines are shared and noisy: read the ratios, not the 
         [--sections startup,idle,commit,logs,scale] [--runs N] [--containers N] [--scale N]
         [--json FILE]
 
-1. startup: `moor run --rm busybox true` against `crun run` of an equivalent OCI bundle (the
-   floor) and `podman run --rm --network=none` of the same root file system imported into a
-   private podman store (target: moor at most 0.5 x podman). For information: moor with
-   `--network none`, with `--runtime runc`, `moor run -d` and `moor rm -f`, and the interpreter
-   moor starts. Interleaved rounds (the order reversed every other round) after warm-ups.
-2. idle: N (200) `moor run -d --network none busybox sleep 100000` and N podman ones, in batches of N/10,
-   the engines in turn. Memory per container (target: moor no more than podman): the
-   anonymous + kernel memory charged to each engine's memory cgroups over the starts, / N
-   (each engine's commands run from a cgroup of their own, so the kernel charges them what
-   they make: namespaces, mounts, monitors; and the containers' own cgroups are counted);
-   the PSS of each container's conmon and of its sleep; and, machine-wide, the
+moor runs as users run it, through `bin/moor` (the fast launcher /usr/local/bin/moor points
+to), with the run's engine service up (`moor system service`: moor's commands then run in
+the service's warm command server) and, on the rows marked "no service", in-process
+(MOORAGE_NO_SERVICE=1) beside it. Docker is a private dockerd started for the run (see
+daemons.py: its own data root, exec root, socket and containerd; no iptables, no IP
+forwarding; its default network a bridge made for it), skipped with a note where dockerd
+is not installed.
+
+1. startup: `moor run --rm busybox true` (default network, a bridge) and `--network none`,
+   with and without the service, against `crun run` of an equivalent OCI bundle (the floor),
+   `podman run --rm --network=none` of the same root file system imported into a private
+   podman store, and `docker run --rm` (none and its default bridge) against dockerd and
+   against moor's service socket. Targets, like for like (`--network none`): moor with the
+   service at most 0.5 x podman and 0.35 x docker (stretch: 4 x crun); the docker CLI through
+   moor's socket at most 1.0 x through dockerd (default networks). For information: `moor run
+   -d` and `moor rm -f`, and the interpreter moor starts. Interleaved rounds (the order
+   reversed every other round) after warm-ups.
+2. idle: N (200) `run -d --network none busybox sleep 100000` per engine (moor through the
+   service, podman, docker), in batches of N/10, the engines in turn. Memory per container
+   (target: moor no more than podman): the anonymous + kernel memory charged to each engine's
+   memory cgroups over the starts, / N (each engine's commands run from a cgroup of their own,
+   so it counts what they made: namespaces, mounts, monitors; and the containers' own cgroups
+   are counted); the PSS of each container's monitor and of its sleep; and, machine-wide, the
    growth of AnonPages + KernelStack + PageTables + SUnreclaim + Percpu over a batch / its
    size, the median over the batches: machine-wide, so others' work on a shared machine
-   swamps it. Then `moor ps -a` against `podman ps -a` with their N (Docker's 31 ms here is
-   printed as the reference target; Docker is not installed), and the time of one command
-   force-removing all of an engine's containers.
+   swamps it. Then `moor ps -a` (with and without the service) against `docker ps -a` (target:
+   at most 1.0 x) and `podman ps -a` with their N; the memory of moor's service (its
+   processes' RSS together; target: at most dockerd's RSS) and dockerd's, each with its N
+   containers; and the time of one command force-removing all of an engine's containers.
 3. commit: a container that wrote 100 MB from /dev/urandom; `moor commit` (its image removed
    between runs) against `tar -C <upper dir> -cf - . | sha256sum` of the same files (the floor;
    target at most 1.2 x) and `podman commit` of a podman container that did the same.
@@ -33,19 +46,22 @@ system (as root). These machines are shared and noisy: read the ratios, not the 
    moor only (podman is not needed for it): its anchor is its own first batch.
 
 How: every engine works
-in one temporary directory (moor's MOORAGE_ROOT, podman's store, the bundle). crun 1.8 refuses
+in one temporary directory (moor's MOORAGE_ROOT and service socket, podman's store, dockerd's
+roots, the bundle). crun 1.8 refuses
 this hybrid cgroup host, so crun and podman run in a private mount namespace where the cgroup2
-mount is covered by an empty tmpfs; moor runs in the host's namespace, as a user runs it (it
-copes with the hybrid host itself). Without CAP_SYS_RESOURCE, podman gets default rlimits it
+mount is covered by an empty tmpfs; moor and docker run in the host's namespace, as a user
+runs them (moor copes with the hybrid host itself, docker's runc too). Without
+CAP_SYS_RESOURCE, podman gets default rlimits it
 can apply through a private containers.conf. Commands are timed from two identical runner
 processes, one per namespace, the way `hyperfine -N` times them: wall time from spawn to exit,
 no shell. The benchmark runs under a child subreaper, so orphaned monitors are reaped at once.
 
-It leaves nothing behind, even when interrupted (Ctrl-C, SIGTERM): containers of both engines,
-images, mounts, cgroups, moor's network devices and rules, the temporary directory, and the
-host paths podman creates on first use if they were absent. A run that was killed outright is
-cleaned up by the next one. It exits 0 when it measured (it is a report, not a test); 1 on a
-failed setup, 130 when interrupted.
+It leaves nothing behind, even when interrupted (Ctrl-C, SIGTERM): containers of every engine,
+images, the service and dockerd (ended by PID), mounts, cgroups, moor's network devices and
+rules, dockerd's bridge, the temporary directory, and the host paths podman and dockerd
+create on first use if they were absent. A run that was killed outright is cleaned up by the
+next one. It exits 0 when it measured (it is a report, not a test); 1 on a failed setup, 130
+when interrupted.
 """
 
 import argparse
@@ -69,21 +85,25 @@ import tempfile
 import threading
 import time
 
+import daemons  # noqa: E402  (bench/, beside this file)
+
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MOOR = os.path.join(REPOSITORY, ".venv", "bin", "moor")
-MOOR_PYTHON = os.path.join(REPOSITORY, ".venv", "bin", "python")
+# The launcher users run (/usr/local/bin/moor links to it), and the interpreter it starts.
+MOOR = os.path.join(REPOSITORY, "bin", "moor")
+MOOR_INTERPRETER = ["/usr/bin/python3", "-IS"]
 FLOOR_PYTHON = "/usr/bin/python3"    # no virtualenv site: the plain interpreter
 UNIFIED = "/sys/fs/cgroup/unified"
 MEMORY_CGROUPS = "/sys/fs/cgroup/memory"      # the cgroup v1 memory controller
 TEMP_PREFIX = "moorage-bench-engine."
 LOCK = "/run/lock/moorage-bench-engine.lock"
 PODMAN_IMAGE = "localhost/bench-busybox:latest"
+DOCKER_IMAGE = "bench-busybox:latest"
 SECTIONS = ("startup", "idle", "commit", "logs", "scale")
 # Sections that measure moor against podman and the bare OCI runtime (the others need only
 # moor's own busybox image).
 ANCHORED = ("startup", "idle", "commit", "logs")
-# Docker is not installed here: `docker ps -a` with 200 containers, and `podman ps -a` with
-# 200 beside it, as measured on a quiet machine of this kind (docker.io 20.10, podman 4.3.1).
+# Where dockerd cannot run: `docker ps -a` with 200 containers, and `podman ps -a` with 200
+# beside it, as measured on a quiet machine of this kind (docker.io 20.10, podman 4.3.1).
 DOCKER_PS_MS = 31.2
 PODMAN_PS_MS = 77.8
 
@@ -92,9 +112,9 @@ PODMAN_PS_MS = 77.8
 HOST_PATHS = ("/var/lib/containers", "/var/lib/containers/cache",
               "/var/lib/containers/cache/blob-info-cache-v1.boltdb",
               "/run/containers", "/run/containers/networks",
-              "/run/containers/networks/ipam.db", "/run/moorage")
+              "/run/containers/networks/ipam.db", "/run/moorage") + daemons.HOST_PATHS
 PODMAN_CGROUPS = ("libpod_parent",)  # the cgroupfs manager's parent, one per controller
-PODMAN_LINKS = ("podman0",)
+HOST_LINKS = ("podman0", daemons.BRIDGE)
 
 # The floor of `moor logs`: parse the k8s-file log (`<time> <stream> <P|F> <message>`) and
 # write the messages out, nothing else.
@@ -300,7 +320,7 @@ class Workspace:
             "absent_paths": [path for path in HOST_PATHS if not os.path.lexists(path)],
             "absent_cgroups": [name for name in PODMAN_CGROUPS
                                if not glob.glob(f"/sys/fs/cgroup/*/{name}")],
-            "absent_links": [name for name in PODMAN_LINKS
+            "absent_links": [name for name in HOST_LINKS
                              if not os.path.exists(f"/sys/class/net/{name}")],
             "ip_forward": read_text("/proc/sys/net/ipv4/ip_forward"),
         }
@@ -313,6 +333,20 @@ class Workspace:
         # The engine as installed has its byte code cached; a PYTHONDONTWRITEBYTECODE in the
         # caller's environment would make every run compile the modules without a cache.
         return {"MOORAGE_ROOT": self.moor_root, "PYTHONDONTWRITEBYTECODE": None}
+
+    @property
+    def moor_env_no_service(self) -> dict:
+        """moor in-process, while the run's service is up."""
+        return {**self.moor_env, "MOORAGE_NO_SERVICE": "1"}
+
+    @property
+    def docker_directory(self) -> str:
+        return os.path.join(self.directory, "docker")
+
+    @property
+    def docker_cgroup_parent(self) -> str:
+        """Where dockerd puts its containers' cgroups (in each controller)."""
+        return f"/{self.cgroup_name}/docker-containers"
 
     @property
     def podman_env(self) -> dict:
@@ -381,6 +415,15 @@ def clean_up(workspace: Workspace, runners: Runners, log=print):
     images through their engines, then stray processes of the run, mounts, host state, and
     the directory itself. Each step goes on when an earlier one failed."""
     directory = workspace.directory
+    # The resident daemons first, by their PID files: dockerd with its containers, then
+    # moor's service (it lives in the root's cgroups, which the root's removal takes).
+    for step, stop in (("dockerd", lambda: daemons.stop(workspace.docker_directory)),
+                       ("moor's service",
+                        lambda: daemons.stop_service(directory, workspace.moor_root))):
+        try:
+            stop()
+        except Exception as error:
+            log(f"stopping {step} failed: {error!r}")
     if os.path.isdir(workspace.moor_root):
         try:
             destroy_moor_root(workspace.moor_root)
@@ -713,13 +756,21 @@ class Bench:
         # runtime, the namespaces and mounts made for a container, the monitor) and the
         # parent of its containers' cgroups.
         self.accounted = None
+        self.docker_daemon_cgroup = runners.memory_cgroup("docker-daemon")
         if runners.memory_base:
             self.accounted = {
                 "moor": [runners.memory_cgroup("host"),
                          os.path.join(MEMORY_CGROUPS, moor_cgroup_parent(workspace.moor_root))],
                 "podman": [runners.memory_cgroup("shadow"),
                            os.path.join(MEMORY_CGROUPS, "libpod_parent")],
+                # dockerd, its containerd and shims, and its containers' cgroups.
+                "docker": [self.docker_daemon_cgroup,
+                           MEMORY_CGROUPS + workspace.docker_cgroup_parent],
             }
+        self.service = daemons.MoorService(workspace.directory, moor_argv, workspace.moor_root)
+        self.dockerd = daemons.PrivateDockerd(workspace.directory,
+                                              workspace.docker_cgroup_parent) \
+            if daemons.PrivateDockerd.available() else None
 
     def moor(self, *args, capture=True, check=True, timeout=600) -> Result:
         return self.host.run(moor_argv(*args), env=self.ws.moor_env, capture=capture,
@@ -735,6 +786,17 @@ class Bench:
     def timed_podman(self, name, *args, prepare=()) -> Timed:
         return Timed(name, self.shadow, ["podman", *args], self.ws.podman_env, list(prepare))
 
+    def timed_moor_in_process(self, name, *args) -> Timed:
+        return Timed(name, self.host, moor_argv(*args), self.ws.moor_env_no_service)
+
+    def docker(self, *args, check=True, timeout=600) -> Result:
+        return self.host.run([daemons.DOCKER, *args], env=self.dockerd.env, capture=True,
+                             check=check, timeout=timeout)
+
+    def timed_docker(self, name, *args, env=None) -> Timed:
+        """docker against the private dockerd, or with `env` against another socket."""
+        return Timed(name, self.host, [daemons.DOCKER, *args], env or self.dockerd.env)
+
     # setup ------------------------------------------------------------------------------
 
     def setup(self):
@@ -742,6 +804,8 @@ class Bench:
         and the OCI bundle and the podman image made from that tar."""
         os.makedirs(self.ws.moor_root)
         self.moor("image", "bootstrap", "busybox", timeout=120)
+        self.service.start()
+        self.moor("run", "--rm", "--network", "none", "busybox", "true")
         if not any(section in ANCHORED for section in self.args.sections):
             return
         layer = self.busybox_layer()
@@ -766,6 +830,25 @@ class Bench:
         self.podman("run", "--rm", "--network=none", PODMAN_IMAGE, "/bin/true", timeout=120)
         self.shadow.run(["crun", f"--root={self.ws.crun_state}", "run", "--bundle",
                          self.ws.bundle, "bench-crun"])
+        if self.dockerd is None:
+            self.report.notes.append("dockerd is not installed: Docker's rows are missing "
+                                     f"and `docker ps -a` is the {DOCKER_PS_MS} ms of an "
+                                     "earlier quiet run (apt-get install docker.io)")
+            return
+        try:
+            self.dockerd.start(self.docker_daemon_cgroup, cgroup2_needs_shadow())
+            self.dockerd.docker("import", self.ws.rootfs_tar, DOCKER_IMAGE, timeout=300)
+            self.docker("run", "--rm", "--network", "none", DOCKER_IMAGE, "true")
+            self.docker("tag", DOCKER_IMAGE, "busybox:latest")
+        except (RuntimeError, TimeoutError, SetupFailed) as error:
+            self.report.fail("setup", f"dockerd: {error}")
+            self.dockerd = None
+
+    @property
+    def service_env(self) -> dict:
+        """The docker CLI pointed at moor's service."""
+        return {"DOCKER_HOST": self.service.url,
+                "DOCKER_CONFIG": os.path.join(self.ws.directory, "docker-client-moor")}
 
     def busybox_layer(self) -> str:
         image = json.loads(self.moor("image", "inspect", "busybox").out)[0]
@@ -808,29 +891,54 @@ class Bench:
                                   f"after {warmups} warm-up(s)")
         crun = ["crun", f"--root={self.ws.crun_state}", "run", "--bundle", self.ws.bundle,
                 "bench-crun"]
+        moor_none, moor_bridge = "moor run --rm --network none", "moor run --rm busybox true"
         groups = [
-            [self.timed_moor("moor run --rm busybox true", "run", "--rm", "busybox", "true")],
+            [self.timed_moor(moor_bridge, "run", "--rm", "busybox", "true")],
+            [self.timed_moor(moor_none, "run", "--rm", "--network", "none", "busybox", "true")],
             [Timed("crun run (floor)", self.shadow, crun)],
             [self.timed_podman("podman run --rm --network=none", "run", "--rm",
                                "--network=none", PODMAN_IMAGE, "/bin/true")],
-            [self.timed_moor("moor run --rm --network none", "run", "--rm", "--network",
-                             "none", "busybox", "true")],
+            [self.timed_moor_in_process(moor_bridge + ", no service", "run", "--rm",
+                                        "busybox", "true")],
+            [self.timed_moor_in_process(moor_none + ", no service", "run", "--rm",
+                                        "--network", "none", "busybox", "true")],
             [self.timed_moor("moor run --rm --runtime runc", "run", "--rm", "--runtime",
-                             "runc", "busybox", "true")],
+                             "runc", "--network", "none", "busybox", "true")],
             [self.timed_moor("moor run -d busybox sleep", "run", "-d", "--name",
                              "bench-detached", "busybox", "sleep", "100000"),
              self.timed_moor("moor rm -f (that container)", "rm", "-f", "bench-detached")],
-            [Timed("python -c pass (moor's interpreter)", self.host,
-                   [MOOR_PYTHON, "-c", "pass"], {"PYTHONDONTWRITEBYTECODE": None})],
+            [Timed("python -IS -c pass (moor's interpreter)", self.host,
+                   [*MOOR_INTERPRETER, "-c", "pass"], {"PYTHONDONTWRITEBYTECODE": None})],
         ]
+        if self.dockerd is not None:
+            groups += [
+                [self.timed_docker("docker run --rm --network none", "run", "--rm",
+                                   "--network", "none", DOCKER_IMAGE, "true")],
+                [self.timed_docker("docker run --rm busybox true", "run", "--rm",
+                                   DOCKER_IMAGE, "true")],
+                [self.timed_docker("docker run --rm --network none, moor's socket", "run",
+                                   "--rm", "--network", "none", "busybox", "true",
+                                   env=self.service_env)],
+                [self.timed_docker("docker run --rm busybox true, moor's socket", "run",
+                                   "--rm", "busybox", "true", env=self.service_env)],
+            ]
         measure(self.report, "startup", groups, runs, warmups)
         self.report.targets += [
-            Target("startup", "moor run --rm busybox true", "podman run --rm --network=none",
-                   0.5, "moor's default network is bridge, podman's here none"),
-            Target("startup", "moor run --rm --network none", "podman run --rm --network=none",
-                   None, "like for like"),
-            Target("startup", "moor run --rm busybox true", "crun run (floor)", None),
-            Target("startup", "moor run --rm --network none", "crun run (floor)", None),
+            Target("startup", moor_none, "podman run --rm --network=none", 0.5,
+                   "like for like, through the service"),
+            Target("startup", moor_none, "docker run --rm --network none", 0.35,
+                   "like for like, through the service"),
+            Target("startup", moor_none, "crun run (floor)", 4.0, "stretch"),
+            Target("startup", moor_none + ", no service", "podman run --rm --network=none",
+                   None),
+            Target("startup", moor_bridge, "docker run --rm busybox true", None,
+                   "default networks: a bridge each"),
+            Target("startup", moor_bridge, "moor run --rm --network none", None,
+                   "what the bridge adds"),
+            Target("startup", "docker run --rm busybox true, moor's socket",
+                   "docker run --rm busybox true", 1.0, "the docker CLI, default networks"),
+            Target("startup", "docker run --rm --network none, moor's socket",
+                   "docker run --rm --network none", None),
         ]
         print_timings(self.report, "startup")
 
@@ -839,10 +947,11 @@ class Bench:
     def idle(self):
         count = self.args.containers
         batch = max(1, count // 10)
+        engines = "moor, podman and docker" if self.dockerd else "moor and podman"
         section_header("idle", f"{count} sleeping containers per engine, started in batches "
-                               f"of {batch}, moor and podman in turn")
+                               f"of {batch}, {engines} in turn")
         starters = {
-            # Both without a network, as the anchor was measured (podman --network=none); a
+            # All without a network, as the anchor was measured (podman --network=none); a
             # bridge attachment adds a veth pair and a namespace, ~70 KiB, on either engine.
             "moor": lambda i: self.moor("run", "-d", "--network", "none", "--name",
                                         f"bench-idle-{i}", "busybox", "sleep", "100000",
@@ -851,36 +960,51 @@ class Bench:
                                             f"bench-idle-{i}", PODMAN_IMAGE, "sleep", "100000",
                                             check=False),
         }
+        if self.dockerd is not None:
+            starters["docker"] = lambda i: self.docker(
+                "run", "-d", "--network", "none", "--name", f"bench-idle-{i}", DOCKER_IMAGE,
+                "sleep", "100000", check=False)
         started = self.start_idle(starters, count, batch)
-        moor_ids, podman_names = started["moor"], started["podman"]
         for engine, refs in started.items():
             self.measure_idle_processes(engine, refs)
         listed = {"moor": len(self.moor("ps", "-a").out.splitlines()) - 1,
                   "podman": len(self.podman("ps", "-a").out.splitlines()) - 1}
-        self.report.notes.append(f"idle: `moor ps -a` listed {listed['moor']} containers, "
-                                 f"`podman ps -a` {listed['podman']}")
-        moor_ps, podman_ps = f"moor ps -a ({len(moor_ids)})", f"podman ps -a ({len(podman_names)})"
-        measure(self.report, "idle", [[self.timed_moor(moor_ps, "ps", "-a")],
-                                      [self.timed_podman(podman_ps, "ps", "-a")]],
-                self.args.list_runs, self.args.list_warmups)
-        self.report.figure("idle", "docker ps -a (200, reference)", DOCKER_PS_MS, "ms",
-                           "measured earlier on a quiet machine of this kind")
-        podman_ms = self.report.value(podman_ps)
-        if podman_ms is not None:
-            # Docker is not here to measure; on a busy machine a stored time says little, so
-            # also scale it by podman, which was measured beside it then and beside moor now.
+        if self.dockerd is not None:
+            listed["docker"] = len(self.docker("ps", "-a").out.splitlines()) - 1
+        self.report.notes.append("idle: " + ", ".join(f"`{engine} ps -a` listed {number}"
+                                                      for engine, number in listed.items()))
+        numbers = {engine: len(refs) for engine, refs in started.items()}
+        moor_ps = f"moor ps -a ({numbers['moor']})"
+        podman_ps = f"podman ps -a ({numbers['podman']})"
+        groups = [[self.timed_moor(moor_ps, "ps", "-a")],
+                  [self.timed_moor_in_process(moor_ps + ", no service", "ps", "-a")],
+                  [self.timed_podman(podman_ps, "ps", "-a")]]
+        if self.dockerd is not None:
+            docker_ps = f"docker ps -a ({numbers['docker']})"
+            groups.append([self.timed_docker(docker_ps, "ps", "-a")])
+            self.idle_memory(numbers)
+        else:
+            docker_ps = "docker ps -a (200, reference)"
+            self.report.figure("idle", docker_ps, DOCKER_PS_MS, "ms",
+                               "measured earlier on a quiet machine of this kind")
+        measure(self.report, "idle", groups, self.args.list_runs, self.args.list_warmups)
+        if self.dockerd is None and self.report.value(podman_ps) is not None:
+            # On a busy machine a stored time says little: also scaled by podman, measured
+            # beside it then and beside moor now.
             self.report.figure("idle", "docker ps -a (scaled by this run's podman)",
-                               podman_ms * DOCKER_PS_MS / PODMAN_PS_MS, "ms")
+                               self.report.value(podman_ps) * DOCKER_PS_MS / PODMAN_PS_MS, "ms")
+        moor_ids = started["moor"]
         self.remove_idle("moor", moor_ids, lambda: self.moor(
             "rm", "-f", *moor_ids, timeout=1800, check=False))
-        self.remove_idle("podman", podman_names, lambda: self.podman(
-            "rm", "-f", "-t", "0", *podman_names, timeout=1800, check=False))
+        self.remove_idle("podman", started["podman"], lambda: self.podman(
+            "rm", "-f", "-t", "0", *started["podman"], timeout=1800, check=False))
+        if self.dockerd is not None:
+            self.remove_idle("docker", started["docker"], lambda: self.docker(
+                "rm", "-f", *started["docker"], timeout=1800, check=False))
         self.report.targets += [
+            Target("idle", moor_ps, docker_ps, 1.0, "moor through the service"),
+            Target("idle", moor_ps + ", no service", docker_ps, None),
             Target("idle", moor_ps, podman_ps, None),
-            Target("idle", moor_ps, "docker ps -a (200, reference)", 1.0,
-                   f"Docker's {DOCKER_PS_MS} ms was measured earlier here, not in this run"),
-            Target("idle", moor_ps, "docker ps -a (scaled by this run's podman)", None,
-                   f"podman x {DOCKER_PS_MS}/{PODMAN_PS_MS}, their times measured side by side"),
             Target("idle", "moor charged per container", "podman charged per container", 1.0,
                    "anonymous + kernel memory charged to each engine's cgroups"),
             Target("idle", "moor anon+kernel per container", "podman anon+kernel per container",
@@ -888,9 +1012,34 @@ class Bench:
             Target("idle", "moor conmon+sleep PSS per container",
                    "podman conmon+sleep PSS per container", 1.0),
         ]
+        if self.dockerd is not None:
+            self.report.targets += [
+                Target("idle", "moor service RSS", "dockerd RSS", 1.0,
+                       f"each with its {numbers['moor']} and {numbers['docker']} containers"),
+                Target("idle", "moor service PSS", "dockerd PSS", None),
+                Target("idle", "moor charged per container", "docker charged per container",
+                       None),
+            ]
         print_timings(self.report, "idle")
-        print_side_by_side(self.report, "idle", ("moor", "podman"), IDLE_FIGURES)
+        print_side_by_side(self.report, "idle", tuple(starters), IDLE_FIGURES)
+        print_figures(self.report, "idle-daemons")
         print_targets(self.report, "idle", only_figures=True)
+
+    def idle_memory(self, numbers: dict):
+        """The resident processes of moor and of Docker, each with its idle containers."""
+        figure = functools.partial(self.report.figure, "idle-daemons")
+        note = f"with {numbers['moor']} containers"
+        figure("moor service RSS", self.service.memory_kib("Rss") / 1024, "MiB",
+               note + ": the API server and its command server together")
+        figure("moor service PSS", self.service.memory_kib("Pss") / 1024, "MiB", note)
+        note = f"with {numbers['docker']} containers"
+        pid = self.dockerd.pid
+        figure("dockerd RSS", rollup_kib(pid, "Rss") / 1024 if pid else None, "MiB", note)
+        figure("dockerd PSS", rollup_kib(pid, "Pss") / 1024 if pid else None, "MiB", note)
+        containerd = [child for child in children_of(pid) if "containerd" in
+                      read_text(f"/proc/{child}/comm")] if pid else []
+        figure("containerd RSS (for information)",
+               sum(rollup_kib(child, "Rss") for child in containerd) / 1024, "MiB", note)
 
     def start_idle(self, starters: dict, count: int, batch: int) -> dict[str, list[str]]:
         """Start `count` containers per engine one after the other, a batch of each engine in
@@ -921,8 +1070,8 @@ class Bench:
                                                  f"{last_line(result.err)}")
                         failed.add(engine)
                         break
-                    refs.append(result.out.strip() if engine == "moor"
-                                else f"bench-idle-{len(refs)}")
+                    refs.append(f"bench-idle-{len(refs)}" if engine == "podman"
+                                else result.out.strip())
                 seconds[engine] += time.perf_counter() - began
                 after = settled_memory()
                 if len(refs) > before:
@@ -979,6 +1128,9 @@ class Bench:
         if engine == "moor":
             documents = json.loads(self.moor("inspect", *refs).out)
             pids = [document["State"]["Pid"] for document in documents]
+        elif engine == "docker":
+            pids = [int(word) for word in
+                    self.docker("inspect", "--format", "{{.State.Pid}}", *refs).out.split()]
         else:
             pids = [int(word) for word in
                     self.podman("inspect", "--format", "{{.State.Pid}}", *refs).out.split()]
@@ -1299,7 +1451,8 @@ def conditions(args) -> dict:
         "runc": first_line(["runc", "--version"]),
         "podman": first_line(["podman", "--version"]),
         "conmon": first_line(["conmon", "--version"]),
-        "moor_python": first_line([MOOR_PYTHON, "--version"]),
+        "moor_python": first_line([*MOOR_INTERPRETER, "--version"]),
+        "dockerd": first_line([daemons.DOCKERD, "--version"]),
         "quick": args.quick,
     }
 

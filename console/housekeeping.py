@@ -6,7 +6,10 @@ it on the side (a GET changes nothing):
   console whose only worker is gone has nobody else;
 - terminal sessions nobody resumed in time are ended and audited
   (`streams.terminal_sessions.finish_stale`);
-- build contexts whose job is over (a build that never ran) are deleted.
+- build contexts whose job is over (a build that never ran) are deleted;
+- container grants that have ended are taken away and audited, and their holders' sockets
+  told (a terminal a grant opened closes with 4403): a round comes early when a grant is
+  about to end (`grants.actions.expire_grants`).
 
 `console.asgi` starts it on the first HTTP request a daphne process serves, once per process,
 every HOUSEKEEPING_SECONDS (0 turns it off). Several web processes each run it: every step is
@@ -27,27 +30,39 @@ _stop = threading.Event()
 
 def run_once() -> dict:
     """One round; what it changed, by kind."""
+    from console.grants.actions import expire_grants
     from console.images.models import BuildContext
     from console.jobs.models import Job
     from console.jobs.reaper import reap_stale
     from console.streams.terminal_sessions import finish_stale
 
     contexts, _ = BuildContext.objects.filter(job__state__in=Job.FINAL_STATES).delete()
-    return {"jobs": reap_stale(), "sessions": finish_stale(), "contexts": contexts}
+    return {"jobs": reap_stale(), "sessions": finish_stale(), "contexts": contexts,
+            "grants": expire_grants()}
+
+
+def next_round_in(every: float) -> float:
+    """Seconds until the next round: `every`, or less when a grant ends sooner."""
+    from console.grants.actions import seconds_to_next_expiry
+
+    upcoming = seconds_to_next_expiry()
+    return every if upcoming is None else min(every, max(upcoming, 0.2))
 
 
 def loop(every: float, stop: threading.Event) -> None:
     while True:
+        wait = every
         try:
             close_old_connections()
             done = run_once()
             if any(done.values()):
                 log.info("housekeeping: %s", done)
+            wait = next_round_in(every)
         except Exception:   # the next round tries again
             log.exception("housekeeping failed")
         finally:
             connection.close()
-        if stop.wait(every):
+        if stop.wait(wait):
             return
 
 

@@ -72,6 +72,10 @@ INSTALLED_APPS = [
     "console.images",
     "console.containers",
     "console.grants",
+    "console.stacks",
+    "console.volumes",
+    "console.quotas",
+    "console.schedules",
     "console.jobs",
     "console.hostapi",
     "console.audit",
@@ -111,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "console.grants.context.pending_requests",
             ],
         },
     },
@@ -262,6 +267,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Scheduled actions (console/schedules): beat asks for a tick this often; each tick fires the
+# schedules that are due. A tick nobody ran in time is dropped: the next one does its work.
+SCHEDULE_TICK_SECONDS = float(os.environ.get("MOORAGE_SCHEDULE_TICK_SECONDS", 15))
+CELERY_BEAT_SCHEDULE = {
+    "schedules-tick": {"task": "console.schedules.tick", "schedule": SCHEDULE_TICK_SECONDS,
+                       "options": {"queue": "console", "expires": SCHEDULE_TICK_SECONDS}},
+}
 
 # Hosts and jobs (a host's agent is told these periods when it starts).
 HOST_HEARTBEAT_SECONDS = float(os.environ.get("MOORAGE_HEARTBEAT_SECONDS", 5))
@@ -286,6 +298,13 @@ BUILD_CONTEXT_MAX_BYTES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_BYTES", 
 # unpacks it: the engine walks trees at most 256 directories deep.
 BUILD_CONTEXT_MAX_DEPTH = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_DEPTH", 256))
 BUILD_CONTEXT_MAX_ENTRIES = int(os.environ.get("MOORAGE_BUILD_CONTEXT_MAX_ENTRIES", 200_000))
+
+# Stacks: the largest Compose file and .env a stack may have (the engine refuses files over
+# 4 MiB); how long a page or `?dry_run=1` waits for the host's plan; how often a host measures
+# its volumes' sizes (walking their files) in its syncs.
+STACK_FILE_MAX_BYTES = int(os.environ.get("MOORAGE_STACK_FILE_MAX_BYTES", 512 << 10))
+STACK_PLAN_WAIT_SECONDS = float(os.environ.get("MOORAGE_STACK_PLAN_WAIT_SECONDS", 30))
+VOLUME_SIZE_SECONDS = float(os.environ.get("MOORAGE_VOLUME_SIZE_SECONDS", 60))
 
 # Terminals and log streams: how long a terminal whose socket dropped waits to be resumed
 # before its session is ended; where terminal sessions are recorded (asciicast v2), and how

@@ -10,13 +10,19 @@ from console.audit.api import AuditViewSet
 from console.commits.api import CommitViewSet
 from console.containers.api import ContainerViewSet
 from console.core import views as core_views
-from console.grants.api import GrantViewSet
+from console.grants import urls as grants_urls
+from console.grants.api import AccessRequestViewSet, GrantViewSet
 from console.hosts.api import HostViewSet, JoinTokenView
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
+from console.stacks.api import StackViewSet
+from console.quotas.api import QuotaViewSet
+from console.schedules import urls as schedules_urls
+from console.schedules.api import ScheduleViewSet
 from console.sso.api import GroupMappingViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
+from console.volumes.api import VolumeViewSet
 
 router = DefaultRouter()
 # No ".json" suffix routes: one URL per resource, and none that a view was not written for.
@@ -28,9 +34,14 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("teams", TeamViewSet, basename="team")
 router.register("users", accounts_api.UserViewSet, basename="user")
 router.register("grants", GrantViewSet, basename="grant")
+router.register("access-requests", AccessRequestViewSet, basename="access-request")
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
+router.register("stacks", StackViewSet, basename="stack")
+router.register("volumes", VolumeViewSet, basename="volume")
+router.register("quotas", QuotaViewSet, basename="quota")
+router.register("schedules", ScheduleViewSet, basename="schedule")
 router.register("sso-mappings", GroupMappingViewSet, basename="sso-mapping")
 
 api_patterns = [
@@ -47,12 +58,19 @@ urlpatterns = [
     path("", include("console.hosts.urls")),
     path("", include("console.accounts.urls")),
     path("", include("console.sso.urls")),
-    # A container's grants first: `<ref>/grants/` would otherwise name an action "grants".
+    # A container's grants, requests and schedules first: `<ref>/grants/` would otherwise
+    # name an action "grants".
     path("containers/", include("console.grants.urls")),
+    path("containers/", include(schedules_urls.container_urlpatterns)),
     path("containers/", include("console.containers.urls")),
+    path("requests/", include(grants_urls.requests_urlpatterns)),
+    path("schedules/", include("console.schedules.urls")),
     path("images/", include("console.images.urls")),
+    path("stacks/", include("console.stacks.urls")),
+    path("volumes/", include("console.volumes.urls")),
     path("jobs/", include("console.jobs.urls")),
     path("commits/", include("console.commits.urls")),
+    path("teams/", include("console.quotas.urls")),
     path("teams/", include("console.teams.urls")),
     path("audit/", include("console.audit.urls")),
     path("terminal-sessions/", include("console.streams.urls")),

@@ -121,10 +121,13 @@ class Engine:
             events.container_ended(self, fresh)
         return fresh.state.get("ExitCode", 0)
 
-    def containers(self, all: bool = False) -> list[dict]:
+    def containers(self, all: bool = False, records=None) -> list[dict]:
+        """Docker-shaped summaries of the running containers (`all`: every container),
+        newest first. `records`: the containers' records to list (the engine service passes
+        those it keeps in memory); by default every container's, read from disk."""
         from runtime.container import inspect, state
         found = []
-        for container in state.all_containers(self):
+        for container in (state.all_containers(self) if records is None else records):
             container.refresh()
             if container.freeze_abandoned():
                 control.settle_abandoned_freeze(self, container)
@@ -255,6 +258,18 @@ class Engine:
         only makes a missing volume no error (Docker's rule)."""
         from runtime.volume import manage
         manage.remove(self, name, force=force)
+
+    def volume_users(self) -> dict[str, list[str]]:
+        """Volume name -> the IDs of the containers that name it, running or not (what
+        `volume rm` refuses for, and `ls --filter dangling` reads)."""
+        from runtime.volume import mountpoints
+        return mountpoints.users(self)
+
+    def volume_size(self, name: str) -> int:
+        """Bytes of the volume's files, each inode once (a walk of them: `system df -v`'s
+        SIZE); 0 for a volume that is gone."""
+        from runtime.volume import store
+        return store.Volumes(self.paths).size(name)
 
     def volume_prune(self, filters=None) -> dict:
         """Unused anonymous volumes (every unused one with the filter `all=true`);

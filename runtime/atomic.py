@@ -32,7 +32,9 @@ def write_bytes(path: str, data: bytes, mode: int = 0o600) -> None:
 
 
 def write_json(path: str, value, mode: int = 0o600) -> None:
-    data = json.dumps(value, indent=1, sort_keys=True).encode()
+    # On one line: json's C encoder writes only unindented documents, and its Python one
+    # took several milliseconds for an OCI spec with its seccomp profile, on every start.
+    data = json.dumps(value, sort_keys=True).encode() + b"\n"
     try:
         write_bytes(path, data, mode)
     except OSError as error:

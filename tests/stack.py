@@ -1,10 +1,11 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
 directory: its own Redis (an ACL file, as `./moorage` writes it: the console's full user, and
-a user per host made when the host gets its key; no persistence), a SQLite database, daphne,
-and per host its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a
-worker and a stream bridge (`python -m console.agent worker|bridge`) on the host's own engine
-root, with the key file and nothing of the console's settings. All are subprocesses whose
-PIDs we keep and end.
+a user per host made when the host gets its key; no persistence), a SQLite database (or, with
+`database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, and per
+host its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a worker
+and a stream bridge (`python -m console.agent worker|bridge`) on the host's own engine root,
+with the key file and nothing of the console's settings. All are subprocesses whose PIDs we
+keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """
@@ -97,10 +98,14 @@ class Api:
 
 
 class Stack:
-    def __init__(self, listen=()):
+    def __init__(self, listen=(), database: str = "sqlite"):
         """`listen`: addresses besides 127.0.0.1 where Redis and daphne listen (the machine's
         ends of network namespaces' links, for hosts that join from them: tests/netns.py)."""
+        if database not in ("sqlite", "postgres"):
+            raise ValueError(f"no such database for the stack: {database!r}")
         self.listen = tuple(listen)
+        self.database = database
+        self.postgres = None         # the PostgreSQL cluster, with database="postgres"
         self.tmp = tempfile.mkdtemp(prefix="moorage-e2e-")
         self.processes = {}          # name -> Popen
         self.roots = {}              # host name -> engine root
@@ -174,6 +179,11 @@ class Stack:
     def start(self):
         self.spawn("redis", self.redis_argv(bind=("127.0.0.1", *self.listen)))
         wait_until(lambda: self._redis_ping(), what="redis")
+        if self.database == "postgres":
+            from tests.postgres import PostgresCluster
+
+            self.postgres = PostgresCluster().start()
+            self.env["DATABASE_URL"] = self.postgres.url
         self.manage("migrate", "--noinput", "-v", "0")
         out = self.manage("moorage_init", "--host", "e2e")
         self.admin_password = out.split("admin-password: ")[1].split()[0]
@@ -199,7 +209,10 @@ class Stack:
     def add_host(self, name):
         """A host = an engine root with busybox, its key (as `./moorage up` makes the local
         host's), a worker consuming host.<name> and the host's stream bridge (terminals, log
-        follows)."""
+        follows). A host the stack has already is left as it is (tests sharing a stack may
+        each ask for it)."""
+        if name in self.roots:
+            return
         root = os.path.join(self.tmp, f"root-{name}")
         self.roots[name] = root
         self.moor(name, "image", "bootstrap", "busybox")
@@ -224,6 +237,18 @@ class Stack:
         self.spawn(f"worker-{name}", [PYTHON, "-m", "console.agent", "worker"],
                    env=self.agent_env(name, root, dict({"MOORAGE_WORKER_CONCURRENCY": "2"},
                                                        **(extra_env or {}))))
+
+    def start_scheduler(self, tick_seconds: float = 1.0):
+        """The web side's scheduler (celery beat and the `console` queue's worker: scheduled
+        actions), ticking every `tick_seconds`; started once, by the tests that need it."""
+        if "scheduler" in self.processes:
+            return
+        env = dict(self.env, MOORAGE_SCHEDULE_TICK_SECONDS=str(tick_seconds))
+        self.spawn("scheduler", [os.path.join(VENV_BIN, "celery"), "-A", "console.scheduler",
+                                 "worker", "--beat", "-Q", "console", "-n", "scheduler@%h",
+                                 "--concurrency", "1", "--loglevel", "INFO",
+                                 "--schedule", os.path.join(self.tmp, "celerybeat-schedule"),
+                                 "--without-mingle", "--without-gossip"], env=env)
 
     def start_bridge(self, name):
         self.spawn(f"bridge-{name}", [PYTHON, "-m", "console.agent", "bridge"],
@@ -264,12 +289,14 @@ class Stack:
 
     def stop(self):
         for name in list(self.processes):
-            if name.startswith(("worker-", "bridge-")):
+            if name.startswith(("worker-", "bridge-")) or name == "scheduler":
                 self.end(name)
         self.end("web")
         for host in self.roots:
             self.moor(host, "system", "reset", "--force", check=False)
         self.end("redis")
+        if self.postgres is not None:
+            self.postgres.stop()
         self.unmount_leftovers()
         if os.environ.get("MOORAGE_KEEP_E2E"):
             return

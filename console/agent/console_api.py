@@ -150,9 +150,12 @@ class ConsoleApi:
         return self.call("POST", f"jobs/{job_id}/images/", {"worker": worker, "root": root,
                                                             "images": images})
 
-    def sync(self, root: str, containers: list, images: list) -> dict:
+    def sync(self, root: str, containers: list, images: list, volumes: list) -> dict:
         return self.call("POST", "sync/", {"root": root, "containers": containers,
-                                           "images": images})
+                                           "images": images, "volumes": volumes})
+
+    def group_readings(self, readings: dict) -> dict:
+        return self.call("POST", "groups/readings/", {"readings": readings})
 
     def sync_inspected(self, containers: list) -> dict:
         return self.call("POST", "sync/inspected/", {"containers": containers})

@@ -17,7 +17,7 @@ from celery.signals import task_failure
 
 from runtime.errors import MoorError
 
-from console.agent import image_tasks, sync, team_networks
+from console.agent import image_tasks, sync, team_groups, team_networks
 from console.agent import config, console_api
 from console.agent.console_api import ConsoleRefused
 from console.agent.engine import container_diff, engine_root, error_message, get_engine
@@ -107,6 +107,7 @@ def making(verb):
     def handler(job, engine, report):
         try:
             team_networks.prepare(job.get("network"), engine)
+            team_groups.ensure(job.get("group"), engine)
             getattr(engine, verb)(job["options"])
         finally:
             report["container"] = inspect_or_none(engine, job["container"])
@@ -120,6 +121,7 @@ def lifecycle(verb):
         try:
             if verb in ("start", "restart"):
                 team_networks.prepare(job.get("network"), engine)
+                team_groups.ensure(job.get("group"), engine)
             if verb == "stop":
                 engine.stop(engine_id, timeout=job.get("timeout"))
             elif verb == "kill":
@@ -137,7 +139,8 @@ def lifecycle(verb):
 
 def remove(job, engine, report):
     try:
-        engine.remove(job["container"], force=bool(job.get("force")))
+        engine.remove(job["container"], force=bool(job.get("force")),
+                      volumes=bool(job.get("volumes")))
     except MoorError:
         report["container"] = inspect_or_none(engine, job["container"])
         raise
@@ -183,4 +186,5 @@ HANDLERS = {
     "pull": image_tasks.pull,
     "build": image_tasks.build,
     "sync": sync_job,
+    "quota": team_groups.apply,
 }

@@ -92,9 +92,7 @@ def host_facts() -> dict:
     engine = get_engine()
     facts = {"kernel_version": os.uname().release, "cpus": os.cpu_count() or 0,
              "engine_root": engine_root(engine)}
-    meminfo = read_meminfo()
-    if "MemTotal" in meminfo:
-        facts["memory"] = meminfo["MemTotal"]
+    facts.update(memory_facts())
     try:
         facts["runtime_version"] = f"moorage {version('moorage')}"
     except Exception:
@@ -104,10 +102,7 @@ def host_facts() -> dict:
 
 def capacity() -> dict:
     """What the host has free now: memory (MemAvailable) and the engine root's disk."""
-    free = {}
-    meminfo = read_meminfo()
-    if "MemAvailable" in meminfo:
-        free["memory_available"] = meminfo["MemAvailable"]
+    free = {key: value for key, value in memory_facts().items() if key == "memory_available"}
     try:
         free["disk_available"] = shutil.disk_usage(engine_root(get_engine())).free
     except OSError:
@@ -115,17 +110,23 @@ def capacity() -> dict:
     return free
 
 
-def read_meminfo() -> dict:
-    found = {}
+MEMINFO_FACTS = {"MemTotal:": "memory", "MemAvailable:": "memory_available"}
+
+
+def memory_facts(path: str = "/proc/meminfo") -> dict:
+    """The host's memory (MemTotal) and what the kernel could give now without swapping
+    (MemAvailable: free memory plus the caches it can drop), in bytes. Placement
+    (`console.hosts.placement`) starts from the latter."""
+    facts = {}
     try:
-        with open("/proc/meminfo") as meminfo:
+        with open(path) as meminfo:
             for line in meminfo:
-                name, _, value = line.partition(":")
-                if name in ("MemTotal", "MemAvailable"):
-                    found[name] = int(value.split()[0]) * 1024
-    except OSError:
+                key = MEMINFO_FACTS.get(line.split(None, 1)[0] if line.strip() else "")
+                if key:
+                    facts[key] = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
         pass
-    return found
+    return facts
 
 
 def beat(api, identity: str) -> None:

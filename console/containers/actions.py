@@ -23,10 +23,13 @@ from console.containers.status import ACTION_STATES, Status
 from console.core.errors import Conflict, Forbidden, Invalid
 from console.core.permissions import refuse
 from console.hosts.models import HostGrant
+from console.images.models import Image
 from console.images.requests import check_name_is_free_for, reference_errors
 from console.jobs import dispatch
 from console.jobs.models import Job
+from console.quotas.checks import RUNNING_STATES, QuotaExceeded, check_quota
 from console.streams import publish
+from console.teams.reasons import clean_reason, require_reason
 
 VERBS = ("start", "stop", "kill", "restart", "remove", "commit")
 COMMIT_INSTRUCTIONS = ("CMD", "ENV", "WORKDIR", "EXPOSE", "LABEL", "ENTRYPOINT", "USER")
@@ -45,13 +48,16 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
     kind = Job.Kind.RUN if req.start else Job.Kind.CREATE
     try:
         with transaction.atomic():
+            check_quota(req.team, req.host, adding={"containers": 1 if req.start else 0})
             container = Container.objects.create(
                 engine_id=new_engine_id(), name=req.name, host=req.host, team=req.team,
                 image=req.image, image_ref=req.image_ref, command=req.command, env=req.env,
                 options=req.options, state=Status.PENDING, created_by=user)
+            # Where `host: "any"` put it, and why, is the first thing the job says.
             job = Job.objects.create(
                 kind=kind, host=req.host, team=req.team, container=container,
-                target_id=container.engine_id, target_name=req.name, requested_by=user)
+                target_id=container.engine_id, target_name=req.name, requested_by=user,
+                output=f"{req.placement}\n" if req.placement else "")
             audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
                          target=container, host=req.host, params=req.audit_params(),
                          result="requested", job=job)
@@ -63,6 +69,11 @@ def run(user, req: RunRequest, *, request=None) -> tuple[Container, Job]:
     except IntegrityError:
         raise Invalid(fields={"name": [f"The name {req.name!r} is already in use on host "
                                         f"{req.host.name}."]}) from None
+    except QuotaExceeded as error:
+        audit.record(f"container.{kind}", actor=user, request=request, team=req.team,
+                     target_type="container", target_name=req.name, host=req.host,
+                     params=req.audit_params(), result="denied", error=error.message)
+        raise
     return container, job
 
 
@@ -86,26 +97,66 @@ def refuse_run(user, data: dict, error: Forbidden, *, request=None) -> None:
 
 
 def act(user, container: Container, verb: str, *, request=None, params=None) -> Job:
-    """start, stop, kill, restart, remove or commit one container."""
+    """start, stop, kill, restart, remove or commit one container. A `reason` among the
+    parameters is kept in the audit entry; the container's team may require one
+    (`console.teams.reasons`: removing, killing, committing over an existing tag)."""
     if verb not in VERBS:
         raise ValueError(f"unknown container action {verb!r}")
     params = clean_params(verb, params or {}, user)
+    reason = params.pop("reason", "")
     if not Container.objects.restrict(user, verb).filter(pk=container.pk).exists():
         deny(user, container, verb, request=request)
     host = container.host
     if verb == "commit" and params["repository"]:
         check_name_is_free_for(user, host, f"{params['repository']}:{params['tag'] or 'latest'}",
                                container.team)
+    sensitive = reason_action(verb, params, host)
+    if sensitive:
+        reason = require_reason(container.team, sensitive, reason)
     if not host.is_online:
         raise Conflict(f"Host {host.name} is offline: the container cannot be reached.")
     if container.state not in ACTION_STATES[verb]:
         raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
                        f"{container.state}.")
+    try:
+        return requested(user, container, verb, params, reason=reason, request=request)
+    except QuotaExceeded as error:
+        audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
+                     target=container, host=host, params=with_reason(params, reason),
+                     result="denied", error=error.message)
+        raise
+
+
+def reason_action(verb: str, params: dict, host) -> str:
+    """Which of the teams' reason settings (`console.teams.reasons`) an action falls under:
+    removing, killing, committing over a tag the host has; '' for the others."""
+    if verb in ("remove", "kill"):
+        return verb
+    if verb == "commit" and params.get("repository"):
+        reference = f"{params['repository']}:{params['tag'] or 'latest'}"
+        if any(reference in image.tags for image in Image.objects.filter(host=host).only("tags")):
+            return "commit-overwrite"
+    return ""
+
+
+def with_reason(params: dict, reason: str) -> dict:
+    """An action's parameters as its audit entry keeps them: with the reason, when one was
+    given (the job does not carry it)."""
+    return {**params, "reason": reason} if reason else params
+
+
+def requested(user, container: Container, verb: str, params: dict, *, reason: str = "",
+              request=None) -> Job:
+    """The job of an action `act` checked, made in one transaction with its audit entry; a
+    start past the team's quota on the host raises QuotaExceeded."""
+    host = container.host
     with transaction.atomic():
         locked = Container.objects.select_for_update().get(pk=container.pk)
         if locked.state not in ACTION_STATES[verb]:
             raise Conflict(f"Cannot {verb} container {container.display_name}: it is "
                            f"{locked.state}.")
+        if verb in ("start", "restart") and locked.state not in RUNNING_STATES:
+            check_quota(container.team, host, adding={"containers": 1})
         undo = None
         if verb == "remove":
             undo = partial(undo_removal, container.pk, locked.state)
@@ -117,7 +168,8 @@ def act(user, container: Container, verb: str, *, request=None, params=None) -> 
             target_id=container.engine_id, target_name=container.name, requested_by=user,
             params=params)
         audit.record(f"container.{verb}", actor=user, request=request, team=container.team,
-                     target=container, host=host, params=params, result="requested", job=job)
+                     target=container, host=host, params=with_reason(params, reason),
+                     result="requested", job=job)
         dispatch.enqueue_on_commit(job, undo=undo)
         transaction.on_commit(lambda: (publish.container_changed(container),
                                        publish.job_changed(job)))
@@ -144,8 +196,8 @@ def deny(user, container: Container, verb: str, *, request=None):
 def clean_params(verb: str, params: dict, user) -> dict:
     """The parameters each action accepts; anything else is refused."""
     allowed = {"stop": {"timeout"}, "restart": {"timeout"}, "kill": {"signal"},
-               "remove": {"force"}, "start": set(),
-               "commit": {"repository", "tag", "message", "changes", "pause"}}[verb]
+               "remove": {"force", "volumes"}, "start": set(),
+               "commit": {"repository", "tag", "message", "changes", "pause"}}[verb] | {"reason"}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise Invalid(fields={name: [f"Unknown parameter {name!r} for {verb}."]
@@ -164,10 +216,12 @@ def clean_params(verb: str, params: dict, user) -> dict:
         if not SIGNAL_PATTERN.fullmatch(signal):
             raise Invalid(fields={"signal": [f"Invalid signal {params['signal']!r}."]})
         clean["signal"] = signal
-    if "force" in params:
-        clean["force"] = params["force"] in (True, "1", "true", "on", 1)
+    for name in ("force", "volumes"):
+        if name in params:
+            clean[name] = params[name] in (True, "1", "true", "on", 1)
     if verb == "commit":
         clean.update(clean_commit(params, user))
+    clean["reason"] = clean_reason(params.get("reason"))
     return clean
 
 

@@ -4,7 +4,7 @@ A container is addressed by its 64-hex engine ID, a unique prefix of it, or its 
 answer with the job (202), or with the finished job (200) when `?wait=1`.
 """
 from django.db.models.fields.json import KT
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import UnsupportedMediaType
@@ -17,8 +17,14 @@ from console.containers.redaction import redacted_inspect
 from console.containers.run_request import RunSerializer
 from console.core.api import json_object
 from console.core.errors import Invalid
+from console.hosts.models import online_filter
 from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
+
+
+FORCE = OpenApiParameter("force", bool, description="stop a running container first")
+VOLUMES = OpenApiParameter("volumes", bool, description="also remove its anonymous volumes "
+                                                        "(named volumes are kept)")
 
 
 class ContainerSerializer(serializers.ModelSerializer):
@@ -30,11 +36,15 @@ class ContainerSerializer(serializers.ModelSerializer):
     cmd = serializers.JSONField(source="command", read_only=True)
     env = serializers.SerializerMethodField()
     network = serializers.SerializerMethodField()
+    host_state = serializers.ChoiceField(
+        choices=["online", "offline"], read_only=True,
+        help_text="offline: the host sends no heartbeat, so `state` is the last one its engine "
+                  "reported and may no longer hold (pages show the container as unknown)")
 
     class Meta:
         model = Container
-        fields = ["id", "name", "host", "image", "image_id", "team", "state", "exit_code",
-                  "cmd", "env", "network", "options", "created_at", "started_at",
+        fields = ["id", "name", "host", "host_state", "image", "image_id", "team", "state",
+                  "exit_code", "cmd", "env", "network", "options", "created_at", "started_at",
                   "finished_at", "updated_at"]
         read_only_fields = fields
 
@@ -59,7 +69,8 @@ class ContainerSerializer(serializers.ModelSerializer):
         # and DRF's per-field machinery would cost several times as much.
         return {
             "id": obj.engine_id, "name": obj.name, "host": obj.host.name,
-            "image": obj.image_ref, "image_id": self.get_image_id(obj),
+            "host_state": obj.host_state, "image": obj.image_ref,
+            "image_id": self.get_image_id(obj),
             "team": self.get_team(obj), "state": obj.state, "exit_code": obj.exit_code,
             "cmd": obj.command, "env": self.get_env(obj), "network": self.get_network(obj),
             "options": obj.options,
@@ -83,6 +94,8 @@ def api_time(value):
 
 
 class ActionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, help_text="why (kept in the audit entry; "
+                                   "the team may require one to kill, or to commit over a tag)")
     timeout = serializers.IntegerField(required=False)
     signal = serializers.CharField(required=False)
     repository = serializers.CharField(required=False)
@@ -107,6 +120,9 @@ class ContainerViewSet(viewsets.GenericViewSet):
             queryset = queryset.filter(host__name=params["host"])
         if params.get("state"):
             queryset = queryset.filter(state__in=params["state"].split(","))
+        if params.get("host_state") in ("online", "offline"):
+            online = online_filter("host__")
+            queryset = queryset.filter(online if params["host_state"] == "online" else ~online)
         if params.get("name"):
             queryset = queryset.filter(name__icontains=params["name"])
         if params.get("team"):
@@ -119,7 +135,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
                                  visible=self.get_queryset())
 
     def list(self, request):
-        """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=."""
+        """Containers you may see, across hosts; filter with ?host=, ?state=, ?name=, ?team=,
+        ?host_state=online|offline."""
         page = self.paginate_queryset(self.get_queryset().defer("inspect_data"))
         return self.get_paginated_response(ContainerSerializer(page, many=True).data)
 
@@ -135,17 +152,27 @@ class ContainerViewSet(viewsets.GenericViewSet):
         container, job = actions.run(request.user, req, request=request)
         response = job_response(request, job)
         response.data["container"] = container.engine_id
+        if req.placement:
+            response.data["placement"] = req.placement
         return response
 
     def retrieve(self, request, pk=None):
         """One container, by engine ID, unique ID prefix or name."""
         return Response(ContainerSerializer(self.get_object()).data)
 
-    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT])
+    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT, FORCE, VOLUMES])
     def destroy(self, request, pk=None):
-        """Remove the container (?force=1 also stops a running one); returns the job."""
-        return self._act(request, "remove",
-                         {"force": request.query_params.get("force") in ("1", "true")})
+        """Remove the container (?force=1 also stops a running one; ?volumes=1 also removes
+        its anonymous volumes, as `docker rm -v`; ?reason=... says why, which its team may
+        require); returns the job."""
+        params = {"force": request.query_params.get("force") in ("1", "true")}
+        if request.query_params.get("volumes") in ("1", "true"):
+            params["volumes"] = True
+        reason = request.query_params.get("reason") or (
+            request.data.get("reason") if isinstance(request.data, dict) else None)
+        if reason:
+            params["reason"] = reason
+        return self._act(request, "remove", params)
 
     @extend_schema(responses={200: dict})
     @action(detail=True, methods=["get"])

@@ -14,11 +14,12 @@ from django import forms
 from console.containers import actions, publishing
 from console.containers.run_request import ENV_NAME_PATTERN
 from console.core.forms import RequestForm, host_choices, offer_teams
-from console.hosts.models import Host
+from console.hosts.models import ANY_HOST, Host
 from console.images.forms import ReferenceForm
 from console.images.models import Image
 from console.teams.models import validate_container_user
 
+ANY_HOST_LABEL = "Any host (the one with the most free memory)"
 RESTART_CHOICES = [("no", "no"), ("on-failure", "on-failure"), ("always", "always"),
                    ("unless-stopped", "unless-stopped")]
 PORT_PATTERN = re.compile(r"^\d{1,5}(/(tcp|udp|sctp))?$")
@@ -60,17 +61,23 @@ class RunForm(RequestForm):
     network = forms.CharField(max_length=160, required=False,
                               widget=forms.TextInput(attrs={"placeholder": "the team's own"}))
     ports = forms.CharField(max_length=500, required=False, label="Published ports")
+    volumes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False,
+                              help_text="one NAME:/path[:ro] per line: a volume of your team, "
+                                        "made on first use")
     tty = forms.BooleanField(required=False, label="Allocate a terminal (-t)")
 
-    api_names = {"cmd": "command"}
+    api_names = {"cmd": "command", "binds": "volumes"}
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         offer_teams(self.fields["team"], self.user, "run", no_team="(no team)")
         self.hosts = list(Host.objects.restrict(self.user, "run"))
-        self.fields["host"].choices = host_choices(self.hosts)
+        # "Any host": the console chooses, by free memory (`console.hosts.placement`).
+        self.fields["host"].choices = [(ANY_HOST, ANY_HOST_LABEL)] + host_choices(self.hosts)
         self.fields["network"].help_text = network_help(self.user)
         self.fields["ports"].help_text = ports_help(self.user)
+        if self.user.is_superuser:
+            self.fields["volumes"].help_text += "; or /host/dir:/path, a directory of the host"
 
     def images_by_host(self) -> list[tuple[str, list[Image]]]:
         images = (Image.objects.restrict(self.user, "run")
@@ -80,12 +87,19 @@ class RunForm(RequestForm):
             grouped.setdefault(image.host.name, []).append(image)
         return sorted(grouped.items())
 
+    def any_host_references(self) -> list[str]:
+        """The image names (tags) of any of the user's hosts, for "Any host": placement keeps
+        to the hosts that have the one chosen."""
+        return sorted({tag for _, images in self.images_by_host() for image in images
+                       for tag in image.tags})
+
     def api_fields(self, data: dict) -> dict:
         fields = {"image": data.get("image"), "name": data.get("name"),
                   "cmd": data.get("command") or None, "tty": bool(data.get("tty"))}
         for name in ("team", "host", "env", "memory", "cpus", "pids_limit", "restart",
                      "network", "ports"):
             fields[name] = data.get(name) or None
+        fields["binds"] = lines(data.get("volumes")) or None
         return fields
 
     def check(self, fields: dict):
@@ -120,6 +134,9 @@ class CommitForm(ReferenceForm):
                             help_text="one key=value per line")
     pause = forms.BooleanField(required=False, initial=True,
                                label="Pause the container while committing")
+    reason = forms.CharField(required=False, max_length=1000,
+                             help_text="why; the team may require one to commit over an "
+                                       "existing tag")
 
     def clean_cmd(self):
         return self._command("cmd")
@@ -192,4 +209,4 @@ class CommitForm(ReferenceForm):
         data = self.cleaned_data
         return {"repository": data["repository"].strip(), "tag": data["tag"].strip(),
                 "message": data["message"], "changes": self.changes(),
-                "pause": bool(data["pause"])}
+                "pause": bool(data["pause"]), "reason": data["reason"]}

@@ -1,7 +1,8 @@
-"""What of the host a container holds: privileges, bind mounts, added capabilities, the host's
-network (itself, or through the containers whose network it joined). A shell in such a
-container is a shell on the host: only superusers get one (`streams.access`), and only they
-may run a container that joins such a network (`run_request`)."""
+"""What of the host a container holds: privileges, bind mounts of its directories (a named
+volume is not one), added capabilities, the host's network (itself, or through the
+containers whose network it joined). A shell in such a container is a shell on the host:
+only superusers get one (`streams.access`), and only they may run a container that joins
+such a network (`run_request`)."""
 from console.containers.models import Container
 
 
@@ -22,6 +23,13 @@ def uses_host_network(container: Container, hops: int = 8) -> bool:
     return container is not None     # a chain too long to follow is not believed
 
 
+def host_binds(binds) -> list[str]:
+    """The `-v` values among `binds` that bind a directory of the host (`/dir:/path`), not a
+    named volume (`name:/path`) nor an anonymous one (`/path`)."""
+    return [bind for bind in binds or [] if ":" in str(bind)
+            and str(bind).split(":", 1)[0].startswith(("/", ".", "~"))]
+
+
 def host_access(container: Container) -> list[str]:
     """What of the host `container` holds, by the engine's record (and the request's options
     until the engine has reported)."""
@@ -30,7 +38,9 @@ def host_access(container: Container) -> list[str]:
     held = []
     if host_config.get("Privileged") or options.get("privileged"):
         held.append("privileged")
-    if host_config.get("Binds") or options.get("binds"):
+    if host_binds(host_config.get("Binds")) or host_binds(options.get("binds")) or any(
+            mount.get("Type") == "bind" for mount in (container.inspect_data or {}).get(
+                "Mounts") or []):
         held.append("bind mounts of the host")
     if host_config.get("CapAdd") or options.get("cap_add"):
         held.append("added capabilities")

@@ -75,6 +75,18 @@ class Container(models.Model):
         return self.name or self.short_id
 
     @property
+    def host_state(self) -> str:
+        """Whether the container's host answers ("online") or has gone silent ("offline")."""
+        return "online" if self.host.is_online else "offline"
+
+    @property
+    def display_state(self) -> str:
+        """What pages show: the state the engine last reported, or "unknown" while the host is
+        offline (that state may no longer hold, and nothing can be asked of the container).
+        The API keeps `state` in Docker's words and says `host_state` beside it."""
+        return self.state if self.host.is_online else "unknown"
+
+    @property
     def network_mode(self) -> str:
         """The network the container was given: the engine's word for it, else the
         request's."""

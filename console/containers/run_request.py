@@ -3,16 +3,20 @@ the field is read, what the API documents for it and who may set it. The run for
 check a request the same way, with `validate_run`.
 
 `validate_run(user, data)` takes the fields of `POST /api/containers/` and returns a
-`RunRequest`, or raises `Invalid` with one clear message per field. Unknown fields are
-refused, so an option cannot slip in under another name; options that hand a container the
-host (bind mounts, privileged, extra capabilities, the host's network, directly or through
-another container's) are for superusers only, and a request carrying them from anyone else is
-`Forbidden`. Every field accepted here is one the engine takes (`runtime.container.options`;
-tests/console/containers/test_run_contract.py feeds them all through), and every value is one
-the engine and the kernel take: numbers within their bounds, no NUL (which no argument,
-environment variable or path can hold) and no control characters in names, paths and users.
-A PIDs limit is capped for everyone but superusers (`settings.MAX_PIDS`, also the default when
-none is asked for, as Docker's daemon-wide `default-pids-limit`).
+`RunRequest`, or raises `Invalid` with one clear message per field. `host: "any"` lets the
+console choose, once every field is read: the host with the most free memory among those of
+the team that can take the container (`console.hosts.placement`; the image named must be
+there, the name free there); the request then says where and why (`placement`). Unknown
+fields are refused, so an option cannot slip in under another name; options that hand a
+container the host (bind mounts, privileged, extra capabilities, the host's network, directly
+or through another container's) are for superusers only, and a request carrying them from
+anyone else is `Forbidden`. Every field accepted here is one the engine takes
+(`runtime.container.options`; tests/console/containers/test_run_contract.py feeds them all
+through), and every value is one the engine and the kernel take: numbers within their
+bounds, no NUL (which no argument, environment variable or path can hold) and no control
+characters in names, paths and users. A PIDs limit is capped for everyone but superusers
+(`settings.MAX_PIDS`, also the default when none is asked for, as Docker's daemon-wide
+`default-pids-limit`).
 
 Each field's reader takes the value sent and the request read so far (the fields above it in
 the table: the image is looked for on the host, a name checked for it), puts what it read in
@@ -33,7 +37,9 @@ from console.containers.publishing import checked_ports
 from console.core.errors import ConsoleError, FieldErrors, Forbidden, Invalid
 from console.core.permissions import may_somewhere
 from console.core.targets import choose_host, choose_team
-from console.hosts.models import Host
+from console.hosts.models import ANY_HOST, Host
+from console.hosts.placement import choose_host as choose_any_host
+from console.hosts.placement import candidates, no_new_containers, size_in_words
 from console.images.models import Image
 from console.teams.models import CONTAINER_USER_PATTERN, Team
 
@@ -66,10 +72,15 @@ class RunRequest:
     env: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     start: bool = True
+    any_host: bool = False      # `host: "any"`: the console chooses (`place_anywhere`)
+    placement: str = ""         # where it chose, and why
 
     def audit_params(self) -> dict:
-        return {"image": self.image_ref, "name": self.name, "cmd": self.command,
-                "env": self.env, **self.options, "start": self.start}
+        params = {"image": self.image_ref, "name": self.name, "cmd": self.command,
+                  "env": self.env, **self.options, "start": self.start}
+        if self.placement:
+            params["placement"] = self.placement
+        return params
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,30 @@ def read_team(value, run: RunRequest, user) -> None:
 def read_host(value, run: RunRequest, user) -> None:
     if value not in NOT_SENT and not isinstance(value, int):
         text(value, max_length=64)
+    if value == ANY_HOST:
+        run.any_host = True         # chosen once the whole request is read
+        return
     run.host = chosen(choose_host, user, run.team, value, name="host")
+    refusal = no_new_containers(run.host) if run.host is not None else None
+    if refusal:
+        run.host = None
+        raise Invalid(refusal)
+
+
+def images_matching(user, run: RunRequest, host: Host) -> list[Image]:
+    """The images of `host` that the request's image reference names and its team may run."""
+    candidates = Image.objects.restrict(user, "run").filter(host=host)
+    if not user.is_superuser:
+        candidates = candidates.filter(team__isnull=True) | candidates.filter(team=run.team)
+    return [image for image in candidates if image.matches(run.image_ref)]
+
+
+def image_problem(matches: list[Image], run: RunRequest, host: Host) -> str | None:
+    if not matches:
+        return f"No such image: {run.image_ref} (on host {host.name})."
+    if len({m.image_id for m in matches}) > 1:
+        return f"{run.image_ref} matches several images: give more of the ID."
+    return None
 
 
 def read_image(value, run: RunRequest, user) -> None:
@@ -127,15 +161,11 @@ def read_image(value, run: RunRequest, user) -> None:
     if not run.image_ref:
         raise Invalid("This field is required.")
     if run.host is None:
-        return          # said beside the host
-    candidates = Image.objects.restrict(user, "run").filter(host=run.host)
-    if not user.is_superuser:
-        candidates = candidates.filter(team__isnull=True) | candidates.filter(team=run.team)
-    matches = [image for image in candidates if image.matches(run.image_ref)]
-    if not matches:
-        raise Invalid(f"No such image: {run.image_ref} (on host {run.host.name}).")
-    if len({m.image_id for m in matches}) > 1:
-        raise Invalid(f"{run.image_ref} matches several images: give more of the ID.")
+        return          # said beside the host, or looked for on each host placement weighs
+    matches = images_matching(user, run, run.host)
+    problem = image_problem(matches, run, run.host)
+    if problem:
+        raise Invalid(problem)
     run.image = matches[0]
 
 
@@ -188,13 +218,6 @@ def read_env(value, run: RunRequest, user) -> None:
             raise Invalid(f"Invalid environment: {item.split('=', 1)[0]!r} holds a NUL "
                           "character, which no environment variable can.")
     run.env = value
-
-
-def size_in_words(value: int) -> str:
-    for unit, shift in (("GiB", 30), ("MiB", 20)):
-        if value >= 1 << shift:
-            return f"{value / (1 << shift):.1f} {unit}"
-    return f"{value} bytes"
 
 
 def bytes_of(value) -> int | None:
@@ -362,6 +385,48 @@ def string_list(name: str):
     return read
 
 
+HOST_PATH = ("/", ".", "~")
+VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,254}$")
+
+
+def read_binds(value, run: RunRequest, user) -> None:
+    """Docker's `-v` values. `NAME:/path[:ro]` mounts the named volume NAME, one of the team's
+    (another team's is "no such volume"; a new name is made on the host, as the team's): a
+    volume is not the host's. `/host/dir:/path` binds a directory of the host: superusers
+    only (Forbidden)."""
+    if value == []:
+        return
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise Invalid("Must be a list of strings.")
+    for bind in value:
+        parts = bind.split(":")
+        if len(parts) > 3 or not all(parts[:2]) or CONTROL_CHARACTERS.search(bind):
+            raise Invalid(f"{bind[:60]!r} is not SOURCE:/PATH[:ro] (a volume's name or, for "
+                          "superusers, a directory of the host).")
+        source = parts[0]
+        if len(parts) == 1 or user.is_superuser:
+            continue            # `/path` alone: an anonymous volume
+        if source.startswith(HOST_PATH):
+            raise Forbidden(f"Only a superuser may set 'binds' to a directory of the host "
+                            f"({source[:60]}): it gives the container access to the host. Use "
+                            "a named volume.")
+        if not VOLUME_NAME.fullmatch(source):
+            raise Invalid(f"Invalid volume name {source[:60]!r}: 2 to 255 letters, digits, "
+                          "'_', '.' and '-', starting with a letter or a digit.")
+        if run.host is not None and not named_volume_is_usable(source, run):
+            raise Invalid(f"No such volume: {source} (on host {run.host.name}).")
+    run.options["binds"] = value
+
+
+def named_volume_is_usable(name: str, run: RunRequest) -> bool:
+    """Whether the team may mount the volume `name` of the run's host: its own, or a name no
+    volume has there yet (the host makes it, as the team's)."""
+    from console.volumes.models import Volume
+
+    found = Volume.objects.filter(host=run.host, name=name).first()
+    return found is None or (run.team is not None and found.team_id == run.team.pk)
+
+
 def read_start(value, run: RunRequest, user) -> None:
     if not isinstance(value, bool):
         raise Invalid("Must be true or false.")
@@ -378,7 +443,9 @@ RUN_FIELDS = (
     RunField("team", read_team, serializers.CharField(
         required=False, help_text="the team's name (your one team in which you may run, by "
                                   "default)"), read_unsent=True),
-    RunField("host", read_host, serializers.CharField(), read_unsent=True),
+    RunField("host", read_host, serializers.CharField(
+        help_text='a host granted to the team, or "any": the one with the most free memory '
+                  'that can take the container'), read_unsent=True),
     RunField("image", read_image, serializers.CharField(
         help_text="an image of the host: name[:tag], ID or ID prefix"), read_unsent=True),
     RunField("name", read_name, serializers.CharField(required=False)),
@@ -403,8 +470,9 @@ RUN_FIELDS = (
     RunField("user", read_user, serializers.CharField(
         required=False, help_text="name|uid[:group|gid]")),
     RunField("entrypoint", read_entrypoint, strings()),
-    RunField("binds", string_list("binds"), strings(help_text="HOST:CTR[:ro], superusers only"),
-             superuser=True),
+    RunField("binds", read_binds, strings(
+        help_text="VOLUME:CTR[:ro] (a named volume of your team, made on first use); "
+                  "HOST:CTR[:ro] (a host directory) for superusers only")),
     RunField("cap_add", string_list("cap_add"), strings(help_text="superusers only"),
              superuser=True),
     RunField("start", read_start, serializers.BooleanField(
@@ -437,9 +505,48 @@ def validate_run(user, data: dict) -> RunRequest:
             for message in sum(error.fields.values(), []) or [error.message]:
                 problems.add(entry.name, message)
             forbidden = forbidden or isinstance(error, Forbidden)
+    if not problems and run.any_host:
+        try:
+            place_anywhere(user, run)
+        except ConsoleError as error:
+            problems.update(error.fields)
     if problems:
         raise (Forbidden if forbidden else Invalid)(fields=problems)
     return run
+
+
+def place_anywhere(user, run: RunRequest) -> None:
+    """`host: "any"`: put the request on the host `console.hosts.placement` chooses among
+    those that have its image, where its name is free and that have the CPUs it asks for (a
+    container joining another's network goes to that one's host)."""
+    def image_there(host):
+        matches = images_matching(user, run, host)
+        if not matches:
+            return f"no image {run.image_ref}"
+        if len({m.image_id for m in matches}) > 1:
+            return f"{run.image_ref} matches several images there"
+        return None
+
+    def name_free_there(host):
+        if run.name and Container.objects.filter(host=host, name=run.name).exists():
+            return f"the name {run.name} is in use there"
+        return None
+
+    def cpus_there(host):
+        cpus = run.options.get("cpus")
+        if cpus and host.cpus and cpus > host.cpus:
+            return f"{host.cpus} CPUs, {cpus:g} asked"
+        return None
+
+    hosts = None
+    network = run.options.get("network", "")
+    if network.startswith("container:"):
+        joined = Container.objects.get(engine_id=network.split(":", 1)[1])
+        hosts = candidates(user, run.team).filter(pk=joined.host_id)
+    placement = choose_any_host(user, run.team, memory=run.options.get("memory") or 0,
+                                needs=(image_there, name_free_there, cpus_there), hosts=hosts)
+    run.host, run.placement = placement.host, placement.reason
+    run.image = images_matching(user, run, run.host)[0]
 
 
 def refuse_outsiders(user, data: dict) -> None:

@@ -26,7 +26,7 @@ from console.core.errors import (ConsoleError, Forbidden, Invalid, NotFound, on_
                                  said_on)
 from console.core.forms import posted_fields
 from console.core.permissions import may_somewhere
-from console.hosts.models import Host
+from console.hosts.models import ANY_HOST, Host, online_filter
 from console.jobs.models import Job
 from console.teams.models import Team
 
@@ -50,8 +50,10 @@ def container_list(request):
     host, state, name = (request.GET.get(key, "").strip() for key in ("host", "state", "name"))
     if host:
         containers = containers.filter(host__name=host)
-    if state:
-        containers = containers.filter(state=state)
+    if state == UNKNOWN:
+        containers = containers.exclude(online_filter("host__"))
+    elif state:
+        containers = containers.filter(online_filter("host__"), state=state)
     if name:
         containers = containers.filter(name__icontains=name)
     page = Paginator(containers, page_size(request)).get_page(request.GET.get("page"))
@@ -59,7 +61,7 @@ def container_list(request):
         "page": page,
         "rows": container_rows(page.object_list),
         "hosts": Host.objects.restrict(request.user, "view"),
-        "states": Status.values,
+        "states": Status.values + [UNKNOWN],
         "filters": {"host": host, "state": state, "name": name},
         "may_run": may_somewhere(request.user, "run"),
     })
@@ -67,20 +69,30 @@ def container_list(request):
 
 def container_rows(containers) -> str:
     """The list's rows, built in Python: a page of 1,000 rows through the template engine
-    costs several times as much, for the same escaped HTML."""
+    costs several times as much, for the same escaped HTML. A container of an offline host
+    shows as unknown, its last known state in the badge's title and `data-state`."""
     return format_html_join("\n", ROW, (
-        (c.engine_id, c.engine_id, c.display_name, c.engine_id, c.display_name, c.state,
-         c.state, c.host.name, c.image_ref, c.team.name if c.team_id else "—",
+        (c.engine_id, c.host.name, c.engine_id, c.display_name, c.engine_id, c.display_name,
+         c.display_state, c.state, state_note(c), c.display_state, c.host.name, c.image_ref,
+         c.team.name if c.team_id else "—",
          localtime(c.created_at).strftime("%Y-%m-%d %H:%M:%S") if c.created_at else "",
          "" if c.exit_code is None else c.exit_code, c.short_id)
         for c in containers))
 
 
-ROW = ('<tr data-container="{}"><td class="check"><input type="checkbox" name="containers" '
-       'value="{}" aria-label="select {}"></td><td><a href="/containers/{}/" class="c-name">{}'
-       '</a></td><td><span class="badge s-{} c-state">{}</span></td><td>{}</td>'
-       '<td class="mono">{}</td><td>{}</td><td class="muted">{}</td><td class="c-exit">{}</td>'
-       '<td class="mono muted">{}</td></tr>')
+def state_note(container) -> str:
+    """What the state badge's title says: the last known state of an unknown one."""
+    if container.display_state != UNKNOWN:
+        return ""
+    return f"last known: {container.state} (host {container.host.name} is offline)"
+
+
+UNKNOWN = "unknown"     # the state pages show for a container of an offline host
+ROW = ('<tr data-container="{}" data-on-host="{}"><td class="check"><input type="checkbox" '
+       'name="containers" value="{}" aria-label="select {}"></td><td><a href="/containers/{}/" '
+       'class="c-name">{}</a></td><td><span class="badge s-{} c-state" data-state="{}" '
+       'title="{}">{}</span></td><td>{}</td><td class="mono">{}</td><td>{}</td>'
+       '<td class="muted">{}</td><td class="c-exit">{}</td><td class="mono muted">{}</td></tr>')
 
 
 def page_size(request) -> int:
@@ -127,17 +139,21 @@ def run_container(request):
         actions.refuse_run(request.user, posted_fields(request), refusal, request=request)
         raise refusal
     form = RunForm(request, request.POST or None,
-                   initial={"host": request.GET.get("host"), "image": request.GET.get("image")})
+                   initial={"host": request.GET.get("host") or ANY_HOST,
+                            "image": request.GET.get("image")})
     if request.method == "POST" and form.is_valid():
         try:
             container, job = actions.run(request.user, form.checked, request=request)
         except ConsoleError as error:   # the name taken meanwhile, Redis away: said on the form
             on_form(form, error, form.api_names)
         else:
-            messages.success(request, f"Run requested (job {job.pk}).")
+            messages.success(request, f"Run requested (job {job.pk})"
+                                      + (f"; {job.output.strip()}." if job.output else "."))
             return redirect("container-detail", ref=container.engine_id)
     return render(request, "containers/run.html", {"form": form,
-                                                   "images_by_host": form.images_by_host()},
+                                                   "images_by_host": form.images_by_host(),
+                                                   "any_host_references":
+                                                       form.any_host_references()},
                   status=403 if form.refusal else 200)
 
 
@@ -158,8 +174,10 @@ def network_summary(container) -> dict:
 
 
 @login_required
-def container_detail(request, ref, *, grant_form=None, status=200):
+def container_detail(request, ref, *, grant_form=None, request_form=None, schedule_form=None,
+                     status=200):
     from console.grants.views import access_context
+    from console.schedules.views import schedules_context
     from console.streams.pages import container_streams
 
     container = container_for(request, ref)
@@ -167,6 +185,7 @@ def container_detail(request, ref, *, grant_form=None, status=200):
     allowed = {verb: (user.is_superuser or Container.objects.restrict(user, verb)
                       .filter(pk=container.pk).exists())
                for verb in actions.VERBS}
+    reasons = container.team.reasons_required_for if container.team_id else []
     jobs = (Job.objects.restrict(user, "view").filter(container=container)
             .select_related("requested_by")[:10])
     return render(request, "containers/detail.html", {
@@ -178,11 +197,15 @@ def container_detail(request, ref, *, grant_form=None, status=200):
                                    sort_keys=True),
         "env_names": [item.split("=", 1)[0] for item in container.env],
         "network": network_summary(container),
+        "state_note": state_note(container),
+        "host_visible": Host.objects.restrict(user, "view").filter(pk=container.host_id).exists(),
         "commit_form": CommitForm(initial={"pause": True}) if allowed["commit"] else None,
+        "reason_for": {verb: verb in (reasons or []) for verb in ("kill", "remove")},
         "assignable_teams": (Team.objects.filter(host_grants__host=container.host)
                              .exclude(pk=container.team_id).order_by("name")
                              if user.is_superuser else []),
-        **access_context(request, container, grant_form),
+        **access_context(request, container, grant_form, request_form),
+        **schedules_context(request, container, schedule_form),
         **container_streams(request, container),
     }, status=status)
 
@@ -208,9 +231,11 @@ def container_action(request, ref, verb):
     if verb not in actions.VERBS or verb == "commit":
         raise NotFound("No such action.")
     container = container_for(request, ref, verb)
-    params = {}
+    params = {"reason": request.POST.get("reason", "")}
     if verb == "remove":
         params["force"] = request.POST.get("force") == "1"
+        if request.POST.get("volumes") == "1":
+            params["volumes"] = True
     job = actions.act(request.user, container, verb, request=request, params=params)
     messages.success(request, f"{verb.capitalize()} requested (job {job.pk}).")
     if verb == "remove":

@@ -1,13 +1,18 @@
 """The engine's own grammar for what users type, read in the web process: published ports
-(`-p`), image references and tags, and Dockerfiles. A request is checked with the words the
-engine will read it with, before a job is made for it.
+(`-p`), image references and tags, Dockerfiles, and Compose files with their `.env`. A
+request is checked with the words the engine will read it with, before a job is made for it.
 
-Everything here is pure: no engine, no files, no host. These are the only engine modules the
-web side imports (tests/console/test_boundaries.py holds it to the list); the rest of
-`runtime` belongs to the host agent (`console/agent/`).
+Everything here is pure: no engine, no files, no host (the Compose loader is called with
+`read_files=False`: no `env_file`, no `.env` of a directory is read here). These are the
+only engine modules the web side imports (tests/console/test_boundaries.py holds it to the
+list); the rest of `runtime` belongs to the host agent (`console/agent/`).
 """
 import re
 
+from runtime.compose.interpolation import parse_env_file
+from runtime.compose.normalize import port_spec
+from runtime.compose.project import load as load_compose
+from runtime.compose.source import parse as parse_compose_source
 from runtime.errors import MoorError
 from runtime.image.build.instructions import stages
 from runtime.image.build.parser import parse as parse_dockerfile
@@ -143,3 +148,57 @@ def named_images(text: str, build_args: dict) -> list[tuple[int, str, str]]:
 def instruction_lines(text: str) -> list[tuple[int, str]]:
     """(line, instruction as written) of each instruction of a Dockerfile, in order."""
     return [(node.line, node.original) for node in parse_dockerfile(text).instructions]
+
+
+# -- Compose files (stacks) ------------------------------------------------------------------
+
+COMPOSE_FILE = "compose.yaml"      # what messages call a stack's file
+DOT_ENV = ".env"
+# Where a stack's relative paths point in the web process's reading of it (bind mounts and
+# build contexts are superusers' and are read on the host, from the stack's own directory).
+STACK_DIRECTORY = "/stack"
+LOCATION = re.compile(r"^(?:compose\.yaml|\.env), line (\d+): ")
+
+
+def compose_line(message: str) -> int | None:
+    """The line a Compose message (`compose.yaml, line 4: ...`) names, if it names one."""
+    found = LOCATION.match(message)
+    return int(found.group(1)) if found else None
+
+
+def stack_variables(text: str) -> dict:
+    """The variables of a stack's `.env` text, as `docker compose` reads a `.env` file
+    (`${VAR}` inside it refers to the lines above); ValueError with `.env, line N: ...`."""
+    values = {}
+    try:
+        values.update(parse_env_file(text, DOT_ENV, values.get))
+    except MoorError as error:
+        raise ValueError(error.message) from None
+    return values
+
+
+def compose_document(text: str):
+    """The YAML document of a Compose file as written (before interpolation): `.data` and
+    `.line(path)`; ValueError with the engine's message (bombs, depth, size, syntax)."""
+    try:
+        return parse_compose_source(text, COMPOSE_FILE)
+    except MoorError as error:
+        raise ValueError(error.message) from None
+
+
+def stack_project(text: str, variables: dict, name: str):
+    """The Compose project a stack's file makes, read as the engine reads it (the Compose
+    Specification's schema, Moorage's supported keys, interpolation with `variables` and
+    nothing else, dependencies, cycles, ports) but without reading any file of this machine;
+    ValueError with the engine's message, which names the line. The project's `services`,
+    `networks` and `volumes` are the engine's canonical model; `where(path)` locates one."""
+    try:
+        return load_compose(content=text, environ=variables, project_name=name,
+                            working_dir=STACK_DIRECTORY, read_files=False)
+    except MoorError as error:
+        raise ValueError(error.message) from None
+
+
+def compose_port_specs(ports: list[dict]) -> list[str]:
+    """A service's canonical ports as the engine's `-p` values."""
+    return [port_spec(port) for port in ports]

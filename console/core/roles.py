@@ -17,7 +17,7 @@ class Role(models.TextChoices):
 ROLE_ACTIONS = {
     Role.VIEWER: {"view", "logs", "inspect"},
     Role.OPERATOR: {"start", "stop", "restart", "kill", "terminal"},
-    Role.DEVELOPER: {"run", "create", "remove", "commit", "tag", "pull", "build"},
+    Role.DEVELOPER: {"run", "create", "remove", "commit", "tag", "pull", "build", "schedule"},
     Role.ADMIN: {"manage"},
 }
 ROLE_ORDER = [Role.VIEWER, Role.OPERATOR, Role.DEVELOPER, Role.ADMIN]

@@ -1,32 +1,44 @@
-"""`/api/grants/`: per-user, per-container grants of actions. A team admin of the container's
-team grants and revokes them (`console.grants.actions`, as the container page does); a user
-sees the grants they hold."""
+"""`/api/grants/`: per-user, per-container grants of actions, for good or until a time. A team
+admin of the container's team grants and revokes them (`console.grants.actions`, as the
+container page does); a user sees the grants they hold.
+
+`/api/access-requests/`: a user asks for actions on a container they see, for a while, with a
+reason; a team admin of its team approves (a grant that ends after the duration) or refuses."""
 from django.contrib.auth import get_user_model
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from console.containers.lookup import visible_container
+from console.core.api import json_object
 from console.core.errors import Invalid
 from console.core.permissions import require_manager
 from console.core.roles import GRANTABLE_ACTIONS
 from console.grants import actions
-from console.grants.models import ContainerGrant
+from console.grants.models import AccessRequest, ContainerGrant
 
 
 class GrantSerializer(serializers.ModelSerializer):
     user = serializers.CharField(source="user.username")
     container = serializers.CharField(source="container.engine_id")
     actions = serializers.ListField(child=serializers.ChoiceField(choices=GRANTABLE_ACTIONS))
+    expires_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="when the grant ends (none: never)")
+    duration = serializers.IntegerField(required=False, write_only=True,
+                                        help_text="or: seconds from now until it ends")
 
     class Meta:
         model = ContainerGrant
-        fields = ["id", "user", "container", "actions", "created_at"]
+        fields = ["id", "user", "container", "actions", "expires_at", "duration", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 
 class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
                    mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Per-user, per-container grants of actions (team admins of the container's team)."""
+    """Per-user, per-container grants of actions (team admins of the container's team).
+    Granting again without an end replaces the user's lasting grant on the container; a grant
+    with `expires_at` (or `duration`) is one of its own, taken away when it ends."""
 
     serializer_class = GrantSerializer
 
@@ -48,10 +60,89 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
                                                is_active=True).first()
         if user is None:
             raise Invalid(fields={"user": ["No such user."]})
-        grant = actions.grant_container(request.user, user, container, data["actions"],
-                                        request=request)
+        grant = actions.grant_container(
+            request.user, user, container, data["actions"], request=request,
+            expires_at=actions.end_time(expires_at=data.get("expires_at"),
+                                        duration=data.get("duration")))
         return Response(GrantSerializer(grant).data, status=201)
 
     def destroy(self, request, pk=None):
         actions.revoke_container_grant(request.user, self.get_object(), request=request)
         return Response(status=204)
+
+
+class AccessRequestSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    container = serializers.CharField(source="container.engine_id")
+    container_name = serializers.CharField(source="container.name", read_only=True)
+    team = serializers.SerializerMethodField()
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=actions.REQUESTABLE_ACTIONS))
+    duration = serializers.IntegerField(help_text="seconds the grant lasts once approved")
+    decided_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AccessRequest
+        fields = ["id", "user", "container", "container_name", "team", "actions", "duration",
+                  "reason", "state", "created_at", "decided_by", "decided_at", "note",
+                  "expires_at"]
+        read_only_fields = ["id", "user", "container_name", "team", "state", "created_at",
+                            "decided_by", "decided_at", "note", "expires_at"]
+
+    def get_team(self, obj) -> str | None:
+        return obj.container.team.name if obj.container.team_id else None
+
+    def get_decided_by(self, obj) -> str | None:
+        return obj.decided_by.username if obj.decided_by_id else None
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True,
+                                 help_text="what the requester is told")
+
+
+class AccessRequestViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
+                           mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your requests for access, and those you decide as a team admin (`?state=pending`)."""
+
+    serializer_class = AccessRequestSerializer
+
+    def get_queryset(self):
+        queryset = (AccessRequest.objects.restrict(self.request.user, "view")
+                    .select_related("user", "container__team", "decided_by"))
+        if self.request.query_params.get("state"):
+            queryset = queryset.filter(state__in=self.request.query_params["state"].split(","))
+        return queryset
+
+    def create(self, request):
+        """Ask for `actions` on `container` (one you see) for `duration` seconds, saying why."""
+        serializer = AccessRequestSerializer(data=json_object(request.data))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        container = visible_container(request.user, data["container"]["engine_id"],
+                                      verb="request", audit_refusal=True, request=request)
+        asked = actions.request_access(request.user, container, data["actions"],
+                                       duration=data["duration"], reason=data.get("reason"),
+                                       request=request)
+        return Response(AccessRequestSerializer(asked).data, status=201)
+
+    def _decide(self, request, approve: bool):
+        asked = self.get_object()
+        serializer = DecisionSerializer(data=json_object(request.data or {}))
+        serializer.is_valid(raise_exception=True)
+        decided = actions.decide(request.user, asked, approve=approve,
+                                 note=serializer.validated_data.get("note", ""), request=request)
+        return Response(AccessRequestSerializer(decided).data)
+
+    @extend_schema(request=DecisionSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve a pending request (team admins): a grant of the actions asked, ending
+        `duration` seconds from now."""
+        return self._decide(request, True)
+
+    @extend_schema(request=DecisionSerializer, responses=AccessRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def refuse(self, request, pk=None):
+        """Refuse a pending request (team admins): nothing is granted."""
+        return self._decide(request, False)

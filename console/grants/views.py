@@ -1,32 +1,44 @@
-"""Per-container grants on the container page: a team admin lets one user do chosen actions on
-one container ("may start, stop and open a terminal on web-1, and nothing else").
+"""Per-container grants and requests for access on the container page, and the requests page.
 
-The grant is made and revoked by `console.grants.actions` (checked, audited, and the
-grantee's open sockets told to re-check), as through `POST /api/grants/`.
+A team admin lets one user do chosen actions on one container ("may start, stop and open a
+terminal on web-1, and nothing else"), for good or for a while; a member asks for actions on a
+container for a while, saying why, and the team's admins approve or refuse on the requests
+page (`/requests/`, with a count of pending ones in the navigation for them). The grants and
+decisions are made by `console.grants.actions` (checked, audited, and the users' open sockets
+told to re-check), as through `/api/grants/` and `/api/access-requests/`.
 """
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
 
 from console.containers.views import container_detail, container_for
-from console.core.errors import NotFound
-from console.core.permissions import require_manager, user_may
+from console.core.errors import NotFound, said_on
+from console.core.permissions import get_for_user_or_404, require_manager, user_may
 from console.grants import actions
-from console.grants.forms import ACTION_LABELS, ContainerGrantForm
-from console.grants.models import ContainerGrant
+from console.grants.forms import (ACTION_LABELS, AccessRequestForm, ContainerGrantForm,
+                                  DecisionForm)
+from console.grants.models import AccessRequest, ContainerGrant, current_grants
 
 
-def access_context(request, container, form=None) -> dict:
+def access_context(request, container, form=None, request_form=None) -> dict:
     """What the container page shows about access: the grants on it for those who manage
-    them, the user's own grant for a grantee."""
-    may_manage = user_may(request.user, "manage", container.team)
+    them, the user's own grants, and the form to request more with their past requests."""
+    user = request.user
+    may_manage = user_may(user, "manage", container.team)
     grants = list(container.grants.select_related("user", "granted_by").order_by(
-        "user__username")) if may_manage else []
-    own = (ContainerGrant.objects.filter(container=container, user=request.user).first()
-           if request.user.is_authenticated else None)
-    return {"may_grant": may_manage, "grants": grants, "own_grant": own,
-            "grant_form": form or ContainerGrantForm(), "action_labels": ACTION_LABELS}
+        "user__username", "expires_at")) if may_manage else []
+    own = list(current_grants().filter(container=container, user=user)
+               .select_related("granted_by").order_by("expires_at"))
+    asked = list(AccessRequest.objects.filter(container=container, user=user)
+                 .select_related("decided_by")[:5])
+    may_request = container.team_id is not None and not may_manage
+    return {"may_grant": may_manage, "grants": grants, "own_grants": own,
+            "grant_form": form or ContainerGrantForm(), "action_labels": ACTION_LABELS,
+            "may_request": may_request, "own_requests": asked,
+            "request_form": request_form or (AccessRequestForm() if may_request else None),
+            "pending_here": (AccessRequest.objects.pending().filter(container=container).count()
+                             if may_manage else 0)}
 
 
 @login_required
@@ -38,11 +50,14 @@ def grant_add(request, ref):
     form = ContainerGrantForm(request.POST)
     if not form.is_valid():
         return container_detail(request, container.engine_id, grant_form=form, status=400)
-    user = form.cleaned_data["user"]
+    user, duration = form.cleaned_data["user"], form.cleaned_data["duration"]
     grant = actions.grant_container(request.user, user, container, form.cleaned_data["actions"],
-                                    request=request)
+                                    request=request,
+                                    expires_at=actions.end_time(duration=duration)
+                                    if duration else None)
+    until = f" until {grant.expires_at:%Y-%m-%d %H:%M} UTC" if grant.expires_at else ""
     messages.success(request, f"{user.username} may {', '.join(grant.actions)} on "
-                              f"{container.display_name}.")
+                              f"{container.display_name}{until}.")
     return redirect("container-detail", ref=container.engine_id)
 
 
@@ -55,6 +70,58 @@ def grant_revoke(request, ref, grant_pk):
     if grant is None:
         raise NotFound("No such grant on this container.")
     actions.revoke_container_grant(request.user, grant, request=request)
-    messages.success(request, f"{grant.user.username} no longer has a grant on "
+    messages.success(request, f"{grant.user.username} no longer has this grant on "
                               f"{container.display_name}.")
     return redirect("container-detail", ref=container.engine_id)
+
+
+@login_required
+@require_POST
+@said_on("container-detail", "ref")
+def request_add(request, ref):
+    """Ask for actions on a container the user sees, for a while, saying why."""
+    container = container_for(request, ref, "request")
+    form = AccessRequestForm(request.POST)
+    if not form.is_valid():
+        return container_detail(request, container.engine_id, request_form=form, status=400)
+    data = form.cleaned_data
+    actions.request_access(request.user, container, data["actions"], duration=data["duration"],
+                           reason=data["reason"], request=request)
+    messages.success(request, f"Your request is with the admins of team {container.team.name}; "
+                              "its answer will show here and on your requests page.")
+    return redirect("container-detail", ref=container.engine_id)
+
+
+@login_required
+@require_safe
+def request_list(request):
+    """Requests waiting for the user's decision (team admins), and the user's own."""
+    user = request.user
+    to_decide = (AccessRequest.objects.restrict(user, "manage").pending().exclude(user=user)
+                 .select_related("user", "container__team", "container__host")
+                 .order_by("created_at"))
+    own = (AccessRequest.objects.filter(user=user)
+           .select_related("container__team", "decided_by")[:100])
+    return render(request, "grants/requests.html", {
+        "to_decide": to_decide, "own": own})
+
+
+@login_required
+@require_POST
+@said_on("request-list")
+def request_decide(request, pk, decision):
+    asked = get_for_user_or_404(AccessRequest.objects.select_related(
+        "user", "container__team", "container__host"), request.user, "view", pk=pk)
+    if decision not in ("approve", "refuse"):
+        raise NotFound("Approve or refuse.")
+    form = DecisionForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    decided = actions.decide(request.user, asked, approve=decision == "approve", note=note,
+                             request=request)
+    if decided.state == AccessRequest.State.APPROVED:
+        messages.success(request, f"{decided.user.username} may {', '.join(decided.actions)} on "
+                                  f"{decided.container.display_name} until "
+                                  f"{decided.expires_at:%Y-%m-%d %H:%M} UTC.")
+    else:
+        messages.success(request, f"Refused: {decided.user.username} was told.")
+    return redirect("request-list")

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from console.core.errors import Conflict, Invalid
-from console.hostapi import reconcile
+from console.hostapi import reconcile, team_groups
 from console.hostapi.specs import create_options
 from console.images.models import BuildContext, Commit, Image
 from console.images.requests import images_usable_by
@@ -47,15 +47,17 @@ def spec(job) -> dict:
               "container": job.container.engine_id if job.container_id else None}
     if kind in (Job.Kind.RUN, Job.Kind.CREATE):
         answer.update(options=create_options(job.container),
-                      network=network_plan(job, job.container))
+                      network=network_plan(job, job.container),
+                      group=team_groups.plan(job.container.team, job.host))
     elif kind in (Job.Kind.START, Job.Kind.RESTART):
-        answer.update(network=own_network_plan(job.container), timeout=params.get("timeout"))
+        answer.update(network=own_network_plan(job.container), timeout=params.get("timeout"),
+                      group=team_groups.plan(job.container.team, job.host))
     elif kind == Job.Kind.STOP:
         answer.update(timeout=params.get("timeout"))
     elif kind == Job.Kind.KILL:
         answer.update(signal=params.get("signal") or "KILL")
     elif kind == Job.Kind.REMOVE:
-        answer.update(force=bool(params.get("force")))
+        answer.update(force=bool(params.get("force")), volumes=bool(params.get("volumes")))
     elif kind == Job.Kind.COMMIT:
         repository, tag = params.get("repository") or None, params.get("tag") or ""
         answer.update(reference=f"{repository}:{tag or 'latest'}" if repository else None,
@@ -65,6 +67,8 @@ def spec(job) -> dict:
                       pause=params.get("pause", True))
     elif kind == Job.Kind.TAG:
         answer.update(image=params["image"], reference=params["reference"])
+    elif kind == Job.Kind.QUOTA:
+        answer.update(group=team_groups.plan(job.team, job.host))
     elif kind == Job.Kind.PULL:
         answer.update(reference=params["reference"], tag=params.get("tag") or "",
                       policy=None if by_superuser(job) else {"deny": settings.PULL_DENY,
@@ -302,4 +306,5 @@ APPLY = {
     Job.Kind.PULL: images_made,
     Job.Kind.BUILD: images_made,
     Job.Kind.SYNC: synced,
+    Job.Kind.QUOTA: synced,
 }

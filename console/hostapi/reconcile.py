@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from console.containers.models import Container
 from console.containers.status import InvalidTransition, Status
-from console.hostapi import specs
+from console.hostapi import host_stacks, specs
 from console.hosts.models import Host
 from console.images.models import Image
 from console.jobs.models import Job
@@ -140,11 +140,14 @@ def busy_ids(host) -> set:
                .exclude(container=None).values_list("container_id", flat=True))
 
 
-def sync_host(host, root: str, summaries: list[dict], images: list[dict]) -> dict:
-    """Bring `host`'s rows in line with its engine's listing (`containers(all=True)` and
-    `images()`, from the engine root `root`). Answers the counts and, under `inspect`, the
-    IDs of the containers whose rows are new or changed: the host sends their `inspect`
-    next (`apply_details`). IDs that are other hosts' rows are left out (`foreign`)."""
+def sync_host(host, root: str, summaries: list[dict], images: list[dict],
+              volumes: list[dict] | None = None) -> dict:
+    """Bring `host`'s rows in line with its engine's listing (`containers(all=True)`,
+    `images()` and `volumes()`, from the engine root `root`), stacks and volumes too
+    (`host_stacks`). Answers the counts and, under `inspect`, the IDs of the containers whose
+    rows are new or changed (their state, or a project container's health): the host sends
+    their `inspect` next (`apply_details`). IDs that are other hosts' rows are left out
+    (`foreign`)."""
     trusted = root_unchanged(host, root)
     listed = {summary["Id"]: summary for summary in summaries}
     foreign = set(others_rows(host, listed))
@@ -176,8 +179,13 @@ def sync_host(host, root: str, summaries: list[dict], images: list[dict]) -> dic
         remove_row(row)
         removed += 1
     image_count = sync_images(host, images, trusted=trusted)
+    own = [summary for engine_id, summary in listed.items() if engine_id not in foreign]
+    wanted += [engine_id for engine_id in host_stacks.health_changed(host, own)
+               if engine_id not in wanted and rows.get(engine_id) is not None
+               and rows[engine_id].pk not in busy]
     return {"containers": len(listed) - len(foreign), "removed": removed,
-            "images": image_count, "inspect": wanted, "foreign": sorted(foreign)}
+            "images": image_count, "inspect": wanted, "foreign": sorted(foreign),
+            **host_stacks.sync(host, own, volumes, trusted=trusted)}
 
 
 def apply_details(host, details: list[dict]) -> dict:

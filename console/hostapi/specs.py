@@ -24,6 +24,9 @@ def create_options(container) -> dict:
         if value not in (None, "", [], {}):
             options[key] = value
     options["labels"] = {"moorage.team": container.team.name if container.team else ""}
+    if container.team_id:
+        # The team's group on the host, whose limits are its quota there (agent/team_groups).
+        options["group"] = container.team.group
     return options
 
 

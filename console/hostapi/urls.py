@@ -16,5 +16,6 @@ urlpatterns = [
     path("jobs/<int:job_id>/images/", views.UsableImages.as_view(), name="agent-job-images"),
     path("sync/", views.Sync.as_view(), name="agent-sync"),
     path("sync/inspected/", views.SyncInspected.as_view(), name="agent-sync-inspected"),
+    path("groups/readings/", views.GroupReadings.as_view(), name="agent-group-readings"),
     re_path(r"^.*$", views.NoSuchRoute.as_view(), name="agent-no-such-route"),
 ]

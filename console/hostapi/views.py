@@ -14,9 +14,12 @@ key authenticated the request, never on one named in it.
     POST jobs/{id}/finish/          {"worker", "state", "error", "result", "report"}
     GET  jobs/{id}/context/?worker= the build's context archive (bytes)
     POST jobs/{id}/images/          {"worker", "root", "images"} -> the images a build may use
-    POST sync/                      {"root", "containers", "images"} -> counts, and the IDs
-                                    whose `inspect` to send
+    POST sync/                      {"root", "containers", "images", "volumes"} -> counts,
+                                    the IDs whose `inspect` to send, and the team groups
+                                    (`groups`: name, limits, quota) to keep
     POST sync/inspected/            {"containers": [inspect, ...]} -> counts
+    POST groups/readings/           {"readings": {group: group_inspect}}: what the groups of
+                                    the teams granted the host use (any other is refused)
 
 A job named here must be the host's own (else 404), and, but for its claim, running for the
 worker that claimed it (else 409).
@@ -33,7 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from console.core.errors import Conflict, ConsoleError, Forbidden, Invalid, NotFound
-from console.hostapi import jobs, reconcile
+from console.hostapi import jobs, reconcile, team_groups
 from console.hostapi.authentication import HostKeyAuthentication, IsHost
 from console.hostapi.refusals import record_refusal
 from console.hosts import keys
@@ -272,16 +275,55 @@ def listing(rows: list, name: str) -> list[dict]:
     return rows
 
 
+def volume_listing(rows: list) -> list[dict]:
+    """The engine's volumes: objects with a string `Name`, `Labels` an object, `UsedBy` a list
+    of container IDs and, if measured, `Size` a number of bytes."""
+    if len(rows) > MAX_LISTED or not all(
+            isinstance(row, dict) and isinstance(row.get("Name"), str)
+            and 0 < len(row["Name"]) <= 255 and isinstance(row.get("Labels") or {}, dict)
+            and isinstance(row.get("UsedBy") or [], list)
+            and all(isinstance(user, str) for user in row.get("UsedBy") or [])
+            and (row.get("Size") is None or (isinstance(row["Size"], int)
+                                             and not isinstance(row["Size"], bool)))
+            for row in rows):
+        raise Invalid(fields={"volumes": ["A list of the engine's volumes, each with its Name."]})
+    return rows
+
+
 class Sync(HostApiView):
     action = "sync"
 
     def post(self, request):
-        data = self.body(root=str, containers=list, images=list)
+        data = self.body(root=str, containers=list, images=list, volumes=(list, False))
         result = reconcile.sync_host(self.host, data["root"],
                                      listing(data["containers"], "containers"),
-                                     listing(data["images"], "images"))
+                                     listing(data["images"], "images"),
+                                     None if data["volumes"] is None
+                                     else volume_listing(data["volumes"]))
         refuse_foreign(request, self.host, result.pop("foreign"))
+        result["groups"] = team_groups.sync_plan(self.host)
         return Response(result)
+
+
+class GroupReadings(HostApiView):
+    """What the host's team groups use: only groups of teams granted the host are kept; any
+    other is refused and audited."""
+
+    action = "groups"
+
+    def post(self, request):
+        readings = self.body(readings=dict)["readings"]
+        if len(readings) > MAX_LISTED or not all(
+                isinstance(document, dict) for document in readings.values()):
+            raise Invalid(fields={"readings": ["An object of group name -> reading."]})
+        result = team_groups.store_readings(self.host, readings)
+        foreign = result.pop("foreign")
+        if foreign:
+            record_refusal(request, "hostapi.groups", Forbidden(
+                f"Host {self.host.name} reported {len(foreign)} group(s) that are no team's "
+                "granted the host; they were left out."), host=self.host,
+                params={"groups": foreign[:20]})
+        return Response(dict(result, refused=foreign))
 
 
 class SyncInspected(HostApiView):

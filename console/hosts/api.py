@@ -1,15 +1,21 @@
-"""`/api/hosts/`: the hosts the user may see, with their state from heartbeats; a superuser
-lets a machine join (`POST /api/hosts/join-tokens/`) and revokes a host's key
-(`POST /api/hosts/{id}/revoke-key/`)."""
-from drf_spectacular.utils import extend_schema
+"""`/api/hosts/`: the hosts the user may see, with their state from heartbeats; what
+superusers do to them: sync, accept a new engine root, cordon, uncordon, drain, remove, revoke
+a host's key (`POST /api/hosts/{id}/revoke-key/`), and let a machine join
+(`POST /api/hosts/join-tokens/`)."""
+from dataclasses import asdict
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from console.core.api import json_object
 from console.core.errors import Invalid
-from console.hosts import actions, keys
+from console.hosts import actions, keys, maintenance, removal
 from console.hosts.models import Host, HostKey
+from console.hosts.placement import room_of, rooms
 from console.jobs.api import JobSerializer
 from console.teams.models import Team
 
@@ -20,11 +26,15 @@ class HostSerializer(serializers.ModelSerializer):
     root_changed = serializers.BooleanField(
         read_only=True, help_text="the worker serves another engine root than the one the "
                                   "host's rows were made from: syncs remove no row")
+    memory_free = serializers.SerializerMethodField(
+        help_text="bytes placement counts as free: the last heartbeat's available memory less "
+                  "the limits of the containers that run there or are about to")
 
     class Meta:
         model = Host
-        fields = ["id", "name", "queue", "state", "last_seen", "runtime_version",
-                  "kernel_version", "cpus", "memory", "capacity", "root_changed", "joined"]
+        fields = ["id", "name", "queue", "state", "cordoned", "last_seen", "runtime_version",
+                  "kernel_version", "cpus", "memory", "memory_available", "memory_free",
+                  "capacity", "root_changed", "joined"]
         read_only_fields = fields
 
     joined = serializers.SerializerMethodField(
@@ -35,6 +45,20 @@ class HostSerializer(serializers.ModelSerializer):
 
     def get_joined(self, obj) -> bool:
         return HostKey.objects.filter(host=obj).exists()
+    def get_memory_free(self, obj) -> int:
+        room = (self.context.get("rooms") or {}).get(obj.pk) or room_of(obj)
+        return room.free
+
+
+class DrainSerializer(serializers.Serializer):
+    stop = serializers.BooleanField(required=False, default=False,
+                                    help_text="also stop every container running there")
+    confirm = serializers.CharField(required=False, allow_blank=True,
+                                    help_text="the host's name: needed with `stop`")
+
+
+CONFIRM = OpenApiParameter("confirm", str, required=True,
+                           description="the host's name, to confirm its removal")
 
 
 class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -44,6 +68,11 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         return Host.objects.restrict(self.request.user, "view")
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        context = {**self.get_serializer_context(), "rooms": rooms(page)}
+        return self.get_paginated_response(HostSerializer(page, many=True, context=context).data)
 
     @action(detail=True, methods=["post"])
     def sync(self, request, pk=None):
@@ -66,6 +95,66 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         host = self.get_object()
         keys.revoke(request.user, host, request=request)
         return Response(HostSerializer(host).data)
+
+    @extend_schema(request=None, responses=HostSerializer)
+    @action(detail=True, methods=["post"])
+    def cordon(self, request, pk=None):
+        """No new containers on the host (superusers); those there run on untouched."""
+        return Response(HostSerializer(maintenance.cordon(
+            request.user, self.get_object(), request=request)).data)
+
+    @extend_schema(request=None, responses=HostSerializer)
+    @action(detail=True, methods=["post"])
+    def uncordon(self, request, pk=None):
+        """The host takes new containers again (superusers)."""
+        return Response(HostSerializer(maintenance.uncordon(
+            request.user, self.get_object(), request=request)).data)
+
+    @extend_schema(request=DrainSerializer, responses=inline_serializer("DrainResult", {
+        "host": HostSerializer(), "running": serializers.ListField(child=serializers.DictField()),
+        "jobs": JobSerializer(many=True), "skipped": serializers.ListField(
+            child=serializers.CharField())}))
+    @action(detail=True, methods=["post"])
+    def drain(self, request, pk=None):
+        """Cordon the host and list every container running there (superusers). Nothing is
+        stopped unless `stop` is true and `confirm` is the host's name: then each gets a stop
+        job."""
+        serializer = DrainSerializer(data=json_object(request.data))
+        serializer.is_valid(raise_exception=True)
+        result = maintenance.drain(request.user, self.get_object(),
+                                   stop=serializer.validated_data["stop"],
+                                   confirm=serializer.validated_data.get("confirm", ""),
+                                   request=request)
+        return Response({
+            "host": HostSerializer(result.host).data,
+            "running": [running_entry(request, c) for c in result.running],
+            "jobs": JobSerializer(result.jobs, many=True).data,
+            "skipped": result.skipped,
+        })
+
+    @extend_schema(parameters=[CONFIRM], responses=inline_serializer("HostRemoved", {
+        "host": serializers.CharField(), "containers": serializers.IntegerField(),
+        "images": serializers.IntegerField(), "commits": serializers.IntegerField(),
+        "credentials": serializers.IntegerField()}))
+    def destroy(self, request, pk=None):
+        """Remove an offline host (superusers, `?confirm=<its name>`): what the console knew of
+        its containers, images and commits is archived in the audit log, its credentials are
+        revoked, and its rows go."""
+        removed = removal.remove(request.user, self.get_object(),
+                                 confirm=request.query_params.get("confirm", ""),
+                                 request=request)
+        return Response(asdict(removed))
+
+
+def running_entry(request, container) -> dict:
+    """A container a drain lists, with where to see it (its page) and act on it (the API)."""
+    return {"id": container.engine_id, "name": container.name,
+            "team": container.team.name if container.team_id else None,
+            "state": container.state, "image": container.image_ref,
+            "page": request.build_absolute_uri(
+                reverse("container-detail", kwargs={"ref": container.engine_id})),
+            "url": request.build_absolute_uri(
+                reverse("api:container-detail", kwargs={"pk": container.engine_id}))}
 
 
 class JoinTokenSerializer(serializers.Serializer):

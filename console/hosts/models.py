@@ -13,11 +13,14 @@ from django.utils import timezone
 from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
                                       team_ids_allowing)
 
-HOST_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
-# The name is part of the host's queue (`host.<name>`) and of its channel names.
+# The name is part of the host's queue (`host.<name>`) and of its channel names; `any` is
+# what a run request names to let the console choose (`console.hosts.placement`).
+ANY_HOST = "any"
+HOST_NAME_PATTERN = rf"^(?!{ANY_HOST}$)[a-z0-9][a-z0-9-]{{0,62}}$"
 validate_host_name = RegexValidator(
     HOST_NAME_PATTERN, "A host name is 1 to 63 lowercase letters, digits and '-', starting "
-                       "with a letter or a digit.")
+                       f"with a letter or a digit, and not {ANY_HOST!r} (a run request's word "
+                       "for letting the console choose).")
 
 
 class HostQuerySet(RestrictedQuerySet):
@@ -31,7 +34,18 @@ class HostQuerySet(RestrictedQuerySet):
         return Q(pk__in=host_ids_granted_to(team_ids_allowing(user, wanted)))
 
     def online(self):
-        return self.filter(last_seen__gte=timezone.now() - offline_after())
+        """Hosts that sent a heartbeat within the offline window (as `Host.is_online`)."""
+        return self.filter(online_filter())
+
+    def offline(self):
+        return self.exclude(online_filter())
+
+
+def online_filter(prefix: str = "") -> Q:
+    """Online, as `Host.is_online` says it, for a query (`prefix`: the path to the host, such
+    as "host__")."""
+    return Q(**{f"{prefix}state": Host.State.ONLINE,
+                f"{prefix}last_seen__gte": timezone.now() - offline_after()})
 
 
 def offline_after() -> timedelta:
@@ -62,6 +76,11 @@ class Host(models.Model):
         default=dict, blank=True,
         help_text="what the host's last heartbeat said it has free: memory_available and "
                   "disk_available (bytes), containers_running")
+    memory_available = models.BigIntegerField(
+        default=0, help_text="bytes the kernel could give without swapping (MemAvailable) at "
+                             "the last heartbeat")
+    cordoned = models.BooleanField(
+        default=False, help_text="no new containers are made on it; those there are left alone")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = HostQuerySet.as_manager()

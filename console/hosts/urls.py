@@ -1,8 +1,13 @@
-"""The dashboard: hosts with their state and counts (mounted at the root)."""
+"""The dashboard (mounted at the root) and one host's pages."""
 from django.urls import path
 
 from console.hosts import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("hosts/<str:host>/", views.host_detail, name="host-detail"),
+    path("hosts/<str:host>/cordon/", views.host_cordon, name="host-cordon"),
+    path("hosts/<str:host>/uncordon/", views.host_uncordon, name="host-uncordon"),
+    path("hosts/<str:host>/drain/", views.host_drain, name="host-drain"),
+    path("hosts/<str:host>/remove/", views.host_remove, name="host-remove"),
 ]

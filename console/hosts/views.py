@@ -1,10 +1,16 @@
-"""The dashboard: hosts with their state and counts, and the latest jobs."""
+"""The dashboard (hosts with their state and counts, and the latest jobs) and one host's page,
+with what superusers do there: cordon, drain, remove (`maintenance`, `removal`)."""
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
 
 from console.containers.models import Container
+from console.core.errors import Forbidden, NotFound, said_on
+from console.hosts import maintenance, removal
 from console.hosts.models import Host
+from console.hosts.placement import room_of
 from console.jobs.models import Job
 
 
@@ -28,3 +34,89 @@ def dashboard(request):
         "totals": {"containers": visible.count(),
                    "running": visible.filter(state="running").count()},
     })
+
+
+# -- one host's page, and what superusers do to a host from it ----------------------------------
+
+def visible_host(request, name: str) -> Host:
+    """The host named `name`, if the user may see it (a host their teams are granted)."""
+    host = Host.objects.restrict(request.user, "view").filter(name=name).first()
+    if host is None:
+        raise NotFound("No such host.")
+    return host
+
+
+@login_required
+def host_detail(request, host):
+    """A host: its state and facts, the memory placement counts as free, the containers of it
+    the user may see; for superusers, cordon, drain and remove."""
+    host = visible_host(request, host)
+    visible = Container.objects.restrict(request.user, "view").filter(host=host)
+    counts = dict(visible.order_by().values_list("state").annotate(n=Count("pk")))
+    return render(request, "hosts/detail.html", {
+        "host": host, "room": room_of(host), "counts": sorted(counts.items()),
+        "total": sum(counts.values()),
+        "jobs": (Job.objects.restrict(request.user, "view").filter(host=host)
+                 .select_related("host", "requested_by").defer("output")[:10]),
+    })
+
+
+@login_required
+@require_POST
+@said_on("host-detail", "host", refusals=True)
+def host_cordon(request, host):
+    host = maintenance.cordon(request.user, visible_host(request, host), request=request)
+    messages.success(request, f"Host {host.name} is cordoned: no new containers go there.")
+    return redirect("host-detail", host=host.name)
+
+
+@login_required
+@require_POST
+@said_on("host-detail", "host", refusals=True)
+def host_uncordon(request, host):
+    host = maintenance.uncordon(request.user, visible_host(request, host), request=request)
+    messages.success(request, f"Host {host.name} takes new containers again.")
+    return redirect("host-detail", host=host.name)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@said_on("host-drain", "host")
+def host_drain(request, host):
+    """GET: what runs on the host, every team's (superusers). POST: cordon it (and stay here);
+    with `stop` and the host's name in `confirm`, also stop everything listed."""
+    host = visible_host(request, host)
+    if not request.user.is_superuser:
+        if request.method == "POST":
+            maintenance.require_superuser(request.user, "host.drain", host, request, "drain")
+        raise Forbidden("Only a superuser may drain a host.")
+    if request.method == "POST":
+        stop = request.POST.get("stop") == "1"
+        result = maintenance.drain(request.user, host, stop=stop,
+                                   confirm=request.POST.get("confirm", "").strip(),
+                                   request=request)
+        if stop:
+            messages.success(request, f"Stop requested for {len(result.jobs)} container(s) "
+                                      f"on {host.name}.")
+            for reason in result.skipped:
+                messages.warning(request, f"Not stopped: {reason}")
+        else:
+            messages.success(request, f"Host {host.name} is cordoned; below is what runs "
+                                      "there. Nothing was stopped.")
+        return redirect("host-drain", host=host.name)
+    return render(request, "hosts/drain.html", {
+        "host": host, "running": maintenance.running_on(host),
+    })
+
+
+@login_required
+@require_POST
+@said_on("host-detail", "host", refusals=True)
+def host_remove(request, host):
+    host = visible_host(request, host)
+    removed = removal.remove(request.user, host, confirm=request.POST.get("confirm", "").strip(),
+                             request=request)
+    messages.success(request, f"Host {removed.host} is removed: {removed.containers} "
+                              f"container(s), {removed.images} image(s) and {removed.commits} "
+                              "commit(s) archived in the audit log.")
+    return redirect("dashboard")

@@ -34,6 +34,16 @@ class Job(models.Model):
         PULL = "pull"
         BUILD = "build"
         SYNC = "sync"
+        STACK_PLAN = "stack.plan"
+        STACK_DEPLOY = "stack.deploy"
+        STACK_START = "stack.start"
+        STACK_STOP = "stack.stop"
+        STACK_RESTART = "stack.restart"
+        STACK_DOWN = "stack.down"
+        STACK_REMOVE = "stack.remove"
+        VOLUME_CREATE = "volume.create"
+        VOLUME_REMOVE = "volume.remove"
+        QUOTA = "quota"
 
     class State(models.TextChoices):
         QUEUED = "queued"
@@ -43,7 +53,7 @@ class Job(models.Model):
 
     FINAL_STATES = (State.SUCCEEDED, State.FAILED)
 
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     host = models.ForeignKey("hosts.Host", on_delete=models.CASCADE, related_name="jobs")
     team = models.ForeignKey("teams.Team", null=True, blank=True, on_delete=models.SET_NULL,

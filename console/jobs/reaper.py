@@ -2,8 +2,11 @@
 
 - When a host's worker starts, the jobs its dead predecessor was running are failed (the
   agent's part: `console.agent.worker.reap_after_restart`, with `fail` below).
-- When a host stops sending heartbeats, it is marked offline and its running jobs are failed;
-  jobs queued longer than the queued timeout are failed too (no worker is taking them).
+- When a host stops sending heartbeats, it is marked offline and its jobs fail at once: those
+  running ("the host's worker stopped responding") and those queued ("host offline: ...",
+  as `jobs.dispatch` fails a job asked of a host already offline). Jobs queued longer than
+  the queued timeout are failed too (no worker is taking them). A run or create that no
+  worker took takes its pending container row with it: no engine made that container.
 
 `reap_stale` runs in every worker's heartbeat loop and in the web process's housekeeping loop
 (`console/housekeeping.py`), so it happens even when the only worker of a single-host console
@@ -15,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from console.hosts.models import Host, offline_after
+from console.jobs.dispatch import host_offline
 from console.jobs.models import Job
 from console.streams import publish
 
@@ -26,9 +30,24 @@ def fail(jobs, error: str) -> int:
             state=Job.State.FAILED, error=error, finished_at=timezone.now())
         if updated:
             count += 1
+            unmade = forget_unmade_container(job) if job.state == Job.State.QUEUED else None
             job.refresh_from_db()
             publish.job_changed(job)
+            if unmade is not None:
+                publish.container_changed(unmade, removed=True)
     return count
+
+
+def forget_unmade_container(job):
+    """The pending row of a run (or create) whose job no worker ever took: no engine made that
+    container, so the row goes with the job (as when the job could not be queued). The row,
+    when one went."""
+    from console.containers.models import Container
+
+    if job.kind not in (Job.Kind.RUN, Job.Kind.CREATE) or job.container is None:
+        return None
+    deleted, _ = Container.objects.filter(pk=job.container.pk, state="pending").delete()
+    return job.container if deleted else None
 
 
 def reap_stale() -> int:
@@ -42,6 +61,8 @@ def reap_stale() -> int:
     offline = Host.objects.exclude(last_seen__gte=now - offline_after())
     count += fail(Job.objects.filter(host__in=offline, state=Job.State.RUNNING),
                   "the host's worker stopped responding while running the job")
+    for host in offline.filter(jobs__state=Job.State.QUEUED).distinct():
+        count += fail(Job.objects.filter(host=host, state=Job.State.QUEUED), host_offline(host))
     count += fail(Job.objects.filter(
         state=Job.State.QUEUED,
         created_at__lt=now - timedelta(seconds=settings.JOB_QUEUED_TIMEOUT_SECONDS)),

@@ -22,4 +22,6 @@ def container_streams(request, container) -> dict:
         "tty": bool((container.inspect_data.get("Config") or {}).get("Tty")
                     or container.options.get("tty")),
         "sessions": sessions,
+        "reason_for_root": bool(container.team_id) and "terminal-root" in (
+            container.team.reasons_required_for or []),
     }}

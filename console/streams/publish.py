@@ -32,6 +32,7 @@ def container_payload(container) -> dict:
         "id": container.engine_id,
         "name": container.name,
         "host": container.host.name,
+        "host_state": container.host_state,
         "image": container.image_ref,
         "team": container.team.name if container.team_id else None,
         "state": container.state,

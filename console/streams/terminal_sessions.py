@@ -31,7 +31,7 @@ class ScopeRequest:
 
 
 def begin(session_id: str, *, user, container, mode: str, command, exec_user: str, cols: int,
-          rows: int, request=None) -> TerminalSession:
+          rows: int, request=None, reason: str = "") -> TerminalSession:
     with transaction.atomic():
         row = TerminalSession.objects.create(
             id=session_id, user=user, username=user.username, container=container,
@@ -42,7 +42,8 @@ def begin(session_id: str, *, user, container, mode: str, command, exec_user: st
         audit.record("container.terminal.open", actor=user, request=request,
                      team=container.team, target=container, host=container.host,
                      params={"session": session_id, "mode": mode, "user": exec_user or "",
-                             "command": list(command or [])})
+                             "command": list(command or []),
+                             **({"reason": reason} if reason else {})})
     return row
 
 

@@ -11,6 +11,7 @@ from console.core.roles import Role
 from console.hosts.models import HostGrant
 from console.streams import publish
 from console.teams.models import Membership, Team
+from console.teams.reasons import REASON_ACTIONS
 
 
 def audit_hidden_team(action: str, actor, pk, *, request=None) -> None:
@@ -90,9 +91,13 @@ def revoke_host(actor, team, host, *, request=None) -> None:
 
 
 def change_team_settings(actor, team, *, request=None, **settings) -> Team:
-    """Change a team's description or pinned terminal user (team admins, superusers)."""
+    """Change a team's description, pinned terminal user or the actions that need a reason
+    (team admins, superusers)."""
     if not user_may(actor, "manage", team):
         refuse("team.settings", actor, request, team=team, target=team)
+    if "reasons_required_for" in settings:
+        wanted = settings["reasons_required_for"] or []
+        settings["reasons_required_for"] = [name for name in REASON_ACTIONS if name in wanted]
     changed = {name: value for name, value in settings.items() if getattr(team, name) != value}
     if not changed:
         return team

@@ -12,6 +12,7 @@ from console.core.permissions import require_manager, require_superuser
 from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams import actions
+from console.teams.reasons import REASON_ACTIONS
 from console.teams.models import Membership, Team
 
 
@@ -20,8 +21,9 @@ class TeamSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "description", "terminal_user", "hosts", "created_at"]
-        read_only_fields = ["id", "hosts", "created_at"]
+        fields = ["id", "name", "description", "terminal_user", "reasons_required_for", "hosts",
+                  "created_at"]
+        read_only_fields = ["id", "hosts", "reasons_required_for", "created_at"]
 
     def get_hosts(self, obj) -> list[str]:
         return [grant.host.name for grant in obj.host_grants.select_related("host")]
@@ -42,9 +44,13 @@ class HostGrantSerializer(serializers.Serializer):
 
 
 class TeamSettingsSerializer(serializers.ModelSerializer):
+    reasons_required_for = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(REASON_ACTIONS)), required=False,
+        help_text="the sensitive actions whose doers must give a reason")
+
     class Meta:
         model = Team
-        fields = ["description", "terminal_user"]
+        fields = ["description", "terminal_user", "reasons_required_for"]
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -87,8 +93,10 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
 
     @extend_schema(request=TeamSettingsSerializer, responses=TeamSerializer)
     def partial_update(self, request, pk=None):
-        """Change the team's `description` or `terminal_user`, the user terminals on its
-        containers run as (team admins)."""
+        """Change the team's `description`, `terminal_user` (the user terminals on its
+        containers run as) or `reasons_required_for` (the sensitive actions that need a
+        `reason`: remove, kill, commit-overwrite, terminal-root, stack-deploy, stack-remove)
+        (team admins)."""
         team = self.get_object()
         require_manager(request.user, team, "team.settings", request=request, target=team)
         serializer = TeamSettingsSerializer(team, data=request.data, partial=True)

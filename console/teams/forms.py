@@ -8,6 +8,7 @@ from console.core.forms import UserField
 from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams.models import Team
+from console.teams.reasons import REASON_ACTIONS
 
 
 class TeamForm(forms.Form):
@@ -65,8 +66,13 @@ class HostGrantForm(forms.Form):
 
 
 class TeamSettingsForm(forms.ModelForm):
+    reasons_required_for = forms.MultipleChoiceField(
+        choices=list(REASON_ACTIONS.items()), widget=forms.CheckboxSelectMultiple,
+        required=False, label="A reason is required for",
+        help_text="kept in the audit entry and shown in the history")
+
     class Meta:
         model = Team
-        fields = ["description", "terminal_user"]
+        fields = ["description", "terminal_user", "reasons_required_for"]
         labels = {"terminal_user": "Terminal user"}
 

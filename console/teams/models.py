@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from console.core.permissions import RestrictedQuerySet, team_ids_allowing
 from console.core.roles import Role
+from console.teams.reasons import validate_reason_actions
 
 
 # A user inside a container as `docker exec -u` takes it: a name or a number, optionally with a
@@ -35,6 +36,9 @@ class Team(models.Model):
                                      validators=[validate_container_user],
                                      help_text="the user terminals run as inside the team's "
                                                "containers (empty: the container's user)")
+    # The sensitive actions whose doers must say why (`console.teams.reasons`).
+    reasons_required_for = models.JSONField(default=list, blank=True,
+                                            validators=[validate_reason_actions])
     created_at = models.DateTimeField(auto_now_add=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership",
                                      related_name="teams")
@@ -53,6 +57,12 @@ class Team(models.Model):
         and the value of the `moorage.team` label that marks a network as the team's): by
         number, so a rename changes nothing and no team's name shows. The engine keeps
         `team-<number>` for these (`moor network create` refuses it)."""
+        return f"team-{self.pk}"
+
+    @property
+    def group(self) -> str:
+        """The engine group the team's containers run in on each of its hosts, whose limits
+        are its quota there (`console.quotas`): by number, like its network."""
         return f"team-{self.pk}"
 
 

@@ -19,6 +19,7 @@ from console.teams import actions
 from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleForm, TeamForm,
                                  TeamSettingsForm)
 from console.teams.models import Membership, Team
+from console.teams.reasons import REASON_ACTIONS
 
 
 def visible_team(request, pk, change: str = "") -> Team:
@@ -52,6 +53,8 @@ def render_team(request, team, status=200, **bound):
         "may_manage": may_manage,
         "my_role": next((m.role for m in members if m.user_id == user.pk), None),
         "container_count": team.containers.count(),
+        "reasons_required": [REASON_ACTIONS[name] for name in team.reasons_required_for or []
+                             if name in REASON_ACTIONS],
         **forms,
     }, status=status)
 

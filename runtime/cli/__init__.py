@@ -420,6 +420,10 @@ def _verb_index(words: list[str], valued: set[str]) -> int | None:
 def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+        from runtime.service import client     # run by the engine service when it is up
+        status = client.forward(argv)
+        if status is not None:
+            return status
     parser = build_parser(argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown:

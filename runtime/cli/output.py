@@ -47,7 +47,19 @@ LIST_PAIRS = frozenset({("IPAM", "Config")})
 MAPS_OF_LISTS = frozenset({"Ports", "PortBindings"})
 
 
+_served_engines = None
+
+
+def serve_engines(source) -> None:
+    """In a command run by the engine service (`runtime/service/commands.py`): engines come
+    from `source.engine(root)`, whose container listing is the service's view."""
+    global _served_engines
+    _served_engines = source
+
+
 def engine_for(args):
+    if _served_engines is not None:
+        return _served_engines.engine(getattr(args, "root", None))
     from runtime.api import Engine
     return Engine(getattr(args, "root", None))
 
@@ -131,12 +143,14 @@ def render_rows(format_text: str | None, rows: list, row_class) -> str:
     from runtime.gotemplate import TemplateError
     from runtime.gotemplate.functions import HEADER_FUNCTIONS
     template, is_table = listing_template(format_text, row_class)
-    body = []
-    for row in rows:
-        try:
-            body.append(template.execute(row) + "\n")
-        except TemplateError as error:
-            raise TemplateFailed(f"template parsing error: {error}", status=1) from None
+    body = _plain_rows(template.text, rows)
+    if body is None:
+        body = []
+        for row in rows:
+            try:
+                body.append(template.execute(row) + "\n")
+            except TemplateError as error:
+                raise TemplateFailed(f"template parsing error: {error}", status=1) from None
     if not is_table:
         return "".join(body)
     try:
@@ -145,6 +159,44 @@ def render_rows(format_text: str | None, rows: list, row_class) -> str:
         header = error.partial      # Docker prints the header as far as it got
     from runtime.cli.tabwriter import align
     return align(header + "\n" + "".join(body))
+
+
+_PLAIN_FIELD = None
+
+
+def _plain_rows(text: str, rows: list) -> list[str] | None:
+    """The rows' lines for a template of literal text and `{{.Field}}`s alone, each a method
+    of the row without arguments that gives a string (every listing's own table: `ps` of
+    200 containers runs it 1,400 times), by calling the methods: what running the template
+    prints, for a fraction of the time. None for any other template or value (the template
+    then runs)."""
+    global _PLAIN_FIELD
+    if _PLAIN_FIELD is None:
+        import re
+        _PLAIN_FIELD = re.compile(r"{{\.([A-Za-z_][A-Za-z0-9_]*)}}")
+    parts = _PLAIN_FIELD.split(text)
+    literals, names = parts[0::2], parts[1::2]
+    if any("{{" in literal or "}}" in literal for literal in literals):
+        return None
+    from runtime.gotemplate.values import method_of
+    lines = []
+    for row in rows:
+        line = [literals[0]]
+        for name, literal in zip(names, literals[1:]):
+            method = method_of(row, name)
+            if method is None or method.go_params:
+                return None
+            try:
+                value = method(row)
+            except Exception:       # the template says how it fails
+                return None
+            if type(value) is not str:
+                return None
+            line.append(value)
+            line.append(literal)
+        line.append("\n")
+        lines.append("".join(line))
+    return lines
 
 
 def print_rows(format_text: str | None, rows: list, row_class) -> None:

@@ -113,7 +113,7 @@ class Project:
 
 def load(files=None, content: str | None = None, working_dir: str | None = None,
          project_name: str | None = None, env_files=None, environ=None, profiles=(),
-         services=(), cache_dir: str | None = None) -> Project:
+         services=(), cache_dir: str | None = None, read_files: bool = True) -> Project:
     """Load a project.
 
     `files`: Compose files to merge in order (default: `COMPOSE_FILE`, then compose.yaml and
@@ -123,7 +123,10 @@ def load(files=None, content: str | None = None, working_dir: str | None = None,
     files to read (default: `.env` in the project directory, if there). `profiles`: the
     profiles to enable (and `COMPOSE_PROFILES`); `services`: services named on the command
     line, enabled whatever their profiles. `cache_dir`: where files found valid against the
-    schema are remembered (see `schema.validate`).
+    schema are remembered (see `schema.validate`). `read_files` False: nothing is read from
+    this machine's files (no `.env` of the project directory, no service's `env_file`, taken
+    as empty): for a caller that holds the file's text and its variables and checks a project
+    that will run on another machine (the console's web process, as a user types).
     """
     environ = dict(os.environ if environ is None else environ)
     cwd = os.path.abspath(working_dir or os.getcwd())
@@ -140,7 +143,7 @@ def load(files=None, content: str | None = None, working_dir: str | None = None,
         for path in paths:
             documents_text.append((path, source.read_text(path)))
 
-    dotenv = _read_env_files(env_files, project_dir, environ)
+    dotenv = _read_env_files(env_files, project_dir, environ) if read_files else {}
     variables = interpolation.Variables({**dotenv, **environ})
 
     documents, datas = [], []
@@ -159,7 +162,7 @@ def load(files=None, content: str | None = None, working_dir: str | None = None,
 
     name = _project_name(project_name, variables, merged, project_dir)
     locate = _Locator(documents)
-    model = _normalize(merged, name, project_dir, variables, locate)
+    model = _normalize(merged, name, project_dir, variables, locate, read_files)
     chosen = list(profiles) + [p for p in (variables.get("COMPOSE_PROFILES") or "").split(",")
                                if p]
     active = _active(model, chosen, services, locate)
@@ -237,11 +240,12 @@ def _project_name(given, variables, merged, project_dir) -> str:
 
 # -- the canonical model ---------------------------------------------------------------------
 
-def _normalize(merged: dict, name: str, working_dir: str, variables, locate) -> dict:
+def _normalize(merged: dict, name: str, working_dir: str, variables, locate,
+               read_files: bool = True) -> dict:
     services = {}
     for service_name, raw in (merged.get("services") or {}).items():
         services[service_name] = _service(service_name, raw or {}, working_dir, variables,
-                                          locate)
+                                          locate, read_files)
     networks = {}
     for key, raw in (merged.get("networks") or {}).items():
         raw = raw or {}
@@ -304,7 +308,8 @@ _SIMPLE = ("image", "restart", "user", "working_dir", "hostname", "container_nam
 _FLAGS = ("read_only", "init", "tty", "stdin_open")
 
 
-def _service(name: str, raw: dict, working_dir: str, variables, locate) -> dict:
+def _service(name: str, raw: dict, working_dir: str, variables, locate,
+             read_files: bool = True) -> dict:
     def where(*key):
         return locate("services", name, *key)
 
@@ -343,7 +348,7 @@ def _service(name: str, raw: dict, working_dir: str, variables, locate) -> dict:
             service[key] = normalize.command(raw[key], where(key))
     files = normalize.env_files(raw.get("env_file"), working_dir)
     environment = {}
-    for entry in files:
+    for entry in files if read_files else ():
         if not os.path.isfile(entry["path"]):
             if entry["required"]:
                 raise ComposeError(f"{where('env_file')}: env file {entry['path']} not found")

@@ -26,9 +26,20 @@ def cgroup_dir(parent: str, container_id: str, controller: str) -> str:
     return os.path.join(CGROUP_ROOT, controller, parent, container_id)
 
 
+_hierarchies: list[str] | None = None
+
+
 def hierarchies() -> list[str]:
     """Every mounted cgroup hierarchy: /sys/fs/cgroup itself on a pure v2 host, else each
-    v1 controller's (and name=systemd's, and the v2 one beside them on a hybrid host)."""
+    v1 controller's (and name=systemd's, and the v2 one beside them on a hybrid host).
+    Looked up once per process: they are mounted at boot."""
+    global _hierarchies
+    if _hierarchies is None:
+        _hierarchies = _find_hierarchies()
+    return _hierarchies
+
+
+def _find_hierarchies() -> list[str]:
     if _unified():
         return [CGROUP_ROOT]
     found = []
@@ -43,17 +54,59 @@ def hierarchies() -> list[str]:
     return found
 
 
+def membership(pid) -> dict[str, str]:
+    """The cgroup of process `pid` in each hierarchy: {hierarchy directory: "/path"}."""
+    found = {}
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return found
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if not controllers:
+            directory = CGROUP_ROOT if _unified() else os.path.join(CGROUP_ROOT, "unified")
+        else:
+            directory = os.path.join(CGROUP_ROOT, controllers.removeprefix("name="))
+        found[directory] = path
+    return found
+
+
 def move_to(relative: str, pid: int) -> None:
     """Put process `pid` into the cgroup `relative` (e.g. "moorage-<hash>/monitors") of every
-    hierarchy, creating it; best effort where a hierarchy refuses."""
+    hierarchy, creating it; best effort where a hierarchy refuses. A hierarchy where it is
+    there already (it was born there) is left alone: each move costs the kernel an RCU grace
+    period on cgroup v1, milliseconds on every start."""
+    wanted = "/" + relative.strip("/")
+    current = membership(pid)
     for hierarchy in hierarchies():
+        if current.get(hierarchy) == wanted:
+            continue
         directory = os.path.join(hierarchy, relative)
         try:
             os.makedirs(directory, exist_ok=True)
+            if os.path.exists(os.path.join(directory, "cpuset.cpus")):
+                _give_cpus_and_memory_nodes(hierarchy, relative)
             with open(os.path.join(directory, "cgroup.procs"), "w") as f:
                 f.write(str(pid))
         except OSError:
             continue
+
+
+def _give_cpus_and_memory_nodes(hierarchy: str, relative: str) -> None:
+    """A new cpuset cgroup of v1 has no CPUs and no memory nodes, and takes no process (the
+    write fails, after the kernel's costly attach lock): each level without them gets its
+    parent's, as Docker and crun do for their own cgroups."""
+    parent = hierarchy
+    for part in relative.strip("/").split("/"):
+        directory = os.path.join(parent, part)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            value = _read(os.path.join(directory, name))
+            if value is not None and not value.strip():
+                inherited = _read(os.path.join(parent, name)) or ""
+                with open(os.path.join(directory, name), "w") as f:
+                    f.write(inherited.strip())
+        parent = directory
 
 
 def frozen(parent: str, container_id: str) -> bool:

@@ -21,28 +21,67 @@ EXIT_RECORD_GRACE = 2.0
 
 def wait_for_exit(container: Container, timeout: float | None = None) -> bool:
     """Wait until conmon records the program's end (or the monitor vanished, or the program
-    is gone and conmon cannot record it). True when it ended within the timeout."""
+    is gone and conmon cannot record it). True when it ended within the timeout. While the
+    program runs this sleeps on a pidfd of it, and looks again every millisecond once it
+    ended (conmon writes the exit file right after): a stop or `rm -f` is not late by the
+    steps of a growing poll."""
     deadline = None if timeout is None else time.monotonic() + timeout
     pause = 0.001
+    program = None
     gone_since = None
-    while True:
-        if os.path.exists(container.path("exit")):
-            return True
-        state = atomic.read_json(container.path("state.json")) or {}
-        if state.get("Status") not in (RUNNING, PAUSED, RESTARTING):
-            return True
-        if not process_alive(state.get("MonitorPid"), state.get("MonitorStartTime")) and \
-                not os.path.exists(container.path("exit")):
-            time.sleep(0.05)
-            return True
-        if state.get("Pid") and not process_alive(state.get("Pid"), state.get("PidStartTime")):
-            gone_since = gone_since or time.monotonic()
-            if time.monotonic() - gone_since > EXIT_RECORD_GRACE:
+    try:
+        while True:
+            if os.path.exists(container.path("exit")):
                 return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+            state = atomic.read_json(container.path("state.json")) or {}
+            if state.get("Status") not in (RUNNING, PAUSED, RESTARTING):
+                return True
+            if not process_alive(state.get("MonitorPid"), state.get("MonitorStartTime")) and \
+                    not os.path.exists(container.path("exit")):
+                time.sleep(0.05)
+                return True
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            if program is None:
+                program = _pidfd(state.get("Pid"), state.get("PidStartTime"))
+                if program == ENDED:
+                    pause = 0.001
+            if program is not None and program >= 0:
+                import select
+                ready, _, _ = select.select([program], [], [], 0.05 if left is None
+                                            else min(left, 0.05))
+                if ready:                   # ended: the exit file follows at once
+                    os.close(program)
+                    program, pause = ENDED, 0.001
+                continue
+            if program == ENDED:
+                gone_since = gone_since or time.monotonic()
+                if time.monotonic() - gone_since > EXIT_RECORD_GRACE:
+                    return True
+            time.sleep(pause if left is None else min(pause, left))
+            pause = min(pause * 2, 0.05)
+    finally:
+        if program is not None and program >= 0:
+            os.close(program)
+
+
+ENDED = -1
+
+
+def _pidfd(pid, start_time) -> int | None:
+    """A pidfd of the container's program while it is the one recorded; ENDED when that
+    program is gone; None when no program is recorded."""
+    if not pid:
+        return None
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return ENDED
+    if not process_alive(pid, start_time):      # checked after opening: no PID reuse race
+        os.close(fd)
+        return ENDED
+    return fd
 
 
 def stop(engine, container: Container, timeout: int | None = None,

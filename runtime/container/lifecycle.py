@@ -229,6 +229,7 @@ def _start_locked(engine, container: Container, before_start=None,
         runtime.start(container.id)
         container.save_state()
         undo.pop_all()
+    mountpoints.journal(engine, container, "mount")
     events.container(engine, container, "start")
 
 
@@ -377,6 +378,8 @@ def _cleanup(engine, container: Container) -> None:
     host = container.host_config
     runtime = OCIRuntime(host["Runtime"], engine.paths.oci_state(host["Runtime"]))
     runtime.delete(container.id)
+    if not container.state.get("CleanedUp", True):
+        mountpoints.journal(engine, container, "unmount")
     rootfs.unmount(container.path("merged"))
     _detach_network(engine, container, _network_module())
     with contextlib.suppress(FileNotFoundError):

@@ -93,7 +93,12 @@ def _finish_removal(engine, container: Container, doomed: str) -> None:
 
 def _in_background(function, *args) -> None:
     """Run `function(*args)` in a detached grandchild (its own session, stdio on /dev/null)
-    and return at once. For single-threaded callers such as the command line."""
+    and return at once. For single-threaded callers such as the command line; a process that
+    answers its caller first (a command run by the engine service) does it after answering
+    instead, without forking (runtime.background)."""
+    from runtime import background
+    if background.defer(function, *args):
+        return
     child = os.fork()
     if child:
         os.waitpid(child, 0)

@@ -6,10 +6,13 @@ docker-compose, Testcontainers).
     wire.py         Docker's wire conventions: errors, parameters, stream framing, hijacking
     routes.py       the endpoint table (implemented, and 501 for the rest)
     translate.py    Docker's container JSON -> Engine.create options
+    view.py         the containers in memory, for listings
     containers.py attach.py exec.py archive.py images.py build.py distribution.py
     networks.py volumes.py system.py     the routes, one module per resource
+    commands.py     the command server: `moor` command lines run in the service
+    client.py       `moor`'s side of that (interpreter built-ins only)
 
-Only `moor system service` imports this package (aiohttp is not loaded by the plain CLI).
+Only `moor system service` loads aiohttp; the command line loads `client.py` alone.
 The socket is root-equivalent: whoever can write to it can run privileged containers with the
 host's file system mounted. It knows nothing of the console's teams, grants or audit.
 """

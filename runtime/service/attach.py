@@ -207,6 +207,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
         raise ApiError(400, "either logs or stream must be set")
     tty = container.tty
     open_stdin = bool(container.config["Config"].get("OpenStdin"))
+    from runtime import events
+    await service.call(events.container, service.engine, container, "attach")  # as dockerd
     connection = await wire.hijack(request, multiplexed=not tty)
     try:
         if logs:

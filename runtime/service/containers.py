@@ -42,10 +42,6 @@ async def create(request: web.Request) -> web.Response:
         options["platform"] = request.query["platform"]   # `--platform`: the engine checks it
     try:
         container_id = await service.call(service.engine.create, options)
-    except InvalidArgument as error:
-        if "healthcheck" in error.message and "unknown option" in error.message:
-            raise wire.not_implemented("Config.Healthcheck (health checks)") from None
-        raise
     except NotFound as error:
         if error.message.lower().startswith(("no such image", "unable to find image")):
             raise ApiError(404, f"No such image: {options['image']}") from None
@@ -65,9 +61,10 @@ def _label_matches(labels: dict, wanted: str) -> bool:
     return key in labels and (not sep or labels[key] == value)
 
 
-def _listing(engine, wanted: dict, show_all: bool, limit: int) -> list[dict]:
-    """The summaries that pass Docker's filters, newest first, each with its networks and
-    mounts (one inspect, shared with the filters that need it)."""
+def _listing(engine, containers, wanted: dict, show_all: bool, limit: int) -> list[dict]:
+    """The summaries (`containers(all)`: the service's view) that pass Docker's filters,
+    newest first, each with its networks and mounts (one inspect, shared with the filters
+    that need it)."""
     from runtime.container.filters import ContainerFilters
     filters = ContainerFilters(engine, wanted)
     documents: dict[str, dict] = {}
@@ -79,7 +76,7 @@ def _listing(engine, wanted: dict, show_all: bool, limit: int) -> list[dict]:
             except NotFound:        # removed meanwhile
                 documents[container_id] = {}
         return documents[container_id]
-    summaries = engine.containers(all=show_all or filters.show_all or limit > 0)
+    summaries = containers(all=show_all or filters.show_all or limit > 0)
     rows = filters.apply(summaries, details)
     if limit > 0:
         rows = rows[:limit]
@@ -92,8 +89,8 @@ async def list_containers(request: web.Request) -> web.Response:
     unsupported = sorted(set(wanted) & {"is-task", "isolation"})
     if unsupported:
         raise wire.not_implemented(f"the containers filter '{unsupported[0]}'")
-    rows = await service.call(_listing, service.engine, wanted, boolean(request, "all"),
-                              integer(request, "limit", -1))
+    rows = await service.call(_listing, service.engine, service.view.containers, wanted,
+                              boolean(request, "all"), integer(request, "limit", -1))
     if boolean(request, "size"):
         for row in rows:
             row["SizeRw"], row["SizeRootFs"] = await service.call(_sizes, service.engine, row)
@@ -128,7 +125,13 @@ def docker_inspect(document: dict) -> dict:
         key: [{"HostIp": b.get("HostIp", ""), "HostPort": str(b.get("HostPort", ""))}
               for b in bindings or []]
         for key, bindings in (host.get("PortBindings") or {}).items()}
-    host.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    # The engine's log (conmon's k8s-file, capped by max-size and max-file) is what Docker's
+    # clients know as json-file: logs they can read back through the API. docker-py and
+    # compose read a container's logs only for such a driver.
+    log_config = dict(host.get("LogConfig") or {})
+    log_config["Type"] = "json-file"
+    log_config.setdefault("Config", {})
+    host["LogConfig"] = log_config
     host.setdefault("CpuQuota", 0)       # the engine limits CPUs through NanoCpus alone
     host.setdefault("CpuPeriod", 0)
     document = dict(document, HostConfig=host)
@@ -226,8 +229,9 @@ async def remove(request: web.Request) -> web.Response:
     service = service_of(request)
     if boolean(request, "link"):
         raise wire.not_implemented("removing links (link=1)")
+    # `v=1` (`docker rm -v`, compose's `down -v`): its anonymous volumes too.
     await service.call(service.engine.remove, request.match_info["id"],
-                       force=boolean(request, "force"))
+                       force=boolean(request, "force"), volumes=boolean(request, "v"))
     return wire.no_content()
 
 

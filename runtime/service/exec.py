@@ -157,6 +157,7 @@ async def _start_terminal(request, service, container, instance, detach: bool):
         return web.Response(status=200)
     connection = await wire.hijack(request, multiplexed=False)
     try:
+        await wire.headers_read(request)
         outcome = await relay(connection, sock, tty=True, stdin=instance.attach_stdin,
                               detach_keys=parse_detach_keys(instance.detach_keys))
         if outcome == "ended":
@@ -201,15 +202,18 @@ async def _start_pipes(request, service, container, instance, detach: bool):
     stdin = asyncio.subprocess.PIPE if instance.attach_stdin and not detach \
         else asyncio.subprocess.DEVNULL
     quiet = asyncio.subprocess.DEVNULL if detach else asyncio.subprocess.PIPE
-    try:
-        process = await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=quiet,
-                                                       stderr=quiet)
-    except OSError as error:
-        os.unlink(spec_path)
-        raise MoorError(f"cannot run the exec: {error}") from None
-    instance.pid, instance.running = process.pid, True
 
-    async def finish():
+    async def launch():
+        try:
+            process = await asyncio.create_subprocess_exec(*argv, stdin=stdin, stdout=quiet,
+                                                           stderr=quiet)
+        except OSError as error:
+            os.unlink(spec_path)
+            raise MoorError(f"cannot run the exec: {error}") from None
+        instance.pid, instance.running = process.pid, True
+        return process
+
+    async def finish(process):
         code = await process.wait()
         instance.running, instance.exit_code = False, code
         try:
@@ -217,12 +221,22 @@ async def _start_pipes(request, service, container, instance, detach: bool):
         except FileNotFoundError:
             pass
     if detach:
-        service.spawn(finish())
+        service.spawn(finish(await launch()))
         return web.Response(status=200)
+    # The answer's headers go first, then the program starts: clients that read the headers
+    # through a buffered reader (docker-py) would otherwise lose output that came with them.
     connection = await wire.hijack(request, multiplexed=True)
     try:
-        await _relay_pipes(connection, process, instance)
-        await finish()
+        await wire.headers_read(request)
+        try:
+            process = await launch()
+        except MoorError as error:
+            instance.running, instance.exit_code = False, 126
+            connection.write(wire.frame(wire.STDERR, error.message.encode() + b"\n"))
+            process = None
+        if process is not None:
+            await _relay_pipes(connection, process, instance)
+            await finish(process)
     except BaseException:
         connection.close()
         raise

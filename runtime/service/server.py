@@ -10,9 +10,14 @@ The service holds no state a container needs: every container runs under its own
 (conmon) and its truth is on disk. Killing the service (even with SIGKILL) leaves containers
 running with their logs; a restarted service reads everything from the engine root again.
 What lives only in the service: exec instances that were created but not started (as in
-Docker, they are gone with the daemon), attach connections, and the health checks it runs.
-A view of containers kept in memory, refreshed from the engine's events, would fit in
-`Service` beside the engine without changing the routes: they ask `Service` for state.
+Docker, they are gone with the daemon), attach connections, the health checks it runs, and
+its view of the containers (`view.py`: the records in memory, re-read only when their files
+change), which container listings answer from.
+
+Beside the API, the service runs `moor` command lines for the command line itself
+(`commands.py`, `client.py`): a process forked before any thread starts, on a root-only
+socket of its own under the root's run directory, so a client finds the service of the root
+it works on.
 """
 
 import asyncio
@@ -54,6 +59,8 @@ class Service:
         # threads) for the service's lifetime.
         self.health_checker = None
         self._background: set = set()
+        from runtime.service.view import ContainerView
+        self.view = ContainerView(engine)
 
     async def call(self, function, *args, **kwargs):
         """Run a blocking engine call in the pool."""
@@ -62,7 +69,8 @@ class Service:
 
     def host_health_checks(self) -> None:
         """Run the root's health checks here. One checker runs per engine root: when another
-        already does (`moor system health-checker`), it keeps doing it."""
+        process already runs it (another service of the same root, `moor system
+        health-checker`), it keeps doing it."""
         from runtime.errors import Conflict
         checker = self.engine.health_checker()
         try:
@@ -177,15 +185,14 @@ def bind_socket(path: str, group: str | None) -> socket.socket:
     return sock
 
 
-async def serve(engine: Engine, socket_path: str, group: str | None = None,
-                ready=None) -> None:
-    """Serve until SIGTERM or SIGINT. `ready()` is called once the socket listens."""
+async def serve(engine: Engine, socket_path: str, sock: socket.socket, ready=None) -> None:
+    """Serve on `sock` (bound at `socket_path`) until SIGTERM or SIGINT. `ready()` is called
+    once it listens."""
     service = Service(engine)
     app = make_app(service)
     runner = web.AppRunner(app, handle_signals=False, access_log=log)
     await runner.setup()
     loop = asyncio.get_running_loop()
-    sock = bind_socket(socket_path, group)
     server = runner.server
 
     def connection():
@@ -214,16 +221,57 @@ async def serve(engine: Engine, socket_path: str, group: str | None = None,
         log.info("stopped")
 
 
+def command_socket_path(engine: Engine) -> str:
+    """Where the service of `engine`'s root takes `moor` command lines (client.py finds it
+    from the root alone)."""
+    from runtime.service import client
+    return os.path.join(engine.paths.run, client.SOCKET_NAME)
+
+
 def run(root: str | None, socket_path: str, group: str | None = None) -> None:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from runtime.service import commands
     engine = Engine(root)
     engine.paths.ensure()
+    # The service lives in the cgroup of the containers' monitors: the conmons it starts are
+    # born there and need no move (see runtime.container.cgroups.move_to), and stopping
+    # whatever started the service by its cgroup leaves it alone, like the monitors.
+    from runtime.container import cgroups
+    cgroups.move_to(f"{engine.paths.cgroup_parent}/monitors", os.getpid())
+    sock = bind_socket(socket_path, group)
+    commands_path = command_socket_path(engine)
+    try:
+        command_listener = commands.bind(commands_path)
+    except BaseException:
+        sock.close()
+        os.unlink(socket_path)
+        raise
+    command_server = None
+    if command_listener is None:
+        log.warning("another service of %s runs moor's commands (%s): this one serves the "
+                    "API only", engine.paths.root, commands_path)
+    else:
+        # Forked now, while this process has one thread.
+        command_server = commands.start(engine, command_listener)
 
     def ready():
         # Said on stdout as well, for whoever started us and waits for the socket.
         print(f"listening on {socket_path}", flush=True)
-    asyncio.run(serve(engine, socket_path, group, ready))
+    try:
+        asyncio.run(serve(engine, socket_path, sock, ready))
+    finally:
+        # The command server stops taking commands (those running finish on their own).
+        if command_server is not None:
+            try:
+                os.kill(command_server, signal.SIGTERM)
+                os.waitpid(command_server, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+            try:
+                os.unlink(commands_path)
+            except FileNotFoundError:
+                pass
     # A pool thread may still be blocked in an engine call that has no end of its own (an
     # events follower waiting for the next event): the interpreter would wait for it at
     # exit. Everything the service owns is closed by now.

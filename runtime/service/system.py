@@ -63,7 +63,7 @@ def _info(engine) -> dict:
         "Images": len(engine.store.image_ids()),
         "Driver": "overlay", "DriverStatus": [["Backing Filesystem", "overlay"]],
         "DockerRootDir": engine.paths.root,
-        "Plugins": {"Volume": ["local"] if hasattr(engine, "volume_create") else [],
+        "Plugins": {"Volume": ["local"],
                     "Network": ["bridge", "host", "null"], "Authorization": None,
                     "Log": ["json-file"]},
         "MemoryLimit": True, "SwapLimit": os.path.exists(
@@ -106,11 +106,14 @@ async def info(request: web.Request) -> web.Response:
 
 
 def _disk_usage(engine) -> dict:
-    """`moor system df`'s reckoning (Engine.system_df), with the field API 1.41 still has."""
-    usage = engine.system_df()
-    for image in usage["Images"]:
-        image["VirtualSize"] = image["Size"]
-    return usage
+    """`Engine.system_df()` with the fields API 1.41 has and the engine's document does not:
+    an image's `VirtualSize` and a cache record's single `Parent` (1.42 made it `Parents`)."""
+    document = engine.system_df()
+    for image in document["Images"]:
+        image.setdefault("VirtualSize", image["Size"])
+    for record in document["BuildCache"]:
+        record.setdefault("Parent", (record.get("Parents") or [""])[0])
+    return document
 
 
 async def disk_usage(request: web.Request) -> web.Response:
@@ -118,33 +121,48 @@ async def disk_usage(request: web.Request) -> web.Response:
     return wire.ok_json(await service.call(_disk_usage, service.engine))
 
 
+EVENT_FILTERS = {"container", "event", "image", "label", "network", "type", "volume",
+                 "daemon", "plugin", "node", "service", "secret", "config", "scope"}
+
+
 async def events(request: web.Request) -> web.StreamResponse:
-    """The engine's events journal: the past ones (`since`, `until`) and, without `until`,
-    new ones as they happen."""
+    """The engine's events journal (`Engine.events`), as Docker's daemon streams it: the past
+    ones from `since`, then new ones as they happen, until `until` passes (without `until`,
+    until the client leaves); without `since`, only new ones. Each event is one JSON line."""
+    import threading
     service = service_of(request)
-    journal = getattr(service.engine, "events", None)
-    if journal is None:
-        raise wire.not_implemented("events")
-    wanted = wire.filters(request, {"container", "event", "image", "label", "network",
-                                    "type", "volume", "daemon", "plugin", "node", "service",
-                                    "secret", "config", "scope"})
+    wanted = wire.filters(request, EVENT_FILTERS)
     since, until = request.query.get("since") or None, request.query.get("until") or None
+    stop = threading.Event()
+    # Bad times or filters are a 400 here, before the stream starts.
+    journal = await service.call(service.engine.events, since=since, until=until,
+                                 filters=wanted, follow=True, stop=stop)
     loop = asyncio.get_running_loop()
     writer = wire.ThreadWriter(loop)
 
     def produce():
-        for event in journal(since=since, until=until, filters=wanted, follow=until is None):
-            writer.write(wire.json_line(event))
+        try:
+            for event in journal:
+                writer.write(wire.json_line(event))
+        except BrokenPipeError:
+            return
         writer.finish()
     future = loop.run_in_executor(service.pool, produce)
-    response = await wire.json_stream(request)
+    response = await wire.json_stream(request)      # headers at once, as Docker
+    from runtime.service.containers import client_gone
     try:
         while True:
-            data = await writer.queue.get()
+            try:
+                data = await asyncio.wait_for(writer.queue.get(), timeout=0.5)
+            except asyncio.TimeoutError:
+                if client_gone(request):
+                    return response
+                continue
             if data is None:
                 break
             await response.write(data)
     finally:
+        stop.set()              # the follower ends, giving its thread back
         writer.close()
     await future
     await response.write_eof()

@@ -25,9 +25,9 @@ HOST_CONFIG_UNSUPPORTED = {
     "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "DeviceCgroupRules",
     "DeviceRequests", "KernelMemory", "KernelMemoryTCP", "MemoryReservation",
     "MemorySwappiness", "OomKillDisable", "CpuCount", "CpuPercent",
-    "IOMaximumIOps", "IOMaximumBandwidth", "VolumeDriver", "VolumesFrom",
+    "IOMaximumIOps", "IOMaximumBandwidth", "VolumesFrom",
     "CgroupnsMode", "GroupAdd", "IpcMode",
-    "Cgroup", "Links", "OomScoreAdj", "PidMode", "StorageOpt", "Tmpfs",
+    "Cgroup", "Links", "OomScoreAdj", "PidMode", "StorageOpt",
     "UTSMode", "UsernsMode", "Sysctls", "Isolation", "MaskedPaths", "ReadonlyPaths",
 }
 HOST_CONFIG_IGNORED = {
@@ -45,8 +45,8 @@ HOST_CONFIG_TRANSLATED = {
     "Memory", "MemorySwap", "NanoCpus", "CpuPeriod", "CpuQuota", "PidsLimit", "Binds",
     "LogConfig", "NetworkMode", "PortBindings", "RestartPolicy", "AutoRemove", "Mounts",
     "CapAdd", "CapDrop", "Privileged", "PublishAllPorts", "ReadonlyRootfs", "ShmSize",
-    "Runtime", "Init", "ExtraHosts", "Dns", "DnsSearch", "DnsOptions", "Ulimits",
-    "SecurityOpt", "Devices",
+    "Runtime", "Tmpfs", "VolumeDriver", "Init", "ExtraHosts", "Dns", "DnsSearch",
+    "DnsOptions", "Ulimits", "SecurityOpt", "Devices",
 }
 # HostConfig fields passed to the engine as they are (it checks them as `moor run` does).
 HOST_CONFIG_AS_IS = {"ExtraHosts": "extra_hosts", "Dns": "dns", "DnsSearch": "dns_search",
@@ -90,43 +90,12 @@ def _strings(value, what: str) -> list[str] | None:
     raise ApiError(400, f"invalid {what}: expected a list of strings")
 
 
-def _bind(text: str) -> str:
-    """A Docker bind `SRC:DST[:OPTIONS]` with only the options the engine knows (ro, rw);
-    `z`, `Z` (SELinux labels) and propagation options do nothing on this engine's hosts."""
-    if not isinstance(text, str):
-        raise ApiError(400, "invalid HostConfig.Binds: expected a list of strings")
-    parts = text.split(":")
-    if len(parts) < 2:
-        raise ApiError(400, f"invalid bind {text!r}: SOURCE:TARGET[:OPTIONS] expected")
-    if len(parts) == 2:
-        return text
-    source, target, options = parts[0], parts[1], parts[2:]
-    flags = [flag for option in options for flag in option.split(",") if flag]
-    read_only = "ro" in flags
-    for flag in flags:
-        if flag not in ("ro", "rw", "z", "Z", "rprivate", "private", "nocopy"):
-            raise ApiError(400, f"invalid bind {text!r}: option {flag} is not supported")
-    return f"{source}:{target}:{'ro' if read_only else 'rw'}"
-
-
-def _mount(mount) -> str:
-    if not isinstance(mount, dict):
-        raise ApiError(400, "invalid HostConfig.Mounts: expected objects")
-    kind = mount.get("Type") or "volume"
-    source, target = mount.get("Source") or "", mount.get("Target") or ""
-    if kind not in ("bind", "volume"):
-        raise ApiError(400, f"mounts of type {kind} are not supported by Moorage's engine")
-    if not target:
-        raise ApiError(400, "invalid mount: Target is required")
-    if kind == "volume" and not source:
-        raise ApiError(400, "anonymous volumes are not supported by Moorage's engine: "
-                            "name the volume")
-    for key in ("BindOptions", "VolumeOptions", "TmpfsOptions"):
-        extra = {k: v for k, v in (mount.get(key) or {}).items()
-                 if k not in ("Propagation", "NoCopy")}
-        if not is_empty(extra):
-            raise ApiError(400, f"mount option {key} is not supported by Moorage's engine")
-    return f"{source}:{target}:{'ro' if mount.get('ReadOnly') else 'rw'}"
+def _list(value, what: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ApiError(400, f"invalid {what}: expected a list")
+    return value
 
 
 def _ports(bindings) -> list[str]:
@@ -219,19 +188,33 @@ def create_options(body: dict, name: str | None) -> dict:
     if not is_empty(config.get("Healthcheck")):
         options["healthcheck"] = config["Healthcheck"]
 
-    binds = [_bind(text) for text in host.get("Binds") or []]
-    binds += [_mount(mount) for mount in host.get("Mounts") or []]
-    mounted = {bind.split(":")[1].rstrip("/") or "/" for bind in binds}
+    # Mounts go to the engine as Docker sent them: it parses and checks them with Docker's
+    # rules and wording (runtime/volume/specs.py), so an error here reads like dockerd's.
+    binds = _list(host.get("Binds"), "HostConfig.Binds")
+    if not all(isinstance(text, str) for text in binds):
+        raise ApiError(400, "invalid HostConfig.Binds: expected a list of strings")
+    if binds:
+        options["binds"] = binds
+    mounts = _list(host.get("Mounts"), "HostConfig.Mounts")
+    if mounts:
+        options["mounts"] = mounts
+    if host.get("Tmpfs"):
+        if not isinstance(host["Tmpfs"], dict):
+            raise ApiError(400, "invalid HostConfig.Tmpfs: expected an object")
+        options["tmpfs"] = host["Tmpfs"]
     volumes = config.get("Volumes") or {}
     if not isinstance(volumes, dict):
         raise ApiError(400, "invalid Config.Volumes: expected an object")
-    anonymous = sorted(path for path in volumes if path.rstrip("/") not in mounted)
-    if anonymous:
-        raise ApiError(400, f"anonymous volumes are not supported by Moorage's engine "
-                            f"({', '.join(anonymous)}): mount a named volume or a host path")
-    if binds:
-        options["binds"] = binds
-    log_type = (host.get("LogConfig") or {}).get("Type") or ""
+    if volumes:
+        # Anonymous volumes, except where another mount has that destination already.
+        options["volumes"] = list(volumes)
+    if host.get("VolumeDriver") not in (None, "", "local"):
+        raise ApiError(400, f"volume driver {host['VolumeDriver']} is not supported by "
+                            "Moorage's engine (it has the local driver only)")
+    log_config = host.get("LogConfig") or {}
+    if not isinstance(log_config, dict):
+        raise ApiError(400, "invalid HostConfig.LogConfig: expected an object")
+    log_type = log_config.get("Type") or ""
     if log_type not in LOG_DRIVERS:
         raise ApiError(400, f"log driver {log_type} is not supported by Moorage's engine: "
                             "logs are kept by the engine and read through the logs endpoint")
@@ -239,6 +222,8 @@ def create_options(body: dict, name: str | None) -> dict:
     if not isinstance(log_opts, dict):
         raise ApiError(400, "invalid HostConfig.LogConfig.Config: expected an object")
     if log_opts:
+        # json-file's max-size and max-file: the engine caps its logs the same way (it
+        # refuses other options by name).
         options["log_opts"] = log_opts
     if host.get("Init"):
         options["init"] = True

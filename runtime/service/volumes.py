@@ -1,6 +1,7 @@
 """`/volumes/...`: list, create, inspect, remove, prune, through the engine's volume methods
-(`volume_create`, `volumes`, `volume_inspect`, `volume_remove`, `volume_prune`). An engine
-without them answers 501."""
+(`volume_create`, `volumes`, `volume_inspect`, `volume_remove`, `volume_prune`), which keep
+Docker's rules (an existing name given back by create, removal refused while a container
+names the volume, and for API 1.41 clients a prune of every unused volume)."""
 
 from aiohttp import web
 
@@ -11,18 +12,10 @@ from runtime.service.wire import ApiError, boolean
 CREATE_FIELDS = {"Name", "Driver", "DriverOpts", "Labels", "ClusterVolumeSpec"}
 
 
-def _method(request: web.Request, name: str):
-    engine = service_of(request).engine
-    method = getattr(engine, name, None)
-    if method is None:
-        raise wire.not_implemented(f"volumes ({name})")
-    return method
-
-
 async def list_volumes(request: web.Request) -> web.Response:
     service = service_of(request)
     wanted = wire.filters(request, {"name", "label", "driver", "dangling"})
-    volumes = await service.call(_method(request, "volumes"), filters=wanted)
+    volumes = await service.call(service.engine.volumes, filters=wanted)
     return wire.ok_json({"Volumes": volumes, "Warnings": None})
 
 
@@ -34,7 +27,7 @@ async def create(request: web.Request) -> web.Response:
         raise ApiError(400, f"unknown field {unknown[0]} in the volume configuration")
     if body.get("ClusterVolumeSpec"):
         raise ApiError(400, "cluster volumes are not supported by Moorage's engine")
-    document = await service.call(_method(request, "volume_create"), body.get("Name") or None,
+    document = await service.call(service.engine.volume_create, body.get("Name") or None,
                                   driver=body.get("Driver") or "local",
                                   driver_opts=body.get("DriverOpts") or {},
                                   labels=body.get("Labels") or {})
@@ -43,19 +36,22 @@ async def create(request: web.Request) -> web.Response:
 
 async def inspect(request: web.Request) -> web.Response:
     service = service_of(request)
-    document = await service.call(_method(request, "volume_inspect"), request.match_info["name"])
+    document = await service.call(service.engine.volume_inspect, request.match_info["name"])
     return wire.ok_json(document)
 
 
 async def remove(request: web.Request) -> web.Response:
     service = service_of(request)
-    await service.call(_method(request, "volume_remove"), request.match_info["name"],
+    await service.call(service.engine.volume_remove, request.match_info["name"],
                        force=boolean(request, "force"))
     return wire.no_content()
 
 
 async def prune(request: web.Request) -> web.Response:
     service = service_of(request)
-    wanted = wire.filters(request, {"label", "all"})
-    result = await service.call(_method(request, "volume_prune"), filters=wanted)
+    wanted = wire.filters(request, {"label", "label!", "all"})
+    # Before API 1.42 a prune took every unused volume, named ones too (moby adds `all` for
+    # those clients); this service speaks 1.41.
+    wanted.setdefault("all", ["true"])
+    result = await service.call(service.engine.volume_prune, filters=wanted)
     return wire.ok_json(result)

@@ -15,6 +15,7 @@ big-endian)]` where stream is 0 stdin, 1 stdout, 2 stderr. A client may half-clo
 
 import asyncio
 import json
+import socket
 import struct
 
 from aiohttp import web
@@ -344,6 +345,36 @@ async def hijack(request: web.Request, multiplexed: bool) -> Hijacked:
     response.force_close()
     await response.prepare(request)
     return Hijacked(request, response, upgraded)
+
+
+HEADERS_READ_WAIT = 0.25    # seconds, at most, for a client to read the answer's headers
+
+
+async def headers_read(request: web.Request) -> None:
+    """Wait (briefly) until the client has read the answer's headers, before output that
+    is ready at once goes after them. A client that reads them through a buffered reader and
+    then takes the socket underneath (docker-py's exec) loses whatever output came in the
+    same read; dockerd's slower start of the program hides that race, a warm service does
+    not. On a Unix socket, SIOCOUTQ counts what the peer has not read yet. (Not for attach:
+    there the client starts the container only once it has read them, and the attach must
+    be waiting by then.)"""
+    import fcntl
+    import termios
+    transport = request.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or sock.family != socket.AF_UNIX:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + HEADERS_READ_WAIT
+    while loop.time() < deadline:
+        try:
+            unread = struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ,
+                                                    b"\0\0\0\0"))[0]
+        except OSError:
+            return
+        if transport.get_write_buffer_size() == 0 and unread == 0:
+            return
+        await asyncio.sleep(0.001)
 
 
 class HijackableHandler(RequestHandler):

@@ -227,6 +227,18 @@ def inspect_mounts(container) -> list[dict]:
     return sorted(shown, key=lambda entry: entry["Destination"])
 
 
+def journal(engine, container, action: str) -> None:
+    """Docker's `mount` (at a start) or `unmount` (once the program ended) event of each
+    volume the container has."""
+    from runtime import events
+    for point in of(container):
+        if point["Type"] == VOLUME and point.get("Name"):
+            events.volume(engine, action, point["Name"], container_id=container.id,
+                          destination=point["Destination"],
+                          read_write=point.get("RW", True) if action == "mount" else None,
+                          propagation=point.get("Propagation", ""))
+
+
 # -- removal ----------------------------------------------------------------------------------
 
 def remove_anonymous_volumes(engine, container) -> list[str]:

@@ -208,6 +208,8 @@ class Volumes:
             raise
         finally:
             os.close(hold)
+        from runtime import events
+        events.volume(self.paths, "create", name)
 
     def remove(self, name: str, held: bool = False) -> None:
         """Delete the volume and its contents (the caller checked that no container names
@@ -232,6 +234,8 @@ class Volumes:
         except BaseException:
             os.close(hold)
             raise
+        from runtime import events
+        events.volume(self.paths, "destroy", name)
         return Doomed(name, self.dir, doomed, hold)
 
 

@@ -59,17 +59,25 @@
       event.preventDefault();
       var verb = form.dataset.verb;
       if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
-      var url = "/api/containers/" + id + "/" + (verb === "remove" ? "?force=1" : verb + "/");
+      // A reason, where the team asks for one, goes with the request (the audit keeps it).
+      var reasonInput = form.querySelector("input[name=reason]");
+      var reason = reasonInput ? reasonInput.value.trim() : "";
+      var withVolumes = form.querySelector("input[name=volumes]");
+      var url = "/api/containers/" + id + "/" + (verb === "remove"
+        ? "?force=1" + (withVolumes && withVolumes.checked ? "&volumes=1" : "") +
+          (reason ? "&reason=" + encodeURIComponent(reason) : "")
+        : verb + "/");
       show({ id: "…", kind: verb, state: "queued", error: "" });
       fetch(url, {
         method: verb === "remove" ? "DELETE" : "POST", credentials: "same-origin",
         headers: { "X-CSRFToken": csrf(), "Content-Type": "application/json", "Accept": "application/json" },
-        body: verb === "remove" ? null : "{}"
+        body: verb === "remove" ? null : JSON.stringify(reason ? { reason: reason } : {})
       }).then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       }).then(function (answer) {
         if (!answer.ok) {
-          var detail = answer.body.detail || JSON.stringify(answer.body);
+          var detail = answer.body.detail || (answer.body.reason && answer.body.reason.join(" ")) ||
+            JSON.stringify(answer.body);
           show({ id: "—", kind: verb, state: "failed", error: detail });
           return;
         }
@@ -115,7 +123,13 @@
     }
     refreshInspect();
     var following = progress.classList.contains("queued") || progress.classList.contains("running");
-    if (!following) enableFor(event.detail.state);
+    if (!following) enableFor(event.detail.host_state === "offline" ? "unknown" : event.detail.state);
+  });
+  // Its host going silent or coming back: nothing can be asked of it meanwhile.
+  document.addEventListener("moorage:host", function (event) {
+    if (event.detail.name !== head.dataset.onHost) return;
+    var following = progress.classList.contains("queued") || progress.classList.contains("running");
+    if (!following) enableFor(document.getElementById("state").textContent.trim());
   });
   enableFor(document.getElementById("state").textContent.trim());
 })();

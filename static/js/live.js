@@ -1,6 +1,7 @@
 // Live updates: one websocket to /ws/events/, state changes applied to whatever the page shows.
-// Other scripts listen to the "moorage:container", "moorage:job" and "moorage:job-output" DOM
-// events (the last: what a running pull or build printed, see job.js).
+// Other scripts listen to the "moorage:container", "moorage:job", "moorage:host" and
+// "moorage:job-output" DOM events (the last: what a running pull or build printed, see
+// job.js). The answers to the user's requests for access are shown where the page lists them.
 (function () {
   "use strict";
   var dot = document.getElementById("live-status");
@@ -33,13 +34,23 @@
     return false;
   }
 
+  // A container of an offline host shows as unknown; its last known state stays in data-state
+  // (and the title), to show again when the host is back.
+  function setState(b, state, hostState) {
+    b.dataset.state = state;
+    var unknown = hostState === "offline" && state !== "removed";
+    setBadge(b, "s", unknown ? "unknown" : state);
+    b.title = unknown ? "last known: " + state + " (its host is offline)" : "";
+  }
+
   function applyContainer(c) {
     if (outdated(c)) return;
+    var state = c.removed ? "removed" : c.state;
     var rows = document.querySelectorAll('[data-container="' + c.id + '"]');
     rows.forEach(function (row) {
       var badge = row.querySelector(".c-state");
-      var changed = !badge || badge.textContent !== (c.removed ? "removed" : c.state);
-      row.querySelectorAll(".c-state").forEach(function (b) { setBadge(b, "s", c.removed ? "removed" : c.state); });
+      var changed = !badge || badge.dataset.state !== state;
+      row.querySelectorAll(".c-state").forEach(function (b) { setState(b, state, c.host_state); });
       row.querySelectorAll(".c-exit").forEach(function (e) { e.textContent = c.exit_code === null ? "" : c.exit_code; });
       row.querySelectorAll(".c-name").forEach(function (e) { if (c.name) e.textContent = c.name; });
       if (row.tagName === "TR" && changed) { row.classList.remove("flash"); void row.offsetWidth; row.classList.add("flash"); }
@@ -47,7 +58,7 @@
     });
     // Fields that live outside the row (detail page).
     if (document.getElementById("container-head") && rows.length) {
-      document.querySelectorAll(".c-state").forEach(function (b) { setBadge(b, "s", c.removed ? "removed" : c.state); });
+      document.querySelectorAll(".c-state").forEach(function (b) { setState(b, state, c.host_state); });
       document.querySelectorAll(".c-exit").forEach(function (e) { e.textContent = c.exit_code === null ? "—" : c.exit_code; });
       document.querySelectorAll(".c-started").forEach(function (e) { e.textContent = fmtTime(c.started_at); });
       document.querySelectorAll(".c-finished").forEach(function (e) { e.textContent = fmtTime(c.finished_at); });
@@ -60,7 +71,8 @@
   function matchesFilters(table, c) {
     var host = table.dataset.filterHost, state = table.dataset.filterState, name = table.dataset.filterName;
     if (host && c.host !== host) return false;
-    if (state && c.state !== state) return false;
+    if (state === "unknown") { if (c.host_state !== "offline") return false; }
+    else if (state && (c.state !== state || c.host_state === "offline")) return false;
     if (name && (c.name || "").toLowerCase().indexOf(name.toLowerCase()) < 0) return false;
     return true;
   }
@@ -87,9 +99,11 @@
     link.href = "/containers/" + c.id + "/"; link.className = "c-name";
     link.textContent = c.name || c.id.slice(0, 12);
     nameCell.appendChild(link);
+    tr.dataset.onHost = c.host;
     var stateCell = cell(null);
     var badge = document.createElement("span");
-    badge.className = "badge c-state s-" + c.state; badge.textContent = c.state;
+    badge.className = "badge c-state";
+    setState(badge, c.state, c.host_state);
     stateCell.appendChild(badge);
     [check, nameCell, stateCell, cell(c.host), cell(c.image, "mono"), cell(c.team || "—"),
      cell(fmtTime(c.created_at), "muted"), cell(c.exit_code === null ? "" : c.exit_code, "c-exit"),
@@ -151,6 +165,18 @@
       b.textContent = h.online ? "online" : "offline";
       b.className = "badge host-state " + (h.online ? "s-running" : "s-dead");
     });
+    // Its containers: unknown while it is silent, their last known state when it is back.
+    document.querySelectorAll('[data-on-host="' + h.name + '"]').forEach(function (row) {
+      row.querySelectorAll(".c-state").forEach(function (b) {
+        if (b.dataset.state) setState(b, b.dataset.state, h.online ? "online" : "offline");
+      });
+    });
+    if (document.getElementById("container-head") && document.getElementById("container-head").dataset.onHost === h.name) {
+      document.querySelectorAll(".c-state").forEach(function (b) {
+        if (b.dataset.state) setState(b, b.dataset.state, h.online ? "online" : "offline");
+      });
+    }
+    document.dispatchEvent(new CustomEvent("moorage:host", { detail: h }));
   }
 
   // Whatever changed between the page's render (or a dropped socket) and this connection is
@@ -191,6 +217,18 @@
     }
   }
 
+  // The answer to one of the user's requests for access, where the page lists it.
+  function applyAnswer(r) {
+    document.querySelectorAll('[data-request="' + r.id + '"]').forEach(function (el) {
+      var state = el.querySelector(".state");
+      var answer = el.querySelector(".answer");
+      if (!state || !answer) return;
+      state.textContent = r.state;
+      answer.textContent = r.words;
+      el.className = el.className.replace(/\brequest-\S+/g, "").trim() + " request-" + r.state;
+    });
+  }
+
   function refreshUnsettledJobs() {
     document.querySelectorAll("[data-job]").forEach(function (row) {
       var badge = row.querySelector(".job-state");
@@ -215,6 +253,7 @@
       if (data.type === "container") applyContainer(data.container);
       else if (data.type === "job") applyJob(data.job);
       else if (data.type === "host") applyHost(data.host);
+      else if (data.type === "access-request") applyAnswer(data.request);
       else if (data.type === "job-output") {
         document.dispatchEvent(new CustomEvent("moorage:job-output", { detail: data.output }));
       }

@@ -116,6 +116,7 @@
     } else {
       var data = new FormData(form);
       params.set("mode", data.get("mode") || "exec");
+      if (data.get("reason")) params.set("reason", data.get("reason"));
       if (data.get("mode") !== "attach") {
         if (data.get("command")) params.set("command", data.get("command"));
         if (data.get("user")) params.set("user", data.get("user"));

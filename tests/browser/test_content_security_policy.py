@@ -85,9 +85,23 @@ def test_the_console_pages(stack, page, container, shot):
     expect(page.locator("#live-status")).to_have_class(re.compile("on"))
     policed.clean("containers")
 
+    policed.visit("/hosts/e2e/")
+    expect(page.locator("#host-facts")).to_contain_text("Free for placement")
+    policed.clean("a host")
+    policed.visit("/hosts/e2e/drain/")
+    expect(page.locator("#running")).to_contain_text(container[:12])
+    policed.clean("a host's drain page")
+
     policed.visit("/containers/run/")
+    expect(page.locator("#id_host")).to_have_value("any")
+    page.select_option("#id_image", "busybox:latest")
     page.select_option("#id_host", "e2e")              # run.js filters the images
+    expect(page.locator("#id_image option[value='busybox:latest']")).to_have_count(1)
     expect(page.locator("#id_image option[value='busybox:latest']")).to_be_enabled()
+    # The image chosen for any host stays chosen, now e2e's own.
+    expect(page.locator("#id_image")).to_have_value("busybox:latest")
+    assert page.evaluate("document.getElementById('id_image').selectedOptions[0]"
+                         ".dataset.host") == "e2e"
     policed.clean("run form")
 
     policed.visit("/images/")
@@ -101,6 +115,17 @@ def test_the_console_pages(stack, page, container, shot):
         policed.visit(path)
         expect(page.locator("h1")).to_be_visible()
         policed.clean(path)
+
+    # Stacks and volumes (tests/browser/test_stacks.py uses every stack page under the policy).
+    policed.visit("/stacks/")
+    page.click("#new-stack")
+    page.fill("#id_compose", "services:\n  web:\n    image: busybox\n")   # checked as typed
+    expect(page.locator("#editor-status")).not_to_have_text("")
+    policed.clean("stacks")
+    policed.visit("/volumes/")
+    page.select_option("select[name=host]", "e2e")
+    expect(page).to_have_url(re.compile(r"/volumes/\?host=e2e$"))
+    policed.clean("volumes")
 
     policed.visit("/jobs/")
     page.select_option("select[name=state]", "succeeded")
@@ -117,6 +142,17 @@ def test_the_console_pages(stack, page, container, shot):
     policed.visit(team)
     expect(page.locator("#members")).to_contain_text("admin")
     policed.clean("a team")
+
+    # The team's usage, its bars drawn by usage.js once the host has reported a reading.
+    usage = team + "usage/"
+    wait_until(lambda: policed.visit(usage) and page.locator(".usage-host svg").count(),
+               what="the usage page with a reading")
+    expect(page.locator(".usage-host svg rect.usage-bar").first).to_be_visible()
+    policed.clean("a team's usage")
+    for path in ("/schedules/", "/requests/"):
+        policed.visit(path)
+        expect(page.locator("h1")).to_be_visible()
+        policed.clean(path)
 
     policed.visit("/audit/")
     entry = page.locator("#audit tr[data-entry] a").first.get_attribute("href")

@@ -22,6 +22,9 @@ class FakeEngine:
         self.failures = {}     # verb -> MoorError to raise
         self.diffs = {}
         self.networks = {}     # name -> labels
+        self.volume_rows = {}  # name -> {"Name", "Labels", "CreatedAt", "Size", "Users"}
+        self.groups_by_name = {}   # name -> {"Memory", "NanoCpus", "PidsLimit"}
+        self.group_usage = {}      # name -> the Usage group_inspect answers
 
     def fail(self, verb, message):
         self.failures[verb] = MoorError(message)
@@ -78,8 +81,8 @@ class FakeEngine:
         self._check("restart", ref, timeout)
         self.find(ref).update(Status="running", StartedAt=now_text(), ExitCode=0)
 
-    def remove(self, ref, force=False):
-        self._check("remove", ref, force)
+    def remove(self, ref, force=False, volumes=False):
+        self._check("remove", ref, force, volumes)
         c = self.find(ref)
         if c["Status"] == "running" and not force:
             raise Conflict("You cannot remove a running container: stop it first or use force")
@@ -89,7 +92,8 @@ class FakeEngine:
         self._check("inspect", ref)
         c = self.find(ref)
         return {"Id": c["Id"], "Name": "/" + c["Name"], "Created": c["Created"],
-                "State": {"Status": c["Status"], "Running": c["Status"] == "running",
+                "State": {**({"Health": dict(c["Health"])} if c.get("Health") else {}),
+                          "Status": c["Status"], "Running": c["Status"] == "running",
                           "ExitCode": c["ExitCode"], "StartedAt": c["StartedAt"] or
                           "0001-01-01T00:00:00Z", "FinishedAt": c["FinishedAt"] or
                           "0001-01-01T00:00:00Z"},
@@ -101,7 +105,9 @@ class FakeEngine:
         self._check("containers", all)
         return [{"Id": c["Id"], "Names": ["/" + c["Name"]], "Image": c["Image"],
                  "ImageID": c["Image"], "State": c["Status"], "ExitCode": c["ExitCode"],
-                 "Created": 0, "Labels": c.get("Labels", {})} for c in self.containers_by_id.values()
+                 "Created": 0, "Labels": c.get("Labels", {}),
+                 **({"Health": dict(c["Health"])} if c.get("Health") else {})}
+                for c in self.containers_by_id.values()
                 if all or c["Status"] == "running"]
 
     # networks
@@ -118,6 +124,56 @@ class FakeEngine:
             raise Conflict(f"network {name} exists on this host but was not made for its team")
         self.networks.setdefault(name, dict(labels))
         return self.network_inspect(name)
+
+    # volumes
+    def volume_create(self, name=None, labels=None, driver_opts=None, driver=None):
+        self._check("volume_create", name, dict(labels or {}))
+        name = name or secrets.token_hex(32)
+        self.volume_rows.setdefault(name, {"Name": name, "Labels": dict(labels or {}),
+                                           "CreatedAt": now_text(), "Size": 0, "Users": []})
+        return self.volume_inspect(name)
+
+    def volume_inspect(self, name):
+        if name not in self.volume_rows:
+            raise NotFound(f"No such volume: {name}")
+        row = self.volume_rows[name]
+        return {"Name": name, "Driver": "local", "Labels": dict(row["Labels"]),
+                "CreatedAt": row["CreatedAt"], "Scope": "local", "Options": {},
+                "Mountpoint": f"{self.paths.root}/volumes/{name}/_data"}
+
+    def volumes(self, filters=None):
+        self._check("volumes")
+        return [self.volume_inspect(name) for name in sorted(self.volume_rows)]
+
+    def volume_remove(self, name, force=False):
+        self._check("volume_remove", name)
+        if name not in self.volume_rows:
+            raise NotFound(f"No such volume: {name}")
+        if self.volume_rows[name]["Users"]:
+            raise Conflict(f"remove {name}: volume is in use - {self.volume_rows[name]['Users']}")
+        del self.volume_rows[name]
+
+    def volume_users(self):
+        return {name: list(row["Users"]) for name, row in self.volume_rows.items()
+                if row["Users"]}
+
+    def volume_size(self, name):
+        return self.volume_rows[name]["Size"] if name in self.volume_rows else 0
+    # groups
+    def group_set(self, name, memory=None, cpus=None, pids=None):
+        self._check("group_set", name, memory, cpus, pids)
+        record = {"Name": name, "Memory": int(memory or 0),
+                  "NanoCpus": int((cpus or 0) * 1e9), "PidsLimit": int(pids or 0)}
+        self.groups_by_name[name] = record
+        return dict(record)
+
+    def groups(self):
+        return [dict(record) for record in self.groups_by_name.values()]
+
+    def group_inspect(self, name):
+        if name not in self.groups_by_name:
+            raise NotFound(f"No such group: {name}")
+        return {**self.groups_by_name[name], "Usage": self.group_usage.get(name, {})}
 
     # images
     def add_image(self, tags, parent="", labels=None):

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from console import audit
 from console.accounts.models import ApiToken
 from console.core.testing import PASSWORD
-from console.grants.models import ContainerGrant
+from console.grants.models import AccessRequest, ContainerGrant
 from console.hosts.models import HostKey, digest
 from console.images.models import Commit, Image
 from console.jobs.models import Job
@@ -34,6 +34,12 @@ class Objects:
     token: object
     token_key: str
     session: object = None
+    stack: object = None
+    volume: object = None
+    quota: object = None
+    access_request: object = None
+    schedule: object = None
+    paused_schedule: object = None
     mapping: object = None
 
 
@@ -65,17 +71,75 @@ def add_objects(world) -> Objects:
     type(h1).objects.filter(pk=h1.pk).update(engine_root="/var/lib/moorage-moved",
                                              synced_root="/var/lib/moorage")
     add_stale_work(world, web)
+    stack, volume = add_stack_and_volume(world)
     mapping = GroupMapping.objects.create(source="ldap", group="alpha-ops", team=alpha,
                                           role="operator")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
-                   session=add_terminal_session(world, web), mapping=mapping)
+                   session=add_terminal_session(world, web), quota=add_quota(world),
+                   mapping=mapping, stack=stack, volume=volume,
+                   access_request=AccessRequest.objects.create(
+                       user=grantee, container=web, actions=["terminal"], duration=3600,
+                       reason="to see why it hangs"),
+                   **add_schedules(world, web))
+
+
+def add_schedules(world, web) -> dict:
+    """Two of the developer's schedules on `web`: a nightly restart, and a paused commit."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from console.schedules.models import Schedule
+
+    made = {}
+    for name, action, paused in (("schedule", "restart", False),
+                                 ("paused_schedule", "commit", True)):
+        made[name] = Schedule.objects.create(
+            team=world.teams["alpha"], container=web, action=action, cron="0 3 * * *",
+            params={"repository": "alpha/web", "tag": "nightly-{date}"} if action == "commit"
+            else {}, owner=world.user("developer"), owner_name="developer", paused=paused,
+            next_run_at=None if paused else timezone.now() + timedelta(days=1))
+    return made
+
+
+def add_quota(world):
+    """Alpha's quota on h1, and what its group there used at the last reading."""
+    from django.utils import timezone
+
+    from console.quotas.models import GroupReading, Quota
+
+    alpha, h1 = world.teams["alpha"], world.hosts["h1"]
+    GroupReading.objects.create(team=alpha, host=h1, read_at=timezone.now(), usage={
+        "Memory": {"Current": 1 << 20}, "Pids": {"Current": 3},
+        "Containers": {"Total": 1, "Running": 1}, "Disk": {"Total": 4096}})
+    return Quota.objects.create(team=alpha, host=h1, memory=1 << 30, containers=20)
+
+
+STACK_FILE = "services:\n  web:\n    image: busybox\n    command: sleep 600\n"
+
+
+def add_stack_and_volume(world):
+    """alpha's stack `shop` on h1 (version 1 deployed), and alpha's volume `alpha-data`."""
+    from console.stacks.models import Stack, StackVersion
+    from console.volumes.models import Volume
+
+    stack = Stack.objects.create(name="shop", host=world.hosts["h1"], team=world.teams["alpha"],
+                                 created_by=world.user("developer"))
+    StackVersion.objects.create(stack=stack, number=1, compose=STACK_FILE, env="TOKEN=s3cret\n",
+                                services=["web"], author=world.user("developer"),
+                                author_name="developer", message="first")
+    volume = Volume.objects.create(host=world.hosts["h1"], name="alpha-data",
+                                   team=world.teams["alpha"], size=4096)
+    return stack, volume
+
 
 
 def add_stale_work(world, web):
     """A job queued two hours ago that no worker took, a job running on a host that stopped
-    answering an hour ago, and a terminal session on `web` whose socket dropped a day ago and
-    that nobody resumed: `console.housekeeping` ends all three; no request may."""
+    answering an hour ago, a terminal session on `web` whose socket dropped a day ago and
+    that nobody resumed, and a grant on `web` that ended a minute ago: `console.housekeeping`
+    ends all four; no request may."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -98,6 +162,9 @@ def add_stale_work(world, web):
         container=web, container_engine_id=web.engine_id, container_name=web.name,
         host=web.host, host_name=web.host.name, team=web.team, mode="exec",
         detached_at=now - timedelta(days=1), seen_at=now - timedelta(days=1))
+    ContainerGrant.objects.create(user=world.user("viewer"), container=web,
+                                  actions=["terminal"], granted_by=world.user("team_admin"),
+                                  expires_at=now - timedelta(minutes=1))
 
 
 def add_terminal_session(world, web):

@@ -22,7 +22,10 @@ AGENT_SHARED = {"console.jobs.wire", "console.streams.bridge_protocol",
                 "console.core.engine_grammar"}
 WEB_ONLY = ("django", "channels", "rest_framework", "drf_spectacular", "daphne", "csp",
             "whitenoise", "dj_database_url", "psycopg")
-GRAMMAR_MODULES = {"runtime.errors", "runtime.image.build.instructions",
+GRAMMAR_MODULES = {"runtime.compose.interpolation",
+                   "runtime.compose.normalize", "runtime.compose.project",
+                   "runtime.compose.source", "runtime.errors",
+                   "runtime.image.build.instructions",
                    "runtime.image.build.parser", "runtime.image.build.words",
                    "runtime.image.distribution.names", "runtime.image.reference",
                    "runtime.network.ports"}

@@ -8,6 +8,7 @@ import pytest
 from console import housekeeping
 from console.audit.models import AuditEntry
 from console.hosts.models import Host
+from console.grants.models import ContainerGrant
 from console.images.models import BuildContext
 from console.jobs.models import Job
 from console.streams.models import TerminalSession
@@ -30,7 +31,7 @@ def stale_world(world):
 def test_one_round_ends_what_cannot_go_on(world):
     queued = stale_world(world)
     done = housekeeping.run_once()
-    assert done == {"jobs": 2, "sessions": 1, "contexts": 1}
+    assert done == {"jobs": 2, "sessions": 1, "contexts": 1, "grants": 1}
     queued.refresh_from_db()
     assert queued.state == "failed" and "no worker of the host took the job" in queued.error
     running = Job.objects.get(host__name="gone")
@@ -41,7 +42,7 @@ def test_one_round_ends_what_cannot_go_on(world):
     assert AuditEntry.objects.filter(action="container.terminal.close").count() == 1
     # The context of the build that is over went; the queued one's waited for its job.
     assert list(BuildContext.objects.values_list("job_id", flat=True)) == [queued.pk]
-    assert housekeeping.run_once() == {"jobs": 0, "sessions": 0, "contexts": 1}
+    assert housekeeping.run_once() == {"jobs": 0, "sessions": 0, "contexts": 1, "grants": 0}
 
 
 @pytest.mark.django_db
@@ -55,6 +56,7 @@ def test_pages_leave_stale_work_alone(world, client_for, path):
     assert Job.objects.filter(state__in=["queued", "running"]).count() == 2
     assert Host.objects.get(name="gone").state == "online"
     assert TerminalSession.objects.get().ended_at is None
+    assert ContainerGrant.objects.filter(expires_at__isnull=False).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

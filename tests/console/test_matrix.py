@@ -93,6 +93,17 @@ BUILD = {"host": "h1", "team": "alpha", "tags": "alpha/matrix:1",
 PULL_OR_BUILD_PAGE = exactly(anonymous=302, stranger=200, viewer=403, operator=403, developer=200,
                              team_admin=200, superuser=200)
 
+STACK_FILE = "services:\n  web:\n    image: busybox\n    command: sleep 600\n"
+STACK_PAGE = {"name": "matrix", "host": "h1", "team": "alpha", "compose": STACK_FILE,
+              "step": "deploy"}
+STACK_API = {"name": "matrix", "host": "h1", "team": "alpha", "compose": STACK_FILE}
+VOLUME = {"name": "matrix-data", "host": "h1", "team": "alpha"}
+# New stacks and volumes: for those who may create in some team (the stranger may, in beta:
+# alpha and h1 are not choices of theirs).
+CREATORS = dict(anonymous=302, stranger=400, viewer=403, operator=403, developer=302,
+                team_admin=302, superuser=302)
+API_CREATORS = dict(CREATORS, anonymous=401, developer=202, team_admin=202, superuser=202)
+
 # Parameters of the routes, by name: what each placeholder is filled with.
 PARAMETERS = {
     "ref": lambda o: o.web.engine_id,
@@ -110,6 +121,7 @@ PARAMETERS = {
     "content_type_id": lambda o: 1,
     "id": lambda o: o.entry.actor_id,
     "job_id": lambda o: o.job.pk,
+    "number": lambda o: 1,
 }
 # Per route, where the generic placeholder means something else.
 ROUTE_PARAMETERS = {
@@ -129,14 +141,33 @@ ROUTE_PARAMETERS = {
     "api:audit-detail": {"pk": lambda o: o.entry.pk},
     "api:commit-detail": {"pk": lambda o: o.commit.pk},
     "api:commit-tag": {"pk": lambda o: o.commit.pk},
+    "api:quota-detail": {"pk": lambda o: o.quota.pk},
+    "request-decide": {"pk": lambda o: o.access_request.pk, "decision": lambda o: "approve"},
+    "schedule-change": {"pk": lambda o: o.schedule.pk, "verb": lambda o: "pause"},
+    "api:schedule-detail": {"pk": lambda o: o.schedule.pk},
+    "api:schedule-pause": {"pk": lambda o: o.schedule.pk},
+    "api:schedule-resume": {"pk": lambda o: o.paused_schedule.pk},
+    "api:access-request-detail": {"pk": lambda o: o.access_request.pk},
+    "api:access-request-approve": {"pk": lambda o: o.access_request.pk},
+    "api:access-request-refuse": {"pk": lambda o: o.access_request.pk},
     "api:image-tag": {"pk": lambda o: o.image.pk},
     "api:host-sync": {"pk": lambda o: o.host.pk},
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
     "api:host-revoke-key": {"pk": lambda o: o.host.pk},
+    "api:host-cordon": {"pk": lambda o: o.host.pk},
+    "api:host-uncordon": {"pk": lambda o: o.host.pk},
+    "api:host-drain": {"pk": lambda o: o.host.pk},
     "team-two-factor": {"pk": lambda o: o.team.pk},
     "sso-mapping-delete": {"pk": lambda o: o.mapping.pk},
     "api:sso-mapping-detail": {"pk": lambda o: o.mapping.pk},
 }
+for name in ("stack-detail", "stack-edit", "stack-history", "stack-version-deploy",
+             "stack-remove", "stack-assign", "stack-action", "api:stack-detail",
+             "api:stack-down", "api:stack-restart", "api:stack-start", "api:stack-stop",
+             "api:stack-team", "api:stack-version-deploy", "api:stack-versions"):
+    ROUTE_PARAMETERS[name] = {"pk": lambda o: o.stack.pk}
+for name in ("volume-remove", "volume-assign", "api:volume-detail", "api:volume-team"):
+    ROUTE_PARAMETERS[name] = {"pk": lambda o: o.volume.pk}
 for name in ("container", "container-commit", "container-inspect", "container-kill",
              "container-restart", "container-start", "container-stop", "container-team"):
     ROUTE_PARAMETERS.setdefault(f"api:{name}", {"pk": lambda o: o.web.engine_id})
@@ -144,12 +175,23 @@ for name in ("team-detail", "team-hosts", "team-members", "team-remove-member",
              "team-revoke-host"):
     ROUTE_PARAMETERS[f"api:{name}"] = {"pk": lambda o: o.team.pk}
 for name in ("team-member-add", "team-member-invite", "team-member-role", "team-member-remove",
-             "team-host-grant", "team-host-revoke", "team-settings"):
+             "team-host-grant", "team-host-revoke", "team-settings", "team-usage",
+             "team-quota-set", "team-quota-remove"):
     ROUTE_PARAMETERS[name] = {"pk": lambda o: o.team.pk}
 
 ROUTES = {
     # -- pages --
     "dashboard": {"get": everyone(200)},
+    "host-detail": {"get": gated(200, MEMBERS)},
+    # What superusers do to a host; its members are told so on its page (the drain page is
+    # the superusers' alone: it lists every team's containers).
+    "host-cordon": {"get": refused(302), "post": gated(302, SUPERUSER, refused=302)},
+    "host-uncordon": {"get": refused(302), "post": gated(302, SUPERUSER, refused=302)},
+    "host-drain": {"get": gated(200, SUPERUSER, changes=False), "post": gated(302, SUPERUSER)},
+    # h1 is online: its removal is refused, said on its page (tests/console/hosts/).
+    "host-remove": {"get": refused(302),
+                    "post": gated(302, SUPERUSER, refused=302, changes=False,
+                                  body={"confirm": "h1"})},
     "login": {"get": exactly(anonymous=200, **{p: 302 for p in SIGNED_IN}),
               "post": exactly(anonymous=200, **{p: 302 for p in SIGNED_IN},
                               body={"username": "nobody", "password": "wrong"})},
@@ -171,9 +213,42 @@ ROUTES = {
                                                          "actions": ["start"]})},
     "container-grant-revoke": {"get": refused(302), "post": gated(302, ADMINS)},
     "container-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    # Requests for access: members who see a container ask; its team's admins decide.
+    "container-request": {"get": refused(302),
+                          "post": gated(302, MEMBERS, body={"actions": ["terminal"],
+                                                            "duration": 3600, "reason": "r"})},
+    "request-list": {"get": everyone(200)},
+    # Schedules: members see them; the team's developers make and change them.
+    "schedule-list": {"get": everyone(200)},
+    "schedule-change": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "container-schedule": {"get": refused(302),
+                           "post": gated(302, DEVELOPERS, body={"action": "restart",
+                                                                "cron": "0 3 * * *"})},
+    "request-decide": {"get": refused(302), "post": gated(302, ADMINS, refused=404)},
     # Giving a container to a team is for superusers; others are told so on the page.
     "container-assign": {"get": refused(302),
                          "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
+    "stack-list": {"get": everyone(200)},
+    "stack-new": {"get": exactly(anonymous=302, stranger=200, viewer=403, operator=403,
+                                 developer=200, team_admin=200, superuser=200),
+                  "post": exactly(["developer", "team_admin", "superuser"], body=STACK_PAGE,
+                                  **CREATORS)},
+    "stack-detail": {"get": gated(200, MEMBERS)},
+    "stack-edit": {"get": gated(200, DEVELOPERS, changes=False),
+                   "post": gated(302, DEVELOPERS, body={"compose": STACK_FILE + "\n",
+                                                        "step": "deploy"})},
+    "stack-history": {"get": gated(200, MEMBERS)},
+    "stack-version-deploy": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "stack-remove": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "stack-assign": {"get": refused(302),
+                     "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
+    "stack-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    "volume-list": {"get": everyone(200),
+                    "post": exactly(["developer", "team_admin", "superuser"], body=VOLUME,
+                                    **CREATORS)},
+    "volume-remove": {"get": refused(302), "post": gated(302, DEVELOPERS)},
+    "volume-assign": {"get": refused(302),
+                      "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
     "image-list": {"get": everyone(200)},
     "image-pull": {"get": PULL_OR_BUILD_PAGE,
                    "post": exactly(["developer", "team_admin", "superuser"], body=PULL,
@@ -205,6 +280,11 @@ ROUTES = {
     "team-settings": {"get": refused(302),
                       "post": gated(302, ADMINS, body={"description": "d",
                                                        "terminal_user": "app"})},
+    # Quotas: team admins see them and the usage; superusers set them.
+    "team-usage": {"get": gated(200, ADMINS)},
+    "team-quota-set": {"get": refused(302),
+                       "post": gated(302, SUPERUSER, body={"host": "<h1>", "pids": "50"})},
+    "team-quota-remove": {"get": refused(302), "post": gated(302, SUPERUSER)},
     "audit-list": {"get": everyone(200)},
     "audit-detail": {"get": gated(200, MEMBERS)},
     "audit-export": {"get": everyone(200)},
@@ -284,7 +364,13 @@ ROUTES = {
                                         anonymous=401, stranger=400, viewer=403, operator=403,
                                         developer=202, team_admin=202, superuser=202)},
     "api:host-list": {"get": everyone(200, anon=API_ANON)},
-    "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:host-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                        # h1 is online: removing it is refused (tests/console/hosts/).
+                        "delete": gated(409, SUPERUSER, anon=API_ANON, changes=False,
+                                        query="confirm=h1")},
+    "api:host-cordon": {"post": gated(200, SUPERUSER, anon=API_ANON, body={})},
+    "api:host-uncordon": {"post": gated(200, SUPERUSER, anon=API_ANON, body={})},
+    "api:host-drain": {"post": gated(200, SUPERUSER, anon=API_ANON, body={})},
     "api:host-sync": {"post": gated(202, SUPERUSER, anon=API_ANON)},
     "api:host-accept-root": {"post": gated(200, SUPERUSER, anon=API_ANON)},
     "api:job-list": {"get": everyone(200, anon=API_ANON)},
@@ -324,6 +410,56 @@ ROUTES = {
     "api:audit-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
                          "put": refused(API_ANON), "patch": refused(API_ANON),
                          "delete": refused(API_ANON)},
+    "api:stack-list": {"get": everyone(200, anon=API_ANON),
+                       "post": exactly(["developer", "team_admin", "superuser"], body=STACK_API,
+                                       **API_CREATORS)},
+    "api:stack-check": {"post": exactly(body=STACK_API, anonymous=401, stranger=200,
+                                        viewer=403, operator=403, developer=200,
+                                        team_admin=200, superuser=200)},
+    "api:stack-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                         "patch": gated(202, DEVELOPERS, anon=API_ANON,
+                                        body={"compose": STACK_FILE + "\n"}),
+                         "delete": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:stack-start": {"post": gated(202, OPERATORS, anon=API_ANON)},
+    "api:stack-stop": {"post": gated(202, OPERATORS, anon=API_ANON)},
+    "api:stack-restart": {"post": gated(202, OPERATORS, anon=API_ANON)},
+    "api:stack-down": {"post": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:stack-versions": {"get": gated(200, MEMBERS, anon=API_ANON)},
+    "api:stack-version-deploy": {"post": gated(202, DEVELOPERS, anon=API_ANON, body={})},
+    "api:stack-team": {"post": gated(200, SUPERUSER, anon=API_ANON, body={"team": "alpha"})},
+    "api:volume-list": {"get": everyone(200, anon=API_ANON),
+                        "post": exactly(["developer", "team_admin", "superuser"], body=VOLUME,
+                                        **dict(API_CREATORS, developer=202))},
+    "api:volume-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                          "delete": gated(202, DEVELOPERS, anon=API_ANON)},
+    "api:volume-team": {"post": gated(200, SUPERUSER, anon=API_ANON, body={"team": "alpha"})},
+    "api:schedule-list": {
+        "get": everyone(200, anon=API_ANON),
+        "post": gated(201, DEVELOPERS, anon=API_ANON, body={
+            "container": "<web>", "action": "restart", "cron": "0 3 * * *"})},
+    "api:schedule-detail": {"get": gated(200, MEMBERS, anon=API_ANON),
+                            "delete": gated(204, DEVELOPERS, anon=API_ANON)},
+    "api:schedule-pause": {"post": gated(200, DEVELOPERS, anon=API_ANON)},
+    "api:schedule-resume": {"post": gated(200, DEVELOPERS, anon=API_ANON)},
+    "api:access-request-list": {
+        "get": everyone(200, anon=API_ANON),
+        "post": gated(201, MEMBERS, anon=API_ANON, body={
+            "container": "<web>", "actions": ["terminal"], "duration": 3600, "reason": "r"})},
+    "api:access-request-detail": {"get": gated(200, ADMINS, anon=API_ANON, refused=404)},
+    "api:access-request-approve": {"post": gated(200, ADMINS, anon=API_ANON, refused=404,
+                                                 body={})},
+    "api:access-request-refuse": {"post": gated(200, ADMINS, anon=API_ANON, refused=404,
+                                                body={"note": "no"})},
+    "api:quota-list": {"get": everyone(200, anon=API_ANON),
+                       "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                     body={"team": "alpha", "host": "h1", "pids": 50})},
+    "api:quota-detail": {
+        "get": gated(200, ADMINS, anon=API_ANON, refused=404),
+        "patch": exactly(["superuser"], body={"pids": 50}, anonymous=401, stranger=404,
+                         viewer=404, operator=404, developer=404, team_admin=403, superuser=200),
+        "delete": exactly(["superuser"], anonymous=401, stranger=404, viewer=404, operator=404,
+                          developer=404, team_admin=403, superuser=204),
+        "put": refused(API_ANON)},
     "api:sso-mapping-list": {"get": everyone(200, anon=API_ANON),
                              "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
                                            body=MAPPING)},
@@ -470,7 +606,8 @@ def url_of(route: Route, objects) -> str:
 def fill(body, objects):
     if body is None:
         return {}
-    marks = {"<web>": objects.web.engine_id, "<h2>": str(objects.other_host.pk)}
+    marks = {"<web>": objects.web.engine_id, "<h1>": str(objects.host.pk),
+             "<h2>": str(objects.other_host.pk)}
 
     def swap(value):
         if isinstance(value, list):

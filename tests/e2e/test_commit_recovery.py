@@ -6,7 +6,7 @@ import select
 
 import pytest
 
-from runtime.container import cgroups
+from runtime.container import cgroups, groups
 from runtime.paths import Paths
 from tests.stack import wait_until
 
@@ -14,7 +14,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 
 def frozen(stack, container_id):
-    return cgroups.frozen(Paths(stack.roots["e2e"]).cgroup_parent, container_id)
+    """Whether the kernel has the container frozen, in its cgroup (under its team's group)."""
+    paths = Paths(stack.roots["e2e"])
+    group = stack.admin.ok("GET", f"/api/containers/{container_id}/inspect/")["HostConfig"].get(
+        "CgroupParent")
+    return cgroups.frozen(groups.cgroup_path(paths, group) if group else paths.cgroup_parent,
+                          container_id)
 
 
 def test_a_worker_killed_mid_commit_leaves_the_container_recoverable(stack, tmp_path):

@@ -3,10 +3,16 @@
 (MOORAGE_BIN_DIR), so that the machine's services, /var/lib/moorage and /usr/local/bin/moor
 are never touched. What a test starts, it stops (`./moorage down`, then any PID it recorded),
 and its engine root is reset."""
+import grp
 import json
 import os
+import pathlib
+import pwd
+import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 import urllib.request
 
 import pytest
@@ -16,7 +22,7 @@ from tests.stack import REPO, Api, free_port, wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 SCRIPT = os.path.join(REPO, "moorage")
-SERVICES = ("redis", "web", "worker", "bridge", "engine")
+SERVICES = ("redis", "web", "scheduler", "worker", "bridge", "engine")
 # Settings of whatever runs the tests, which must not leak into the private instance.
 OUTSIDE = ("MOORAGE_", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "SECRET_KEY",
            "CSRF_TRUSTED_ORIGINS", "DJANGO_SETTINGS_MODULE")
@@ -44,10 +50,10 @@ def moorage(env, *args, check=True) -> subprocess.CompletedProcess:
     return done
 
 
-def pids(env) -> dict:
+def pids(env, services=SERVICES) -> dict:
     run = os.path.join(env["MOORAGE_VAR"], "run")
     found = {}
-    for name in SERVICES:
+    for name in services:
         try:
             with open(os.path.join(run, f"{name}.pid")) as handle:
                 found[name] = int(handle.read())
@@ -131,7 +137,7 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     assert {name: after[name] for name in ("redis", "worker", "bridge")} == {
         name: before[name] for name in ("redis", "worker", "bridge")}
     assert answers(env)
-    for name in ("worker", "bridge", "engine", "redis"):
+    for name in ("scheduler", "worker", "bridge", "engine", "redis"):
         before = pids(env)
         moorage(env, "restart", name)
         after = pids(env)
@@ -242,7 +248,7 @@ def test_restart_refuses_what_it_cannot_do(instance):
     assert "nothing to restart" in nothing_yet.stderr and "./moorage up" in nothing_yet.stderr
     unknown = moorage(instance, "restart", "daemon", check=False)
     assert unknown.returncode == 1
-    assert "web, worker, bridge, engine or redis" in unknown.stderr
+    assert "web, scheduler, worker, bridge, engine, redis or postgres" in unknown.stderr
     assert not pids(instance)
 
 
@@ -276,3 +282,68 @@ def test_the_moor_link_is_made_only_where_it_is_this_checkouts_to_make(tmp_path,
     said = moorage(env, "install").stdout
     assert not link.is_symlink()
     assert f"ln -sfn {ours} {link}" in said
+
+
+@pytest.fixture
+def postgres_instance(machine_link):
+    """A private instance whose var directory the postgres user can reach (under /tmp, not
+    pytest's own temporary directory, which is closed to other users)."""
+    top = tempfile.mkdtemp(prefix="moorage-script-pg-")
+    os.chmod(top, 0o711)            # as a checkout's directory usually is
+    env = private_env(pathlib.Path(top))
+    env["MOORAGE_POSTGRES_PORT"] = str(free_port())
+    yield env
+    moorage(env, "down", check=False)
+    for pid in pids(env, ("postgres",) + SERVICES).values():
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    subprocess.run([os.path.join(REPO, "bin", "moor"), "--root", env["MOORAGE_ROOT"], "system",
+                    "reset", "--force"], capture_output=True, check=False)
+    shutil.rmtree(top, ignore_errors=True)
+
+
+def test_up_with_postgres_runs_the_console_on_a_cluster_of_its_own(postgres_instance):
+    import psycopg
+
+    env = postgres_instance
+    var, port = env["MOORAGE_VAR"], env["MOORAGE_POSTGRES_PORT"]
+    first = moorage(env, "up", "--postgres").stdout
+    assert "making a PostgreSQL cluster in " + os.path.join(var, "postgres", "data") in first
+    assert f"its database: PostgreSQL on 127.0.0.1:{port}" in first
+    assert answers(env)
+    server = pids(env, ("postgres",))["postgres"]
+    with open(f"/proc/{server}/status") as status:
+        uid = next(line.split()[1] for line in status if line.startswith("Uid:"))
+    assert int(uid) == pwd.getpwnam("postgres").pw_uid
+    # var/ lets the postgres user through to its cluster and no further; the password is
+    # root's alone.
+    assert stat.S_IMODE(os.stat(var).st_mode) == 0o710
+    assert grp.getgrgid(os.stat(var).st_gid).gr_name == "postgres"
+    password = os.path.join(var, "postgres", "password")
+    assert stat.S_IMODE(os.stat(password).st_mode) == 0o600 and os.stat(password).st_uid == 0
+    with open(os.path.join(var, "env")) as settings:
+        url = next(line.split("=", 1)[1].strip() for line in settings
+                   if line.startswith("DATABASE_URL="))
+    assert url.startswith(f"postgres://moorage:") and url.endswith(f"@127.0.0.1:{port}/moorage")
+    with psycopg.connect(url) as connection:
+        assert connection.execute("SELECT username FROM auth_user").fetchall() == [("admin",)]
+    assert not os.path.exists(os.path.join(var, "moorage.sqlite3"))
+
+    moorage(env, "down")
+    assert not alive(server)
+    assert "postgres: stopped" in moorage(env, "status").stdout
+    # Once made, the cluster is this checkout's database: `up` starts it again, set up already.
+    again = moorage(env, "up").stdout
+    assert "making a PostgreSQL cluster" not in again and "migrating" not in again
+    assert answers(env) and "postgres: running" in moorage(env, "status").stdout
+    moorage(env, "restart", "postgres")
+    assert answers(env)
+
+
+def test_up_with_postgres_says_when_the_postgres_user_cannot_reach_var(instance):
+    """pytest's temporary directory is closed to other users: the cluster cannot live there."""
+    done = moorage(instance, "up", "--postgres", check=False)
+    assert done.returncode == 1
+    assert "the postgres user cannot reach" in done.stderr
+    assert "set MOORAGE_POSTGRES_DATA" in done.stderr
+    assert not pids(instance, ("postgres",) + SERVICES)

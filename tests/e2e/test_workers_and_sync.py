@@ -1,5 +1,6 @@
 """Workers die and come back without losing jobs or containers; each host's sync reports what
-happened outside the console; a second host is just another worker with its own root."""
+happened outside the console; a second host is just another worker with its own root. The
+console runs on PostgreSQL here (`postgres_stack`)."""
 import os
 import signal
 import subprocess
@@ -12,6 +13,13 @@ from tests.stack import PYTHON, REPO, wait_until
 from tests.stream_client import TerminalClient, resume_and_exit, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
+
+
+@pytest.fixture(scope="module")
+def stack(postgres_stack):
+    """These tests run several hosts against one console: on PostgreSQL, as a console that
+    several machines share does."""
+    return postgres_stack
 
 
 def container_state(api, ref):

@@ -16,6 +16,7 @@ import pytest
 from runtime.api import Engine
 from runtime.container import removal, state as records
 from runtime.container.oci import find_binary
+from tests.stack import wait_until
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIMES = [name for name in ("crun", "runc") if find_binary(name)]
@@ -88,11 +89,10 @@ def each_runtime(request, monkeypatch):
 def leftovers(engine: Engine) -> list[str]:
     """Host resources of this root that no existing container accounts for (after waiting
     for `moor rm`'s detached clean-ups to finish)."""
-    import time
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(
-            entry.startswith("removing-") for entry in os.listdir(engine.paths.tmp)):
-        time.sleep(0.05)
+    with contextlib.suppress(TimeoutError):   # what is still there is reported below
+        wait_until(lambda: not any(entry.startswith("removing-")
+                                   for entry in os.listdir(engine.paths.tmp)),
+                   timeout=20, interval=0.05, what="detached clean-ups")
     known = {c.id for c in records.all_containers(engine)}
     running = set()
     for container in records.all_containers(engine):

@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 
-from tests.stack import free_port
+from tests.stack import free_port, wait_until
 
 REGISTRY_BINARY = "docker-registry"
 SERVICE = "moorage-test-registry"
@@ -205,19 +205,22 @@ class Registry:
         raise RuntimeError(f"docker-registry did not start: {self.log()[-2000:]}")
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        def answered_or_exited():
             if self.process.poll() is not None:
-                return False
+                return "exited"
             with contextlib.suppress(OSError, http.client.HTTPException):
                 connection = http.client.HTTPConnection(self.address, timeout=2)
                 connection.request("GET", "/v2/")
                 status = connection.getresponse().status
                 connection.close()
                 if status in (200, 401):
-                    return True
-            time.sleep(0.05)
-        return False
+                    return "ready"
+            return None
+        try:
+            return wait_until(answered_or_exited, timeout=15, interval=0.05,
+                              what="docker-registry to answer") == "ready"
+        except TimeoutError:
+            return False
 
     def log(self) -> str:
         with contextlib.suppress(OSError):

@@ -110,6 +110,7 @@ def engine(service, service_root):
     from runtime.network import list_networks, remove_network
     before = {c.id for c in records.all_containers(engine)}
     networks_before = {network["Id"] for network in list_networks(engine.paths)}
+    volumes_before = {volume["Name"] for volume in engine.volumes()}
     yield engine
     for container in records.all_containers(engine):
         if container.id not in before:
@@ -119,6 +120,10 @@ def engine(service, service_root):
         if network["Id"] not in networks_before:
             with contextlib.suppress(Exception):
                 remove_network(engine.paths, network["Id"])
+    for volume in engine.volumes():
+        if volume["Name"] not in volumes_before:
+            with contextlib.suppress(Exception):
+                engine.volume_remove(volume["Name"])
     remaining = leftovers(engine)
     assert not remaining, f"left behind: {remaining}"
 

@@ -1,5 +1,6 @@
 """docker-compose 1.29 (Debian's) against the engine service: `up -d`, `ps`, `logs`,
-`down -v` of a two-service project."""
+`down -v` of two-service projects, one whose second service waits for the first to be
+healthy, sharing a named volume."""
 
 import os
 import subprocess
@@ -80,5 +81,8 @@ def test_second_service_waits_for_the_first_to_be_healthy(service, engine, tmp_p
                                                          ).stdout) and text, what="app's log")
     assert "kept" in logs
     assert compose(service, tmp_path, "ps").stdout.count(" Up ") == 2
+    assert "(healthy)" in compose(service, tmp_path, "ps").stdout
+    assert "mooragetest_data" in {volume["Name"] for volume in engine.volumes()}
     compose(service, tmp_path, "down", "-v", "-t", "1")
     assert engine.containers(all=True) == []
+    assert "mooragetest_data" not in {volume["Name"] for volume in engine.volumes()}

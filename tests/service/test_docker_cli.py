@@ -224,11 +224,8 @@ def test_published_port_answers(docker):
     docker("rm", "-f", "http")
 
 
-def test_system_df_and_events_answer(docker):
+def test_system_df_answers(docker):
     assert "Images" in docker("system", "df").stdout
-    result = docker("events", "--since", "0", "--until", "1", check=False)
-    # Until the engine's events journal is merged, a clear 501 names the endpoint.
-    assert result.returncode == 0 or "events is not implemented" in result.stderr
 
 
 def test_unknown_object_errors_are_docker_shaped(docker):
@@ -281,10 +278,136 @@ def test_bind_mount(docker, tmp_path):
     assert not (tmp_path / "new").exists()
 
 
-def test_health_flags_reach_the_engine_or_say_why_not(docker):
-    result = docker("run", "-d", "--name", "checked", "--health-cmd", "true",
-                    "--health-interval", "1s", "busybox", "sleep", "300", check=False)
-    if result.returncode == 0:       # the engine runs health checks
-        docker("rm", "-f", "checked")
-    else:
-        assert "Config.Healthcheck (health checks) is not implemented" in result.stderr
+def test_health_checks_run_in_the_service(docker, engine):
+    docker("run", "-d", "--name", "checked", "--health-cmd", "test -f /tmp/ok",
+           "--health-interval", "1s", "--health-retries", "2", "busybox", "sh", "-c",
+           "touch /tmp/ok; exec sleep 300")
+    assert json.loads(docker("inspect", "-f", "{{json .Config.Healthcheck}}", "checked")
+                      .stdout)["Test"] == ["CMD-SHELL", "test -f /tmp/ok"]
+    wait_until(lambda: docker("inspect", "-f", "{{.State.Health.Status}}", "checked")
+               .stdout.strip() == "healthy", what="a healthy container")
+    assert docker("ps", "--filter", "health=healthy", "--format", "{{.Names}}").stdout == \
+        "checked\n"
+    assert docker("ps", "--filter", "health=unhealthy", "-q").stdout == ""
+    assert "(healthy)" in docker("ps", "--format", "{{.Status}}").stdout
+    docker("exec", "checked", "rm", "/tmp/ok")
+    wait_until(lambda: docker("inspect", "-f", "{{.State.Health.Status}}", "checked")
+               .stdout.strip() == "unhealthy", what="an unhealthy container")
+    log = json.loads(docker("inspect", "-f", "{{json .State.Health.Log}}", "checked").stdout)
+    assert log[-1]["ExitCode"] == 1
+    bad = docker("ps", "--filter", "health=sickly", check=False)
+    assert bad.returncode == 1 and "health" in bad.stderr
+    docker("rm", "-f", "checked")
+
+
+# -- volumes ---------------------------------------------------------------------------------
+
+def test_volume_verbs(docker, engine):
+    assert docker("volume", "create", "--label", "tier=db", "dbdata").stdout.strip() == "dbdata"
+    assert docker("volume", "create", "dbdata").stdout.strip() == "dbdata"   # exists: given back
+    assert docker("volume", "ls", "-q", "--filter", "label=tier=db").stdout.split() == \
+        ["dbdata"]
+    document = json.loads(docker("volume", "inspect", "dbdata").stdout)[0]
+    assert (document["Name"], document["Driver"], document["Labels"]) == \
+        ("dbdata", "local", {"tier": "db"})
+    assert document["Mountpoint"] == engine.volume_inspect("dbdata")["Mountpoint"]
+    missing = docker("volume", "inspect", "nothing-here", check=False)
+    assert missing.returncode == 1 and "no such volume" in missing.stderr.lower()
+    bad = docker("volume", "create", "bad/name", check=False)
+    assert bad.returncode == 1 and "bad/name" in bad.stderr
+    docker("volume", "rm", "dbdata")
+    assert "dbdata" not in docker("volume", "ls", "-q").stdout.split()
+
+
+def test_named_volume_made_on_first_use_keeps_its_files(docker, engine):
+    docker("run", "--rm", "-v", "keep:/data", "busybox", "sh", "-c", "echo kept > /data/file")
+    assert engine.volume_inspect("keep")["Name"] == "keep"
+    assert docker("run", "--rm", "-v", "keep:/data:ro", "busybox", "sh", "-c",
+                  "cat /data/file; touch /data/x 2>/dev/null || echo read-only"
+                  ).stdout == "kept\nread-only\n"
+    docker("run", "-d", "--name", "user", "-v", "keep:/data", "busybox", "sleep", "300")
+    busy = docker("volume", "rm", "keep", check=False)
+    assert busy.returncode == 1 and "in use" in busy.stderr
+    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", "user").stdout)
+    assert [(m["Type"], m["Name"], m["Destination"], m["RW"]) for m in mounts] == \
+        [("volume", "keep", "/data", True)]
+    docker("rm", "-f", "user")
+    docker("volume", "rm", "keep")
+
+
+def test_mount_flag_volume_bind_and_tmpfs(docker, tmp_path):
+    (tmp_path / "host.txt").write_text("from the host\n")
+    out = docker("run", "--rm",
+                 "--mount", "type=volume,src=mounted,dst=/vol,volume-label=made=by-mount",
+                 "--mount", f"type=bind,src={tmp_path},dst=/host,readonly",
+                 "--mount", "type=tmpfs,dst=/scratch,tmpfs-size=1m",
+                 "busybox", "sh", "-c",
+                 "echo v > /vol/v; cat /host/host.txt; touch /host/x 2>/dev/null || "
+                 "echo bind read-only; grep ' /scratch ' /proc/mounts").stdout.splitlines()
+    assert out[:2] == ["from the host", "bind read-only"]
+    assert out[2].startswith("tmpfs /scratch tmpfs") and "size=1024k" in out[2]
+    assert docker("volume", "inspect", "-f", "{{.Labels.made}}", "mounted").stdout.strip() \
+        == "by-mount"
+    docker("volume", "rm", "mounted")
+    bad = docker("run", "--rm", "--mount", "type=bind,src=/no/such/dir,dst=/x", "busybox",
+                 "true", check=False)
+    assert bad.returncode == 125 and "bind source path does not exist" in bad.stderr
+
+
+def test_tmpfs_flag(docker):
+    out = docker("run", "--rm", "--tmpfs", "/run/scratch:size=2m,mode=1770", "busybox", "sh",
+                 "-c", "grep ' /run/scratch ' /proc/mounts; stat -c %a /run/scratch").stdout
+    mount, mode = out.splitlines()
+    assert "size=2048k" in mount and "noexec" in mount and mode == "1770"
+
+
+def test_anonymous_volumes_and_rm_v(docker, engine):
+    before = {v["Name"] for v in engine.volumes()}
+    docker("run", "-d", "--name", "anon", "-v", "/cache", "busybox", "sh", "-c",
+           "echo x > /cache/x; exec sleep 300")
+    made = {v["Name"] for v in engine.volumes()} - before
+    assert len(made) == 1 and len(next(iter(made))) == 64
+    mounts = json.loads(docker("inspect", "-f", "{{json .Mounts}}", "anon").stdout)
+    assert mounts[0]["Name"] in made and mounts[0]["Destination"] == "/cache"
+    docker("rm", "-f", "-v", "anon")
+    assert {v["Name"] for v in engine.volumes()} == before
+
+
+def test_an_images_volume_gets_an_anonymous_volume_with_its_files(docker, engine):
+    docker("run", "--name", "seed", "busybox", "sh", "-c", "mkdir /seeded; echo s > /seeded/f")
+    docker("commit", "--change", "VOLUME /seeded", "seed", "withvolume:1")
+    docker("rm", "seed")
+    before = {v["Name"] for v in engine.volumes()}
+    out = docker("run", "--rm", "withvolume:1", "sh", "-c",
+                 "cat /seeded/f; grep -c ' /seeded ' /proc/mounts").stdout
+    assert out == "s\n1\n"
+    # --rm took its anonymous volume with it, as Docker's does.
+    assert {v["Name"] for v in engine.volumes()} == before
+    docker("rmi", "withvolume:1")
+
+
+def test_volume_prune_and_system_df(docker, engine):
+    docker("volume", "create", "unused")
+    docker("run", "-d", "--name", "holder", "-v", "held:/h", "busybox", "sleep", "300")
+    df = docker("system", "df", "-v").stdout
+    assert "unused" in df and "held" in df
+    # A 1.41 client's prune takes every unused volume, named ones too (as dockerd 20.10).
+    pruned = docker("volume", "prune", "-f").stdout
+    assert "unused" in pruned and "held" not in pruned
+    assert {v["Name"] for v in engine.volumes()} >= {"held"}
+    assert "unused" not in {v["Name"] for v in engine.volumes()}
+    docker("rm", "-f", "holder")
+    docker("volume", "rm", "held")
+
+
+def test_log_options_reach_the_engine_and_clients_see_json_file(docker, engine):
+    docker("run", "-d", "--name", "capped", "--log-opt", "max-size=1m", "--log-opt",
+           "max-file=2", "busybox", "sleep", "300")
+    assert engine.inspect("capped")["HostConfig"]["LogConfig"]["Config"] == \
+        {"max-size": "1m", "max-file": "2"}
+    # What Docker's clients check before they read logs back.
+    assert docker("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", "capped").stdout == \
+        "json-file\n"
+    bad = docker("run", "--rm", "--log-opt", "compress=true", "busybox", "true", check=False)
+    assert bad.returncode == 125 and "compress" in bad.stderr
+    docker("rm", "-f", "capped")

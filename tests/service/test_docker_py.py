@@ -110,17 +110,23 @@ def test_networks(client):
     network.remove()
 
 
-def test_volumes_answer_or_say_they_are_not_there_yet(client):
-    if hasattr(__import__("runtime.api").api.Engine, "volume_create"):
-        volume = client.volumes.create("pyvol")
-        assert volume.name == "pyvol"
-        assert "pyvol" in [v.name for v in client.volumes.list()]
-        volume.remove()
-    else:
-        with pytest.raises(docker_py.errors.APIError) as raised:
-            client.volumes.list()
-        assert raised.value.status_code == 501
-        assert "volumes" in raised.value.explanation
+def test_volume_calls(client):
+    volume = client.volumes.create("pyvol", labels={"team": "py"})
+    assert client.volumes.create("pyvol").id == volume.id
+    assert [v.name for v in client.volumes.list(filters={"label": "team=py"})] == ["pyvol"]
+    assert client.volumes.get("pyvol").attrs["Labels"] == {"team": "py"}
+    output = client.containers.run(
+        "busybox", ["sh", "-c", "echo py > /data/f; cat /data/f; ls /opt"], remove=True,
+        volumes={"pyvol": {"bind": "/data", "mode": "rw"}},
+        mounts=[docker_py.types.Mount("/opt", None, type="tmpfs")])
+    assert output == b"py\n"
+    assert client.containers.run("busybox", ["cat", "/data/f"], remove=True,
+                                 volumes=["pyvol:/data:ro"]) == b"py\n"
+    with pytest.raises(docker_py.errors.NotFound):
+        client.volumes.get("no-such-volume")
+    volume.remove()
+    client.volumes.create("pyunused")
+    assert "pyunused" in client.volumes.prune()["VolumesDeleted"]
 
 
 def test_listings_filter_and_count_as_moors_do(client):

@@ -22,6 +22,9 @@ def docker_cli_body(**overrides):
             "BlkioWeightDevice": [], "Devices": [], "MemorySwappiness": -1,
             "OomKillDisable": False, "PidsLimit": None, "Ulimits": None, "MaskedPaths": None,
             "ReadonlyPaths": None}
+    for key in ("Mounts", "Tmpfs"):        # sent only when given
+        if key in overrides:
+            host[key] = overrides.pop(key)
     body = {"Hostname": "", "Domainname": "", "User": "", "AttachStdin": False,
             "AttachStdout": True, "AttachStderr": True, "Tty": False, "OpenStdin": False,
             "StdinOnce": False, "Env": [], "Cmd": ["true"], "Image": "busybox",
@@ -52,7 +55,7 @@ def test_fields_become_options():
     assert options == {
         "image": "busybox", "cmd": ["true"], "entrypoint": [], "env": ["A=1"],
         "workdir": "/srv", "user": "1000", "tty": True, "stdin_open": True,
-        "labels": {"k": "v"}, "expose": ["80/tcp"], "binds": ["/srv:/srv:ro"],
+        "labels": {"k": "v"}, "expose": ["80/tcp"], "binds": ["/srv:/srv:ro,z"],
         "memory": 64 << 20, "cpus": 0.5, "pids_limit": 50, "restart": "on-failure:3",
         "cap_add": ["NET_ADMIN"], "ports": ["127.0.0.1:8080:80/tcp", "53/udp"],
         "network": "backend"}
@@ -98,7 +101,10 @@ def test_the_run_flags_pass_to_the_engine():
     ("Shell", ["/bin/bash"], "Config.Shell is not supported"),
     ("Frobnicate", 1, "unknown field Config.Frobnicate"),
     ("LogConfig", {"Type": "syslog"}, "log driver syslog is not supported"),
-    ("Volumes", {"/data": {}}, "anonymous volumes are not supported"),
+    ("VolumeDriver", "flocker", "volume driver flocker is not supported"),
+    ("Binds", ["/srv:/srv", 7], "invalid HostConfig.Binds"),
+    ("Mounts", {"Type": "bind"}, "invalid HostConfig.Mounts"),
+    ("Tmpfs", ["/run"], "invalid HostConfig.Tmpfs"),
     ("Cmd", [1, 2], "invalid Config.Cmd"),
 ])
 def test_what_cannot_be_honoured_is_refused(field, value, message):
@@ -107,12 +113,38 @@ def test_what_cannot_be_honoured_is_refused(field, value, message):
     assert raised.value.status == 400 and message in raised.value.message
 
 
-def test_a_volume_mounted_by_a_bind_is_not_anonymous():
-    options = create_options(docker_cli_body(Volumes={"/data": {}},
-                                             Binds=["data:/data:rw"]), None)
-    assert options["binds"] == ["data:/data:rw"]
+def test_mounts_go_to_the_engine_as_docker_sent_them():
+    """Binds, Mounts, Tmpfs and Config.Volumes pass through: the engine parses them with
+    Docker's rules (a Volumes path that another mount covers gets no anonymous volume)."""
+    mounts = [{"Type": "volume", "Source": "", "Target": "/cache", "VolumeOptions": {}},
+              {"Type": "tmpfs", "Target": "/scratch", "TmpfsOptions": {"SizeBytes": 1 << 20}}]
+    options = create_options(docker_cli_body(
+        Volumes={"/data": {}, "/anon": {}}, Binds=["data:/data:rw", "/srv:/srv:ro,z"],
+        Mounts=mounts, Tmpfs={"/run": "size=64m"}, VolumeDriver="local"), None)
+    assert options["binds"] == ["data:/data:rw", "/srv:/srv:ro,z"]
+    assert options["mounts"] == mounts
+    assert options["tmpfs"] == {"/run": "size=64m"}
+    assert options["volumes"] == ["/data", "/anon"]
+
+
+def test_the_engine_takes_what_translate_passes():
+    from runtime.container import options
+    config, host = options.build(create_options(docker_cli_body(
+        Volumes={"/data": {}, "/anon": {}}, Binds=["data:/data:rw"],
+        Mounts=[{"Type": "tmpfs", "Target": "/scratch"}], Tmpfs={"/run": "size=64m"}),
+        None), {"config": {"Cmd": ["sh"]}})
+    from runtime.volume import specs
+    points = {point["Destination"]: point for point in specs.plan(config, host)}
+    assert points["/data"]["Name"] == "data" and points["/anon"]["Anonymous"]
+    assert points["/scratch"]["Type"] == "tmpfs" and host["Tmpfs"] == {"/run": "size=64m"}
 
 
 def test_empty_values():
     assert is_empty({"Type": "", "Config": {}}) and is_empty([0, 0]) and is_empty(None)
     assert not is_empty({"Type": "syslog"}) and not is_empty(["x"])
+
+
+def test_log_options_cap_the_engines_log():
+    options = create_options(docker_cli_body(LogConfig={"Type": "json-file", "Config": {
+        "max-size": "1m", "max-file": "2"}}), None)
+    assert options["log_opts"] == {"max-size": "1m", "max-file": "2"}

@@ -11,7 +11,9 @@ expired, and joins its groups again (channels_redis forgets members after a day)
 Server → browser messages are JSON: `{"type": "container", "container": {...}}`,
 `{"type": "job", "job": {...}}`, `{"type": "host", "host": {...}}`, and what a running pull or
 build prints, `{"type": "job-output", "output": {"job": ID, "offset": N, "text": "..."}}`
-(`offset` in characters of the job's output; null when its middle was cut: fetch the job).
+(`offset` in characters of the job's output; null when its middle was cut: fetch the job), and
+to its requester the answer to an access request, `{"type": "access-request", "request":
+{"id": ID, "state": "approved", "words": " until ... by ..."}}`.
 The browser sends nothing.
 """
 import asyncio
@@ -105,6 +107,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def host_event(self, event):
         await self.send_json({"type": "host", "host": event["host"]})
+
+    async def access_decided(self, event):
+        await self.send_json({"type": "access-request", "request": event["request"]})
 
     async def permissions_changed(self, event):
         if not await self.rejoin():

@@ -12,6 +12,8 @@ The query string says what to open:
                        terminal user, when set, is used whatever is asked
     cols=, rows=       the terminal's size (default 80x24)
     session=<32 hex>   resume that session (the page keeps the ID of the one it opened)
+    reason=...         why (kept in the audit entry); a team may require one for a terminal
+                       that runs as root (`console.teams.reasons`), else 4400
 
 Frames, the same for the page's terminal and for scripts: binary frames are raw terminal
 bytes both ways. Text frames are JSON:
@@ -54,6 +56,7 @@ from console.streams.bridge_client import TerminalClient
 from console.streams.casts import CastRecorder
 from console.streams.consumers.user_groups import UserGroupsMember
 from console.streams.models import TerminalSession
+from console.teams.reasons import clean_reason, requires_reason
 
 SESSION_ID = re.compile(r"^[0-9a-f]{32}$")
 OPEN_TIMEOUT = 15.0
@@ -99,8 +102,22 @@ def terminal_options(query: dict, container) -> dict:
             raise Invalid("attach runs nothing: no command or user")
     elif pinned:
         user = pinned
+    reason = clean_reason(one("reason"))
+    if (not session and not reason and runs_as_root(mode, user, container)
+            and requires_reason(container.team, "terminal-root")):
+        raise Invalid(f"Team {container.team.name} requires a reason for a terminal as root: "
+                      "say why (reason=...)")
     return {"mode": mode, "cols": cols, "rows": rows, "session": session, "command": command,
-            "user": user, "pinned": bool(pinned) and mode == "exec"}
+            "user": user, "pinned": bool(pinned) and mode == "exec", "reason": reason}
+
+
+def runs_as_root(mode: str, user: str, container) -> bool:
+    """Whether the terminal's process runs as root: the user asked for (exec), else the
+    container's own (its image's, or the one it was run with), root when none is set."""
+    own = ((container.inspect_data or {}).get("Config") or {}).get("User") \
+        or (container.options or {}).get("user") or ""
+    effective = user if mode == "exec" and user else own
+    return effective.split(":", 1)[0] in ("", "root", "0")
 
 
 class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
@@ -245,7 +262,8 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
             self.row = await database_sync_to_async(terminal_sessions.begin)(
                 self.session_id, user=self.user, container=self.container,
                 mode=event["mode"], command=event["command"], exec_user=event["user"],
-                cols=self.options["cols"], rows=self.options["rows"], request=self.request)
+                cols=self.options["cols"], rows=self.options["rows"], request=self.request,
+                reason=self.options["reason"])
             self.recorder = await database_sync_to_async(self.start_recording)(event)
         if self.recorder and event["replay"]:
             self.recorder.output(event["replay"], event["end"])

@@ -14,12 +14,12 @@ def web(world):
     return world.containers["web"]
 
 
-def test_the_access_section_is_for_team_admins(world, client_for, web):
-    assert 'id="grant-form"' in client_for("team_admin").get(f"/containers/{web.engine_id}/") \
-        .content.decode()
+def test_team_admins_grant_and_other_members_ask(world, client_for, web):
+    html = client_for("team_admin").get(f"/containers/{web.engine_id}/").content.decode()
+    assert 'id="grant-form"' in html and 'id="request-form"' not in html
     for persona in ("viewer", "operator", "developer"):
         html = client_for(persona).get(f"/containers/{web.engine_id}/").content.decode()
-        assert 'id="grant-form"' not in html and 'id="access"' not in html
+        assert 'id="grant-form"' not in html and 'id="request-form"' in html
 
 
 def test_a_grant_lets_one_user_do_the_chosen_actions_and_nothing_else(

@@ -99,3 +99,33 @@ async def test_logout_closes_the_session_sockets():
     await database_sync_to_async(publish.session_ended)(key)
     output = await communicator.receive_output(timeout=2)
     assert output["type"] == "websocket.close" and output["code"] == 4401
+
+
+async def test_the_answer_to_a_request_reaches_its_requester_only():
+    world = await make_world()
+    viewer, ok1, _ = await as_user(world.user("viewer"))
+    operator, ok2, _ = await as_user(world.user("operator"))
+    assert ok1 and ok2
+    from console.grants import actions
+
+    @database_sync_to_async
+    def ask_and_refuse():
+        asked = actions.request_access(world.user("viewer"), world.containers["web"],
+                                       ["terminal"], duration=600, reason="a hang")
+        return actions.decide(world.user("team_admin"), asked, approve=False,
+                              note="use the logs")
+
+    refused = await ask_and_refuse()
+
+    async def received(communicator):
+        messages = []
+        while not await communicator.receive_nothing(timeout=0.5):
+            messages.append(await communicator.receive_json_from(timeout=2))
+        return [m for m in messages if m["type"] == "access-request"]
+
+    assert await received(viewer) == [{"type": "access-request", "request": {
+        "id": refused.pk, "state": "refused",
+        "words": " by team_admin — “use the logs”"}}]
+    assert await received(operator) == []
+    for communicator in (viewer, operator):
+        await communicator.disconnect()

@@ -111,6 +111,24 @@ def test_service_env_files_are_read_and_environment_overrides_them(tmp_path):
         "A": "from-file", "B": "from-environment", "C": "from-shell"}
 
 
+def test_without_read_files_no_file_of_this_machine_is_read(tmp_path):
+    """The console's web process checks a file that runs on another host: a service's
+    env_file (here this machine's own) and the project directory's .env are not read."""
+    (tmp_path / ".env").write_text("TAG=from-dot-env\n")
+    (tmp_path / "web.env").write_text("SECRET=on-this-machine\n")
+    text = ("services:\n  web:\n    image: busybox:${TAG:-given}\n"
+            "    env_file: [web.env, /etc/hostname]\n")
+    project = load(content=text, working_dir=str(tmp_path), environ={}, read_files=False)
+    assert project.services["web"]["image"] == "busybox:given"
+    assert "environment" not in project.services["web"]
+    assert [entry["path"] for entry in project.services["web"]["env_file"]] == [
+        str(tmp_path / "web.env"), "/etc/hostname"]
+    read = load(content=text.replace(", /etc/hostname", ""), working_dir=str(tmp_path),
+                environ={})
+    assert read.services["web"]["environment"] == {"SECRET": "on-this-machine"}
+    assert read.services["web"]["image"] == "busybox:from-dot-env"
+
+
 # -- the schema and what Moorage supports ---------------------------------------------------
 
 @pytest.mark.parametrize("text, line, message", [

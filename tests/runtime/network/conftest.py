@@ -15,7 +15,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 
 import pytest
 
@@ -24,6 +23,7 @@ from runtime.network import (NetworkRequest, attach, create_network, detach, rem
                              teardown)
 from runtime.network import endpoints, ipam, store
 from runtime.paths import Paths
+from tests.stack import wait_until
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
 
@@ -118,12 +118,8 @@ class Sandbox:
         with open(os.path.join(docroot, "index.html"), "w") as file:
             file.write(self.name + "\n")
         self.spawn("httpd", "-f", "-p", str(port), "-h", docroot)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            if self.fetch("127.0.0.1", port, timeout=1).returncode == 0:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"httpd in {self.name} did not start")
+        wait_until(lambda: self.fetch("127.0.0.1", port, timeout=1).returncode == 0,
+                   timeout=5, interval=0.05, what=f"httpd in {self.name} to start")
 
     def fetch(self, host: str, port: int = 80, timeout: int = 2) -> subprocess.CompletedProcess:
         """wget from inside the container. (`timeout` wraps it: Debian's busybox 1.35 wget

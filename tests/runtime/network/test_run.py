@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from tests.stack import wait_until
+
 from .conftest import free_port, host_rules, http_get, leftovers
 
 pytestmark = pytest.mark.privileged
@@ -45,14 +47,9 @@ def _httpd(moor, runtime_name, *args, name) -> str:
                           f"mkdir /www && echo {name} > /www/index.html && "
                           f"exec httpd -f -p 80 -h /www")
     address = _address(moor, name)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if not address or http_get(address, 80, timeout=1) == f"{name}\n":
-                return container_id
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"httpd in {name} did not answer")
+    wait_until(lambda: not address or http_get(address, 80, timeout=1) == f"{name}\n",
+               timeout=10, interval=0.05, what=f"httpd in {name} to answer")
+    return container_id
 
 
 def _address(moor, name) -> str:
@@ -153,12 +150,11 @@ def test_a_container_cannot_reach_the_hosts_redis_through_its_gateway(engine, mo
                               "--save", "", "--appendonly", "no", "--protected-mode", "no"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+
+        def listening():
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return True
+        wait_until(listening, timeout=5, interval=0.05, what="redis-server to listen")
         gateway = engine.inspect(_start(moor, runtime_name, "busybox", "sleep", "30"))[
             "NetworkSettings"]["Gateway"]
         answer = moor("run", "--rm", "--runtime", runtime_name, "busybox", "sh", "-c",

@@ -5,11 +5,11 @@ import os
 import re
 import socket
 import subprocess
-import time
 
 import pytest
 
 from runtime.errors import Conflict
+from tests.stack import wait_until
 
 from .conftest import free_port, http_get
 
@@ -145,12 +145,11 @@ def host_service():
         ["redis-server", "--port", str(port), "--bind", "0.0.0.0", "--save", "",
          "--appendonly", "no", "--protected-mode", "no"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            __import__("time").sleep(0.05)
+
+    def listening():
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    wait_until(listening, timeout=5, interval=0.05, what="redis-server to listen")
     yield port
     process.kill()
     process.wait()
@@ -188,12 +187,11 @@ def test_no_ipv6_path_leads_from_a_container_to_the_host(paths, sandbox):
         with open(f"/proc/sys/net/ipv6/conf/{device}/disable_ipv6") as setting:
             assert setting.read().strip() == "1", device
         assert _ipv6_addresses(device) == [], device
-    deadline = time.monotonic() + 10           # the container's own link-local address
-    while time.monotonic() < deadline:          # is usable once its DAD is over
+
+    def link_local_ready():  # the container's own link-local address, usable once DAD is over
         shown = box.run("ip", "-6", "addr", "show", "dev", "eth0").stdout
-        if "fe80" in shown and "tentative" not in shown:
-            break
-        time.sleep(0.2)
+        return "fe80" in shown and "tentative" not in shown
+    wait_until(link_local_ready, timeout=10, interval=0.2, what="the link-local address")
     answer = box.run("ping", "-c", "3", "-w", "4", "ff02::1%eth0")
     assert answer.returncode == 0, answer.stdout + answer.stderr
     responders = set(re.findall(r"bytes from ([0-9a-f:]+): seq", answer.stdout))
