@@ -17,7 +17,8 @@ from celery.signals import task_failure
 
 from runtime.errors import MoorError
 
-from console.agent import image_tasks, sync, team_groups, team_networks
+from console.agent import (image_tasks, stack_tasks, sync, team_groups, team_networks,
+                           volume_tasks)
 from console.agent import config, console_api
 from console.agent.console_api import ConsoleRefused
 from console.agent.engine import container_diff, engine_root, error_message, get_engine
@@ -107,6 +108,7 @@ def making(verb):
     def handler(job, engine, report):
         try:
             team_networks.prepare(job.get("network"), engine)
+            volume_tasks.prepare(job, engine)
             team_groups.ensure(job.get("group"), engine)
             getattr(engine, verb)(job["options"])
         finally:
@@ -187,4 +189,6 @@ HANDLERS = {
     "build": image_tasks.build,
     "sync": sync_job,
     "quota": team_groups.apply,
+    **stack_tasks.HANDLERS,
+    **volume_tasks.HANDLERS,
 }

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from console.core.errors import Conflict, Invalid
-from console.hostapi import reconcile, team_groups
+from console.hostapi import reconcile, stack_jobs, team_groups
 from console.hostapi.specs import create_options
 from console.images.models import BuildContext, Commit, Image
 from console.images.requests import images_usable_by
@@ -48,7 +48,8 @@ def spec(job) -> dict:
     if kind in (Job.Kind.RUN, Job.Kind.CREATE):
         answer.update(options=create_options(job.container),
                       network=network_plan(job, job.container),
-                      group=team_groups.plan(job.container.team, job.host))
+                      group=team_groups.plan(job.container.team, job.host),
+                      mounts=stack_jobs.mounts_plan(job, job.container))
     elif kind in (Job.Kind.START, Job.Kind.RESTART):
         answer.update(network=own_network_plan(job.container), timeout=params.get("timeout"),
                       group=team_groups.plan(job.container.team, job.host))
@@ -69,6 +70,10 @@ def spec(job) -> dict:
         answer.update(image=params["image"], reference=params["reference"])
     elif kind == Job.Kind.QUOTA:
         answer.update(group=team_groups.plan(job.team, job.host))
+    elif kind in stack_jobs.STACK_KINDS:
+        answer.update(stack_jobs.stack_spec(job))
+    elif kind in stack_jobs.VOLUME_KINDS:
+        answer.update(stack_jobs.volume_spec(job))
     elif kind == Job.Kind.PULL:
         answer.update(reference=params["reference"], tag=params.get("tag") or "",
                       policy=None if by_superuser(job) else {"deny": settings.PULL_DENY,
@@ -206,7 +211,9 @@ def settle(job: Job, *, worker: str, state: str, error: str, result: dict,
 
 
 def check_report(job, report: dict) -> None:
-    """A report names only the job's own container."""
+    """A report names only the job's own container (a stack job's: its project's)."""
+    if job.kind in stack_jobs.STACK_KINDS:
+        stack_jobs.check_stack_report(job, report)
     data = report.get("container")
     if data is not None and (job.container_id is None or not isinstance(data, dict)
                              or data.get("Id") != job.container.engine_id):
@@ -307,4 +314,6 @@ APPLY = {
     Job.Kind.BUILD: images_made,
     Job.Kind.SYNC: synced,
     Job.Kind.QUOTA: synced,
+    **{kind: stack_jobs.settle_stack for kind in stack_jobs.STACK_KINDS},
+    **{kind: stack_jobs.settle_volume for kind in stack_jobs.VOLUME_KINDS},
 }

@@ -43,4 +43,7 @@ def agent_of(host, monkeypatch) -> Agent:
     api = console_api.ConsoleApi(key, test_client_transport(Client()))
     monkeypatch.setattr(config, "current", lambda: host_config)
     monkeypatch.setattr(console_api, "get_api", lambda: api)
+    from console.agent import sync
+
+    monkeypatch.setattr(sync, "_measured", {})      # volume sizes measured by this "process"
     return Agent(host, key, host_config, api)

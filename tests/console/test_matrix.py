@@ -487,6 +487,7 @@ ROUTES = {
                              ("job-output", ["post"]), ("job-finish", ["post"]),
                              ("job-context", ["get"]), ("job-images", ["post"]),
                              ("sync", ["post"]), ("sync-inspected", ["post"]),
+                             ("group-readings", ["post"]),
                              ("no-such-route", METHODS))},
 }
 

@@ -192,3 +192,96 @@ def test_only_a_superuser_makes_join_tokens(world, client_for):
                                              content_type="application/json")
     assert response.status_code == 403
     assert not JoinToken.objects.filter(name="node5").exists()
+
+
+# -- stacks, volumes and team groups --------------------------------------------------------
+
+def test_another_teams_group_reading_is_refused(world, thief):
+    """h2 may report the groups of teams granted h2 (beta), not alpha's, which only h1 has."""
+    from console.quotas.models import GroupReading
+
+    alpha, beta = world.teams["alpha"], world.teams["beta"]
+    reading = {"Memory": 0, "NanoCpus": 0, "PidsLimit": 0,
+               "Usage": {"Memory": {"Current": 1 << 30}}}
+    response = post("/api/agent/groups/readings/", thief,
+                    {"readings": {alpha.group: reading, "team-999999": reading,
+                                  beta.group: reading}})
+    assert response.status_code == 200, response.content
+    assert response.json() == {"readings": 1, "refused": sorted([alpha.group, "team-999999"])}
+    assert list(GroupReading.objects.values_list("team__name", "host__name")) == [("beta", "h2")]
+    assert refusals().filter(action="hostapi.groups").count() == 1
+
+
+def test_the_sync_tells_a_host_only_its_own_teams_groups(world, thief):
+    response = post("/api/agent/sync/", thief, {"root": "/var/lib/moorage", "containers": [],
+                                                "images": [], "volumes": []})
+    assert response.status_code == 200, response.content
+    assert [group["name"] for group in response.json()["groups"]] == [world.teams["beta"].group]
+
+
+def test_reporting_another_hosts_volume_or_stack_leaves_them_alone(world, thief):
+    """h2 lists a volume named as h1's and a Compose project named as h1's stack, with h1's
+    container in it: h1's rows stay as they are; h2's own rows are h2's, of no team of h1."""
+    from console.stacks.models import Stack
+    from console.volumes.models import Volume
+
+    h1, alpha = world.hosts["h1"], world.teams["alpha"]
+    web = world.containers["web"]
+    volume = Volume.objects.create(host=h1, name="data", team=alpha, size=4096)
+    stack = Stack.objects.create(name="shop", host=h1, team=alpha,
+                                 containers=[{"id": web.engine_id, "service": "web"}])
+    project = {"com.docker.compose.project": "shop", "com.docker.compose.service": "web",
+               "moorage.team": "alpha"}
+    summary = {"Id": web.engine_id, "Names": ["/shop-web-1"], "State": "exited",
+               "ExitCode": 1, "Image": "busybox", "Labels": project}
+    response = post("/api/agent/sync/", thief, {
+        "root": "/var/lib/moorage", "containers": [summary], "images": [],
+        "volumes": [{"Name": "data", "Labels": {"moorage.team": alpha.network},
+                     "UsedBy": [web.engine_id], "Size": 1}]})
+    assert response.status_code == 200, response.content
+    volume.refresh_from_db()
+    stack.refresh_from_db()
+    assert (volume.host, volume.team, volume.size) == (h1, alpha, 4096)
+    assert stack.container_ids == [web.engine_id] and stack.host == h1
+    theirs = Volume.objects.get(host__name="h2", name="data")
+    assert theirs.team is None                   # alpha is not granted h2
+    assert not Stack.objects.filter(host__name="h2", name="shop").exists()
+    assert Container.objects.get(pk=web.pk).state == "running"
+    assert refusals().filter(action="hostapi.report").count() == 1
+
+
+def test_a_stack_job_of_another_host_cannot_be_claimed(world, thief):
+    from console.stacks.models import Stack
+
+    stack = Stack.objects.create(name="shop", host=world.hosts["h1"], team=world.teams["alpha"])
+    job = Job.objects.create(kind="stack.deploy", host=world.hosts["h1"],
+                             team=world.teams["alpha"], params={"stack": stack.pk, "version": 1})
+    response = post(f"/api/agent/jobs/{job.pk}/claim/", thief, {"worker": "h2@thief:1"})
+    assert response.status_code == 404
+    assert Job.objects.get(pk=job.pk).state == "queued"
+    assert refusals().filter(action="hostapi.claim").count() == 1
+
+
+def test_a_stack_report_naming_another_hosts_container_is_refused(world, thief):
+    """h2's own stack job reports h1's container as one of its project's: refused (400,
+    audited), nothing of h1's changes, the job stays running."""
+    from console.stacks.models import Stack
+
+    beta, web = world.teams["beta"], world.containers["web"]
+    stack = Stack.objects.create(name="shop", host=world.hosts["h2"], team=beta)
+    job = Job.objects.create(kind="stack.stop", host=world.hosts["h2"], team=beta,
+                             params={"stack": stack.pk})
+    claimed = post(f"/api/agent/jobs/{job.pk}/claim/", thief, {"worker": "h2@m:1"})
+    assert claimed.status_code == 200, claimed.content
+    assert claimed.json()["stack"]["name"] == "shop"
+    summary = {"Id": web.engine_id, "Names": ["/shop-web-1"], "State": "exited",
+               "Labels": {"com.docker.compose.project": "shop"}}
+    response = post(f"/api/agent/jobs/{job.pk}/finish/", thief, {
+        "worker": "h2@m:1", "state": "succeeded", "report": {
+            "root": "/var/lib/moorage", "stack": {"containers": [summary], "inspect": {}}}})
+    assert response.status_code == 400, response.content
+    assert Job.objects.get(pk=job.pk).state == "running"
+    stack.refresh_from_db()
+    assert stack.containers == []
+    assert Container.objects.get(pk=web.pk).host.name == "h1"
+    assert refusals().filter(action="hostapi.finish").count() == 1
