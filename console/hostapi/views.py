@@ -46,7 +46,8 @@ from console.jobs.models import Job
 from console.streams import publish
 
 FACTS = {"kernel_version": (str, 100), "runtime_version": (str, 100),
-         "engine_root": (str, 500), "cpus": (int, None), "memory": (int, None)}
+         "engine_root": (str, 500), "cpus": (int, None), "memory": (int, None),
+         "memory_available": (int, None)}
 CAPACITY = ("memory_available", "disk_available", "containers_running")
 MAX_LISTED = 20_000
 MAX_OUTPUT_PIECE = wire.OUTPUT_HEAD_CHARS + wire.OUTPUT_TAIL_CHARS + 200

@@ -100,9 +100,11 @@ def test_the_heartbeat_speaks_only_for_its_own_host(world, thief):
                                                      "host": "h1"})
     assert response.status_code == 400        # no field names a host: the key does
     assert Host.objects.get(name="h1").last_seen == before
-    response = post("/api/agent/heartbeat/", thief, {"worker": "h2@m:1", "facts": {"cpus": 4}})
+    response = post("/api/agent/heartbeat/", thief, {"worker": "h2@m:1", "facts": {
+        "cpus": 4, "memory_available": 3 << 30}})
     assert response.status_code == 200, response.content
-    assert Host.objects.get(name="h2").cpus == 4
+    h2 = Host.objects.get(name="h2")
+    assert (h2.cpus, h2.memory_available) == (4, 3 << 30)     # placement reads the latter
     assert Host.objects.get(name="h1").last_seen == before
     assert refusals().filter(action="hostapi.heartbeat").count() == 1
 
