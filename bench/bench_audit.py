@@ -145,7 +145,7 @@ def time_pages(cases, runs):
         client = clients.setdefault(who, client_for(who))
         response = client.get(url)
         assert response.status_code == 200, (url, response.status_code)
-        timings[name] = measure(lambda: client.get(url), runs)
+        timings[name] = measure(lambda client=client, url=url: client.get(url), runs)
     return timings
 
 

@@ -19,7 +19,7 @@ up -d` through `moor system service` on the run's root (its socket in the run's 
 three `docker run -d` against dockerd. The rounds alternate the order of the sides; between
 sides everything is removed, untimed.
 
-dockerd is a private one for the run (perf-anchors.md in the research notes): its own data
+dockerd is a private one for the run: its own data
 root, exec root, socket and PID file in the run's directory, `--iptables=false
 --ip6tables=false --ip-forward=false --bridge=none --storage-driver=overlay2`, its
 containers' cgroups under a parent of the run's; the busybox image is the one

@@ -19,11 +19,12 @@ import os
 import statistics
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.stack import Stack  # noqa: E402
+from tests.stack import Stack
 
 
 def percentile(values, fraction):
@@ -48,12 +49,12 @@ def bench_start(stack, runs):
     api = stack.admin
     moor_ms, api_ms = [], []
     for i in range(runs + 2):              # two warm-up rounds, not counted
-        elapsed, done = timed(lambda: stack.moor("e2e", "run", "-d", "--name", f"anchor{i}",
+        elapsed, done = timed(lambda i=i: stack.moor("e2e", "run", "-d", "--name", f"anchor{i}",
                                                   "busybox", "sleep", "300"))
         if i >= 2:
             moor_ms.append(elapsed)
         stack.moor("e2e", "rm", "-f", f"anchor{i}")
-        elapsed, (status, job) = timed(lambda: api.post("/api/containers/?wait=1", {
+        elapsed, (status, job) = timed(lambda i=i: api.post("/api/containers/?wait=1", {
             "image": "busybox", "host": "e2e", "name": f"console{i}", "cmd": ["sleep", "300"]}))
         assert status == 200 and job["state"] == "succeeded", job
         container = api.ok("GET", f"/api/containers/{job['container']}/")
@@ -104,8 +105,6 @@ def session_cookie(stack):
 
 
 def bench_lists(stack, runs):
-    import urllib.parse  # noqa: F401  (used by session_cookie)
-
     api = stack.admin
     opener = session_cookie(stack)
 
@@ -140,7 +139,7 @@ def main():
     try:
         stack.start()
         anchor, console = bench_start(stack, args.runs)
-        keep = stack.admin.ok("POST", "/api/containers/?wait=1", {
+        stack.admin.ok("POST", "/api/containers/?wait=1", {
             "image": "busybox", "host": "e2e", "name": "inspected", "cmd": ["sleep", "300"]})
         seed_containers(stack, 999)
         lists = bench_lists(stack, args.runs)

@@ -85,7 +85,7 @@ import tempfile
 import threading
 import time
 
-import daemons  # noqa: E402  (bench/, beside this file)
+import daemons  # bench/, beside this file
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The launcher users run (/usr/local/bin/moor links to it), and the interpreter it starts.
@@ -1581,7 +1581,8 @@ def write_json(args, report: Report, found: dict):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     document = {
         "conditions": found,
-        "timings": [{**dataclasses.asdict(t), "median_ms": t.median} for t in report.timings.values()],
+        "timings": [{**dataclasses.asdict(t), "median_ms": t.median}
+                    for t in report.timings.values()],
         "figures": [dataclasses.asdict(f) for f in report.figures.values()],
         "targets": [{**dataclasses.asdict(t), "ratio": report.ratio(t)} for t in report.targets],
         "notes": report.notes,

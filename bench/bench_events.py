@@ -69,8 +69,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
-    from runtime.api import Engine
     from runtime import events
+    from runtime.api import Engine
 
     root = tempfile.mkdtemp(prefix="moorage-bench-events-")
     engine = Engine(root)

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from runtime.image.layer_pack import pack_layer  # noqa: E402
+from runtime.image.layer_pack import pack_layer
 
 
 def make_upper(directory: str, megabytes: int, files: int) -> None:

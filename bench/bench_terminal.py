@@ -26,13 +26,12 @@ import statistics
 import subprocess
 import sys
 import time
-import tty
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tests.stack import Stack  # noqa: E402
-from tests.stream_client import LogsClient, TerminalClient  # noqa: E402
+from tests.stack import Stack
+from tests.stream_client import LogsClient, TerminalClient
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 KEYS = b"abcdefghijklmnopqrstuvwxyz0123456789"

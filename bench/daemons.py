@@ -216,7 +216,8 @@ def stop(docker_directory: str) -> None:
     its containers first, then the daemon; then its bridge."""
     pid = read_pid(os.path.join(docker_directory, "dockerd.pid"))
     if _alive(pid):
-        env = {**os.environ, "DOCKER_HOST": f"unix://{os.path.join(docker_directory, 'docker.sock')}",
+        socket = os.path.join(docker_directory, "docker.sock")
+        env = {**os.environ, "DOCKER_HOST": f"unix://{socket}",
                "DOCKER_CONFIG": os.path.join(docker_directory, "client")}
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             ids = subprocess.run([DOCKER, "ps", "-aq"], env=env, capture_output=True,

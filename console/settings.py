@@ -83,7 +83,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that it sees every other answer: errors under /api/ as JSON (console/core/errors.py).
+    # First, so that it sees every other answer: errors under /api/ as JSON
+    # (console/core/errors.py).
     "console.core.errors.ApiErrorsMiddleware",
     # A host's key opens the host API alone: refused (and audited) anywhere else.
     "console.hostapi.fence.HostKeyFence",

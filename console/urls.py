@@ -15,11 +15,11 @@ from console.grants.api import AccessRequestViewSet, GrantViewSet
 from console.hosts.api import HostViewSet, JoinTokenView
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
-from console.stacks.api import StackViewSet
 from console.quotas.api import QuotaViewSet
 from console.schedules import urls as schedules_urls
 from console.schedules.api import ScheduleViewSet
 from console.sso.api import GroupMappingViewSet
+from console.stacks.api import StackViewSet
 from console.streams.urls import api_urlpatterns as stream_api_patterns
 from console.teams.api import TeamViewSet
 from console.volumes.api import VolumeViewSet
@@ -66,6 +66,8 @@ urlpatterns = [
     path("requests/", include(grants_urls.requests_urlpatterns)),
     path("schedules/", include("console.schedules.urls")),
     path("images/", include("console.images.urls")),
+    # Before the stack's `<pk>/<verb>/`, which would take `<pk>/schedules/`.
+    path("stacks/", include(schedules_urls.stack_urlpatterns)),
     path("stacks/", include("console.stacks.urls")),
     path("volumes/", include("console.volumes.urls")),
     path("jobs/", include("console.jobs.urls")),

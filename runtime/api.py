@@ -7,8 +7,8 @@ Containers are addressed by full ID, unique ID prefix or name; images by ID, ID 
 """
 
 import functools
-import types
 import os
+import types
 
 from runtime.errors import Conflict, MoorError, NotFound, os_error_text
 from runtime.image.store import ImageStore

@@ -14,8 +14,7 @@ import time
 from runtime import atomic, events, staging
 from runtime.container import lifecycle, removal, rootfs, state as records
 from runtime.container.oci import KNOWN, OCIRuntime, find_binary
-from runtime.container.state import (
-    DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id)
+from runtime.container.state import DEAD, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, boot_id
 from runtime.errors import MoorError
 from runtime.image.store import remove_tree
 

@@ -1,8 +1,9 @@
 """Shared test configuration: privileged tests skip, saying why, when not run as root; the real
-stack (`stack`: Redis, daphne, and a host worker and its stream bridge on free ports,
-tests/stack.py; `postgres_stack`, the same on PostgreSQL) for the end-to-end and browser
-tests, whose failures report the end of each process's log. The engine's fixtures are in
-tests/runtime/conftest.py, the console's in tests/console/conftest.py."""
+stack (`stack`: Redis, daphne, and a host worker and its stream bridge on free ports, the
+scheduler when a test starts it; tests/stack.py; `postgres_stack`, the same on PostgreSQL)
+for the end-to-end and browser tests, whose failures report the end of each process's log.
+The engine's fixtures are in tests/runtime/conftest.py, the console's in
+tests/console/conftest.py."""
 import os
 
 import pytest
@@ -24,8 +25,9 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def stack():
     """The real console stack (Redis, daphne, and for host "e2e" a worker and a stream bridge
-    on a temporary engine root), started once for the e2e and browser tests and torn down at
-    the end. Its database is SQLite, or PostgreSQL with MOORAGE_TEST_DATABASE=postgres."""
+    on a temporary engine root; the scheduler once a test calls `start_scheduler`), started
+    once for the e2e and browser tests and torn down at the end. Its database is SQLite, or
+    PostgreSQL with MOORAGE_TEST_DATABASE=postgres."""
     yield from started_stack(os.environ.get("MOORAGE_TEST_DATABASE", "sqlite"))
 
 

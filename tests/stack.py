@@ -1,11 +1,12 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
 directory: its own Redis (an ACL file, as `./moorage` writes it: the console's full user, and
 a user per host made when the host gets its key; no persistence), a SQLite database (or, with
-`database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, and per
-host its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a worker
-and a stream bridge (`python -m console.agent worker|bridge`) on the host's own engine root,
-with the key file and nothing of the console's settings. All are subprocesses whose PIDs we
-keep and end.
+`database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, per host
+its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a worker and a
+stream bridge (`python -m console.agent worker|bridge`) on the host's own engine root, with
+the key file and nothing of the console's settings, and, for the tests that ask for it
+(`start_scheduler`), the scheduler (celery beat and the `console` queue's worker); all as
+subprocesses whose PIDs we keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """

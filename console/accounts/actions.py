@@ -7,10 +7,10 @@ from django.contrib.auth import get_user_model, login, logout
 from django.db import transaction
 
 from console import audit
-from console.accounts.login_limits import LoginLimiter
 from console.accounts import two_factor
-from console.accounts.two_factor import CodeRefused
+from console.accounts.login_limits import LoginLimiter
 from console.accounts.models import ApiToken, LoginPolicy, TeamTwoFactorRequirement
+from console.accounts.two_factor import CodeRefused
 from console.core.errors import Invalid
 from console.core.permissions import refuse, require_manager, require_superuser
 from console.streams import publish

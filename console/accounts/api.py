@@ -120,7 +120,8 @@ def obtain_token(request):
                                           request=request, code=str(data.get("otp", "")))
     except CodeRefused as refusal:
         if refusal.retry_after:
-            raise exceptions.Throttled(wait=refusal.retry_after, detail=refusal.message)
+            raise exceptions.Throttled(wait=refusal.retry_after,
+                                      detail=refusal.message) from None
         return Response({"detail": refusal.message, "otp_required": True}, status=401)
     # Only now: a right password must not clear the count of wrong codes.
     attempt.succeeded()

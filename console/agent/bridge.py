@@ -17,13 +17,11 @@ import re
 import signal
 import time
 
-from runtime.container import state as records
-from runtime.container import sessions as exec_sessions
-
 from console.agent.bridge_logs import LogFollow
 from console.agent.bridge_terminals import TerminalRelay
 from console.agent.link import LinkEnded
 from console.streams import bridge_protocol as protocol
+from runtime.container import sessions as exec_sessions, state as records
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,9 @@ import os
 import re
 import time
 
+from console.streams import bridge_protocol as protocol
 from runtime.container import logfiles as engine_logfiles, logs as engine_logs
 from runtime.container.state import Container
-
-from console.streams import bridge_protocol as protocol
 
 log = logging.getLogger(__name__)
 

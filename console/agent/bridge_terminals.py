@@ -14,12 +14,11 @@ import asyncio
 import logging
 import time
 
+from console.streams import bridge_protocol as protocol
 from runtime.container import monitor, sessions as exec_sessions
 from runtime.container.attach import MAX_INPUT
 from runtime.container.state import Container
 from runtime.errors import MoorError
-
-from console.streams import bridge_protocol as protocol
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,11 @@ says (`error_message`)."""
 import contextlib
 import functools
 
+from console.agent import config
 from runtime import staging
 from runtime.api import Engine
 from runtime.image.distribution.policy import AddressPolicy
 from runtime.image.layer_unpack import LayerLimits, unpack_layer
-
-from console.agent import config
 
 
 @functools.lru_cache(maxsize=1)

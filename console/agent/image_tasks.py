@@ -25,14 +25,19 @@ import io
 import os
 import re
 
-from runtime.errors import MoorError
-
 from console.agent import config, console_api
-from console.agent.engine import (engine_root, error_message, pull_policy, unpack_context,
-                                  untag, working_directory)
+from console.agent.engine import (
+    engine_root,
+    error_message,
+    pull_policy,
+    unpack_context,
+    untag,
+    working_directory,
+)
 from console.agent.output import JobOutput
 from console.agent.worker import worker_identity
 from console.core.engine_grammar import dockerfile_message, instruction_lines
+from runtime.errors import MoorError
 
 STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
 CONTEXT_MAX_UNPACKED_BYTES = 4 << 30

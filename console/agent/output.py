@@ -18,8 +18,7 @@ import threading
 from console.agent import console_api
 from console.agent.console_api import ConsoleRefused, Unreachable
 from console.agent.worker import worker_identity
-from console.jobs.wire import OUTPUT_HEAD_CHARS as HEAD_CHARS
-from console.jobs.wire import OUTPUT_TAIL_CHARS as TAIL_CHARS
+from console.jobs.wire import OUTPUT_HEAD_CHARS as HEAD_CHARS, OUTPUT_TAIL_CHARS as TAIL_CHARS
 
 FLUSH_SECONDS = 0.5
 

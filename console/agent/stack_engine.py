@@ -21,12 +21,11 @@ images the team may run here, the volumes and containers the console gave it:
 """
 import os
 
+from console.agent import config
 from runtime import compose
 from runtime.compose import containers as compose_labels
 from runtime.compose.interpolation import parse_env_file
 from runtime.errors import MoorError, NotFound
-
-from console.agent import config
 
 TEAM_LABEL = "moorage.team"
 HOST_PATH = ("/", ".", "~")

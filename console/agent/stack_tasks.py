@@ -15,16 +15,20 @@ import contextlib
 import fcntl
 import os
 
-from runtime import compose
-from runtime.compose import containers as compose_labels
-
-from runtime.errors import MoorError
-
 from console.agent.engine import engine_root
 from console.agent.output import JobOutput
-from console.agent.stack_engine import (StackEngine, StackRefused, by_superuser,
-                                        check_project, host_name, load_project,
-                                        stack_directory)
+from console.agent.stack_engine import (
+    StackEngine,
+    StackRefused,
+    by_superuser,
+    check_project,
+    host_name,
+    load_project,
+    stack_directory,
+)
+from runtime import compose
+from runtime.compose import containers as compose_labels
+from runtime.errors import MoorError
 
 
 @contextlib.contextmanager

@@ -8,10 +8,9 @@ import json
 import os
 import time
 
-from runtime.errors import MoorError
-
 from console.agent import team_groups
 from console.agent.engine import engine_root
+from runtime.errors import MoorError
 
 BATCH_BYTES = 1 << 20        # well under the console's request size limit
 # A volume's size is a walk of its files: measured at most this often (the console's

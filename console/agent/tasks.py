@@ -15,17 +15,24 @@ import logging
 
 from celery.signals import task_failure
 
-from runtime.errors import MoorError
-
-from console.agent import (image_tasks, stack_tasks, sync, team_groups, team_networks,
-                           volume_tasks)
-from console.agent import config, console_api
+from console.agent import (
+    config,
+    console_api,
+    image_tasks,
+    stack_tasks,
+    sync,
+    team_groups,
+    team_networks,
+    volume_tasks,
+)
 from console.agent.console_api import ConsoleRefused
 from console.agent.engine import container_diff, engine_root, error_message, get_engine
 from console.agent.queue import app
+
 # The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
 from console.agent.worker import worker_identity
 from console.jobs import wire
+from runtime.errors import MoorError
 
 log = logging.getLogger(__name__)
 SUCCEEDED, FAILED = "succeeded", "failed"

@@ -9,9 +9,8 @@ it does not have. What is the team's comes with the job (`console/hostapi/stack_
 labels, the volumes the console gave it); the console makes and removes the rows from what
 the job reports.
 """
-from runtime.errors import MoorError, NotFound
-
 from console.agent.stack_engine import host_name
+from runtime.errors import MoorError, NotFound
 
 TEAM_LABEL = "moorage.team"
 HOST_PATH = ("/", ".", "~")

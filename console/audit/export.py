@@ -31,7 +31,7 @@ def records(querysets):
     first, each part read CHUNK rows at a time and the parts merged as they come."""
     streams = [rows_of(queryset) for queryset in querysets]
     for row in merged(streams, key=lambda row: (row[1], row[0])):
-        record = dict(zip(COLUMNS, row))
+        record = dict(zip(COLUMNS, row, strict=True))
         record["time"] = record["time"].isoformat().replace("+00:00", "Z")
         yield record
 

@@ -16,9 +16,8 @@ the member's own), each a page's worth of its index in order, and merges.
 The permission filter itself stays `restrict`'s, applied to every part.
 """
 import heapq
-from itertools import groupby
-
 from datetime import datetime, time, timedelta, timezone
+from itertools import groupby
 
 from django import forms
 from django.db.models import Q
@@ -171,8 +170,8 @@ def newest_first(querysets, size, position=None):
 
 def oldest_first(querysets, size, position):
     pages = [list(newer_than(q, position).order_by("time", "pk")[:size]) for q in querysets]
-    key = (lambda entry: (entry.time, entry.pk))
-    rows = sorted({entry.pk: entry for page in pages for entry in page}.values(), key=key)
+    rows = sorted({entry.pk: entry for page in pages for entry in page}.values(),
+                  key=lambda entry: (entry.time, entry.pk))
     return rows[:size]
 
 

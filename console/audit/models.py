@@ -86,6 +86,9 @@ class AuditEntry(models.Model):
         indexes += [models.Index(fields=["target_id"]), models.Index(fields=["target_name"])]
         verbose_name_plural = "audit entries"
 
+    def __str__(self):
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.result}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AppendOnly("audit entries cannot be changed")
@@ -93,6 +96,3 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnly("audit entries cannot be deleted")
-
-    def __str__(self):
-        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.result}"

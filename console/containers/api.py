@@ -21,7 +21,6 @@ from console.hosts.models import online_filter
 from console.jobs.api import WAIT, JobSerializer, job_response
 from console.teams.models import Team
 
-
 FORCE = OpenApiParameter("force", bool, description="stop a running container first")
 VOLUMES = OpenApiParameter("volumes", bool, description="also remove its anonymous volumes "
                                                         "(named volumes are kept)")
@@ -214,7 +213,8 @@ class ContainerViewSet(viewsets.GenericViewSet):
     @extend_schema(request=ActionSerializer, responses={202: JobSerializer}, parameters=[WAIT])
     @action(detail=True, methods=["post"])
     def commit(self, request, pk=None):
-        """Commit the container into an image (`repository`, `tag`, `message`, `changes`); returns the job."""
+        """Commit the container into an image (`repository`, `tag`, `message`, `changes`);
+        returns the job."""
         return self._act(request, "commit")
 
     @extend_schema(request=AssignSerializer, responses=ContainerSerializer)

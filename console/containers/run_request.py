@@ -38,8 +38,12 @@ from console.core.errors import ConsoleError, FieldErrors, Forbidden, Invalid
 from console.core.permissions import may_somewhere
 from console.core.targets import choose_host, choose_team
 from console.hosts.models import ANY_HOST, Host
-from console.hosts.placement import choose_host as choose_any_host
-from console.hosts.placement import candidates, no_new_containers, size_in_words
+from console.hosts.placement import (
+    candidates,
+    choose_host as choose_any_host,
+    no_new_containers,
+    size_in_words,
+)
 from console.images.models import Image
 from console.teams.models import CONTAINER_USER_PATTERN, Team
 

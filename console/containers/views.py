@@ -22,8 +22,7 @@ from console.containers.lookup import visible_container
 from console.containers.models import Container
 from console.containers.redaction import redacted_inspect
 from console.containers.status import ACTION_STATES, Status
-from console.core.errors import (ConsoleError, Forbidden, Invalid, NotFound, on_form,
-                                 said_on)
+from console.core.errors import ConsoleError, Forbidden, Invalid, NotFound, on_form, said_on
 from console.core.forms import posted_fields
 from console.core.permissions import may_somewhere
 from console.hosts.models import ANY_HOST, Host, online_filter

@@ -38,8 +38,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.http import (HttpResponse, HttpResponseBadRequest, HttpResponseRedirect,
-                         JsonResponse)
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -237,8 +236,10 @@ def json_error(status: int, detail: str) -> JsonResponse:
 def redis_unreachable(error: BaseException) -> bool:
     """Whether `error` means Redis (broker or channel layer) cannot be reached."""
     from kombu.exceptions import OperationalError
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from redis.exceptions import (
+        ConnectionError as RedisConnectionError,
+        TimeoutError as RedisTimeoutError,
+    )
 
     return isinstance(error, (RedisUnreachable, OperationalError, RedisConnectionError,
                               RedisTimeoutError))

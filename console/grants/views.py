@@ -16,8 +16,7 @@ from console.containers.views import container_detail, container_for
 from console.core.errors import NotFound, said_on
 from console.core.permissions import get_for_user_or_404, require_manager, user_may
 from console.grants import actions
-from console.grants.forms import (ACTION_LABELS, AccessRequestForm, ContainerGrantForm,
-                                  DecisionForm)
+from console.grants.forms import ACTION_LABELS, AccessRequestForm, ContainerGrantForm, DecisionForm
 from console.grants.models import AccessRequest, ContainerGrant, current_grants
 
 

@@ -14,10 +14,10 @@ gone for SYNC_MISSES syncs (a stack made in the console stays, with its history,
 removed).
 
 Volumes: each row follows the engine (labels, who uses it, its size: the agent measures a
-volume at most every VOLUME_SIZE_SECONDS and sends `Size` then); a new one belongs to the team its `moorage.team` label names, else to its
-stack's team, else (an anonymous volume) to the team of the container using it. Rows are
-forgotten only after SYNC_MISSES syncs without them, and never while the host's engine root is
-not the rows' own.
+volume at most every VOLUME_SIZE_SECONDS and sends `Size` then); a new one belongs to the team
+its `moorage.team` label names, else to its stack's team, else (an anonymous volume) to the
+team of the container using it. Rows are forgotten only after SYNC_MISSES syncs without them,
+and never while the host's engine root is not the rows' own.
 """
 
 import logging

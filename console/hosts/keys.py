@@ -23,8 +23,16 @@ from console import audit
 from console.core.errors import Conflict, Forbidden, Invalid
 from console.core.permissions import require_superuser
 from console.hosts import redis_users
-from console.hosts.models import (JOIN_TOKEN_PREFIX, KEY_PREFIX, Host, HostGrant, HostKey,
-                                  JoinToken, digest, validate_host_name)
+from console.hosts.models import (
+    JOIN_TOKEN_PREFIX,
+    KEY_PREFIX,
+    Host,
+    HostGrant,
+    HostKey,
+    JoinToken,
+    digest,
+    validate_host_name,
+)
 
 MAX_TOKEN_SECONDS = 7 * 24 * 3600
 

@@ -10,8 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
-                                      team_ids_allowing)
+from console.core.permissions import RestrictedQuerySet, host_ids_granted_to, team_ids_allowing
 
 # The name is part of the host's queue (`host.<name>`) and of its channel names; `any` is
 # what a run request names to let the console choose (`console.hosts.placement`).
@@ -108,7 +107,9 @@ class Host(models.Model):
                 and self.last_seen >= timezone.now() - offline_after())
 
 
-class HostGrant(models.Model):
+# No __str__: a grant shows only as a row of its team's pages and admin inline, and one now
+# would change what the admin shows.
+class HostGrant(models.Model):  # noqa: DJ008
     """Team `team` may run containers on `host`."""
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="host_grants")

@@ -14,11 +14,16 @@ from console import audit
 from console.core.errors import Conflict, ConsoleError, Forbidden, Invalid
 from console.core.permissions import refuse
 from console.images.models import BuildContext, Commit, Image
-from console.images.requests import (check_name_is_free_for, reference_errors, validate_build,
-                                     validate_pull)
+from console.images.requests import (
+    check_name_is_free_for,
+    reference_errors,
+    validate_build,
+    validate_pull,
+)
 from console.jobs import dispatch
 from console.jobs.models import Job
 from console.streams import publish
+
 
 def tag_image(user, image: Image, repository: str, tag: str = "", *, request=None) -> Job:
     allowed = Image.objects.restrict(user, "tag").filter(pk=image.pk).exists()

@@ -3,8 +3,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from console.core.permissions import (RestrictedQuerySet, host_ids_granted_to,
-                                      team_ids_allowing)
+from console.core.permissions import RestrictedQuerySet, host_ids_granted_to, team_ids_allowing
 
 
 class ImageQuerySet(RestrictedQuerySet):
@@ -58,7 +57,8 @@ class Image(models.Model):
             return False
         bare = ref.removeprefix("sha256:")
         hex_id = self.image_id.removeprefix("sha256:")
-        if len(bare) >= 4 and all(c in "0123456789abcdef" for c in bare) and hex_id.startswith(bare):
+        if (len(bare) >= 4 and all(c in "0123456789abcdef" for c in bare)
+                and hex_id.startswith(bare)):
             return True
         name = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
         return name in self.tags

@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Q
 
-from console.core.engine_grammar import (dockerfile_problem, local_tag, named_images,
-                                         pulled_tag, registry_of)
+from console.core.engine_grammar import (
+    dockerfile_problem,
+    local_tag,
+    named_images,
+    pulled_tag,
+    registry_of,
+)
 from console.core.errors import FieldErrors, Forbidden, Invalid
 from console.core.permissions import may_somewhere, user_may
 from console.core.targets import choose_host, choose_team

@@ -73,5 +73,8 @@ class GroupReading(models.Model):
         constraints = [models.UniqueConstraint(fields=["team", "host"],
                                                name="one_reading_per_team_and_host")]
 
+    def __str__(self):
+        return f"{self.team} on {self.host} at {self.read_at:%Y-%m-%d %H:%M:%S}"
+
     def disk_used(self) -> int:
         return int(((self.usage or {}).get("Disk") or {}).get("Total") or 0)

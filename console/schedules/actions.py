@@ -1,5 +1,5 @@
-"""Making, pausing, resuming and deleting schedules (developers of the container's team and its
-admins, superusers), each checked (a refusal is audited) and audited."""
+"""Making, pausing, resuming and deleting schedules (developers of the container's or stack's
+team and its admins, superusers), each checked (a refusal is audited) and audited."""
 import re
 from datetime import datetime, timezone
 
@@ -15,6 +15,7 @@ from console.schedules import cron
 from console.schedules.models import Schedule
 from console.teams.reasons import clean_reason
 
+CONTAINER_ACTIONS = ("start", "stop", "restart", "commit")
 TAG_FIELDS = re.compile(r"\{(\w*)\}")
 TAG_VALUES = ("date", "time", "datetime", "run")
 SAMPLE_MOMENT = datetime(2026, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
@@ -31,10 +32,12 @@ def tag_for(pattern: str, moment: datetime, run: int) -> str:
 
 def checked_params(action: str, params: dict) -> dict:
     """What a schedule's action takes: a commit's `repository`, `tag` (a pattern) and
-    `message`; any action's `reason` (given with each run, where the team requires one)."""
+    `message`; a redeploy's `message` (the new version's); any action's `reason` (given with
+    each run, where the team requires one)."""
     if not isinstance(params, dict):
         raise Invalid(fields={"params": ["An object."]})
-    allowed = {"reason"} | ({"repository", "tag", "message"} if action == "commit" else set())
+    allowed = {"reason"} | {"commit": {"repository", "tag", "message"},
+                            "redeploy": {"message"}}.get(action, set())
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise Invalid(fields={name: [f"Unknown parameter {name!r} for {action}."]
@@ -43,6 +46,9 @@ def checked_params(action: str, params: dict) -> dict:
     reason = clean_reason(params.get("reason"))
     if reason:
         clean["reason"] = reason
+    if action == "redeploy":
+        message = str(params.get("message") or "").strip()[:500]
+        return {**clean, **({"message": message} if message else {})}
     if action != "commit":
         return clean
     repository = str(params.get("repository") or "").strip()
@@ -66,8 +72,8 @@ def create_schedule(actor, container: Container, action: str, expression: str,
                     params: dict | None = None, *, request=None) -> Schedule:
     """A schedule of `action` on `container` at `expression`, owned by `actor`, who must be a
     developer of its team (or more) and may do the action now."""
-    if action not in Schedule.Action.values:
-        raise Invalid(fields={"action": [f"One of {', '.join(Schedule.Action.values)}."]})
+    if action not in CONTAINER_ACTIONS:
+        raise Invalid(fields={"action": [f"One of {', '.join(CONTAINER_ACTIONS)}."]})
     team = container.team
     if team is None or not user_may(actor, "schedule", team) or not (
             Container.objects.restrict(actor, action).filter(pk=container.pk).exists()):
@@ -87,6 +93,34 @@ def create_schedule(actor, container: Container, action: str, expression: str,
     return schedule
 
 
+def create_stack_schedule(actor, stack, action: str, expression: str,
+                          params: dict | None = None, *, request=None) -> Schedule:
+    """A schedule redeploying `stack`'s current version at `expression`, owned by `actor`, who
+    must be a developer of its team (or more) who may deploy it now."""
+    from console.stacks.models import Stack
+
+    if action != Schedule.Action.REDEPLOY:
+        raise Invalid(fields={"action": ["A stack's schedule redeploys it: redeploy."]})
+    team = stack.team
+    if team is None or not user_may(actor, "schedule", team) or not (
+            Stack.objects.allows(actor, "create", stack)):
+        refuse("schedule.create", actor, request, team=team, target=stack, host=stack.host,
+               message="Only a developer of the stack's team who may deploy it makes "
+                       "schedules for it.")
+    if stack.current is None:
+        raise Conflict(f"Stack {stack.name} has no version in the console to redeploy.")
+    expression = cron.checked(expression)
+    params = checked_params(action, params or {})
+    with transaction.atomic():
+        schedule = Schedule.objects.create(
+            team=team, stack=stack, action=action, cron=expression, params=params,
+            owner=actor, owner_name=actor.username,
+            next_run_at=cron.next_run(expression, django_timezone.now()))
+        audit.record("schedule.create", actor=actor, request=request, team=team,
+                     target=stack, host=stack.host, params=schedule.audit_params())
+    return schedule
+
+
 def set_paused(actor, schedule: Schedule, paused: bool, *, request=None) -> Schedule:
     verb = "schedule.pause" if paused else "schedule.resume"
     check_may_change(actor, schedule, verb, request)
@@ -100,7 +134,7 @@ def set_paused(actor, schedule: Schedule, paused: bool, *, request=None) -> Sche
                                                                 django_timezone.now())
         locked.save(update_fields=["paused", "next_run_at"])
         audit.record(verb, actor=actor, request=request, team=locked.team,
-                     target=locked.container, host=locked.container.host,
+                     target=locked.target, host=locked.target.host,
                      params=locked.audit_params())
     return locked
 
@@ -109,13 +143,13 @@ def delete_schedule(actor, schedule: Schedule, *, request=None) -> None:
     check_may_change(actor, schedule, "schedule.delete", request)
     with transaction.atomic():
         audit.record("schedule.delete", actor=actor, request=request, team=schedule.team,
-                     target=schedule.container, host=schedule.container.host,
+                     target=schedule.target, host=schedule.target.host,
                      params=schedule.audit_params())
         schedule.delete()
 
 
 def check_may_change(actor, schedule: Schedule, verb: str, request) -> None:
     if not user_may(actor, "schedule", schedule.team):
-        refuse(verb, actor, request, team=schedule.team, target=schedule.container,
-               host=schedule.container.host,
+        refuse(verb, actor, request, team=schedule.team, target=schedule.target,
+               host=schedule.target.host,
                message="Only the team's developers and admins change its schedules.")

@@ -1,5 +1,6 @@
-"""The schedules page (mounted at /schedules/) and a container's schedule form
-(`container_urlpatterns`, mounted at /containers/)."""
+"""The schedules page (mounted at /schedules/), a container's schedule form
+(`container_urlpatterns`, mounted at /containers/) and a stack's (`stack_urlpatterns`, mounted
+at /stacks/)."""
 from django.urls import path
 
 from console.schedules import views
@@ -11,4 +12,8 @@ urlpatterns = [
 
 container_urlpatterns = [
     path("<str:ref>/schedules/", views.schedule_add, name="container-schedule"),
+]
+
+stack_urlpatterns = [
+    path("<int:pk>/schedules/", views.stack_schedule_add, name="stack-schedule"),
 ]

@@ -27,8 +27,7 @@ from django.urls import reverse
 from django.views.generic import View
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
-from mozilla_django_oidc.views import (OIDCAuthenticationCallbackView,
-                                       OIDCAuthenticationRequestView)
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from console.sso import actions
 from console.sso.models import Source

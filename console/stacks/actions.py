@@ -9,6 +9,11 @@ it wrote (the new stack, the new version, the `removing` mark), then answers 503
 Who may do what: viewers see; operators start, stop and restart; developers create, change,
 deploy, take down and remove (`console.core.roles`). A stack made outside the console has no
 file and no team until a superuser gives it one; only superusers act on it until then.
+
+A deploy (a new stack's first version, a new version, a version again) is held to the team's
+quota on the host as a run is (`check_stack_quota`), and, where the team requires one
+(`console.teams.reasons`: `stack-deploy`, `stack-remove`), a deploy or a removal needs a
+reason, kept in its audit entry (and a version's, in the history).
 """
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -19,9 +24,11 @@ from console.core.permissions import refuse
 from console.hosts.models import HostGrant
 from console.jobs import dispatch
 from console.jobs.models import Job
+from console.quotas.checks import RUNNING_STATES, QuotaExceeded, check_quota
 from console.stacks.models import Stack, StackVersion
 from console.stacks.requests import StackRequest, validate_stack
 from console.streams import publish
+from console.teams.reasons import require_reason
 
 # A stack's verbs, the role action each needs, and the job kind each makes.
 VERBS = {"start": "start", "stop": "stop", "restart": "restart", "down": "remove"}
@@ -100,16 +107,40 @@ def stack_jobs(stack: Stack):
 
 # -- making and changing -----------------------------------------------------------------------
 
-def create(user, req: StackRequest, *, request=None) -> tuple[Stack, Job]:
-    """Make the stack `req` asks for and deploy its first version."""
+def check_stack_quota(req: StackRequest, stack: Stack | None = None) -> None:
+    """QuotaExceeded when deploying `req` would take its team past its quota on its host: each
+    of the file's services runs one container, less those of `stack` running now (a new
+    version replaces them); nothing is deployed while the team's disk is at its quota. As for
+    a run, the containers' own memory, CPUs and PIDs overcommit (the team's group holds them).
+    Call it inside the deploy's transaction (`check_quota` locks the quota row)."""
+    from console.containers.models import Container
+
+    running = 0
+    if stack is not None and stack.container_ids:
+        running = Container.objects.filter(team=req.team, host=req.host,
+                                           engine_id__in=stack.container_ids,
+                                           state__in=RUNNING_STATES).count()
+    check_quota(req.team, req.host, adding={"containers": max(0, len(req.services) - running)})
+
+
+def with_reason(params: dict, reason: str) -> dict:
+    """An action's audit parameters, with its reason when one was given."""
+    return {**params, "reason": reason} if reason else params
+
+
+def create(user, req: StackRequest, *, reason: str = "", request=None) -> tuple[Stack, Job]:
+    """Make the stack `req` asks for and deploy its first version (within the team's quota;
+    with a reason where the team requires one for a deploy)."""
+    reason = require_reason(req.team, "stack-deploy", reason)
+    params = with_reason({**req.audit_params(), "version": 1}, reason)
     try:
         with transaction.atomic():
+            check_stack_quota(req)
             stack = Stack.objects.create(name=req.name, host=req.host, team=req.team,
                                          created_by=user)
-            version, job = new_version(user, stack, req, number=1)
+            version, job = new_version(user, stack, req, number=1, reason=reason)
             audit.record("stack.create", actor=user, request=request, team=req.team,
-                         target=stack, host=req.host,
-                         params={**req.audit_params(), "version": 1},
+                         target=stack, host=req.host, params=params,
                          result="requested", job=job)
             dispatch.enqueue_on_commit(job, undo=lambda: Stack.objects.filter(
                 pk=stack.pk).delete())
@@ -117,37 +148,55 @@ def create(user, req: StackRequest, *, request=None) -> tuple[Stack, Job]:
     except IntegrityError:
         raise Invalid(fields={"name": [f"The name {req.name!r} is already in use on host "
                                         f"{req.host.name}."]}) from None
+    except QuotaExceeded as error:
+        audit.record("stack.create", actor=user, request=request, team=req.team,
+                     target_type="stack", target_name=req.name, host=req.host,
+                     params=params, result="denied", error=error.message)
+        raise
     return stack, job
 
 
-def deploy(user, stack: Stack, req: StackRequest, *, request=None,
+def deploy(user, stack: Stack, req: StackRequest, *, reason: str = "", request=None,
            redeploy_of: int | None = None) -> tuple[StackVersion, Job]:
-    """Deploy `req` (a new file, or an old version's again) as the stack's next version."""
-    with transaction.atomic():
-        locked = Stack.objects.select_for_update().get(pk=stack.pk)
-        ready(locked, needs_team=True)
-        number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-        version, job = new_version(user, locked, req, number=number, redeploy_of=redeploy_of)
+    """Deploy `req` (a new file, or an old version's again) as the stack's next version, within
+    the team's quota, with a reason where the team requires one."""
+    reason = require_reason(stack.team, "stack-deploy", reason)
+    try:
+        with transaction.atomic():
+            locked = Stack.objects.select_for_update().get(pk=stack.pk)
+            ready(locked, needs_team=True)
+            check_stack_quota(req, locked)
+            number = (locked.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+            version, job = new_version(user, locked, req, number=number,
+                                       redeploy_of=redeploy_of, reason=reason)
+            audit.record("stack.deploy", actor=user, request=request, team=stack.team,
+                         target=stack, host=stack.host,
+                         params=with_reason({**req.audit_params(), "version": number,
+                                             "redeploy_of": redeploy_of}, reason),
+                         result="requested", job=job)
+            dispatch.enqueue_on_commit(job, undo=lambda: StackVersion.objects.filter(
+                pk=version.pk).delete())
+            transaction.on_commit(lambda: publish.job_changed(job))
+    except QuotaExceeded as error:
         audit.record("stack.deploy", actor=user, request=request, team=stack.team,
                      target=stack, host=stack.host,
-                     params={**req.audit_params(), "version": number,
-                             "redeploy_of": redeploy_of},
-                     result="requested", job=job)
-        dispatch.enqueue_on_commit(job, undo=lambda: StackVersion.objects.filter(
-            pk=version.pk).delete())
-        transaction.on_commit(lambda: publish.job_changed(job))
+                     params=with_reason({**req.audit_params(), "redeploy_of": redeploy_of},
+                                        reason),
+                     result="denied", error=error.message)
+        raise
     return version, job
 
 
 def new_version(user, stack: Stack, req: StackRequest, *, number: int,
-                redeploy_of: int | None = None) -> tuple[StackVersion, Job]:
+                redeploy_of: int | None = None, reason: str = "") -> tuple[StackVersion, Job]:
     job = Job.objects.create(kind=Job.Kind.STACK_DEPLOY, host=stack.host, team=stack.team,
                              requested_by=user, target_name=stack.name,
                              params={"stack": stack.pk, "version": number})
     version = StackVersion.objects.create(
         stack=stack, number=number, compose=req.compose, env=req.env, services=req.services,
         message=req.message or (f"Version {redeploy_of} again" if redeploy_of else ""),
-        author=user, author_name=author_name(user), job=job, redeploy_of=redeploy_of)
+        author=user, author_name=author_name(user), job=job, redeploy_of=redeploy_of,
+        reason=reason)
     return version, job
 
 
@@ -156,7 +205,7 @@ def author_name(user) -> str:
     return f"{name} <{user.email}>" if user.email else name
 
 
-def redeploy(user, stack: Stack, number: int, message: str = "", *,
+def redeploy(user, stack: Stack, number: int, message: str = "", *, reason: str = "",
              request=None) -> tuple[StackVersion, Job]:
     """Deploy version `number` again (a rollback), as the next version: its file and `.env`
     checked again for the user deploying them now."""
@@ -165,7 +214,7 @@ def redeploy(user, stack: Stack, number: int, message: str = "", *,
         raise Invalid(fields={"version": [f"Stack {stack.name} has no version {number}."]})
     req = check_change(user, stack, {"compose": old.compose, "env": old.env,
                                      "message": message}, request=request)
-    return deploy(user, stack, req, request=request, redeploy_of=number)
+    return deploy(user, stack, req, reason=reason, request=request, redeploy_of=number)
 
 
 def plan(user, req: StackRequest, stack: Stack | None = None, *, request=None) -> Job:
@@ -202,21 +251,24 @@ def act(user, stack: Stack, verb: str, *, request=None) -> Job:
     return queued(user, stack, JOB_KINDS[verb], f"stack.{verb}", {}, request=request)
 
 
-def remove(user, stack: Stack, *, volumes: bool = False, request=None) -> Job:
+def remove(user, stack: Stack, *, volumes: bool = False, reason: str = "",
+           request=None) -> Job:
     """Take the stack down and forget it (with `volumes`, its named volumes too); the host's
-    worker removes the row once its containers are gone."""
+    worker removes the row once its containers are gone. A reason where the team requires
+    one (`stack-remove`)."""
     allow(user, stack, "remove", "remove", request=request)
+    reason = require_reason(stack.team, "stack-remove", reason)
     from console.volumes.models import Volume
 
     names = list(Volume.objects.filter(host=stack.host, project=stack.name)
                  .values_list("name", flat=True)) if volumes else []
     return queued(user, stack, Job.Kind.STACK_REMOVE, "stack.remove",
                   {"volumes": volumes, "volume_names": names}, request=request,
-                  mark_removing=True)
+                  mark_removing=True, reason=reason)
 
 
 def queued(user, stack: Stack, kind: str, action: str, params: dict, *, request=None,
-           mark_removing: bool = False) -> Job:
+           mark_removing: bool = False, reason: str = "") -> Job:
     with transaction.atomic():
         locked = Stack.objects.select_for_update().get(pk=stack.pk)
         ready(locked)
@@ -234,7 +286,8 @@ def queued(user, stack: Stack, kind: str, action: str, params: dict, *, request=
                                  requested_by=user, target_name=stack.name,
                                  params={"stack": stack.pk, **params})
         audit.record(action, actor=user, request=request, team=stack.team, target=stack,
-                     host=stack.host, params=params, result="requested", job=job)
+                     host=stack.host, params=with_reason(params, reason), result="requested",
+                     job=job)
         dispatch.enqueue_on_commit(job, undo=undo)
         transaction.on_commit(lambda: publish.job_changed(job))
     return job

@@ -7,6 +7,10 @@ finished job with `?wait=1`. With `?dry_run=1` nothing changes: the host plans, 
 is `{"job", "plan", "diff"}` — which services would be created, recreated (and the settings
 that changed), started, removed or left alone — once the plan is made (200), or at once with
 the job still running (202) when the host takes longer than MOORAGE_STACK_PLAN_WAIT_SECONDS.
+
+A deploy (create, change, a version again) is refused past the team's quota on the host (403,
+`team alpha's quota on h1: ...`); `reason` (in the body; `?reason=` for `DELETE`) says why,
+which the team may require for deploying and removing stacks (400 beside `reason` without).
 """
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -27,6 +31,8 @@ from console.stacks.requests import problem_list, validate_stack
 from console.teams.models import Team
 
 DRY_RUN = OpenApiParameter("dry_run", bool, description="plan only: change nothing")
+REASON_HELP = "why (kept in the audit entry; the team may require one)"
+REASON = OpenApiParameter("reason", str, description=REASON_HELP)
 VOLUMES = OpenApiParameter("volumes", bool, description="also remove the stack's volumes")
 
 
@@ -108,6 +114,7 @@ class VersionSerializer(serializers.Serializer):
     compose = serializers.CharField()
     env = serializers.CharField()
     diff = serializers.CharField(help_text="against the version before it (diff -u)")
+    reason = serializers.CharField(help_text="why it was deployed, where one was given")
 
 
 def version_json(user, stack, version, previous) -> dict:
@@ -117,7 +124,7 @@ def version_json(user, stack, version, previous) -> dict:
             "redeploy_of": version.redeploy_of, "services": version.services,
             "job": {"id": job.pk, "state": job.state, "error": job.error} if job else None,
             "compose": version.compose, "env": shown_env(user, stack, version.env),
-            "diff": diffs.between(previous, version)}
+            "diff": diffs.between(previous, version), "reason": version.reason}
 
 
 class StackRequestSerializer(serializers.Serializer):
@@ -129,6 +136,7 @@ class StackRequestSerializer(serializers.Serializer):
     compose = serializers.CharField(help_text="the Compose file's text (YAML)")
     env = serializers.CharField(required=False, help_text="the .env text (NAME=value lines)")
     message = serializers.CharField(required=False, help_text="what and why")
+    reason = serializers.CharField(required=False, help_text=REASON_HELP)
 
 
 class StackChangeSerializer(serializers.Serializer):
@@ -136,10 +144,12 @@ class StackChangeSerializer(serializers.Serializer):
     compose = serializers.CharField(required=False)
     env = serializers.CharField(required=False)
     message = serializers.CharField(required=False)
+    reason = serializers.CharField(required=False, help_text=REASON_HELP)
 
 
 class MessageSerializer(serializers.Serializer):
     message = serializers.CharField(required=False)
+    reason = serializers.CharField(required=False, help_text=REASON_HELP)
 
 
 PLAN_ANSWER = inline_serializer("StackPlan", {
@@ -205,12 +215,13 @@ class StackViewSet(viewsets.GenericViewSet):
         """Create a stack and deploy its first version (`name`, `host`, `team`, `compose`,
         `env`, `message`); returns the job and `stack`, its id. With ?dry_run=1: the plan."""
         data = json_body(request)
+        reason = data.pop("reason", "")
         req = actions.check_create(request.user, data, request=request)
         if dry_run(request):
             job = actions.plan(request.user, req, request=request)
             return plan_response(request, job, diffs.unified("", req.compose, "/dev/null",
                                                              "version 1"))
-        stack, job = actions.create(request.user, req, request=request)
+        stack, job = actions.create(request.user, req, reason=reason, request=request)
         response = job_response(request, job)
         response.data["stack"] = stack.pk
         return response
@@ -226,7 +237,9 @@ class StackViewSet(viewsets.GenericViewSet):
         """Deploy a new version: `compose` and `env` (each kept when not sent) with its
         `message`; returns the job and `version`. With ?dry_run=1: the plan and the diff."""
         stack = self.get_object("deploy")
-        req = actions.check_change(request.user, stack, json_body(request), request=request)
+        data = json_body(request)
+        reason = data.pop("reason", "")
+        req = actions.check_change(request.user, stack, data, request=request)
         current = stack.current
         if dry_run(request):
             job = actions.plan(request.user, req, stack, request=request)
@@ -234,19 +247,21 @@ class StackViewSet(viewsets.GenericViewSet):
             return plan_response(request, job, diffs.unified(
                 current.compose if current else "", req.compose,
                 f"version {current.number}" if current else "/dev/null", f"version {number}"))
-        version, job = actions.deploy(request.user, stack, req, request=request)
+        version, job = actions.deploy(request.user, stack, req, reason=reason, request=request)
         response = job_response(request, job)
         response.data["version"] = version.number
         return response
 
-    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT, VOLUMES])
+    @extend_schema(responses={202: JobSerializer}, parameters=[WAIT, VOLUMES, REASON])
     def destroy(self, request, pk=None):
-        """Take the stack down and forget it; ?volumes=1 also removes its volumes. Returns
-        the job."""
+        """Take the stack down and forget it; ?volumes=1 also removes its volumes, ?reason=
+        says why (its team may require one). Returns the job."""
         stack = self.get_object("remove")
         volumes = request.query_params.get("volumes", "") in ("1", "true", "yes")
+        reason = request.query_params.get("reason") or (
+            request.data.get("reason") if isinstance(request.data, dict) else None)
         return job_response(request, actions.remove(request.user, stack, volumes=volumes,
-                                                     request=request))
+                                                     reason=reason, request=request))
 
     def _act(self, request, verb):
         stack = self.get_object(verb)
@@ -284,7 +299,7 @@ class StackViewSet(viewsets.GenericViewSet):
         diff against the version before."""
         stack = self.get_object()
         everything = list(stack.versions.select_related("job").order_by("number"))
-        previous = dict(zip([v.number for v in everything[1:]], everything[:-1]))
+        previous = dict(zip([v.number for v in everything[1:]], everything[:-1], strict=True))
         page = self.paginate_queryset(list(reversed(everything)))
         return self.get_paginated_response([version_json(request.user, stack, version,
                                                          previous.get(version.number))
@@ -303,7 +318,7 @@ class StackViewSet(viewsets.GenericViewSet):
         if not isinstance(message, str):
             raise Invalid(fields={"message": ["Must be text."]})
         version, job = actions.redeploy(request.user, stack, int(number), message,
-                                        request=request)
+                                        reason=data.get("reason"), request=request)
         response = job_response(request, job)
         response.data["version"] = version.number
         return response

@@ -1,12 +1,14 @@
 """The stack editor's forms: a new stack (name, team, host, file, .env, message) and a new
 version of one (file, .env, message). Their checks are the API's (`actions.check_create`,
 `actions.check_change`), the problems beside their fields; the editor also checks as one
-types (`POST /api/stacks/check/`, static/js/stack_editor.js)."""
+types (`POST /api/stacks/check/`, static/js/stack_editor.js). A reason, where the stack's team
+requires one for a deploy, is asked for beside its field before the review."""
 from django import forms
 
 from console.core.forms import RequestForm, host_choices, offer_teams
 from console.hosts.models import Host
 from console.stacks import actions
+from console.teams.reasons import MAX_LENGTH, require_reason
 
 COMPOSE_HELP = ("the Compose Specification: services with their images, ports, named volumes, "
                 "health checks, depends_on…; checked as you type")
@@ -25,6 +27,9 @@ class FileFields(RequestForm):
                           strip=False)
     message = forms.CharField(max_length=500, required=False,
                               help_text="what changes and why (shown in the history)")
+    reason = forms.CharField(max_length=MAX_LENGTH, required=False,
+                             help_text="why you deploy it, where the team requires a reason "
+                                       "(kept in the audit log and the history)")
 
     def api_fields(self, data: dict) -> dict:
         # Browsers send a textarea's lines ending in CR LF; the file is kept as it was typed.
@@ -39,7 +44,7 @@ class NewStackForm(FileFields):
     team = forms.ChoiceField(required=False)
     host = forms.ChoiceField()
 
-    field_order = ["name", "team", "host", "compose", "env", "message"]
+    field_order = ["name", "team", "host", "compose", "env", "message", "reason"]
 
     def __init__(self, request, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
@@ -51,7 +56,9 @@ class NewStackForm(FileFields):
                 "host": data.get("host") or None, **super().api_fields(data)}
 
     def check(self, fields: dict):
-        return actions.check_create(self.user, fields, request=self.request)
+        req = actions.check_create(self.user, fields, request=self.request)
+        require_reason(req.team, "stack-deploy", self.cleaned_data.get("reason"))
+        return req
 
 
 class ChangeStackForm(FileFields):
@@ -60,4 +67,6 @@ class ChangeStackForm(FileFields):
         super().__init__(request, *args, **kwargs)
 
     def check(self, fields: dict):
-        return actions.check_change(self.user, self.stack, fields, request=self.request)
+        req = actions.check_change(self.user, self.stack, fields, request=self.request)
+        require_reason(self.stack.team, "stack-deploy", self.cleaned_data.get("reason"))
+        return req

@@ -99,6 +99,8 @@ class StackVersion(models.Model):
                             related_name="+", help_text="the job that deployed it")
     redeploy_of = models.PositiveIntegerField(null=True, blank=True,
                                               help_text="the version it deployed again")
+    reason = models.TextField(blank=True, help_text="why, where the team requires a reason "
+                                                    "(also in the deploy's audit entry)")
 
     class Meta:
         ordering = ["-number"]

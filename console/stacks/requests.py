@@ -29,8 +29,7 @@ from django.conf import settings
 
 from console.containers.models import Container
 from console.containers.publishing import checked_ports
-from console.containers.run_request import (RunRequest, read_cpus, read_memory,
-                                            read_pids_limit)
+from console.containers.run_request import RunRequest, read_cpus, read_memory, read_pids_limit
 from console.core import engine_grammar
 from console.core.errors import ConsoleError, FieldErrors, Forbidden, Invalid
 from console.core.permissions import may_somewhere

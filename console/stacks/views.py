@@ -4,21 +4,33 @@ plan), a stack's page (its services and their containers, health, ports, the mer
 its buttons), the history of its versions with rolling back, and giving one to a team.
 
 Views check and call `stacks.actions`; what goes wrong is raised and answered by
-`core.errors.page_answer` (refusals on pages of their own, problems on the stack's page).
+`core.errors.page_answer` (refusals on pages of their own, problems on the stack's page). A
+deploy past the team's quota, or without the reason its team requires, is said beside the
+form it came from.
 """
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from console.core.errors import Forbidden, Invalid, NotFound, TooLarge, said_on
+from console.core.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooLarge,
+    on_form,
+    page_answer,
+    said_on,
+)
 from console.core.forms import posted_fields
 from console.core.permissions import may_somewhere
 from console.hosts.models import Host
 from console.jobs.api import wait
 from console.jobs.models import Job
+from console.quotas.checks import QuotaExceeded
 from console.stacks import actions, diffs, status as stack_status
 from console.stacks.forms import ChangeStackForm, NewStackForm
 from console.stacks.lookup import visible_stack
@@ -92,7 +104,11 @@ def stack_new(request):
                       status=403 if form.refusal else 400)
     req = form.checked
     if request.POST.get("step") == "deploy":
-        stack, job = actions.create(user, req, request=request)
+        try:
+            stack, job = actions.create(user, req, reason=form.cleaned_data["reason"],
+                                        request=request)
+        except (QuotaExceeded, Invalid) as error:
+            return refused_deploy(request, form, None, error)
         messages.success(request, f"Stack {stack.name} created; deploying version 1 "
                                   f"(job {job.pk}).")
         return redirect("stack-detail", pk=stack.pk)
@@ -126,7 +142,11 @@ def stack_edit(request, pk):
                       status=403 if form.refusal else 400)
     req = form.checked
     if request.POST.get("step") == "deploy":
-        version, job = actions.deploy(request.user, stack, req, request=request)
+        try:
+            version, job = actions.deploy(request.user, stack, req,
+                                          reason=form.cleaned_data["reason"], request=request)
+        except (QuotaExceeded, Invalid) as error:
+            return refused_deploy(request, form, stack, error)
         messages.success(request, f"Deploying version {version.number} (job {job.pk}).")
         return redirect("stack-detail", pk=stack.pk)
     job = actions.plan(request.user, req, stack, request=request)
@@ -134,6 +154,14 @@ def stack_edit(request, pk):
     return review(request, form, stack, job, diffs.unified(
         current.compose if current else "", req.compose,
         f"version {current.number}" if current else "/dev/null", f"version {number}"))
+
+
+def refused_deploy(request, form, stack, error):
+    """The editor again, the deploy's refusal (the team's quota, a missing reason) beside the
+    form."""
+    on_form(form, error)
+    return render(request, "stacks/edit.html", {"form": form, "stack": stack},
+                  status=error.status)
 
 
 def review(request, form, stack, job, diff: str):
@@ -178,10 +206,13 @@ def plan_extra(plan: dict | None) -> list[str]:
 # -- a stack -------------------------------------------------------------------------------------
 
 @login_required
-def stack_detail(request, pk):
+def stack_detail(request, pk, *, schedule_form=None, status=200):
+    from console.schedules.views import stack_schedules_context
+
     user = request.user
     stack = stack_for(request, pk)
     found = stack_status.services(stack)
+    reasons = (stack.team.reasons_required_for or []) if stack.team_id else []
     allowed = {verb: Stack.objects.allows(user, action, stack)
                for verb, action in (("start", "start"), ("stop", "stop"),
                                     ("restart", "restart"), ("down", "remove"),
@@ -200,13 +231,15 @@ def stack_detail(request, pk):
     return render(request, "stacks/detail.html", {
         "stack": stack, "services": found, "state": stack_status.state_of(stack, found),
         "current": stack.current, "allowed": allowed, "jobs": jobs, "deploy_job": running,
+        "reason_for_remove": "stack-remove" in reasons,
         "volumes": Volume.objects.filter(host=stack.host, project=stack.name),
         "log_sources": log_sources,
         "address": request.get_host().rsplit(":", 1)[0],
         "assignable_teams": (Team.objects.filter(host_grants__host=stack.host)
                              .exclude(pk=stack.team_id).order_by("name")
                              if user.is_superuser else []),
-    })
+        **stack_schedules_context(request, stack, schedule_form),
+    }, status=status)
 
 
 @login_required
@@ -228,7 +261,8 @@ def stack_remove(request, pk):
     """Take the stack down and forget it; `volumes=1`: its volumes too."""
     stack = stack_for(request, pk, "remove")
     volumes = request.POST.get("volumes") == "1"
-    job = actions.remove(request.user, stack, volumes=volumes, request=request)
+    job = actions.remove(request.user, stack, volumes=volumes,
+                         reason=request.POST.get("reason", ""), request=request)
     messages.success(request, f"Removal of stack {stack.name}"
                               f"{' and its volumes' if volumes else ''} requested "
                               f"(job {job.pk}).")
@@ -265,6 +299,8 @@ def stack_history(request, pk):
     return render(request, "stacks/history.html", {
         "stack": stack, "versions": list(reversed(shown)),
         "may_deploy": Stack.objects.allows(request.user, "create", stack),
+        "reason_required": stack.team_id is not None and "stack-deploy" in (
+            stack.team.reasons_required_for or []),
         "current": versions[-1].number if versions else None,
     })
 
@@ -273,11 +309,15 @@ def stack_history(request, pk):
 @require_POST
 @said_on("stack-history", "pk")
 def version_deploy(request, pk, number):
-    """Redeploy this version (a rollback), as a new one."""
+    """Redeploy this version (a rollback), as a new one; past the team's quota, the history
+    says so."""
     stack = stack_for(request, pk, "deploy")
-    version, job = actions.redeploy(request.user, stack, int(number),
-                                    str(request.POST.get("message", ""))[:500],
-                                    request=request)
+    try:
+        version, job = actions.redeploy(request.user, stack, int(number),
+                                        str(request.POST.get("message", ""))[:500],
+                                        reason=request.POST.get("reason", ""), request=request)
+    except QuotaExceeded as error:
+        return page_answer(request, error, reverse("stack-history", kwargs={"pk": stack.pk}))
     messages.success(request, f"Deploying version {number} again as version "
                               f"{version.number} (job {job.pk}).")
     return redirect("stack-detail", pk=stack.pk)

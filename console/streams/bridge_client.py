@@ -12,8 +12,7 @@ before it on the same channel.
 import asyncio
 import secrets
 
-from console.streams import bridge_protocol as protocol
-from console.streams import groups
+from console.streams import bridge_protocol as protocol, groups
 
 
 class BridgeClient:

@@ -54,7 +54,8 @@ class TeamAdmin(admin.ModelAdmin):
             else:
                 audit.record("team.host.revoke", request=request, team=team,
                              target=removed.host, host=removed.host)
-                publish.permissions_changed_on_commit(team.memberships.values_list("user_id", flat=True))
+                publish.permissions_changed_on_commit(
+                    team.memberships.values_list("user_id", flat=True))
             removed.delete()
         for instance in instances:
             made = instance.pk is None

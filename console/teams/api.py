@@ -12,8 +12,8 @@ from console.core.permissions import require_manager, require_superuser
 from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams import actions
-from console.teams.reasons import REASON_ACTIONS
 from console.teams.models import Membership, Team
+from console.teams.reasons import REASON_ACTIONS
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -110,7 +110,8 @@ class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
                    responses={201: MemberSerializer})
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
-        """The team's members and roles; POST `user` and `role` to add one or change a role (team admins)."""
+        """The team's members and roles; POST `user` and `role` to add one or change a role
+        (team admins)."""
         team = self.get_object()
         if request.method == "POST":
             serializer = MemberSerializer(data=request.data)

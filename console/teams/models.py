@@ -10,10 +10,10 @@ from console.core.permissions import RestrictedQuerySet, team_ids_allowing
 from console.core.roles import Role
 from console.teams.reasons import validate_reason_actions
 
-
 # A user inside a container as `docker exec -u` takes it: a name or a number, optionally with a
 # group (`app`, `1000`, `app:staff`, `1000:1000`).
-CONTAINER_USER_PATTERN = re.compile(r"^(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10})(?::(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10}))?$")
+CONTAINER_USER_PATTERN = re.compile(r"^(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10})"
+                                    r"(?::(?:[a-z_][a-z0-9_.-]{0,31}|\d{1,10}))?$")
 
 
 def validate_container_user(value: str) -> None:

@@ -16,8 +16,14 @@ from console.core.permissions import require_manager, require_superuser, user_ma
 from console.core.roles import Role
 from console.hosts.models import Host
 from console.teams import actions
-from console.teams.forms import (HostGrantForm, MemberForm, NewUserForm, RoleForm, TeamForm,
-                                 TeamSettingsForm)
+from console.teams.forms import (
+    HostGrantForm,
+    MemberForm,
+    NewUserForm,
+    RoleForm,
+    TeamForm,
+    TeamSettingsForm,
+)
 from console.teams.models import Membership, Team
 from console.teams.reasons import REASON_ACTIONS
 

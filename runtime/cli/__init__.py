@@ -420,7 +420,7 @@ def _verb_index(words: list[str], valued: set[str]) -> int | None:
 def main(argv=None) -> int:
     if argv is None:
         argv = sys.argv[1:]
-        from runtime.service import client     # run by the engine service when it is up
+        from runtime.service import client  # run by the engine service when it is up
         status = client.forward(argv)
         if status is not None:
             return status

@@ -307,12 +307,12 @@ def _follow(engine, project, containers, tail, timestamps, colour, prefix, follo
     import threading
 
     names = {}
-    for index, (service, container_id) in enumerate(containers):
+    for _service, container_id in containers:
         shown = engine.inspect(container_id)["Name"].lstrip("/")
         names[container_id] = shown
     width = max((len(name) for name in names.values()), default=0)
     prefixes = {}
-    for index, (service, container_id) in enumerate(containers):
+    for index, (_service, container_id) in enumerate(containers):
         text = f"{names[container_id]:<{width}}  | " if prefix else ""
         if colour and prefix:
             text = f"\x1b[{_COLOURS[index % len(_COLOURS)]}m{text}\x1b[0m"
@@ -448,6 +448,7 @@ def _service_container(engine, project, service: str, index: int = 1) -> dict:
 
 def cmd_exec(args) -> int:
     import argparse
+
     from runtime.cli.interactive import cmd_exec as exec_in_container
     engine = engine_for(args)
     project = _project(args)

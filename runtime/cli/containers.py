@@ -672,7 +672,7 @@ def cmd_stats(args) -> int:
         samples = cgroups.sample_stats(parent, [container for _, container in named],
                                        **({"interval": interval} if interval else {}))
         return render_rows(args.format, [StatsRow(sample, ref, trunc=not args.no_trunc)
-                                         for (ref, _), sample in zip(named, samples)],
+                                         for (ref, _), sample in zip(named, samples, strict=True)],
                            StatsRow)
 
     if args.no_stream:

@@ -7,7 +7,6 @@ import sys
 
 from runtime.cli.output import engine_for
 
-
 DETACH_KEYS_HELP = "keys that detach from the container (default ctrl-p,ctrl-q)"
 
 

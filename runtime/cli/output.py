@@ -182,7 +182,7 @@ def _plain_rows(text: str, rows: list) -> list[str] | None:
     lines = []
     for row in rows:
         line = [literals[0]]
-        for name, literal in zip(names, literals[1:]):
+        for name, literal in zip(names, literals[1:], strict=True):
             method = method_of(row, name)
             if method is None or method.go_params:
                 return None
@@ -259,6 +259,7 @@ def render_documents(format_text: str, documents: list, prefix: str = "template 
     errors of the documents it failed on. `json` prints the documents as one JSON array.
     TemplateFailed (status 64) when the template does not parse."""
     import json
+
     from runtime.gotemplate import TemplateError
     if format_text == "json":
         return json.dumps(documents, separators=(",", ":")) + "\n", []

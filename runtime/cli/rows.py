@@ -1,10 +1,11 @@
 """What a `--format` template sees for each item `ps`, `images`, `history`, `network ls`,
-`stats`, `system df`, `search`, `volume ls` and `group ls` list: Docker's formatter contexts (docker/cli's cli/command/formatter), whose
-methods are the fields users write (`{{.ID}}`, `{{.Names}}`, `{{.Label "k"}}`...), with
-their truncation (`--no-trunc` turns it off), their quoting and their units. Each row class
-has `HEADER` (the column titles `table` prints), `DEFAULT` (the table printed without
-`--format`) and `RAW` (`--format raw`); `go_json()` is what `{{json .}}` and `--format json`
-print: every field, keys sorted, as Docker's MarshalJSON does.
+`stats`, `system df`, `search`, `volume ls` and `group ls` list: Docker's formatter contexts
+(docker/cli's cli/command/formatter), whose methods are the fields users write (`{{.ID}}`,
+`{{.Names}}`, `{{.Label "k"}}`...), with their truncation (`--no-trunc` turns it off), their
+quoting and their units. Each row class has `HEADER` (the column titles `table` prints),
+`DEFAULT` (the table printed without `--format`) and `RAW` (`--format raw`); `go_json()` is
+what `{{json .}}` and `--format json` print: every field, keys sorted, as Docker's MarshalJSON
+does.
 """
 
 import time

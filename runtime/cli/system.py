@@ -190,6 +190,7 @@ def cmd_boot(args) -> int:
 def _runtime_versions() -> list[tuple[str, str]]:
     """(name, first line of `NAME --version`) of the OCI runtimes and the monitor found."""
     import subprocess
+
     from runtime.container.oci import find_binary
     found = []
     for name in ("crun", "runc", "conmon"):
@@ -234,8 +235,12 @@ def cmd_version(args) -> int:
 
 def cmd_info(args) -> int:
     from runtime.container import seccomp
-    from runtime.container.oci import KNOWN, default_name, find_binary, \
-        hybrid_cgroup2_owns_controllers
+    from runtime.container.oci import (
+        KNOWN,
+        default_name,
+        find_binary,
+        hybrid_cgroup2_owns_controllers,
+    )
     engine = engine_for(args)
     containers = engine.containers(all=True)
     states = [c["State"] for c in containers]

@@ -23,8 +23,7 @@ Error). The console turns them into a job's output; `moor compose` prints them.
 import os
 import time
 
-from runtime.compose import containers as labels
-from runtime.compose import plan as plans
+from runtime.compose import containers as labels, plan as plans
 from runtime.compose.errors import ComposeError
 from runtime.errors import MoorError, NotFound
 

@@ -169,7 +169,8 @@ def _check_health_conditions(engine, project, chosen, plan: Plan) -> None:
             if options["condition"] != "service_healthy" or dependency not in chosen:
                 continue
             if not _will_have_health_check(engine, project, dependency, plan):
-                raise ComposeError(f"{project.where(('services', name, 'depends_on', dependency))}: "
+                where = project.where(("services", name, "depends_on", dependency))
+                raise ComposeError(f"{where}: "
                                    f"service {name} waits for {dependency} to be healthy, "
                                    f"but {dependency} has no health check")
 

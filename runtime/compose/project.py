@@ -383,7 +383,8 @@ def _service(name: str, raw: dict, working_dir: str, variables, locate,
             try:
                 normalize_capability(cap)
             except Exception as error:
-                raise ComposeError(f"{where('cap_add' if cap in service.get('cap_add', []) else 'cap_drop')}: "
+                key = "cap_add" if cap in service.get("cap_add", []) else "cap_drop"
+                raise ComposeError(f"{where(key)}: "
                                    f"{getattr(error, 'message', error)}") from None
     return dict(sorted(service.items()))
 

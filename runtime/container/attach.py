@@ -2,9 +2,9 @@
 
 The relay copies conmon's attach socket to our stdout/stderr and our stdin to it; with a tty it
 puts the local terminal in raw mode (so Ctrl-C and line editing go to the container), follows
-the window size, and leaves on the detach keys (Ctrl-P Ctrl-Q, or `--detach-keys`) with the container still
-running. It always drains the socket: a client that stops reading would freeze the container
-(conmon writes to clients with blocking writes).
+the window size, and leaves on the detach keys (Ctrl-P Ctrl-Q, or `--detach-keys`) with the
+container still running. It always drains the socket: a client that stops reading would freeze
+the container (conmon writes to clients with blocking writes).
 """
 
 import errno

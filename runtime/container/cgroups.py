@@ -218,7 +218,8 @@ def _container_cpu_ns(parent: str, container_id: str) -> int:
             if line.startswith("usage_usec "):
                 return int(line.split()[1]) * 1000
         return 0
-    return _read_int(os.path.join(cgroup_dir(parent, container_id, "cpuacct"), "cpuacct.usage")) or 0
+    usage = os.path.join(cgroup_dir(parent, container_id, "cpuacct"), "cpuacct.usage")
+    return _read_int(usage) or 0
 
 
 def _memory(parent: str, container_id: str) -> tuple[int, int]:
@@ -556,7 +557,7 @@ def remove_tree(path: str) -> None:
         for entry in os.listdir(path):
             if os.path.isdir(os.path.join(path, entry)):
                 remove_tree(os.path.join(path, entry))
-    for attempt in range(50):
+    for _attempt in range(50):
         text = _read(os.path.join(path, "cgroup.procs")) or ""
         for pid in text.split():
             with contextlib.suppress(OSError):

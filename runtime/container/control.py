@@ -6,8 +6,15 @@ import time
 from runtime import atomic, events
 from runtime.container import cgroups, options as opts
 from runtime.container.lifecycle import _cleanup, holding, oci_runtime, start
-from runtime.container.state import (EXITED, PAUSED, RESTARTING, RUNNING, Container,
-                                     process_alive, process_start_time)
+from runtime.container.state import (
+    EXITED,
+    PAUSED,
+    RESTARTING,
+    RUNNING,
+    Container,
+    process_alive,
+    process_start_time,
+)
 from runtime.errors import Conflict, MoorError
 
 DEFAULT_STOP_TIMEOUT = 10

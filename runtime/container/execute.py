@@ -227,7 +227,7 @@ def _relay_console(master: int, process, interactive: bool) -> int:
     import struct
     import termios
 
-    from runtime.container.attach import RawTerminal, write_all, terminal_size
+    from runtime.container.attach import RawTerminal, terminal_size, write_all
 
     def follow_size(*_):
         size = terminal_size(1) or terminal_size(0)

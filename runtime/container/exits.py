@@ -9,8 +9,14 @@ import time
 from runtime import events
 from runtime.container.lifecycle import _cleanup, _start_locked, holding
 from runtime.container.removal import _disappear, _forget_name, remove_volumes
-from runtime.container.state import (DEAD, EXITED, RESTARTING, Container, process_alive,
-                                     process_start_time)
+from runtime.container.state import (
+    DEAD,
+    EXITED,
+    RESTARTING,
+    Container,
+    process_alive,
+    process_start_time,
+)
 from runtime.errors import MoorError
 from runtime.image.store import remove_tree
 

@@ -97,7 +97,7 @@ class ContainerFilters:
             if before:
                 before.discard(summary["Id"])
                 continue
-            if self.matches(summary, lambda: details(summary["Id"])):
+            if self.matches(summary, lambda summary=summary: details(summary["Id"])):
                 kept.append(summary)
         return kept
 

@@ -1,4 +1,5 @@
-"""Create, start, stop, kill, restart and remove containers.
+"""Creating and starting containers. Stopping, killing, restarting, pausing and waiting are
+in `control.py`; removing and renaming in `removal.py`.
 
 Every change to one container happens under that container's lock; creating (which must check
 that a name is free) under the containers lock. Every allocation pushes its undo on an
@@ -11,14 +12,33 @@ import os
 import shutil
 
 from runtime import atomic, events
-from runtime.container import (groups, health, logfiles, logkeeper, monitor, names,
-                               options as opts, rootfs, spec as oci_spec)
+from runtime.container import (
+    groups,
+    health,
+    logfiles,
+    logkeeper,
+    monitor,
+    names,
+    options as opts,
+    rootfs,
+    spec as oci_spec,
+    users,
+)
 from runtime.container.oci import OCIRuntime, default_name
 from runtime.container.rootpath import Root
 from runtime.container.state import (
-    PAUSED, REMOVING, RUNNING, Container, boot_id, find, index_name, name_owner, new_state,
-    process_start_time, rfc3339_ns)
-from runtime.container import users
+    PAUSED,
+    REMOVING,
+    RUNNING,
+    Container,
+    boot_id,
+    find,
+    index_name,
+    name_owner,
+    new_state,
+    process_start_time,
+    rfc3339_ns,
+)
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.image.store import remove_tree
 from runtime.locking import locked

@@ -93,7 +93,8 @@ class OCIRuntime:
         os.rename(temporary, wrapper)
         return wrapper
 
-    def run(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    def run(self, *args: str, check: bool = True,
+            timeout: float = 60) -> subprocess.CompletedProcess:
         os.makedirs(self.state_root, mode=0o700, exist_ok=True)
         result = subprocess.run(self.argv(*args), stdin=subprocess.DEVNULL,
                                 capture_output=True, timeout=timeout)

@@ -6,8 +6,16 @@ from runtime import events
 from runtime.container import names, rootfs
 from runtime.container.control import wait_for_exit
 from runtime.container.lifecycle import _cleanup, _network_module, holding, oci_runtime
-from runtime.container.state import (PAUSED, REMOVING, RESTARTING, RUNNING, Container,
-                                     index_name, name_owner, unindex_name)
+from runtime.container.state import (
+    PAUSED,
+    REMOVING,
+    RESTARTING,
+    RUNNING,
+    Container,
+    index_name,
+    name_owner,
+    unindex_name,
+)
 from runtime.errors import Conflict
 from runtime.image.store import remove_tree
 from runtime.locking import locked

@@ -18,7 +18,6 @@ The options are kept as given, as Docker's `inspect` shows them.
 """
 
 import json
-import os
 
 from runtime.errors import InvalidArgument
 

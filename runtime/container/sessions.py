@@ -2,9 +2,10 @@
 
 A session is a process (a shell found in the container, or a command) started in the
 container's namespaces on a pseudo-terminal, under a conmon of its own in exec mode with
-`--exec-attach` (conmon's `-e --exec-process-spec`; see conmon's src/conmon.c). conmon holds the terminal, so the process lives on
-when the program that opened the session goes away; anyone who knows the session's directory
-can attach to it again, resize it, read its recent output and learn its exit status.
+`--exec-attach` (conmon's `-e --exec-process-spec`; see conmon's src/conmon.c). conmon holds
+the terminal, so the process lives on when the program that opened the session goes away;
+anyone who knows the session's directory can attach to it again, resize it, read its recent
+output and learn its exit status.
 
 One directory per session, `<container>/sessions/<id>/`:
 
@@ -41,8 +42,13 @@ from runtime.container import execute, monitor
 from runtime.container.lifecycle import oci_runtime
 from runtime.container.rootpath import Root
 from runtime.container.spec import DEFAULT_PATH
-from runtime.container.state import (RUNNING, process_alive, process_session,
-                                     process_start_time, rfc3339_ns)
+from runtime.container.state import (
+    RUNNING,
+    process_alive,
+    process_session,
+    process_start_time,
+    rfc3339_ns,
+)
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 
 SHELLS = ("bash", "ash", "sh")

@@ -18,8 +18,7 @@ command is given a template.
 """
 
 from runtime.gotemplate.errors import TemplateError
-from runtime.gotemplate.values import (NIL_MAP, NIL_POINTER, NIL_SLICE, NO_VALUE, Struct,
-                                       go_method)
+from runtime.gotemplate.values import NIL_MAP, NIL_POINTER, NIL_SLICE, NO_VALUE, Struct, go_method
 
 __all__ = ["Template", "TemplateError", "render", "Struct", "go_method", "NO_VALUE",
            "NIL_MAP", "NIL_POINTER", "NIL_SLICE"]

@@ -8,8 +8,16 @@ from runtime.gotemplate import nodes as n
 from runtime.gotemplate.errors import TemplateError
 from runtime.gotemplate.functions import CallError, Function
 from runtime.gotemplate.goformat import quote, value_text
-from runtime.gotemplate.values import (NIL_SLICE, NO_VALUE, Struct, TypedNil, method_of,
-                                       sorted_keys, truth, type_name)
+from runtime.gotemplate.values import (
+    NIL_SLICE,
+    NO_VALUE,
+    Struct,
+    TypedNil,
+    method_of,
+    sorted_keys,
+    truth,
+    type_name,
+)
 
 
 class ExecError(TemplateError):

@@ -5,8 +5,7 @@
 
 import math
 
-from runtime.gotemplate.values import (NO_VALUE, Struct, TypedNil, sorted_keys, to_plain,
-                                       type_name)
+from runtime.gotemplate.values import NO_VALUE, Struct, TypedNil, sorted_keys, to_plain, type_name
 
 _NAMED_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
                   "\v": "\\v", "\\": "\\\\"}

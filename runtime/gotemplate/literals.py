@@ -4,8 +4,7 @@ complex at once; 0x, 0o, 0b, old-style 0 octal, underscores, hex floats, 'c' run
 
 import re
 
-from runtime.gotemplate import lexer as lx
-from runtime.gotemplate import nodes as n
+from runtime.gotemplate import lexer as lx, nodes as n
 from runtime.gotemplate.goformat import quote
 
 _SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",

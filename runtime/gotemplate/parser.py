@@ -3,8 +3,7 @@ declarations, if/else if/with/range/break/continue, define/template/block, paren
 pipelines, field chains) and Go's error messages (`template: :1: unexpected "}" in
 operand`)."""
 
-from runtime.gotemplate import lexer as lx
-from runtime.gotemplate import nodes as n
+from runtime.gotemplate import lexer as lx, nodes as n
 from runtime.gotemplate.errors import TemplateError
 from runtime.gotemplate.goformat import quote
 from runtime.gotemplate.literals import number_node, unquote

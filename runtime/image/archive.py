@@ -38,8 +38,9 @@ def import_tar(engine, stream, reference: str | None = None, message: str | None
                changes=()) -> str:
     """`moor import`: the tar's file system as a one-layer image. The layer is stored in the
     engine's canonical form, so its diff ID is that of the canonical tar."""
-    from runtime.image import commit, reference as refs
     import platform
+
+    from runtime.image import commit, reference as refs
     from runtime.image.bootstrap import ARCHITECTURES
     if reference:
         refs.parse(reference)
@@ -165,7 +166,7 @@ def save(engine, references: list[str], out, format: str = "docker-archive") -> 
             add_bytes(f"blobs/sha256/{image_id[7:]}", config_bytes)
             diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
             descriptors = []
-            for chain_id, diff_id in zip(store.layers(image_id), diff_ids):
+            for chain_id, diff_id in zip(store.layers(image_id), diff_ids, strict=True):
                 path = _layer_file(engine, chain_id, diff_id, scratch)
                 add_file(f"blobs/sha256/{diff_id[7:]}", path)
                 descriptors.append({"mediaType": LAYER_TYPE, "digest": diff_id,
@@ -233,7 +234,7 @@ class Members:
     @classmethod
     def of_directory(cls, directory: str) -> "Members":
         paths = {}
-        for parent, directories, files in os.walk(directory):
+        for parent, _directories, files in os.walk(directory):
             for name in files:
                 path = os.path.join(parent, name)
                 if not os.path.islink(path) and os.path.isfile(path):
@@ -324,7 +325,7 @@ def _load_image(engine, members: Members, image: dict) -> list[str]:
         added = []      # (chain, blob) this image brought: taken out again if it fails
         try:
             parent_chain = None
-            for (name, digest), diff_id in zip(image["layers"], diff_ids):
+            for (name, digest), diff_id in zip(image["layers"], diff_ids, strict=True):
                 path = members.path(name)
                 if path is None:
                     raise InvalidArgument(f"invalid image archive: layer {name!r} is "

@@ -23,8 +23,16 @@ import stat
 
 from runtime.errors import MoorError
 from runtime.image.layer_unpack import (
-    CHUNK, DIRECTORY_FLAGS, OPAQUE_MARKER, OPAQUE_XATTR, OVERLAY_XATTR_PREFIXES,
-    WHITEOUT_PREFIX, is_whiteout, open_directory, open_directory_in)
+    CHUNK,
+    DIRECTORY_FLAGS,
+    OPAQUE_MARKER,
+    OPAQUE_XATTR,
+    OVERLAY_XATTR_PREFIXES,
+    WHITEOUT_PREFIX,
+    is_whiteout,
+    open_directory,
+    open_directory_in,
+)
 
 _BLOCK = 512
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC

@@ -12,10 +12,10 @@ lower layers have, so a whiteout for a path this layer itself created leaves it 
 directory becomes opaque), and a directory that replaces a whiteout is made opaque.
 """
 
+import bz2
 import dataclasses
 import errno
 import gzip
-import bz2
 import hashlib
 import lzma
 import os
@@ -93,7 +93,8 @@ def open_directory_in(root_fd: int, parts) -> int:
             except OSError as error:
                 if error.errno in (errno.ENOTDIR, errno.ELOOP) and stat.S_ISLNK(
                         os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
-                    raise UnsafeArchive(f"{_show(b'/'.join(parts))} goes through a symlink")
+                    raise UnsafeArchive(
+                        f"{_show(b'/'.join(parts))} goes through a symlink") from None
                 raise
             os.close(fd)
             fd = next_fd

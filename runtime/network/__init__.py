@@ -22,11 +22,22 @@ more than the rest of a container start's imports); pyroute2 is loaded by the fu
 touch the kernel.
 """
 
-from runtime.network.attachment import (attach, connect, detach, disconnect, network_settings,
-                                        renamed)
+from runtime.network.attachment import (
+    attach,
+    connect,
+    detach,
+    disconnect,
+    network_settings,
+    renamed,
+)
 from runtime.network.cleanup import gc, teardown
-from runtime.network.networks import (create_network, ensure_network, inspect_network,
-                                      list_networks, remove_network)
+from runtime.network.networks import (
+    create_network,
+    ensure_network,
+    inspect_network,
+    list_networks,
+    remove_network,
+)
 from runtime.network.ports import PortSpec, describe_ports, parse_ports
 
 # The mode of a container created without --network.

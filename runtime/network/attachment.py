@@ -15,8 +15,13 @@ import re
 from runtime import events
 from runtime.errors import Conflict, InvalidArgument, MoorError, NotFound
 from runtime.network import endpoints, hostfiles, ipam, store
-from runtime.network.ports import (PortSpec, choose_host_ports, docker_ports, exposed_ports,
-                                   parse_port_specs)
+from runtime.network.ports import (
+    PortSpec,
+    choose_host_ports,
+    docker_ports,
+    exposed_ports,
+    parse_port_specs,
+)
 from runtime.paths import Paths
 
 MAX_NETWORKS = 10

@@ -30,7 +30,8 @@ def parse_alias(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def host_subnets(netlink: Netlink, except_link: int | None = None) -> list[tuple[ipaddress.IPv4Network, int | None]]:
+def host_subnets(netlink: Netlink, except_link: int | None = None
+                 ) -> list[tuple[ipaddress.IPv4Network, int | None]]:
     """Subnets in use on the host: routes of the main table and the addresses of every link,
     with their link index."""
     used = [(network, index) for network, index in netlink.routes() if index != except_link]
@@ -86,10 +87,11 @@ def ensure_up(paths: Paths, netlink: Netlink, network: Network) -> int:
         clashes = [entry for entry in used if entry[0].overlaps(subnet)]
         if clashes:
             if not network.subnet_chosen or ipam.members(paths, network):
+                how = ("bip in <root>/networks/config.json" if network.default
+                       else "recreate the network with --subnet")
                 raise Conflict(
                     f"subnet {network.subnet} of network {network.name} clashes with "
-                    f"{_describe_clash(netlink, clashes[0])}: configure another one "
-                    f"({'bip in <root>/networks/config.json' if network.default else 'recreate the network with --subnet'})")
+                    f"{_describe_clash(netlink, clashes[0])}: configure another one ({how})")
             others = [ipaddress.IPv4Network(other.subnet) for other in store.all_networks(paths)
                       if other.id != network.id]
             moved = store.pick_subnet(store.address_pools(paths),

@@ -12,8 +12,8 @@ start is cleaned up by releasing whatever that container holds.
 import ipaddress
 import os
 
-from runtime.errors import Conflict, InvalidArgument
 from runtime.atomic import read_json, write_json
+from runtime.errors import Conflict, InvalidArgument
 from runtime.network.store import Network
 from runtime.paths import Paths
 

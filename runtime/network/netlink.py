@@ -31,7 +31,8 @@ def _load_pyroute2_package_lazily():
     spec = importlib.util.find_spec("pyroute2")
     if spec is None:
         from runtime.errors import MoorError
-        raise MoorError("pyroute2 is not installed: networking needs it (pip install -r requirements.txt)")
+        raise MoorError("pyroute2 is not installed: networking needs it "
+                        "(pip install -r requirements.txt)")
     package = importlib.util.module_from_spec(spec)
 
     def complete_on_first_use(name):

@@ -75,7 +75,7 @@ def parse_port(spec: str) -> list[PortSpec]:
     if len(host_ports) != len(container_ports):
         raise InvalidArgument(f'"{spec}": the host and container port ranges differ in length')
     return [PortSpec(port, proto, host_ip, host_port)
-            for port, host_port in zip(container_ports, host_ports)]
+            for port, host_port in zip(container_ports, host_ports, strict=True)]
 
 
 def parse_port_specs(specs: list[str]) -> list[PortSpec]:

@@ -35,7 +35,8 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 # `ensure_network` makes these, so a user network can never take a team's name first.
 TEAM_NETWORK_PATTERN = re.compile(r"^team-[0-9]+$")
 # Docker's default pools: 172.17-31.0.0/16, then 192.168.0.0/16 cut into /20s.
-DEFAULT_POOLS = [(f"172.{second}.0.0/16", 16) for second in range(17, 32)] + [("192.168.0.0/16", 20)]
+DEFAULT_POOLS = ([(f"172.{second}.0.0/16", 16) for second in range(17, 32)]
+                 + [("192.168.0.0/16", 20)])
 
 
 def root_hash(paths: Paths) -> str:
@@ -165,7 +166,8 @@ def address_pools(paths: Paths) -> list[tuple[str, int]]:
                               f"{error}") from None
 
 
-def pick_subnet(pools: list[tuple[str, int]], used: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
+def pick_subnet(pools: list[tuple[str, int]],
+                used: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network:
     """The first subnet of the pools that overlaps nothing in `used`."""
     for base, size in pools:
         for candidate in ipaddress.IPv4Network(base).subnets(new_prefix=size):

@@ -50,9 +50,10 @@ def _check_parameters(request: web.Request) -> None:
 
 
 def _unpack_and_build(engine, reader, tags, dockerfile, build_args, no_cache, target, say):
+    import os
+
     from runtime import staging
     from runtime.image.layer_unpack import unpack_layer
-    import os
     engine.paths.ensure()
     with staging.working_dir(engine.paths.tmp, "build-context-") as scratch:
         context = os.path.join(scratch, "context")

@@ -29,11 +29,10 @@ The protocol, on the root-only stream socket `<run dir>/command.sock` of the eng
    in-process). Anything after the first line is ignored.
 """
 
-import os
-import sys
-
 import _signal
 import _socket
+import os
+import sys
 
 PROTOCOL = "moor-command/1"
 SOCKET_NAME = "command.sock"

@@ -160,6 +160,7 @@ def _namespaces(pid) -> tuple:
 class CommandServer:
     def __init__(self, engine, listener: socket.socket):
         import importlib
+
         from runtime.service.view import ContainerView
         self.engine = engine
         self.listener = listener
@@ -530,7 +531,7 @@ def _standard_streams(stdio: list[tuple[str, str]]) -> None:
     stderr always)."""
     import io
     streams = []
-    for fd, (encoding, errors) in zip((0, 1, 2), stdio):
+    for fd, (encoding, errors) in zip((0, 1, 2), stdio, strict=True):
         raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
         buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
         streams.append(io.TextIOWrapper(

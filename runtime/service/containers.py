@@ -273,6 +273,7 @@ def _wait(engine, container_id: str, condition: str, registered_started_at: str 
             raise WaitCancelled()
         time.sleep(0.02)
     import os
+
     from runtime.container import control
     from runtime.container.state import Container
     directory = engine.paths.container(container_id)

@@ -7,8 +7,18 @@ Each path is served unversioned and under `/v1.NN/` (1.24 to 1.41).
 
 from aiohttp import web
 
-from runtime.service import (archive, attach, build, containers, distribution, exec as execs,
-                             images, networks, system, volumes)
+from runtime.service import (
+    archive,
+    attach,
+    build,
+    containers,
+    distribution,
+    exec as execs,
+    images,
+    networks,
+    system,
+    volumes,
+)
 
 VERSION = r"{version:(?:v[0-9]+(?:\.[0-9]+)?/)?}"
 

@@ -48,9 +48,9 @@ async def version(request: web.Request) -> web.Response:
 
 
 def _info(engine) -> dict:
+    from runtime.cli.system import _os_name
     from runtime.container import seccomp
     from runtime.container.oci import KNOWN, default_name, find_binary
-    from runtime.cli.system import _os_name
     containers = engine.containers(all=True)
     states = [c["State"] for c in containers]
     runtimes = {name: {"path": find_binary(name)} for name in KNOWN if find_binary(name)}

@@ -1,7 +1,7 @@
 """The container page's terminal and live logs in Chromium: type into xterm.js and see the
-output on screen, run `top` and quit it, edit with `vi`, paste 100 KB, reload and find the same shell, follow
-the logs with stdout and stderr apart, then replay the recorded session. Screenshots go to
-test-artifacts/."""
+output on screen, run `top` and quit it, edit with `vi`, paste 100 KB, reload and find the
+same shell, follow the logs with stdout and stderr apart, then replay the recorded session.
+Screenshots go to test-artifacts/."""
 import re
 import secrets
 

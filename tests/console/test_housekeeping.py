@@ -7,8 +7,8 @@ import pytest
 
 from console import housekeeping
 from console.audit.models import AuditEntry
-from console.hosts.models import Host
 from console.grants.models import ContainerGrant
+from console.hosts.models import Host
 from console.images.models import BuildContext
 from console.jobs.models import Job
 from console.streams.models import TerminalSession

@@ -196,7 +196,8 @@ def test_commits(objects, stranger, sent, how):
     ref = commit_refs(objects)[how]
     assert_invisible(stranger, "get", lambda r: f"/commits/{r}/", ref)
     assert_invisible(stranger, "get", lambda r: f"/api/commits/{r}/", ref)
-    unknowns = [assert_invisible(stranger, "post", lambda r: f"{prefix}/commits/{r}/tag/", ref,
+    unknowns = [assert_invisible(stranger, "post",
+                                 lambda r, prefix=prefix: f"{prefix}/commits/{r}/tag/", ref,
                                  {"repository": "beta/stolen"}, sent)
                 for prefix in ("", "/api")]
     assert_refusals_hold_only_what_was_typed("image.tag", [ref, ref] + unknowns)

@@ -164,7 +164,8 @@ ROUTE_PARAMETERS = {
 for name in ("stack-detail", "stack-edit", "stack-history", "stack-version-deploy",
              "stack-remove", "stack-assign", "stack-action", "api:stack-detail",
              "api:stack-down", "api:stack-restart", "api:stack-start", "api:stack-stop",
-             "api:stack-team", "api:stack-version-deploy", "api:stack-versions"):
+             "api:stack-team", "api:stack-version-deploy", "api:stack-versions",
+             "stack-schedule"):
     ROUTE_PARAMETERS[name] = {"pk": lambda o: o.stack.pk}
 for name in ("volume-remove", "volume-assign", "api:volume-detail", "api:volume-team"):
     ROUTE_PARAMETERS[name] = {"pk": lambda o: o.volume.pk}
@@ -243,6 +244,8 @@ ROUTES = {
     "stack-assign": {"get": refused(302),
                      "post": gated(302, SUPERUSER, refused=302, body={"team": "alpha"})},
     "stack-action": {"get": refused(302), "post": gated(302, OPERATORS)},
+    "stack-schedule": {"get": refused(302),
+                       "post": gated(302, DEVELOPERS, body={"cron": "0 3 * * *"})},
     "volume-list": {"get": everyone(200),
                     "post": exactly(["developer", "team_admin", "superuser"], body=VOLUME,
                                     **CREATORS)},

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import time
 import urllib.request
+from itertools import pairwise
 
 import pytest
 
@@ -42,7 +43,7 @@ def numbers(lines):
 def assert_consecutive(values):
     assert values, "no lines"
     assert values == list(range(values[0], values[0] + len(values))), (
-        f"gap or repeat near {[v for a, v in zip(values, values[1:]) if v != a + 1][:3]}")
+        f"gap or repeat near {[v for a, v in pairwise(values) if v != a + 1][:3]}")
 
 
 def test_a_counter_has_no_gap_across_a_forced_reconnect(stack, containers):

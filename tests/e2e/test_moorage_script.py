@@ -324,7 +324,7 @@ def test_up_with_postgres_runs_the_console_on_a_cluster_of_its_own(postgres_inst
     with open(os.path.join(var, "env")) as settings:
         url = next(line.split("=", 1)[1].strip() for line in settings
                    if line.startswith("DATABASE_URL="))
-    assert url.startswith(f"postgres://moorage:") and url.endswith(f"@127.0.0.1:{port}/moorage")
+    assert url.startswith("postgres://moorage:") and url.endswith(f"@127.0.0.1:{port}/moorage")
     with psycopg.connect(url) as connection:
         assert connection.execute("SELECT username FROM auth_user").fetchall() == [("admin",)]
     assert not os.path.exists(os.path.join(var, "moorage.sqlite3"))

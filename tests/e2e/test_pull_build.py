@@ -19,8 +19,8 @@ import tempfile
 import pytest
 
 from runtime.api import Engine
-from tests.runtime.registry_fixture import Registry
 from runtime.image.distribution.policy import AddressPolicy
+from tests.runtime.registry_fixture import Registry
 from tests.stack import TEST_REGISTRY_HOST, Api, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]

@@ -10,8 +10,16 @@ from types import SimpleNamespace
 import pytest
 
 from runtime.api import Engine
-from tests.runtime.container.test_groups import (HOLD_90_MIB, memory_current, memory_failures,
-                                       memory_max, oom_kills, pids_current, pids_max, place)
+from tests.runtime.container.test_groups import (
+    HOLD_90_MIB,
+    memory_current,
+    memory_failures,
+    memory_max,
+    oom_kills,
+    pids_current,
+    pids_max,
+    place,
+)
 from tests.stack import Api, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]

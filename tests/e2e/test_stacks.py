@@ -245,7 +245,7 @@ def test_bad_files_against_the_real_stack(stack, teams):
     base = {"name": "bad" + secrets.token_hex(2), "host": "e2e", "team": teams.ours["name"]}
     bomb = ("x-a: &a [" + ",".join(["lol"] * 10) + "]\n" + "".join(
         f"x-{b}: &{b} [" + ",".join([f"*{a}"] * 10) + "]\n"
-        for a, b in zip("abcde", "bcdef")) + "services:\n  web:\n    image: busybox\n"
+        for a, b in zip("abcde", "bcdef", strict=True)) + "services:\n  web:\n    image: busybox\n"
                                              "    labels: *f\n")
     cases = [(bomb, 400, "expands to more than"),
              ("#" * (10 << 20), 413, "larger than"),

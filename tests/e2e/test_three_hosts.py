@@ -91,13 +91,14 @@ def test_each_host_runs_stops_and_streams_its_containers(hosts):
         assert job["state"] == "succeeded", job
         container = job["container"]
 
-        async def scenario():
+        async def scenario(container=container):
             client = await TerminalClient.open(stack.base, stack.admin.token, container)
             await client.send(b"hostname; echo done-$((6*7))\r")
             await client.expect(b"done-42")
             await client.close()
         run(scenario())
-        wait_until(lambda: f"hello from {host}" in log_text(stack, container),
+        wait_until(lambda host=host, container=container: f"hello from {host}" in log_text(
+                       stack, container),
                    what=f"the log of the container on {host}")
         stopped = stack.admin.ok("POST", f"/api/containers/{container}/stop/?wait=1",
                                  {"timeout": 1})

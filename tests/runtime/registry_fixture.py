@@ -53,11 +53,12 @@ class TokenServer:
     refuses them."""
 
     def __init__(self, directory: str, users: dict[str, str]):
+        import datetime
+
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
         from cryptography.x509.oid import NameOID
-        import datetime
 
         self.users = users
         self.requests: list[dict] = []

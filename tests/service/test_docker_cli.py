@@ -85,6 +85,7 @@ def test_terminal_run_and_exec(docker, tmp_path):
 
 def docker_on_terminal(docker, command: str, script):
     import subprocess
+
     from tests.service.conftest import DOCKER
     return subprocess.run(["script", "-qec", f"{DOCKER} {command}", str(script)],
                           capture_output=True, text=True, timeout=60, env=docker.environment)
@@ -246,6 +247,7 @@ def test_archive_tar_stream(docker):
         info.size = 6
         archive.addfile(info, io.BytesIO(b"piped\n"))
     import subprocess
+
     from tests.service.conftest import DOCKER
     env = docker.environment
     subprocess.run([DOCKER, "cp", "-", "tars:/tmp"], input=data.getvalue(), env=env,

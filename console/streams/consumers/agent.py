@@ -65,8 +65,8 @@ def key_stands(key_id: int) -> bool:
 
 @database_sync_to_async
 def record_refusal(host, problem: str, kind: str = "") -> None:
-    from console.hosts.keys import HostActor
     from console.hostapi.refusals import NOBODY
+    from console.hosts.keys import HostActor
 
     audit.record("hostapi.stream", actor=HostActor(host) if host is not None else NOBODY,
                  host=host, result="denied", error=problem,

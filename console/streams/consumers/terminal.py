@@ -279,7 +279,8 @@ class TerminalConsumer(UserGroupsMember, AsyncWebsocketConsumer):
             await self.control(text_data)
 
     def start_recording(self, event) -> CastRecorder:
-        title = f"{self.user.username} on {self.container.display_name} ({self.container.host.name})"
+        container = self.container
+        title = f"{self.user.username} on {container.display_name} ({container.host.name})"
         recorder = CastRecorder.create(self.row, title=title,
                                        shell=(event["command"] or [""])[0])
         TerminalSession.objects.filter(pk=self.row.pk).update(recording=self.row.recording)

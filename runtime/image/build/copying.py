@@ -23,8 +23,7 @@ import tarfile
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
 from runtime.fdtree import TreeCopy
-from runtime.image.build.context import (MAX_DEPTH, TooDeep, has_glob,
-                                         pattern_regex)
+from runtime.image.build.context import MAX_DEPTH, TooDeep, has_glob, pattern_regex
 
 DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC

@@ -29,8 +29,7 @@ import stat
 from runtime.container.rootpath import Root
 from runtime.errors import InvalidArgument, MoorError, NotFound
 from runtime.image import reference
-from runtime.image.build import (cache, context, instructions, leftovers, metadata, parser,
-                                  signals)
+from runtime.image.build import cache, context, instructions, leftovers, metadata, parser, signals
 from runtime.image.build.filesystem import StepFileSystem, copy_step, workdir_step
 from runtime.image.build.run import RunFailed, run_step
 from runtime.image.build.state import PREDEFINED_ARGS, StageState

@@ -10,8 +10,13 @@ import dataclasses
 import json
 import re
 
-from runtime.image.build.parser import (HEREDOC_WORD, DockerfileError, Instruction,
-                                        parse_instruction, shorten)
+from runtime.image.build.parser import (
+    HEREDOC_WORD,
+    DockerfileError,
+    Instruction,
+    parse_instruction,
+    shorten,
+)
 from runtime.image.build.words import split_words
 
 STAGE_NAME = re.compile(r"^[a-z][a-z0-9._-]*$")

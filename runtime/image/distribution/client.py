@@ -30,7 +30,11 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from runtime.errors import MoorError, NotFound
 from runtime.image.distribution import transport
 from runtime.image.distribution.names import (
-    INSECURE_ENV, Location, insecure_registries, is_loopback)
+    INSECURE_ENV,
+    Location,
+    insecure_registries,
+    is_loopback,
+)
 
 MANIFEST_OCI = "application/vnd.oci.image.manifest.v1+json"
 INDEX_OCI = "application/vnd.oci.image.index.v1+json"

@@ -17,8 +17,20 @@ import json
 import os
 
 from runtime.image.distribution.client import (
-    CHUNK, CONFIG_DOCKER, CONFIG_OCI, INDEX_TYPES, LAYER_OCI, LAYER_OCI_GZIP, LAYER_OCI_ZSTD,
-    SCHEMA1_TYPES, Client, ManifestUnknown, RegistryError, VerificationFailed, check_digest)
+    CHUNK,
+    CONFIG_DOCKER,
+    CONFIG_OCI,
+    INDEX_TYPES,
+    LAYER_OCI,
+    LAYER_OCI_GZIP,
+    LAYER_OCI_ZSTD,
+    SCHEMA1_TYPES,
+    Client,
+    ManifestUnknown,
+    RegistryError,
+    VerificationFailed,
+    check_digest,
+)
 from runtime.image.distribution.credentials import Credentials
 from runtime.image.distribution.names import locate
 from runtime.image.store import chain_ids
@@ -318,7 +330,7 @@ def _fetch_and_register(client, store, layers: list[dict], diff_ids: list[str],
                         config_bytes: bytes, names: tuple, say) -> str | None:
     chains = chain_ids(diff_ids)
     missing = [not store.has_layer(chain) for chain in chains]
-    for layer, needed in zip(layers, missing):
+    for layer, needed in zip(layers, missing, strict=True):
         say(f"{layer['digest'][7:19]}: {'Pulling fs layer' if needed else 'Already exists'}")
     with store.staging_dir("pull-") as staging:
         files = {number: os.path.join(staging, f"layer-{number}")
@@ -336,7 +348,8 @@ def _register(store, layers, diff_ids, chains, files, config_bytes, say) -> str:
     added_layers, added_blobs = [], []
     try:
         parent = None
-        for number, (layer, diff_id, chain) in enumerate(zip(layers, diff_ids, chains)):
+        for number, (layer, diff_id, chain) in enumerate(
+                zip(layers, diff_ids, chains, strict=True)):
             if number in files and not store.has_layer(chain):
                 media_type = LAYER_TYPES.get(layer["mediaType"], LAYER_OCI_GZIP)
                 with open(files[number], "rb") as blob:

@@ -127,10 +127,11 @@ def push(engine, text: str, progress=None, insecure: bool = False) -> str:
     say(f"The push refers to repository [{location.canonical_name}]")
     for diff_id in reversed(diff_ids):
         say(f"{diff_id[7:19]}: Preparing")
-    blobs = [compressed_layer(store, chain, diff_id) for chain, diff_id in zip(chains, diff_ids)]
+    blobs = [compressed_layer(store, chain, diff_id)
+             for chain, diff_id in zip(chains, diff_ids, strict=True)]
     credentials = Credentials(engine.paths).get(location.registry)
     with Client(location, credentials, insecure, actions=("pull", "push")) as client:
-        for diff_id, (digest, size) in reversed(list(zip(diff_ids, blobs))):
+        for diff_id, (digest, size) in reversed(list(zip(diff_ids, blobs, strict=True))):
             if client.has_blob(digest):
                 say(f"{diff_id[7:19]}: Layer already exists")
                 continue

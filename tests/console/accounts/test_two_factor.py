@@ -13,8 +13,12 @@ from console.accounts import two_factor
 from console.accounts.models import ApiToken, LoginPolicy, TeamTwoFactorRequirement
 from console.audit.models import AuditEntry
 from console.core.testing import PASSWORD
-from tests.console.accounts.two_factor_helpers import (app_code, next_code, secret_on_page,
-                                                       set_up_authenticator)
+from tests.console.accounts.two_factor_helpers import (
+    app_code,
+    next_code,
+    secret_on_page,
+    set_up_authenticator,
+)
 
 pytestmark = pytest.mark.django_db
 

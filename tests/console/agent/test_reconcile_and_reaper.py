@@ -5,8 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from console.agent import sync as agent_sync
-from console.agent import tasks, worker
+from console.agent import sync as agent_sync, tasks, worker
 from console.audit.models import AuditEntry
 from console.containers.models import Container
 from console.core.errors import RedisUnreachable
@@ -172,7 +171,6 @@ def engine_with(world, engine, *names):
 def test_a_row_goes_only_after_missing_from_several_syncs_in_a_row(world, engine, settings,
                                                                    sync):
     settings.SYNC_MISSES = 3
-    host = world.hosts["h1"]
     engine_with(world, engine, "web")
     sync(engine)
     saved = engine.containers_by_id.pop(world.containers["web"].engine_id)

@@ -9,8 +9,7 @@ import tempfile
 
 import pytest
 
-from console.agent import console_api, stack_tasks, tasks
-from console.agent import sync as agent_sync
+from console.agent import console_api, stack_tasks, sync as agent_sync, tasks
 from console.containers.models import Container
 from console.hostapi import reconcile
 from console.jobs.models import Job

@@ -1,6 +1,7 @@
-"""The host's side of quotas, against a fake engine and the real host API (in process): a team's containers are made in its
-group, whose limits are its quota on the host, set before the container is made or started,
-by a superuser's `quota` job, and again at each sync, which also stores the group's reading."""
+"""The host's side of quotas, against a fake engine and the real host API (in process): a
+team's containers are made in its group, whose limits are its quota on the host, set before
+the container is made or started, by a superuser's `quota` job, and again at each sync, which
+also stores the group's reading."""
 from datetime import timedelta
 
 import pytest

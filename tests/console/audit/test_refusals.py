@@ -81,9 +81,9 @@ def test_a_probe_hitting_something_reads_like_one_hitting_nothing(world, zephyr,
     assert len(entries) == 2
     shapes = [{key: value.replace(ref, "?") if isinstance(value, str) else value
                for key, value in entry.items() if key not in ("id", "time")}
-              for entry, ref in zip(entries, (missing, hidden))]
+              for entry, ref in zip(entries, (missing, hidden), strict=True)]
     shapes = [dict(shape, params={k: v.replace(ref, "?") for k, v in shape["params"].items()})
-              for shape, ref in zip(shapes, (missing, hidden))]
+              for shape, ref in zip(shapes, (missing, hidden), strict=True)]
     assert shapes[0] == shapes[1]
     assert entries[0]["team"] == "" and entries[0]["host"] == "" and entries[0]["target_id"] == ""
 

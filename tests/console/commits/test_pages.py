@@ -105,7 +105,8 @@ def test_the_history_reads_like_git_log(world, client_for, chain):
     assert log(html) == newest_first
     three = chain["three"][1]
     item = html.split(f'data-commit="{three.pk}"')[1].split("</li>")[0]
-    for part in (three.short_id, "alpha/tool:v3", "three", "developer &lt;developer@example.test&gt;",
+    for part in (three.short_id, "alpha/tool:v3", "three",
+                 "developer &lt;developer@example.test&gt;",
                  "from <span class=\"mono\">web</span> on h1", "1 file changed"):
         assert part in item, part
     assert "the long story" not in item

@@ -24,8 +24,8 @@ def test_team_admins_grant_and_other_members_ask(world, client_for, web):
 
 def test_a_grant_lets_one_user_do_the_chosen_actions_and_nothing_else(
         world, client_for, web, sent, django_capture_on_commit_callbacks):
-    from channels.layers import get_channel_layer
     from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
 
     from console.streams import groups
 

@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from console.agent import console_api
-from console.agent import sync as agent_sync
+from console.agent import console_api, sync as agent_sync
 from console.containers.models import Container
 from console.core.errors import Conflict
 from console.core.testing import make_container

@@ -3,6 +3,7 @@ commit at a cron expression; each run is a normal job with its audit entry, made
 with the rights they have when it fires; a run they may no longer make fails and says so;
 schedules pause, resume and are deleted."""
 from datetime import datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone as django_timezone
@@ -39,7 +40,7 @@ def test_a_developer_schedules_and_sees_the_next_runs(world, client_for, web):
         "developer", "restart", "*/5 * * * *", "alpha")
     runs = [datetime.fromisoformat(moment) for moment in body["next_runs"]]
     assert len(runs) == 5 and all(moment.minute % 5 == 0 for moment in runs)
-    assert all(later - earlier == timedelta(minutes=5) for earlier, later in zip(runs, runs[1:]))
+    assert all(later - earlier == timedelta(minutes=5) for earlier, later in pairwise(runs))
     assert AuditEntry.objects.get(action="schedule.create").params["cron"] == "*/5 * * * *"
 
 

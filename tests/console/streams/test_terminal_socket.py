@@ -300,8 +300,8 @@ def session_row(session_id):
 
 @database_sync_to_async
 def recorded(session_id):
-    from console.streams.models import TerminalSession
     from console.streams.casts import read_events
+    from console.streams.models import TerminalSession
 
     return read_events(TerminalSession.objects.get(pk=session_id).recording_path)[1]
 

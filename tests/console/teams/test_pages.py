@@ -117,7 +117,8 @@ def test_a_superuser_invites_a_new_user_who_can_then_log_in(world, client_for, a
 
 
 @pytest.mark.parametrize("data,error", [
-    ({"username": "viewer", "password": "a long enough password 7"}, "The username viewer is taken."),
+    ({"username": "viewer", "password": "a long enough password 7"},
+     "The username viewer is taken."),
     ({"username": "newbie", "password": "short"}, "This password is too short."),
     ({"username": "new bie", "password": "a long enough password 7"}, "Letters, digits"),
 ])

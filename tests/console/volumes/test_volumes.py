@@ -5,8 +5,7 @@ engine: the team's label, removal, and the sync that finds volumes and stacks ma
 host and gives them to the team that made them."""
 import pytest
 
-from console.agent import console_api, tasks
-from console.agent import sync as agent_sync
+from console.agent import console_api, sync as agent_sync, tasks
 from console.audit.models import AuditEntry
 from console.containers.models import Container
 from console.core.testing import make_container

@@ -8,9 +8,17 @@ outputs recorded from Docker 28 and Go's text/tabwriter.
 
 import pytest
 
-from runtime.cli.output import (TemplateFailed, go_document, render_documents, render_rows)
-from runtime.cli.rows import (ContainerRow, HistoryRow, ImageRow, NetworkRow, displayable_ports,
-                              ellipsis, human_size, truncate_id)
+from runtime.cli.output import TemplateFailed, go_document, render_documents, render_rows
+from runtime.cli.rows import (
+    ContainerRow,
+    HistoryRow,
+    ImageRow,
+    NetworkRow,
+    displayable_ports,
+    ellipsis,
+    human_size,
+    truncate_id,
+)
 from runtime.cli.tabwriter import align
 
 # Recorded from Go's tabwriter.NewWriter(out, 20, 1, 1, ' ', 0) (what `docker version`

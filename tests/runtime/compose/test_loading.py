@@ -302,7 +302,7 @@ def test_canonical_forms(tmp_path):
 
 def test_a_yaml_bomb_is_refused_before_it_expands(tmp_path):
     lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
-    for previous, name in zip("abcdefgh", "bcdefghi"):
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
         lines.append(f"{name}: &{name} [{', '.join(['*' + previous] * 9)}]")
     lines.append("services:\n  web:\n    image: busybox\n    command: *i")
     started = time.monotonic()

@@ -36,6 +36,7 @@ def _ls(engine, container_id, path):
 
 def _exec(engine, container_id, script):
     import subprocess
+
     from runtime.container import execute
     from runtime.container.lifecycle import oci_runtime
     container = engine.container(container_id)

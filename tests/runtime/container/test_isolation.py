@@ -43,7 +43,7 @@ def test_namespaces_differ_from_the_hosts(engine, runtime_name):
     inside = output.split()
     host = [os.readlink(f"/proc/self/ns/{k}") for k in kinds]
     assert len(inside) == len(kinds)
-    for kind, mine, theirs in zip(kinds, inside, host):
+    for kind, mine, theirs in zip(kinds, inside, host, strict=True):
         assert mine != theirs, f"{kind} namespace is the host's"
 
 
@@ -166,8 +166,9 @@ def test_fork_loop_stops_at_the_pids_limit(engine, runtime_name):
     base = f"/sys/fs/cgroup/pids/{parent}/{container_id}"
     with open(f"{base}/pids.max") as f:
         assert f.read().strip() == "10"
-    from runtime.container import execute
     import subprocess
+
+    from runtime.container import execute
     container = engine.container(container_id)
     process = execute.process_spec(container, [
         "sh", "-c", "for i in $(seq 1 40); do sleep 30 >/dev/null 2>&1 & done; "

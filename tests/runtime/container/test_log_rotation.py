@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from itertools import pairwise
 
 import pytest
 
@@ -86,8 +87,8 @@ def run_batches(engine, moor, control, *extra):
 def test_a_log_is_capped_rotated_and_read_as_one(engine, moor, fifo):
     container_id = run_batches(engine, moor, fifo)
     for batch in range(1, BATCHES):
-        wait_until(lambda: printed(engine, container_id, batch * PER_BATCH - 1), timeout=30,
-                   interval=0.02, what=f"batch {batch}")
+        wait_until(lambda batch=batch: printed(engine, container_id, batch * PER_BATCH - 1),
+                   timeout=30, interval=0.02, what=f"batch {batch}")
         wait_until(lambda: newest_kept(engine, container_id), timeout=30, interval=0.02,
                    what="the keeper to keep the newest file")
         release(fifo)
@@ -106,7 +107,7 @@ def test_a_log_is_capped_rotated_and_read_as_one(engine, moor, fifo):
     assert records[0].offset == found[0].base
     assert all(b.offset == a.offset + len(a.data) + len(b"2026-11-29T05:00:02.319614317"
                                                         b"+00:00 stdout F ")
-               for a, b in zip(records, records[1:]))       # gap-free
+               for a, b in pairwise(records))               # gap-free
     # --tail reaches back into older files; after_offset resumes in any of them.
     tail = len(texts) - 10
     assert moor("logs", "--tail", str(tail), container_id).stdout.splitlines() == \

@@ -172,6 +172,7 @@ def test_rm_returns_at_once_and_a_detached_process_finishes_the_job(engine, moor
 
 def test_gc_leaves_work_in_progress_alone(engine, moor):
     import fcntl
+
     from runtime import staging
     # A container in the middle of its start: it holds its lock, and its runtime state and
     # cgroups exist before it is recorded as running.

@@ -128,7 +128,7 @@ def test_a_follower_sees_every_event_across_rotations(root, monkeypatch):
         for number in range(300):
             events.emit(root, "container", "start", f"{number:064x}")
             if number % 50 == 49:   # let the follower catch up now and then, or not
-                wait_until(lambda: len(got) == number + 1, timeout=20, interval=0.01,
+                wait_until(lambda number=number: len(got) == number + 1, timeout=20, interval=0.01,
                            what="the follower to catch up")
         wait_until(lambda: len(got) == 300, timeout=20, what="every event")
     finally:

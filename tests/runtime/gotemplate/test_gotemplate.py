@@ -8,8 +8,16 @@ and outputs of Go's text/template and fmt recorded for the constructs Docker use
 
 import pytest
 
-from runtime.gotemplate import (NIL_MAP, NIL_POINTER, NIL_SLICE, Struct, Template,
-                                TemplateError, go_method, render)
+from runtime.gotemplate import (
+    NIL_MAP,
+    NIL_POINTER,
+    NIL_SLICE,
+    Struct,
+    Template,
+    TemplateError,
+    go_method,
+    render,
+)
 from runtime.gotemplate.functions import CallError
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from runtime.api import Engine
 from tests.runtime.conftest import REPOSITORY, destroy_root
-from tests.runtime.registry_fixture import Registry, private_mounts
 from tests.runtime.image.test_registry import unique_image
+from tests.runtime.registry_fixture import Registry, private_mounts
 
 pytestmark = pytest.mark.privileged
 

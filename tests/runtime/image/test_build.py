@@ -88,8 +88,8 @@ RUN echo "$GREETING" > greeting && mkdir scratch && echo x > scratch/f && rm -r 
     && rm /etc/group
 ADD bundle.tar /opt/
 EXPOSE 8080
-CMD ["sh", "-c", "ls -R /srv/app /opt; cat greeting version.txt; test -e /etc/group || echo no-group"]
-"""
+""" + ('CMD ["sh", "-c", "ls -R /srv/app /opt; cat greeting version.txt; '
+       'test -e /etc/group || echo no-group"]\n')
 
 
 def multi_step_context(tmp_path, token: str) -> str:

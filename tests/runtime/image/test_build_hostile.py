@@ -1,6 +1,7 @@
-"""Hostile Dockerfiles and contexts for `moor build` (the classes of CVE-2019-13139 and CVE-2024-21626 among them):
-each is a clean one-line error, and nothing on the host is read, written or run. The engine
-fixture also fails a test that leaves a container, mount or staging directory behind."""
+"""Hostile Dockerfiles and contexts for `moor build` (the classes of CVE-2019-13139 and
+CVE-2024-21626 among them): each is a clean one-line error, and nothing on the host is read,
+written or run. The engine fixture also fails a test that leaves a container, mount or staging
+directory behind."""
 
 import hashlib
 import io

@@ -13,8 +13,8 @@ import pytest
 
 from runtime.api import Engine
 from tests.runtime.conftest import REPOSITORY, destroy_root
-from tests.runtime.registry_fixture import Registry
 from tests.runtime.image.test_registry import unique_image
+from tests.runtime.registry_fixture import Registry
 
 pytestmark = pytest.mark.privileged
 

@@ -218,6 +218,7 @@ def test_rmi_also_removes_untagged_intermediate_images(engine, moor, run_and_wai
 def test_a_deep_image_runs(engine, tmp_path):
     """120 layers: the overlay mount options must still fit in one page (short links)."""
     import json as jsonlib
+
     from runtime.image import layers as layer_store
     store = engine.store
     base = store.config(engine.image_id("busybox"))

@@ -17,11 +17,11 @@ import tarfile
 import tempfile
 
 import pytest
+from tarfactory import Archive, describe_tree
 
 from runtime.errors import InvalidArgument
 from runtime.image.layer_pack import pack_layer
 from runtime.image.layer_unpack import unpack_layer
-from tarfactory import Archive, describe_tree
 
 pytestmark = pytest.mark.privileged
 
@@ -280,13 +280,17 @@ def test_copy_to_makes_an_exact_overlay_copy(upper, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
     data, result = packed(upper, copy_to=str(copy))
-    no_overlay_internals = lambda name: not name.startswith("trusted.overlay.") or name == OPAQUE
+
+    def no_overlay_internals(name):
+        return not name.startswith("trusted.overlay.") or name == OPAQUE
+
     assert describe_tree(copy, mtime_ns=True, xattr_filter=no_overlay_internals) == \
         describe_tree(upper, mtime_ns=True, xattr_filter=no_overlay_internals)
     assert os.listxattr(copy / "bin" / "ping") == ["security.capability", "user.origin"]
     assert os.getxattr(copy / "var" / "cache", OPAQUE) == b"y"
     assert stat.S_ISCHR(os.lstat(copy / "gone").st_mode)
-    assert os.lstat(copy / "usr" / "bin" / "su-again").st_ino == os.lstat(copy / "bin" / "su").st_ino
+    assert (os.lstat(copy / "usr" / "bin" / "su-again").st_ino
+            == os.lstat(copy / "bin" / "su").st_ino)
     assert packed(copy) == (data, result)
 
 

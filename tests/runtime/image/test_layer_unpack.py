@@ -18,11 +18,10 @@ import tarfile
 
 import pytest
 import zstandard
+from tarfactory import MTIME, Archive, CountingReader, describe_tree, gzip_repeated, header, padded
 
 from runtime.errors import InvalidArgument, UnsafeArchive
 from runtime.image.layer_unpack import LayerLimits, unpack_layer
-from tarfactory import (Archive, CountingReader, MTIME, describe_tree, gzip_repeated,
-                        header, padded)
 
 pytestmark = pytest.mark.privileged
 

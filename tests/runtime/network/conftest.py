@@ -19,9 +19,17 @@ import subprocess
 import pytest
 
 from runtime.housekeeping import release_host_state
-from runtime.network import (NetworkRequest, attach, create_network, detach, remove_network,
-                             teardown)
-from runtime.network import endpoints, ipam, store
+from runtime.network import (
+    NetworkRequest,
+    attach,
+    create_network,
+    detach,
+    endpoints,
+    ipam,
+    remove_network,
+    store,
+    teardown,
+)
 from runtime.paths import Paths
 from tests.stack import wait_until
 

@@ -9,8 +9,16 @@ import subprocess
 import pytest
 
 from runtime.errors import Conflict, InvalidArgument, NotFound
-from runtime.network import (NetworkRequest, connect, create_network, disconnect,
-                             inspect_network, list_networks, remove_network, store)
+from runtime.network import (
+    NetworkRequest,
+    connect,
+    create_network,
+    disconnect,
+    inspect_network,
+    list_networks,
+    remove_network,
+    store,
+)
 
 from .conftest import BUSYBOX, free_port, http_get, spare_range
 

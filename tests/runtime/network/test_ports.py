@@ -5,8 +5,15 @@ import socket
 import pytest
 
 from runtime.errors import Conflict, InvalidArgument
-from runtime.network.ports import (PortSpec, choose_host_ports, describe_ports, docker_ports,
-                                   exposed_ports, parse_port_specs, parse_ports)
+from runtime.network.ports import (
+    PortSpec,
+    choose_host_ports,
+    describe_ports,
+    docker_ports,
+    exposed_ports,
+    parse_port_specs,
+    parse_ports,
+)
 
 
 @pytest.mark.parametrize("spec, expected", [

@@ -7,8 +7,7 @@ import threading
 import pytest
 
 from runtime.errors import Conflict, InvalidArgument
-from runtime.network import (create_network, ensure_network, inspect_network, remove_network,
-                             store)
+from runtime.network import create_network, ensure_network, inspect_network, remove_network, store
 from runtime.network.networks import _create
 
 pytestmark = pytest.mark.privileged
