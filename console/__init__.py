@@ -1,5 +1,4 @@
-"""Moorage's web console: a Django project (pages, REST API, websockets) and the Celery app
-whose workers, one per host, are the only processes that drive the engine (`console.jobs`)."""
-from console.celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""Moorage's web console: a Django project (pages, REST API, websockets). The web side sends
+each job's ID to its host's queue (`console.celery`, `console.jobs.dispatch`); each host's agent
+(`console.agent`, which runs no Django) runs it, talking to the console through the host API
+(`console.hostapi`)."""

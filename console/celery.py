@@ -1,6 +1,6 @@
-"""The Celery application. Each host runs one worker consuming its own queue `host.<name>`
-(see `console.jobs.dispatch`); the tasks it runs and its start-up (heartbeat, reaper) are the
-host agent's (`console.agent.tasks`, `console.agent.worker`)."""
+"""The web side's Celery application: it only sends notices (a job's ID) to the hosts' queues
+`host.<name>` (see `console.jobs.dispatch` and `console.jobs.wire`); it runs no task. Each
+host's agent consumes its own queue with an application of its own (`console.agent.queue`)."""
 import os
 
 from celery import Celery
@@ -9,4 +9,3 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["console.agent"], related_name="tasks")

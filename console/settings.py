@@ -77,7 +77,7 @@ INSTALLED_APPS = [
     "console.quotas",
     "console.schedules",
     "console.jobs",
-    "console.agent",
+    "console.hostapi",
     "console.audit",
     "console.streams",
 ]
@@ -86,6 +86,8 @@ MIDDLEWARE = [
     # First, so that it sees every other answer: errors under /api/ as JSON
     # (console/core/errors.py).
     "console.core.errors.ApiErrorsMiddleware",
+    # A host's key opens the host API alone: refused (and audited) anywhere else.
+    "console.hostapi.fence.HostKeyFence",
     "django.middleware.security.SecurityMiddleware",
     "console.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -212,6 +214,23 @@ SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+
+def without_credentials(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+# Where the hosts' agents reach Redis (their notices), without credentials: each agent is its
+# own Redis user (`host-<name>`, its key the password). `rediss://` across machines.
+AGENT_REDIS_URL = os.environ.get("MOORAGE_AGENT_REDIS_URL") or without_credentials(REDIS_URL)
+
 if os.environ.get("MOORAGE_CHANNEL_LAYER") == "memory":
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 else:
@@ -257,9 +276,7 @@ CELERY_BEAT_SCHEDULE = {
                        "options": {"queue": "console", "expires": SCHEDULE_TICK_SECONDS}},
 }
 
-# Hosts and jobs.
-MOORAGE_HOST = os.environ.get("MOORAGE_HOST", "")          # set on a host worker
-MOORAGE_ROOT = os.environ.get("MOORAGE_ROOT", "")          # the engine root of that host
+# Hosts and jobs (a host's agent is told these periods when it starts).
 HOST_HEARTBEAT_SECONDS = float(os.environ.get("MOORAGE_HEARTBEAT_SECONDS", 5))
 HOST_OFFLINE_AFTER_SECONDS = float(os.environ.get("MOORAGE_OFFLINE_AFTER_SECONDS", 20))
 HOST_SYNC_SECONDS = float(os.environ.get("MOORAGE_SYNC_SECONDS", 15))
@@ -267,6 +284,8 @@ HOST_SYNC_SECONDS = float(os.environ.get("MOORAGE_SYNC_SECONDS", 15))
 SYNC_MISSES = max(1, int(os.environ.get("MOORAGE_SYNC_MISSES", 3)))
 JOB_QUEUED_TIMEOUT_SECONDS = float(os.environ.get("MOORAGE_JOB_QUEUED_TIMEOUT", 600))
 JOB_WAIT_SECONDS = float(os.environ.get("MOORAGE_JOB_WAIT_SECONDS", 120))
+# How long a join token lasts unless its maker says otherwise.
+JOIN_TOKEN_SECONDS = int(os.environ.get("MOORAGE_JOIN_TOKEN_SECONDS", 3600))
 # The web process's own bookkeeping (stale jobs and terminal sessions), every this many seconds
 # in a background thread (0: never; the hosts' workers reap jobs too).
 HOUSEKEEPING_SECONDS = float(os.environ.get("MOORAGE_HOUSEKEEPING_SECONDS", 10))

@@ -1,9 +1,12 @@
 """The real stack for end-to-end and browser tests, on free loopback ports in a temporary
-directory: its own Redis (password, no persistence), a SQLite database (or, with
+directory: its own Redis (an ACL file, as `./moorage` writes it: the console's full user, and
+a user per host made when the host gets its key; no persistence), a SQLite database (or, with
 `database="postgres"`, a PostgreSQL cluster of its own: tests/postgres.py), daphne, per host
-a Celery worker and a stream bridge (terminals, log follows) on the host's own engine root,
-and, for the tests that ask for it (`start_scheduler`), the scheduler (celery beat and the
-`console` queue's worker); all as subprocesses whose PIDs we keep and end.
+its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a worker and a
+stream bridge (`python -m console.agent worker|bridge`) on the host's own engine root, with
+the key file and nothing of the console's settings, and, for the tests that ask for it
+(`start_scheduler`), the scheduler (celery beat and the `console` queue's worker); all as
+subprocesses whose PIDs we keep and end.
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """
@@ -24,6 +27,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
 PYTHON = sys.executable
 
+
+# The console's settings, which no host's agent is given.
+CONSOLE_ONLY = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE",
+                "MOORAGE_VAR", "ALLOWED_HOSTS")
 
 # The loopback address the end-to-end tests' registries listen on: the stack's console lets
 # users pull from it (MOORAGE_PULL_ALLOW) and from no other address of the host.
@@ -92,9 +99,12 @@ class Api:
 
 
 class Stack:
-    def __init__(self, database: str = "sqlite"):
+    def __init__(self, listen=(), database: str = "sqlite"):
+        """`listen`: addresses besides 127.0.0.1 where Redis and daphne listen (the machine's
+        ends of network namespaces' links, for hosts that join from them: tests/netns.py)."""
         if database not in ("sqlite", "postgres"):
             raise ValueError(f"no such database for the stack: {database!r}")
+        self.listen = tuple(listen)
         self.database = database
         self.postgres = None         # the PostgreSQL cluster, with database="postgres"
         self.tmp = tempfile.mkdtemp(prefix="moorage-e2e-")
@@ -110,7 +120,7 @@ class Stack:
             "MOORAGE_VAR": os.path.join(self.tmp, "var"),
             "DATABASE_URL": f"sqlite:///{self.tmp}/console.sqlite3",
             "REDIS_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "ALLOWED_HOSTS": ",".join(("127.0.0.1", "localhost", *self.listen)),
             "MOORAGE_HEARTBEAT_SECONDS": "1",
             "MOORAGE_OFFLINE_AFTER_SECONDS": "5",
             "MOORAGE_SYNC_SECONDS": "2",
@@ -156,11 +166,19 @@ class Stack:
 
     # -- the stack --
 
+    def redis_argv(self, bind=("127.0.0.1",)):
+        """redis-server with an ACL file holding the console's user (the default one, with
+        the password); the hosts' users are added to it as they get their keys."""
+        acl = os.path.join(self.tmp, "users.acl")
+        if not os.path.exists(acl):
+            with open(acl, "w") as handle:
+                handle.write(f"user default on >{self.redis_password} ~* &* +@all\n")
+        return ["redis-server", "--port", str(self.redis_port), "--bind", *bind,
+                "--aclfile", acl, "--save", "", "--appendonly", "no", "--dir", self.tmp,
+                "--maxmemory-policy", "noeviction"]
+
     def start(self):
-        self.spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
-                             "127.0.0.1", "--requirepass", self.redis_password, "--save", "",
-                             "--appendonly", "no", "--dir", self.tmp,
-                             "--maxmemory-policy", "noeviction"])
+        self.spawn("redis", self.redis_argv(bind=("127.0.0.1", *self.listen)))
         wait_until(lambda: self._redis_ping(), what="redis")
         if self.database == "postgres":
             from tests.postgres import PostgresCluster
@@ -170,8 +188,10 @@ class Stack:
         self.manage("migrate", "--noinput", "-v", "0")
         out = self.manage("moorage_init", "--host", "e2e")
         self.admin_password = out.split("admin-password: ")[1].split()[0]
-        self.spawn("web", [os.path.join(VENV_BIN, "daphne"), "-b", "127.0.0.1", "-p",
-                           str(self.web_port), "console.asgi:application"])
+        endpoints = [argument for address in ("127.0.0.1", *self.listen) for argument in
+                     ("-e", f"tcp:port={self.web_port}:interface={address}")]
+        self.spawn("web", [os.path.join(VENV_BIN, "daphne"), *endpoints,
+                           "console.asgi:application"])
         self.add_host("e2e")
         wait_until(lambda: urllib.request.urlopen(self.base + "/login/", timeout=2).status == 200,
                    what="daphne")
@@ -188,26 +208,36 @@ class Stack:
             return b"PONG" in sock.recv(100) or b"PONG" in sock.recv(100)
 
     def add_host(self, name):
-        """A host = an engine root with busybox + a worker consuming host.<name> + the
-        host's stream bridge (terminals, log follows). A host the stack has already is left
-        as it is (tests sharing a stack may each ask for it)."""
+        """A host = an engine root with busybox, its key (as `./moorage up` makes the local
+        host's), a worker consuming host.<name> and the host's stream bridge (terminals, log
+        follows). A host the stack has already is left as it is (tests sharing a stack may
+        each ask for it)."""
         if name in self.roots:
             return
         root = os.path.join(self.tmp, f"root-{name}")
         self.roots[name] = root
         self.moor(name, "image", "bootstrap", "busybox")
+        self.manage("host_key", name, "--console", self.base, "--write", self.key_file(name))
         self.start_worker(name)
         self.start_bridge(name)
+
+    def key_file(self, name):
+        return os.path.join(self.tmp, f"host-{name}", "host.key")
+
+    def agent_env(self, name, root=None, extra_env=None):
+        """What a host's agent runs with: its key file and engine root, and none of the
+        console's settings (no database, no secret key, no Redis password)."""
+        env = {key: value for key, value in self.env.items() if key not in CONSOLE_ONLY}
+        env.update(MOORAGE_HOST_KEY=self.key_file(name), MOORAGE_ROOT=root or self.roots[name],
+                   MOORAGE_VAR=os.path.dirname(self.key_file(name)), **(extra_env or {}))
+        return env
 
     def start_worker(self, name, root=None, extra_env=None):
         """The worker of host `name`, on its engine root (or on `root`, the wrong one), with
         `extra_env` added to its environment."""
-        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=root or self.roots[name],
-                   **(extra_env or {}))
-        self.spawn(f"worker-{name}", [os.path.join(VENV_BIN, "celery"), "-A", "console", "worker",
-                                      "-Q", f"host.{name}", "-n", f"{name}@%h",
-                                      "--concurrency", "2", "--loglevel", "INFO",
-                                      "--without-mingle", "--without-gossip"], env=env)
+        self.spawn(f"worker-{name}", [PYTHON, "-m", "console.agent", "worker"],
+                   env=self.agent_env(name, root, dict({"MOORAGE_WORKER_CONCURRENCY": "2"},
+                                                       **(extra_env or {}))))
 
     def start_scheduler(self, tick_seconds: float = 1.0):
         """The web side's scheduler (celery beat and the `console` queue's worker: scheduled
@@ -222,8 +252,8 @@ class Stack:
                                  "--without-mingle", "--without-gossip"], env=env)
 
     def start_bridge(self, name):
-        env = dict(self.env, MOORAGE_HOST=name, MOORAGE_ROOT=self.roots[name])
-        self.spawn(f"bridge-{name}", [PYTHON, "manage.py", "stream_bridge"], env=env)
+        self.spawn(f"bridge-{name}", [PYTHON, "-m", "console.agent", "bridge"],
+                   env=self.agent_env(name))
 
     def kill_bridge(self, name):
         self.end(f"bridge-{name}", sig=signal.SIGKILL)

@@ -1,11 +1,11 @@
 """A host's stream bridge: terminals and log follows for the containers of one host.
 
-A small asyncio process started next to each host worker (`manage.py stream_bridge`, run by
-`./moorage up` and the test stack), on the same engine root (`MOORAGE_ROOT`). It is not the
-web process (which never touches the runtime) and not a Celery task (a terminal would hold a
-worker slot for hours and a stop would queue behind it). It talks to the web side only
-through the Channels layer: it receives on `groups.bridge_channel(<host>)` and answers on the
-channel each message names. The protocol is in `console/streams/bridge_protocol.py`.
+A small asyncio process started next to each host's worker (`python -m console.agent bridge`,
+run by `./moorage`), on the same engine root (`MOORAGE_ROOT`), with the same host key. It is
+not the web process (which never touches the runtime) and not a Celery task (a terminal would
+hold a worker slot for hours and a stop would queue behind it). It talks to the console only
+over its one websocket (`link.py`): it receives the web side's messages there and answers the
+peer each names. The protocol is in `console/streams/bridge_protocol.py`.
 
 Nothing here is needed for a container or an exec session to live on: exec sessions run
 under conmon, so when the bridge restarts it finds them on disk, serves them again and
@@ -19,7 +19,8 @@ import time
 
 from console.agent.bridge_logs import LogFollow
 from console.agent.bridge_terminals import TerminalRelay
-from console.streams import bridge_protocol as protocol, groups
+from console.agent.link import LinkEnded
+from console.streams import bridge_protocol as protocol
 from runtime.container import sessions as exec_sessions, state as records
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 CONTAINER_ID = re.compile(r"^[0-9a-f]{64}$")
 HOUSEKEEPING_SECONDS = 1.0
 SWEEP_SECONDS = 60.0
-RETRY_SECONDS = 1.0
+RESUME_SECONDS = 300.0          # until the console says (`agent.hello`)
 
 
 class BadMessage(Exception):
@@ -44,12 +45,11 @@ def field(message: dict, name: str, kind, required: bool = True):
 
 
 class Bridge:
-    def __init__(self, host: str, engine, layer, resume_seconds: float):
+    def __init__(self, host: str, engine, link, resume_seconds: float):
         self.host = host
         self.engine = engine
-        self.layer = layer
+        self.link = link
         self.resume_seconds = resume_seconds
-        self.channel = groups.bridge_channel(host)
         self.terminals: dict[str, TerminalRelay] = {}
         self.follows: dict[str, LogFollow] = {}
         self.ended: dict[str, tuple] = {}      # session -> (exit code, when), for late resumes
@@ -58,34 +58,34 @@ class Bridge:
     # -- running -------------------------------------------------------------------------------
 
     async def serve(self, stop: asyncio.Event | None = None) -> None:
+        """Serve until `stop` is set, or the console will not have this bridge (LinkEnded,
+        raised once everything is let go)."""
         stop = stop or asyncio.Event()
         await self.adopt_sessions()
         self.spawn(self.housekeeping(stop))
-        log.info("stream bridge of %s listening on %s", self.host, self.channel)
-        receiving = None
-        while not stop.is_set():
-            receiving = asyncio.ensure_future(self.layer.receive(self.channel))
-            stopping = asyncio.ensure_future(stop.wait())
-            done, _ = await asyncio.wait({receiving, stopping},
-                                         return_when=asyncio.FIRST_COMPLETED)
-            if receiving not in done:
-                receiving.cancel()
-                stopping.cancel()
-                break
-            stopping.cancel()
-            try:
-                message = receiving.result()
-            except Exception as error:   # Redis away: try again shortly, without spinning
-                log.warning("receiving failed: %s", error)
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            try:
-                self.handle(message)
-            except BadMessage as error:
-                log.warning("refused a message: %s", error)
-            except Exception:
-                log.exception("handling a message failed")
-        await self.shut_down()
+        log.info("stream bridge of %s started", self.host)
+        try:
+            await self.link.run(self, stop)
+        finally:
+            await self.shut_down()
+
+    def receive(self, message: dict) -> None:
+        """One message from the console."""
+        try:
+            self.handle(message)
+        except BadMessage as error:
+            log.warning("refused a message: %s", error)
+        except Exception:
+            log.exception("handling a message failed")
+
+    def link_down(self) -> None:
+        """The connection to the console dropped: nobody is watching now. Terminals wait to be
+        resumed (their sockets come back through the next connection, screen first) and
+        follows end (their sockets start again from their cursors), as after a restart."""
+        for relay in self.terminals.values():
+            relay.detach()
+        for follow in list(self.follows.values()):
+            follow.stop()
 
     def spawn(self, coroutine) -> asyncio.Task:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -93,11 +93,12 @@ class Bridge:
         task.add_done_callback(self.tasks.discard)
         return task
 
-    async def send(self, channel: str, message: dict) -> None:
+    async def send(self, peer: str, message: dict) -> None:
+        """Answer `peer` (the web-side socket a message came from)."""
         try:
-            await self.layer.send(channel, message)
-        except Exception as error:    # a full or vanished web-side channel: it is gone
-            log.debug("could not send %s to %s: %s", message.get("type"), channel, error)
+            await self.link.send(dict(message, to=peer))
+        except Exception as error:    # no connection now: the socket resumes on the next one
+            log.debug("could not send %s: %s", message.get("type"), error)
 
     async def adopt_sessions(self) -> None:
         """Serve again the exec sessions a previous bridge of this root started."""
@@ -166,6 +167,9 @@ class Bridge:
 
     def handle(self, message: dict) -> None:
         kind = message.get("type", "")
+        if kind == "agent.hello":
+            self.resume_seconds = float(message.get("resume_seconds") or self.resume_seconds)
+            return
         handler = getattr(self, "on_" + kind.removeprefix("bridge.").replace(".", "_"), None)
         if not kind.startswith("bridge.") or handler is None:
             raise BadMessage(f"unknown message type {kind!r}")
@@ -280,15 +284,31 @@ class Bridge:
                 self.spawn(self.send(reply_to, {"type": "logs.lost", "stream": stream}))
 
 
-def run(host: str, engine, resume_seconds: float) -> None:
-    """Serve until SIGTERM or SIGINT."""
-    from channels.layers import get_channel_layer
+def run(config, engine, api) -> int:
+    """Serve until SIGTERM or SIGINT (0), or until the console will not have this bridge (3)."""
+    from console.agent.console_api import ConsoleRefused, Revoked, Unreachable
+    from console.agent.link import AgentLink
+
+    def key_is_valid() -> bool:
+        try:
+            api.check_key()
+        except Revoked:
+            return False
+        except (ConsoleRefused, Unreachable):
+            pass
+        return True
 
     async def main():
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for number in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(number, stop.set)
-        await Bridge(host, engine, get_channel_layer(), resume_seconds).serve(stop)
+        link = AgentLink(config, key_is_valid)
+        try:
+            await Bridge(config.host, engine, link, RESUME_SECONDS).serve(stop)
+        except LinkEnded as ended:
+            log.error("%s: the stream bridge stops", ended)
+            return 3
+        return 0
 
-    asyncio.run(main())
+    return asyncio.run(main())

@@ -1,14 +1,13 @@
 """The agent's door to the engine: one `runtime.api.Engine` per process, on the host root the
 worker (or bridge) was started with (`MOORAGE_ROOT`), and the few engine calls the jobs make
-that are not methods of it. Unit tests replace `tasks.get_engine`.
+that are not methods of it. Unit tests replace `get_engine` where it is used.
 
 The engine raises one error type, `MoorError`, whose one-line message is what a failed job
 says (`error_message`)."""
 import contextlib
 import functools
 
-from django.conf import settings
-
+from console.agent import config
 from runtime import staging
 from runtime.api import Engine
 from runtime.image.distribution.policy import AddressPolicy
@@ -17,7 +16,7 @@ from runtime.image.layer_unpack import LayerLimits, unpack_layer
 
 @functools.lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    return Engine(settings.MOORAGE_ROOT or None)
+    return Engine(config.engine_root())
 
 
 def engine_root(engine) -> str:

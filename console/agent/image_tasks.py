@@ -1,33 +1,33 @@
 """The host's side of pulling and building images (job kinds `pull` and `build`).
 
-Both write what the engine prints to the job as it happens (`JobOutput`), then sync the host's
-images and give the images the job made to the job's team. A user's pull connects only where
-its address policy lets it (`address_policy`), so it cannot reach the host's own services.
-Images that were on the host before keep their owner: a pull that turns out to be the very
-image another team (or the host) already has fails, saying so, and puts the tag back where it
-was (or takes it off), so a team never ends up with a name on an image it cannot see.
+Both write what the engine prints to the job as it happens (`JobOutput`), then report the
+host's images and those the job made, which the console gives to the job's team. A user's pull
+connects only where its address policy lets it (the job's `policy`, the console's
+MOORAGE_PULL_DENY and MOORAGE_PULL_ALLOW; a superuser's job has none), so it cannot reach the
+host's own services. Images that were on the host before keep their owner: a pull that turns
+out to be the very image another team (or the host) already has (the job's `taken`) fails,
+saying so, and puts the tag back where it was (or takes it off), so a team never ends up with
+a name on an image it cannot see.
 
 A build runs in a private directory under the engine's tmp/ (mode 0700, under the engine root
 only root reads), held against `system gc` while the job works there: the uploaded context, if
-any, is unpacked there by the engine's layer unpacker, which never follows a path out of the
-directory and refuses more entries or deeper nesting than `BUILD_CONTEXT_MAX_ENTRIES` and
-`BUILD_CONTEXT_MAX_DEPTH` allow; the Dockerfile is written beside it, outside the context. The
-engine gets the images the build may use (`usable_images`: those the team may run, and their
-steps) and treats every other image as absent, in FROM, COPY --from and the cache, whatever a
-build argument computes. The console adds `LABEL moorage.team=<team>` as the last step, so a
-team's build is always an image of its own even when every other step comes from the cache
-(of its own builds, or of the host's images). The directory (without recursion, however deep)
-and the stored context are removed whatever happens.
+any (fetched from the console), is unpacked there by the engine's layer unpacker, which never
+follows a path out of the directory and refuses more entries or deeper nesting than the job
+allows; the Dockerfile is written beside it, outside the context. The engine gets the images
+the build may use (those the team may run, and their steps, as the console says after the
+host's images are synced) and treats every other image as absent, in FROM, COPY --from and the
+cache, whatever a build argument computes. The build ends with the job's `label` (`LABEL
+moorage.team=<team>`), so a team's build is always an image of its own even when every other
+step comes from the cache. The directory is removed (without recursion, however deep) whatever
+happens; the console drops the stored context when the job is over.
 """
 import io
 import os
 import re
 
-from django.conf import settings
-from django.db.models import Q
-
-from console.agent import reconcile
+from console.agent import config, console_api
 from console.agent.engine import (
+    engine_root,
     error_message,
     pull_policy,
     unpack_context,
@@ -35,13 +35,12 @@ from console.agent.engine import (
     working_directory,
 )
 from console.agent.output import JobOutput
+from console.agent.worker import worker_identity
 from console.core.engine_grammar import dockerfile_message, instruction_lines
-from console.images.models import BuildContext, Image
-from console.images.requests import images_usable_by
 from runtime.errors import MoorError
 
-TEAM_NAME_IN_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
+CONTEXT_MAX_UNPACKED_BYTES = 4 << 30
 
 
 class JobRefused(MoorError):
@@ -51,31 +50,22 @@ class JobRefused(MoorError):
 
 # -- pull ---------------------------------------------------------------------------------------
 
-def pull(job, engine):
-    reference, tag = job.params["reference"], job.params.get("tag") or ""
+def pull(job, engine, report):
+    reference, tag = job["reference"], job.get("tag") or ""
     before = images_on(engine)
-    with JobOutput(job) as output:
-        image_id = engine.pull(reference, progress=output.line, policy=address_policy(job))
-    if image_id in before and not may_take(job, image_id):
+    policy = job.get("policy")
+    policy = pull_policy(deny=policy["deny"], allow=policy["allow"]) if policy else None
+    with JobOutput(job["id"]) as output:
+        image_id = engine.pull(reference, progress=output.line, policy=policy)
+    taken = (job.get("taken") or {}).get(image_id)
+    if image_id in before and taken:
         if tag and tag not in before[image_id]:
             give_tag_back(engine, tag, before)
-        reconcile.sync_images(job.host, engine)
-        raise JobRefused(f"{reference} is an image already on {job.host.name}, "
-                         f"{owner_of(job, image_id)}: it was not added to "
-                         f"{team_words(job)}")
-    give_new_images(job, engine, before, image_id)
+        report_images(engine, report)
+        raise JobRefused(f"{reference} is an image already on {config.current().host}, "
+                         f"{taken}: it was not added to {job.get('team') or 'the team'}")
+    report_images(engine, report, before=before, result=image_id)
     return {"image_id": image_id, "reference": tag or None}
-
-
-def address_policy(job):
-    """Where the pull may connect: anywhere for a superuser; for anyone else not to the
-    host's own, loopback or link-local addresses, its containers' networks, nor what
-    `PULL_DENY` lists (`PULL_ALLOW` excepted). The engine checks every connection the pull
-    makes, and tells a refused address, a closed port and a service that is no registry
-    apart in no way."""
-    if job.requested_by_id and job.requested_by.is_superuser:
-        return None
-    return pull_policy(deny=settings.PULL_DENY, allow=settings.PULL_ALLOW)
 
 
 def give_tag_back(engine, tag: str, before: dict) -> None:
@@ -87,117 +77,80 @@ def give_tag_back(engine, tag: str, before: dict) -> None:
         engine.tag(previous, tag)
 
 
-def may_take(job, image_id: str) -> bool:
-    """Whether the image, already on the host before the pull, may carry the job's tag: it is
-    the team's own (or the requester is a superuser, or the console has no row for it)."""
-    if job.requested_by_id and job.requested_by.is_superuser:
-        return True
-    row = Image.objects.filter(host=job.host, image_id=image_id).first()
-    return row is None or (row.team_id is not None and row.team_id == job.team_id)
-
-
-def owner_of(job, image_id: str) -> str:
-    row = Image.objects.filter(host=job.host, image_id=image_id).first()
-    if row is not None and row.team_id is None:
-        names = ", ".join(row.tags) or row.short_id
-        return f"a host image ({names}) every team granted the host may run"
-    return "an image of another team"
-
-
-def team_words(job) -> str:
-    return f"team {job.team.name}" if job.team_id else "the host's images"
-
-
 # -- build --------------------------------------------------------------------------------------
 
-CONTEXT_MAX_UNPACKED_BYTES = 4 << 30
-
-
-def build(job, engine):
-    params = job.params
+def build(job, engine, report):
     before = images_on(engine)
+    image_id = None
     try:
         with working_directory(engine, "console-build-") as workdir:
-            image_id = build_in(workdir, job, engine, before)
+            image_id = build_in(workdir, job, engine)
     finally:
-        BuildContext.objects.filter(job=job).delete()
-    return {"image_id": image_id, "tags": list(params.get("tags") or [])}
+        # A failed build's completed steps are images too (the next build's cache).
+        report_images(engine, report, before=before, result=image_id)
+    return {"image_id": image_id, "tags": list(job.get("tags") or [])}
 
 
-def build_in(workdir: str, job, engine, before: dict) -> str:
-    params = job.params
+def build_in(workdir: str, job, engine) -> str:
     context_dir = os.path.join(workdir, "context")
     os.mkdir(context_dir, 0o700)
     dockerfile = os.path.join(workdir, "Dockerfile")
     with open(dockerfile, "w", encoding="utf-8") as handle:
-        handle.write(with_team_label(params["dockerfile"], job.team))
-    steps = StepTracker(params["dockerfile"])
-    image_id = None
-    with JobOutput(job) as output:
-        unpack_stored_context(job, context_dir, output)
+        handle.write(with_label(job["dockerfile"], job.get("label") or ""))
+    steps = StepTracker(job["dockerfile"])
+    with JobOutput(job["id"]) as output:
+        if job.get("context"):
+            unpack_job_context(job, context_dir, output)
 
         def write(text):
             output.write(text)
             steps.feed(text)
         try:
-            image_id = engine.build(context_dir, dockerfile=dockerfile,
-                                    tags=params.get("tags") or (),
-                                    build_args=params.get("build_args") or {},
-                                    no_cache=bool(params.get("no_cache")), output=write,
-                                    allowed_images=usable_images(job, engine))
+            return engine.build(context_dir, dockerfile=dockerfile, tags=job.get("tags") or (),
+                                build_args=job.get("build_args") or {},
+                                no_cache=bool(job.get("no_cache")), output=write,
+                                allowed_images=usable_images(job, engine))
         except MoorError as error:
             output.line(f"Error: {error_message(error)}")
             raise JobRefused(dockerfile_message(error_message(error), steps.line)) from None
-        finally:
-            # A failed build's completed steps are images too (the next build's cache).
-            give_new_images(job, engine, before, image_id)
-    return image_id
+
+
+def with_label(dockerfile: str, label: str) -> str:
+    return f"{dockerfile.rstrip()}\n{label}\n" if label else dockerfile
 
 
 def usable_images(job, engine) -> set[str] | None:
-    """The image IDs the build may use (FROM, COPY --from, the cache), as the run job passes
-    the image it checked; None (any image) for a superuser's build.
+    """The image IDs the build may use (FROM, COPY --from, the cache); None (any image) for
+    a superuser's build.
 
-    Those are the images the team may run (its own and the host's, read after a sync so that
-    what the host has just made counts), with their parents: the intermediate images of the
-    team's builds have no rows, and are the steps its next build finds in the cache. The
-    walk down to the parents stops at an image of another team, so that a host image built
-    on one never opens that team's image, nor its steps, to everybody."""
-    requester = job.requested_by
-    if requester is not None and requester.is_superuser:
+    The console says which images the team may run (its own and the host's) and which are
+    other teams', after a sync of the host's images (what it has just made counts). Their
+    parents are usable too: the intermediate images of the team's builds have no rows, and
+    are the steps its next build finds in the cache. The walk down stops at an image of
+    another team, so that a host image built on one never opens that team's image, nor its
+    steps, to everybody."""
+    if job.get("any_image"):
         return None
-    reconcile.sync_images(job.host, engine)
-    rows = Image.objects.filter(host=job.host)
-    foreign = set(rows.exclude(team=None).exclude(team=job.team)
-                  .values_list("image_id", flat=True))
-    runnable = images_usable_by(requester, job.host, job.team) if requester is not None else \
-        rows.filter(Q(team__isnull=True) | Q(team=job.team))
+    answer = console_api.get_api().usable_images(job["id"], worker_identity(),
+                                                 engine_root(engine), engine.images())
+    if answer.get("any"):
+        return None
+    foreign = set(answer.get("foreign") or ())
     parents = {row.get("Id"): row.get("ParentId") or None for row in engine.images(all=True)}
     usable = set()
-    for image_id in runnable.values_list("image_id", flat=True):
+    for image_id in answer.get("runnable") or ():
         while image_id and image_id not in usable and image_id not in foreign:
             usable.add(image_id)
             image_id = parents.get(image_id)
     return usable
 
 
-def with_team_label(dockerfile: str, team) -> str:
-    if team is None:
-        return dockerfile
-    value = team.name if TEAM_NAME_IN_LABEL.match(team.name) else f"team-{team.pk}"
-    return f"{dockerfile.rstrip()}\nLABEL moorage.team={value}\n"
-
-
-def unpack_stored_context(job, context_dir: str, output) -> None:
-    stored = BuildContext.objects.filter(job=job).first()
-    if stored is None:
-        return
-    output.line(f"Unpacking the build context ({stored.size} bytes)")
+def unpack_job_context(job, context_dir: str, output) -> None:
+    archive = console_api.get_api().context(job["id"], worker_identity())
+    output.line(f"Unpacking the build context ({len(archive)} bytes)")
     try:
-        unpack_context(io.BytesIO(bytes(stored.archive)), context_dir,
-                       max_bytes=CONTEXT_MAX_UNPACKED_BYTES,
-                       max_entries=settings.BUILD_CONTEXT_MAX_ENTRIES,
-                       max_depth=settings.BUILD_CONTEXT_MAX_DEPTH)
+        unpack_context(io.BytesIO(archive), context_dir, max_bytes=CONTEXT_MAX_UNPACKED_BYTES,
+                       max_entries=job["max_entries"], max_depth=job["max_depth"])
     except MoorError as error:
         output.line(f"Error: {error_message(error)}")
         raise JobRefused(f"build context: {error_message(error)}") from None
@@ -236,15 +189,12 @@ def images_on(engine) -> dict[str, list[str]]:
             for row in engine.images(all=True)}
 
 
-def give_new_images(job, engine, before: dict, result: str | None = None) -> None:
-    """Sync the host's images; those the job made (and its result, if the console had no row
-    for it) belong to the job's team (to the host's, for a superuser's job without one),
-    whatever team a `moorage.team` label they came with names."""
-    had_row = result is not None and Image.objects.filter(host=job.host,
-                                                          image_id=result).exists()
-    reconcile.sync_images(job.host, engine)
-    made = set(images_on(engine)) - set(before)
-    if result is not None and not had_row:
-        made.add(result)
-    Image.objects.filter(host=job.host, image_id__in=made).update(team=job.team)
-
+def report_images(engine, report: dict, *, before: dict | None = None,
+                  result: str | None = None) -> None:
+    """The host's images for the console, and (given `before`) those the job made: new
+    since `before`, and its `result`, which the console gives the job's team if it had no
+    row for it."""
+    report.update(images=engine.images(), root=engine_root(engine))
+    if before is not None:
+        report["made"] = sorted(set(images_on(engine)) - set(before))
+        report["image_id"] = result

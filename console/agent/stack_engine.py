@@ -3,7 +3,10 @@ stack's file and `.env` (never the worker's environment), and the engine as the 
 use it (`StackEngine`).
 
 The web process checked the file for the user who asked (`console.stacks.requests`); here the
-host holds the project to the same rules where only the host can tell:
+host holds the project to the same rules where only the host can tell, with what the console
+said of the job when the agent claimed it (`job`: the team, whether a superuser asked, the
+images the team may run here, the volumes and containers the console gave it:
+`console/hostapi/stack_jobs.py`):
 
 - every container carries the team's label (`moorage.team`), so a sync gives it to the team;
   the stack's networks and volumes carry `moorage.team=team-<id>`, so they are the team's (its
@@ -18,11 +21,7 @@ host holds the project to the same rules where only the host can tell:
 """
 import os
 
-from django.conf import settings
-
-from console.containers.models import Container
-from console.images.models import Image
-from console.volumes.models import Volume
+from console.agent import config
 from runtime import compose
 from runtime.compose import containers as compose_labels
 from runtime.compose.interpolation import parse_env_file
@@ -38,7 +37,7 @@ class StackRefused(MoorError):
 
 def stack_directory(host_name: str, name: str) -> str:
     """The stack's directory on the host (relative paths of a superuser's file point there)."""
-    path = os.path.join(settings.VAR_DIR, "stacks", host_name, name)
+    path = os.path.join(config.var_dir(), "stacks", host_name, name)
     os.makedirs(path, mode=0o700, exist_ok=True)
     return path
 
@@ -55,18 +54,22 @@ def load_project(engine, job, name: str, compose_text: str, env_text: str, team,
     superuser's file may read the host's files (`env_file`); nobody else's reads any."""
     project = compose.load(content=compose_text, environ=variables_of(env_text),
                            project_name=name,
-                           working_dir=stack_directory(job.host.name, name),
+                           working_dir=stack_directory(config.current().host, name),
                            read_files=read_files,
                            cache_dir=os.path.join(engine.paths.root, "compose", "validated"))
     if team is not None:
         for entry in list(project.networks.values()) + list(project.volumes.values()):
             if not entry.get("external"):
-                entry["labels"] = {**entry.get("labels", {}), TEAM_LABEL: team.network}
+                entry["labels"] = {**entry.get("labels", {}), TEAM_LABEL: team["network"]}
     return project
 
 
 def by_superuser(job) -> bool:
-    return job.requested_by_id is not None and job.requested_by.is_superuser
+    return bool(job.get("superuser"))
+
+
+def host_name() -> str:
+    return config.current().host
 
 
 class StackEngine:
@@ -83,16 +86,14 @@ class StackEngine:
     def create(self, options: dict) -> str:
         options = dict(options)
         options["labels"] = {**(options.get("labels") or {}),
-                             TEAM_LABEL: self.team.name if self.team is not None else ""}
+                             TEAM_LABEL: self.team["name"] if self.team is not None else ""}
         if not self.superuser:
             self.hold_to_the_rules(options)
         return self.engine.create(options)
 
     def hold_to_the_rules(self, options: dict) -> None:
         shown = options.get("image_name") or options.get("image")
-        images = Image.objects.filter(host=self.job.host, image_id=options.get("image"))
-        if not (images.filter(team__isnull=True).exists() or (
-                self.team is not None and images.filter(team=self.team).exists())):
+        if options.get("image") not in set(self.job.get("images") or ()):
             raise NotFound(f"No such image: {shown}")
         held = [name for name in ("privileged", "cap_add") if options.get(name)]
         held += ["a bind mount" for bind in options.get("binds") or []
@@ -103,17 +104,17 @@ class StackEngine:
             raise StackRefused(f"only a superuser may give a container {', '.join(held)}")
         if options.get("ports"):
             options["publish_loopback"] = False
-        if settings.MAX_PIDS and not options.get("pids_limit"):
-            options["pids_limit"] = settings.MAX_PIDS
+        if self.job.get("max_pids") and not options.get("pids_limit"):
+            options["pids_limit"] = self.job["max_pids"]
 
     def volume_create(self, name=None, labels=None, **options):
         if self.team is not None:
-            labels = {**(labels or {}), TEAM_LABEL: self.team.network}
+            labels = {**(labels or {}), TEAM_LABEL: self.team["network"]}
         return self.engine.volume_create(name=name, labels=labels, **options)
 
     def pull(self, reference, *args, **kwargs):
         if not self.superuser:
-            raise NotFound(f"No such image: {reference} (on host {self.job.host.name}): pull "
+            raise NotFound(f"No such image: {reference} (on host {host_name()}): pull "
                            f"it first")
         return self.engine.pull(reference, *args, **kwargs)
 
@@ -134,10 +135,10 @@ class StackEngine:
                      else self.engine.volume_inspect(name))
         except NotFound:
             return False
-        if (found.get("Labels") or {}).get(TEAM_LABEL) in (self.team.network, self.team.name):
+        if (found.get("Labels") or {}).get(TEAM_LABEL) in (self.team["network"],
+                                                           self.team["name"]):
             return True
-        return kind == "volume" and Volume.objects.filter(host=self.job.host, name=name,
-                                                          team=self.team).exists()
+        return kind == "volume" and name in set(self.job.get("team_volumes") or ())
 
 
 def check_project(engine, job, name: str, stack) -> None:
@@ -148,16 +149,16 @@ def check_project(engine, job, name: str, stack) -> None:
     if not found:
         return
     if stack is None:
-        raise StackRefused(f"the name {name} is taken on host {job.host.name}: a Compose "
+        raise StackRefused(f"the name {name} is taken on host {host_name()}: a Compose "
                            f"project of that name is there")
-    ours = set(stack.container_ids)
-    teams = dict(Container.objects.filter(host=job.host, engine_id__in=[
-        summary["Id"] for summary in found]).values_list("engine_id", "team_id"))
+    ours = set(stack["container_ids"])
+    team = job.get("team")
+    the_teams = set(job.get("team_containers") or ())
     for summary in found:
         label = (summary.get("Labels") or {}).get(TEAM_LABEL)
-        if summary["Id"] in ours or (stack.team_id is not None and (
-                label == stack.team.name or teams.get(summary["Id"]) == stack.team_id)):
+        if summary["Id"] in ours or (team is not None and (
+                label == team["name"] or summary["Id"] in the_teams)):
             continue
         shown = (summary.get("Names") or [summary["Id"][:12]])[0].lstrip("/")
-        raise StackRefused(f"container {shown} of project {name} on host {job.host.name} is "
+        raise StackRefused(f"container {shown} of project {name} on host {host_name()} is "
                            f"not stack {name}'s: it was made outside the console")

@@ -5,37 +5,36 @@ restarting, taking down and removing a stack's Compose project with the engine's
 A deploy plans again (the host may have changed since the review), writes the plan, then one
 line per step as it happens (`web: container shop-web-1 Recreating (configuration changed:
 environment)`) to the job's output, and leaves the console's rows of the stack's containers
-as the engine has them, whether it succeeded or not. Containers of services a new file no
-longer has are removed (`remove_orphans`). Only one job of a stack runs at a time on a host
-(a lock in its directory), whatever the queue delivers.
+as the engine has them, whether it succeeded or not: every job reports the stack's project
+as the engine has it after the job (`report["stack"]`: its containers and their `inspect`),
+from which the console makes the rows (`console/hostapi/stack_jobs.py`). Containers of
+services a new file no longer has are removed (`remove_orphans`). Only one job of a stack runs
+at a time on a host (a lock in its directory), whatever the queue delivers.
 """
 import contextlib
 import fcntl
 import os
 
-from console.agent import reconcile
+from console.agent.engine import engine_root
 from console.agent.output import JobOutput
 from console.agent.stack_engine import (
     StackEngine,
     StackRefused,
     by_superuser,
     check_project,
+    host_name,
     load_project,
     stack_directory,
 )
-from console.containers.models import Container
-from console.jobs.models import Job
-from console.stacks.models import Stack
-from console.streams import publish
-from console.volumes.models import Volume
 from runtime import compose
 from runtime.compose import containers as compose_labels
+from runtime.errors import MoorError
 
 
 @contextlib.contextmanager
 def stack_lock(job, name: str):
     """One job of a stack at a time on its host."""
-    path = os.path.join(stack_directory(job.host.name, name), ".lock")
+    path = os.path.join(stack_directory(host_name(), name), ".lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -44,11 +43,11 @@ def stack_lock(job, name: str):
         os.close(fd)
 
 
-def the_stack(job) -> Stack:
-    stack = Stack.objects.select_related("host", "team").filter(pk=job.params["stack"]).first()
-    if stack is None:
+def the_stack(job) -> dict:
+    """The job's stack as the console described it."""
+    if job.get("gone") or job.get("stack") is None:
         raise StackRefused("the stack was removed meanwhile")
-    return stack
+    return job["stack"]
 
 
 def progress_line(event: dict) -> str:
@@ -82,60 +81,60 @@ def planned(engine, job, name, compose_text, env_text, stack, team):
 
 # -- handlers -----------------------------------------------------------------------------------
 
-def plan(job, engine):
-    """What deploying the file in the job's params would change, and why; nothing changes."""
-    params = job.params
-    stack = the_stack(job) if params.get("stack") else None
-    _, made = planned(engine, job, params["name"], params["compose"], params.get("env") or "",
-                      stack, job.team)
+def plan(job, engine, report):
+    """What deploying the file in the job would change, and why; nothing changes."""
+    if job.get("gone"):
+        the_stack(job)
+    _, made = planned(engine, job, job["name"], job["compose"], job.get("env") or "",
+                      job.get("stack"), job.get("team"))
     return {"plan": made.to_dict(), "changes": made.changes()}
 
 
-def deploy(job, engine):
+def deploy(job, engine, report):
     stack = the_stack(job)
-    version = stack.versions.filter(number=job.params["version"]).first()
+    version = job.get("version")
     if version is None:
-        raise StackRefused(f"stack {stack.name} has no version {job.params['version']}")
-    with stack_lock(job, stack.name), JobOutput(job) as output:
+        raise StackRefused(f"stack {stack['name']} has no version {job.get('version_asked')}")
+    with stack_lock(job, stack["name"]), JobOutput(job["id"]) as output:
         try:
-            stack_engine, made = planned(engine, job, stack.name, version.compose, version.env,
-                                         stack, stack.team)
+            stack_engine, made = planned(engine, job, stack["name"], version["compose"],
+                                         version["env"], stack, job.get("team"))
             described = made.to_dict()
-            output.line(f"Deploying version {version.number} of {stack.name} on "
-                        f"{job.host.name}:")
+            output.line(f"Deploying version {version['number']} of {stack['name']} on "
+                        f"{host_name()}:")
             for line in plan_lines(described):
                 output.line(f"  {line}")
             started = compose.up(stack_engine, made, progress=lambda event: output.line(
                 progress_line(event)), build_output=output.write)
-            output.line(f"Version {version.number} is deployed.")
+            output.line(f"Version {version['number']} is deployed.")
         except Exception as error:
             output.line(f"Error: {getattr(error, 'message', None) or error}")
             raise
         finally:
-            sync_stack(stack, engine)
-    return {"plan": described, "containers": started, "version": version.number}
+            report_stack(report, stack["name"], engine)
+    return {"plan": described, "containers": started, "version": version["number"]}
 
 
 def lifecycle(verb):
     """start, stop or restart the stack's containers: with its file, as Compose does
     (dependencies first, conditions waited for); without one (made outside), in the order
     they were made (stop: the reverse)."""
-    def handler(job, engine):
+    def handler(job, engine, report):
         stack = the_stack(job)
-        with stack_lock(job, stack.name), JobOutput(job) as output:
+        with stack_lock(job, stack["name"]), JobOutput(job["id"]) as output:
             try:
-                current = stack.current
-                report = lambda event: output.line(progress_line(event))  # noqa: E731
+                current = stack.get("current")
+                progress = lambda event: output.line(progress_line(event))  # noqa: E731
                 if current is not None:
-                    project = load_project(engine, job, stack.name, current.compose,
-                                           current.env, stack.team, read_files=False)
-                    getattr(compose, verb)(StackEngine(engine, job, stack.team), project,
-                                           progress=report)
+                    project = load_project(engine, job, stack["name"], current["compose"],
+                                           current["env"], job.get("team"), read_files=False)
+                    getattr(compose, verb)(StackEngine(engine, job, job.get("team")), project,
+                                           progress=progress)
                 else:
-                    by_labels(engine, stack.name, verb, output)
+                    by_labels(engine, stack["name"], verb, output)
             finally:
-                sync_stack(stack, engine)
-        return {"containers": len(stack.containers)}
+                found = report_stack(report, stack["name"], engine)
+        return {"containers": len(found)}
     handler.__name__ = verb
     return handler
 
@@ -157,75 +156,54 @@ def by_labels(engine, name: str, verb: str, output) -> None:
                 engine.start(summary["Id"])
 
 
-def down(job, engine):
+def down(job, engine, report):
     """Remove the stack's containers and networks; its volumes and the stack stay."""
     stack = the_stack(job)
-    with stack_lock(job, stack.name), JobOutput(job) as output:
+    with stack_lock(job, stack["name"]), JobOutput(job["id"]) as output:
         try:
-            compose.down(engine, stack.name, None, volumes=False, remove_orphans=True,
+            compose.down(engine, stack["name"], None, volumes=False, remove_orphans=True,
                          progress=lambda event: output.line(progress_line(event)))
         finally:
-            sync_stack(stack, engine)
-    return {"down": stack.name}
+            report_stack(report, stack["name"], engine)
+    return {"down": stack["name"]}
 
 
-def remove(job, engine):
-    """Take the stack down (with `volumes`, its volumes too) and forget it."""
+def remove(job, engine, report):
+    """Take the stack down (with `volumes`, its volumes too); the console forgets it once
+    this succeeded (and marks it active again if it failed)."""
     stack = the_stack(job)
-    volumes = bool(job.params.get("volumes"))
-    with stack_lock(job, stack.name), JobOutput(job) as output:
+    with stack_lock(job, stack["name"]), JobOutput(job["id"]) as output:
         try:
-            compose.down(engine, stack.name, None, volumes=volumes, remove_orphans=True,
+            compose.down(engine, stack["name"], None, volumes=bool(job.get("volumes")),
+                         remove_orphans=True,
                          progress=lambda event: output.line(progress_line(event)))
-        except BaseException:
-            Stack.objects.filter(pk=stack.pk).update(state=Stack.State.ACTIVE)
-            sync_stack(stack, engine)
-            raise
-        sync_stack(stack, engine)
-        if volumes:
-            Volume.objects.filter(host=job.host, project=stack.name).delete()
-        Stack.objects.filter(pk=stack.pk).delete()
-    return {"removed": stack.name, "volumes": job.params.get("volume_names") or []}
+        finally:
+            report_stack(report, stack["name"], engine)
+    return {"removed": stack["name"], "volumes": job.get("volume_names") or []}
 
 
-# -- the console's rows ---------------------------------------------------------------------------
+# -- the report -----------------------------------------------------------------------------------
 
-def sync_stack(stack, engine) -> None:
-    """The rows of the stack's containers as the engine has them now: new ones made (the
-    team's), changed ones refreshed, removed ones gone; the stack's list of them."""
-    host = stack.host
-    found = compose_labels.project_containers(engine, stack.name, oneoff=None)
-    ids = [summary["Id"] for summary in found]
-    rows = {row.engine_id: row for row in Container.objects.filter(host=host).filter(
-        engine_id__in=ids + stack.container_ids).select_related("host", "team")}
-    if reconcile.root_unchanged(host, engine):
-        # First: a recreated container's successor has its name.
-        for engine_id, row in rows.items():
-            if engine_id not in ids:
-                grantees = list(row.grants.values_list("user_id", flat=True))
-                row.delete()
-                publish.container_changed(row, removed=True, grantee_ids=grantees)
+def report_stack(report: dict, name: str, engine) -> list[dict]:
+    """The stack's project as the engine has it now, for the console to make its rows from:
+    its containers' summaries and `inspect`s, and the engine root."""
+    found = compose_labels.project_containers(engine, name, oneoff=None)
+    inspected = {}
     for summary in found:
-        row = rows.get(summary["Id"])
-        if row is None:
-            reconcile.adopt(host, engine, summary)
-        else:
-            reconcile.refresh(row, engine)
-    if stack.team_id is not None:
-        Container.objects.filter(host=host, engine_id__in=ids, team__isnull=True).update(
-            team=stack.team_id)
-    entries = [{"id": summary["Id"], "service": compose_labels.service_of(summary)}
-               for summary in found]
-    Stack.objects.filter(pk=stack.pk).update(containers=entries, missed_syncs=0)
-    stack.containers = entries
+        try:
+            inspected[summary["Id"]] = engine.inspect(summary["Id"])
+        except MoorError:
+            pass                # gone again already
+    report.update(root=engine_root(engine), stack={"containers": found, "inspect": inspected})
+    return found
 
 
 HANDLERS = {
-    Job.Kind.STACK_PLAN: plan,
-    Job.Kind.STACK_DEPLOY: deploy,
-    Job.Kind.STACK_START: lifecycle("start"),
-    Job.Kind.STACK_STOP: lifecycle("stop"),
-    Job.Kind.STACK_RESTART: lifecycle("restart"),
-    Job.Kind.STACK_DOWN: down,
-    Job.Kind.STACK_REMOVE: remove,
+    "stack.plan": plan,
+    "stack.deploy": deploy,
+    "stack.start": lifecycle("start"),
+    "stack.stop": lifecycle("stop"),
+    "stack.restart": lifecycle("restart"),
+    "stack.down": down,
+    "stack.remove": remove,
 }

@@ -1,215 +1,201 @@
-"""The tasks a host's worker runs. Each takes a job id, claims the job (a redelivered message
-finds it taken and returns), calls the engine, records the result and publishes the change.
+"""The tasks a host's worker runs. A notice carries only a job's ID: the task claims the job
+through the host API, which answers with what the job is (or refuses: another host's job, one
+claimed before, none at all, and the task does nothing), calls the engine, and reports the
+outcome with the engine's facts about the job's own container and images (`report`). The
+console records it all: rows, commit history, the job's state.
 
 One small handler per job kind; an engine error (`MoorError`, which a handler's own refusal
 also is) fails the job with its one-line message.
 
-The tasks' names (`console.jobs.execute`, `console.jobs.sync`: `EXECUTE_TASK` and `SYNC_TASK`
-in `console.jobs.dispatch`, which sends them) are part of the wire between the web side and
-every host's worker: a renamed task would strand the messages queued under its old name.
+The tasks' names (`wire.EXECUTE_TASK`, `wire.SYNC_TASK`) are part of the wire between the web
+side and every host's worker: a renamed task would strand the messages queued under its old
+name.
 """
 import logging
 
-from celery import shared_task
 from celery.signals import task_failure
-from django.db import close_old_connections, transaction
-from django.utils import timezone
 
 from console.agent import (
+    config,
+    console_api,
     image_tasks,
-    reconcile,
-    specs,
     stack_tasks,
+    sync,
     team_groups,
     team_networks,
     volume_tasks,
 )
-from console.agent.engine import container_diff, error_message, get_engine
+from console.agent.console_api import ConsoleRefused
+from console.agent.engine import container_diff, engine_root, error_message, get_engine
+from console.agent.queue import app
 
 # The worker's start-up and heartbeat (signal handlers) come with the tasks it runs.
 from console.agent.worker import worker_identity
-from console.containers.models import Container
-from console.hosts.models import Host
-from console.images.models import Commit
-from console.jobs.dispatch import EXECUTE_TASK, SYNC_TASK
-from console.jobs.models import Job
-from console.streams import publish
+from console.jobs import wire
 from runtime.errors import MoorError
 
 log = logging.getLogger(__name__)
+SUCCEEDED, FAILED = "succeeded", "failed"
 
 
-@shared_task(name=EXECUTE_TASK, acks_late=True, ignore_result=True)
-def execute_job(job_id: int) -> str:
-    close_old_connections()
-    if not Job.objects.claim(job_id, worker_identity()):
+@app.task(name=wire.EXECUTE_TASK, acks_late=True, ignore_result=True)
+def execute_job(job_id) -> str:
+    if not isinstance(job_id, int) or isinstance(job_id, bool):
+        log.warning("a notice named no job (%r): ignored", job_id)
+        return "ignored"
+    api, worker = console_api.get_api(), worker_identity()
+    job = api.claim(job_id, worker)
+    if job is None:
         return "already claimed"
-    job = Job.objects.select_related("host", "team", "container", "requested_by").get(pk=job_id)
-    publish.job_changed(job)
+    report = {}
     try:
-        result = HANDLERS[job.kind](job, get_engine())
+        result = HANDLERS[job["kind"]](job, get_engine(), report)
     except MoorError as error:
-        finish(job, Job.State.FAILED, error=error_message(error))
+        state, message, result = FAILED, error_message(error), {}
     except Exception as error:  # a bug of ours: still never leave the job running
-        log.exception("job %s (%s) failed", job.pk, job.kind)
-        finish(job, Job.State.FAILED, error=f"internal error: {type(error).__name__}: {error}")
+        log.exception("job %s (%s) failed", job_id, job["kind"])
+        state, message, result = FAILED, f"internal error: {type(error).__name__}: {error}", {}
     else:
-        finish(job, Job.State.SUCCEEDED, result=result or {})
-    return job.state
+        state, message = SUCCEEDED, ""
+    finish(job_id, worker, state, error=message, result=result or {}, report=report)
+    return state
 
 
-@shared_task(name=SYNC_TASK, ignore_result=True)
-def sync_host(host_name: str) -> None:
+@app.task(name=wire.SYNC_TASK, ignore_result=True)
+def sync_host(host_name) -> None:
     """The periodic reconcile a worker asks of itself (no job row)."""
-    close_old_connections()
-    host = Host.objects.filter(name=host_name).first()
-    if host is not None:
-        reconcile.sync_host(host, get_engine())
-        team_groups.sync(host, get_engine())
+    if host_name != config.current().host:
+        log.warning("a sync notice named host %r, not this one: ignored", host_name)
+        return
+    sync.sync_host(console_api.get_api(), get_engine())
 
 
 @task_failure.connect
 def fail_job_of_lost_worker(sender=None, task_id=None, exception=None, args=None, **kwargs):
-    """A pool process killed mid-task (OOM, SIGKILL) never reaches `finish`: fail its job."""
-    if getattr(sender, "name", None) != EXECUTE_TASK or not args:
+    """A pool process killed mid-task (OOM, SIGKILL) never reports: fail its job (the console
+    refuses it if the job is not running for this worker)."""
+    if getattr(sender, "name", None) != wire.EXECUTE_TASK or not args:
         return
-    job = Job.objects.filter(pk=args[0], state=Job.State.RUNNING).first()
-    if job is not None:
-        finish(job, Job.State.FAILED, error=f"the worker process died running the job "
-                                            f"({type(exception).__name__})")
+    finish(args[0], worker_identity(), FAILED,
+           error=f"the worker process died running the job ({type(exception).__name__})")
 
 
-def finish(job: Job, state: str, *, error: str = "", result: dict | None = None) -> bool:
-    """Record the job's outcome, if the job is still this worker's to finish: the reaper (a
-    silent host) or a restarted worker may have failed it meanwhile, with a conditional update
-    as this one, and that verdict stands. False when it did."""
-    fields = {"state": state, "error": error, "result": result or {},
-              "finished_at": timezone.now()}
-    if not Job.objects.filter(pk=job.pk, state=Job.State.RUNNING,
-                              worker=worker_identity()).update(**fields):
-        job.refresh_from_db()
-        log.warning("job %s was settled meanwhile (%s: %s); its outcome here (%s) is not "
-                    "recorded", job.pk, job.state, job.error, state)
+def finish(job_id: int, worker: str, state: str, *, error: str = "",
+           result: dict | None = None, report: dict | None = None) -> bool:
+    """Report the job's outcome. The console keeps it only if the job is still this
+    worker's (the reaper, for a host it found silent, may have failed it meanwhile, and that
+    verdict stands); False when it did not."""
+    try:
+        console_api.get_api().finish(job_id, worker, state, error=error, result=result,
+                                     report=report)
+    except ConsoleRefused as refusal:
+        if refusal.status != 409:
+            raise
+        log.warning("job %s was settled meanwhile (%s); its outcome here (%s) is not "
+                    "recorded", job_id, refusal.detail, state)
         return False
-    for name, value in fields.items():
-        setattr(job, name, value)
-    publish.job_changed(job)
     return True
 
 
-# -- handlers: (job, engine) -> result dict ------------------------------------------------
+# -- handlers: (job, engine, report) -> result ----------------------------------------------
+# `report` gathers the engine's facts for the console: "container" (the job's container's
+# inspect, None when the engine has none), "images" and "root" (the host's images after the
+# job), "made" (the images it made), "commit".
+
+def inspect_or_none(engine, engine_id: str) -> dict | None:
+    try:
+        return engine.inspect(engine_id)
+    except MoorError:
+        return None
+
 
 def making(verb):
     """run (create + start) or create, on a network the container's team may use (its own
-    made on first use); the engine removes a container whose start failed, and so do we."""
-    def handler(job, engine):
-        container = job.container
+    made on first use); the engine removes a container whose start failed."""
+    def handler(job, engine, report):
         try:
-            team_networks.prepare(job, container, engine)
-            volume_tasks.prepare(job, container, engine)
-            team_groups.ensure(container, engine)
-            getattr(engine, verb)(specs.create_options(container))
-        except MoorError:
-            remove_row(container)
-            raise
-        reconcile.refresh(container, engine)
-        return {"state": container.state}
+            team_networks.prepare(job.get("network"), engine)
+            volume_tasks.prepare(job, engine)
+            team_groups.ensure(job.get("group"), engine)
+            getattr(engine, verb)(job["options"])
+        finally:
+            report["container"] = inspect_or_none(engine, job["container"])
+        return {}
     return handler
 
 
 def lifecycle(verb):
-    def handler(job, engine):
-        container = job.container
+    def handler(job, engine, report):
+        engine_id = job["container"]
         try:
             if verb in ("start", "restart"):
-                team_networks.ensure_own(container, engine)
-                team_groups.ensure(container, engine)
+                team_networks.prepare(job.get("network"), engine)
+                team_groups.ensure(job.get("group"), engine)
             if verb == "stop":
-                engine.stop(container.engine_id, timeout=job.params.get("timeout"))
+                engine.stop(engine_id, timeout=job.get("timeout"))
             elif verb == "kill":
-                engine.kill(container.engine_id, signal=job.params.get("signal") or "KILL")
+                engine.kill(engine_id, signal=job.get("signal") or "KILL")
             elif verb == "restart":
-                engine.restart(container.engine_id, timeout=job.params.get("timeout"))
+                engine.restart(engine_id, timeout=job.get("timeout"))
             else:
-                engine.start(container.engine_id)
+                engine.start(engine_id)
         finally:
-            reconcile.refresh(container, engine)
-        return {"state": container.state, "exit_code": container.exit_code}
+            report["container"] = inspect_or_none(engine, engine_id)
+        return {}
     handler.__name__ = verb
     return handler
 
 
-def remove(job, engine):
-    container = job.container
+def remove(job, engine, report):
     try:
-        engine.remove(container.engine_id, force=bool(job.params.get("force")),
-                      volumes=bool(job.params.get("volumes")))
+        engine.remove(job["container"], force=bool(job.get("force")),
+                      volumes=bool(job.get("volumes")))
     except MoorError:
-        reconcile.refresh(container, engine)
+        report["container"] = inspect_or_none(engine, job["container"])
         raise
-    remove_row(container)
-    return {"removed": job.target_id}
+    return {}
 
 
-def commit(job, engine):
-    container = job.container
-    params = job.params
-    changes = [f"{c}" for c in params.get("changes", [])]
-    file_changes = container_diff(engine, container.engine_id)
-    repository = params.get("repository") or None
-    tag = params.get("tag") or ""
-    reference = f"{repository}:{tag or 'latest'}" if repository else None
-    image_id = engine.commit(container.engine_id, repository=reference,
-                             message=params.get("message") or None,
-                             author=params.get("author") or None, changes=changes,
-                             pause=params.get("pause", True))
-    data = engine.image_inspect(image_id)
-    with transaction.atomic():
-        image = reconcile.upsert_image(job.host, data, team=container.team)
-        record = Commit.objects.create(
-            image=image, new_image_id=image.image_id, parent_image_id=image.parent_id,
-            host=job.host, team=container.team, author=job.requested_by,
-            author_name=params.get("author") or "", container_engine_id=container.engine_id,
-            container_name=container.name, repository=repository or "", tag=tag,
-            message=params.get("message") or "", changes=changes, file_changes=file_changes,
-            layer_size=image.size, job=job)
-    reconcile.refresh(container, engine)
-    return {"image_id": image.image_id, "reference": reference, "files_changed": len(file_changes),
-            "commit": record.pk}
+def commit(job, engine, report):
+    engine_id = job["container"]
+    file_changes = container_diff(engine, engine_id)
+    try:
+        image_id = engine.commit(engine_id, repository=job.get("reference"),
+                                 message=job.get("message"), author=job.get("author"),
+                                 changes=job.get("changes") or [],
+                                 pause=job.get("pause", True))
+        report["commit"] = {"image": engine.image_inspect(image_id),
+                            "file_changes": file_changes}
+    finally:
+        report["container"] = inspect_or_none(engine, engine_id)
+    return {}
 
 
-def tag(job, engine):
+def tag(job, engine, report):
     """Point a `name:tag` at an image; the tag moves off any image it named before."""
-    reference = engine.tag(job.params["image"], job.params["reference"])
-    reconcile.sync_images(job.host, engine)
-    return {"image_id": job.params["image"], "reference": reference}
+    reference = engine.tag(job["image"], job["reference"])
+    report.update(images=engine.images(), root=engine_root(engine))
+    return {"image_id": job["image"], "reference": reference}
 
 
-def sync(job, engine):
-    return reconcile.sync_host(job.host, engine)
-
-
-def remove_row(container: Container) -> None:
-    grantees = list(container.grants.values_list("user_id", flat=True))
-    Container.objects.filter(pk=container.pk).delete()
-    publish.container_changed(container, removed=True, grantee_ids=grantees)
+def sync_job(job, engine, report):
+    return sync.sync_host(console_api.get_api(), engine)
 
 
 HANDLERS = {
-    Job.Kind.RUN: making("run"),
-    Job.Kind.CREATE: making("create"),
-    Job.Kind.START: lifecycle("start"),
-    Job.Kind.STOP: lifecycle("stop"),
-    Job.Kind.KILL: lifecycle("kill"),
-    Job.Kind.RESTART: lifecycle("restart"),
-    Job.Kind.REMOVE: remove,
-    Job.Kind.COMMIT: commit,
-    Job.Kind.TAG: tag,
-    Job.Kind.PULL: image_tasks.pull,
-    Job.Kind.BUILD: image_tasks.build,
-    Job.Kind.SYNC: sync,
+    "run": making("run"),
+    "create": making("create"),
+    "start": lifecycle("start"),
+    "stop": lifecycle("stop"),
+    "kill": lifecycle("kill"),
+    "restart": lifecycle("restart"),
+    "remove": remove,
+    "commit": commit,
+    "tag": tag,
+    "pull": image_tasks.pull,
+    "build": image_tasks.build,
+    "sync": sync_job,
+    "quota": team_groups.apply,
     **stack_tasks.HANDLERS,
     **volume_tasks.HANDLERS,
-    Job.Kind.QUOTA: team_groups.apply,
 }
-

@@ -1,26 +1,26 @@
-"""What makes a Celery worker a host: on start it registers its host (by `MOORAGE_HOST`),
-fails the jobs a dead predecessor left running, lets the engine settle its containers (after a
-reboot: restart policies), then a heartbeat thread keeps the host online,
-asks for a periodic sync and runs the reaper. Nothing here kills or touches containers: they
-belong to their monitors, and outlive any worker.
+"""What makes a Celery worker a host's: on start it says hello to the console (the jobs a dead
+predecessor left running fail there), lets the engine settle its containers (after a reboot:
+restart policies), reports the host's containers and images, then a heartbeat thread keeps
+the host online (with its capacity) and asks for a periodic sync on its own queue. Nothing
+here kills or touches containers: they belong to their monitors, and outlive any worker.
+
+When the console refuses the host's key (revoked), the worker stops: it would be refused
+everything, and a revoked host must not keep acting on its own.
 """
 import logging
 import os
+import shutil
+import signal
 import socket
 import threading
 import time
 from importlib.metadata import version
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
-from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection
 
+from console.agent import config, console_api
+from console.agent.console_api import ConsoleRefused, Revoked, Unreachable
 from console.agent.engine import engine_root, get_engine
-from console.agent.reconcile import mark_seen, sync_host
-from console.hosts.models import Host, validate_host_name
-from console.jobs import dispatch, reaper
-from console.jobs.models import Job
 
 log = logging.getLogger(__name__)
 _stop = threading.Event()
@@ -28,16 +28,9 @@ _stop = threading.Event()
 
 def worker_identity() -> str:
     """`<host name>@<machine>:<pid of the worker's main process>`: a restarted worker is a new
-    identity, which is how the reaper tells its own jobs from a dead predecessor's."""
+    identity, which is how the console tells its own jobs from a dead predecessor's."""
     main_pid = os.getppid() if os.environ.get("MOORAGE_WORKER_CHILD") else os.getpid()
-    return f"{settings.MOORAGE_HOST or '?'}@{socket.gethostname()}:{main_pid}"
-
-
-def reap_after_restart(host: Host, worker: str) -> int:
-    """At worker start-up: this host's running jobs belong to a worker that is gone."""
-    return reaper.fail(Job.objects.filter(host=host, state=Job.State.RUNNING)
-                       .exclude(worker=worker),
-                       "the host's worker stopped while running the job (it was restarted)")
+    return f"{config.current().host}@{socket.gethostname()}:{main_pid}"
 
 
 @worker_process_init.connect
@@ -45,37 +38,48 @@ def mark_pool_process(**kwargs):
     os.environ["MOORAGE_WORKER_CHILD"] = "1"
 
 
+def stop_the_worker(reason: str) -> None:
+    """Warm shutdown of this worker (its main process), saying why."""
+    log.error("%s: the host's worker stops", reason)
+    _stop.set()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
 @worker_ready.connect
 def become_host(sender=None, **kwargs):
-    if not settings.MOORAGE_HOST:
-        log.warning("MOORAGE_HOST is not set: this worker serves no host")
-        return
+    from console.agent.sync import sync_host
+
+    identity, api = worker_identity(), console_api.get_api()
     try:
-        validate_host_name(settings.MOORAGE_HOST)
-    except ValidationError as error:
-        log.error("MOORAGE_HOST=%r: %s This worker serves no host.", settings.MOORAGE_HOST,
-                  error.messages[0])
+        settings = api.hello(identity)
+    except Revoked as refusal:
+        stop_the_worker(f"the console refused the host's key ({refusal.detail})")
         return
-    identity = worker_identity()
-    host, _ = Host.objects.get_or_create(name=settings.MOORAGE_HOST)
-    reaped = reap_after_restart(host, identity)
-    if reaped:
-        log.warning("failed %d job(s) left running by the previous worker of %s", reaped, host)
+    except (ConsoleRefused, Unreachable) as error:
+        log.error("the console did not greet this worker (%s): retrying with the heartbeat",
+                  error)
+        settings = {}
+    if settings.get("reaped"):
+        log.warning("the console failed %d job(s) left running by the previous worker",
+                    settings["reaped"])
     # Report the host's truth before calling it online, so nobody is refused an image the
-    # host has but the database has not heard of yet.
+    # host has but the console has not heard of yet.
     try:
         engine = get_engine()
         # The engine's own recovery first: record what ended while no one watched, clean up,
         # and after a reboot start the containers whose restart policy asks for it.
         for line in engine.boot():
-            log.info("%s: %s", host, line)
-        sync_host(host, engine)
+            log.info("%s", line)
+        sync_host(api, engine)
+    except Revoked as refusal:
+        stop_the_worker(f"the console refused the host's key ({refusal.detail})")
+        return
     except Exception:
-        log.exception("first sync of %s failed", host)
-    beat(host, identity)
-    connection.close()
-    thread = threading.Thread(target=heartbeat_loop, args=(host.name, identity),
-                              name="moorage-heartbeat", daemon=True)
+        log.exception("first sync failed")
+    beat(api, identity)
+    thread = threading.Thread(target=heartbeat_loop, name="moorage-heartbeat", daemon=True,
+                              args=(identity, float(settings.get("heartbeat_seconds") or 5),
+                                    float(settings.get("sync_seconds") or 15)))
     thread.start()
 
 
@@ -85,14 +89,25 @@ def stop_heartbeat(**kwargs):
 
 
 def host_facts() -> dict:
+    engine = get_engine()
     facts = {"kernel_version": os.uname().release, "cpus": os.cpu_count() or 0,
-             "engine_root": engine_root(get_engine())}
+             "engine_root": engine_root(engine)}
     facts.update(memory_facts())
     try:
         facts["runtime_version"] = f"moorage {version('moorage')}"
     except Exception:
         facts["runtime_version"] = "moorage"
     return facts
+
+
+def capacity() -> dict:
+    """What the host has free now: memory (MemAvailable) and the engine root's disk."""
+    free = {key: value for key, value in memory_facts().items() if key == "memory_available"}
+    try:
+        free["disk_available"] = shutil.disk_usage(engine_root(get_engine())).free
+    except OSError:
+        pass
+    return free
 
 
 MEMINFO_FACTS = {"MemTotal:": "memory", "MemAvailable:": "memory_available"}
@@ -114,22 +129,26 @@ def memory_facts(path: str = "/proc/meminfo") -> dict:
     return facts
 
 
-def beat(host, identity: str) -> None:
-    mark_seen(host, worker=identity, facts=host_facts())
+def beat(api, identity: str) -> None:
+    try:
+        api.heartbeat(identity, host_facts(), capacity())
+    except Revoked as refusal:
+        stop_the_worker(f"the console refused the host's key ({refusal.detail})")
+    except (ConsoleRefused, Unreachable) as error:
+        log.warning("heartbeat failed: %s", error)
 
 
-def heartbeat_loop(host_name: str, identity: str) -> None:
-    last_sync = 0.0
-    while not _stop.wait(settings.HOST_HEARTBEAT_SECONDS):
-        try:
-            close_old_connections()
-            host = Host.objects.get(name=host_name)
-            beat(host, identity)
-            reaper.reap_stale()
-            if time.monotonic() - last_sync >= settings.HOST_SYNC_SECONDS:
-                dispatch.request_sync(host)
-                last_sync = time.monotonic()
-        except Exception:
-            log.exception("heartbeat of %s failed", host_name)
-        finally:
-            connection.close()
+def heartbeat_loop(identity: str, every: float, sync_every: float) -> None:
+    from console.agent.queue import app
+    from console.jobs import wire
+
+    api, host = console_api.get_api(), config.current()
+    last_sync = time.monotonic()
+    while not _stop.wait(every):
+        beat(api, identity)
+        if time.monotonic() - last_sync >= sync_every:
+            try:
+                app.send_task(wire.SYNC_TASK, args=[host.host], queue=host.queue)
+            except Exception as error:      # Redis away: the next period asks again
+                log.warning("could not ask for a sync: %s", error)
+            last_sync = time.monotonic()

@@ -1,5 +1,7 @@
 """`/api/hosts/`: the hosts the user may see, with their state from heartbeats; what
-superusers do to them: sync, accept a new engine root, cordon, uncordon, drain, remove."""
+superusers do to them: sync, accept a new engine root, cordon, uncordon, drain, remove, revoke
+a host's key (`POST /api/hosts/{id}/revoke-key/`), and let a machine join
+(`POST /api/hosts/join-tokens/`)."""
 from dataclasses import asdict
 
 from django.urls import reverse
@@ -7,12 +9,15 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from console.core.api import json_object
-from console.hosts import actions, maintenance, removal
-from console.hosts.models import Host
+from console.core.errors import Invalid
+from console.hosts import actions, keys, maintenance, removal
+from console.hosts.models import Host, HostKey
 from console.hosts.placement import room_of, rooms
 from console.jobs.api import JobSerializer
+from console.teams.models import Team
 
 
 class HostSerializer(serializers.ModelSerializer):
@@ -29,12 +34,17 @@ class HostSerializer(serializers.ModelSerializer):
         model = Host
         fields = ["id", "name", "queue", "state", "cordoned", "last_seen", "runtime_version",
                   "kernel_version", "cpus", "memory", "memory_available", "memory_free",
-                  "root_changed"]
+                  "capacity", "root_changed", "joined"]
         read_only_fields = fields
+
+    joined = serializers.SerializerMethodField(
+        help_text="the host holds a key (its agent may act; false once revoked or left)")
 
     def get_state(self, obj) -> str:
         return Host.State.ONLINE if obj.is_online else Host.State.OFFLINE
 
+    def get_joined(self, obj) -> bool:
+        return HostKey.objects.filter(host=obj).exists()
     def get_memory_free(self, obj) -> int:
         room = (self.context.get("rooms") or {}).get(obj.pk) or room_of(obj)
         return room.free
@@ -76,6 +86,14 @@ class HostViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Accept the engine root the host's worker now reports as the one its rows mirror
         (superusers): later syncs may remove the rows that root does not have."""
         host = actions.accept_root(request.user, self.get_object(), request=request)
+        return Response(HostSerializer(host).data)
+
+    @extend_schema(request=None, responses=HostSerializer)
+    @action(detail=True, methods=["post"], url_path="revoke-key")
+    def revoke_key(self, request, pk=None):
+        """Revoke the host's key (superusers): its agent is refused everywhere and stops."""
+        host = self.get_object()
+        keys.revoke(request.user, host, request=request)
         return Response(HostSerializer(host).data)
 
     @extend_schema(request=None, responses=HostSerializer)
@@ -137,3 +155,33 @@ def running_entry(request, container) -> dict:
                 reverse("container-detail", kwargs={"ref": container.engine_id})),
             "url": request.build_absolute_uri(
                 reverse("api:container-detail", kwargs={"pk": container.engine_id}))}
+
+
+class JoinTokenSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=63, help_text="the host's name")
+    teams = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                  help_text="the teams it is granted to (names)")
+    expires_in = serializers.IntegerField(required=False, help_text="seconds (default 3600)")
+    token = serializers.CharField(read_only=True, help_text="shown once")
+    expires_at = serializers.DateTimeField(read_only=True)
+
+
+class JoinTokenView(APIView):
+    """A single-use token that lets one machine join as host `name` (superusers):
+    `./moorage join URL TOKEN` on it."""
+
+    @extend_schema(request=JoinTokenSerializer, responses={201: JoinTokenSerializer})
+    def post(self, request):
+        data = JoinTokenSerializer(data=request.data)
+        if not data.is_valid():
+            raise Invalid(fields=data.errors)
+        names = data.validated_data["teams"]
+        teams = list(Team.objects.filter(name__in=names)) if request.user.is_superuser else []
+        unknown = sorted(set(names) - {team.name for team in teams})
+        if unknown and request.user.is_superuser:
+            raise Invalid(fields={"teams": [f"No team {name!r}." for name in unknown]})
+        token, secret = keys.make_join_token(request.user, data.validated_data["name"], teams,
+                                             seconds=data.validated_data.get("expires_in"),
+                                             request=request)
+        return Response({"name": token.name, "teams": [team.name for team in teams],
+                         "expires_at": token.expires_at, "token": secret}, status=201)

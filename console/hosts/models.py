@@ -1,4 +1,7 @@
-"""Hosts: machines with an engine root and a worker consuming `host.<name>`."""
+"""Hosts: machines with an engine root and an agent (a worker consuming `host.<name>`, and a
+stream bridge), which holds the host's own key (`HostKey`) and nothing else. A host joins with
+a single-use `JoinToken` a superuser made."""
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
@@ -68,6 +71,10 @@ class Host(models.Model):
     kernel_version = models.CharField(max_length=100, blank=True)
     cpus = models.PositiveIntegerField(default=0)
     memory = models.BigIntegerField(default=0, help_text="bytes")
+    capacity = models.JSONField(
+        default=dict, blank=True,
+        help_text="what the host's last heartbeat said it has free: memory_available and "
+                  "disk_available (bytes), containers_running")
     memory_available = models.BigIntegerField(
         default=0, help_text="bytes the kernel could give without swapping (MemAvailable) at "
                              "the last heartbeat")
@@ -113,3 +120,60 @@ class HostGrant(models.Model):  # noqa: DJ008
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "host"], name="one_grant_per_host")]
+
+
+KEY_PREFIX = "mhk_"
+JOIN_TOKEN_PREFIX = "mjt_"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class HostKey(models.Model):
+    """The one credential of a host's agent: for the host API (`/api/agent/`), its websocket
+    (`/ws/agent/`) and, as the password of its own Redis user, its queue. Only its SHA-256 is
+    kept; the key itself lives on the host (`var/host.key`). Deleting the row revokes it."""
+
+    host = models.OneToOneField(Host, on_delete=models.CASCADE, related_name="key")
+    prefix = models.CharField(max_length=12, help_text="the first characters, to recognise it")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.host})"
+
+    @classmethod
+    def host_for_key(cls, key: str):
+        """The HostKey row of `key` (with its host), or None."""
+        if not key or not key.startswith(KEY_PREFIX):
+            return None
+        return cls.objects.select_related("host").filter(digest=digest(key)).first()
+
+
+class JoinToken(models.Model):
+    """Lets one new machine join as host `name`, granted to `teams`: used once, before
+    `expires_at`. Only its SHA-256 is kept."""
+
+    name = models.CharField(max_length=63, validators=[validate_host_name])
+    teams = models.ManyToManyField("teams.Team", blank=True, related_name="+")
+    prefix = models.CharField(max_length=12)
+    digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", help_text="the host that joined with it")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… (joins {self.name})"
+
+    @property
+    def usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()

@@ -2,7 +2,8 @@
 queue `host.<name>`, after the transaction that made the job row has committed. A job for a
 host that is offline is not sent: it fails at once, saying so (`host offline: ...`), rather
 than waiting for a worker that is not there (the reaper fails those queued before the host
-went silent, `jobs.reaper`)."""
+went silent, `jobs.reaper`). The host's agent then claims the job through the host API, which
+says what it is (`console.jobs.wire` has the names both sides use)."""
 import logging
 
 from django.db import transaction
@@ -10,12 +11,9 @@ from django.utils import timezone
 
 from console.celery import app
 from console.core.errors import Conflict, RedisUnreachable
+from console.jobs.wire import EXECUTE_TASK, SYNC_TASK
 
 log = logging.getLogger(__name__)
-
-# The names the host agent's tasks are registered under (console/agent/tasks.py).
-EXECUTE_TASK = "console.jobs.execute"
-SYNC_TASK = "console.jobs.sync"
 
 
 def enqueue(job_id: int, queue: str) -> None:

@@ -3,7 +3,10 @@
 
 A socket opened with a token carries its id (`scope["token_id"]`): the socket joins the token's
 group, and revoking the token closes it. A login session that has not passed the second factor
-it needs opens no socket (`SecondFactorGate`: its user is anonymous to the consumers)."""
+it needs opens no socket (`SecondFactorGate`: its user is anonymous to the consumers).
+
+A host's key opens only its agent's socket (`/ws/agent/`, which checks it itself): on any
+other, it authenticates nobody, and the attempt is audited."""
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
@@ -20,6 +23,29 @@ def owner_of_token(key: str):
     return (token.user, token.pk) if token is not None else (AnonymousUser(), None)
 
 
+AGENT_PATH = "/ws/agent/"
+
+
+def host_key_in(header: str) -> str | None:
+    from console.hostapi.authentication import key_from_header as host_key_from_header
+
+    return host_key_from_header(header)
+
+
+@database_sync_to_async
+def refuse_host_key(key: str, path: str) -> None:
+    """A host's key on a user's socket: audited (with the host, if the key is one)."""
+    from console import audit
+    from console.hostapi.authentication import host_key
+    from console.hostapi.fence import MESSAGE
+    from console.hostapi.refusals import actor_of
+
+    row = host_key(key)
+    host = row.host if row is not None else None
+    audit.record("hostapi.user_api", actor=actor_of(host), host=host, result="denied",
+                 error=MESSAGE, params={"path": path[:300]})
+
+
 class TokenHeaderMiddleware:
     def __init__(self, inner):
         self.inner = inner
@@ -27,7 +53,12 @@ class TokenHeaderMiddleware:
     async def __call__(self, scope, receive, send):
         headers = dict(scope.get("headers") or [])
         header = headers.get(b"authorization", b"").decode("latin-1")
-        if header:
+        if header and scope.get("path") == AGENT_PATH:
+            return await self.inner(dict(scope, user=AnonymousUser()), receive, send)
+        if header and host_key_in(header):
+            await refuse_host_key(host_key_in(header), scope.get("path", ""))
+            scope = dict(scope, user=AnonymousUser(), auth_by="token", token_id=None)
+        elif header:
             key = key_from_header(header)
             user, token_id = await owner_of_token(key) if key else (AnonymousUser(), None)
             scope = dict(scope, user=user, auth_by="token", token_id=token_id)

@@ -1,9 +1,9 @@
 """The web side of the bridge protocol (`bridge_protocol` has the messages), written once: a
 log stream (`LogStream`), used by the logs socket and by the log as text over HTTP, and a
 terminal session (`TerminalClient`), used by the terminal socket. Each sends to the bridge of
-the container's host, names the container by its engine ID, and is answered on `reply_to`, the
-web-side channel of the socket (or of the HTTP response). Nothing else builds a message for a
-bridge.
+the container's host (through the channel its agent's websocket reads, `groups.agent_channel`),
+names the container by its engine ID, and is answered on `reply_to`, the web-side channel of
+the socket (or of the HTTP response). Nothing else builds a message for a bridge.
 
 What comes back is the bridge's messages, whose `type`s the consumers handle (with "." as
 "_"); `ours(message)` says whether one is of this stream or session, and not of one that came
@@ -21,7 +21,7 @@ class BridgeClient:
     def __init__(self, layer, container, reply_to: str):
         self.layer = layer
         self.container_id = container.engine_id
-        self.bridge = groups.bridge_channel(container.host.name)
+        self.bridge = groups.agent_channel(container.host.name)
         self.reply_to = reply_to
 
     async def send(self, kind: str, **fields) -> None:

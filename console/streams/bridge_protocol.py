@@ -1,13 +1,17 @@
-"""The protocol between the web process and a host's stream bridge, over the Channels layer.
-Each side is written once: the web side's messages are sent by `bridge_client` (a log stream,
-a terminal session), the bridge's by `console/agent/bridge.py` and the modules beside it.
+"""The protocol between the web process and a host's stream bridge. Each side is written once:
+the web side's messages are sent by `bridge_client` (a log stream, a terminal session), the
+bridge's by `console/agent/bridge.py` and the modules beside it.
 
-The bridge (`console/agent/bridge.py`, one per host, next to the host's worker) receives on
-the channel `groups.bridge_channel(host)`. Only processes holding the Redis password can put
-messages there; the web process sends them only after it has checked the user's permission
-on the container, so the bridge acts on what it receives without asking again. Every message
-names the container by its 64-hex engine ID and carries `reply_to`, the web-side channel that
-receives the answers (a consumer's own channel, or one made for an HTTP response).
+The bridge (`console/agent/bridge.py`, one per host, next to the host's worker) holds one
+websocket to the console, `/ws/agent/` (`consumers/agent.py`, which documents the framing).
+The web side sends its messages to the channel that socket reads, `groups.agent_channel(host)`,
+only after it has checked the user's permission on the container, so the bridge acts on what
+it receives without asking again. Every message names the container by its 64-hex engine ID
+and carries `reply_to`, the web-side channel that receives the answers (a consumer's own
+channel, or one made for an HTTP response); the agent's socket hands the bridge a peer for
+it instead (`peers`), which the bridge answers, and delivers an answer only to a peer of its
+host. The bridge's answers are the types in FROM_BRIDGE; nothing else from a host reaches the
+Channels layer.
 
 Web → bridge (`type`, then fields):
 
@@ -42,6 +46,7 @@ Bridge → web (the handlers' names on the consumers are these with "." → "_")
                         partial]), cursor (resume position after these lines)
     logs.end            stream, cursor (the container's program ended and everything was sent)
     logs.error          stream, message
+    logs.lost           stream (a ping named a stream the bridge does not have)
 
 Flow control: the bridge always drains the container (conmon blocks a container whose
 attach client stops reading). It sends a terminal's output only while less than
@@ -51,6 +56,11 @@ log batches unacknowledged, leaving the rest in the log file. A session or strea
 side has not been heard from for PEER_TIMEOUT seconds is treated as gone.
 """
 import re
+
+FROM_BRIDGE = frozenset({
+    "terminal.opened", "terminal.output", "terminal.skipped", "terminal.input_ack",
+    "terminal.exit", "terminal.taken", "terminal.error", "logs.batch", "logs.end", "logs.error",
+    "logs.lost"})
 
 TERMINAL_WINDOW = 1 << 20
 TERMINAL_BUFFER = 1 << 20

@@ -27,6 +27,15 @@ def token_group(token_id) -> str:
     return f"moorage.token.{token_id}"
 
 
-def bridge_channel(host_name: str) -> str:
-    """The channel a host's stream bridge receives on (terminals and log follows)."""
-    return f"moorage.bridge.{host_name}"
+def agent_channel(host_name: str) -> str:
+    """The channel the websocket of a host's agent (`/ws/agent/`) reads: terminals and log
+    follows for the host's containers are sent here, and its key's revocation. A plain
+    channel, not a group: nothing about it lives in Redis but the messages, so it works again
+    at once when Redis comes back."""
+    return f"moorage.agent.{host_name}"
+
+
+def agent_sockets(host_name: str) -> str:
+    """The group of the websockets of a host's agent, where a new one tells the older ones to
+    close (one per host)."""
+    return f"moorage.agent-sockets.{host_name}"

@@ -127,3 +127,14 @@ def session_ended(session_key: str) -> None:
 def token_revoked(token_id) -> None:
     """Close the sockets opened with an API token that was just revoked."""
     send([groups.token_group(token_id)], {"type": "token.revoked"})
+
+
+def host_key_revoked(host) -> None:
+    """Close the websocket of the host's agent: its key was revoked."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.send)(groups.agent_channel(host.name), {"type": "agent.revoked"})
+    except Exception:  # the socket also checks its key every little while
+        log.exception("could not tell host %s's agent socket", host.name)

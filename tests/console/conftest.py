@@ -28,10 +28,18 @@ def sent():
     return []
 
 
+@pytest.fixture
+def redis_users():
+    """What would have been done to the hosts' Redis users: ("grant", host, key) or
+    ("revoke", host)."""
+    return []
+
+
 @pytest.fixture(autouse=True)
-def console_unit_isolation(request, sent):
+def console_unit_isolation(request, sent, redis_users):
     """For tests of the console's own code (those using the database): an in-memory channel
-    layer, fast password hashing, an empty cache, and `sent` instead of a broker."""
+    layer, fast password hashing, an empty cache, `sent` instead of a broker and
+    `redis_users` instead of Redis's ACL."""
     if not uses_database(request):
         yield
         return
@@ -47,10 +55,10 @@ def console_unit_isolation(request, sent):
     monkeypatch.setattr(dispatch.app, "send_task",
                         lambda name, args=None, queue=None, **kw: sent.append(
                             (name, list(args or []), queue)))
-    # A host task called here runs in the test's transaction, not on a worker's connection of
-    # its own: the connection it would close first is the test's (SQLite's in-memory test
-    # database ignores that; PostgreSQL's does not).
-    monkeypatch.setattr("console.agent.tasks.close_old_connections", lambda: None)
+    from console.hosts import redis_users as acl
+
+    monkeypatch.setattr(acl, "grant", lambda host, key: redis_users.append(("grant", host, key)))
+    monkeypatch.setattr(acl, "revoke", lambda host: redis_users.append(("revoke", host)))
     yield
 
 
@@ -67,6 +75,16 @@ def engine(monkeypatch):
     fake = FakeEngine()
     monkeypatch.setattr("console.agent.tasks.get_engine", lambda: fake)
     return fake
+
+
+@pytest.fixture
+def agent(world, monkeypatch):
+    """Host h1's agent, talking to the console in this process: its key made as a join
+    would, the host API reached through Django's test client (`tests/console/agent_api.py`).
+    The agent's code runs as on a host, against the real host API."""
+    from tests.console.agent_api import agent_of
+
+    return agent_of(world.hosts["h1"], monkeypatch)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from console import audit
 from console.accounts.models import ApiToken
 from console.core.testing import PASSWORD
 from console.grants.models import AccessRequest, ContainerGrant
+from console.hosts.models import HostKey, digest
 from console.images.models import Commit, Image
 from console.jobs.models import Job
 from console.sso.models import GroupMapping
@@ -62,6 +63,9 @@ def add_objects(world) -> Objects:
     grant = ContainerGrant.objects.create(user=grantee, container=web, actions=["start"],
                                           granted_by=world.user("team_admin"))
     token, key = ApiToken.objects.create_for(world.user("operator"), "matrix")
+    # h1 has joined: its agent holds a key (a superuser may revoke it).
+    HostKey.objects.get_or_create(host=h1, defaults={
+        "prefix": "mhk_matrix", "digest": digest(secrets.token_hex(16))})
     # h1's worker reports another engine root than the one its rows were made from: a
     # superuser may accept it.
     type(h1).objects.filter(pk=h1.pk).update(engine_root="/var/lib/moorage-moved",

@@ -1,7 +1,8 @@
 """What the socket tests share: logging a persona in over a websocket, a fake host bridge at
-the Channels boundary (the tests read what the consumer sends to the bridge's channel and
-answer as the bridge would), and reading what was sent to a channel. The real bridge is
-tested end to end in tests/e2e/."""
+the Channels boundary (the tests read what the consumer sends to the channel of the host's
+agent and answer as the bridge would), and reading what was sent to a channel. The agent's
+socket is tested in tests/console/streams/test_agent_socket.py, the real bridge end to end in
+tests/e2e/."""
 import asyncio
 
 from asgiref.sync import async_to_sync
@@ -48,11 +49,12 @@ async def open_socket(path, user=None, origin=b"http://localhost", key=None, hea
 
 
 class FakeBridge:
-    """The host's bridge channel, read by the test."""
+    """The host's agent, as the web side sees it: the channel its socket reads, read by the
+    test."""
 
     def __init__(self, host="h1"):
         self.layer = get_channel_layer()
-        self.channel = groups.bridge_channel(host)
+        self.channel = groups.agent_channel(host)
 
     async def next(self, kind=None, timeout=3.0, skip=()):
         """The next message the web side sent to the bridge (skipping pings and `skip`)."""

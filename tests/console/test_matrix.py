@@ -120,6 +120,7 @@ PARAMETERS = {
     "object_id": lambda o: o.team.pk,
     "content_type_id": lambda o: 1,
     "id": lambda o: o.entry.actor_id,
+    "job_id": lambda o: o.job.pk,
     "number": lambda o: 1,
 }
 # Per route, where the generic placeholder means something else.
@@ -152,6 +153,7 @@ ROUTE_PARAMETERS = {
     "api:image-tag": {"pk": lambda o: o.image.pk},
     "api:host-sync": {"pk": lambda o: o.host.pk},
     "api:host-accept-root": {"pk": lambda o: o.host.pk},
+    "api:host-revoke-key": {"pk": lambda o: o.host.pk},
     "api:host-cordon": {"pk": lambda o: o.host.pk},
     "api:host-uncordon": {"pk": lambda o: o.host.pk},
     "api:host-drain": {"pk": lambda o: o.host.pk},
@@ -472,6 +474,24 @@ ROUTES = {
     "api:commit-detail": {"get": gated(200, MEMBERS, anon=API_ANON)},
     "api:commit-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
                                      body={"repository": "alphatool", "tag": "stable"})},
+    "api:host-revoke-key": {"post": gated(200, SUPERUSER, anon=API_ANON)},
+    "api:host-join-token": {"get": refused(API_ANON),
+                            "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
+                                          body={"name": "newhost", "teams": ["alpha"]})},
+    # -- the host API: a host's key opens it, no user's session or token (its own tests are
+    # tests/console/hostapi/); a join token is checked before anything else.
+    "api:agent-join": {"get": exactly(**{p: 405 for p in PERSONAS}),
+                       "post": exactly(**{p: 403 for p in PERSONAS},
+                                       body={"token": "mjt_no-such-token"})},
+    **{f"api:agent-{name}": {method: exactly(**{p: 401 for p in PERSONAS}, body={})
+                             for method in methods}
+       for name, methods in (("hello", ["post"]), ("heartbeat", ["post"]), ("key", ["get"]),
+                             ("leave", ["post"]), ("job-claim", ["post"]),
+                             ("job-output", ["post"]), ("job-finish", ["post"]),
+                             ("job-context", ["get"]), ("job-images", ["post"]),
+                             ("sync", ["post"]), ("sync-inspected", ["post"]),
+                             ("group-readings", ["post"]),
+                             ("no-such-route", METHODS))},
 }
 
 # The admin site is for superusers: everyone else is sent to its login page. What a superuser
@@ -507,6 +527,8 @@ WEBSOCKETS = {
     "ws-events": {"anonymous": False, **{p: True for p in SIGNED_IN}},
     "ws-terminal": {p: p in OPERATORS for p in PERSONAS},
     "ws-logs": {p: p in MEMBERS for p in PERSONAS},
+    # A host's key only (tests/console/streams/test_agent_socket.py).
+    "ws-agent": {p: False for p in PERSONAS},
 }
 
 
@@ -685,8 +707,9 @@ def audit_rows():
 # -- CSRF ---------------------------------------------------------------------------------------
 
 # Routes a browser session may call without a CSRF token: none that use the session. The token
-# endpoint reads no cookie (a password is its authority), and the read-only methods are safe.
-CSRF_EXEMPT = {"api:token"}
+# endpoint reads no cookie (a password is its authority), nor does the host API (a host's key),
+# and the read-only methods are safe.
+CSRF_EXEMPT = {"api:token"} | {key for key in ROUTES if key.startswith("api:agent-")}
 
 
 @pytest.mark.parametrize("route,method", [(r, m) for r, m in MATRIX if m != "get"],

@@ -4,6 +4,7 @@
 are never touched. What a test starts, it stops (`./moorage down`, then any PID it recorded),
 and its engine root is reset."""
 import grp
+import json
 import os
 import pathlib
 import pwd
@@ -16,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from tests.stack import REPO, free_port, wait_until
+from tests.stack import REPO, Api, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -156,6 +157,89 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     moorage(env, "down")
     assert not any(alive(pid) for pid in after.values())
     assert all(f"{name}: stopped" in moorage(env, "status").stdout for name in SERVICES)
+
+
+def environment_of(pid: int) -> dict:
+    with open(f"/proc/{pid}/environ", "rb") as handle:
+        pairs = [item.split(b"=", 1) for item in handle.read().split(b"\0") if b"=" in item]
+    return {key.decode(): value.decode(errors="replace") for key, value in pairs}
+
+
+def test_the_local_agent_holds_its_key_and_nothing_of_the_consoles(instance):
+    """`up` gives this machine's host its key (var/host.key, 0600) and runs its agent as any
+    host's: without the database URL, the secret key or Redis's password, which it has no
+    need of to come online and take jobs."""
+    env = instance
+    out = moorage(env, "up").stdout
+    password = out.split("password: ", 1)[1].split()[0]
+    key_file = os.path.join(env["MOORAGE_VAR"], "host.key")
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    with open(key_file) as handle:
+        key = json.load(handle)
+    assert key["host"] == "scripted" and key["key"].startswith("mhk_")
+    with open(os.path.join(env["MOORAGE_VAR"], "redis", "password")) as handle:
+        redis_password = handle.read().strip()
+    with open(os.path.join(env["MOORAGE_VAR"], "secret_key")) as handle:
+        secret_key = handle.read().strip()
+    for name in ("worker", "bridge"):
+        pid = pids(env)[name]
+        environment = environment_of(pid)
+        assert not {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"} & set(environment), name
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            told = b" ".join(handle.read().split(b"\0")).decode() + " ".join(
+                environment.values())
+        assert redis_password not in told and secret_key not in told, name
+
+    base = f"http://127.0.0.1:{env['MOORAGE_PORT']}"
+    status, answer = Api(base).post("/api/auth/token/", {"username": "admin",
+                                                         "password": password})
+    assert status in (200, 201), answer
+    admin = Api(base, answer["token"])
+
+    def host():
+        hosts = admin.get("/api/hosts/")[1]
+        rows = hosts["results"] if isinstance(hosts, dict) else hosts
+        return next(row for row in rows if row["name"] == "scripted")
+    wait_until(lambda: host()["state"] == "online" and host()["joined"],
+               what="the local host online through its agent")
+    # Its job goes through the host API: a container runs.
+    status, job = admin.post("/api/containers/?wait=1", {
+        "image": "busybox", "host": "scripted", "name": "first", "cmd": ["sleep", "60"]})
+    assert status in (200, 201, 202) and job["state"] == "succeeded", job
+    status, job = admin.call("DELETE", "/api/containers/first/?force=1&wait=1")
+    assert status in (200, 202) and job["state"] == "succeeded", job
+
+
+def test_join_makes_this_machine_a_host_and_leave_takes_it_out(stack, instance):
+    """`./moorage join URL TOKEN` with a token a superuser made: the machine's agent and engine
+    service run with the host's key, the host comes online in the teams the token names and
+    runs containers; the token is spent; `./moorage leave` stops them and revokes the key."""
+    env = dict(instance, MOORAGE_HOST="ignored")   # the token names the host
+    made = stack.admin.ok("POST", "/api/hosts/join-tokens/", {"name": "joined",
+                                                              "teams": ["default"]})
+    done = moorage(env, "join", stack.base, made["token"])
+    assert "this machine is a host of" in done.stdout
+    key_file = os.path.join(env["MOORAGE_VAR"], "host.key")
+    assert os.stat(key_file).st_mode & 0o777 == 0o600
+    for name in ("worker", "bridge"):
+        assert "DATABASE_URL" not in environment_of(pids(env)[name])
+    stack.wait_host_online("joined")
+    job = stack.admin.ok("POST", "/api/containers/?wait=1", {
+        "image": "busybox", "host": "joined", "name": "on-joined", "cmd": ["sleep", "60"],
+        "team": "default"})
+    assert job["state"] == "succeeded", job
+    assert os.path.isdir(os.path.join(env["MOORAGE_ROOT"], "containers", job["container"]))
+    stack.admin.ok("DELETE", f"/api/containers/{job['container']}/?force=1&wait=1")
+
+    again = moorage(dict(instance, MOORAGE_VAR=instance["MOORAGE_VAR"] + "-2"), "join",
+                    stack.base, made["token"], check=False)
+    assert again.returncode == 1 and "did not take the join token" in again.stderr
+
+    before = pids(env)
+    moorage(env, "leave")
+    assert not any(alive(pid) for pid in before.values())
+    assert not os.path.exists(key_file)
+    assert not stack.host("joined")["joined"]
 
 
 def test_restart_refuses_what_it_cannot_do(instance):

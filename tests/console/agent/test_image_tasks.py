@@ -1,8 +1,9 @@
 """The host's side of pulls and builds (`console/agent/image_tasks.py`), against a fake engine at
-the runtime boundary but the real unpacker for build contexts: the output kept on the job, the
-images made owned by the job's team (and those already there keeping their owner), the
-engine's one-line error, `Dockerfile line N: ...` for a build, the private build directory and
-the stored context removed whatever happens, hostile context archives refused."""
+the runtime boundary, the real host API (in process) and the real unpacker for build contexts:
+the output kept on the job, the images made owned by the job's team (and those already there
+keeping their owner), the engine's one-line error, `Dockerfile line N: ...` for a build, the
+private build directory and the stored context removed whatever happens, hostile context
+archives refused."""
 import contextlib
 import io
 import os
@@ -19,8 +20,9 @@ from console.jobs.models import Job
 from runtime.errors import MoorError
 from tests.console.fake_engine import FakeEngine
 
-# The flusher thread writes the output with a connection of its own: commit for real.
-pytestmark = pytest.mark.django_db(transaction=True)
+# The flusher thread sends the output through the host API with a connection of its own:
+# commit for real.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("agent")]
 
 
 class Paths:

@@ -1,7 +1,8 @@
-"""What a pull or build prints, kept on its job (`console/agent/output.py`): written while the job
-runs, from any thread; each new piece published with its offset to those who may see the job;
-capped to its head and its tail with a line saying how much was left out; the events socket
-forwards the pieces, and the other sockets of a user's groups let them pass."""
+"""What a pull or build prints, kept on its job (`console/agent/output.py`, through the host
+API): written while the job runs, from any thread; each new piece published with its offset
+to those who may see the job; capped to its head and its tail with a line saying how much was
+left out; the events socket forwards the pieces, and the other sockets of a user's groups let
+them pass."""
 import json
 import threading
 
@@ -11,15 +12,18 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from console.agent.output import JobOutput
+from console.agent.worker import worker_identity
 from console.jobs.models import Job
 from console.streams import groups, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def make_job(world):
+def make_job(world, worker=None):
+    """A build running on h1 for `worker` (this agent's worker, unless said)."""
     return Job.objects.create(kind="build", host=world.hosts["h1"], team=world.teams["alpha"],
-                              requested_by=world.user("developer"))
+                              requested_by=world.user("developer"), state="running",
+                              worker=worker or "h1@elsewhere:1")
 
 
 class Listener:
@@ -49,11 +53,11 @@ class Listener:
             raise TimeoutError from None
 
 
-def test_pieces_are_saved_and_published_with_their_offsets(world):
-    job = make_job(world)
+def test_pieces_are_saved_and_published_with_their_offsets(world, agent):
+    job = make_job(world, worker_identity())
     team, stranger = Listener(groups.team_group(job.team_id)), Listener(groups.team_group(
         world.teams["beta"].pk))
-    with JobOutput(job, flush_seconds=3600) as output:
+    with JobOutput(job.pk, flush_seconds=3600) as output:
         output.write("Step 1/2 : FROM busybox\n")
         output.flush()
         assert Job.objects.get(pk=job.pk).output == "Step 1/2 : FROM busybox\n"
@@ -68,10 +72,10 @@ def test_pieces_are_saved_and_published_with_their_offsets(world):
     assert stranger.pieces() == []
 
 
-def test_the_output_keeps_its_head_and_tail(world):
-    job = make_job(world)
+def test_the_output_keeps_its_head_and_tail(world, agent):
+    job = make_job(world, worker_identity())
     listener = Listener(groups.team_group(job.team_id))
-    with JobOutput(job, head_chars=10, tail_chars=5, flush_seconds=3600) as output:
+    with JobOutput(job.pk, head_chars=10, tail_chars=5, flush_seconds=3600) as output:
         output.write("0123456789")
         output.flush()
         output.write("abcdefghij")
@@ -87,9 +91,9 @@ def test_the_output_keeps_its_head_and_tail(world):
     assert pieces[2] == {"job": job.pk, "offset": None, "text": ""}   # pages fetch it again
 
 
-def test_writes_from_many_threads_all_arrive_and_the_flusher_saves_them(world):
-    job = make_job(world)
-    with JobOutput(job, flush_seconds=0.01) as output:
+def test_writes_from_many_threads_all_arrive_and_the_flusher_saves_them(world, agent):
+    job = make_job(world, worker_identity())
+    with JobOutput(job.pk, flush_seconds=0.01) as output:
         def write(n):
             for i in range(200):
                 output.line(f"thread {n} line {i}")
@@ -100,6 +104,18 @@ def test_writes_from_many_threads_all_arrive_and_the_flusher_saves_them(world):
             thread.join()
     lines = Job.objects.get(pk=job.pk).output.splitlines()
     assert len(lines) == 800 and len(set(lines)) == 800
+
+
+def test_only_the_worker_running_the_job_writes_its_output(world, agent):
+    """Another worker's job, or one that is over, takes no output from this agent."""
+    job = make_job(world, "h1@elsewhere:1")
+    with JobOutput(job.pk, flush_seconds=3600) as output:
+        output.line("not mine")
+    assert Job.objects.get(pk=job.pk).output == ""
+    Job.objects.filter(pk=job.pk).update(worker=worker_identity(), state="succeeded")
+    with JobOutput(job.pk, flush_seconds=3600) as output:
+        output.line("too late")
+    assert Job.objects.get(pk=job.pk).output == ""
 
 
 async def test_the_events_socket_forwards_pieces_and_other_sockets_let_them_pass():

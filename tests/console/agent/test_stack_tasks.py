@@ -1,5 +1,6 @@
 """The host's side of stacks (`console/agent/stack_tasks.py`, `stack_engine.py`) with the real
-engine on a private root and the real `runtime.compose` (no broker: the jobs run here):
+engine on a private root and the real `runtime.compose`, and the console's side through the
+real host API in this process (no broker: the jobs run here):
 deploying, planning a change (what is recreated and why), the team's labels on containers,
 networks and volumes, the rows following the engine, the rules only the host can hold
 (another team's volume or project), stop, start, restart, down and removal with volumes."""
@@ -8,8 +9,9 @@ import tempfile
 
 import pytest
 
-from console.agent import reconcile, stack_tasks, tasks
+from console.agent import console_api, stack_tasks, sync as agent_sync, tasks
 from console.containers.models import Container
+from console.hostapi import reconcile
 from console.jobs.models import Job
 from console.stacks import actions
 from console.stacks.models import Stack
@@ -19,7 +21,8 @@ from runtime.api import Engine
 from runtime.compose import containers as compose_labels
 from runtime.container import health_checker
 
-pytestmark = [pytest.mark.privileged, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.privileged, pytest.mark.django_db(transaction=True),
+              pytest.mark.usefixtures("agent")]
 
 FILE = """services:
   web:
@@ -52,10 +55,11 @@ def real_root():
 @pytest.fixture
 def engine(real_root, monkeypatch, settings, tmp_path, world):
     settings.VAR_DIR = tmp_path / "var"
+    monkeypatch.setenv("MOORAGE_VAR", str(tmp_path / "var"))
     settings.HOST_OFFLINE_AFTER_SECONDS = 3600
     real = Engine(real_root)
     monkeypatch.setattr("console.agent.tasks.get_engine", lambda: real)
-    reconcile.sync_images(world.hosts["h1"], real)
+    reconcile.sync_images(world.hosts["h1"], real.images(), trusted=True)
     yield real
     for summary in real.containers(all=True):
         project = (summary.get("Labels") or {}).get(compose_labels.PROJECT)
@@ -141,7 +145,7 @@ def test_deploy_plan_change_and_rows(world, engine):
     assert engine.volume_inspect("shop_data")
     stack.refresh_from_db()
     assert stack.containers == [] and not Container.objects.filter(name="shop-db-1").exists()
-    reconcile.sync_host(world.hosts["h1"], engine)
+    agent_sync.sync_host(console_api.get_api(), engine)
     volume = Volume.objects.get(name="shop_data")
     assert (volume.team_id, volume.project) == (team.pk, "shop")
     job = run(actions.remove(user, stack, volumes=True))
@@ -184,7 +188,7 @@ def test_a_project_made_outside_is_not_taken_over(world, engine):
     assert "of project shop on host h1 is not stack shop's" in job.error
     # The sync finds it a stack made outside, without a team (alpha's row is not it).
     Stack.objects.filter(pk=stack.pk).delete()
-    reconcile.sync_host(world.hosts["h1"], engine)
+    agent_sync.sync_host(console_api.get_api(), engine)
     found = Stack.objects.get(name="shop")
     assert (found.made_outside, found.team, len(found.containers)) == (True, None, 2)
     actions.assign_team(world.user("superuser"), found, world.teams["alpha"])

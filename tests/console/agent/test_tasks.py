@@ -1,5 +1,6 @@
-"""The host side of jobs, against a fake engine at the runtime boundary: claiming, each kind's
-handler, the engine's error text on the job, and rows that follow the engine."""
+"""The host side of jobs, against a fake engine at the runtime boundary and the real host API
+(in process): claiming, each kind's handler, the engine's error text on the job, and rows that
+follow the engine."""
 import pytest
 
 from console.agent import tasks
@@ -8,6 +9,8 @@ from console.containers.models import Container
 from console.containers.run_request import validate_run
 from console.images.models import Commit, Image
 from console.jobs.models import Job
+
+pytestmark = pytest.mark.usefixtures("agent")
 
 
 def request_run(world, **extra):
@@ -125,7 +128,7 @@ def test_commit_refuses_changes_it_does_not_know(world):
 def test_an_unexpected_error_still_finishes_the_job(world, engine, monkeypatch):
     container, job = request_run(world, name="bug")
     monkeypatch.setitem(tasks.HANDLERS, "run",
-                        lambda job, engine: (_ for _ in ()).throw(KeyError("x")))
+                        lambda job, engine, report: (_ for _ in ()).throw(KeyError("x")))
     tasks.execute_job(job.pk)
     job.refresh_from_db()
     assert job.state == "failed" and job.error.startswith("internal error: KeyError")
@@ -154,7 +157,6 @@ def test_a_job_the_reaper_failed_meanwhile_keeps_the_reapers_verdict(world, engi
 def test_a_job_another_worker_holds_is_not_finished_here(world, engine):
     container, job = request_run(world, name="elsewhere")
     Job.objects.filter(pk=job.pk).update(state="running", worker="h1@other:1")
-    job.refresh_from_db()
-    assert tasks.finish(job, Job.State.SUCCEEDED) is False
+    assert tasks.finish(job.pk, tasks.worker_identity(), Job.State.SUCCEEDED) is False
     job.refresh_from_db()
     assert (job.state, job.worker) == ("running", "h1@other:1")

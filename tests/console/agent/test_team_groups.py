@@ -1,8 +1,10 @@
-"""The host's side of quotas, against a fake engine: a team's containers are made in its
-group, whose limits are its quota on the host, set before the container is made or started,
-by a superuser's `quota` job, and again at each sync, which also stores the group's reading."""
+"""The host's side of quotas, against a fake engine and the real host API (in process): a
+team's containers are made in its group, whose limits are its quota on the host, set before
+the container is made or started, by a superuser's `quota` job, and again at each sync, which
+also stores the group's reading."""
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from console.agent import tasks, team_groups
@@ -10,6 +12,8 @@ from console.containers import actions
 from console.containers.run_request import validate_run
 from console.jobs.models import Job
 from console.quotas.models import GroupReading, Quota
+
+pytestmark = pytest.mark.usefixtures("agent")
 
 
 def request_run(world, **extra):

@@ -84,7 +84,7 @@ def request_run(world, persona="developer", **body):
     return actions.run(user, validate_run(user, {"image": "busybox", "host": "h1", **body}))
 
 
-def test_the_worker_makes_the_teams_network_before_the_container(world, engine):
+def test_the_worker_makes_the_teams_network_before_the_container(world, engine, agent):
     container, job = request_run(world, name="first")
     tasks.execute_job(job.pk)
     job.refresh_from_db()
@@ -98,7 +98,7 @@ def test_the_worker_makes_the_teams_network_before_the_container(world, engine):
 
 
 @pytest.mark.parametrize("labels", [None, {"moorage.team": "team-0"}, {}, {"team": "alpha"}])
-def test_a_network_the_team_does_not_own_fails_as_a_missing_one(world, engine, labels):
+def test_a_network_the_team_does_not_own_fails_as_a_missing_one(world, engine, agent, labels):
     if labels is not None:
         engine.networks["tools"] = labels
     container, job = request_run(world, name="probe", network="tools")
@@ -109,7 +109,7 @@ def test_a_network_the_team_does_not_own_fails_as_a_missing_one(world, engine, l
     assert not Container.objects.filter(pk=container.pk).exists()
 
 
-def test_a_labelled_network_of_the_team_is_used(world, engine):
+def test_a_labelled_network_of_the_team_is_used(world, engine, agent):
     engine.networks["tools"] = {"moorage.team": own(world)}
     container, job = request_run(world, name="probe", network="tools")
     tasks.execute_job(job.pk)
@@ -118,7 +118,7 @@ def test_a_labelled_network_of_the_team_is_used(world, engine):
     assert next(call[1] for call in engine.calls if call[0] == "create")["network"] == "tools"
 
 
-def test_a_superuser_may_use_any_network(world, engine):
+def test_a_superuser_may_use_any_network(world, engine, agent):
     engine.networks["tools"] = {"moorage.team": own(world, "beta")}
     container, job = request_run(world, "superuser", team="alpha", network="tools")
     tasks.execute_job(job.pk)
@@ -126,7 +126,7 @@ def test_a_superuser_may_use_any_network(world, engine):
     assert job.state == "succeeded", job.error
 
 
-def test_the_worker_checks_team_networks_whoever_asked(world, engine):
+def test_the_worker_checks_team_networks_whoever_asked(world, engine, agent):
     """A row naming another team's network (whatever let it through) is refused on the host,
     and no network is made for a team that does not exist."""
     container, job = request_run(world, name="sneaky")
@@ -141,7 +141,7 @@ def test_the_worker_checks_team_networks_whoever_asked(world, engine):
     assert engine.networks == {}
 
 
-def test_a_start_brings_back_the_teams_network(world, engine):
+def test_a_start_brings_back_the_teams_network(world, engine, agent):
     container, job = request_run(world, name="again")
     tasks.execute_job(job.pk)
     stop = actions.act(world.user("developer"), Container.objects.get(pk=container.pk), "stop")
@@ -155,7 +155,7 @@ def test_a_start_brings_back_the_teams_network(world, engine):
     assert own(world) in engine.networks
 
 
-def test_a_team_network_made_otherwise_fails_the_job_clearly(world, engine):
+def test_a_team_network_made_otherwise_fails_the_job_clearly(world, engine, agent):
     engine.networks[own(world)] = {}
     container, job = request_run(world, name="clash")
     tasks.execute_job(job.pk)

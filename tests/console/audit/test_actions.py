@@ -227,7 +227,7 @@ def test_a_run_the_user_may_not_ask_for_is_refused_and_audited(world, client_for
     assert "binds" in entries[2].error
 
 
-def test_the_job_outcome_is_linked_to_the_entry(world, client_for, engine):
+def test_the_job_outcome_is_linked_to_the_entry(world, client_for, engine, agent):
     from console.agent import tasks
 
     objects = add_objects(world)

@@ -78,7 +78,7 @@ def request_run(world, persona="developer", **body):
     return actions.run(user, validate_run(user, {"image": "busybox", "host": "h1", **body}))
 
 
-def test_the_worker_makes_a_new_volume_as_the_teams(world, engine):
+def test_the_worker_makes_a_new_volume_as_the_teams(world, engine, agent):
     container, job = request_run(world, name="first", binds=["data:/srv"])
     tasks.execute_job(job.pk)
     job.refresh_from_db()
@@ -90,7 +90,7 @@ def test_the_worker_makes_a_new_volume_as_the_teams(world, engine):
 
 
 @pytest.mark.parametrize("labels", [{}, {"moorage.team": "team-0"}, {"moorage.team": "beta"}])
-def test_a_volume_the_team_does_not_own_fails_as_a_missing_one(world, engine, labels):
+def test_a_volume_the_team_does_not_own_fails_as_a_missing_one(world, engine, labels, agent):
     engine.volume_create("theirs", labels=labels)
     container, job = request_run(world, name="probe", binds=["theirs:/srv"])
     tasks.execute_job(job.pk)
@@ -99,7 +99,7 @@ def test_a_volume_the_team_does_not_own_fails_as_a_missing_one(world, engine, la
     assert "create" not in [call[0] for call in engine.calls]
 
 
-def test_a_volume_given_to_the_team_or_labelled_its_own_is_used(world, engine):
+def test_a_volume_given_to_the_team_or_labelled_its_own_is_used(world, engine, agent):
     engine.volume_create("given")
     Volume.objects.create(host=world.hosts["h1"], name="given", team=world.teams["alpha"])
     engine.volume_create("labelled", labels={"moorage.team": "alpha"})
@@ -112,7 +112,8 @@ def test_a_volume_given_to_the_team_or_labelled_its_own_is_used(world, engine):
 # -- removal -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("query, volumes", [("?force=1", False), ("?force=1&volumes=1", True)])
-def test_removal_takes_anonymous_volumes_when_asked(world, client_for, engine, query, volumes):
+def test_removal_takes_anonymous_volumes_when_asked(world, client_for, engine, query, volumes,
+                                                  agent):
     web = world.containers["web"]
     engine.containers_by_id[web.engine_id] = {
         "Id": web.engine_id, "Name": "web", "Status": "running", "ExitCode": 0,

@@ -6,9 +6,9 @@ Refusals are clear 400s that create nothing."""
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from console.agent.specs import create_options
 from console.containers.models import Container
 from console.containers.publishing import parse_rules
+from console.hostapi.specs import create_options
 from console.jobs.models import Job
 from runtime.container import options as engine_options
 

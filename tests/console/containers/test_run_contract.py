@@ -4,10 +4,10 @@ the engine's own validation (`runtime.container.options.build`) and lands where 
 keeps it. A field added on one side only fails here, before a user's job fails on a host."""
 import pytest
 
-from console.agent import specs
 from console.containers import actions
 from console.containers.run_request import FIELDS, HOST_FIELDS, validate_run
 from console.core.errors import Invalid
+from console.hostapi import specs
 from runtime.container import options as engine_options
 
 # One valid value of every field a run request may carry (a superuser's: the host fields too).

@@ -1,13 +1,13 @@
-"""A host's name becomes its queue (`host.<name>`) and its channel names: it is checked wherever
-one enters, with a message that says what a name may be."""
-import logging
-
+"""A host's name becomes its queue (`host.<name>`), its Redis user and its channel names: it is
+checked wherever one enters (a host made at set-up, a host key given, a join token), with a
+message that says what a name may be."""
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from console.agent import worker
-from console.hosts.models import Host
+from console.core.errors import Invalid
+from console.hosts import keys
+from console.hosts.models import Host, JoinToken
 
 pytestmark = pytest.mark.django_db
 
@@ -33,15 +33,17 @@ def test_moorage_init_refuses_bad_names(name):
     assert not Host.objects.exists()
 
 
-def test_a_worker_with_a_bad_host_name_serves_no_host(settings, caplog):
-    settings.MOORAGE_HOST = "Bad Name"
-    with caplog.at_level(logging.ERROR, logger="console.agent.worker"):
-        worker.become_host()
-    assert "MOORAGE_HOST='Bad Name'" in caplog.text and "serves no host" in caplog.text
-    assert not Host.objects.exists()
+@pytest.mark.parametrize("name", BAD)
+def test_a_host_key_is_given_only_to_a_good_name(name, tmp_path, redis_users):
+    with pytest.raises(CommandError, match="invalid host name"):
+        call_command("host_key", "--console=http://127.0.0.1:8000",
+                     f"--write={tmp_path / 'host.key'}", "--", name)
+    assert not Host.objects.exists() and not redis_users
+    assert not (tmp_path / "host.key").exists()
 
 
-def test_the_stream_bridge_refuses_a_bad_host_name(settings):
-    settings.MOORAGE_HOST = "under_score"
-    with pytest.raises(CommandError, match="MOORAGE_HOST='under_score'"):
-        call_command("stream_bridge")
+@pytest.mark.parametrize("name", BAD)
+def test_a_join_token_names_a_good_name(name, world):
+    with pytest.raises(Invalid, match="lowercase letters, digits and '-'"):
+        keys.make_join_token(world.user("superuser"), name, [])
+    assert not JoinToken.objects.exists()

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from console.agent import reconcile
+from console.agent import console_api, sync as agent_sync
 from console.containers.models import Container
 from console.core.errors import Conflict
 from console.core.testing import make_container
@@ -119,7 +119,7 @@ def test_a_job_for_a_host_gone_silent_by_the_time_it_is_sent_fails_at_once(world
     assert undone == [job.pk] and Job.objects.get(pk=job.pk).state == "failed"
 
 
-def test_back_online_a_sync_makes_the_console_right_keeping_every_team(world, engine):
+def test_back_online_a_sync_makes_the_console_right_keeping_every_team(world, engine, agent):
     """While h1 was silent, `web` exited and a run whose job the reaper failed (the host
     stopped answering during it) made its container after all. Back, one sync shows both as
     the engine has them, each still its team's."""
@@ -136,8 +136,9 @@ def test_back_online_a_sync_makes_the_console_right_keeping_every_team(world, en
     go_silent(h1)
     reaper.reap_stale()
     assert Job.objects.get(pk=job.pk).state == "failed"
-    reconcile.mark_seen(h1, worker="h1@box:2", facts={})
-    reconcile.sync_host(h1, engine)
+    agent.api.heartbeat("h1@box:2", {}, {})       # through the host API, as its agent does
+    h1.refresh_from_db()
+    agent_sync.sync_host(console_api.get_api(), engine)
     web.refresh_from_db()
     late.refresh_from_db()
     assert (web.state, web.exit_code, web.team) == ("exited", 137, alpha)

@@ -112,3 +112,29 @@ def test_the_host_page_removes_it_once_confirmed(world, client_for, silent_h1, r
     assert "Host h1 is removed: 1 container(s), 1 image(s) and 0 commit(s) archived" in \
         client.get("/").content.decode()
 
+
+
+def test_removing_a_host_revokes_its_key_and_its_redis_user(world, client_for, silent_h1,
+                                                           redis_users):
+    """The real revocation: the host's key is forgotten (the host API refuses it) and its Redis
+    user deleted, in the removal."""
+    from django.test import Client
+
+    from console.hosts import keys
+    from console.hosts.models import HostKey
+
+    key = keys.issue_key(silent_h1)
+    response = client_for("superuser").delete(f"/api/hosts/{silent_h1.pk}/?confirm=h1")
+    assert response.status_code == 200, response.content
+    assert response.json()["credentials"] == 1
+    assert not HostKey.objects.exists()
+    assert ("revoke", "h1") in redis_users
+    refused = Client().post("/api/agent/heartbeat/", {"worker": "h1@m:1", "facts": {}},
+                            content_type="application/json", HTTP_AUTHORIZATION=f"Host {key}")
+    assert refused.status_code in (401, 403)
+
+
+def test_a_host_without_a_key_has_none_to_revoke(world, client_for, silent_h1):
+    response = client_for("superuser").delete(f"/api/hosts/{silent_h1.pk}/?confirm=h1")
+    assert response.status_code == 200, response.content
+    assert response.json()["credentials"] == 0

@@ -79,7 +79,7 @@ def test_bad_names_are_refused_beside_their_field(world, tool, repository, tag, 
     assert list(refused.value.fields) == [field]
 
 
-def test_the_worker_tags_and_records_the_new_name(world, tool, engine):
+def test_the_worker_tags_and_records_the_new_name(world, tool, engine, agent):
     image, _ = tool
     engine.image_rows.clear()
     base_id = engine.add_image(["busybox:latest"])
@@ -95,7 +95,7 @@ def test_the_worker_tags_and_records_the_new_name(world, tool, engine):
     assert image.team == world.teams["alpha"]
 
 
-def test_an_engine_refusal_fails_the_tag_job_with_its_message(world, tool, engine):
+def test_an_engine_refusal_fails_the_tag_job_with_its_message(world, tool, engine, agent):
     job = actions.tag_image(world.user("developer"), tool[0], "alpha/tool", "stable")
     engine.fail("tag", "No such image: sha256:aaaa")
     assert tasks.execute_job(job.pk) == "failed"

@@ -5,13 +5,18 @@ engine: the team's label, removal, and the sync that finds volumes and stacks ma
 host and gives them to the team that made them."""
 import pytest
 
-from console.agent import host_stacks, reconcile, tasks
+from console.agent import console_api, sync as agent_sync, tasks
 from console.audit.models import AuditEntry
 from console.containers.models import Container
 from console.core.testing import make_container
 from console.jobs.models import Job
 from console.stacks.models import Stack
 from console.volumes.models import Volume
+
+
+def sync_host(engine):
+    """A sync of host h1 by its agent, through the host API (the `agent` fixture)."""
+    return agent_sync.sync_host(console_api.get_api(), engine)
 
 
 @pytest.fixture
@@ -91,7 +96,7 @@ def test_a_superuser_gives_a_volume_to_a_team(world, client_for):
 
 # -- the host's side ------------------------------------------------------------------------------
 
-def test_the_host_makes_and_removes_the_teams_volume(world, client_for, engine):
+def test_the_host_makes_and_removes_the_teams_volume(world, client_for, engine, agent):
     client_for("developer").post("/api/volumes/", {"name": "cache", "host": "h1"},
                                  content_type="application/json")
     job = Job.objects.get()
@@ -120,7 +125,7 @@ def test_the_host_makes_and_removes_the_teams_volume(world, client_for, engine):
     assert "cache" not in engine.volume_rows and not Volume.objects.exists()
 
 
-def test_the_sync_finds_volumes_and_who_they_belong_to(world, engine, settings):
+def test_the_sync_finds_volumes_and_who_they_belong_to(world, engine, settings, agent):
     alpha, beta = world.teams["alpha"], world.teams["beta"]
     from console.hosts.models import HostGrant
     HostGrant.objects.create(team=beta, host=world.hosts["h1"])
@@ -132,7 +137,7 @@ def test_the_sync_finds_volumes_and_who_they_belong_to(world, engine, settings):
     engine.volume_rows["a" * 64]["Size"] = 1234
     engine.volume_create("hosts")
     Stack.objects.create(name="shop", host=world.hosts["h1"], team=alpha)
-    reconcile.sync_host(world.hosts["h1"], engine)
+    sync_host(engine)
     rows = {row.name: row for row in Volume.objects.all()}
     assert rows["labelled"].team == beta
     assert (rows["shop_data"].team, rows["shop_data"].project) == (alpha, "shop")
@@ -144,44 +149,44 @@ def test_the_sync_finds_volumes_and_who_they_belong_to(world, engine, settings):
     del engine.volume_rows["hosts"]
     for _ in range(settings.SYNC_MISSES):
         assert Volume.objects.filter(name="hosts").exists()
-        reconcile.sync_host(world.hosts["h1"], engine)
+        sync_host(engine)
     assert not Volume.objects.filter(name="hosts").exists()
 
 
-def test_the_sync_finds_stacks_made_on_the_host(world, engine, settings):
+def test_the_sync_finds_stacks_made_on_the_host(world, engine, settings, agent):
     for name, labels in (("outside-web-1", {"com.docker.compose.project": "outside",
                                             "com.docker.compose.service": "web"}),
                          ("teamed-db-1", {"com.docker.compose.project": "teamed",
                                           "com.docker.compose.service": "db",
                                           "moorage.team": "alpha"})):
         engine.create({"name": name, "image": "busybox", "labels": labels})
-    reconcile.sync_host(world.hosts["h1"], engine)
+    sync_host(engine)
     outside, teamed = Stack.objects.get(name="outside"), Stack.objects.get(name="teamed")
     assert (outside.made_outside, outside.team, [e["service"] for e in outside.containers]) == (
         True, None, ["web"])
     assert teamed.team == world.teams["alpha"]
     engine.containers_by_id.clear()
     for _ in range(settings.SYNC_MISSES):
-        reconcile.sync_host(world.hosts["h1"], engine)
+        sync_host(engine)
     assert not Stack.objects.filter(name="outside").exists()
     console = Stack.objects.create(name="kept", host=world.hosts["h1"], team=world.teams["alpha"])
     console.versions.create(number=1, compose="services: {}", author_name="developer")
     for _ in range(settings.SYNC_MISSES + 1):
-        host_stacks.sync(world.hosts["h1"], engine, trusted=True)
+        sync_host(engine)
     assert Stack.objects.filter(name="kept").exists()
 
 
-def test_the_sync_follows_the_health_of_a_stacks_containers(world, engine):
+def test_the_sync_follows_the_health_of_a_stacks_containers(world, engine, agent):
     engine.create({"name": "shop-db-1", "image": "busybox",
                    "labels": {"com.docker.compose.project": "shop",
                               "com.docker.compose.service": "db", "moorage.team": "alpha"}})
     container = next(iter(engine.containers_by_id.values()))
     engine.start(container["Id"])
     container["Health"] = {"Status": "starting", "FailingStreak": 0}
-    reconcile.sync_host(world.hosts["h1"], engine)
+    sync_host(engine)
     row = Container.objects.get(name="shop-db-1")
     assert row.inspect_data["State"]["Health"]["Status"] == "starting"
     container["Health"] = {"Status": "healthy", "FailingStreak": 0}
-    reconcile.sync_host(world.hosts["h1"], engine)
+    sync_host(engine)
     row.refresh_from_db()
     assert row.inspect_data["State"]["Health"]["Status"] == "healthy"

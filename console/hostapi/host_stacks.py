@@ -1,9 +1,10 @@
-"""Reconciling a host's stacks and volumes with its engine (part of every sync,
-`reconcile.sync_host`).
+"""Reconciling a host's stacks and volumes with what its engine reports (part of every sync,
+`reconcile.sync_host`: the host's agent sends its containers' and volumes' listings through
+the host API; nothing here asks the host anything).
 
 Stacks: the host's Compose projects, found by their containers' labels
-(`com.docker.compose.project`); a container's row is refreshed when its health changes (a
-sync refreshes rows whose state changed, and health changes while a container runs). A
+(`com.docker.compose.project`); a container whose health changed is asked for in full (a
+sync asks for rows whose state changed, and health changes while a container runs). A
 project the console does not know (made with `moor compose` or docker-compose, or through the
 engine's Docker API) becomes a stack made outside:
 it belongs to the team its containers' `moorage.team` label names (all of them, a team granted
@@ -12,100 +13,85 @@ of containers follows the engine; one made outside is forgotten once its contain
 gone for SYNC_MISSES syncs (a stack made in the console stays, with its history, until it is
 removed).
 
-Volumes: each row follows the engine (labels, who uses it, its size, measured at most every
-VOLUME_SIZE_SECONDS); a new one belongs to the team its `moorage.team` label names, else to its
-stack's team, else (an anonymous volume) to the team of the container using it. Rows are
-forgotten only after SYNC_MISSES syncs without them, and never while the host's engine root is
-not the rows' own.
+Volumes: each row follows the engine (labels, who uses it, its size: the agent measures a
+volume at most every VOLUME_SIZE_SECONDS and sends `Size` then); a new one belongs to the team
+its `moorage.team` label names, else to its stack's team, else (an anonymous volume) to the
+team of the container using it. Rows are forgotten only after SYNC_MISSES syncs without them,
+and never while the host's engine root is not the rows' own.
 """
-import contextlib
-import fcntl
+
 import logging
-import os
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from console.agent.specs import parse_time
 from console.containers.models import Container
+from console.hostapi.specs import parse_time
+from console.hosts.models import Host
 from console.stacks.models import Stack
 from console.volumes.models import Volume
-from runtime.compose import containers as compose_labels
-from runtime.volume.names import ANONYMOUS_LABEL
 
 log = logging.getLogger(__name__)
 TEAM_LABEL = "moorage.team"
+# Docker's own label names, as the engine sets them (runtime.compose.containers,
+# runtime.volume.names).
+COMPOSE_PROJECT_LABEL = "com.docker.compose.project"
+COMPOSE_SERVICE_LABEL = "com.docker.compose.service"
+ANONYMOUS_VOLUME_LABEL = "com.docker.volume.anonymous"
 
 
-def refresh_health(host, engine, summaries: list[dict]) -> None:
-    """The rows of project containers whose health changed since they were last read (a
-    sync refreshes a row when its state changes; health changes while a container runs)."""
-    health = {summary["Id"]: summary["Health"].get("Status") for summary in summaries
+def health_changed(host, summaries: list[dict]) -> list[str]:
+    """The IDs of project containers whose health changed since their rows were last read
+    (the host sends their `inspect` next)."""
+    health = {summary["Id"]: (summary.get("Health") or {}).get("Status") for summary in summaries
               if summary.get("Health")}
     if not health:
-        return
-    from console.agent.reconcile import refresh
-
-    for row in Container.objects.filter(host=host, engine_id__in=list(health)).select_related(
-            "host", "team"):
+        return []
+    changed = []
+    for row in Container.objects.filter(host=host, engine_id__in=list(health)).only(
+            "engine_id", "inspect_data"):
         known = ((row.inspect_data or {}).get("State") or {}).get("Health") or {}
         if known.get("Status") != health[row.engine_id]:
-            refresh(row, engine)
+            changed.append(row.engine_id)
+    return changed
 
 
-def sync(host, engine, *, trusted: bool) -> dict:
-    """Stacks and volumes of `host` in line with its engine. One sync of a host at a time
-    does this, reading the engine under its lock: a slower one that read the engine earlier
-    must not write what it read over a later one's (another sync running now is skipped: the
-    next one follows within MOORAGE_SYNC_SECONDS)."""
-    with only_sync(host) as alone:
-        if not alone:
-            return {}
-        summaries = engine.containers(all=True)
-        return {"stacks": sync_stacks(host, engine, summaries, trusted=trusted),
-                "volumes": sync_volumes(host, engine, trusted=trusted)}
-
-
-@contextlib.contextmanager
-def only_sync(host):
-    """Whether this process holds the host's sync lock (a file lock in the agent's own
-    directory), for the block."""
-    directory = os.path.join(settings.VAR_DIR, "stacks", host.name)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(directory, ".sync.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        yield True
-    finally:
-        os.close(fd)
+def sync(host, summaries: list[dict], volumes: list[dict] | None, *, trusted: bool) -> dict:
+    """Stacks and volumes of `host` in line with its listings (`volumes` None: the host sent
+    none, its volumes are left as they are). One sync of a host at a time does this: the host's
+    row is locked for it (PostgreSQL; SQLite writes one transaction at a time anyway), so a
+    slower sync cannot write what it read over a later one's."""
+    with transaction.atomic():
+        Host.objects.select_for_update().filter(pk=host.pk).first()
+        counts = {"stacks": sync_stacks(host, summaries, trusted=trusted)}
+        if volumes is not None:
+            counts["volumes"] = sync_volumes(host, volumes, trusted=trusted)
+        return counts
 
 
 def labelled_team(host, labels: dict):
-    from console.agent.reconcile import labelled_team as team_of
+    from console.hostapi.reconcile import labelled_team as team_of
 
     return team_of(host, {"Labels": labels})
 
 
+def service_of(summary: dict) -> str:
+    return str((summary.get("Labels") or {}).get(COMPOSE_SERVICE_LABEL) or "")
+
+
 # -- stacks ---------------------------------------------------------------------------------------
 
-def sync_stacks(host, engine, summaries: list[dict], *, trusted: bool) -> int:
+def sync_stacks(host, summaries: list[dict], *, trusted: bool) -> int:
     projects: dict[str, list[dict]] = {}
     for summary in summaries:
-        name = (summary.get("Labels") or {}).get(compose_labels.PROJECT)
+        name = (summary.get("Labels") or {}).get(COMPOSE_PROJECT_LABEL)
         if name:
-            projects.setdefault(name, []).append(summary)
-    refresh_health(host, engine, [s for found in projects.values() for s in found])
+            projects.setdefault(str(name), []).append(summary)
     stacks = {stack.name: stack for stack in Stack.objects.filter(host=host)
               .select_related("team")}
     for name, found in projects.items():
-        entries = [{"id": summary["Id"], "service": compose_labels.service_of(summary)}
+        entries = [{"id": summary["Id"], "service": service_of(summary)}
                    for summary in sorted(found, key=lambda s: s.get("Created") or 0)]
         stack = stacks.get(name)
         if stack is None:
@@ -146,21 +132,20 @@ def made_outside(host, name: str, found: list[dict], entries: list[dict]) -> Non
 
 # -- volumes --------------------------------------------------------------------------------------
 
-def sync_volumes(host, engine, *, trusted: bool) -> int:
-    listed = engine.volumes()
-    users = engine.volume_users()
+def sync_volumes(host, listed: list[dict], *, trusted: bool) -> int:
+    """`listed`: the engine's volumes, each with `UsedBy` (the containers naming it) and, when
+    the agent measured it, `Size`."""
     rows = {row.name: row for row in Volume.objects.filter(host=host)}
     stacks = dict(Stack.objects.filter(host=host).values_list("name", "team_id"))
-    stale = timezone.now() - timedelta(seconds=settings.VOLUME_SIZE_SECONDS)
     for volume in listed:
         name = volume["Name"]
         labels = volume.get("Labels") or {}
-        fields = {"labels": labels, "project": str(labels.get(compose_labels.PROJECT) or "")[:63],
-                  "anonymous": ANONYMOUS_LABEL in labels,
-                  "used_by": sorted(users.get(name, [])), "missed_syncs": 0}
+        fields = {"labels": labels, "project": str(labels.get(COMPOSE_PROJECT_LABEL) or "")[:63],
+                  "anonymous": ANONYMOUS_VOLUME_LABEL in labels,
+                  "used_by": sorted(map(str, volume.get("UsedBy") or [])), "missed_syncs": 0}
         row = rows.get(name)
-        if row is None or row.measured_at is None or row.measured_at < stale:
-            fields["size"] = engine.volume_size(name)
+        if isinstance(volume.get("Size"), int) and volume["Size"] >= 0:
+            fields["size"] = volume["Size"]
             fields["measured_at"] = timezone.now()
         if row is None:
             team = (labelled_team(host, labels) or team_of_stack(host, stacks, fields["project"])

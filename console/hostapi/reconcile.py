@@ -1,10 +1,16 @@
-"""Reconciling the database with a host's engine, which is the truth about that host.
+"""The database brought in line with what a host's engine reports: the engine is the truth
+about its host, and the host reports it through the host API (`views.sync`, a job's report).
 
-`refresh` records what the engine says about one container; `sync_host` walks the whole host:
-containers that exited on their own show as exited with their exit code, containers made with
-`moor` on the host appear (with the team their `moorage.team` label names, else without one:
-superusers only, until one is assigned), containers removed outside the console disappear, and
-images, stacks and volumes follow the same rules (`host_stacks`).
+`apply_inspect` records what `inspect` says of one container; `sync_host` takes a host's
+whole listing: containers that exited on their own show as exited with their exit code,
+containers made with `moor` on the host appear (with the team their `moorage.team` label
+names, if that team is granted the host, else without one: superusers only, until one is
+assigned), containers removed outside the console disappear, and images follow the same
+rules. A listing names containers by summary; those whose rows are new or changed are asked
+for in full (`inspect`), which the host sends next (`apply_details`).
+
+A host reports only about itself: a container ID that is another host's row is refused and
+audited, never moved.
 
 Forgetting is careful, since rows carry what the engine does not know (teams, grants, commit
 history): a row goes only after the engine has not listed it in SYNC_MISSES consecutive
@@ -21,30 +27,18 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from console.agent import host_stacks, specs
-from console.agent.engine import engine_root
 from console.containers.models import Container
 from console.containers.status import InvalidTransition, Status
+from console.hostapi import host_stacks, specs
 from console.hosts.models import Host
 from console.images.models import Image
 from console.jobs.models import Job
 from console.streams import publish
 from console.teams.models import Team
-from runtime.errors import MoorError
 
 log = logging.getLogger(__name__)
 PENDING_GRACE_SECONDS = 60
 TEAM_LABEL = "moorage.team"
-
-
-def refresh(container: Container, engine) -> bool:
-    """Update `container` from `engine.inspect`; False if the engine no longer has it."""
-    try:
-        data = engine.inspect(container.engine_id)
-    except MoorError:
-        return False
-    apply_inspect(container, data)
-    return True
 
 
 def apply_inspect(container: Container, data: dict) -> None:
@@ -61,6 +55,21 @@ def apply_inspect(container: Container, data: dict) -> None:
                                   "inspect_data", "updated_at"])
     if before != (container.state, container.exit_code, container.name):
         publish.container_changed(container)
+
+
+def refresh(container: Container, data: dict | None) -> bool:
+    """Record the engine's `inspect` of `container` (None: the engine no longer has it, and
+    the row stays as it is); whether there was one."""
+    if data is None:
+        return False
+    apply_inspect(container, data)
+    return True
+
+
+def remove_row(container: Container) -> None:
+    grantees = list(container.grants.values_list("user_id", flat=True))
+    Container.objects.filter(pk=container.pk).delete()
+    publish.container_changed(container, removed=True, grantee_ids=grantees)
 
 
 def upsert_image(host, data: dict, team=None) -> Image:
@@ -90,8 +99,9 @@ def upsert_image(host, data: dict, team=None) -> Image:
 
 def labelled_team(host, data: dict) -> Team | None:
     """The team a `moorage.team` label names (the console labels what it runs and builds), if
-    that team is granted the host; None otherwise. An image pulled from elsewhere may carry any
-    label: only a team that may use the host is believed."""
+    that team is granted the host; None otherwise. Anything on a host may carry any label (an
+    image pulled from elsewhere, a container made with `moor` on it): only a team that may use
+    the host is believed."""
     labels = data.get("Labels") or (data.get("Config") or {}).get("Labels") or {}
     value = str(labels.get(TEAM_LABEL) or "")
     if not value:
@@ -103,11 +113,10 @@ def labelled_team(host, data: dict) -> Team | None:
     return team
 
 
-def root_unchanged(host, engine) -> bool:
-    """Whether `engine` serves the root this host's rows were made from. The first sync of a
+def root_unchanged(host, root: str) -> bool:
+    """Whether `root` is the engine root this host's rows were made from. The first sync of a
     host records it; a different one later is reported, and nothing is forgotten until a
     superuser accepts it."""
-    root = engine_root(engine)
     if not host.synced_root:
         Host.objects.filter(pk=host.pk).update(synced_root=root)
         host.synced_root = root
@@ -119,47 +128,88 @@ def root_unchanged(host, engine) -> bool:
     return False
 
 
-def sync_host(host, engine) -> dict:
-    """Bring every container and image row of `host` in line with its engine."""
-    summaries = engine.containers(all=True)
-    trusted = root_unchanged(host, engine)
+def others_rows(host, engine_ids) -> list[str]:
+    """Which of `engine_ids` are containers of another host."""
+    return list(Container.objects.filter(engine_id__in=list(engine_ids)).exclude(host=host)
+                .values_list("engine_id", flat=True))
+
+
+def busy_ids(host) -> set:
+    """Rows whose job is queued or running: the job records their state, not a sync."""
+    return set(Job.objects.filter(host=host, state__in=[Job.State.QUEUED, Job.State.RUNNING])
+               .exclude(container=None).values_list("container_id", flat=True))
+
+
+def sync_host(host, root: str, summaries: list[dict], images: list[dict],
+              volumes: list[dict] | None = None) -> dict:
+    """Bring `host`'s rows in line with its engine's listing (`containers(all=True)`,
+    `images()` and `volumes()`, from the engine root `root`), stacks and volumes too
+    (`host_stacks`). Answers the counts and, under `inspect`, the IDs of the containers whose
+    rows are new or changed (their state, or a project container's health): the host sends
+    their `inspect` next (`apply_details`). IDs that are other hosts' rows are left out
+    (`foreign`)."""
+    trusted = root_unchanged(host, root)
+    listed = {summary["Id"]: summary for summary in summaries}
+    foreign = set(others_rows(host, listed))
     rows = {row.engine_id: row for row in Container.objects.filter(host=host)
             .select_related("host", "team").defer("inspect_data")}
-    seen, added, updated = set(), 0, 0
-    busy = set(Job.objects.filter(host=host, state__in=[Job.State.QUEUED, Job.State.RUNNING])
-               .exclude(container=None).values_list("container_id", flat=True))
-    for summary in summaries:
-        engine_id = summary["Id"]
-        seen.add(engine_id)
+    busy = busy_ids(host)
+    wanted = []
+    for engine_id, summary in listed.items():
         row = rows.get(engine_id)
-        try:
-            if row is None:
-                added += adopt(host, engine, summary)
-            elif row.pk not in busy and (row.state != summary.get("State")
-                                         or (summary.get("State") in ("exited", "dead")
-                                             and row.exit_code != summary.get("ExitCode"))):
-                if refresh(row, engine):
-                    updated += 1
-        except InvalidTransition as error:   # one odd container must not stop the sync
-            log.warning("sync of %s: %s", host.name, error)
-    back = [row.pk for engine_id, row in rows.items() if engine_id in seen and row.missed_syncs]
+        if engine_id in foreign:
+            continue
+        if row is None:
+            wanted.append(engine_id)
+        elif row.pk not in busy and (row.state != summary.get("State")
+                                     or (summary.get("State") in ("exited", "dead")
+                                         and row.exit_code != summary.get("ExitCode"))):
+            wanted.append(engine_id)
+    back = [row.pk for engine_id, row in rows.items() if engine_id in listed and row.missed_syncs]
     if back:
         Container.objects.filter(pk__in=back).update(missed_syncs=0)
     # Pending rows are requests the engine has not acted on yet; one whose job is over (failed,
     # reaped) for a while and that the engine does not have will never become a container.
     settled = timezone.now() - timedelta(seconds=PENDING_GRACE_SECONDS)
     missing = [row for engine_id, row in rows.items()
-               if engine_id not in seen and row.pk not in busy
+               if engine_id not in listed and row.pk not in busy
                and not (row.state == Status.PENDING and row.created_at >= settled)]
     removed = 0
     for row in missed(Container, missing) if trusted else ():
-        grantees = list(row.grants.values_list("user_id", flat=True))
-        row.delete()
-        publish.container_changed(row, removed=True, grantee_ids=grantees)
+        remove_row(row)
         removed += 1
-    images = sync_images(host, engine, trusted=trusted)
-    return {"containers": len(seen), "added": added, "updated": updated, "removed": removed,
-            "images": images, **host_stacks.sync(host, engine, trusted=trusted)}
+    image_count = sync_images(host, images, trusted=trusted)
+    own = [summary for engine_id, summary in listed.items() if engine_id not in foreign]
+    wanted += [engine_id for engine_id in host_stacks.health_changed(host, own)
+               if engine_id not in wanted and rows.get(engine_id) is not None
+               and rows[engine_id].pk not in busy]
+    return {"containers": len(listed) - len(foreign), "removed": removed,
+            "images": image_count, "inspect": wanted, "foreign": sorted(foreign),
+            **host_stacks.sync(host, own, volumes, trusted=trusted)}
+
+
+def apply_details(host, details: list[dict]) -> dict:
+    """The `inspect` of containers a sync asked for: rows made for new ones (adopted), rows
+    updated for changed ones. Those of other hosts' rows are left out (`foreign`)."""
+    by_id = {data["Id"]: data for data in details}
+    foreign = set(others_rows(host, by_id))
+    rows = {row.engine_id: row for row in Container.objects.filter(
+        host=host, engine_id__in=list(by_id)).select_related("host", "team")}
+    busy = busy_ids(host)
+    added = updated = 0
+    for engine_id, data in by_id.items():
+        if engine_id in foreign:
+            continue
+        row = rows.get(engine_id)
+        try:
+            if row is None:
+                added += adopt(host, data)
+            elif row.pk not in busy:
+                apply_inspect(row, data)
+                updated += 1
+        except InvalidTransition as error:   # one odd container must not stop the sync
+            log.warning("sync of %s: %s", host.name, error)
+    return {"added": added, "updated": updated, "foreign": sorted(foreign)}
 
 
 def missed(model, rows: list) -> list:
@@ -172,27 +222,18 @@ def missed(model, rows: list) -> list:
     return [row for row in rows if row.missed_syncs + 1 >= settings.SYNC_MISSES]
 
 
-def adopt(host, engine, summary: dict) -> int:
+def adopt(host, data: dict) -> int:
     """A container made outside the console (with `moor` on the host), or whose row was lost,
     gets a row; the team its `moorage.team` label names (the console labels every container
-    it runs) owns it."""
-    try:
-        data = engine.inspect(summary["Id"])
-    except MoorError:
-        return 0  # gone again already
+    it runs) owns it, if that team is granted the host."""
     config = data.get("Config") or {}
-    names = summary.get("Names") or []
     image = None
-    image_ref = config.get("Image") or summary.get("Image") or ""
-    image_id = data.get("Image") or summary.get("ImageID") or ""
+    image_id = data.get("Image") or ""
     if image_id:
         image = Image.objects.filter(host=host, image_id=image_id).first()
-    labels = config.get("Labels") or summary.get("Labels") or {}
-    team = Team.objects.filter(name=labels[TEAM_LABEL]).first() if labels.get(TEAM_LABEL) \
-        else None
     container = Container(
-        engine_id=summary["Id"], host=host, team=team, image=image, image_ref=image_ref,
-        name=(names[0] if names else data.get("Name", "")).lstrip("/"),
+        engine_id=data["Id"], host=host, team=labelled_team(host, data), image=image,
+        image_ref=config.get("Image") or "", name=(data.get("Name") or "").lstrip("/"),
         command=(config.get("Entrypoint") or []) + (config.get("Cmd") or []),
         state=Status.CREATED)
     try:
@@ -200,9 +241,9 @@ def adopt(host, engine, summary: dict) -> int:
             container.save()
     except IntegrityError:
         log.warning("container %s on %s: its ID or name %r is taken by another row, not "
-                    "adopted", summary["Id"][:12], host.name, container.name)
+                    "adopted", data["Id"][:12], host.name, container.name)
         return 0
-    created = specs.parse_time(data.get("Created") or summary.get("Created"))
+    created = specs.parse_time(data.get("Created"))
     if created:
         Container.objects.filter(pk=container.pk).update(created_at=created)
         container.created_at = created
@@ -211,12 +252,9 @@ def adopt(host, engine, summary: dict) -> int:
     return 1
 
 
-def sync_images(host, engine, *, trusted: bool | None = None) -> int:
-    """Bring the image rows of `host` in line with its engine (`trusted`: whether the engine
-    root is the rows' own; asked of the host when not given)."""
-    if trusted is None:
-        trusted = root_unchanged(host, engine)
-    summaries = engine.images()
+def sync_images(host, summaries: list[dict], *, trusted: bool) -> int:
+    """Bring the image rows of `host` in line with its engine's `images()` (`trusted`: whether
+    the engine root is the rows' own, `root_unchanged`)."""
     seen = set()
     for summary in summaries:
         image = upsert_image(host, summary)
