@@ -197,3 +197,10 @@ def test_the_stack_page_grants_and_revokes(world, client_for, stacks, guest):
     assert not StackGrant.objects.exists()
     assert 'id="grant-form"' not in client_for("developer").get(
         f"/stacks/{shop.pk}/").content.decode()
+
+
+def test_the_schema_documents_stack_grants(world, client_for):
+    text = client_for("viewer").get("/api/schema/").content.decode()
+    for path in ("/api/stacks/{stack_pk}/grants/:", "/api/stacks/{stack_pk}/grants/{id}/:"):
+        assert path in text, path
+    assert "StackGrant" in text
