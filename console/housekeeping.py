@@ -7,7 +7,7 @@ it on the side (a GET changes nothing):
 - terminal sessions nobody resumed in time are ended and audited
   (`streams.terminal_sessions.finish_stale`);
 - build contexts whose job is over (a build that never ran) are deleted;
-- container grants that have ended are taken away and audited, and their holders' sockets
+- container and stack grants that have ended are taken away and audited, and their holders' sockets
   told (a terminal a grant opened closes with 4403): a round comes early when a grant is
   about to end (`grants.actions.expire_grants`).
 

@@ -11,7 +11,7 @@ from console.commits.api import CommitViewSet
 from console.containers.api import ContainerViewSet
 from console.core import views as core_views
 from console.grants import urls as grants_urls
-from console.grants.api import AccessRequestViewSet, GrantViewSet
+from console.grants.api import AccessRequestViewSet, GrantViewSet, StackGrantViewSet
 from console.hosts.api import HostViewSet, JoinTokenView
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
@@ -38,6 +38,8 @@ router.register("access-requests", AccessRequestViewSet, basename="access-reques
 router.register("tokens", accounts_api.TokenViewSet, basename="token")
 router.register("audit", AuditViewSet, basename="audit")
 router.register("commits", CommitViewSet, basename="commit")
+router.register(r"stacks/(?P<stack_pk>[0-9]{1,18})/grants", StackGrantViewSet,
+                basename="stack-grant")
 router.register("stacks", StackViewSet, basename="stack")
 router.register("volumes", VolumeViewSet, basename="volume")
 router.register("quotas", QuotaViewSet, basename="quota")
@@ -68,6 +70,7 @@ urlpatterns = [
     path("images/", include("console.images.urls")),
     # Before the stack's `<pk>/<verb>/`, which would take `<pk>/schedules/`.
     path("stacks/", include(schedules_urls.stack_urlpatterns)),
+    path("stacks/", include(grants_urls.stack_urlpatterns)),
     path("stacks/", include("console.stacks.urls")),
     path("volumes/", include("console.volumes.urls")),
     path("jobs/", include("console.jobs.urls")),

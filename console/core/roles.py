@@ -1,7 +1,8 @@
 """The one table of who may do what: team roles and the actions each allows.
 
 A role allows its own actions and those of every role below it. Superusers may do everything;
-per-container grants (`containers.ContainerGrant`) add single actions on single containers.
+per-container grants (`grants.ContainerGrant`) add single actions on single containers, and
+per-stack grants (`grants.StackGrant`) single verbs on single stacks.
 """
 from django.db import models
 

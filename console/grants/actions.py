@@ -1,5 +1,5 @@
-"""Granting one user chosen actions on one container, and taking the grant back (team admins
-of the container's team, superusers); grants that end, taken away when they do; and requests
+"""Granting one user chosen actions on one container or one stack, and taking the grant back
+(team admins of its team, superusers); grants that end, taken away when they do; and requests
 for a grant, which a member makes and a team admin approves or refuses. Each is checked (a
 refusal is audited), audited in the transaction that makes the change, and the grantee's open
 sockets are told to re-check (a terminal a grant opened closes when it goes)."""
@@ -12,13 +12,15 @@ from console import audit
 from console.core.errors import Conflict, Invalid
 from console.core.permissions import refuse, user_may
 from console.core.roles import GRANTABLE_ACTIONS
-from console.grants.models import SEEING, AccessRequest, ContainerGrant
+from console.grants.models import SEEING, STACK_GRANTABLE, AccessRequest, ContainerGrant, StackGrant
 from console.streams import groups, publish
 
 # The shortest and longest a requested (or ending) grant may last.
 MIN_DURATION = 1
 MAX_DURATION = 90 * 24 * 3600
 REQUESTABLE_ACTIONS = tuple(a for a in GRANTABLE_ACTIONS if a not in SEEING)
+# Every kind of grant; each is audited as "<target_field>.grant", ".revoke", ".grant.expire".
+GRANT_MODELS = (ContainerGrant, StackGrant)
 
 
 def checked_actions(actions, allowed=GRANTABLE_ACTIONS) -> list[str]:
@@ -52,21 +54,32 @@ def grant_container(actor, user, container, actions, *, expires_at=None,
                     request=None) -> ContainerGrant:
     """Let `user` do `actions` on `container` (team admins of its team, superusers): for good
     (replacing the user's lasting grant there), or until `expires_at` (a grant of its own)."""
-    actions = checked_actions(actions)
-    if not user_may(actor, "manage", container.team):
-        refuse("container.grant", actor, request, team=container.team, target=container,
-               host=container.host)
+    return _grant(ContainerGrant, actor, user, container, checked_actions(actions),
+                  expires_at=expires_at, request=request)
+
+
+def grant_stack(actor, user, stack, actions, *, expires_at=None, request=None) -> StackGrant:
+    """Let `user` do some of a stack's verbs (`STACK_GRANTABLE`) on `stack`, as
+    `grant_container` does on a container."""
+    return _grant(StackGrant, actor, user, stack, checked_actions(actions, STACK_GRANTABLE),
+                  expires_at=expires_at, request=request)
+
+
+def _grant(model, actor, user, target, actions, *, expires_at, request):
+    field = model.target_field
+    if not user_may(actor, "manage", target.team):
+        refuse(f"{field}.grant", actor, request, team=target.team, target=target,
+               host=target.host)
     with transaction.atomic():
         if expires_at is None:
-            grant, _ = ContainerGrant.objects.update_or_create(
-                user=user, container=container, expires_at=None,
+            grant, _ = model.objects.update_or_create(
+                user=user, expires_at=None, **{field: target},
                 defaults={"actions": actions, "granted_by": actor})
         else:
-            grant = ContainerGrant.objects.create(user=user, container=container,
-                                                  actions=actions, granted_by=actor,
-                                                  expires_at=expires_at)
-        audit.record("container.grant", actor=actor, request=request, team=container.team,
-                     target=container, host=container.host,
+            grant = model.objects.create(user=user, actions=actions, granted_by=actor,
+                                         expires_at=expires_at, **{field: target})
+        audit.record(f"{field}.grant", actor=actor, request=request, team=target.team,
+                     target=target, host=target.host,
                      params={"user": user.username, "actions": grant.actions,
                              "expires_at": expires_at.isoformat() if expires_at else None})
         publish.permissions_changed_on_commit([user.pk])
@@ -74,46 +87,55 @@ def grant_container(actor, user, container, actions, *, expires_at=None,
 
 
 def revoke_container_grant(actor, grant, *, request=None) -> None:
-    container = grant.container
-    if not user_may(actor, "manage", container.team):
-        refuse("container.revoke", actor, request, team=container.team, target=container)
+    revoke_grant(actor, grant, request=request)
+
+
+def revoke_grant(actor, grant, *, request=None) -> None:
+    """Take back a container or stack grant (team admins of its team, superusers)."""
+    field, target = grant.target_field, grant.target
+    if not user_may(actor, "manage", target.team):
+        refuse(f"{field}.revoke", actor, request, team=target.team, target=target)
     user_id = grant.user_id
     with transaction.atomic():
-        audit.record("container.revoke", actor=actor, request=request, team=container.team,
-                     target=container, host=container.host,
+        audit.record(f"{field}.revoke", actor=actor, request=request, team=target.team,
+                     target=target, host=target.host,
                      params={"user": grant.user.username, "actions": grant.actions})
         grant.delete()
         publish.permissions_changed_on_commit([user_id])
 
 
 def expire_grants(now=None) -> int:
-    """Take away the grants that have ended (housekeeping, in every web process: each one is
-    deleted by whoever comes first, and audited by them), and tell their holders' sockets."""
+    """Take away the container and stack grants that have ended (housekeeping, in every web
+    process: each one is deleted by whoever comes first, and audited by them), and tell their
+    holders' sockets."""
     now = now or timezone.now()
     ended = 0
-    for grant in (ContainerGrant.objects.filter(expires_at__lte=now)
-                  .select_related("user", "container__team", "container__host")):
-        with transaction.atomic():
-            deleted, _ = ContainerGrant.objects.filter(pk=grant.pk).delete()
-            if not deleted:
-                continue            # another process took it
-            container = grant.container
-            audit.record("container.grant.expire", team=container.team, target=container,
-                         host=container.host,
-                         params={"user": grant.user.username, "actions": grant.actions,
-                                 "expires_at": grant.expires_at.isoformat()})
-            publish.permissions_changed_on_commit([grant.user_id])
-        ended += 1
+    for model in GRANT_MODELS:
+        field = model.target_field
+        for grant in (model.objects.filter(expires_at__lte=now)
+                      .select_related("user", f"{field}__team", f"{field}__host")):
+            with transaction.atomic():
+                deleted, _ = model.objects.filter(pk=grant.pk).delete()
+                if not deleted:
+                    continue            # another process took it
+                target = grant.target
+                audit.record(f"{field}.grant.expire", team=target.team, target=target,
+                             host=target.host,
+                             params={"user": grant.user.username, "actions": grant.actions,
+                                     "expires_at": grant.expires_at.isoformat()})
+                publish.permissions_changed_on_commit([grant.user_id])
+            ended += 1
     return ended
 
 
 def seconds_to_next_expiry() -> float | None:
-    """How long until the next grant ends (None: none will)."""
-    upcoming = (ContainerGrant.objects.filter(expires_at__isnull=False)
-                .order_by("expires_at").values_list("expires_at", flat=True).first())
-    if upcoming is None:
+    """How long until the next grant (of a container or a stack) ends (None: none will)."""
+    ends = [end for end in (model.objects.filter(expires_at__isnull=False)
+                            .order_by("expires_at").values_list("expires_at", flat=True).first()
+                            for model in GRANT_MODELS) if end is not None]
+    if not ends:
         return None
-    return max((upcoming - timezone.now()).total_seconds(), 0.0)
+    return max((min(ends) - timezone.now()).total_seconds(), 0.0)
 
 
 # -- requests ------------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 admin of the container's team grants and revokes them (`console.grants.actions`, as the
 container page does); a user sees the grants they hold.
 
+`/api/stacks/{id}/grants/`: the same for one stack, with a stack's verbs (view, start, stop,
+restart, deploy); the team admins of its team list, grant and revoke them, a user sees the
+grants they hold there.
+
 `/api/access-requests/`: a user asks for actions on a container they see, for a while, with a
 reason; a team admin of its team approves (a grant that ends after the duration) or refuses."""
 from django.contrib.auth import get_user_model
@@ -16,7 +20,8 @@ from console.core.errors import Invalid
 from console.core.permissions import require_manager
 from console.core.roles import GRANTABLE_ACTIONS
 from console.grants import actions
-from console.grants.models import AccessRequest, ContainerGrant
+from console.grants.models import STACK_GRANTABLE, AccessRequest, ContainerGrant, StackGrant
+from console.stacks.lookup import visible_stack
 
 
 class GrantSerializer(serializers.ModelSerializer):
@@ -68,6 +73,71 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
 
     def destroy(self, request, pk=None):
         actions.revoke_container_grant(request.user, self.get_object(), request=request)
+        return Response(status=204)
+
+
+def grantee(data):
+    """The active user named in a grant's `user` (Invalid otherwise); looked up only once the
+    actor is known to manage the team, so that no one else learns which usernames exist."""
+    user = get_user_model().objects.filter(username=data["user"]["username"],
+                                           is_active=True).first()
+    if user is None:
+        raise Invalid(fields={"user": ["No such user."]})
+    return user
+
+
+class StackGrantSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+    stack = serializers.IntegerField(source="stack_id", read_only=True)
+    actions = serializers.ListField(child=serializers.ChoiceField(choices=STACK_GRANTABLE))
+    expires_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="when the grant ends (none: never)")
+    duration = serializers.IntegerField(required=False, write_only=True,
+                                        help_text="or: seconds from now until it ends")
+
+    class Meta:
+        model = StackGrant
+        fields = ["id", "user", "stack", "actions", "expires_at", "duration", "created_at"]
+        read_only_fields = ["id", "stack", "created_at"]
+
+
+class StackGrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin,
+                        mixins.DestroyModelMixin, mixins.RetrieveModelMixin,
+                        viewsets.GenericViewSet):
+    """Per-user grants of a stack's verbs on one stack (team admins of the stack's team; a
+    user sees the grants they hold). Any grant lets its holder see the stack, and only it.
+    Granting again without an end replaces the user's lasting grant on the stack; a grant with
+    `expires_at` (or `duration`) is one of its own, taken away when it ends."""
+
+    serializer_class = StackGrantSerializer
+
+    def stack(self, verb="view"):
+        return visible_stack(self.request.user, self.kwargs["stack_pk"], verb=verb,
+                             request=self.request)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StackGrant.objects.none()
+        return (StackGrant.objects.restrict(self.request.user, "view")
+                .filter(stack=self.stack()).select_related("user", "stack"))
+
+    def create(self, request, stack_pk=None):
+        # The stack first: one the user does not see is a 404 whatever the body says.
+        stack = self.stack("grant")
+        require_manager(request.user, stack.team, "stack.grant", request=request,
+                        target=stack, host=stack.host)
+        serializer = StackGrantSerializer(data=json_object(request.data))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        grant = actions.grant_stack(
+            request.user, grantee(data), stack, data["actions"], request=request,
+            expires_at=actions.end_time(expires_at=data.get("expires_at"),
+                                        duration=data.get("duration")))
+        return Response(StackGrantSerializer(grant).data, status=201)
+
+    def destroy(self, request, stack_pk=None, pk=None):
+        self.stack("revoke")
+        actions.revoke_grant(request.user, self.get_object(), request=request)
         return Response(status=204)
 
 

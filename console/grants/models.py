@@ -1,5 +1,7 @@
-"""Container grants: one user may do some actions on one container, for good or until a time;
-and requests for such a grant, which a team admin approves or refuses."""
+"""Grants: one user may do some actions on one container, or on one stack, for good or until a
+time; and requests for a container grant, which a team admin approves or refuses. Container
+grants and stack grants share how they end, are made, taken back and expire (`BaseGrant`,
+`console.grants.actions`)."""
 from datetime import timezone as dt_timezone
 
 from django.conf import settings
@@ -13,11 +15,17 @@ from console.core.permissions import RestrictedQuerySet, team_ids_allowing
 SEEING = ("view", "logs", "inspect")
 
 
-def current_grants():
-    """Grants that have not ended (an ended one counts for nothing, even before housekeeping
-    takes it away)."""
-    return ContainerGrant.objects.filter(Q(expires_at__isnull=True)
-                                         | Q(expires_at__gt=timezone.now()))
+# Any stack grant lets its holder see the stack; the stack's verbs each need a role action.
+STACK_GRANTABLE = ("view", "start", "stop", "restart", "deploy")
+STACK_VERB_OF_ACTION = {"view": "view", "start": "start", "stop": "stop", "restart": "restart",
+                        "create": "deploy"}
+
+
+def current_grants(model=None):
+    """Grants (container grants unless `model` says) that have not ended (an ended one counts
+    for nothing, even before housekeeping takes it away)."""
+    model = model or ContainerGrant
+    return model.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
 
 
 def granted_container_ids(user, action) -> list[int]:
@@ -27,23 +35,32 @@ def granted_container_ids(user, action) -> list[int]:
                    if action in SEEING or action in actions})
 
 
+def granted_stack_ids(user, action) -> list[int]:
+    """The stacks on which a current grant lets `user` do the role action `action` (a grant
+    of any verb lets its holder see the stack; "deploy" is the role action "create")."""
+    verb = STACK_VERB_OF_ACTION.get(action)
+    if verb is None:
+        return []
+    grants = current_grants(StackGrant).filter(user=user).values_list("stack_id", "actions")
+    return sorted({stack_id for stack_id, actions in grants
+                   if verb == "view" or verb in actions})
+
+
 class GrantQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
-        # Team admins see and change the grants on their team's containers; a user sees the
-        # grants they hold.
-        admin = Q(container__team_id__in=team_ids_allowing(user, "manage"))
+        # Team admins see and change the grants on their team's containers (or stacks); a
+        # user sees the grants they hold.
+        target = self.model.target_field
+        admin = Q(**{f"{target}__team_id__in": team_ids_allowing(user, "manage")})
         return admin | Q(user=user) if action == "view" else admin
 
 
-class ContainerGrant(models.Model):
-    """One user may do some actions on one container, beyond (or without) a team role; until
-    `expires_at` when it is set (then housekeeping takes it away and closes what it opened).
-    A user holds at most one lasting grant on a container, and any number that end."""
+class BaseGrant(models.Model):
+    """What container and stack grants share: whose, which actions, by whom, until when.
+    `target_field` names the granted object's field ("container", "stack")."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="container_grants")
-    container = models.ForeignKey("containers.Container", on_delete=models.CASCADE,
-                                  related_name="grants")
+    target_field = ""
+
     actions = models.JSONField(default=list)
     granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
@@ -53,17 +70,54 @@ class ContainerGrant(models.Model):
     objects = GrantQuerySet.as_manager()
 
     class Meta:
-        # The table the grants had when they were part of the containers app: moving the
-        # model between apps changed no row (migrations grants 0001, containers 0004).
-        db_table = "containers_containergrant"
+        abstract = True
         ordering = ["-created_at", "-pk"]
-        constraints = [models.UniqueConstraint(
-            fields=["user", "container"], condition=Q(expires_at__isnull=True),
-            name="one_lasting_grant_per_user_and_container")]
 
     def __str__(self):
         until = f" until {self.expires_at:%Y-%m-%d %H:%M:%S}" if self.expires_at else ""
-        return f"{self.user} may {', '.join(self.actions)} on {self.container}{until}"
+        return f"{self.user} may {', '.join(self.actions)} on {self.target}{until}"
+
+    @property
+    def target(self):
+        return getattr(self, self.target_field)
+
+
+class StackGrant(BaseGrant):
+    """One user may do some of a stack's verbs (view, start, stop, restart, deploy) on one
+    stack, beyond (or without) a team role; until `expires_at` when it is set. Any grant lets
+    its holder see the stack; other stacks of its team stay out of sight."""
+
+    target_field = "stack"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="stack_grants")
+    stack = models.ForeignKey("stacks.Stack", on_delete=models.CASCADE, related_name="grants")
+
+    class Meta(BaseGrant.Meta):
+        constraints = [models.UniqueConstraint(
+            fields=["user", "stack"], condition=Q(expires_at__isnull=True),
+            name="one_lasting_grant_per_user_and_stack")]
+
+
+class ContainerGrant(BaseGrant):
+    """One user may do some actions on one container, beyond (or without) a team role; until
+    `expires_at` when it is set (then housekeeping takes it away and closes what it opened).
+    A user holds at most one lasting grant on a container, and any number that end."""
+
+    target_field = "container"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="container_grants")
+    container = models.ForeignKey("containers.Container", on_delete=models.CASCADE,
+                                  related_name="grants")
+
+    class Meta(BaseGrant.Meta):
+        # The table the grants had when they were part of the containers app: moving the
+        # model between apps changed no row (migrations grants 0001, containers 0004).
+        db_table = "containers_containergrant"
+        constraints = [models.UniqueConstraint(
+            fields=["user", "container"], condition=Q(expires_at__isnull=True),
+            name="one_lasting_grant_per_user_and_container")]
 
 
 class RequestQuerySet(RestrictedQuerySet):

@@ -1,4 +1,5 @@
-"""Per-container grants and requests for access on the container page, and the requests page.
+"""Per-container grants and requests for access on the container page, the requests page, and
+per-stack grants on the stack page.
 
 A team admin lets one user do chosen actions on one container ("may start, stop and open a
 terminal on web-1, and nothing else"), for good or for a while; a member asks for actions on a
@@ -16,8 +17,14 @@ from console.containers.views import container_detail, container_for
 from console.core.errors import NotFound, said_on
 from console.core.permissions import get_for_user_or_404, require_manager, user_may
 from console.grants import actions
-from console.grants.forms import ACTION_LABELS, AccessRequestForm, ContainerGrantForm, DecisionForm
-from console.grants.models import AccessRequest, ContainerGrant, current_grants
+from console.grants.forms import (
+    ACTION_LABELS,
+    AccessRequestForm,
+    ContainerGrantForm,
+    DecisionForm,
+    StackGrantForm,
+)
+from console.grants.models import AccessRequest, ContainerGrant, StackGrant, current_grants
 
 
 def access_context(request, container, form=None, request_form=None) -> dict:
@@ -124,3 +131,57 @@ def request_decide(request, pk, decision):
     else:
         messages.success(request, f"Refused: {decided.user.username} was told.")
     return redirect("request-list")
+
+
+# -- stacks --------------------------------------------------------------------------------------
+
+def stack_access_context(request, stack, form=None) -> dict:
+    """What the stack page shows about grants: those on it for its team's admins, and the
+    user's own."""
+    user = request.user
+    may_manage = stack.team_id is not None and user_may(user, "manage", stack.team)
+    grants = list(stack.grants.select_related("user", "granted_by").order_by(
+        "user__username", "expires_at")) if may_manage else []
+    own = list(current_grants(StackGrant).filter(stack=stack, user=user)
+               .select_related("granted_by").order_by("expires_at"))
+    return {"may_grant": may_manage, "grants": grants, "own_grants": own,
+            "grant_form": form or StackGrantForm()}
+
+
+@login_required
+@require_POST
+def stack_grant_add(request, pk):
+    from console.stacks.lookup import visible_stack
+    from console.stacks.views import stack_detail
+
+    stack = visible_stack(request.user, pk, verb="grant", request=request)
+    require_manager(request.user, stack.team, "stack.grant", request=request, target=stack,
+                    host=stack.host)
+    form = StackGrantForm(request.POST)
+    if not form.is_valid():
+        return stack_detail(request, stack.pk, grant_form=form, status=400)
+    user, duration = form.cleaned_data["user"], form.cleaned_data["duration"]
+    grant = actions.grant_stack(request.user, user, stack, form.cleaned_data["actions"],
+                                request=request,
+                                expires_at=actions.end_time(duration=duration)
+                                if duration else None)
+    until = f" until {grant.expires_at:%Y-%m-%d %H:%M} UTC" if grant.expires_at else ""
+    messages.success(request, f"{user.username} may {', '.join(grant.actions)} on stack "
+                              f"{stack.name}{until}.")
+    return redirect("stack-detail", pk=stack.pk)
+
+
+@login_required
+@require_POST
+def stack_grant_revoke(request, pk, grant_pk):
+    from console.stacks.lookup import visible_stack
+
+    stack = visible_stack(request.user, pk, verb="revoke", request=request)
+    grant = StackGrant.objects.filter(pk=grant_pk, stack=stack).select_related(
+        "user", "stack__team", "stack__host").first()
+    if grant is None:
+        raise NotFound("No such grant on this stack.")
+    actions.revoke_grant(request.user, grant, request=request)
+    messages.success(request, f"{grant.user.username} no longer has this grant on stack "
+                              f"{stack.name}.")
+    return redirect("stack-detail", pk=stack.pk)

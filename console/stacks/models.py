@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from console.core.permissions import RestrictedQuerySet, team_ids_allowing
+from console.grants.models import granted_stack_ids
 
 # Compose's project names (and so the prefix of the containers, networks and volumes it makes).
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -22,7 +23,9 @@ validate_stack_name = RegexValidator(
 
 class StackQuerySet(RestrictedQuerySet):
     def permission_filter(self, user, action):
-        return models.Q(team_id__in=team_ids_allowing(user, action))
+        # A team role, or a stack grant (`console.grants`) of this stack alone.
+        return (models.Q(team_id__in=team_ids_allowing(user, action))
+                | models.Q(pk__in=granted_stack_ids(user, action)))
 
     def with_versions(self):
         """Each stack with its versions' numbers and services (not their files), for lists:

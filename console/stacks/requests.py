@@ -26,13 +26,14 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db.models import Q
 
 from console.containers.models import Container
 from console.containers.publishing import checked_ports
 from console.containers.run_request import RunRequest, read_cpus, read_memory, read_pids_limit
 from console.core import engine_grammar
 from console.core.errors import ConsoleError, FieldErrors, Forbidden, Invalid
-from console.core.permissions import may_somewhere
+from console.core.permissions import host_ids_granted_to, may_somewhere
 from console.core.targets import choose_host, choose_team
 from console.images.models import Image
 from console.stacks.models import NAME_PATTERN, Stack
@@ -72,6 +73,7 @@ class StackRequest:
     message: str = ""
     services: list = field(default_factory=list)     # the active ones, dependencies first
     volumes: list = field(default_factory=list)      # the engine names of the file's volumes
+    stack: object = None                             # the stack a new version is of
 
     def audit_params(self) -> dict:
         return {"name": self.name, "host": self.host.name if self.host else None,
@@ -102,7 +104,7 @@ def validate_stack(user, data: dict, *, stack: Stack | None = None) -> StackRequ
         for name in NEW_ONLY:
             if name in data and data[name] not in (None, "", getattr_name(stack, name)):
                 problems.add(name, f"A stack's {name} cannot be changed.")
-        req.name, req.host, req.team = stack.name, stack.host, stack.team
+        req.name, req.host, req.team, req.stack = stack.name, stack.host, stack.team, stack
         current = stack.current
         data = {"compose": current.compose if current else None,
                 "env": current.env if current else "", **data}
@@ -291,6 +293,13 @@ def runnable_image(user, req, reference: str) -> bool:
     or the host's); the host pulls nothing for a stack that is not a superuser's."""
     if req.host is None:
         return True         # said beside the host
+    if req.stack is not None and req.team is not None and not user.is_superuser:
+        # A new version of a team's stack, by one who may deploy it (by role or by a stack
+        # grant, without a role in the team): the images the team may run there.
+        images = Image.objects.filter(host=req.host).filter(
+            Q(team=req.team) | Q(team__isnull=True,
+                                 host_id__in=host_ids_granted_to([req.team.pk])))
+        return any(image.matches(reference) for image in images)
     images = Image.objects.restrict(user, "run").filter(host=req.host)
     images = images.filter(team__isnull=True) | images.filter(team=req.team)
     return any(image.matches(reference) for image in images)

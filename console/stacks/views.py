@@ -206,7 +206,8 @@ def plan_extra(plan: dict | None) -> list[str]:
 # -- a stack -------------------------------------------------------------------------------------
 
 @login_required
-def stack_detail(request, pk, *, schedule_form=None, status=200):
+def stack_detail(request, pk, *, schedule_form=None, grant_form=None, status=200):
+    from console.grants.views import stack_access_context
     from console.schedules.views import stack_schedules_context
 
     user = request.user
@@ -239,6 +240,7 @@ def stack_detail(request, pk, *, schedule_form=None, status=200):
                              .exclude(pk=stack.team_id).order_by("name")
                              if user.is_superuser else []),
         **stack_schedules_context(request, stack, schedule_form),
+        **stack_access_context(request, stack, grant_form),
     }, status=status)
 
 

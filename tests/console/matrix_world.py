@@ -1,6 +1,7 @@
 """The objects the permission matrix and the IDOR tests act on, on top of the shared world:
 everything belongs to team alpha (host h1), so a member of beta (`stranger`) is a stranger to
-all of it. Nothing here is a persona: `grantee` holds a grant on `web` without being one.
+all of it. Nothing here is a persona: `grantee` holds a grant on `web` and one on the stack
+`shop` without being one.
 
 There is stale work too, which the web process's housekeeping would end (`add_stale_work`):
 the matrix's check that a GET changes nothing covers it."""
@@ -13,7 +14,7 @@ from django.contrib.auth import get_user_model
 from console import audit
 from console.accounts.models import ApiToken
 from console.core.testing import PASSWORD
-from console.grants.models import AccessRequest, ContainerGrant
+from console.grants.models import AccessRequest, ContainerGrant, StackGrant
 from console.hosts.models import HostKey, digest
 from console.images.models import Commit, Image
 from console.jobs.models import Job
@@ -41,6 +42,7 @@ class Objects:
     schedule: object = None
     paused_schedule: object = None
     mapping: object = None
+    stack_grant: object = None
 
 
 def add_objects(world) -> Objects:
@@ -78,6 +80,9 @@ def add_objects(world) -> Objects:
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
                    session=add_terminal_session(world, web), quota=add_quota(world),
                    mapping=mapping, stack=stack, volume=volume,
+                   stack_grant=StackGrant.objects.create(
+                       user=grantee, stack=stack, actions=["restart"],
+                       granted_by=world.user("team_admin")),
                    access_request=AccessRequest.objects.create(
                        user=grantee, container=web, actions=["terminal"], duration=3600,
                        reason="to see why it hangs"),

@@ -22,7 +22,7 @@ def stranger(client_for):
 
 STACK_READS = [lambda r: f"/stacks/{r}/", lambda r: f"/stacks/{r}/history/",
                lambda r: f"/stacks/{r}/edit/", lambda r: f"/api/stacks/{r}/",
-               lambda r: f"/api/stacks/{r}/versions/"]
+               lambda r: f"/api/stacks/{r}/versions/", lambda r: f"/api/stacks/{r}/grants/"]
 STACK_ACTIONS = [
     ("post", lambda r, verb=verb: f"/stacks/{r}/{verb}/", f"stack.{verb}", None)
     for verb in ("start", "stop", "restart", "down")
@@ -36,6 +36,10 @@ STACK_ACTIONS = [
     ("post", lambda r: f"/api/stacks/{r}/versions/1/deploy/", "stack.deploy", {}),
     ("post", lambda r: f"/stacks/{r}/remove/", "stack.remove", {"volumes": "1"}),
     ("delete", lambda r: f"/api/stacks/{r}/?volumes=1", "stack.remove", None),
+    ("post", lambda r: f"/stacks/{r}/grants/", "stack.grant",
+     {"user": "stranger", "actions": ["start"]}),
+    ("post", lambda r: f"/api/stacks/{r}/grants/", "stack.grant",
+     {"user": "stranger", "actions": ["start"]}),
 ]
 
 
@@ -50,6 +54,18 @@ def test_stack_actions_are_404_and_audited(objects, stranger, sent, method, url,
     ref = str(objects.stack.pk)
     unknown = assert_invisible(stranger, method, url, ref, body, sent)
     assert_refusals_hold_only_what_was_typed(action, [ref, unknown])
+
+
+@pytest.mark.parametrize("method,url", [
+    ("post", "/stacks/{ref}/grants/{grant}/revoke/"),
+    ("delete", "/api/stacks/{ref}/grants/{grant}/"),
+])
+def test_revoking_a_grant_on_alphas_stack_is_404_and_audited(objects, stranger, sent, method,
+                                                             url):
+    ref, grant = str(objects.stack.pk), objects.stack_grant.pk
+    unknown = assert_invisible(stranger, method,
+                               lambda r: url.format(ref=r, grant=grant), ref, None, sent)
+    assert_refusals_hold_only_what_was_typed("stack.revoke", [ref, unknown])
 
 
 def test_the_editors_check_of_alphas_stack_is_404(objects, stranger):
