@@ -45,7 +45,7 @@ def claim(pk: int, due_at, now) -> bool:
         return False
     following = cron.next_run(schedule.cron, now)
     return bool(Schedule.objects.filter(pk=pk, paused=False, next_run_at=due_at).update(
-        next_run_at=following, last_run_at=now, runs=F("runs") + 1))
+        next_run_at=following, runs=F("runs") + 1))
 
 
 def fire(pk: int, now) -> Schedule:
@@ -70,8 +70,10 @@ def fire(pk: int, now) -> Schedule:
         log.exception("schedule %s failed", pk)
         result, error = Schedule.Result.FAILED, f"internal error: {type(bug).__name__}"
     with transaction.atomic():
-        Schedule.objects.filter(pk=pk).update(last_result=result, last_error=error,
-                                              last_job=job)
+        # The run's time with its outcome, in one write: a reader never sees one without the
+        # other.
+        Schedule.objects.filter(pk=pk).update(last_run_at=now, last_result=result,
+                                              last_error=error, last_job=job)
         audit.record("schedule.run", actor=owner, team=schedule.team, target=target,
                      host=target.host, params=schedule.audit_params(),
                      result="requested" if job else "failed", error=error, job=job)
