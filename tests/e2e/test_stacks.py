@@ -198,8 +198,11 @@ def test_a_project_made_on_the_host_appears_until_given_to_a_team(stack, teams):
                         name, "up", "-d")
     assert result.returncode == 0, result.stderr
     try:
-        found = wait_until(lambda: stack.admin.ok("GET", f"/api/stacks/?name={name}")[
-            "results"], timeout=30, what="the project found")[0]
+        # The project and its containers' rows come from two syncs of the host: the project
+        # may be listed a moment before its service has a container to show.
+        found = wait_until(lambda: next((s for s in stack.admin.ok(
+            "GET", f"/api/stacks/?name={name}")["results"] if s["services"]), None),
+            timeout=30, what="the project found with its service")
         assert (found["made_outside"], found["team"], found["version"]) == (True, None, None)
         assert found["services"][0]["name"] == "app"
         status, _ = teams.developer.get(f"/api/stacks/{found['id']}/")
