@@ -86,10 +86,6 @@ def _grant(model, actor, user, target, actions, *, expires_at, request):
     return grant
 
 
-def revoke_container_grant(actor, grant, *, request=None) -> None:
-    revoke_grant(actor, grant, request=request)
-
-
 def revoke_grant(actor, grant, *, request=None) -> None:
     """Take back a container or stack grant (team admins of its team, superusers)."""
     field, target = grant.target_field, grant.target

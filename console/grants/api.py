@@ -72,7 +72,7 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
         return Response(GrantSerializer(grant).data, status=201)
 
     def destroy(self, request, pk=None):
-        actions.revoke_container_grant(request.user, self.get_object(), request=request)
+        actions.revoke_grant(request.user, self.get_object(), request=request)
         return Response(status=204)
 
 

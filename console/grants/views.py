@@ -8,6 +8,9 @@ page (`/requests/`, with a count of pending ones in the navigation for them). Th
 decisions are made by `console.grants.actions` (checked, audited, and the users' open sockets
 told to re-check), as through `/api/grants/` and `/api/access-requests/`.
 """
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -25,6 +28,8 @@ from console.grants.forms import (
     StackGrantForm,
 )
 from console.grants.models import AccessRequest, ContainerGrant, StackGrant, current_grants
+from console.stacks.lookup import visible_stack
+from console.stacks.views import stack_detail
 
 
 def access_context(request, container, form=None, request_form=None) -> dict:
@@ -47,38 +52,87 @@ def access_context(request, container, form=None, request_form=None) -> dict:
                              if may_manage else 0)}
 
 
+@dataclass(frozen=True)
+class Granted:
+    """A kind of thing grants are on, as the grant buttons of its page need it: its grant
+    model and form, the action making a grant, its page (shown again with a bad form) and
+    how a message names one."""
+    grant_model: type
+    form: type
+    grant: Callable
+    page: Callable          # (request, target, **page_options) -> the target's page
+    page_url: str
+    key: Callable           # target -> the argument of `page_url`
+    name: Callable          # target -> how a message names it
+
+    @property
+    def field(self) -> str:
+        return self.grant_model.target_field
+
+
+CONTAINERS = Granted(
+    ContainerGrant, ContainerGrantForm, actions.grant_container,
+    lambda request, container, **options: container_detail(request, container.engine_id,
+                                                           **options),
+    "container-detail", key=lambda container: container.engine_id,
+    name=lambda container: container.display_name)
+STACKS = Granted(
+    StackGrant, StackGrantForm, actions.grant_stack,
+    lambda request, stack, **options: stack_detail(request, stack.pk, **options),
+    "stack-detail", key=lambda stack: stack.pk, name=lambda stack: f"stack {stack.name}")
+
+
+def add_grant(request, kind: Granted, target):
+    require_manager(request.user, target.team, f"{kind.field}.grant", request=request,
+                    target=target, host=target.host)
+    form = kind.form(request.POST)
+    if not form.is_valid():
+        return kind.page(request, target, grant_form=form, status=400)
+    user, duration = form.cleaned_data["user"], form.cleaned_data["duration"]
+    grant = kind.grant(request.user, user, target, form.cleaned_data["actions"],
+                       request=request,
+                       expires_at=actions.end_time(duration=duration) if duration else None)
+    until = f" until {grant.expires_at:%Y-%m-%d %H:%M} UTC" if grant.expires_at else ""
+    messages.success(request, f"{user.username} may {', '.join(grant.actions)} on "
+                              f"{kind.name(target)}{until}.")
+    return redirect(kind.page_url, kind.key(target))
+
+
+def revoke_grant(request, kind: Granted, target, grant_pk):
+    grant = kind.grant_model.objects.filter(pk=grant_pk, **{kind.field: target}).select_related(
+        "user", f"{kind.field}__team", f"{kind.field}__host").first()
+    if grant is None:
+        raise NotFound(f"No such grant on this {kind.field}.")
+    actions.revoke_grant(request.user, grant, request=request)
+    messages.success(request, f"{grant.user.username} no longer has this grant on "
+                              f"{kind.name(target)}.")
+    return redirect(kind.page_url, kind.key(target))
+
+
 @login_required
 @require_POST
 def grant_add(request, ref):
-    container = container_for(request, ref, "grant")
-    require_manager(request.user, container.team, "container.grant", request=request,
-                    target=container, host=container.host)
-    form = ContainerGrantForm(request.POST)
-    if not form.is_valid():
-        return container_detail(request, container.engine_id, grant_form=form, status=400)
-    user, duration = form.cleaned_data["user"], form.cleaned_data["duration"]
-    grant = actions.grant_container(request.user, user, container, form.cleaned_data["actions"],
-                                    request=request,
-                                    expires_at=actions.end_time(duration=duration)
-                                    if duration else None)
-    until = f" until {grant.expires_at:%Y-%m-%d %H:%M} UTC" if grant.expires_at else ""
-    messages.success(request, f"{user.username} may {', '.join(grant.actions)} on "
-                              f"{container.display_name}{until}.")
-    return redirect("container-detail", ref=container.engine_id)
+    return add_grant(request, CONTAINERS, container_for(request, ref, "grant"))
 
 
 @login_required
 @require_POST
 def grant_revoke(request, ref, grant_pk):
-    container = container_for(request, ref, "revoke")
-    grant = ContainerGrant.objects.filter(pk=grant_pk, container=container).select_related(
-        "user", "container__team").first()
-    if grant is None:
-        raise NotFound("No such grant on this container.")
-    actions.revoke_container_grant(request.user, grant, request=request)
-    messages.success(request, f"{grant.user.username} no longer has this grant on "
-                              f"{container.display_name}.")
-    return redirect("container-detail", ref=container.engine_id)
+    return revoke_grant(request, CONTAINERS, container_for(request, ref, "revoke"), grant_pk)
+
+
+@login_required
+@require_POST
+def stack_grant_add(request, pk):
+    return add_grant(request, STACKS, visible_stack(request.user, pk, verb="grant",
+                                                    request=request))
+
+
+@login_required
+@require_POST
+def stack_grant_revoke(request, pk, grant_pk):
+    return revoke_grant(request, STACKS, visible_stack(request.user, pk, verb="revoke",
+                                                       request=request), grant_pk)
 
 
 @login_required
@@ -146,42 +200,3 @@ def stack_access_context(request, stack, form=None) -> dict:
                .select_related("granted_by").order_by("expires_at"))
     return {"may_grant": may_manage, "grants": grants, "own_grants": own,
             "grant_form": form or StackGrantForm()}
-
-
-@login_required
-@require_POST
-def stack_grant_add(request, pk):
-    from console.stacks.lookup import visible_stack
-    from console.stacks.views import stack_detail
-
-    stack = visible_stack(request.user, pk, verb="grant", request=request)
-    require_manager(request.user, stack.team, "stack.grant", request=request, target=stack,
-                    host=stack.host)
-    form = StackGrantForm(request.POST)
-    if not form.is_valid():
-        return stack_detail(request, stack.pk, grant_form=form, status=400)
-    user, duration = form.cleaned_data["user"], form.cleaned_data["duration"]
-    grant = actions.grant_stack(request.user, user, stack, form.cleaned_data["actions"],
-                                request=request,
-                                expires_at=actions.end_time(duration=duration)
-                                if duration else None)
-    until = f" until {grant.expires_at:%Y-%m-%d %H:%M} UTC" if grant.expires_at else ""
-    messages.success(request, f"{user.username} may {', '.join(grant.actions)} on stack "
-                              f"{stack.name}{until}.")
-    return redirect("stack-detail", pk=stack.pk)
-
-
-@login_required
-@require_POST
-def stack_grant_revoke(request, pk, grant_pk):
-    from console.stacks.lookup import visible_stack
-
-    stack = visible_stack(request.user, pk, verb="revoke", request=request)
-    grant = StackGrant.objects.filter(pk=grant_pk, stack=stack).select_related(
-        "user", "stack__team", "stack__host").first()
-    if grant is None:
-        raise NotFound("No such grant on this stack.")
-    actions.revoke_grant(request.user, grant, request=request)
-    messages.success(request, f"{grant.user.username} no longer has this grant on stack "
-                              f"{stack.name}.")
-    return redirect("stack-detail", pk=stack.pk)

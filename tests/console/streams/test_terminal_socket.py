@@ -426,9 +426,9 @@ async def test_losing_the_role_or_the_grant_ends_the_terminal():
 
     granted = await grant(world, "stranger", "web", ["terminal"])
     communicator, bridge, request, session = await opened_terminal(world, "stranger", bridge=bridge)
-    from console.grants.actions import revoke_container_grant
+    from console.grants.actions import revoke_grant
 
-    await database_sync_to_async(revoke_container_grant)(world.user("team_admin"), granted)
+    await database_sync_to_async(revoke_grant)(world.user("team_admin"), granted)
     await communicator.receive_from(timeout=2)
     assert (await communicator.receive_output(timeout=2))["code"] == 4403
     await bridge.next("bridge.terminal.close")
