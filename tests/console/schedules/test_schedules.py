@@ -167,6 +167,8 @@ def test_the_pages(world, client_for, web):
     schedule(client_for("developer"), web)
     html = client_for("developer").get(f"/containers/{web.engine_id}/").content.decode()
     assert 'id="schedule-form"' in html and "*/5 * * * *" in html
+    assert f'action="/containers/{web.engine_id}/schedules/"' in html
+    assert 'id="container-schedules"' in html and 'name="repository"' in html
     viewer = client_for("viewer").get(f"/containers/{web.engine_id}/").content.decode()
     assert 'id="schedule-form"' not in viewer and "*/5 * * * *" in viewer
     response = client_for("developer").post(f"/containers/{web.engine_id}/schedules/", {
