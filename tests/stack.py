@@ -269,6 +269,30 @@ class Stack:
         wait_until(lambda: (self.host(name) or {}).get("state") == "online", timeout=timeout,
                    what=f"host {name} online")
 
+    def new_team(self, prefix: str, hosts=("e2e",)) -> dict:
+        """A new team (its JSON, the name `prefix` and a random tail) granted `hosts`."""
+        team = self.admin.ok("POST", "/api/teams/", {"name": prefix + secrets.token_hex(3)})
+        for host in hosts:
+            self.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": host})
+        return team
+
+    def new_user(self, prefix: str = "u-", team: dict | None = None,
+                 role: str | None = None) -> tuple[str, str, "Api"]:
+        """A new user, a member of `team` (its JSON) with `role` when given, signed in to the
+        API through a token of their own: (name, password, their Api)."""
+        name, password = prefix + secrets.token_hex(3), secrets.token_urlsafe(16)
+        self.admin.ok("POST", "/api/users/", {"username": name, "password": password})
+        if team is not None:
+            self.admin.ok("POST", f"/api/teams/{team['id']}/members/",
+                          {"user": name, "role": role or "developer"})
+        token = Api(self.base).ok("POST", "/api/auth/token/", {
+            "username": name, "password": password})["token"]
+        return name, password, Api(self.base, token)
+
+    def default_team(self) -> dict:
+        return next(team for team in self.admin.ok("GET", "/api/teams/")["results"]
+                    if team["name"] == "default")
+
     def wait_job(self, job_id, api=None, timeout=60):
         api = api or self.admin
         return wait_until(lambda: (lambda j: j if j["state"] in ("succeeded", "failed")

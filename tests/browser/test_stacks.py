@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.test_content_security_policy import Policed
-from tests.e2e.test_stacks import FILE, team_user  # the stack the API's tests deploy
+from tests.e2e.test_stacks import FILE  # the stack the API's tests deploy
 from tests.stack import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.privileged]
@@ -25,13 +25,11 @@ NOW = re.compile(r"^\+\s+GREETING: \$\{GREETING\}!$")
 
 @pytest.fixture
 def people(stack):
-    ours = stack.admin.ok("POST", "/api/teams/", {"name": "brs" + secrets.token_hex(3)})
-    theirs = stack.admin.ok("POST", "/api/teams/", {"name": "brs" + secrets.token_hex(3)})
-    for team in (ours, theirs):
-        stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
-    return SimpleNamespace(developer=team_user(stack, ours, "developer", "br"),
-                           viewer=team_user(stack, ours, "viewer", "br"),
-                           stranger=team_user(stack, theirs, "developer", "br"))
+    """(name, password) of a developer and a viewer of one team and a developer of another."""
+    ours, theirs = stack.new_team("brs"), stack.new_team("brs")
+    return SimpleNamespace(developer=stack.new_user("brdev", ours, "developer")[:2],
+                           viewer=stack.new_user("brvie", ours, "viewer")[:2],
+                           stranger=stack.new_user("brdev", theirs, "developer")[:2])
 
 
 def log_in(policed, stack, credentials):

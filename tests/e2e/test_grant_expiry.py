@@ -28,16 +28,8 @@ def container(stack):
 
 def user(stack, role=None) -> tuple[str, Api]:
     """A new user (a member of the default team with `role`, if given) and their API."""
-    name = "u-" + secrets.token_hex(4)
-    password = secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    if role:
-        team = next(t for t in stack.admin.ok("GET", "/api/teams/")["results"]
-                    if t["name"] == "default")
-        stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name, "role": role})
-    token = Api(stack.base).post("/api/auth/token/", {"username": name,
-                                                      "password": password})[1]["token"]
-    return name, Api(stack.base, token)
+    name, _, api = stack.new_user("u-", stack.default_team() if role else None, role)
+    return name, api
 
 
 async def closed_after(terminal, timeout: float) -> tuple[int | None, float]:

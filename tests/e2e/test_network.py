@@ -3,14 +3,13 @@ published port serves on the host's loopback; a taken port fails the job clearly
 containers are on the team's own network: they reach each other by address, and never a
 container of another team; networks of other teams are reported as missing ones. A port a
 developer publishes is on the host's addresses, never on its loopback."""
-import secrets
 import socket
 import urllib.request
 from types import SimpleNamespace
 
 import pytest
 
-from tests.stack import Api, wait_until
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -72,16 +71,9 @@ def teams(stack):
     """Two teams granted host e2e, each with a developer who speaks through its own token."""
     made = {}
     for letter in ("a", "b"):
-        name = f"net{letter}-{secrets.token_hex(3)}"
-        team = stack.admin.ok("POST", "/api/teams/", {"name": name})
-        stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
-        password = secrets.token_urlsafe(16)
-        stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-        stack.admin.ok("POST", f"/api/teams/{team['id']}/members/",
-                       {"user": name, "role": "developer"})
-        token = Api(stack.base).post("/api/auth/token/", {"username": name,
-                                                          "password": password})[1]["token"]
-        made[letter] = SimpleNamespace(id=team["id"], name=name, api=Api(stack.base, token),
+        team = stack.new_team(f"net{letter}-")
+        made[letter] = SimpleNamespace(id=team["id"], name=team["name"],
+                                       api=stack.new_user(f"net{letter}-", team)[2],
                                        network=f"team-{team['id']}")
     return made
 

@@ -21,7 +21,7 @@ import pytest
 from runtime.api import Engine
 from runtime.image.distribution.policy import AddressPolicy
 from tests.runtime.registry_fixture import Registry
-from tests.stack import TEST_REGISTRY_HOST, Api, free_port, wait_until
+from tests.stack import TEST_REGISTRY_HOST, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -47,31 +47,16 @@ def elsewhere():
         shutil.rmtree(engine.paths.root, ignore_errors=True)
 
 
-def developer_of(stack, team) -> Api:
-    """A new developer of `team` (its JSON), with an API token."""
-    name, password = "pb" + secrets.token_hex(3), secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name,
-                                                                 "role": "developer"})
-    token = Api(stack.base).ok("POST", "/api/auth/token/", {"username": name,
-                                                            "password": password})["token"]
-    return Api(stack.base, token)
-
-
 @pytest.fixture(scope="module")
 def developer(stack):
     """A developer of team default, with an API token."""
-    team = next(t for t in stack.admin.ok("GET", "/api/teams/")["results"]
-                if t["name"] == "default")
-    return developer_of(stack, team)
+    return stack.new_user("pb", stack.default_team())[2]
 
 
 @pytest.fixture(scope="module")
 def rival(stack):
     """A developer of a second team, also granted the host e2e."""
-    team = stack.admin.ok("POST", "/api/teams/", {"name": "rival" + secrets.token_hex(3)})
-    stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
-    return developer_of(stack, team)
+    return stack.new_user("pb", stack.new_team("rival"))[2]
 
 
 @pytest.fixture

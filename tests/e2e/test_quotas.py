@@ -20,7 +20,7 @@ from tests.runtime.container.test_groups import (
     pids_max,
     place,
 )
-from tests.stack import Api, wait_until
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -29,18 +29,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 def team(stack):
     """A new team granted host e2e, with a developer speaking through their own token; its
     containers are removed afterwards."""
-    name = f"quota-{secrets.token_hex(3)}"
-    made = stack.admin.ok("POST", "/api/teams/", {"name": name})
-    stack.admin.ok("POST", f"/api/teams/{made['id']}/hosts/", {"host": "e2e"})
-    password = secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    stack.admin.ok("POST", f"/api/teams/{made['id']}/members/", {"user": name,
-                                                                  "role": "developer"})
-    token = Api(stack.base).post("/api/auth/token/", {"username": name,
-                                                      "password": password})[1]["token"]
-    group = f"team-{made['id']}"
-    yield SimpleNamespace(name=name, group=group, api=Api(stack.base, token),
-                          engine=Engine(stack.roots["e2e"]))
+    made = stack.new_team("quota-")
+    name = made["name"]
+    yield SimpleNamespace(name=name, group=f"team-{made['id']}",
+                          api=stack.new_user("quota-", made)[2], engine=Engine(stack.roots["e2e"]))
     for container in stack.admin.ok("GET", f"/api/containers/?team={name}&page_size=100")[
             "results"]:
         stack.admin.call("DELETE", f"/api/containers/{container['id']}/?force=1&wait=1")

@@ -1,31 +1,19 @@
 """Scheduled actions end to end, with celery beat in the stack's scheduler process ticking
 every second: a schedule every minute restarts a container, as its owner, a normal job with its
 audit entry; a schedule whose owner was removed from the team fails and says so."""
-import secrets
 from datetime import datetime
 
 import pytest
 
-from tests.stack import Api, wait_until
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 
-def developer(stack, team_id: int) -> tuple[str, Api]:
-    name = "dev-" + secrets.token_hex(3)
-    password = secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    stack.admin.ok("POST", f"/api/teams/{team_id}/members/", {"user": name, "role": "developer"})
-    token = Api(stack.base).post("/api/auth/token/", {"username": name,
-                                                      "password": password})[1]["token"]
-    return name, Api(stack.base, token)
-
-
 def test_a_schedule_every_minute_restarts_a_container_as_its_owner(stack):
-    team = stack.admin.ok("POST", "/api/teams/", {"name": "sched-" + secrets.token_hex(3)})
-    stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
-    keeper, keeper_api = developer(stack, team["id"])
-    leaver, leaver_api = developer(stack, team["id"])
+    team = stack.new_team("sched-")
+    keeper, _, keeper_api = stack.new_user("dev-", team)
+    leaver, _, leaver_api = stack.new_user("dev-", team)
     job = keeper_api.ok("POST", "/api/containers/?wait=1", {
         "image": "busybox", "host": "e2e", "name": "nightly", "cmd": ["sleep", "600"]})
     assert job["state"] == "succeeded", job

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from tests.stack import Api, wait_until
+from tests.stack import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
@@ -27,18 +27,10 @@ FILE = """services:
 def team(stack):
     """A new team granted host e2e, with a developer speaking through their own token; its
     stacks are removed afterwards."""
-    name = f"stq-{secrets.token_hex(3)}"
-    made = stack.admin.ok("POST", "/api/teams/", {"name": name})
-    stack.admin.ok("POST", f"/api/teams/{made['id']}/hosts/", {"host": "e2e"})
-    password = secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    stack.admin.ok("POST", f"/api/teams/{made['id']}/members/", {"user": name,
-                                                                  "role": "developer"})
-    token = Api(stack.base).post("/api/auth/token/", {"username": name,
-                                                      "password": password})[1]["token"]
-    made["api"] = Api(stack.base, token)
+    made = stack.new_team("stq-")
+    made["api"] = stack.new_user("stq-", made)[2]
     yield made
-    for found in stack.admin.ok("GET", f"/api/stacks/?team={name}")["results"]:
+    for found in stack.admin.ok("GET", f"/api/stacks/?team={made['name']}")["results"]:
         stack.admin.call("DELETE", f"/api/stacks/{found['id']}/?wait=1")
 
 

@@ -38,31 +38,16 @@ volumes:
 """
 
 
-def team_user(stack, team, role, prefix: str = "st") -> tuple[str, str]:
-    """A new user with `role` in `team`: (name, password)."""
-    name, password = f"{prefix}{role[:3]}{secrets.token_hex(3)}", secrets.token_urlsafe(16)
-    stack.admin.ok("POST", "/api/users/", {"username": name, "password": password})
-    stack.admin.ok("POST", f"/api/teams/{team['id']}/members/", {"user": name, "role": role})
-    return name, password
-
-
 def member(stack, team, role) -> Api:
     """A new user with `role` in `team`, signed in to the API."""
-    name, password = team_user(stack, team, role)
-    token = Api(stack.base).ok("POST", "/api/auth/token/", {"username": name,
-                                                            "password": password})["token"]
-    return Api(stack.base, token)
+    return stack.new_user(f"st{role[:3]}", team, role)[2]
 
 
 @pytest.fixture(scope="module")
 def teams(stack):
     """Two teams granted host e2e: a developer and a viewer of the first, a developer of the
     second."""
-    made = []
-    for _ in range(2):
-        team = stack.admin.ok("POST", "/api/teams/", {"name": "stk" + secrets.token_hex(3)})
-        stack.admin.ok("POST", f"/api/teams/{team['id']}/hosts/", {"host": "e2e"})
-        made.append(team)
+    made = [stack.new_team("stk"), stack.new_team("stk")]
     return SimpleNamespace(ours=made[0], theirs=made[1],
                            developer=member(stack, made[0], "developer"),
                            viewer=member(stack, made[0], "viewer"),
