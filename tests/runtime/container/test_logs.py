@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -49,10 +50,20 @@ def test_follow_streams_while_the_container_writes_and_ends_with_it(engine, moor
         [sys.executable, "-m", "runtime", "logs", "-f", container_id],
         env={"MOORAGE_ROOT": engine.paths.root, "PATH": "/usr/bin:/bin"},
         stdout=subprocess.PIPE, text=True)
-    first = follower.stdout.readline()
-    assert first == "tick1\n"
-    rest, _ = follower.communicate(timeout=30)
-    assert follower.returncode == 0
+    # The rest is read from the same buffered file: `communicate` would read the pipe
+    # beneath it and lose what `readline` already took in with the first line.
+    watchdog = threading.Timer(30, follower.kill)
+    watchdog.start()
+    try:
+        first = follower.stdout.readline()
+        assert first == "tick1\n"
+        rest = follower.stdout.read()
+        assert follower.wait() == 0
+    finally:
+        watchdog.cancel()
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait()
     assert (first + rest).split() == [f"tick{i}" for i in range(1, 11)]
 
 
