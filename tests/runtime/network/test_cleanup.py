@@ -49,14 +49,23 @@ def test_a_worker_killed_mid_attach_leaves_nothing_after_gc(fresh_paths):
     started = []
     repository = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__)))))
-    for delay in (0.05, 0.09, 0.13, 0.17, 0.21, 0.3):
+    # Killed at moments after its first attach began (counted from the line it prints
+    # then, not from its start, which a loaded machine delays), and once only after its
+    # first attach ended: so at least one veth is certainly there to be collected.
+    for delay in (0.0, 0.02, 0.05, 0.09, 0.14, 0.2, 0.3, None):
         worker = subprocess.Popen([sys.executable, "-c", _WORKER, fresh_paths.root],
                                   cwd=repository, stdout=subprocess.PIPE, text=True)
-        time.sleep(delay)
-        worker.send_signal(signal.SIGKILL)
-        output, _ = worker.communicate()
-        started += output.split()
-    assert started, "the worker never got to attach anything"
+        try:
+            seen = worker.stdout.readline()
+            if delay is None:
+                seen += worker.stdout.readline()
+            else:
+                time.sleep(delay)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+        started += (seen + worker.stdout.read()).split()
+    assert len(started) >= 9, "the worker never got to attach anything"
     removed = gc(fresh_paths, set())
     assert any("veth" in line for line in removed)
     assert leftovers(fresh_paths) == []
