@@ -180,18 +180,21 @@ def join_token_data(token, secret: str | None = None) -> dict:
 
 
 class JoinTokenView(APIView):
-    """A single-use token that lets one machine join as host `name` (superusers):
-    `./moorage join URL TOKEN` on it. GET lists those not used and not expired (without
-    their secret, which is shown only when one is made)."""
+    """Join tokens (superusers): each lets one machine join as host `name`, with
+    `./moorage join URL TOKEN` on it."""
 
     @extend_schema(responses=JoinTokenSerializer(many=True))
     def get(self, request):
+        """The join tokens not used and not expired, without their secret (shown only when one
+        is made)."""
         if not request.user.is_superuser:
             raise Forbidden("Only a superuser may see join tokens.")
         return Response([join_token_data(token) for token in keys.outstanding_join_tokens()])
 
     @extend_schema(request=JoinTokenSerializer, responses={201: JoinTokenSerializer})
     def post(self, request):
+        """A single-use token for host `name`, granted to `teams` once it joins, valid
+        `expires_in` seconds: its `token` is in this answer and nowhere else."""
         data = JoinTokenSerializer(data=request.data)
         if not data.is_valid():
             raise Invalid(fields=data.errors)

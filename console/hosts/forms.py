@@ -18,7 +18,7 @@ class JoinTokenForm(forms.Form):
         required=False, widget=forms.CheckboxSelectMultiple,
         help_text="the teams that may use the host once it joins (none: superusers only)")
     lifetime = forms.IntegerField(
-        label="Valid for (minutes)",
+        label="Valid for (minutes)", widget=forms.TextInput(attrs={"inputmode": "numeric"}),
         help_text=f"from 1 to {keys.MAX_TOKEN_SECONDS // 60} minutes "
                   f"({keys.MAX_TOKEN_SECONDS // 86400} days)")
 

@@ -204,3 +204,9 @@ def test_the_api_says_every_problem_at_once(world, client_for):
     assert response.status_code == 400
     assert set(response.json()) == {"name", "teams", "expires_in"}
     assert response.json()["teams"] == ["No team 'nosuch'."]
+
+
+def test_the_schema_describes_them(world, client_for):
+    text = client_for("viewer").get("/api/schema/").content.decode()
+    assert "/api/hosts/join-tokens/{id}/:" in text and "hosts_join_tokens_destroy" in text
+    assert "hosts_join_tokens_list" in text
