@@ -12,7 +12,7 @@ from console.containers.api import ContainerViewSet
 from console.core import views as core_views
 from console.grants import urls as grants_urls
 from console.grants.api import AccessRequestViewSet, GrantViewSet, StackGrantViewSet
-from console.hosts.api import HostViewSet, JoinTokenView
+from console.hosts.api import HostViewSet, JoinTokenDetailView, JoinTokenView
 from console.images.api import ImageViewSet
 from console.jobs.api import JobViewSet
 from console.quotas.api import QuotaViewSet
@@ -51,6 +51,8 @@ api_patterns = [
     # The host API: for hosts' keys only (console/hostapi/).
     path("agent/", include("console.hostapi.urls")),
     path("hosts/join-tokens/", JoinTokenView.as_view(), name="host-join-token"),
+    path("hosts/join-tokens/<int:pk>/", JoinTokenDetailView.as_view(),
+         name="host-join-token-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     *stream_api_patterns,
     path("", include(router.urls)),

@@ -1,7 +1,8 @@
 """`/api/hosts/`: the hosts the user may see, with their state from heartbeats; what
 superusers do to them: sync, accept a new engine root, cordon, uncordon, drain, remove, revoke
-a host's key (`POST /api/hosts/{id}/revoke-key/`), and let a machine join
-(`POST /api/hosts/join-tokens/`)."""
+a host's key (`POST /api/hosts/{id}/revoke-key/`), and let a machine join: make a join token
+(`POST /api/hosts/join-tokens/`), list those outstanding (`GET`) and revoke one
+(`DELETE /api/hosts/join-tokens/{id}/`)."""
 from dataclasses import asdict
 
 from django.urls import reverse
@@ -12,12 +13,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from console.core.api import json_object
-from console.core.errors import Invalid
+from console.core.errors import Forbidden, Invalid
 from console.hosts import actions, keys, maintenance, removal
 from console.hosts.models import Host, HostKey
 from console.hosts.placement import room_of, rooms
 from console.jobs.api import JobSerializer
-from console.teams.models import Team
 
 
 class HostSerializer(serializers.ModelSerializer):
@@ -158,30 +158,58 @@ def running_entry(request, container) -> dict:
 
 
 class JoinTokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
     name = serializers.CharField(max_length=63, help_text="the host's name")
     teams = serializers.ListField(child=serializers.CharField(), required=False, default=list,
                                   help_text="the teams it is granted to (names)")
-    expires_in = serializers.IntegerField(required=False, help_text="seconds (default 3600)")
-    token = serializers.CharField(read_only=True, help_text="shown once")
+    expires_in = serializers.IntegerField(
+        required=False, help_text=f"seconds (default 3600): {keys.TOKEN_LIFETIME}")
+    token = serializers.CharField(read_only=True, help_text="shown once, when it is made")
     expires_at = serializers.DateTimeField(read_only=True)
+    created_by = serializers.CharField(read_only=True, help_text="who made it")
+
+
+def join_token_data(token, secret: str | None = None) -> dict:
+    data = {"id": token.pk, "name": token.name,
+            "teams": sorted(team.name for team in token.teams.all()),
+            "expires_at": token.expires_at,
+            "created_by": token.created_by.username if token.created_by else None}
+    if secret is not None:
+        data["token"] = secret
+    return data
 
 
 class JoinTokenView(APIView):
-    """A single-use token that lets one machine join as host `name` (superusers):
+    """Join tokens (superusers): each lets one machine join as host `name`, with
     `./moorage join URL TOKEN` on it."""
+
+    @extend_schema(responses=JoinTokenSerializer(many=True))
+    def get(self, request):
+        """The join tokens not used and not expired, without their secret (shown only when one
+        is made)."""
+        if not request.user.is_superuser:
+            raise Forbidden("Only a superuser may see join tokens.")
+        return Response([join_token_data(token) for token in keys.outstanding_join_tokens()])
 
     @extend_schema(request=JoinTokenSerializer, responses={201: JoinTokenSerializer})
     def post(self, request):
+        """A single-use token for host `name`, granted to `teams` once it joins, valid
+        `expires_in` seconds: its `token` is in this answer and nowhere else."""
         data = JoinTokenSerializer(data=request.data)
         if not data.is_valid():
             raise Invalid(fields=data.errors)
-        names = data.validated_data["teams"]
-        teams = list(Team.objects.filter(name__in=names)) if request.user.is_superuser else []
-        unknown = sorted(set(names) - {team.name for team in teams})
-        if unknown and request.user.is_superuser:
-            raise Invalid(fields={"teams": [f"No team {name!r}." for name in unknown]})
-        token, secret = keys.make_join_token(request.user, data.validated_data["name"], teams,
+        token, secret = keys.make_join_token(request.user, data.validated_data["name"],
+                                             data.validated_data["teams"],
                                              seconds=data.validated_data.get("expires_in"),
                                              request=request)
-        return Response({"name": token.name, "teams": [team.name for team in teams],
-                         "expires_at": token.expires_at, "token": secret}, status=201)
+        return Response(join_token_data(token, secret), status=201)
+
+
+class JoinTokenDetailView(APIView):
+    """One join token (superusers)."""
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk):
+        """Revoke a join token that has not been used: nothing can join with it."""
+        keys.revoke_join_token(request.user, pk, request=request)
+        return Response(status=204)

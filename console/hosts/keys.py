@@ -1,7 +1,8 @@
 """Letting a machine in and shutting it out: join tokens, host keys, revocation, leaving.
 
-A superuser makes a join token (`make_join_token`): single use, valid JOIN_TOKEN_SECONDS (an
-hour) unless said otherwise, naming the host and the teams it is granted to. The new machine
+A superuser makes a join token (`make_join_token`, through the API or the Hosts page): single
+use, valid JOIN_TOKEN_SECONDS (an hour) unless said otherwise, naming the host and the teams it
+is granted to; until it is used, a superuser may revoke it (`revoke_join_token`). The new machine
 exchanges it for its key (`join`, through `./moorage join URL TOKEN`), which is all the host
 ever holds: the host API, its websocket and its Redis user (`redis_users`) take it. A
 superuser revokes a key (`revoke`): the agent is refused everywhere at once, its Redis
@@ -20,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from console import audit
-from console.core.errors import Conflict, Forbidden, Invalid
+from console.core.errors import Conflict, FieldErrors, Forbidden, Invalid, NotFound
 from console.core.permissions import require_superuser
 from console.hosts import redis_users
 from console.hosts.models import (
@@ -33,8 +34,12 @@ from console.hosts.models import (
     digest,
     validate_host_name,
 )
+from console.teams.models import Team
 
+MIN_TOKEN_SECONDS = 60
 MAX_TOKEN_SECONDS = 7 * 24 * 3600
+TOKEN_LIFETIME = (f"From 1 minute to {MAX_TOKEN_SECONDS // 86400} days "
+                  f"({MIN_TOKEN_SECONDS} to {MAX_TOKEN_SECONDS} seconds).")
 
 
 def new_secret(prefix: str) -> str:
@@ -58,19 +63,27 @@ def check_free(name: str) -> None:
                        f"join another machine under its name.")
 
 
-def make_join_token(user, name: str, teams, *, seconds: int | None = None,
+def make_join_token(user, name: str, team_names, *, seconds: int | None = None,
                     request=None) -> tuple[JoinToken, str]:
-    """A single-use join token for a host named `name`, granted to `teams` (superusers)."""
+    """A single-use join token for a host named `name`, granted to the teams named
+    `team_names` (superusers): the token's row and the secret, which is shown once."""
     require_superuser(user, "host.join_token", request=request, target_type="host",
                       target_name=str(name)[:63],
                       message="Only a superuser may let a host join.")
+    problems = FieldErrors()
     try:
         validate_host_name(name)
     except ValidationError as error:
-        raise Invalid(fields={"name": error.messages}) from None
+        for message in error.messages:
+            problems.add("name", message)
+    teams = list(Team.objects.filter(name__in=set(team_names)).order_by("name"))
+    for unknown in sorted(set(team_names) - {team.name for team in teams}):
+        problems.add("teams", f"No team {unknown!r}.")
     seconds = settings.JOIN_TOKEN_SECONDS if seconds is None else seconds
-    if not 60 <= seconds <= MAX_TOKEN_SECONDS:
-        raise Invalid(fields={"expires_in": [f"From 60 to {MAX_TOKEN_SECONDS} seconds."]})
+    if not MIN_TOKEN_SECONDS <= seconds <= MAX_TOKEN_SECONDS:
+        problems.add("expires_in", TOKEN_LIFETIME)
+    if problems:
+        raise Invalid(fields=problems)
     check_free(name)
     secret = new_secret(JOIN_TOKEN_PREFIX)
     with transaction.atomic():
@@ -79,10 +92,38 @@ def make_join_token(user, name: str, teams, *, seconds: int | None = None,
                                          expires_at=timezone.now() + timedelta(seconds=seconds))
         token.teams.set(teams)
         audit.record("host.join_token", actor=user, request=request, target_type="host",
-                     target_name=name, params={"token": token.prefix,
+                     target_name=name, params={"prefix": token.prefix,
                                                "teams": [team.name for team in teams],
                                                "expires_at": token.expires_at.isoformat()})
     return token, secret
+
+
+def outstanding_join_tokens():
+    """The join tokens that may still be used (not used, not expired), newest first."""
+    return (JoinToken.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+            .select_related("created_by").prefetch_related("teams"))
+
+
+def revoke_join_token(user, token_id, *, request=None) -> JoinToken:
+    """Revoke a join token that has not been used (superusers): it is deleted, and nothing can
+    join with it. A used one is refused (Conflict): revoke the key of the host it let in."""
+    require_superuser(user, "host.join_token.revoke", request=request,
+                      target_type="join token", target_name=str(token_id)[:63],
+                      message="Only a superuser may revoke a join token.")
+    with transaction.atomic():
+        token = JoinToken.objects.select_for_update().filter(pk=token_id).first()
+        if token is None:
+            raise NotFound("No such join token.")
+        if token.used_at is not None:
+            raise Conflict(f"This join token was used (host {token.name} joined with it): "
+                           f"revoke that host's key instead.")
+        teams = sorted(token.teams.values_list("name", flat=True))
+        token.delete()
+        audit.record("host.join_token.revoke", actor=user, request=request, target_type="host",
+                     target_name=token.name,
+                     params={"prefix": token.prefix, "teams": teams,
+                             "expired": token.expires_at <= timezone.now()})
+    return token
 
 
 def join(secret: str, *, request=None) -> tuple[Host, str]:
@@ -108,7 +149,7 @@ def join(secret: str, *, request=None) -> tuple[Host, str]:
                              target=host, host=host, params={"by": "join token"})
         key = issue_key(host)
         audit.record("host.join", actor=HostActor(host), request=request, target=host,
-                     host=host, params={"token": token.prefix, "new": made,
+                     host=host, params={"prefix": token.prefix, "new": made,
                                         "teams": [team.name for team in teams]})
     return host, key
 

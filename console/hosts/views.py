@@ -1,5 +1,6 @@
 """The dashboard (hosts with their state and counts, and the latest jobs) and one host's page,
-with what superusers do there: cordon, drain, remove (`maintenance`, `removal`)."""
+with what superusers do there: cordon, drain, remove (`maintenance`, `removal`); and, for
+superusers alone, the join tokens that let a new machine in (`keys`)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
@@ -7,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.containers.models import Container
-from console.core.errors import Forbidden, NotFound, said_on
-from console.hosts import maintenance, removal
+from console.core.errors import Conflict, Forbidden, Invalid, NotFound, on_form, said_on
+from console.hosts import keys, maintenance, removal
+from console.hosts.forms import JoinTokenForm
 from console.hosts.models import Host
 from console.hosts.placement import room_of
 from console.jobs.models import Job
@@ -120,3 +122,68 @@ def host_remove(request, host):
                               f"container(s), {removed.images} image(s) and {removed.commits} "
                               "commit(s) archived in the audit log.")
     return redirect("dashboard")
+
+
+# -- join tokens: a new machine joins with one (`./moorage join URL TOKEN`) -------------------
+
+# Their own URLs, not under hosts/: any single word there may be a host's name.
+NOT_HERE = "No such page."
+
+
+def join_command(request, secret: str) -> tuple[str, str]:
+    """The console's URL as this browser reached it, and the command to run on the new machine
+    (`./moorage join URL TOKEN`)."""
+    console = request.build_absolute_uri("/").rstrip("/")
+    return console, f"./moorage join {console} {secret}"
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def join_tokens(request):
+    """GET: the join tokens not used and not expired, and the form for a new one (superusers;
+    others are told there is no such page). POST: make one, through the action the API calls;
+    the answer shows it once, with the command that uses it, and is not stored anywhere."""
+    user = request.user
+    if not user.is_superuser:
+        if request.method == "POST":
+            try:     # refused and audited by the action, answered as for any other page
+                keys.make_join_token(user, request.POST.get("name", ""), [], request=request)
+            except Forbidden:
+                pass
+        raise NotFound(NOT_HERE)
+    form, status = JoinTokenForm(), 200
+    if request.method == "POST":
+        form, status = JoinTokenForm(request.POST), 400
+        if form.is_valid():
+            try:
+                token, secret = keys.make_join_token(user, **form.api_fields(),
+                                                     request=request)
+            except Conflict as error:     # the name is a joined host's
+                form.add_error("name", error.message)
+                status = error.status
+            except Invalid as error:
+                on_form(form, error, form.api_names)
+            else:
+                console, command = join_command(request, secret)
+                response = render(request, "hosts/join_token_made.html", {
+                    "token": token, "secret": secret, "command": command,
+                    "https": console.startswith("https:")}, status=201)
+                response["Cache-Control"] = "no-store"
+                return response
+    return render(request, "hosts/join_tokens.html", {
+        "form": form, "tokens": keys.outstanding_join_tokens(),
+    }, status=status)
+
+
+@login_required
+@require_POST
+@said_on("join-tokens")
+def join_token_revoke(request, pk):
+    """Revoke a join token not used yet (superusers; others: no such page)."""
+    try:
+        token = keys.revoke_join_token(request.user, pk, request=request)
+    except Forbidden:
+        raise NotFound(NOT_HERE) from None
+    messages.success(request, f"The join token {token.prefix}… for host {token.name} is "
+                              "revoked: nothing can join with it.")
+    return redirect("join-tokens")

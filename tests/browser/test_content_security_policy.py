@@ -171,6 +171,21 @@ def test_the_console_pages(stack, page, container, shot):
         policed.visit(path)
         expect(page.locator("h1")).to_be_visible()
         policed.clean(path)
+    # Adding a host: the join tokens' page, a token made (its page copies with copy.js), and
+    # revoked (tests/browser/test_join_tokens.py uses them end to end).
+    joining = "csp-" + secrets.token_hex(3)
+    policed.visit("/join-tokens/")
+    page.fill("#id_name", joining)
+    page.click("#make-join-token")
+    expect(page.locator("#join-token")).to_contain_text("mjt_")
+    page.click("[data-copy=join-command]")
+    expect(page.locator("[data-copy=join-command]")).not_to_have_text("Copy the command")
+    policed.clean("a join token made")
+    policed.visit("/join-tokens/")
+    page.locator(f"#join-tokens tr[data-host='{joining}'] .revoke-join-token").click()
+    expect(page.locator(".messages")).to_contain_text("is revoked")
+    policed.clean("a join token revoked")
+
     policed.visit("/account/two-factor/set-up/")        # its QR code is an image of our own
     wait_until(lambda: page.evaluate("document.getElementById('qr-code').naturalWidth") > 0,
                what="the QR code drawn")

@@ -7,15 +7,17 @@ There is stale work too, which the web process's housekeeping would end (`add_st
 the matrix's check that a GET changes nothing covers it."""
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from console import audit
 from console.accounts.models import ApiToken
 from console.core.testing import PASSWORD
 from console.grants.models import AccessRequest, ContainerGrant, StackGrant
-from console.hosts.models import HostKey, digest
+from console.hosts.models import HostKey, JoinToken, digest
 from console.images.models import Commit, Image
 from console.jobs.models import Job
 from console.sso.models import GroupMapping
@@ -42,6 +44,7 @@ class Objects:
     schedule: object = None
     paused_schedule: object = None
     mapping: object = None
+    join_token: object = None
     stack_grant: object = None
 
 
@@ -74,12 +77,17 @@ def add_objects(world) -> Objects:
                                              synced_root="/var/lib/moorage")
     add_stale_work(world, web)
     stack, volume = add_stack_and_volume(world)
+    # A join token not used yet, for a new host granted to alpha: a superuser may revoke it.
+    join_token = JoinToken.objects.create(
+        name="joining", prefix="mjt_matrix", digest=digest(secrets.token_hex(16)),
+        created_by=world.user("superuser"), expires_at=timezone.now() + timedelta(hours=1))
+    join_token.teams.set([alpha])
     mapping = GroupMapping.objects.create(source="ldap", group="alpha-ops", team=alpha,
                                           role="operator")
     return Objects(web=web, team=alpha, host=h1, other_host=world.hosts["h2"], image=image,
                    commit=commit, job=job, entry=entry, grant=grant, token=token, token_key=key,
                    session=add_terminal_session(world, web), quota=add_quota(world),
-                   mapping=mapping, stack=stack, volume=volume,
+                   mapping=mapping, stack=stack, volume=volume, join_token=join_token,
                    stack_grant=StackGrant.objects.create(
                        user=grantee, stack=stack, actions=["restart"],
                        granted_by=world.user("team_admin")),

@@ -164,6 +164,8 @@ ROUTE_PARAMETERS = {
     "api:host-drain": {"pk": lambda o: o.host.pk},
     "team-two-factor": {"pk": lambda o: o.team.pk},
     "sso-mapping-delete": {"pk": lambda o: o.mapping.pk},
+    "join-token-revoke": {"pk": lambda o: o.join_token.pk},
+    "api:host-join-token-detail": {"pk": lambda o: o.join_token.pk},
     "api:sso-mapping-detail": {"pk": lambda o: o.mapping.pk},
 }
 for name in ("stack-detail", "stack-edit", "stack-history", "stack-version-deploy",
@@ -194,6 +196,12 @@ ROUTES = {
     "host-cordon": {"get": refused(302), "post": gated(302, SUPERUSER, refused=302)},
     "host-uncordon": {"get": refused(302), "post": gated(302, SUPERUSER, refused=302)},
     "host-drain": {"get": gated(200, SUPERUSER, changes=False), "post": gated(302, SUPERUSER)},
+    # Join tokens, the superusers' alone: for anyone else no such page (tests/console/hosts/).
+    "join-tokens": {"get": gated(200, SUPERUSER, refused=404, changes=False),
+                    "post": gated(201, SUPERUSER, refused=404,
+                                  body={"name": "newhost", "teams": ["alpha"],
+                                        "lifetime": "60"})},
+    "join-token-revoke": {"get": refused(302), "post": gated(302, SUPERUSER, refused=404)},
     # h1 is online: its removal is refused, said on its page (tests/console/hosts/).
     "host-remove": {"get": refused(302),
                     "post": gated(302, SUPERUSER, refused=302, changes=False,
@@ -490,9 +498,12 @@ ROUTES = {
     "api:commit-tag": {"post": gated(202, DEVELOPERS, anon=API_ANON,
                                      body={"repository": "alphatool", "tag": "stable"})},
     "api:host-revoke-key": {"post": gated(200, SUPERUSER, anon=API_ANON)},
-    "api:host-join-token": {"get": refused(API_ANON),
+    "api:host-join-token": {"get": gated(200, SUPERUSER, anon=API_ANON, stranger=403,
+                                         changes=False),
                             "post": gated(201, SUPERUSER, anon=API_ANON, stranger=403,
                                           body={"name": "newhost", "teams": ["alpha"]})},
+    "api:host-join-token-detail": {"delete": gated(204, SUPERUSER, anon=API_ANON,
+                                                   stranger=403)},
     # -- the host API: a host's key opens it, no user's session or token (its own tests are
     # tests/console/hostapi/); a join token is checked before anything else.
     "api:agent-join": {"get": exactly(**{p: 405 for p in PERSONAS}),

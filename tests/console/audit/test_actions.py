@@ -143,6 +143,17 @@ def cases():
                           Expect("container.revoke", "team_admin", team="alpha",
                                  target_type="container", target_name="web", host="h1",
                                  params={"user": "grantee"})),
+        "join token on the page": (page("superuser", "/join-tokens/",
+                                        {"name": "node9", "teams": ["alpha"], "lifetime": "60"}),
+                                   Expect("host.join_token", "root", target_type="host",
+                                          target_name="node9", params={"teams": ["alpha"]})),
+        "join token refused": (page("team_admin", "/join-tokens/", {"name": "node9"}),
+                               Expect("host.join_token", "team_admin", "denied",
+                                      target_type="host", target_name="node9")),
+        "join token revoked": (page("superuser", "/join-tokens/<join_token>/revoke/"),
+                               Expect("host.join_token.revoke", "root", target_type="host",
+                                      target_name="joining",
+                                      params={"prefix": "mjt_matrix", "teams": ["alpha"]})),
         "team created": (api("superuser", "post", "/api/teams/", {"name": "gamma"}),
                          Expect("team.create", "root", team="gamma", target_type="team",
                                 target_name="gamma")),
@@ -159,7 +170,7 @@ CASES = {name: case for name, case in cases().items() if case[1] is not None}
 def resolve(value, objects):
     marks = {"<web>": objects.web.engine_id, "<commit>": str(objects.commit.pk),
              "<team>": str(objects.team.pk), "<grant>": str(objects.grant.pk),
-             "<h2>": str(objects.other_host.pk)}
+             "<h2>": str(objects.other_host.pk), "<join_token>": str(objects.join_token.pk)}
     if isinstance(value, str):
         for mark, real in marks.items():
             value = value.replace(mark, real)
