@@ -306,6 +306,13 @@ def project_containers(place, project) -> list:
                       f"label=com.docker.compose.project={project}").split()
 
 
+def running_stack(api, stack_id):
+    """The stack once it and its two containers run (seen by separate syncs), else None."""
+    shown = api.ok("GET", f"/api/stacks/{stack_id}/")
+    states = [c["state"] for service in shown["services"] for c in service["containers"]]
+    return shown if shown["state"] == "running" and states == ["running", "running"] else None
+
+
 def test_each_host_runs_a_stack_of_its_own(hosts, places, developer):
     stack, _ = hosts
     made = []
@@ -315,32 +322,32 @@ def test_each_host_runs_a_stack_of_its_own(hosts, places, developer):
             answer = developer.ok("POST", "/api/stacks/?wait=1", {
                 "name": name, "host": place.name, "team": "default", "compose": COMPOSE,
                 "env": "", "message": "first"})
-            made.append(answer["stack"])
+            stack_id = answer["stack"]
+            made.append(stack_id)
             finished(stack, developer, answer)
-            shown = wait_until(lambda made=made: (lambda s: s if s["state"] == "running" and [
-                c["state"] for service in s["services"] for c in service["containers"]] == [
-                "running", "running"] else None)(developer.ok("GET", f"/api/stacks/{made[-1]}/")),
-                timeout=30, what=f"stack {name} running")
+            shown = wait_until(lambda stack_id=stack_id: running_stack(developer, stack_id),
+                               timeout=30, what=f"stack {name} running")
             assert shown["host"] == place.name
             engine_ids = [c["id"] for service in shown["services"]
                           for c in service["containers"]]
             assert sorted(project_containers(place, name)) == sorted(engine_ids)
             for container in engine_ids:
-                assert developer.ok("GET", f"/api/containers/{container}/")["host"] == \
-                    place.name
+                row = developer.ok("GET", f"/api/containers/{container}/")
+                assert (row["host"], row["team"]) == (place.name, "default"), row
             for other in places:
                 if other is not place:
                     assert project_containers(other, name) == [], other.name
-            volumes = place.moor("volume", "ls", "-q").split()
-            assert f"{name}_data" in volumes
+            assert f"{name}_data" in place.moor("volume", "ls", "-q").split()
             assert place.moor("volume", "inspect", "-f", '{{index .Labels "moorage.team"}}',
                               f"{name}_data").strip().startswith("team-")
 
-            finished(stack, developer, developer.ok("POST", f"/api/stacks/{made[-1]}/down/?wait=1"))
+            finished(stack, developer, developer.ok("POST", f"/api/stacks/{stack_id}/down/"
+                                                            "?wait=1"))
             assert project_containers(place, name) == []
             assert f"{name}_data" in place.moor("volume", "ls", "-q").split()
             finished(stack, developer, developer.ok(
-                "DELETE", f"/api/stacks/{made.pop()}/?volumes=1&wait=1"))
+                "DELETE", f"/api/stacks/{stack_id}/?volumes=1&wait=1"))
+            made.remove(stack_id)
             assert f"{name}_data" not in place.moor("volume", "ls", "-q").split()
             assert developer.ok("GET", f"/api/stacks/?name={name}")["count"] == 0
     finally:
