@@ -268,13 +268,16 @@ def sync_images(host, summaries: list[dict], *, trusted: bool) -> int:
 
 
 def mark_seen(host, *, worker: str, facts: dict) -> None:
-    """A heartbeat: the host is online, served by `worker`."""
+    """A heartbeat: the host is online, served by `worker`, with `facts` (Host fields).
+
+    Only those fields are written: `host` was loaded when the agent's key was checked, and
+    what changed since (a superuser's cordon, the engine root a sync recorded) stands."""
     was_online = host.is_online
     host.state = host.State.ONLINE
     host.last_seen = timezone.now()
     host.worker = worker
     for key, value in facts.items():
         setattr(host, key, value)
-    host.save()
+    host.save(update_fields=["state", "last_seen", "worker", *facts])
     if not was_online:
         publish.host_changed(host)

@@ -196,7 +196,7 @@ class Registry:
             with open(config, "w") as f:
                 f.write(self._config())
             log = open(os.path.join(self.directory, "registry.log"), "ab")
-            self.process = subprocess.Popen([REGISTRY_BINARY, "serve", config],
+            self.process = subprocess.Popen(self.command(config),
                                             stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=log, start_new_session=True)
             log.close()
@@ -205,18 +205,25 @@ class Registry:
             self._kill()
         raise RuntimeError(f"docker-registry did not start: {self.log()[-2000:]}")
 
+    def command(self, config: str) -> list[str]:
+        """What starts the registry with the file `config`."""
+        return [REGISTRY_BINARY, "serve", config]
+
+    def answers(self) -> bool:
+        """Whether the registry answers `GET /v2/` (as itself, or asking for credentials)."""
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            connection = http.client.HTTPConnection(self.address, timeout=2)
+            connection.request("GET", "/v2/")
+            status = connection.getresponse().status
+            connection.close()
+            return status in (200, 401)
+        return False
+
     def _wait_ready(self) -> bool:
         def answered_or_exited():
             if self.process.poll() is not None:
                 return "exited"
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                connection = http.client.HTTPConnection(self.address, timeout=2)
-                connection.request("GET", "/v2/")
-                status = connection.getresponse().status
-                connection.close()
-                if status in (200, 401):
-                    return "ready"
-            return None
+            return "ready" if self.answers() else None
         try:
             return wait_until(answered_or_exited, timeout=15, interval=0.05,
                               what="docker-registry to answer") == "ready"

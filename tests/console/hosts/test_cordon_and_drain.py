@@ -7,6 +7,7 @@ import pytest
 from console.audit.models import AuditEntry
 from console.containers.models import Container
 from console.core.testing import make_container
+from console.hostapi import reconcile
 from console.hosts.models import Host
 from console.jobs.models import Job
 
@@ -124,3 +125,17 @@ def test_members_are_told_on_the_host_page_they_may_not_cordon(world, client_for
     assert response.status_code == 302 and response["Location"] == "/hosts/h1/"
     assert "Only a superuser may cordon a host." in client.get("/hosts/h1/").content.decode()
     assert not Host.objects.get(name="h1").cordoned
+
+
+def test_a_heartbeat_under_way_keeps_what_changed_meanwhile(world, client_for):
+    """The host API loads the host when it checks the agent's key and writes the heartbeat a
+    moment later; a cordon made in between (or the engine root a sync recorded) stands."""
+    h1 = world.hosts["h1"]
+    as_the_heartbeat_found_it = Host.objects.get(pk=h1.pk)
+    assert api(client_for("superuser"), f"/api/hosts/{h1.pk}/cordon/").status_code == 200
+    Host.objects.filter(pk=h1.pk).update(synced_root="/srv/synced")
+    reconcile.mark_seen(as_the_heartbeat_found_it, worker="h1@box:7",
+                        facts={"memory_available": 3 << 30, "engine_root": "/srv/synced"})
+    h1.refresh_from_db()
+    assert h1.cordoned and h1.synced_root == "/srv/synced"
+    assert (h1.state, h1.worker, h1.memory_available) == ("online", "h1@box:7", 3 << 30)
