@@ -93,7 +93,9 @@ def upsert_image(host, data: dict, team=None) -> Image:
         if any(getattr(image, key) != value for key, value in changed.items()):
             for key, value in changed.items():
                 setattr(image, key, value)
-            image.save()
+            # Only what the host reports: a row read before a change made meanwhile in the
+            # console (the image given to a team) must not write the old values back.
+            image.save(update_fields=list(changed))
     return image
 
 

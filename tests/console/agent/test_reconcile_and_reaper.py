@@ -269,3 +269,21 @@ def test_a_sync_reads_the_rows_in_one_query_however_many_there_are(world, engine
             sync(engine)
         return len(captured)
     assert queries_for(5) == queries_for(40)
+
+
+def test_a_sync_under_way_keeps_an_image_given_to_a_team_meanwhile(world, monkeypatch):
+    """A sync reads an image's row and writes what the host reports a moment later; a team
+    given the image in between keeps it."""
+    host, team = world.hosts["h1"], world.teams["alpha"]
+    image = Image.objects.create(host=host, image_id="sha256:" + "a" * 64, tags=["web:1"])
+    read = Image.objects.get_or_create
+
+    def read_then_given(*args, **kwargs):
+        found = read(*args, **kwargs)
+        Image.objects.filter(pk=image.pk).update(team=team)     # meanwhile, in the console
+        return found
+
+    monkeypatch.setattr(Image.objects, "get_or_create", read_then_given)
+    reconcile.upsert_image(host, {"Id": image.image_id, "RepoTags": ["web:1", "web:2"]})
+    image.refresh_from_db()
+    assert (image.tags, image.team) == (["web:1", "web:2"], team)
