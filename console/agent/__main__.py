@@ -46,8 +46,7 @@ def bridge(arguments) -> int:
 
 
 def join(arguments) -> int:
-    from console.agent.console_api import ConsoleRefused, Unreachable, Untrusted
-    from console.agent.console_api import join as exchange
+    from console.agent.console_api import ConsoleRefused, Unreachable, Untrusted, join as exchange
 
     console = arguments.url.rstrip("/")
     if not console.startswith(("http://", "https://")):

@@ -19,6 +19,7 @@ import os
 import sys
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -150,7 +151,7 @@ def server_is_current(directory: str, names: list[str]) -> bool:
         with open(os.path.join(directory, "ca.pem"), "rb") as handle:
             ca = x509.load_pem_x509_certificate(handle.read())
         certificate.verify_directly_issued_by(ca)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, InvalidSignature):
         return False
     if not os.path.exists(os.path.join(directory, "server.key")):
         return False
