@@ -167,6 +167,7 @@ def test_redis_speaks_only_tls_with_a_certificate_the_ca_signed(stack):
 def test_up_tls_makes_the_lab_ca_once_and_serves_https_and_rediss(tmp_path):
     env = private_env(tmp_path)
     env["MOORAGE_TLS_NAMES"] = "console.lab.test,10.99.0.1"
+    env["MOORAGE_REDIS_BIND"] = "127.0.0.2"      # where other hosts would reach Redis
     var = env["MOORAGE_VAR"]
     ca = os.path.join(var, "tls", "ca.pem")
     port, redis_port = env["MOORAGE_PORT"], env["MOORAGE_REDIS_PORT"]
@@ -178,7 +179,8 @@ def test_up_tls_makes_the_lab_ca_once_and_serves_https_and_rediss(tmp_path):
         assert f"./moorage join https://console.lab.test:{port} TOKEN --ca ca.pem" in out, out
         made = lab_ca.certificate_names(lab_ca.x509.load_pem_x509_certificate(
             open(os.path.join(var, "tls", "server.pem"), "rb").read()))
-        assert {"console.lab.test", "10.99.0.1", "127.0.0.1", "localhost"} <= made
+        assert {"console.lab.test", "10.99.0.1", "127.0.0.2", "127.0.0.1", "localhost",
+                socket.gethostname()} <= made
         first_ca = open(ca, "rb").read()
         context = ssl.create_default_context(cafile=ca)
         base = f"https://127.0.0.1:{port}"
@@ -194,6 +196,11 @@ def test_up_tls_makes_the_lab_ca_once_and_serves_https_and_rediss(tmp_path):
                             socket_timeout=5)
         with pytest.raises(redis.ConnectionError):
             plain.ping()
+        # On the address of MOORAGE_REDIS_BIND too, with a certificate naming it.
+        with redis.Redis(host="127.0.0.2", port=int(redis_port), password=password,
+                         ssl=True, ssl_ca_certs=ca, ssl_cert_reqs="required",
+                         socket_timeout=5) as far:
+            assert far.ping()
 
         # The local host's agent: https and rediss with the lab CA, online.
         with open(os.path.join(var, "host.key")) as handle:
