@@ -227,6 +227,13 @@ def without_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+# `rediss://` (`./moorage up --tls`): Redis's certificate is checked, host name included,
+# against MOORAGE_REDIS_CA (a CA file), else the system's CAs. redis-py's connection options,
+# for every client of REDIS_URL (the channel layer, Celery, the hosts' Redis users).
+REDIS_CA = os.environ.get("MOORAGE_REDIS_CA") or None
+REDIS_SSL = ({"ssl_cert_reqs": "required", **({"ssl_ca_certs": REDIS_CA} if REDIS_CA else {})}
+             if REDIS_URL.startswith("rediss://") else {})
+
 # Where the hosts' agents reach Redis (their notices), without credentials: each agent is its
 # own Redis user (`host-<name>`, its key the password). `rediss://` across machines.
 AGENT_REDIS_URL = os.environ.get("MOORAGE_AGENT_REDIS_URL") or without_credentials(REDIS_URL)
@@ -246,7 +253,7 @@ else:
             # once on a new connection, instead of failing the socket that needed it.
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15,
                                   "socket_connect_timeout": 5,
-                                  "retry_on_error": [RedisConnectionError]}],
+                                  "retry_on_error": [RedisConnectionError], **REDIS_SSL}],
                        "capacity": 500, "expiry": 30},
         },
     }
@@ -255,6 +262,7 @@ else:
 # worker process, acknowledged after the task ran: every task is idempotent (it claims its job
 # row with a conditional update), so a redelivered message does nothing.
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_USE_SSL = REDIS_SSL or None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

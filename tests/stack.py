@@ -6,7 +6,10 @@ its agent as `./moorage up` runs it: a key made for it (`manage.py host_key`), a
 stream bridge (`python -m console.agent worker|bridge`) on the host's own engine root, with
 the key file and nothing of the console's settings, and, for the tests that ask for it
 (`start_scheduler`), the scheduler (celery beat and the `console` queue's worker); all as
-subprocesses whose PIDs we keep and end.
+subprocesses whose PIDs we keep and end. With `tls=True`, as `./moorage up --tls`: a lab CA
+made for the run (console/hosts/tls.py), daphne on https only and Redis on its TLS port only,
+every client (the console's processes, the hosts' agents, the tests) checking the certificate
+against the CA (`ca_file`, `ssl_context`).
 
 Tests talk to it like any client: HTTP (`Api`), websockets, a browser.
 """
@@ -16,6 +19,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -60,9 +64,10 @@ def wait_until(check, timeout=20.0, interval=0.1, what="condition"):
 class Api:
     """A tiny JSON client with `Authorization: Token`."""
 
-    def __init__(self, base: str, token: str | None = None):
+    def __init__(self, base: str, token: str | None = None, context=None):
         self.base = base
         self.token = token
+        self.context = context      # an ssl.SSLContext for https://
 
     def call(self, method, path, body=None, timeout=60):
         data = json.dumps(body).encode() if body is not None else None
@@ -73,7 +78,8 @@ class Api:
         if self.token:
             request.add_header("Authorization", f"Token {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout,
+                                        context=self.context) as response:
                 text = response.read().decode()
                 return response.status, json.loads(text) if text else None
         except urllib.error.HTTPError as error:
@@ -99,9 +105,10 @@ class Api:
 
 
 class Stack:
-    def __init__(self, listen=(), database: str = "sqlite"):
+    def __init__(self, listen=(), database: str = "sqlite", tls: bool = False):
         """`listen`: addresses besides 127.0.0.1 where Redis and daphne listen (the machine's
-        ends of network namespaces' links, for hosts that join from them: tests/netns.py)."""
+        ends of network namespaces' links, for hosts that join from them: tests/netns.py).
+        `tls`: https and rediss:// only, with a CA of the run's own (`ca_file`)."""
         if database not in ("sqlite", "postgres"):
             raise ValueError(f"no such database for the stack: {database!r}")
         self.listen = tuple(listen)
@@ -113,13 +120,22 @@ class Stack:
         self.redis_port = free_port()
         self.web_port = free_port()
         self.redis_password = secrets.token_hex(16)
-        self.base = f"http://127.0.0.1:{self.web_port}"
+        self.tls = os.path.join(self.tmp, "tls") if tls else None
+        self.ssl_context = None
+        if self.tls:
+            from console.hosts import tls as lab_ca
+
+            lab_ca.ensure(self.tls, self.listen)
+            self.ssl_context = ssl.create_default_context(cafile=self.ca_file)
+        scheme = "https" if tls else "http"
+        self.base = f"{scheme}://127.0.0.1:{self.web_port}"
         self.env = dict(os.environ)
         self.env.update({
             "DJANGO_SETTINGS_MODULE": "console.settings",
             "MOORAGE_VAR": os.path.join(self.tmp, "var"),
             "DATABASE_URL": f"sqlite:///{self.tmp}/console.sqlite3",
-            "REDIS_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0",
+            "REDIS_URL": f"redis{'s' if tls else ''}://:{self.redis_password}@127.0.0.1:"
+                         f"{self.redis_port}/0",
             "ALLOWED_HOSTS": ",".join(("127.0.0.1", "localhost", *self.listen)),
             "MOORAGE_HEARTBEAT_SECONDS": "1",
             "MOORAGE_OFFLINE_AFTER_SECONDS": "5",
@@ -128,8 +144,20 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         })
         self.env.pop("MOORAGE_CHANNEL_LAYER", None)
+        self.env.pop("MOORAGE_AGENT_REDIS_URL", None)
+        if self.tls:
+            self.env["MOORAGE_REDIS_CA"] = self.ca_file
+        else:
+            self.env.pop("MOORAGE_REDIS_CA", None)
         self.admin_password = None
         self.admin = None
+
+    @property
+    def ca_file(self) -> str | None:
+        return os.path.join(self.tls, "ca.pem") if self.tls else None
+
+    def api(self, token=None) -> Api:
+        return Api(self.base, token, context=self.ssl_context)
 
     # -- processes --
 
@@ -173,7 +201,13 @@ class Stack:
         if not os.path.exists(acl):
             with open(acl, "w") as handle:
                 handle.write(f"user default on >{self.redis_password} ~* &* +@all\n")
-        return ["redis-server", "--port", str(self.redis_port), "--bind", *bind,
+        ports = ["--port", str(self.redis_port)]
+        if self.tls:
+            ports = ["--port", "0", "--tls-port", str(self.redis_port),
+                     "--tls-cert-file", os.path.join(self.tls, "server.pem"),
+                     "--tls-key-file", os.path.join(self.tls, "server.key"),
+                     "--tls-ca-cert-file", self.ca_file, "--tls-auth-clients", "no"]
+        return ["redis-server", *ports, "--bind", *bind,
                 "--aclfile", acl, "--save", "", "--appendonly", "no", "--dir", self.tmp,
                 "--maxmemory-policy", "noeviction"]
 
@@ -188,22 +222,30 @@ class Stack:
         self.manage("migrate", "--noinput", "-v", "0")
         out = self.manage("moorage_init", "--host", "e2e")
         self.admin_password = out.split("admin-password: ")[1].split()[0]
+        endpoint = "tcp:port={port}:interface={address}"
+        if self.tls:
+            endpoint = "ssl:port={port}:interface={address}:privateKey={tls}/server.key:" \
+                       "certKey={tls}/server.pem"
         endpoints = [argument for address in ("127.0.0.1", *self.listen) for argument in
-                     ("-e", f"tcp:port={self.web_port}:interface={address}")]
+                     ("-e", endpoint.format(port=self.web_port, address=address,
+                                            tls=self.tls))]
         self.spawn("web", [os.path.join(VENV_BIN, "daphne"), *endpoints,
                            "console.asgi:application"])
         self.add_host("e2e")
-        wait_until(lambda: urllib.request.urlopen(self.base + "/login/", timeout=2).status == 200,
+        wait_until(lambda: urllib.request.urlopen(self.base + "/login/", timeout=2,
+                                                  context=self.ssl_context).status == 200,
                    what="daphne")
-        status, answer = Api(self.base).post("/api/auth/token/", {
+        status, answer = self.api().post("/api/auth/token/", {
             "username": "admin", "password": self.admin_password})
         assert status == 201, answer
-        self.admin = Api(self.base, answer["token"])
+        self.admin = self.api(answer["token"])
         self.wait_host_online("e2e")
         return self
 
     def _redis_ping(self):
-        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as sock:
+        with socket.create_connection(("127.0.0.1", self.redis_port), timeout=1) as plain:
+            sock = self.ssl_context.wrap_socket(plain, server_hostname="127.0.0.1") \
+                if self.tls else plain
             sock.sendall(f"AUTH {self.redis_password}\r\nPING\r\n".encode())
             return b"PONG" in sock.recv(100) or b"PONG" in sock.recv(100)
 
@@ -217,7 +259,8 @@ class Stack:
         root = os.path.join(self.tmp, f"root-{name}")
         self.roots[name] = root
         self.moor(name, "image", "bootstrap", "busybox")
-        self.manage("host_key", name, "--console", self.base, "--write", self.key_file(name))
+        self.manage("host_key", name, "--console", self.base, "--write", self.key_file(name),
+                    *(("--ca", self.ca_file) if self.tls else ()))
         self.start_worker(name)
         self.start_bridge(name)
 

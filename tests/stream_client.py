@@ -14,7 +14,8 @@ CURSOR_QUERY = b"\x1b[6n"
 
 
 def socket_url(base: str, container: str, kind: str, **query) -> str:
-    url = base.replace("http://", "ws://", 1) + f"/ws/containers/{container}/{kind}/"
+    url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + \
+        f"/ws/containers/{container}/{kind}/"
     query = {key: value for key, value in query.items() if value is not None}
     return url + ("?" + urlencode(query) if query else "")
 
@@ -33,10 +34,11 @@ class TerminalClient:
         self.closed = False
 
     @classmethod
-    async def open(cls, base: str, token: str, container: str, **query) -> "TerminalClient":
+    async def open(cls, base: str, token: str, container: str, *, ssl_context=None,
+                   **query) -> "TerminalClient":
         socket = await connect(socket_url(base, container, "terminal", **query),
                                additional_headers={"Authorization": f"Token {token}"},
-                               max_size=None, ping_interval=None)
+                               max_size=None, ping_interval=None, ssl=ssl_context)
         while True:
             frame = await asyncio.wait_for(socket.recv(), 20)
             if isinstance(frame, str):
@@ -145,10 +147,11 @@ class LogsClient:
         self.ended = False
 
     @classmethod
-    async def open(cls, base: str, token: str, container: str, **query) -> "LogsClient":
+    async def open(cls, base: str, token: str, container: str, *, ssl_context=None,
+                   **query) -> "LogsClient":
         socket = await connect(socket_url(base, container, "logs", **query),
                                additional_headers={"Authorization": f"Token {token}"},
-                               max_size=None, ping_interval=None)
+                               max_size=None, ping_interval=None, ssl=ssl_context)
         return cls(socket)
 
     async def start(self, **message) -> None:

@@ -16,6 +16,7 @@ import argparse
 import logging
 import os
 import shutil
+import ssl
 import sys
 
 from console.agent import config as agent_config
@@ -45,13 +46,23 @@ def bridge(arguments) -> int:
 
 
 def join(arguments) -> int:
-    from console.agent.console_api import ConsoleRefused, Unreachable, join as exchange
+    from console.agent.console_api import ConsoleRefused, Unreachable, Untrusted, join as exchange
 
     console = arguments.url.rstrip("/")
     if not console.startswith(("http://", "https://")):
         raise AgentError(f"{arguments.url}: the console's URL starts with https:// or http://")
+    redis = arguments.redis
+    if redis is not None and not redis.startswith(("redis://", "rediss://")):
+        raise AgentError(f"--redis {redis}: Redis's URL starts with rediss:// or redis://")
+    if arguments.ca:
+        check_ca_file(arguments.ca)
     try:
         answer = exchange(console, arguments.token, arguments.ca)
+    except Untrusted as error:
+        trusted = f"the CA in {arguments.ca}" if arguments.ca else "the system's CAs"
+        raise AgentError(f"the console's certificate at {console} is not signed by {trusted} "
+                         f"for that name ({error.reason}): give the console's CA with --ca "
+                         "FILE (its var/tls/ca.pem); the token was not used") from None
     except (ConsoleRefused, Unreachable) as error:
         raise AgentError(f"the console did not take the join token: {error}") from None
     path = agent_config.key_path()
@@ -63,9 +74,21 @@ def join(arguments) -> int:
             shutil.copyfile(arguments.ca, ca)
     agent_config.save(path, agent_config.HostConfig(
         host=answer["host"], console=console, key=answer["key"],
-        redis=arguments.redis or answer["redis"], ca=ca))
+        redis=redis or answer["redis"], ca=ca))
     print(f"joined as host {answer['host']}; its key is in {path}")
     return 0
+
+
+def check_ca_file(path: str) -> None:
+    """`path` holds at least one CA certificate (PEM), or a clear AgentError."""
+    try:
+        context = ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        raise AgentError(f"--ca {path}: no such file") from None
+    except (OSError, ssl.SSLError) as error:
+        raise AgentError(f"--ca {path}: not a CA certificate file (PEM): {error}") from None
+    if not context.get_ca_certs():
+        raise AgentError(f"--ca {path}: holds no CA certificate")
 
 
 def leave(arguments) -> int:

@@ -8,6 +8,7 @@ did here. A 401 means the host's key was revoked: `Revoked`, and the agent stops
 import functools
 import json
 import logging
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -40,6 +41,15 @@ class Unreachable(Exception):
     """The console did not answer."""
 
 
+class Untrusted(Unreachable):
+    """The console answered with a certificate the host's CA did not sign, or for another
+    name (`reason`: what the check said)."""
+
+    def __init__(self, base: str, reason: str):
+        super().__init__(f"{base}: its certificate is not trusted: {reason}")
+        self.reason = reason
+
+
 def urllib_transport(base: str, context):
     """`send(method, path, body bytes, headers) -> (status, body bytes, content type)` over
     urllib (TLS with `context`)."""
@@ -53,6 +63,9 @@ def urllib_transport(base: str, context):
         except urllib.error.HTTPError as error:
             return error.code, error.read(), error.headers.get_content_type()
         except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                raise Untrusted(base, reason.verify_message or str(reason)) from None
             raise Unreachable(f"{base}: {getattr(error, 'reason', error)}") from None
     return send
 
@@ -166,9 +179,9 @@ def refusal(status: int, detail: str) -> ConsoleRefused:
 
 
 def join(console: str, token: str, cafile: str | None) -> dict:
-    """Exchange a join token for the host's key: `{"host", "key", "redis", "queue"}`."""
-    import ssl
-
+    """Exchange a join token for the host's key: `{"host", "key", "redis", "queue"}`; over
+    https://, the console's certificate checked (chain and name) against `cafile`, else the
+    system's CAs (Untrusted when it does not pass)."""
     context = ssl.create_default_context(cafile=cafile) if console.startswith("https:") \
         else None
     api = ConsoleApi("", urllib_transport(console, context))

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 
 def connection() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5,
+                                **settings.REDIS_SSL)
 
 
 def grant(host_name: str, key: str) -> None:

@@ -1,8 +1,9 @@
 """`manage.py host_key NAME --console URL --write PATH`: give host NAME its key and write the
 agent's key file (the format `console/agent/config.py` reads), as a join would. What
 `./moorage up` does for the machine the console runs on, whose agent is like any other host's:
-it holds its key, not the database. With `--keep`, a key file that the console still takes is
-left as it is."""
+it holds its key, not the database. With `--keep`, a key file that the console still takes
+keeps its key; where it reaches the console and Redis, and the CA, are written again as given
+(after `./moorage up --tls`, the same key over https:// and rediss://)."""
 import json
 import os
 
@@ -38,12 +39,15 @@ class Command(BaseCommand):
             validate_host_name(name)
         except ValidationError as error:
             raise CommandError(f"invalid host name {name!r}: {error.messages[0]}") from None
+        where = {"console": console.rstrip("/"), "redis": redis or settings.AGENT_REDIS_URL,
+                 "ca": os.path.abspath(ca) if ca else None}
         kept = self.still_taken(write, name) if keep else None
         if kept:
             try:        # its Redis user too, should Redis have lost it
                 keys.redis_users.grant(name, kept)
             except ConsoleError as error:
                 raise CommandError(error.message) from None
+            write_key_file(write, {"host": name, "key": kept, **where})
             self.stdout.write(f"host {name}: its key file {write} stands")
             return
         try:
@@ -54,9 +58,7 @@ class Command(BaseCommand):
                                  params={"by": "host_key"})
                 key = keys.issue_key(host)
                 audit.record("host.key", target=host, host=host, params={"by": "host_key"})
-                write_key_file(write, {"host": name, "console": console.rstrip("/"),
-                                       "key": key, "redis": redis or settings.AGENT_REDIS_URL,
-                                       "ca": os.path.abspath(ca) if ca else None})
+                write_key_file(write, {"host": name, "key": key, **where})
         except ConsoleError as error:
             raise CommandError(error.message) from None
         self.stdout.write(f"host {name}: a new key, in {write}")
