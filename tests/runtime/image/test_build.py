@@ -444,7 +444,9 @@ def test_quiet_build_prints_only_the_image_id(engine, moor, tmp_path):
 
 
 def test_interrupted_build_removes_its_container(engine, tmp_path):
-    context = make_context(tmp_path, f"FROM busybox\nRUN echo started; sleep 60 # "
+    # The marker is printed by the command, not found in the step's own line ("Step 2/2 :
+    # RUN ..."), so the interrupt comes while the command runs, as meant.
+    context = make_context(tmp_path, f"FROM busybox\nRUN echo st''arted; sleep 60 # "
                                      f"{uuid.uuid4().hex}\n")
     containers_before = {c["Id"] for c in engine.containers(all=True)}
     process = subprocess.Popen(
@@ -454,11 +456,11 @@ def test_interrupted_build_removes_its_container(engine, tmp_path):
     try:
         seen = ""
         deadline = time.monotonic() + 60
-        while "started" not in seen and time.monotonic() < deadline:
+        while "\nstarted\n" not in "\n" + seen and time.monotonic() < deadline:
             ready, _, _ = select.select([process.stdout], [], [], 1)
             if ready:
                 seen += process.stdout.readline()
-        assert "started" in seen, seen
+        assert "\nstarted\n" in "\n" + seen, seen
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 130, stderr[-2000:]
