@@ -47,12 +47,14 @@ def postgres_stack(request):
     yield from started_stack("postgres")
 
 
-def started_stack(database: str):
+def started_stack(database: str, **options):
+    """A real stack (`tests.stack.Stack(database=..., **options)`), started, and stopped
+    afterwards."""
     if os.geteuid() != 0:
         pytest.skip("the real stack needs root")
     from tests.stack import Stack
 
-    the_stack = Stack(database=database)
+    the_stack = Stack(database=database, **options)
     try:
         the_stack.start()
         yield the_stack

@@ -21,6 +21,7 @@ import redis
 
 from console.agent.config import load
 from console.hosts import tls as lab_ca
+from tests.conftest import started_stack
 from tests.e2e.test_moorage_script import (
     alive,
     machine_link,  # noqa: F401 (a fixture)
@@ -28,21 +29,14 @@ from tests.e2e.test_moorage_script import (
     pids,
     private_env,
 )
-from tests.stack import REPO, Api, Stack, wait_until
+from tests.stack import REPO, Api, wait_until
 from tests.stream_client import LogsClient, TerminalClient, run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.privileged]
 
 @pytest.fixture(scope="module")
 def stack():
-    if os.geteuid() != 0:
-        pytest.skip("the engine needs root")
-    stack = Stack(tls=True)
-    try:
-        stack.start()
-        yield stack
-    finally:
-        stack.stop()
+    yield from started_stack("sqlite", tls=True)
 
 
 def stop_instance(env):
