@@ -196,3 +196,15 @@ def test_other_pages_render(stack, page, shot):
     page.click("button:has-text('New token')")
     expect(page.locator("#new-token")).to_contain_text("mrg_")
     shot(page, "13-new-token")
+
+
+def test_a_superusers_navigation_fits_on_one_line_at_1280_pixels(stack, page):
+    """Fourteen links, the user's name and Log out: one row of the top bar, none pushed off."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, stack, "admin", stack.admin_password)
+    links = page.locator(".topbar nav a")
+    assert links.count() >= 14
+    tops = {round(links.nth(index).bounding_box()["y"]) for index in range(links.count())}
+    assert len(tops) == 1, tops
+    logout = page.locator(".topbar .user").bounding_box()
+    assert logout["x"] + logout["width"] <= 1280 and round(logout["y"]) <= min(tops) + 8
