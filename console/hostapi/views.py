@@ -136,7 +136,9 @@ class Join(HostApiView):
 
     def refusal_params(self) -> dict:
         token = self.request.data.get("token") if isinstance(self.request.data, dict) else None
-        return {"token": str(token)[:12]} if token else {}
+        # The first characters, as the token's own audit entries name it ("prefix"): a key
+        # named "token" is blanked as a secret, and the attempt could not be matched.
+        return {"prefix": str(token)[:12]} if token else {}
 
     def post(self, request):
         token = self.body(token=str)["token"]

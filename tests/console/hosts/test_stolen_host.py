@@ -175,7 +175,9 @@ def test_a_join_token_is_used_once(world, redis_users):
                 ).status_code == 200
     again = Client().post("/api/agent/join/", {"token": secret}, content_type="application/json")
     assert again.status_code == 403
-    assert AuditEntry.objects.filter(action="hostapi.join", result="denied").exists()
+    refused = AuditEntry.objects.get(action="hostapi.join", result="denied")
+    made_entry = AuditEntry.objects.get(action="host.join_token", result="succeeded")
+    assert refused.params["prefix"] == made_entry.params["prefix"] == secret[:12]
 
 
 def test_an_expired_join_token_is_refused(world):
