@@ -107,6 +107,12 @@ def instance(tmp_path, machine_link):
                     "reset", "--force"], capture_output=True, check=False)
 
 
+def session_members(session: int) -> list[int]:
+    """The processes of session `session` (a service started by `./moorage` leads its own)."""
+    found = subprocess.run(["pgrep", "-s", str(session)], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
 def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     env = instance
     url = f"http://127.0.0.1:{env['MOORAGE_PORT']}/"
@@ -118,11 +124,19 @@ def test_up_skips_the_set_up_it_did_and_restart_replaces_one_service(instance):
     assert os.readlink(os.path.join(env["MOORAGE_BIN_DIR"], "moor")) == os.path.join(
         REPO, "bin", "moor")
 
-    # A crash: every service gone at once. `up` starts them again without the set-up.
-    for pid in pids(env).values():
+    # A crash: every service's main process gone at once. `up` starts them again without the
+    # set-up, and ends what they had started (celery's pool and beat, which would go on
+    # sending schedule ticks beside the new scheduler's).
+    crashed = pids(env)
+    wait_until(lambda: len(session_members(crashed["scheduler"])) > 1,
+               what="the scheduler's pool and beat")
+    sessions = {pid: session_members(pid) for pid in crashed.values()}
+    for pid in crashed.values():
         os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: not any(alive(pid) for pid in pids(env).values()), what="the crash")
+    wait_until(lambda: not any(alive(pid) for pid in crashed.values()), what="the crash")
     again = moorage(env, "up").stdout
+    left = {pid: [p for p in members if alive(p)] for pid, members in sessions.items()}
+    assert not any(left.values()), f"left of the crashed services: {left}"
     assert "migrating" not in again and "bootstrapping" not in again
     assert f"Moorage is up: {url}" in again
     assert "log in with the admin account made on the first run" in again

@@ -8,7 +8,6 @@ takes its anonymous volume only when asked; bad files are refused with nothing m
 import os
 import secrets
 import socket
-import tempfile
 import urllib.request
 from types import SimpleNamespace
 
@@ -173,9 +172,9 @@ def test_a_stack_from_plan_to_removal(stack, teams):
     assert status == 404
 
 
-def test_a_project_made_on_the_host_appears_until_given_to_a_team(stack, teams):
+def test_a_project_made_on_the_host_appears_until_given_to_a_team(stack, teams, tmp_path):
     name = "outside" + secrets.token_hex(2)
-    directory = tempfile.mkdtemp(prefix="moorage-e2e-compose-")
+    directory = str(tmp_path)
     with open(os.path.join(directory, "compose.yaml"), "w") as file:
         file.write("services:\n  app:\n    image: busybox\n    command: sleep 600\n"
                    "    stop_grace_period: 1s\n")
