@@ -24,14 +24,28 @@ from console.grants.models import STACK_GRANTABLE, AccessRequest, ContainerGrant
 from console.stacks.lookup import visible_stack
 
 
-class GrantSerializer(serializers.ModelSerializer):
+class GrantFields(serializers.ModelSerializer):
+    """What a container grant and a stack grant both say: to whom, and until when."""
     user = serializers.CharField(source="user.username")
-    container = serializers.CharField(source="container.engine_id")
-    actions = serializers.ListField(child=serializers.ChoiceField(choices=GRANTABLE_ACTIONS))
     expires_at = serializers.DateTimeField(required=False, allow_null=True,
                                            help_text="when the grant ends (none: never)")
     duration = serializers.IntegerField(required=False, write_only=True,
                                         help_text="or: seconds from now until it ends")
+
+
+def grantee(data):
+    """The active user named in a grant's `user` (Invalid otherwise); looked up only once the
+    actor is known to manage the team, so that no one else learns which usernames exist."""
+    user = get_user_model().objects.filter(username=data["user"]["username"],
+                                           is_active=True).first()
+    if user is None:
+        raise Invalid(fields={"user": ["No such user."]})
+    return user
+
+
+class GrantSerializer(GrantFields):
+    container = serializers.CharField(source="container.engine_id")
+    actions = serializers.ListField(child=serializers.ChoiceField(choices=GRANTABLE_ACTIONS))
 
     class Meta:
         model = ContainerGrant
@@ -61,12 +75,8 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
         # container which usernames exist.
         require_manager(request.user, container.team, "container.grant", request=request,
                         target=container, host=container.host)
-        user = get_user_model().objects.filter(username=data["user"]["username"],
-                                               is_active=True).first()
-        if user is None:
-            raise Invalid(fields={"user": ["No such user."]})
         grant = actions.grant_container(
-            request.user, user, container, data["actions"], request=request,
+            request.user, grantee(data), container, data["actions"], request=request,
             expires_at=actions.end_time(expires_at=data.get("expires_at"),
                                         duration=data.get("duration")))
         return Response(GrantSerializer(grant).data, status=201)
@@ -76,24 +86,9 @@ class GrantViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Destro
         return Response(status=204)
 
 
-def grantee(data):
-    """The active user named in a grant's `user` (Invalid otherwise); looked up only once the
-    actor is known to manage the team, so that no one else learns which usernames exist."""
-    user = get_user_model().objects.filter(username=data["user"]["username"],
-                                           is_active=True).first()
-    if user is None:
-        raise Invalid(fields={"user": ["No such user."]})
-    return user
-
-
-class StackGrantSerializer(serializers.ModelSerializer):
-    user = serializers.CharField(source="user.username")
+class StackGrantSerializer(GrantFields):
     stack = serializers.IntegerField(source="stack_id", read_only=True)
     actions = serializers.ListField(child=serializers.ChoiceField(choices=STACK_GRANTABLE))
-    expires_at = serializers.DateTimeField(required=False, allow_null=True,
-                                           help_text="when the grant ends (none: never)")
-    duration = serializers.IntegerField(required=False, write_only=True,
-                                        help_text="or: seconds from now until it ends")
 
     class Meta:
         model = StackGrant
